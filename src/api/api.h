@@ -1,0 +1,77 @@
+// File: api.h
+// The gateway's HTTP API: routing, authentication, scope checks, strict
+// body decoding and the one Status → HTTP mapping. Handlers are thin: they
+// decode, call a module (auth/, store/), and encode.
+//
+// Route inventory and permission matrix: docs/api.md. Public (no
+// credentials) routes are exactly /healthz, /readyz and /metrics; the route
+// inventory test fails if another public route appears (S-09).
+//
+// Thread-safety: Handle() is called concurrently from HTTP worker threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/auth.h"
+#include "env/env.h"
+#include "http/http.h"
+#include "json/json.h"
+#include "metrics/metrics.h"
+#include "store/store.h"
+
+namespace cs {
+
+struct GatewayApiDeps {
+  Store* store = nullptr;              // not owned
+  ApiKeyService* api_keys = nullptr;   // not owned
+  MetricsRegistry* metrics = nullptr;  // not owned
+  const Clock* clock = nullptr;        // not owned
+  JsonLimits json_limits;
+  std::string version;
+};
+
+// Describes one route for the inventory (docs/api.md and tests).
+struct RouteInfo {
+  std::string method;
+  std::string pattern;   // e.g. "/v1/apikeys/{id}"
+  std::string scope;     // required scope; "" for any authenticated key
+  bool is_public = false;
+};
+
+class GatewayApi {
+ public:
+  virtual ~GatewayApi() = default;
+  // Answers one request. Never throws.
+  virtual HttpResponse Handle(const HttpRequest& request) = 0;
+  // Returns every route, in registration order.
+  virtual std::vector<RouteInfo> Routes() const = 0;
+};
+
+std::unique_ptr<GatewayApi> CreateGatewayApi(GatewayApiDeps deps);
+
+// Returns an API key as the JSON object of docs/api.md, never with its hash.
+// `token` is included when non-empty (creation and rotation answers only).
+std::string ApiKeyJson(const ApiKeyRecord& key, int64_t now_ms, std::string_view token = {});
+
+// Returns the HTTP status for `status`: by machine code first (the
+// vocabulary of docs/errors.md), then by canonical code.
+int HttpStatusFor(const Status& status);
+
+// Returns the error response for `status`. Internal errors answer a fixed
+// message (the detail goes to the log only), so nothing internal leaks.
+HttpResponse StatusResponse(const Status& status, const std::string& request_id);
+
+// Checks a request's URL for personal data or secrets: a query parameter
+// named like a credential or a phone field, or any path segment or query
+// value that looks like a phone number. Returns invalid_argument
+// "sensitive_data_in_url" (C-11, B-39), or the query parsing refusals.
+Status CheckUrl(const HttpRequest& request);
+
+// Decodes a JSON request body: refuses a wrong Content-Type (415
+// unsupported_media_type), then applies ParseJson under `limits`. An empty
+// body decodes as {} when `empty_as_object`.
+Result<JsonValue> DecodeJsonBody(const HttpRequest& request, const JsonLimits& limits, bool empty_as_object);
+
+}  // namespace cs

@@ -1,0 +1,80 @@
+#include "api/api.h"
+#include "common/strings.h"
+
+namespace cs {
+
+namespace {
+
+// Query parameter names that carry personal data or credentials and must
+// never travel in a URL (they end up in proxy and browser logs).
+constexpr std::string_view kForbiddenParams[] = {
+    "phone", "phone_number", "msisdn", "wa_id", "to", "from", "recipient", "api_key", "apikey",
+    "key", "token", "access_token", "password", "secret", "authorization",
+};
+
+// True when `text` reads like a phone number: 8+ digits once spaces,
+// dashes, dots, parentheses and a leading + or 00 are set aside.
+bool LooksLikePhone(std::string_view text) {
+  size_t digits = 0;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      ++digits;
+    } else if (c != '+' && c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') {
+      return false;
+    }
+  }
+  return digits >= 8 && digits <= 17;
+}
+
+Status Sensitive() {
+  return InvalidArgument("sensitive_data_in_url",
+                         "personal data and credentials must not be sent in the URL; use the request body "
+                         "or the Authorization header");
+}
+
+}  // namespace
+
+Status CheckUrl(const HttpRequest& request) {
+  for (const std::string& segment : Split(request.path, '/')) {
+    std::string_view s = segment;
+    // %2B is '+', the usual start of an E.164 number.
+    std::string decoded;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '%' && i + 2 < s.size() && AsciiLower(s.substr(i + 1, 2)) == "2b") {
+        decoded.push_back('+');
+        i += 2;
+      } else {
+        decoded.push_back(s[i]);
+      }
+    }
+    if (LooksLikePhone(decoded)) return Sensitive();
+  }
+  CS_ASSIGN_OR_RETURN(auto params, ParseQuery(request.query));
+  for (const auto& [name, value] : params) {
+    std::string lower = AsciiLower(name);
+    for (auto forbidden : kForbiddenParams) {
+      if (lower == forbidden) return Sensitive();
+    }
+    if (LooksLikePhone(value) || value.rfind("csk_", 0) == 0) return Sensitive();
+  }
+  return Status::Ok();
+}
+
+Result<JsonValue> DecodeJsonBody(const HttpRequest& request, const JsonLimits& limits, bool empty_as_object) {
+  if (request.body.empty() && empty_as_object) return JsonValue::MakeObject({});
+  const std::string* type = request.Header("content-type");
+  std::string media = type ? AsciiLower(TrimAscii(std::string_view(*type).substr(0, type->find(';')))) : "";
+  if (media != "application/json") {
+    return Status(StatusCode::kInvalidArgument, "unsupported_media_type",
+                  "the request body must be sent as Content-Type: application/json");
+  }
+  if (type && type->find(';') != std::string::npos) {
+    std::string params = AsciiLower(*type);
+    if (params.find("charset") != std::string::npos && params.find("charset=utf-8") == std::string::npos) {
+      return Status(StatusCode::kInvalidArgument, "unsupported_media_type", "only UTF-8 JSON is accepted");
+    }
+  }
+  return ParseJson(request.body, limits);
+}
+
+}  // namespace cs

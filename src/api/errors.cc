@@ -1,0 +1,69 @@
+#include <map>
+
+#include "api/api.h"
+
+namespace cs {
+
+namespace {
+
+// The machine codes of docs/errors.md with their HTTP status. One table,
+// one place: handlers return Status values and never pick HTTP codes.
+const std::map<std::string, int, std::less<>>& CodeTable() {
+  static const std::map<std::string, int, std::less<>> kTable = {
+      {"invalid_json", 400},        {"invalid_utf8", 400},          {"json_too_deep", 400},
+      {"invalid_number", 400},      {"invalid_type", 400},          {"ambiguous_input", 400},
+      {"unknown_field", 400},       {"missing_field", 400},         {"invalid_header_value", 400},
+      {"sensitive_data_in_url", 400}, {"invalid_query", 400},       {"malformed_request", 400},
+      {"invalid_scope", 400},       {"invalid_name", 400},          {"invalid_ttl", 400},
+      {"invalid_overlap", 400},
+      {"unauthenticated", 401},     {"mfa_required", 401},
+      {"forbidden", 403},           {"insufficient_scope", 403},
+      {"not_found", 404},           {"method_not_allowed", 405},
+      {"conflict", 409},
+      {"payload_too_large", 413},   {"unsupported_media_type", 415}, {"headers_too_large", 431},
+      {"too_long", 422},
+      {"rate_limited", 429},
+      {"internal_error", 500},
+      {"storage_unavailable", 503}, {"audit_unavailable", 503},     {"kms_unavailable", 503},
+  };
+  return kTable;
+}
+
+int ByCanonicalCode(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kFailedPrecondition: return 409;
+    case StatusCode::kResourceExhausted: return 429;
+    case StatusCode::kUnimplemented: return 501;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kInternal:
+    case StatusCode::kDataLoss: return 500;
+  }
+  return 500;
+}
+
+}  // namespace
+
+int HttpStatusFor(const Status& status) {
+  auto it = CodeTable().find(status.machine_code());
+  if (it != CodeTable().end()) return it->second;
+  return ByCanonicalCode(status.code());
+}
+
+HttpResponse StatusResponse(const Status& status, const std::string& request_id) {
+  int http = HttpStatusFor(status);
+  if (http >= 500 && http != 503) {
+    return ErrorResponse(500, "internal_error", "internal error; quote the request id to the operator", request_id);
+  }
+  HttpResponse r = ErrorResponse(http, status.machine_code(), status.message(), request_id);
+  if (status.code() == StatusCode::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  if (http == 503) r.headers.emplace_back("Retry-After", "5");
+  return r;
+}
+
+}  // namespace cs

@@ -1,0 +1,312 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "api/api.h"
+#include "cli/output.h"
+#include "common/json_writer.h"
+#include "common/strings.h"
+#include "config/config.h"
+#include "server/server.h"
+
+namespace cs {
+
+namespace {
+
+using cli_internal::PrintError;
+using cli_internal::TenantJson;
+
+// Options every subcommand accepts.
+struct CommonOptions {
+  std::string config_file;
+  std::string data_dir;
+  std::string listen;
+  bool json = false;
+};
+
+void AddCommon(CLI::App* cmd, CommonOptions& o, bool with_json = true) {
+  cmd->add_option("--config", o.config_file, "TOML configuration file (see docs/config.md)");
+  cmd->add_option("--data-dir", o.data_dir, "Data directory (overrides data_dir)");
+  cmd->add_option("--listen", o.listen, "Listen address host:port (overrides http.listen)");
+  if (with_json) cmd->add_flag("--json", o.json, "Print machine-readable JSON");
+}
+
+ConfigLoad Load(const CommonOptions& o) {
+  ConfigSources sources;
+  if (!o.config_file.empty()) sources.file_path = o.config_file;
+  sources.env = ProcessEnvironment();
+  if (!o.data_dir.empty()) sources.flags["data_dir"] = o.data_dir;
+  if (!o.listen.empty()) sources.flags["http.listen"] = o.listen;
+  return LoadConfig(sources);
+}
+
+Result<std::unique_ptr<AdminRuntime>> Open(const CommonOptions& o, MigrationMode mode) {
+  ConfigLoad load = Load(o);
+  if (!load.ok()) return load.ToStatus();
+  return OpenAdminRuntime(*load.config, mode);
+}
+
+// Resolves --tenant given as an id ("ten_…") or a name.
+Result<Tenant> ResolveTenant(Store& store, const std::string& ref) {
+  if (ref.rfind("ten_", 0) == 0) {
+    auto t = store.tenants().Get(ref);
+    if (t.ok() || t.status().code() != StatusCode::kNotFound) return t;
+  }
+  auto t = store.tenants().FindByName(ref);
+  if (!t.ok() && t.status().code() == StatusCode::kNotFound) return NotFound("no tenant with that id or name");
+  return t;
+}
+
+int CmdVersion(const CommonOptions& o) {
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("version").String(ConsentryVersion()).EndObject();
+    std::cout << w.str() << "\n";
+  } else {
+    std::cout << "consentry " << ConsentryVersion() << "\n";
+  }
+  return 0;
+}
+
+int CmdConfigCheck(const CommonOptions& o) {
+  ConfigLoad load = Load(o);
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("ok").Bool(load.ok());
+    w.Key("issues").BeginArray();
+    for (const auto& i : load.issues) w.BeginObject().Key("key").String(i.key).Key("message").String(i.message).EndObject();
+    w.EndArray();
+    if (load.ok()) {
+      w.Key("origins").BeginObject();
+      for (const auto& [k, v] : load.config->origins) w.Key(k).String(v);
+      w.EndObject();
+    }
+    w.EndObject();
+    std::cout << w.str() << "\n";
+  } else if (load.ok()) {
+    std::cout << "configuration is valid\n" << DescribeConfig(*load.config);
+  } else {
+    for (const auto& i : load.issues) std::cerr << "error: " << i.key << ": " << i.message << "\n";
+  }
+  return load.ok() ? 0 : 2;
+}
+
+int CmdMigrate(const CommonOptions& o, bool status_only) {
+  auto rt = Open(o, MigrationMode::kNone);
+  if (!rt.ok()) return PrintError(rt.status(), o.json);
+  Result<MigrationStatus> m = status_only ? (*rt)->store->GetMigrationStatus() : (*rt)->store->Migrate();
+  if (!m.ok()) return PrintError(m.status(), o.json);
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("current_version").Int(m->current_version).Key("latest_version").Int(m->latest_version);
+    w.Key("applied").BeginArray();
+    for (const auto& a : m->applied_now) w.String(a);
+    w.EndArray().EndObject();
+    std::cout << w.str() << "\n";
+  } else {
+    for (const auto& a : m->applied_now) std::cout << "applied " << a << "\n";
+    std::cout << "schema version " << m->current_version << " of " << m->latest_version
+              << (m->current_version == m->latest_version ? " (up to date)" : " (migrations pending)") << "\n";
+  }
+  return 0;
+}
+
+int CmdTenantCreate(const CommonOptions& o, const std::string& name) {
+  auto rt = Open(o, MigrationMode::kApply);
+  if (!rt.ok()) return PrintError(rt.status(), o.json);
+  if (Status s = ValidateName(name, "tenant name"); !s.ok()) return PrintError(s, o.json);
+  Tenant t;
+  auto id = NewId((*rt)->random, "ten", 12);
+  if (!id.ok()) return PrintError(id.status(), o.json);
+  t.id = *id;
+  t.name = name;
+  t.created_at_ms = (*rt)->clock.NowUnixMillis();
+  if (Status s = (*rt)->store->tenants().Create(t); !s.ok()) {
+    if (s.machine_code() == "conflict") s = AlreadyExists("conflict", "a tenant with that name exists");
+    return PrintError(s, o.json);
+  }
+  if (o.json) std::cout << TenantJson(t) << "\n";
+  else std::cout << "created tenant " << t.id << " (" << t.name << ")\n";
+  return 0;
+}
+
+int CmdTenantList(const CommonOptions& o) {
+  auto rt = Open(o, MigrationMode::kApply);
+  if (!rt.ok()) return PrintError(rt.status(), o.json);
+  auto list = (*rt)->store->tenants().List();
+  if (!list.ok()) return PrintError(list.status(), o.json);
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("data").BeginArray();
+    for (const auto& t : *list) w.Raw(TenantJson(t));
+    w.EndArray().EndObject();
+    std::cout << w.str() << "\n";
+  } else {
+    for (const auto& t : *list) std::cout << t.id << "  " << t.name << "  " << FormatRfc3339Millis(t.created_at_ms) << "\n";
+  }
+  return 0;
+}
+
+void PrintKey(const ApiKeyRecord& k, int64_t now, std::string_view token, bool json) {
+  if (json) {
+    std::cout << ApiKeyJson(k, now, token) << "\n";
+    return;
+  }
+  std::cout << k.id << "  " << k.name << "  [" << Join(k.scopes, ",") << "]  expires "
+            << FormatRfc3339Millis(k.expires_at_ms) << (k.revoked_at_ms ? "  REVOKED" : "") << "\n";
+  if (!token.empty()) std::cout << "token (shown once, store it now): " << token << "\n";
+}
+
+struct KeyArgs {
+  std::string tenant;
+  std::string name;
+  std::vector<std::string> scopes;
+  int64_t expires_in_days = 0;
+  std::string key_id;
+  int64_t overlap_seconds = -1;
+};
+
+int CmdApiKey(const CommonOptions& o, const std::string& action, const KeyArgs& a) {
+  auto rt_result = Open(o, MigrationMode::kApply);
+  if (!rt_result.ok()) return PrintError(rt_result.status(), o.json);
+  AdminRuntime& rt = **rt_result;
+  auto tenant = ResolveTenant(*rt.store, a.tenant);
+  if (!tenant.ok()) return PrintError(tenant.status(), o.json);
+  int64_t now = rt.clock.NowUnixMillis();
+  if (action == "create") {
+    std::vector<std::string> scopes;
+    for (const auto& s : a.scopes) {
+      for (auto& part : Split(s, ',')) {
+        if (!part.empty()) scopes.push_back(part);
+      }
+    }
+    auto issued = rt.api_keys->Create(tenant->id, a.name, scopes,
+                                      a.expires_in_days > 0 ? std::optional<int64_t>(a.expires_in_days) : std::nullopt);
+    if (!issued.ok()) return PrintError(issued.status(), o.json);
+    PrintKey(issued->record, now, InsecureSecretAccess::Get(issued->token), o.json);
+    return 0;
+  }
+  if (action == "list") {
+    auto keys = rt.store->api_keys().List(tenant->id);
+    if (!keys.ok()) return PrintError(keys.status(), o.json);
+    if (o.json) {
+      JsonWriter w;
+      w.BeginObject().Key("data").BeginArray();
+      for (const auto& k : *keys) w.Raw(ApiKeyJson(k, now));
+      w.EndArray().EndObject();
+      std::cout << w.str() << "\n";
+    } else {
+      for (const auto& k : *keys) PrintKey(k, now, "", false);
+    }
+    return 0;
+  }
+  if (action == "revoke") {
+    if (Status s = rt.api_keys->Revoke(tenant->id, a.key_id); !s.ok()) return PrintError(s, o.json);
+    auto k = rt.store->api_keys().Get(tenant->id, a.key_id);
+    if (!k.ok()) return PrintError(k.status(), o.json);
+    PrintKey(*k, rt.clock.NowUnixMillis(), "", o.json);
+    return 0;
+  }
+  // rotate
+  auto issued = rt.api_keys->Rotate(tenant->id, a.key_id,
+                                    a.overlap_seconds >= 0 ? std::optional<int64_t>(a.overlap_seconds) : std::nullopt);
+  if (!issued.ok()) return PrintError(issued.status(), o.json);
+  PrintKey(issued->record, now, InsecureSecretAccess::Get(issued->token), o.json);
+  return 0;
+}
+
+int CmdServe(const CommonOptions& o, const ServeOptions& serve) {
+  ConfigLoad load = Load(o);
+  if (!load.ok()) return PrintError(load.ToStatus(), false);
+  Status s = RunServe(load.config, serve, std::cout);
+  if (!s.ok()) return PrintError(s, false);
+  return 0;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"Consentry: a privacy-by-design gateway for the WhatsApp Business Platform.\n"
+               "Docs: README.md and docs/ in the source tree."};
+  app.require_subcommand(1);
+  CommonOptions o;
+  ServeOptions serve_options;
+  KeyArgs key;
+  std::string tenant_name;
+  bool migrate_status = false;
+  std::function<int()> run;
+
+  auto* serve = app.add_subcommand("serve", "Run the gateway");
+  AddCommon(serve, o, false);
+  serve->add_flag("--demo", serve_options.demo, "Create a demo tenant and print a fresh API key for it");
+  serve->add_option("--ready-file", serve_options.ready_file, "Write {\"url\",\"port\"} here once listening");
+  serve->callback([&] { run = [&] { return CmdServe(o, serve_options); }; });
+
+  auto* version = app.add_subcommand("version", "Print the version");
+  AddCommon(version, o);
+  version->callback([&] { run = [&] { return CmdVersion(o); }; });
+
+  auto* config = app.add_subcommand("config", "Inspect configuration");
+  config->require_subcommand(1);
+  auto* check = config->add_subcommand("check", "Validate configuration without starting");
+  AddCommon(check, o);
+  check->callback([&] { run = [&] { return CmdConfigCheck(o); }; });
+  auto* reference = config->add_subcommand("reference", "Print the Markdown reference of every key");
+  reference->callback([&] {
+    run = [] {
+      std::cout << ConfigReferenceMarkdown();
+      return 0;
+    };
+  });
+
+  auto* migrate = app.add_subcommand("migrate", "Apply pending database schema migrations");
+  AddCommon(migrate, o);
+  migrate->add_flag("--status", migrate_status, "Only report the schema version");
+  migrate->callback([&] { run = [&] { return CmdMigrate(o, migrate_status); }; });
+
+  auto* tenant = app.add_subcommand("tenant", "Manage tenants");
+  tenant->require_subcommand(1);
+  auto* tenant_create = tenant->add_subcommand("create", "Create a tenant");
+  AddCommon(tenant_create, o);
+  tenant_create->add_option("--name", tenant_name, "Unique tenant name (1–100 characters)")->required();
+  tenant_create->callback([&] { run = [&] { return CmdTenantCreate(o, tenant_name); }; });
+  auto* tenant_list = tenant->add_subcommand("list", "List tenants");
+  AddCommon(tenant_list, o);
+  tenant_list->callback([&] { run = [&] { return CmdTenantList(o); }; });
+
+  auto* apikey = app.add_subcommand("apikey", "Manage integration API keys");
+  apikey->require_subcommand(1);
+  auto add_key_cmd = [&](const std::string& name, const std::string& help) {
+    auto* cmd = apikey->add_subcommand(name, help);
+    AddCommon(cmd, o);
+    cmd->add_option("--tenant", key.tenant, "Tenant id or name")->required();
+    cmd->callback([&, name] { run = [&, name] { return CmdApiKey(o, name, key); }; });
+    return cmd;
+  };
+  auto* key_create = add_key_cmd("create", "Create a key; prints its token once");
+  key_create->add_option("--name", key.name, "Label for the key")->required();
+  key_create->add_option("--scope,--scopes", key.scopes, "Scope(s), repeatable or comma-separated")->required();
+  key_create->add_option("--expires-in-days", key.expires_in_days, "Lifetime in days (default from config)");
+  add_key_cmd("list", "List a tenant's keys (never their secrets)");
+  auto* key_revoke = add_key_cmd("revoke", "Revoke a key with immediate effect");
+  key_revoke->add_option("key_id", key.key_id, "The key id (key_…)")->required();
+  auto* key_rotate = add_key_cmd("rotate", "Replace a key; the old one works for the overlap only");
+  key_rotate->add_option("key_id", key.key_id, "The key id (key_…)")->required();
+  key_rotate->add_option("--overlap-seconds", key.overlap_seconds, "How long the old key keeps working");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  return run ? run() : 2;
+}
+
+}  // namespace cs

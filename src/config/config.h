@@ -1,0 +1,116 @@
+// File: config.h
+// Config: the validated, immutable settings of one Consentry process.
+//
+// Sources, later ones winning: built-in defaults (the safe choice: deny,
+// strict, off), the TOML file given by --config, CONSENTRY_* environment
+// variables (key "http.max_body_bytes" ↔ CONSENTRY_HTTP_MAX_BODY_BYTES), then
+// command-line flags. Unknown keys in any source are refused, and every
+// problem names its key. The schema in schema.cc is the single source of
+// truth: it validates, and it generates docs/config.md (`consentry config
+// reference`), so the documentation cannot drift from the code.
+//
+// Thread-safety: a loaded Config is immutable and shared as
+// std::shared_ptr<const Config>.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace cs {
+
+struct HttpConfig {
+  std::string listen;             // http.listen, as given
+  std::string listen_host;        // http.listen, host part
+  uint16_t listen_port = 0;       // http.listen, port part (0 = any free port)
+  int threads = 0;                // http.threads
+  int64_t max_body_bytes = 0;     // http.max_body_bytes
+  int64_t max_header_bytes = 0;   // http.max_header_bytes
+  int64_t idle_timeout_ms = 0;    // http.idle_timeout_ms
+  int64_t read_timeout_ms = 0;    // http.read_timeout_ms
+  int64_t write_timeout_ms = 0;   // http.write_timeout_ms
+  int64_t max_connections = 0;    // http.max_connections
+  bool tls_enabled = false;       // http.tls.enabled
+  std::string tls_cert_file;      // http.tls.cert_file
+  std::string tls_key_file;       // http.tls.key_file
+  std::string tls_min_version;    // http.tls.min_version: "1.2" | "1.3"
+};
+
+struct JsonConfig {
+  int max_depth = 0;              // json.max_depth
+  int64_t max_array_items = 0;    // json.max_array_items
+};
+
+struct LogConfig {
+  std::string level;              // log.level
+  std::string file;               // log.file ("" = standard error)
+};
+
+struct StoreConfig {
+  std::string backend;            // store.backend
+  std::string sqlite_path;        // store.sqlite.path ("" = <data_dir>/consentry.db)
+  int64_t busy_timeout_ms = 0;    // store.sqlite.busy_timeout_ms
+  std::string synchronous;        // store.sqlite.synchronous
+  int pool_size = 0;              // store.sqlite.pool_size
+  bool auto_migrate = true;       // store.auto_migrate
+};
+
+struct AuthConfig {
+  int64_t api_key_default_ttl_days = 0;    // auth.api_key_default_ttl_days
+  int64_t api_key_max_ttl_days = 0;        // auth.api_key_max_ttl_days
+  int64_t rotation_overlap_seconds = 0;    // auth.rotation_overlap_seconds
+  int64_t rotation_max_overlap_seconds = 0;  // auth.rotation_max_overlap_seconds
+};
+
+struct Config {
+  std::string data_dir;           // data_dir
+  HttpConfig http;
+  JsonConfig json;
+  LogConfig log;
+  StoreConfig store;
+  AuthConfig auth;
+  // Where each value came from ("default", "file", "env", "flag"), by key;
+  // shown by `config check --json` so an operator sees what won.
+  std::map<std::string, std::string> origins;
+};
+
+// Where to read settings from. `env` holds the process environment
+// (NAME=VALUE entries); `flags` maps config keys to flag values.
+struct ConfigSources {
+  std::optional<std::string> file_path;
+  std::vector<std::string> env;
+  std::map<std::string, std::string> flags;
+};
+
+struct ConfigIssue {
+  std::string key;      // the config key, environment variable or file concerned
+  std::string message;  // what is wrong and what is allowed
+};
+
+struct ConfigLoad {
+  std::shared_ptr<const Config> config;  // set only when issues is empty
+  std::vector<ConfigIssue> issues;
+  bool ok() const { return issues.empty(); }
+  // Returns kInvalidArgument "invalid_config" listing every issue, or OK.
+  Status ToStatus() const;
+};
+
+// Loads and validates configuration from `sources`. Never throws.
+ConfigLoad LoadConfig(const ConfigSources& sources);
+
+// Returns the environment of this process as NAME=VALUE strings.
+std::vector<std::string> ProcessEnvironment();
+
+// Returns the Markdown reference of every key: type, default, limits,
+// environment variable and meaning. docs/config.md embeds it verbatim.
+std::string ConfigReferenceMarkdown();
+
+// Returns the effective value of every key as "key = value" TOML lines.
+std::string DescribeConfig(const Config& config);
+
+}  // namespace cs

@@ -1,0 +1,136 @@
+#include "config/schema.h"
+
+namespace cs::config_internal {
+
+namespace {
+
+const std::string& S(const RawValue& v) { return std::get<std::string>(v); }
+int64_t I(const RawValue& v) { return std::get<int64_t>(v); }
+bool B(const RawValue& v) { return std::get<bool>(v); }
+
+constexpr int64_t kKiB = 1024;
+constexpr int64_t kMiB = 1024 * 1024;
+
+const std::vector<KeySpec>& Table() {
+  static const std::vector<KeySpec> kTable{
+      {"data_dir", KeyType::kString, "./consentry-data", 0, 0, {},
+       "Directory for the embedded database and other local state. Created with mode 0700 if missing.",
+       [](Config& c, const RawValue& v) { c.data_dir = S(v); }},
+      {"http.listen", KeyType::kString, "127.0.0.1:8080", 0, 0, {},
+       "Address and port the gateway listens on, as `host:port` (IPv6 as `[::1]:8080`). Port 0 picks a free "
+       "port. The default is loopback-only: exposing the gateway is a deliberate act.",
+       [](Config& c, const RawValue& v) { c.http.listen = S(v); }},
+      {"http.threads", KeyType::kInt, "2", 1, 64, {},
+       "Worker threads serving HTTP connections.",
+       [](Config& c, const RawValue& v) { c.http.threads = static_cast<int>(I(v)); }},
+      {"http.max_body_bytes", KeyType::kInt, "1048576", 1 * kKiB, 64 * kMiB, {},
+       "Largest request body accepted. Larger bodies are refused with 413 `payload_too_large` while "
+       "streaming, before they are fully read.",
+       [](Config& c, const RawValue& v) { c.http.max_body_bytes = I(v); }},
+      {"http.max_header_bytes", KeyType::kInt, "16384", 1 * kKiB, 1 * kMiB, {},
+       "Largest request line plus header section. Larger ones are refused with 431 `headers_too_large`.",
+       [](Config& c, const RawValue& v) { c.http.max_header_bytes = I(v); }},
+      {"http.idle_timeout_ms", KeyType::kInt, "30000", 100, 3600000, {},
+       "How long a connection may wait for the first byte of its next request before it is closed.",
+       [](Config& c, const RawValue& v) { c.http.idle_timeout_ms = I(v); }},
+      {"http.read_timeout_ms", KeyType::kInt, "10000", 100, 600000, {},
+       "How long a request may take to arrive completely once its first byte is in (slowloris guard). "
+       "Exceeding it closes the connection.",
+       [](Config& c, const RawValue& v) { c.http.read_timeout_ms = I(v); }},
+      {"http.write_timeout_ms", KeyType::kInt, "10000", 100, 600000, {},
+       "How long writing one response may take before the connection is closed.",
+       [](Config& c, const RawValue& v) { c.http.write_timeout_ms = I(v); }},
+      {"http.max_connections", KeyType::kInt, "10000", 1, 1000000, {},
+       "Open connections beyond this are closed at once after accept.",
+       [](Config& c, const RawValue& v) { c.http.max_connections = I(v); }},
+      {"http.tls.enabled", KeyType::kBool, "false", 0, 0, {},
+       "Serve HTTPS only on `http.listen`. Requires `http.tls.cert_file` and `http.tls.key_file`. Plain "
+       "HTTP is then refused outright, never redirected.",
+       [](Config& c, const RawValue& v) { c.http.tls_enabled = B(v); }},
+      {"http.tls.cert_file", KeyType::kString, "", 0, 0, {},
+       "PEM certificate chain for TLS (leaf first).",
+       [](Config& c, const RawValue& v) { c.http.tls_cert_file = S(v); }},
+      {"http.tls.key_file", KeyType::kString, "", 0, 0, {},
+       "PEM private key for TLS. Must not be readable by group or others.",
+       [](Config& c, const RawValue& v) { c.http.tls_key_file = S(v); }},
+      {"http.tls.min_version", KeyType::kEnum, "1.2", 0, 0, {"1.2", "1.3"},
+       "Lowest TLS version accepted. Older versions are refused during the handshake.",
+       [](Config& c, const RawValue& v) { c.http.tls_min_version = S(v); }},
+      {"json.max_depth", KeyType::kInt, "32", 1, 128, {},
+       "Deepest nesting of arrays and objects accepted in a JSON body (the top-level container counts "
+       "as 1). Deeper input is refused with 400 `json_too_deep`.",
+       [](Config& c, const RawValue& v) { c.json.max_depth = static_cast<int>(I(v)); }},
+      {"json.max_array_items", KeyType::kInt, "1000", 1, 100000, {},
+       "Longest array accepted in a JSON body. Longer arrays are refused with 422 `too_long`.",
+       [](Config& c, const RawValue& v) { c.json.max_array_items = I(v); }},
+      {"log.level", KeyType::kEnum, "info", 0, 0, {"debug", "info", "warn", "error"},
+       "Lowest level written. Log lines are JSON objects, one per line, and never contain phone "
+       "numbers, message text, keys or tokens at any level.",
+       [](Config& c, const RawValue& v) { c.log.level = S(v); }},
+      {"log.file", KeyType::kString, "", 0, 0, {},
+       "File to append log lines to (created mode 0600). Empty: standard error.",
+       [](Config& c, const RawValue& v) { c.log.file = S(v); }},
+      {"store.backend", KeyType::kEnum, "sqlite", 0, 0, {"sqlite"},
+       "Storage backend. `sqlite` is the embedded default; the PostgreSQL backend for several gateway "
+       "nodes is planned and will be added here.",
+       [](Config& c, const RawValue& v) { c.store.backend = S(v); }},
+      {"store.auto_migrate", KeyType::kBool, "true", 0, 0, {},
+       "Apply pending schema migrations when `serve` starts. When false, `serve` refuses to start on an "
+       "outdated schema and `consentry migrate` must be run first.",
+       [](Config& c, const RawValue& v) { c.store.auto_migrate = B(v); }},
+      {"store.sqlite.path", KeyType::kString, "", 0, 0, {},
+       "SQLite database file. Empty: `<data_dir>/consentry.db`.",
+       [](Config& c, const RawValue& v) { c.store.sqlite_path = S(v); }},
+      {"store.sqlite.busy_timeout_ms", KeyType::kInt, "5000", 0, 600000, {},
+       "How long a writer waits for the database lock before the request fails with 503 "
+       "`storage_unavailable`.",
+       [](Config& c, const RawValue& v) { c.store.busy_timeout_ms = I(v); }},
+      {"store.sqlite.synchronous", KeyType::kEnum, "full", 0, 0, {"normal", "full"},
+       "SQLite `synchronous` pragma in WAL mode. `full` syncs the WAL on every commit, so an acknowledged "
+       "write survives power loss; `normal` may lose the last commits on power loss (not on a crash).",
+       [](Config& c, const RawValue& v) { c.store.synchronous = S(v); }},
+      {"store.sqlite.pool_size", KeyType::kInt, "4", 1, 64, {},
+       "Database connections kept open for concurrent readers.",
+       [](Config& c, const RawValue& v) { c.store.pool_size = static_cast<int>(I(v)); }},
+      {"auth.api_key_default_ttl_days", KeyType::kInt, "90", 1, 3650, {},
+       "Lifetime of a new API key when the request names none. Keys always expire.",
+       [](Config& c, const RawValue& v) { c.auth.api_key_default_ttl_days = I(v); }},
+      {"auth.api_key_max_ttl_days", KeyType::kInt, "365", 1, 3650, {},
+       "Longest lifetime an API key may be given. Must be at least `auth.api_key_default_ttl_days`.",
+       [](Config& c, const RawValue& v) { c.auth.api_key_max_ttl_days = I(v); }},
+      {"auth.rotation_overlap_seconds", KeyType::kInt, "3600", 0, 2592000, {},
+       "How long the old key keeps working after a rotation when the request names no overlap.",
+       [](Config& c, const RawValue& v) { c.auth.rotation_overlap_seconds = I(v); }},
+      {"auth.rotation_max_overlap_seconds", KeyType::kInt, "604800", 0, 2592000, {},
+       "Longest overlap a rotation may ask for.",
+       [](Config& c, const RawValue& v) { c.auth.rotation_max_overlap_seconds = I(v); }},
+  };
+  return kTable;
+}
+
+}  // namespace
+
+std::span<const KeySpec> Schema() { return Table(); }
+
+const KeySpec* FindKey(std::string_view key) {
+  for (const KeySpec& spec : Table()) {
+    if (spec.key == key) return &spec;
+  }
+  return nullptr;
+}
+
+std::string EnvName(std::string_view key) {
+  std::string out = "CONSENTRY_";
+  for (char c : key) {
+    if (c == '.') {
+      out.push_back('_');
+    } else if (c >= 'a' && c <= 'z') {
+      out.push_back(static_cast<char>(c - 'a' + 'A'));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace cs::config_internal

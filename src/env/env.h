@@ -1,0 +1,62 @@
+// File: env.h
+// The OS seam: time and randomness come into modules through these
+// interfaces (leveldb's Env), so time-dependent rules (key expiry, rotation
+// overlap, later the 24-hour window and retention) are tested with FakeClock.
+//
+// Thread-safety: every implementation here is safe for concurrent use.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+
+namespace cs {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Returns wall-clock time as unix milliseconds (UTC).
+  virtual int64_t NowUnixMillis() const = 0;
+  // Returns a monotonic reading in nanoseconds, for durations only.
+  virtual int64_t MonotonicNanos() const = 0;
+};
+
+// Reads the system clocks.
+class SystemClock final : public Clock {
+ public:
+  int64_t NowUnixMillis() const override;
+  int64_t MonotonicNanos() const override;
+};
+
+// A clock that moves only when told to. For tests.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(int64_t unix_millis) : now_millis_(unix_millis) {}
+  int64_t NowUnixMillis() const override { return now_millis_.load(); }
+  int64_t MonotonicNanos() const override { return now_millis_.load() * 1'000'000; }
+  void AdvanceMillis(int64_t millis) { now_millis_ += millis; }
+
+ private:
+  std::atomic<int64_t> now_millis_;
+};
+
+class Random {
+ public:
+  virtual ~Random() = default;
+  // Returns `n` bytes from a CSPRNG, or kInternal if the generator failed.
+  virtual Result<std::string> Bytes(size_t n) = 0;
+};
+
+// OpenSSL's RAND_bytes (seeded from the OS). The only randomness used for
+// secrets, ids and nonces; rand() and std::mt19937 are not used anywhere.
+class CryptoRandom final : public Random {
+ public:
+  Result<std::string> Bytes(size_t n) override;
+};
+
+// Returns a fresh identifier "<prefix>_<hex of `random_bytes` random bytes>".
+Result<std::string> NewId(Random& random, std::string_view prefix, size_t random_bytes);
+
+}  // namespace cs

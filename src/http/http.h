@@ -1,0 +1,127 @@
+// File: http.h
+// The HTTP/1.1 server: listener, limits, timeouts, TLS, keep-alive. No
+// business logic: it turns bytes into an HttpRequest, calls one handler and
+// writes the HttpResponse. Boost.Beast stays inside server.cc.
+//
+// Protocol-level refusals are answered here with the JSON error envelope
+// and the connection closed: 400 malformed_request (bad syntax, obsolete
+// line folding, Content-Length together with Transfer-Encoding, duplicate
+// Content-Length: W-07), 413 payload_too_large (decided from the header or
+// while streaming, before the body is read), 431 headers_too_large.
+// A request that does not arrive within the read timeout, or a connection
+// idle past the idle timeout, is closed.
+//
+// Every response carries X-Request-Id (the client's if it is 1–64 of
+// [A-Za-z0-9._-], otherwise a fresh random one), Cache-Control: no-store
+// and X-Content-Type-Options: nosniff.
+//
+// Thread-safety: the handler and observer are called concurrently from the
+// worker threads and must be thread-safe. Stop() may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace cs {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;      // as sent, e.g. "GET"
+  std::string target;      // request-target as sent (never logged: it may hold personal data)
+  std::string path;        // target before '?'
+  std::string query;       // target after '?', without it ("" if none)
+  HeaderList headers;      // names lowercased, in arrival order
+  std::string body;
+  std::string request_id;
+  std::string remote_ip;
+  bool tls = false;
+
+  // Returns the first header named `lower_name`, or nullptr.
+  const std::string* Header(std::string_view lower_name) const;
+  // Returns how many headers are named `lower_name`.
+  size_t HeaderCount(std::string_view lower_name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  HeaderList headers;
+  std::string body;
+  // Not sent. Labels for logs and metrics: the route template (never the
+  // raw path), the tenant, and the machine error code if any.
+  std::string route = "unmatched";
+  std::string tenant_id;
+  std::string error_code;
+};
+
+// Returns a JSON error response with the standard envelope.
+HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message,
+                           std::string_view request_id);
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// Called once per answered request, after the response was handed to the
+// socket. `method` is empty when the request line could not be parsed.
+struct HttpExchange {
+  std::string_view request_id;
+  std::string_view method;
+  const HttpResponse& response;
+  double seconds;  // from first byte received to response written
+};
+using HttpObserver = std::function<void(const HttpExchange&)>;
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  int threads = 2;
+  int64_t max_body_bytes = 1 << 20;
+  int64_t max_header_bytes = 16 << 10;
+  int64_t idle_timeout_ms = 30000;
+  int64_t read_timeout_ms = 10000;
+  int64_t write_timeout_ms = 10000;
+  int64_t max_connections = 10000;
+  bool tls_enabled = false;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool tls_min_13 = false;  // false: TLS 1.2 and 1.3; true: TLS 1.3 only
+};
+
+class HttpServer {
+ public:
+  virtual ~HttpServer() = default;
+  // Returns the bound port (useful with port 0).
+  virtual uint16_t port() const = 0;
+  // Serves until Stop(); runs options.threads threads, the caller's included.
+  virtual void Run() = 0;
+  // Stops accepting, lets requests in flight finish (up to 5 s), then makes Run() return.
+  virtual void Stop() = 0;
+};
+
+// Binds the listener and loads TLS material. Fails with kInvalidArgument
+// (bad address, unreadable certificate or key) or kUnavailable (address in use).
+Result<std::unique_ptr<HttpServer>> CreateHttpServer(const HttpServerOptions& options, HttpHandler handler,
+                                                     HttpObserver observer);
+
+// --- request helpers (request.cc) ---
+
+// Returns a fresh request id "req_" + 24 hex characters.
+std::string NewRequestId();
+
+// Returns true when `id` is an acceptable client-supplied X-Request-Id.
+bool IsValidRequestId(std::string_view id);
+
+// Splits and percent-decodes a query string. Refusals: invalid_argument
+// "ambiguous_input" for a repeated name (I-11), "invalid_query" for a bad
+// escape or invalid UTF-8 after decoding. Decodes exactly once (I-02).
+Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view query);
+
+}  // namespace cs

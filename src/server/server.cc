@@ -1,0 +1,222 @@
+#include "server/server.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <thread>
+
+#include "api/api.h"
+#include "common/json_writer.h"
+#include "http/http.h"
+#include "log/log.h"
+#include "metrics/metrics.h"
+
+namespace cs {
+
+std::string_view ConsentryVersion() { return "0.1.0"; }
+
+namespace {
+
+Status EnsureDataDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Unavailable("storage_unavailable", "cannot create data_dir " + dir + ": " + ec.message());
+  // The directory holds the database; nobody else needs to list it.
+  ::chmod(dir.c_str(), 0700);
+  return Status::Ok();
+}
+
+void DeclareMetrics(MetricsRegistry& m) {
+  m.Declare("consentry_build_info", MetricsRegistry::Type::kGauge, "Build information.");
+  m.Declare("consentry_http_requests_total", MetricsRegistry::Type::kCounter,
+            "HTTP requests answered, by method, route template and status.");
+  m.Declare("consentry_http_request_duration_seconds", MetricsRegistry::Type::kHistogram,
+            "Time from the first byte of a request to its response written, by route template.",
+            {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
+  m.Set("consentry_build_info", {{"version", std::string(ConsentryVersion())}}, 1);
+}
+
+// Waits for SIGINT/SIGTERM on a dedicated thread (signals are blocked in
+// every other thread), then stops the server.
+class SignalWaiter {
+ public:
+  explicit SignalWaiter(HttpServer& server) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    thread_ = std::thread([&server, set] {
+      int sig = 0;
+      sigwait(&set, &sig);
+      (void)sig;
+      server.Stop();
+    });
+  }
+  ~SignalWaiter() {
+    // Wake the waiter if the server stopped for another reason.
+    pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+  SignalWaiter(const SignalWaiter&) = delete;
+  SignalWaiter& operator=(const SignalWaiter&) = delete;
+
+ private:
+  std::thread thread_;
+};
+
+Result<IssuedKey> PrepareDemo(AdminRuntime& rt) {
+  Result<Tenant> existing = rt.store->tenants().FindByName("demo");
+  Tenant tenant;
+  if (existing.ok()) {
+    tenant = *existing;
+    // A fresh key each start: the previous demo keys are revoked, so only the printed one works.
+    CS_ASSIGN_OR_RETURN(auto keys, rt.store->api_keys().List(tenant.id));
+    for (const auto& k : keys) {
+      if (k.name == "demo" && !k.revoked_at_ms) CS_RETURN_IF_ERROR(rt.api_keys->Revoke(tenant.id, k.id));
+    }
+  } else if (existing.status().code() == StatusCode::kNotFound) {
+    CS_ASSIGN_OR_RETURN(tenant.id, NewId(rt.random, "ten", 12));
+    tenant.name = "demo";
+    tenant.created_at_ms = rt.clock.NowUnixMillis();
+    CS_RETURN_IF_ERROR(rt.store->tenants().Create(tenant));
+  } else {
+    return existing.status();
+  }
+  return rt.api_keys->Create(tenant.id, "demo", KnownScopes(), 7);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, MigrationMode mode) {
+  CS_RETURN_IF_ERROR(EnsureDataDir(config.data_dir));
+  auto rt = std::make_unique<AdminRuntime>();
+  SqliteOptions options;
+  options.path = config.store.sqlite_path;
+  options.busy_timeout_ms = config.store.busy_timeout_ms;
+  options.synchronous_full = config.store.synchronous == "full";
+  options.pool_size = config.store.pool_size;
+  CS_ASSIGN_OR_RETURN(rt->store, OpenSqliteStore(options));
+  ::chmod(options.path.c_str(), 0600);
+  if (mode == MigrationMode::kApply) {
+    CS_RETURN_IF_ERROR(rt->store->Migrate().status());
+  } else if (mode == MigrationMode::kRequireCurrent) {
+    CS_ASSIGN_OR_RETURN(MigrationStatus m, rt->store->GetMigrationStatus());
+    if (m.current_version != m.latest_version) {
+      return FailedPrecondition("migration_required", "the database schema is at version " +
+                                                          std::to_string(m.current_version) + ", this build needs " +
+                                                          std::to_string(m.latest_version) +
+                                                          ": run `consentry migrate`");
+    }
+  }
+  ApiKeyPolicy policy{config.auth.api_key_default_ttl_days, config.auth.api_key_max_ttl_days,
+                      config.auth.rotation_overlap_seconds, config.auth.rotation_max_overlap_seconds};
+  rt->api_keys = std::make_unique<ApiKeyService>(rt->store->api_keys(), rt->store->tenants(), rt->clock,
+                                                 rt->random, policy);
+  return rt;
+}
+
+Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& options, std::ostream& out) {
+  CS_ASSIGN_OR_RETURN(LogLevel level, ParseLogLevel(config->log.level));
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<Logger> log, CreateJsonLogger(level, config->log.file));
+  auto runtime = OpenAdminRuntime(*config, config->store.auto_migrate ? MigrationMode::kApply
+                                                                      : MigrationMode::kRequireCurrent);
+  if (!runtime.ok()) {
+    log->Log(LogLevel::kError, "startup_failed", {{"code", std::string_view(runtime.status().machine_code())}});
+    return runtime.status();
+  }
+  AdminRuntime& rt = **runtime;
+
+  MetricsRegistry metrics;
+  DeclareMetrics(metrics);
+  GatewayApiDeps deps;
+  deps.store = rt.store.get();
+  deps.api_keys = rt.api_keys.get();
+  deps.metrics = &metrics;
+  deps.clock = &rt.clock;
+  deps.json_limits.max_depth = config->json.max_depth;
+  deps.json_limits.max_array_items = static_cast<size_t>(config->json.max_array_items);
+  deps.version = std::string(ConsentryVersion());
+  std::unique_ptr<GatewayApi> api = CreateGatewayApi(std::move(deps));
+
+  HttpServerOptions http;
+  const HttpConfig& hc = config->http;
+  http.host = hc.listen_host;
+  http.port = hc.listen_port;
+  http.threads = hc.threads;
+  http.max_body_bytes = hc.max_body_bytes;
+  http.max_header_bytes = hc.max_header_bytes;
+  http.idle_timeout_ms = hc.idle_timeout_ms;
+  http.read_timeout_ms = hc.read_timeout_ms;
+  http.write_timeout_ms = hc.write_timeout_ms;
+  http.max_connections = hc.max_connections;
+  http.tls_enabled = hc.tls_enabled;
+  http.tls_cert_file = hc.tls_cert_file;
+  http.tls_key_file = hc.tls_key_file;
+  http.tls_min_13 = hc.tls_min_version == "1.3";
+
+  Logger* logger = log.get();
+  auto observer = [logger, &metrics](const HttpExchange& x) {
+    const HttpResponse& r = x.response;
+    std::string status = std::to_string(r.status);
+    std::string method = x.method.empty() ? "INVALID" : std::string(x.method);
+    // Unknown methods are folded so a client cannot grow the series count.
+    if (method != "GET" && method != "POST" && method != "PUT" && method != "PATCH" && method != "DELETE" &&
+        method != "HEAD" && method != "OPTIONS" && method != "INVALID") {
+      method = "OTHER";
+    }
+    metrics.Add("consentry_http_requests_total", {{"method", method}, {"route", r.route}, {"status", status}});
+    metrics.Observe("consentry_http_request_duration_seconds", {{"route", r.route}}, x.seconds);
+    logger->Log(r.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "http_request",
+                {{"request_id", x.request_id},
+                 {"method", std::string_view(method)},
+                 {"route", std::string_view(r.route)},
+                 {"status", int64_t{r.status}},
+                 {"tenant", std::string_view(r.tenant_id)},
+                 {"error_code", std::string_view(r.error_code)},
+                 {"latency_ms", x.seconds * 1000.0}});
+  };
+  GatewayApi* api_ptr = api.get();
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server,
+                      CreateHttpServer(http, [api_ptr](const HttpRequest& req) { return api_ptr->Handle(req); },
+                                       observer));
+
+  std::string host = http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
+  std::string url = std::string(http.tls_enabled ? "https" : "http") + "://" + host + ":" +
+                    std::to_string(server->port());
+  if (options.demo) {
+    auto demo = PrepareDemo(rt);
+    if (!demo.ok()) return demo.status();
+    out << "Consentry " << ConsentryVersion() << " is running.\n"
+        << "  URL:         " << url << "\n"
+        << "  Demo tenant: " << demo->record.tenant_id << " (name \"demo\")\n"
+        << "  API key:     " << InsecureSecretAccess::Get(demo->token) << "  (shown once; valid 7 days)\n"
+        << "  Try:         curl -H 'Authorization: Bearer <API key>' " << url << "/v1/me\n"
+        << "  Stop with Ctrl-C.\n";
+  } else {
+    out << "Consentry " << ConsentryVersion() << " listening on " << url << "\n";
+  }
+  out.flush();
+  log->Log(LogLevel::kInfo, "server_started",
+           {{"port", int64_t{server->port()}}, {"tls", http.tls_enabled}, {"threads", int64_t{http.threads}}});
+  if (!options.ready_file.empty()) {
+    JsonWriter w;
+    w.BeginObject().Key("url").String(url).Key("port").Int(server->port()).EndObject();
+    std::string tmp = options.ready_file + ".tmp";
+    std::ofstream(tmp) << w.str() << "\n";
+    std::filesystem::rename(tmp, options.ready_file);
+  }
+  {
+    SignalWaiter signals(*server);
+    server->Run();
+  }
+  log->Log(LogLevel::kInfo, "server_stopped", {});
+  log->Flush();
+  return Status::Ok();
+}
+
+}  // namespace cs

@@ -1,0 +1,129 @@
+#include "store/conformance/store_conformance.h"
+
+#include <thread>
+
+namespace cs {
+
+void StoreConformanceTest::SetUp() {
+  store_ = GetParam().make();
+  ASSERT_NE(store_, nullptr);
+  auto migrated = store_->Migrate();
+  ASSERT_TRUE(migrated.ok()) << migrated.status().ToString();
+}
+
+namespace {
+
+ApiKeyRecord Key(const std::string& id, const std::string& tenant, int64_t created = 1000) {
+  ApiKeyRecord k;
+  k.id = id;
+  k.tenant_id = tenant;
+  k.name = "key " + id;
+  k.scopes = {"admin", "messages:send"};
+  k.secret_hash = std::string(64, 'a');
+  k.created_at_ms = created;
+  k.expires_at_ms = created + 1'000'000;
+  return k;
+}
+
+TEST_P(StoreConformanceTest, MigrationsAreAppliedOnceAndReported) {
+  auto status = store_->GetMigrationStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->current_version, status->latest_version);
+  EXPECT_GE(status->latest_version, 1);
+  auto again = store_->Migrate();
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->applied_now.empty());
+  EXPECT_TRUE(store_->Ping().ok());
+}
+
+TEST_P(StoreConformanceTest, TenantsAreUniqueByIdAndName) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "Acme", 1}).ok());
+  EXPECT_EQ(store_->tenants().Create({"ten_a", "Other", 2}).machine_code(), "conflict");
+  EXPECT_EQ(store_->tenants().Create({"ten_b", "Acme", 2}).machine_code(), "conflict");
+  ASSERT_TRUE(store_->tenants().Create({"ten_b", "Beta", 2}).ok());
+  auto list = store_->tenants().List();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, "ten_a");
+  EXPECT_EQ(store_->tenants().FindByName("Beta")->id, "ten_b");
+  EXPECT_EQ(store_->tenants().Get("ten_zz").status().code(), StatusCode::kNotFound);
+}
+
+// covers: TEN-02, A-03
+TEST_P(StoreConformanceTest, AnotherTenantsKeyLooksMissing) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1}).ok());
+  ASSERT_TRUE(store_->tenants().Create({"ten_b", "B", 1}).ok());
+  ASSERT_TRUE(store_->api_keys().Insert(Key("key_1", "ten_a")).ok());
+  EXPECT_TRUE(store_->api_keys().Get("ten_a", "key_1").ok());
+  Status foreign = store_->api_keys().Get("ten_b", "key_1").status();
+  Status missing = store_->api_keys().Get("ten_b", "key_nope").status();
+  EXPECT_EQ(foreign.code(), StatusCode::kNotFound);
+  EXPECT_EQ(foreign.ToString(), missing.ToString());
+  EXPECT_EQ(store_->api_keys().Revoke("ten_b", "key_1", 5).code(), StatusCode::kNotFound);
+  EXPECT_FALSE(store_->api_keys().Get("ten_a", "key_1")->revoked_at_ms.has_value());
+  EXPECT_TRUE(store_->api_keys().List("ten_b")->empty());
+}
+
+TEST_P(StoreConformanceTest, KeysRoundTripEveryField) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1}).ok());
+  ApiKeyRecord k = Key("key_1", "ten_a");
+  k.name = "'; DROP TABLE api_keys;-- ünï";  // covers: B-20
+  k.rotated_from = "key_0";
+  ASSERT_TRUE(store_->api_keys().Insert(k).ok());
+  auto got = store_->api_keys().FindForAuthentication("key_1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->name, k.name);
+  EXPECT_EQ(got->scopes, k.scopes);
+  EXPECT_EQ(got->secret_hash, k.secret_hash);
+  EXPECT_EQ(got->expires_at_ms, k.expires_at_ms);
+  EXPECT_EQ(got->rotated_from, k.rotated_from);
+  EXPECT_FALSE(got->revoked_at_ms.has_value());
+  EXPECT_EQ(store_->api_keys().Insert(k).machine_code(), "conflict");
+  EXPECT_EQ(store_->api_keys().Insert(Key("key_2", "ten_missing")).code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, RevocationKeepsTheEarliestTime) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1}).ok());
+  ASSERT_TRUE(store_->api_keys().Insert(Key("key_1", "ten_a")).ok());
+  ASSERT_TRUE(store_->api_keys().Revoke("ten_a", "key_1", 500).ok());
+  ASSERT_TRUE(store_->api_keys().Revoke("ten_a", "key_1", 900).ok());
+  EXPECT_EQ(store_->api_keys().Get("ten_a", "key_1")->revoked_at_ms, 500);
+}
+
+TEST_P(StoreConformanceTest, RotationIsAtomic) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1}).ok());
+  ASSERT_TRUE(store_->api_keys().Insert(Key("key_1", "ten_a")).ok());
+  ApiKeyRecord next = Key("key_2", "ten_a", 2000);
+  next.rotated_from = "key_1";
+  ASSERT_TRUE(store_->api_keys().Rotate("ten_a", "key_1", 5000, next).ok());
+  EXPECT_EQ(store_->api_keys().Get("ten_a", "key_1")->expires_at_ms, 5000);
+  EXPECT_TRUE(store_->api_keys().Get("ten_a", "key_2").ok());
+  // A failing insert (duplicate id) must leave the old key's expiry alone.
+  ApiKeyRecord dup = Key("key_2", "ten_a", 3000);
+  EXPECT_FALSE(store_->api_keys().Rotate("ten_a", "key_1", 10, dup).ok());
+  EXPECT_EQ(store_->api_keys().Get("ten_a", "key_1")->expires_at_ms, 5000);
+  // Revoked keys cannot be rotated.
+  ASSERT_TRUE(store_->api_keys().Revoke("ten_a", "key_2", 3000).ok());
+  EXPECT_EQ(store_->api_keys().Rotate("ten_a", "key_2", 10, Key("key_3", "ten_a")).code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, ConcurrentWritersLoseNothing) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1}).ok());
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        if (!store_->api_keys().Insert(Key("key_" + std::to_string(t) + "_" + std::to_string(i), "ten_a")).ok()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(store_->api_keys().List("ten_a")->size(), 200u);
+}
+
+}  // namespace
+}  // namespace cs

@@ -1,0 +1,429 @@
+// SQLite backend of store.h.
+//
+// Design: a fixed pool of connections (WAL lets readers run beside the one
+// writer); each connection caches its prepared statements. Writes use
+// BEGIN IMMEDIATE so lock waits happen up front under busy_timeout and a
+// transaction never fails half-way on a lock upgrade.
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
+#include "common/strings.h"
+#include "store/migrations.h"
+#include "store/store.h"
+
+namespace cs {
+
+namespace {
+
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+struct DbDeleter {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+using DbPtr = std::unique_ptr<sqlite3, DbDeleter>;
+
+Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  const int primary = rc & 0xff;
+  std::string detail = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (primary) {
+    case SQLITE_CONSTRAINT:
+      if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFound("a referenced record does not exist");
+      return AlreadyExists("conflict", "the record already exists");
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+      return Unavailable("storage_unavailable", "the database is unavailable (" + detail + ")");
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return DataLoss("the database file is damaged (" + detail + ")");
+    default:
+      return Internal("database error (" + detail + ")");
+  }
+}
+
+class Connection {
+ public:
+  explicit Connection(DbPtr db) : db_(std::move(db)) {}
+
+  sqlite3* db() const { return db_.get(); }
+
+  // Returns a reset statement for `sql`, prepared once per connection.
+  Result<sqlite3_stmt*> Prepare(std::string_view sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      sqlite3_stmt* raw = nullptr;
+      int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                  &raw, nullptr);
+      if (rc != SQLITE_OK) return SqliteError(db_.get(), rc, "prepare");
+      it = cache_.emplace(std::string(sql), StmtPtr(raw)).first;
+    }
+    sqlite3_stmt* s = it->second.get();
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+  }
+
+  Status Exec(std::string_view sql) {
+    char* err = nullptr;
+    std::string text(sql);
+    int rc = sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, &err);
+    sqlite3_free(err);
+    if (rc != SQLITE_OK) return SqliteError(db_.get(), rc, "exec");
+    return Status::Ok();
+  }
+
+ private:
+  DbPtr db_;
+  std::map<std::string, StmtPtr, std::less<>> cache_;
+};
+
+// Binds positional parameters: strings (as TEXT), int64, optional values.
+class Binder {
+ public:
+  explicit Binder(sqlite3_stmt* s) : s_(s) {}
+  Binder& Text(std::string_view v) {
+    sqlite3_bind_text(s_, ++i_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Binder& Int(int64_t v) {
+    sqlite3_bind_int64(s_, ++i_, v);
+    return *this;
+  }
+  Binder& OptInt(const std::optional<int64_t>& v) {
+    if (v) return Int(*v);
+    sqlite3_bind_null(s_, ++i_);
+    return *this;
+  }
+  Binder& OptText(const std::optional<std::string>& v) {
+    if (v) return Text(*v);
+    sqlite3_bind_null(s_, ++i_);
+    return *this;
+  }
+
+ private:
+  sqlite3_stmt* s_;
+  int i_ = 0;
+};
+
+std::string ColumnText(sqlite3_stmt* s, int col) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, col))) : std::string();
+}
+
+class ConnectionPool {
+ public:
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, std::unique_ptr<Connection> c) : pool_(pool), c_(std::move(c)) {}
+    Lease(Lease&&) = default;
+    ~Lease() {
+      if (c_) pool_->Return(std::move(c_));
+    }
+    Connection* operator->() { return c_.get(); }
+    Connection& operator*() { return *c_; }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<Connection> c_;
+  };
+
+  void Add(std::unique_ptr<Connection> c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(std::move(c));
+  }
+
+  Lease Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !free_.empty(); });
+    auto c = std::move(free_.back());
+    free_.pop_back();
+    return Lease(this, std::move(c));
+  }
+
+ private:
+  void Return(std::unique_ptr<Connection> c) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      free_.push_back(std::move(c));
+    }
+    cv_.notify_one();
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Connection>> free_;  // guarded by mu_
+};
+
+// Runs `body` inside BEGIN IMMEDIATE … COMMIT, rolling back on any error.
+template <typename Fn>
+Status InWriteTransaction(Connection& c, Fn&& body) {
+  CS_RETURN_IF_ERROR(c.Exec("BEGIN IMMEDIATE"));
+  Status s = body();
+  if (!s.ok()) {
+    c.Exec("ROLLBACK").IgnoreError();  // the original error is what matters
+    return s;
+  }
+  Status commit = c.Exec("COMMIT");
+  if (!commit.ok()) c.Exec("ROLLBACK").IgnoreError();  // leave no open transaction behind
+  return commit;
+}
+
+// Steps a statement that returns no rows.
+Status StepDone(Connection& c, sqlite3_stmt* s, std::string_view what) {
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_DONE) return SqliteError(c.db(), rc, what);
+  return Status::Ok();
+}
+
+ApiKeyRecord ReadApiKey(sqlite3_stmt* s) {
+  ApiKeyRecord k;
+  k.id = ColumnText(s, 0);
+  k.tenant_id = ColumnText(s, 1);
+  k.name = ColumnText(s, 2);
+  std::string scopes = ColumnText(s, 3);
+  if (!scopes.empty()) k.scopes = Split(scopes, ' ');
+  k.secret_hash = ColumnText(s, 4);
+  k.created_at_ms = sqlite3_column_int64(s, 5);
+  k.expires_at_ms = sqlite3_column_int64(s, 6);
+  if (sqlite3_column_type(s, 7) != SQLITE_NULL) k.revoked_at_ms = sqlite3_column_int64(s, 7);
+  if (sqlite3_column_type(s, 8) != SQLITE_NULL) k.rotated_from = ColumnText(s, 8);
+  return k;
+}
+
+constexpr std::string_view kKeyColumns =
+    "id, tenant_id, name, scopes, secret_hash, created_at_ms, expires_at_ms, revoked_at_ms, rotated_from";
+
+class SqliteStore final : public Store, public TenantRepository, public ApiKeyRepository {
+ public:
+  explicit SqliteStore(std::unique_ptr<ConnectionPool> pool) : pool_(std::move(pool)) {}
+
+  TenantRepository& tenants() override { return *this; }
+  ApiKeyRepository& api_keys() override { return *this; }
+
+  // --- Store ---
+  Status Ping() override {
+    auto c = pool_->Acquire();
+    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s, c->Prepare("SELECT 1"));
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "ping");
+    return Status::Ok();
+  }
+
+  Result<MigrationStatus> GetMigrationStatus() override {
+    auto c = pool_->Acquire();
+    return ReadMigrationStatus(*c);
+  }
+
+  Result<MigrationStatus> Migrate() override {
+    auto c = pool_->Acquire();
+    CS_RETURN_IF_ERROR(c->Exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at_ms INTEGER NOT NULL) STRICT"));
+    std::vector<std::string> applied;
+    for (const auto& m : store_internal::SqliteMigrations()) {
+      Status s = InWriteTransaction(*c, [&]() -> Status {
+        // Re-check inside the transaction: another process may be migrating too.
+        CS_ASSIGN_OR_RETURN(MigrationStatus now, ReadMigrationStatus(*c));
+        if (now.current_version >= m.version) return Status::Ok();
+        CS_RETURN_IF_ERROR(c->Exec(m.sql));
+        CS_ASSIGN_OR_RETURN(sqlite3_stmt * ins,
+                            c->Prepare("INSERT INTO schema_migrations(version, name, applied_at_ms) "
+                                       "VALUES (?, ?, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"));
+        Binder(ins).Int(m.version).Text(m.name);
+        CS_RETURN_IF_ERROR(StepDone(*c, ins, "record migration"));
+        applied.emplace_back(m.name);
+        return Status::Ok();
+      });
+      CS_RETURN_IF_ERROR(s);
+    }
+    CS_ASSIGN_OR_RETURN(MigrationStatus status, ReadMigrationStatus(*c));
+    status.applied_now = std::move(applied);
+    return status;
+  }
+
+  // --- TenantRepository ---
+  Status Create(const Tenant& t) override {
+    auto c = pool_->Acquire();
+    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                        c->Prepare("INSERT INTO tenants(id, name, created_at_ms) VALUES (?, ?, ?)"));
+    Binder(s).Text(t.id).Text(t.name).Int(t.created_at_ms);
+    return StepDone(*c, s, "insert tenant");
+  }
+
+  Result<Tenant> Get(const std::string& id) override {
+    return OneTenant("SELECT id, name, created_at_ms FROM tenants WHERE id = ?", id);
+  }
+
+  Result<Tenant> FindByName(const std::string& name) override {
+    return OneTenant("SELECT id, name, created_at_ms FROM tenants WHERE name = ?", name);
+  }
+
+  Result<std::vector<Tenant>> List() override {
+    auto c = pool_->Acquire();
+    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                        c->Prepare("SELECT id, name, created_at_ms FROM tenants ORDER BY created_at_ms, id"));
+    std::vector<Tenant> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadTenant(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list tenants");
+    return out;
+  }
+
+  // --- ApiKeyRepository ---
+  Status Insert(const ApiKeyRecord& k) override {
+    auto c = pool_->Acquire();
+    return InsertKey(*c, k);
+  }
+
+  Result<ApiKeyRecord> FindForAuthentication(const std::string& id) override {
+    auto c = pool_->Acquire();
+    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                        c->Prepare("SELECT " + std::string(kKeyColumns) + " FROM api_keys WHERE id = ?"));
+    Binder(s).Text(id);
+    return OneKey(*c, s);
+  }
+
+  Result<ApiKeyRecord> Get(const std::string& tenant_id, const std::string& id) override {
+    auto c = pool_->Acquire();
+    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s, c->Prepare("SELECT " + std::string(kKeyColumns) +
+                                                     " FROM api_keys WHERE tenant_id = ? AND id = ?"));
+    Binder(s).Text(tenant_id).Text(id);
+    return OneKey(*c, s);
+  }
+
+  Result<std::vector<ApiKeyRecord>> List(const std::string& tenant_id) override {
+    auto c = pool_->Acquire();
+    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                        c->Prepare("SELECT " + std::string(kKeyColumns) +
+                                   " FROM api_keys WHERE tenant_id = ? ORDER BY created_at_ms, id"));
+    Binder(s).Text(tenant_id);
+    std::vector<ApiKeyRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadApiKey(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list keys");
+    return out;
+  }
+
+  Status Revoke(const std::string& tenant_id, const std::string& id, int64_t at_ms) override {
+    auto c = pool_->Acquire();
+    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                        c->Prepare("UPDATE api_keys SET revoked_at_ms = COALESCE(MIN(revoked_at_ms, ?), ?) "
+                                   "WHERE tenant_id = ? AND id = ?"));
+    Binder(s).Int(at_ms).Int(at_ms).Text(tenant_id).Text(id);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "revoke key"));
+    if (sqlite3_changes(c->db()) == 0) return NotFound("no such API key");
+    return Status::Ok();
+  }
+
+  Status Rotate(const std::string& tenant_id, const std::string& old_id, int64_t old_expires_at_ms,
+                const ApiKeyRecord& replacement) override {
+    auto c = pool_->Acquire();
+    return InWriteTransaction(*c, [&]() -> Status {
+      CS_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                          c->Prepare("UPDATE api_keys SET expires_at_ms = MIN(expires_at_ms, ?) "
+                                     "WHERE tenant_id = ? AND id = ? AND revoked_at_ms IS NULL"));
+      Binder(s).Int(old_expires_at_ms).Text(tenant_id).Text(old_id);
+      CS_RETURN_IF_ERROR(StepDone(*c, s, "shorten old key"));
+      if (sqlite3_changes(c->db()) == 0) return NotFound("no such API key");
+      return InsertKey(*c, replacement);
+    });
+  }
+
+ private:
+  static Tenant ReadTenant(sqlite3_stmt* s) {
+    return Tenant{ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2)};
+  }
+
+  Result<Tenant> OneTenant(std::string_view sql, const std::string& arg) {
+    auto c = pool_->Acquire();
+    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s, c->Prepare(sql));
+    Binder(s).Text(arg);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFound("no such tenant");
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read tenant");
+    return ReadTenant(s);
+  }
+
+  static Result<ApiKeyRecord> OneKey(Connection& c, sqlite3_stmt* s) {
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFound("no such API key");
+    if (rc != SQLITE_ROW) return SqliteError(c.db(), rc, "read key");
+    return ReadApiKey(s);
+  }
+
+  static Status InsertKey(Connection& c, const ApiKeyRecord& k) {
+    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s, c.Prepare("INSERT INTO api_keys(" + std::string(kKeyColumns) +
+                                                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    Binder(s)
+        .Text(k.id)
+        .Text(k.tenant_id)
+        .Text(k.name)
+        .Text(Join(k.scopes, " "))
+        .Text(k.secret_hash)
+        .Int(k.created_at_ms)
+        .Int(k.expires_at_ms)
+        .OptInt(k.revoked_at_ms)
+        .OptText(k.rotated_from);
+    return StepDone(c, s, "insert key");
+  }
+
+  static Result<MigrationStatus> ReadMigrationStatus(Connection& c) {
+    MigrationStatus status;
+    status.latest_version = static_cast<int>(store_internal::SqliteMigrations().size());
+    CS_ASSIGN_OR_RETURN(sqlite3_stmt * exists,
+                        c.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"));
+    int rc = sqlite3_step(exists);
+    if (rc == SQLITE_DONE) return status;
+    if (rc != SQLITE_ROW) return SqliteError(c.db(), rc, "read schema version");
+    sqlite3_reset(exists);
+    // Not cached: the table may not have existed when the connection was opened.
+    sqlite3_stmt* raw = nullptr;
+    rc = sqlite3_prepare_v2(c.db(), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &raw, nullptr);
+    StmtPtr s(raw);
+    if (rc != SQLITE_OK) return SqliteError(c.db(), rc, "read schema version");
+    rc = sqlite3_step(s.get());
+    if (rc != SQLITE_ROW) return SqliteError(c.db(), rc, "read schema version");
+    status.current_version = sqlite3_column_int(s.get(), 0);
+    return status;
+  }
+
+  std::unique_ptr<ConnectionPool> pool_;
+};
+
+Result<std::unique_ptr<Connection>> OpenConnection(const SqliteOptions& options) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(options.path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK) return SqliteError(db.get(), rc, "open " + options.path);
+  sqlite3_busy_timeout(db.get(), static_cast<int>(options.busy_timeout_ms));
+  sqlite3_extended_result_codes(db.get(), 1);
+  auto c = std::make_unique<Connection>(std::move(db));
+  CS_RETURN_IF_ERROR(c->Exec("PRAGMA journal_mode=WAL"));
+  CS_RETURN_IF_ERROR(c->Exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+  CS_RETURN_IF_ERROR(c->Exec("PRAGMA foreign_keys=ON"));
+  // Deleted content is overwritten, so erased data does not linger in free pages.
+  CS_RETURN_IF_ERROR(c->Exec("PRAGMA secure_delete=ON"));
+  return c;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
+  auto pool = std::make_unique<ConnectionPool>();
+  for (int i = 0; i < std::max(1, options.pool_size); ++i) {
+    CS_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, OpenConnection(options));
+    pool->Add(std::move(c));
+  }
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(pool)));
+}
+
+}  // namespace cs
