@@ -11,9 +11,10 @@
 // A request that does not arrive within the read timeout, or a connection
 // idle past the idle timeout, is closed.
 //
-// Every response carries X-Request-Id (the client's if it is 1–64 of
-// [A-Za-z0-9._-], otherwise a fresh random one), Cache-Control: no-store
-// and X-Content-Type-Options: nosniff.
+// Every response carries X-Request-Id, always generated here (96 random
+// bits): a client-supplied id is not reused, because a header the client
+// controls could carry personal data into every log line. Responses also
+// carry Cache-Control: no-store and X-Content-Type-Options: nosniff.
 //
 // Thread-safety: the handler and observer are called concurrently from the
 // worker threads and must be thread-safe. Stop() may be called from any thread.
@@ -115,9 +116,6 @@ Result<std::unique_ptr<HttpServer>> CreateHttpServer(const HttpServerOptions& op
 
 // Returns a fresh request id "req_" + 24 hex characters.
 std::string NewRequestId();
-
-// Returns true when `id` is an acceptable client-supplied X-Request-Id.
-bool IsValidRequestId(std::string_view id);
 
 // Splits and percent-decodes a query string. Refusals: invalid_argument
 // "ambiguous_input" for a repeated name (I-11), "invalid_query" for a bad

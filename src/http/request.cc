@@ -37,16 +37,6 @@ std::string NewRequestId() {
   return "req_" + HexEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
-bool IsValidRequestId(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 namespace {
 
 int HexDigit(char c) {

@@ -211,8 +211,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       request.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     request.body = std::move(req.body());
-    const std::string* client_id = request.Header("x-request-id");
-    request.request_id = client_id && IsValidRequestId(*client_id) ? *client_id : NewRequestId();
+    // Always our own id: a client-chosen one could carry personal data into the logs.
+    request.request_id = NewRequestId();
     beast::error_code ec;
     auto ep = Lowest().socket().remote_endpoint(ec);
     if (!ec) request.remote_ip = ep.address().to_string();

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <utility>
 
 #include "common/strings.h"
 #include "store/migrations.h"
@@ -50,6 +51,25 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   }
 }
 
+// A prepared statement borrowed from a connection's cache for one use. It is
+// reset when the borrow ends: a statement left mid-result would keep its read
+// transaction open, pinning an old snapshot (a revocation made by another
+// process would then go unseen).
+class ScopedStmt {
+ public:
+  explicit ScopedStmt(sqlite3_stmt* s) : s_(s) {}
+  ScopedStmt(ScopedStmt&& other) noexcept : s_(std::exchange(other.s_, nullptr)) {}
+  ScopedStmt& operator=(ScopedStmt&&) = delete;
+  ScopedStmt(const ScopedStmt&) = delete;
+  ~ScopedStmt() {
+    if (s_) sqlite3_reset(s_);
+  }
+  operator sqlite3_stmt*() const { return s_; }  // NOLINT(google-explicit-constructor)
+
+ private:
+  sqlite3_stmt* s_;
+};
+
 class Connection {
  public:
   explicit Connection(DbPtr db) : db_(std::move(db)) {}
@@ -57,7 +77,7 @@ class Connection {
   sqlite3* db() const { return db_.get(); }
 
   // Returns a reset statement for `sql`, prepared once per connection.
-  Result<sqlite3_stmt*> Prepare(std::string_view sql) {
+  Result<ScopedStmt> Prepare(std::string_view sql) {
     auto it = cache_.find(sql);
     if (it == cache_.end()) {
       sqlite3_stmt* raw = nullptr;
@@ -69,7 +89,7 @@ class Connection {
     sqlite3_stmt* s = it->second.get();
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-    return s;
+    return ScopedStmt(s);
   }
 
   Status Exec(std::string_view sql) {
@@ -211,7 +231,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
   // --- Store ---
   Status Ping() override {
     auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s, c->Prepare("SELECT 1"));
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT 1"));
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "ping");
     return Status::Ok();
@@ -234,7 +254,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
         CS_ASSIGN_OR_RETURN(MigrationStatus now, ReadMigrationStatus(*c));
         if (now.current_version >= m.version) return Status::Ok();
         CS_RETURN_IF_ERROR(c->Exec(m.sql));
-        CS_ASSIGN_OR_RETURN(sqlite3_stmt * ins,
+        CS_ASSIGN_OR_RETURN(ScopedStmt ins,
                             c->Prepare("INSERT INTO schema_migrations(version, name, applied_at_ms) "
                                        "VALUES (?, ?, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"));
         Binder(ins).Int(m.version).Text(m.name);
@@ -252,7 +272,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
   // --- TenantRepository ---
   Status Create(const Tenant& t) override {
     auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+    CS_ASSIGN_OR_RETURN(ScopedStmt s,
                         c->Prepare("INSERT INTO tenants(id, name, created_at_ms) VALUES (?, ?, ?)"));
     Binder(s).Text(t.id).Text(t.name).Int(t.created_at_ms);
     return StepDone(*c, s, "insert tenant");
@@ -268,7 +288,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
 
   Result<std::vector<Tenant>> List() override {
     auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+    CS_ASSIGN_OR_RETURN(ScopedStmt s,
                         c->Prepare("SELECT id, name, created_at_ms FROM tenants ORDER BY created_at_ms, id"));
     std::vector<Tenant> out;
     int rc;
@@ -285,7 +305,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
 
   Result<ApiKeyRecord> FindForAuthentication(const std::string& id) override {
     auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+    CS_ASSIGN_OR_RETURN(ScopedStmt s,
                         c->Prepare("SELECT " + std::string(kKeyColumns) + " FROM api_keys WHERE id = ?"));
     Binder(s).Text(id);
     return OneKey(*c, s);
@@ -293,7 +313,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
 
   Result<ApiKeyRecord> Get(const std::string& tenant_id, const std::string& id) override {
     auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s, c->Prepare("SELECT " + std::string(kKeyColumns) +
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kKeyColumns) +
                                                      " FROM api_keys WHERE tenant_id = ? AND id = ?"));
     Binder(s).Text(tenant_id).Text(id);
     return OneKey(*c, s);
@@ -301,7 +321,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
 
   Result<std::vector<ApiKeyRecord>> List(const std::string& tenant_id) override {
     auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+    CS_ASSIGN_OR_RETURN(ScopedStmt s,
                         c->Prepare("SELECT " + std::string(kKeyColumns) +
                                    " FROM api_keys WHERE tenant_id = ? ORDER BY created_at_ms, id"));
     Binder(s).Text(tenant_id);
@@ -314,7 +334,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
 
   Status Revoke(const std::string& tenant_id, const std::string& id, int64_t at_ms) override {
     auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+    CS_ASSIGN_OR_RETURN(ScopedStmt s,
                         c->Prepare("UPDATE api_keys SET revoked_at_ms = COALESCE(MIN(revoked_at_ms, ?), ?) "
                                    "WHERE tenant_id = ? AND id = ?"));
     Binder(s).Int(at_ms).Int(at_ms).Text(tenant_id).Text(id);
@@ -327,7 +347,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
                 const ApiKeyRecord& replacement) override {
     auto c = pool_->Acquire();
     return InWriteTransaction(*c, [&]() -> Status {
-      CS_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+      CS_ASSIGN_OR_RETURN(ScopedStmt s,
                           c->Prepare("UPDATE api_keys SET expires_at_ms = MIN(expires_at_ms, ?) "
                                      "WHERE tenant_id = ? AND id = ? AND revoked_at_ms IS NULL"));
       Binder(s).Int(old_expires_at_ms).Text(tenant_id).Text(old_id);
@@ -344,7 +364,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
 
   Result<Tenant> OneTenant(std::string_view sql, const std::string& arg) {
     auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s, c->Prepare(sql));
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare(sql));
     Binder(s).Text(arg);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) return NotFound("no such tenant");
@@ -360,7 +380,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
   }
 
   static Status InsertKey(Connection& c, const ApiKeyRecord& k) {
-    CS_ASSIGN_OR_RETURN(sqlite3_stmt * s, c.Prepare("INSERT INTO api_keys(" + std::string(kKeyColumns) +
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c.Prepare("INSERT INTO api_keys(" + std::string(kKeyColumns) +
                                                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     Binder(s)
         .Text(k.id)
@@ -378,7 +398,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
   static Result<MigrationStatus> ReadMigrationStatus(Connection& c) {
     MigrationStatus status;
     status.latest_version = static_cast<int>(store_internal::SqliteMigrations().size());
-    CS_ASSIGN_OR_RETURN(sqlite3_stmt * exists,
+    CS_ASSIGN_OR_RETURN(ScopedStmt exists,
                         c.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"));
     int rc = sqlite3_step(exists);
     if (rc == SQLITE_DONE) return status;

@@ -64,3 +64,33 @@ TEST(SqliteStoreTest, NotADatabaseIsReportedAsDamage) {
 
 }  // namespace
 }  // namespace cs
+
+namespace cs {
+namespace {
+
+// A revocation written by another process (the CLI) must be seen by the
+// server's very next read: no pooled connection may keep an old snapshot.
+TEST(SqliteStoreTest, WritesFromAnotherHandleAreSeenImmediately) {
+  SqliteOptions options;
+  options.path = FreshPath();
+  options.pool_size = 1;
+  auto server = OpenSqliteStore(options);
+  auto cli = OpenSqliteStore(options);
+  ASSERT_TRUE(server.ok() && cli.ok());
+  ASSERT_TRUE((*server)->Migrate().ok());
+  ASSERT_TRUE((*server)->tenants().Create({"ten_a", "A", 1}).ok());
+  ApiKeyRecord k;
+  k.id = "key_1";
+  k.tenant_id = "ten_a";
+  k.name = "k";
+  k.scopes = {"admin"};
+  k.secret_hash = "h";
+  k.expires_at_ms = 10;
+  ASSERT_TRUE((*server)->api_keys().Insert(k).ok());
+  ASSERT_FALSE((*server)->api_keys().FindForAuthentication("key_1")->revoked_at_ms.has_value());
+  ASSERT_TRUE((*cli)->api_keys().Revoke("ten_a", "key_1", 5).ok());
+  EXPECT_EQ((*server)->api_keys().FindForAuthentication("key_1")->revoked_at_ms, 5);
+}
+
+}  // namespace
+}  // namespace cs

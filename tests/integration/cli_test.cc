@@ -1,0 +1,131 @@
+// The `consentry` command line, run as a real process.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "testing/process.h"
+
+namespace cs::testing {
+namespace {
+
+TEST(CliTest, EverySubcommandHasHelp) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"serve", "--help"}, {"version", "--help"}, {"config", "--help"}, {"config", "check", "--help"},
+           {"migrate", "--help"}, {"tenant", "create", "--help"}, {"tenant", "list", "--help"},
+           {"apikey", "create", "--help"}, {"apikey", "list", "--help"}, {"apikey", "revoke", "--help"},
+           {"apikey", "rotate", "--help"}}) {
+    CliResult r = RunConsentry(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0];
+    EXPECT_NE(r.out.find("Usage:"), std::string::npos) << args[0];
+  }
+  CliResult key_help = RunConsentry({"apikey", "create", "--help"});
+  EXPECT_NE(key_help.out.find("--scope"), std::string::npos);
+  EXPECT_NE(key_help.out.find("--config"), std::string::npos);
+  EXPECT_EQ(RunConsentry({"no-such-command"}).exit_code, 2);
+  EXPECT_EQ(RunConsentry({}).exit_code, 2);
+}
+
+TEST(CliTest, VersionIsMachineReadable) {
+  CliResult r = RunConsentry({"version", "--json"});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.Json().Find("version")->as_string(), "0.1.0");
+}
+
+TEST(CliTest, ConfigCheckNamesEveryBadKeyAndExitsTwo) {
+  std::string dir = MakeTempDir("cfg");
+  std::string path = dir + "/c.toml";
+  std::ofstream(path) << "[http]\nthreads = 0\nlisten = \"nowhere\"\nbogus = 1\n";
+  CliResult r = RunConsentry({"config", "check", "--json", "--config", path}, {"CONSENTRY_LOG_LEVEL=loud"});
+  EXPECT_EQ(r.exit_code, 2);
+  JsonValue j = r.Json();
+  EXPECT_FALSE(j.Find("ok")->as_bool());
+  std::set<std::string> keys;
+  for (const auto& issue : j.Find("issues")->as_array()) keys.insert(issue.Find("key")->as_string());
+  EXPECT_EQ(keys, (std::set<std::string>{"http.threads", "http.listen", "http.bogus", "CONSENTRY_LOG_LEVEL"}));
+  CliResult text = RunConsentry({"config", "check", "--config", path});
+  EXPECT_EQ(text.exit_code, 2);
+  EXPECT_NE(text.err.find("http.bogus: unknown key"), std::string::npos) << text.err;
+}
+
+TEST(CliTest, ConfigCheckReportsWhereEachValueCameFrom) {
+  std::string dir = MakeTempDir("cfg");
+  std::string path = dir + "/c.toml";
+  std::ofstream(path) << "[log]\nlevel = \"warn\"\n";
+  CliResult r = RunConsentry({"config", "check", "--json", "--config", path, "--listen", "127.0.0.1:9"},
+                             {"CONSENTRY_HTTP_THREADS=3"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  JsonValue json = r.Json();
+  const JsonValue* origins = json.Find("origins");
+  EXPECT_EQ(origins->Find("log.level")->as_string(), "file");
+  EXPECT_EQ(origins->Find("http.threads")->as_string(), "env");
+  EXPECT_EQ(origins->Find("http.listen")->as_string(), "flag");
+  EXPECT_EQ(origins->Find("json.max_depth")->as_string(), "default");
+}
+
+TEST(CliTest, MigrateAppliesOnceAndReports) {
+  std::string dir = MakeTempDir("mig");
+  CliResult before = RunConsentry({"migrate", "--status", "--json", "--data-dir", dir});
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  EXPECT_EQ(before.Json().Find("current_version")->as_int(), 0);
+  CliResult first = RunConsentry({"migrate", "--json", "--data-dir", dir});
+  ASSERT_EQ(first.exit_code, 0);
+  EXPECT_FALSE(first.Json().Find("applied")->as_array().empty());
+  CliResult second = RunConsentry({"migrate", "--json", "--data-dir", dir});
+  EXPECT_TRUE(second.Json().Find("applied")->as_array().empty());
+  EXPECT_EQ(second.Json().Find("current_version")->as_int(), second.Json().Find("latest_version")->as_int());
+}
+
+TEST(CliTest, ServeRefusesAnOutdatedSchemaWhenAutoMigrateIsOff) {
+  std::string dir = MakeTempDir("mig");
+  CliResult r = RunConsentry({"serve", "--data-dir", dir, "--listen", "127.0.0.1:0"},
+                             {"CONSENTRY_STORE_AUTO_MIGRATE=false"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("migration_required"), std::string::npos) << r.err;
+}
+
+TEST(CliTest, TenantsAndKeysLifecycle) {
+  std::string dir = MakeTempDir("keys");
+  CliResult t = RunConsentry({"tenant", "create", "--data-dir", dir, "--name", "Acme Shop", "--json"});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  std::string tenant = t.Json().Find("id")->as_string();
+  CliResult dup = RunConsentry({"tenant", "create", "--data-dir", dir, "--name", "Acme Shop", "--json"});
+  EXPECT_EQ(dup.exit_code, 1);
+  EXPECT_EQ(dup.Json().Find("error")->Find("code")->as_string(), "conflict");
+  CliResult list = RunConsentry({"tenant", "list", "--data-dir", dir, "--json"});
+  ASSERT_EQ(list.Json().Find("data")->as_array().size(), 1u);
+
+  // By name or by id.
+  CliResult k = RunConsentry({"apikey", "create", "--data-dir", dir, "--tenant", "Acme Shop", "--name", "crm",
+                              "--scope", "messages:send,messages:read", "--expires-in-days", "30", "--json"});
+  ASSERT_EQ(k.exit_code, 0) << k.err;
+  std::string key_id = k.Json().Find("id")->as_string();
+  EXPECT_EQ(k.Json().Find("token")->as_string().rfind("csk_", 0), 0u);
+  EXPECT_EQ(k.Json().Find("scopes")->as_array().size(), 2u);
+  CliResult bad_scope = RunConsentry({"apikey", "create", "--data-dir", dir, "--tenant", tenant, "--name", "x",
+                                      "--scope", "everything", "--json"});
+  EXPECT_EQ(bad_scope.Json().Find("error")->Find("code")->as_string(), "invalid_scope");
+
+  CliResult rotated = RunConsentry({"apikey", "rotate", "--data-dir", dir, "--tenant", tenant, key_id,
+                                    "--overlap-seconds", "0", "--json"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+  EXPECT_EQ(rotated.Json().Find("rotated_from")->as_string(), key_id);
+  std::string new_id = rotated.Json().Find("id")->as_string();
+  CliResult revoked = RunConsentry({"apikey", "revoke", "--data-dir", dir, "--tenant", tenant, new_id, "--json"});
+  ASSERT_EQ(revoked.exit_code, 0);
+  EXPECT_EQ(revoked.Json().Find("state")->as_string(), "revoked");
+  CliResult keys = RunConsentry({"apikey", "list", "--data-dir", dir, "--tenant", tenant, "--json"});
+  ASSERT_EQ(keys.exit_code, 0);
+  JsonValue listed = keys.Json();
+  const auto& data = listed.Find("data")->as_array();
+  ASSERT_EQ(data.size(), 2u);
+  for (const auto& key : data) {
+    EXPECT_EQ(key.Find("token"), nullptr);  // listing never shows secrets
+    EXPECT_EQ(key.Find("secret_hash"), nullptr);
+  }
+  CliResult missing = RunConsentry({"apikey", "revoke", "--data-dir", dir, "--tenant", tenant, "key_nope", "--json"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.Json().Find("error")->Find("code")->as_string(), "not_found");
+}
+
+}  // namespace
+}  // namespace cs::testing
