@@ -70,13 +70,13 @@ HttpResponse ErrorResponse(int status, std::string_view code, std::string_view m
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
-// Called once per answered request, after the response was handed to the
-// socket. `method` is empty when the request line could not be parsed.
+// Called once per answered request, just before the response is written.
+// `method` is empty when the request line could not be parsed.
 struct HttpExchange {
   std::string_view request_id;
   std::string_view method;
   const HttpResponse& response;
-  double seconds;  // from first byte received to response written
+  double seconds;  // from the first byte received to the response ready
 };
 using HttpObserver = std::function<void(const HttpExchange&)>;
 

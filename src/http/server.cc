@@ -254,8 +254,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->body() = std::move(response.body);
     res->prepare_payload();
     response.body.clear();
-    response_ = std::move(response);
-    request_id_ = request_id;
+    // Observed before the write completes, so a client that reads /metrics
+    // right after an answer always finds that answer counted.
+    double seconds = std::chrono::duration<double>(Clock::now() - started_at_).count();
+    if (shared_->observer) shared_->observer(HttpExchange{request_id, method_, response, seconds});
     res_ = res;
     Lowest().expires_after(std::chrono::milliseconds(opt().write_timeout_ms));
     bhttp::async_write(stream_, *res_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
@@ -265,8 +267,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void OnWritten(beast::error_code ec) {
     --shared_->in_flight;
-    double seconds = std::chrono::duration<double>(Clock::now() - started_at_).count();
-    if (shared_->observer) shared_->observer(HttpExchange{request_id_, method_, response_, seconds});
     res_.reset();
     if (ec || !keep_alive_) return Close();
     WaitForRequest();
@@ -310,8 +310,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<bhttp::response<bhttp::string_body>> res_;
   std::shared_ptr<bhttp::response<bhttp::empty_body>> continue_;
-  HttpResponse response_;
-  std::string request_id_;
   std::string method_;
   bool keep_alive_ = false;
   bool tls_ = false;
