@@ -43,7 +43,6 @@ struct HttpRequest {
   HeaderList headers;      // names lowercased, in arrival order
   std::string body;
   std::string request_id;
-  std::string remote_ip;
   bool tls = false;
 
   // Returns the first header named `lower_name`, or nullptr.

@@ -138,14 +138,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     });
   }
 
+  // The header block is complete in buffer_: parse it synchronously (no
+  // extra asynchronous hop), then read a body only if there is one.
   void ParseHeader() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opt().max_header_bytes));
     parser_->body_limit(static_cast<std::uint64_t>(opt().max_body_bytes));
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                               self->OnHeader(ec);
-                             });
+    parser_->eager(false);
+    beast::error_code ec;
+    size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (!ec && !parser_->is_header_done()) ec = bhttp::error::partial_message;
+    OnHeader(ec);
   }
 
   void OnHeader(beast::error_code ec) {
@@ -174,6 +178,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void ReadBody() {
+    if (parser_->is_done()) return Dispatch();
     bhttp::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->OnReadError(ec);
       self->Dispatch();
@@ -213,9 +218,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     request.body = std::move(req.body());
     // Always our own id: a client-chosen one could carry personal data into the logs.
     request.request_id = NewRequestId();
-    beast::error_code ec;
-    auto ep = Lowest().socket().remote_endpoint(ec);
-    if (!ec) request.remote_ip = ep.address().to_string();
     request.tls = tls_;
     keep_alive_ = req.keep_alive() && !shared_->stopping;
 
