@@ -89,6 +89,9 @@ TEST(SqliteStoreTest, WritesFromAnotherHandleAreSeenImmediately) {
   ASSERT_TRUE((*server)->api_keys().Insert(k).ok());
   ASSERT_FALSE((*server)->api_keys().FindForAuthentication("key_1")->revoked_at_ms.has_value());
   ASSERT_TRUE((*cli)->api_keys().Revoke("ten_a", "key_1", 5).ok());
+  // A different statement on the same pooled connection: it must not inherit
+  // the snapshot of the lookup above.
+  EXPECT_EQ((*server)->api_keys().Get("ten_a", "key_1")->revoked_at_ms, 5);
   EXPECT_EQ((*server)->api_keys().FindForAuthentication("key_1")->revoked_at_ms, 5);
 }
 
