@@ -25,6 +25,48 @@ CREATE TABLE api_keys (
 ) STRICT;
 CREATE INDEX api_keys_by_tenant ON api_keys(tenant_id, created_at_ms);
 )sql"},
+    {2, "0002_audit_ledger", R"sql(
+CREATE TABLE audit_entries (
+  seq         INTEGER PRIMARY KEY,
+  ts_ms       INTEGER NOT NULL,
+  tenant_id   TEXT NOT NULL,
+  actor_type  TEXT NOT NULL,
+  actor_id    TEXT NOT NULL,
+  action      TEXT NOT NULL,
+  subject     TEXT NOT NULL,
+  purpose     TEXT NOT NULL,
+  resource    TEXT NOT NULL,
+  outcome     TEXT NOT NULL,
+  request_id  TEXT NOT NULL,
+  source      TEXT NOT NULL,
+  details     TEXT NOT NULL,
+  prev_hash   BLOB NOT NULL,
+  entry_hash  BLOB NOT NULL
+) STRICT;
+CREATE INDEX audit_by_tenant ON audit_entries(tenant_id, seq);
+CREATE INDEX audit_by_subject ON audit_entries(subject, seq) WHERE subject <> '';
+
+CREATE TABLE audit_tree_heads (
+  tree_size  INTEGER PRIMARY KEY,
+  root_hash  BLOB NOT NULL,
+  ts_ms      INTEGER NOT NULL,
+  key_id     TEXT NOT NULL,
+  signature  BLOB NOT NULL,
+  frontier   BLOB NOT NULL
+) STRICT;
+
+-- Append-only inside the database too: the gateway never updates or deletes
+-- audit rows, and these triggers refuse it from any other client that does
+-- not first drop them (which verification then detects).
+CREATE TRIGGER audit_entries_append_only_update BEFORE UPDATE ON audit_entries
+  BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+CREATE TRIGGER audit_entries_append_only_delete BEFORE DELETE ON audit_entries
+  BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+CREATE TRIGGER audit_heads_append_only_update BEFORE UPDATE ON audit_tree_heads
+  BEGIN SELECT RAISE(ABORT, 'tree heads are append-only'); END;
+CREATE TRIGGER audit_heads_append_only_delete BEFORE DELETE ON audit_tree_heads
+  BEGIN SELECT RAISE(ABORT, 'tree heads are append-only'); END;
+)sql"},
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,77 @@ class ApiKeyRepository {
                         const ApiKeyRecord& replacement) = 0;
 };
 
+// One entry of the audit ledger as stored. The audit module computes seq,
+// prev_hash and entry_hash (docs/formats/audit-ledger.md); the store only
+// keeps them. Text fields never hold personal data (pseudonyms and ids only).
+struct AuditRecord {
+  int64_t seq = 0;            // 1, 2, 3, … without gaps
+  int64_t ts_ms = 0;          // UTC unix milliseconds
+  std::string tenant_id;      // "" for the system stream
+  std::string actor_type;     // "integration" | "operator" | "system" | "anonymous"
+  std::string actor_id;
+  std::string action;         // e.g. "apikey.create"
+  std::string subject;        // subject pseudonym or ""
+  std::string purpose;
+  std::string resource;       // e.g. "apikey:key_…"
+  std::string outcome;        // "success" or a machine error code
+  std::string request_id;
+  std::string source;         // "api" | "cli" | "system"
+  std::string details;        // compact JSON object of non-personal details
+  std::string prev_hash;      // 32 bytes
+  std::string entry_hash;     // 32 bytes: the RFC 6962 leaf hash
+};
+
+// A signed tree head over the first tree_size entries.
+struct TreeHead {
+  int64_t tree_size = 0;
+  std::string root_hash;      // 32 bytes
+  int64_t ts_ms = 0;
+  std::string key_id;         // hex id of the signing key
+  std::string signature;      // Ed25519 over the signed form (see the format doc)
+  std::string frontier;       // serialized right edge of the tree, to extend it later
+};
+
+struct AuditQuery {
+  std::optional<std::string> tenant_id;  // unset: every tenant (operator tools only)
+  std::optional<std::string> actor_id;
+  std::optional<std::string> subject;
+  std::optional<std::string> action;
+  int64_t from_ms = 0;                   // inclusive
+  int64_t to_ms = INT64_MAX;             // exclusive
+  int64_t after_seq = 0;                 // paging cursor
+  int limit = 100;
+};
+
+class AuditRepository {
+ public:
+  virtual ~AuditRepository() = default;
+  // Returns the last entry's seq and entry_hash, or {0, ""} when empty.
+  virtual Result<std::pair<int64_t, std::string>> Tail() = 0;
+  // Appends `record`; kAlreadyExists if its seq is taken.
+  virtual Status Insert(const AuditRecord& record) = 0;
+  // Returns matching entries in seq order, at most query.limit.
+  virtual Result<std::vector<AuditRecord>> Query(const AuditQuery& query) = 0;
+  // Calls `visit` for each entry with seq >= from_seq in order until it returns false.
+  virtual Status Scan(int64_t from_seq, const std::function<bool(const AuditRecord&)>& visit) = 0;
+  // Returns entry hashes of seq in [from_seq, to_seq], in order.
+  virtual Result<std::vector<std::string>> EntryHashes(int64_t from_seq, int64_t to_seq) = 0;
+  virtual Status InsertTreeHead(const TreeHead& head) = 0;
+  // Returns every tree head, smallest first.
+  virtual Result<std::vector<TreeHead>> TreeHeads() = 0;
+  // Returns the largest tree head, or nullopt when none.
+  virtual Result<std::optional<TreeHead>> LatestTreeHead() = 0;
+};
+
+// Repositories bound to one open write transaction.
+class StoreTransaction {
+ public:
+  virtual ~StoreTransaction() = default;
+  virtual TenantRepository& tenants() = 0;
+  virtual ApiKeyRepository& api_keys() = 0;
+  virtual AuditRepository& audit() = 0;
+};
+
 struct MigrationStatus {
   int current_version = 0;
   int latest_version = 0;
@@ -86,6 +158,11 @@ class Store {
   virtual ~Store() = default;
   virtual TenantRepository& tenants() = 0;
   virtual ApiKeyRepository& api_keys() = 0;
+  virtual AuditRepository& audit() = 0;
+  // Runs `body` in one write transaction: commits when it returns OK, rolls
+  // back otherwise (and on any commit failure). Data and the audit entries
+  // describing it commit together or not at all.
+  virtual Status InTransaction(const std::function<Status(StoreTransaction&)>& body) = 0;
   // Checks that the database answers a trivial query.
   virtual Status Ping() = 0;
   // Returns the applied and the latest known schema version.

@@ -8,7 +8,9 @@
 
 #include <condition_variable>
 #include <map>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 #include "common/strings.h"
@@ -123,6 +125,10 @@ class Binder {
     sqlite3_bind_null(s_, ++i_);
     return *this;
   }
+  Binder& Blob(std::string_view v) {
+    sqlite3_bind_blob(s_, ++i_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
   Binder& OptText(const std::optional<std::string>& v) {
     if (v) return Text(*v);
     sqlite3_bind_null(s_, ++i_);
@@ -182,17 +188,21 @@ class ConnectionPool {
   std::vector<std::unique_ptr<Connection>> free_;  // guarded by mu_
 };
 
-// Runs `body` inside BEGIN IMMEDIATE … COMMIT, rolling back on any error.
+// Runs `body` inside a write transaction, rolling back on any error. At the
+// outermost level it is BEGIN IMMEDIATE … COMMIT (lock taken up front); when
+// a transaction is already open on the connection it nests as a SAVEPOINT.
 template <typename Fn>
 Status InWriteTransaction(Connection& c, Fn&& body) {
-  CS_RETURN_IF_ERROR(c.Exec("BEGIN IMMEDIATE"));
+  const bool nested = sqlite3_get_autocommit(c.db()) == 0;
+  CS_RETURN_IF_ERROR(c.Exec(nested ? "SAVEPOINT nested" : "BEGIN IMMEDIATE"));
   Status s = body();
   if (!s.ok()) {
-    c.Exec("ROLLBACK").IgnoreError();  // the original error is what matters
+    // The original error is what matters; a failed rollback leaves nothing committed.
+    c.Exec(nested ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK").IgnoreError();
     return s;
   }
-  Status commit = c.Exec("COMMIT");
-  if (!commit.ok()) c.Exec("ROLLBACK").IgnoreError();  // leave no open transaction behind
+  Status commit = c.Exec(nested ? "RELEASE nested" : "COMMIT");
+  if (!commit.ok() && !nested) c.Exec("ROLLBACK").IgnoreError();  // leave no open transaction behind
   return commit;
 }
 
@@ -218,17 +228,334 @@ ApiKeyRecord ReadApiKey(sqlite3_stmt* s) {
   return k;
 }
 
+std::string ColumnBlob(sqlite3_stmt* s, int col) {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, col));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, col))) : std::string();
+}
+
+AuditRecord ReadAudit(sqlite3_stmt* s) {
+  AuditRecord r;
+  r.seq = sqlite3_column_int64(s, 0);
+  r.ts_ms = sqlite3_column_int64(s, 1);
+  r.tenant_id = ColumnText(s, 2);
+  r.actor_type = ColumnText(s, 3);
+  r.actor_id = ColumnText(s, 4);
+  r.action = ColumnText(s, 5);
+  r.subject = ColumnText(s, 6);
+  r.purpose = ColumnText(s, 7);
+  r.resource = ColumnText(s, 8);
+  r.outcome = ColumnText(s, 9);
+  r.request_id = ColumnText(s, 10);
+  r.source = ColumnText(s, 11);
+  r.details = ColumnText(s, 12);
+  r.prev_hash = ColumnBlob(s, 13);
+  r.entry_hash = ColumnBlob(s, 14);
+  return r;
+}
+
+TreeHead ReadTreeHead(sqlite3_stmt* s) {
+  TreeHead h;
+  h.tree_size = sqlite3_column_int64(s, 0);
+  h.root_hash = ColumnBlob(s, 1);
+  h.ts_ms = sqlite3_column_int64(s, 2);
+  h.key_id = ColumnText(s, 3);
+  h.signature = ColumnBlob(s, 4);
+  h.frontier = ColumnBlob(s, 5);
+  return h;
+}
+
 constexpr std::string_view kKeyColumns =
     "id, tenant_id, name, scopes, secret_hash, created_at_ms, expires_at_ms, revoked_at_ms, rotated_from";
+constexpr std::string_view kAuditColumns =
+    "seq, ts_ms, tenant_id, actor_type, actor_id, action, subject, purpose, resource, outcome, request_id, source, "
+    "details, prev_hash, entry_hash";
+constexpr std::string_view kHeadColumns = "tree_size, root_hash, ts_ms, key_id, signature, frontier";
 
-class SqliteStore final : public Store, public TenantRepository, public ApiKeyRepository {
+// A connection for one repository call: leased from the pool, or the one
+// connection of an open transaction.
+class ConnectionHandle {
  public:
-  explicit SqliteStore(std::unique_ptr<ConnectionPool> pool) : pool_(std::move(pool)) {}
+  explicit ConnectionHandle(ConnectionPool::Lease lease) : lease_(std::move(lease)), c_(&*lease_.value()) {}
+  explicit ConnectionHandle(Connection* fixed) : c_(fixed) {}
+  Connection* operator->() { return c_; }
+  Connection& operator*() { return *c_; }
 
-  TenantRepository& tenants() override { return *this; }
-  ApiKeyRepository& api_keys() override { return *this; }
+ private:
+  std::optional<ConnectionPool::Lease> lease_;
+  Connection* c_;
+};
 
-  // --- Store ---
+// The repositories, over whatever connection `acquire` hands out.
+class SqliteRepositories final : public TenantRepository, public ApiKeyRepository, public AuditRepository {
+ public:
+  explicit SqliteRepositories(std::function<ConnectionHandle()> acquire) : acquire_(std::move(acquire)) {}
+
+  // --- TenantRepository ---
+  Status Create(const Tenant& t) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO tenants(id, name, created_at_ms) VALUES (?, ?, ?)"));
+    Binder(s).Text(t.id).Text(t.name).Int(t.created_at_ms);
+    return StepDone(*c, s, "insert tenant");
+  }
+
+  Result<Tenant> Get(const std::string& id) override {
+    return OneTenant("SELECT id, name, created_at_ms FROM tenants WHERE id = ?", id);
+  }
+
+  Result<Tenant> FindByName(const std::string& name) override {
+    return OneTenant("SELECT id, name, created_at_ms FROM tenants WHERE name = ?", name);
+  }
+
+  Result<std::vector<Tenant>> List() override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s,
+                        c->Prepare("SELECT id, name, created_at_ms FROM tenants ORDER BY created_at_ms, id"));
+    std::vector<Tenant> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadTenant(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list tenants");
+    return out;
+  }
+
+  // --- ApiKeyRepository ---
+  Status Insert(const ApiKeyRecord& k) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO api_keys(" + std::string(kKeyColumns) +
+                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    Binder(s)
+        .Text(k.id)
+        .Text(k.tenant_id)
+        .Text(k.name)
+        .Text(Join(k.scopes, " "))
+        .Text(k.secret_hash)
+        .Int(k.created_at_ms)
+        .Int(k.expires_at_ms)
+        .OptInt(k.revoked_at_ms)
+        .OptText(k.rotated_from);
+    return StepDone(*c, s, "insert key");
+  }
+
+  Result<ApiKeyRecord> FindForAuthentication(const std::string& id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kKeyColumns) + " FROM api_keys WHERE id = ?"));
+    Binder(s).Text(id);
+    return OneKey(*c, s);
+  }
+
+  Result<ApiKeyRecord> Get(const std::string& tenant_id, const std::string& id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kKeyColumns) +
+                                                 " FROM api_keys WHERE tenant_id = ? AND id = ?"));
+    Binder(s).Text(tenant_id).Text(id);
+    return OneKey(*c, s);
+  }
+
+  Result<std::vector<ApiKeyRecord>> List(const std::string& tenant_id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kKeyColumns) +
+                                                 " FROM api_keys WHERE tenant_id = ? ORDER BY created_at_ms, id"));
+    Binder(s).Text(tenant_id);
+    std::vector<ApiKeyRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadApiKey(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list keys");
+    return out;
+  }
+
+  Status Revoke(const std::string& tenant_id, const std::string& id, int64_t at_ms) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE api_keys SET revoked_at_ms = COALESCE(MIN(revoked_at_ms, ?), ?) "
+                                                 "WHERE tenant_id = ? AND id = ?"));
+    Binder(s).Int(at_ms).Int(at_ms).Text(tenant_id).Text(id);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "revoke key"));
+    if (sqlite3_changes(c->db()) == 0) return NotFound("no such API key");
+    return Status::Ok();
+  }
+
+  Status Rotate(const std::string& tenant_id, const std::string& old_id, int64_t old_expires_at_ms,
+                const ApiKeyRecord& replacement) override {
+    auto c = acquire_();
+    Connection* conn = &*c;
+    return InWriteTransaction(*c, [&]() -> Status {
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, conn->Prepare("UPDATE api_keys SET expires_at_ms = MIN(expires_at_ms, ?) "
+                                                      "WHERE tenant_id = ? AND id = ? AND revoked_at_ms IS NULL"));
+      Binder(s).Int(old_expires_at_ms).Text(tenant_id).Text(old_id);
+      CS_RETURN_IF_ERROR(StepDone(*conn, s, "shorten old key"));
+      if (sqlite3_changes(conn->db()) == 0) return NotFound("no such API key");
+      SqliteRepositories same([conn] { return ConnectionHandle(conn); });
+      return same.Insert(replacement);
+    });
+  }
+
+  // --- AuditRepository ---
+  Result<std::pair<int64_t, std::string>> Tail() override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT seq, entry_hash FROM audit_entries ORDER BY seq DESC LIMIT 1"));
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::pair<int64_t, std::string>(0, "");
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read audit tail");
+    return std::pair<int64_t, std::string>(sqlite3_column_int64(s, 0), ColumnBlob(s, 1));
+  }
+
+  Status Insert(const AuditRecord& r) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO audit_entries(" + std::string(kAuditColumns) +
+                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    Binder(s)
+        .Int(r.seq)
+        .Int(r.ts_ms)
+        .Text(r.tenant_id)
+        .Text(r.actor_type)
+        .Text(r.actor_id)
+        .Text(r.action)
+        .Text(r.subject)
+        .Text(r.purpose)
+        .Text(r.resource)
+        .Text(r.outcome)
+        .Text(r.request_id)
+        .Text(r.source)
+        .Text(r.details)
+        .Blob(r.prev_hash)
+        .Blob(r.entry_hash);
+    return StepDone(*c, s, "append audit entry");
+  }
+
+  Result<std::vector<AuditRecord>> Query(const AuditQuery& q) override {
+    auto c = acquire_();
+    // One statement with optional filters: "? IS NULL OR column = ?" keeps it prepared once.
+    CS_ASSIGN_OR_RETURN(ScopedStmt s,
+                        c->Prepare("SELECT " + std::string(kAuditColumns) +
+                                   " FROM audit_entries WHERE seq > ?1 AND ts_ms >= ?2 AND ts_ms < ?3"
+                                   " AND (?4 IS NULL OR tenant_id = ?4) AND (?5 IS NULL OR actor_id = ?5)"
+                                   " AND (?6 IS NULL OR subject = ?6) AND (?7 IS NULL OR action = ?7)"
+                                   " ORDER BY seq LIMIT ?8"));
+    sqlite3_bind_int64(s, 1, q.after_seq);
+    sqlite3_bind_int64(s, 2, q.from_ms);
+    sqlite3_bind_int64(s, 3, q.to_ms);
+    auto bind_opt = [&](int index, const std::optional<std::string>& v) {
+      if (v) sqlite3_bind_text(s, index, v->data(), static_cast<int>(v->size()), SQLITE_TRANSIENT);
+      else sqlite3_bind_null(s, index);
+    };
+    bind_opt(4, q.tenant_id);
+    bind_opt(5, q.actor_id);
+    bind_opt(6, q.subject);
+    bind_opt(7, q.action);
+    sqlite3_bind_int64(s, 8, q.limit);
+    std::vector<AuditRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadAudit(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "query audit");
+    return out;
+  }
+
+  Status Scan(int64_t from_seq, const std::function<bool(const AuditRecord&)>& visit) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kAuditColumns) +
+                                                 " FROM audit_entries WHERE seq >= ? ORDER BY seq"));
+    Binder(s).Int(from_seq);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      if (!visit(ReadAudit(s))) return Status::Ok();
+    }
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "scan audit");
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::string>> EntryHashes(int64_t from_seq, int64_t to_seq) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s,
+                        c->Prepare("SELECT entry_hash FROM audit_entries WHERE seq >= ? AND seq <= ? ORDER BY seq"));
+    Binder(s).Int(from_seq).Int(to_seq);
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ColumnBlob(s, 0));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "read audit hashes");
+    return out;
+  }
+
+  Status InsertTreeHead(const TreeHead& h) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO audit_tree_heads(" + std::string(kHeadColumns) +
+                                                 ") VALUES (?, ?, ?, ?, ?, ?)"));
+    Binder(s).Int(h.tree_size).Blob(h.root_hash).Int(h.ts_ms).Text(h.key_id).Blob(h.signature).Blob(h.frontier);
+    return StepDone(*c, s, "insert tree head");
+  }
+
+  Result<std::vector<TreeHead>> TreeHeads() override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kHeadColumns) +
+                                                 " FROM audit_tree_heads ORDER BY tree_size"));
+    std::vector<TreeHead> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadTreeHead(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "read tree heads");
+    return out;
+  }
+
+  Result<std::optional<TreeHead>> LatestTreeHead() override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kHeadColumns) +
+                                                 " FROM audit_tree_heads ORDER BY tree_size DESC LIMIT 1"));
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<TreeHead>();
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read tree head");
+    return std::optional<TreeHead>(ReadTreeHead(s));
+  }
+
+ private:
+  static Tenant ReadTenant(sqlite3_stmt* s) {
+    return Tenant{ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2)};
+  }
+
+  Result<Tenant> OneTenant(std::string_view sql, const std::string& arg) {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare(sql));
+    Binder(s).Text(arg);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFound("no such tenant");
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read tenant");
+    return ReadTenant(s);
+  }
+
+  static Result<ApiKeyRecord> OneKey(Connection& c, sqlite3_stmt* s) {
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFound("no such API key");
+    if (rc != SQLITE_ROW) return SqliteError(c.db(), rc, "read key");
+    return ReadApiKey(s);
+  }
+
+  std::function<ConnectionHandle()> acquire_;
+};
+
+class SqliteTransaction final : public StoreTransaction {
+ public:
+  explicit SqliteTransaction(Connection* c) : repos_([c] { return ConnectionHandle(c); }) {}
+  TenantRepository& tenants() override { return repos_; }
+  ApiKeyRepository& api_keys() override { return repos_; }
+  AuditRepository& audit() override { return repos_; }
+
+ private:
+  SqliteRepositories repos_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::unique_ptr<ConnectionPool> pool)
+      : pool_(std::move(pool)), repos_([this] { return ConnectionHandle(pool_->Acquire()); }) {}
+
+  TenantRepository& tenants() override { return repos_; }
+  ApiKeyRepository& api_keys() override { return repos_; }
+  AuditRepository& audit() override { return repos_; }
+
+  Status InTransaction(const std::function<Status(StoreTransaction&)>& body) override {
+    auto c = pool_->Acquire();
+    Connection* conn = &*c;
+    return InWriteTransaction(*c, [&]() -> Status {
+      SqliteTransaction tx(conn);
+      return body(tx);
+    });
+  }
+
   Status Ping() override {
     auto c = pool_->Acquire();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT 1"));
@@ -269,144 +596,20 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
     return status;
   }
 
-  // --- TenantRepository ---
-  Status Create(const Tenant& t) override {
-    auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s,
-                        c->Prepare("INSERT INTO tenants(id, name, created_at_ms) VALUES (?, ?, ?)"));
-    Binder(s).Text(t.id).Text(t.name).Int(t.created_at_ms);
-    return StepDone(*c, s, "insert tenant");
-  }
-
-  Result<Tenant> Get(const std::string& id) override {
-    return OneTenant("SELECT id, name, created_at_ms FROM tenants WHERE id = ?", id);
-  }
-
-  Result<Tenant> FindByName(const std::string& name) override {
-    return OneTenant("SELECT id, name, created_at_ms FROM tenants WHERE name = ?", name);
-  }
-
-  Result<std::vector<Tenant>> List() override {
-    auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s,
-                        c->Prepare("SELECT id, name, created_at_ms FROM tenants ORDER BY created_at_ms, id"));
-    std::vector<Tenant> out;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadTenant(s));
-    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list tenants");
-    return out;
-  }
-
-  // --- ApiKeyRepository ---
-  Status Insert(const ApiKeyRecord& k) override {
-    auto c = pool_->Acquire();
-    return InsertKey(*c, k);
-  }
-
-  Result<ApiKeyRecord> FindForAuthentication(const std::string& id) override {
-    auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s,
-                        c->Prepare("SELECT " + std::string(kKeyColumns) + " FROM api_keys WHERE id = ?"));
-    Binder(s).Text(id);
-    return OneKey(*c, s);
-  }
-
-  Result<ApiKeyRecord> Get(const std::string& tenant_id, const std::string& id) override {
-    auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kKeyColumns) +
-                                                     " FROM api_keys WHERE tenant_id = ? AND id = ?"));
-    Binder(s).Text(tenant_id).Text(id);
-    return OneKey(*c, s);
-  }
-
-  Result<std::vector<ApiKeyRecord>> List(const std::string& tenant_id) override {
-    auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s,
-                        c->Prepare("SELECT " + std::string(kKeyColumns) +
-                                   " FROM api_keys WHERE tenant_id = ? ORDER BY created_at_ms, id"));
-    Binder(s).Text(tenant_id);
-    std::vector<ApiKeyRecord> out;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadApiKey(s));
-    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list keys");
-    return out;
-  }
-
-  Status Revoke(const std::string& tenant_id, const std::string& id, int64_t at_ms) override {
-    auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s,
-                        c->Prepare("UPDATE api_keys SET revoked_at_ms = COALESCE(MIN(revoked_at_ms, ?), ?) "
-                                   "WHERE tenant_id = ? AND id = ?"));
-    Binder(s).Int(at_ms).Int(at_ms).Text(tenant_id).Text(id);
-    CS_RETURN_IF_ERROR(StepDone(*c, s, "revoke key"));
-    if (sqlite3_changes(c->db()) == 0) return NotFound("no such API key");
-    return Status::Ok();
-  }
-
-  Status Rotate(const std::string& tenant_id, const std::string& old_id, int64_t old_expires_at_ms,
-                const ApiKeyRecord& replacement) override {
-    auto c = pool_->Acquire();
-    return InWriteTransaction(*c, [&]() -> Status {
-      CS_ASSIGN_OR_RETURN(ScopedStmt s,
-                          c->Prepare("UPDATE api_keys SET expires_at_ms = MIN(expires_at_ms, ?) "
-                                     "WHERE tenant_id = ? AND id = ? AND revoked_at_ms IS NULL"));
-      Binder(s).Int(old_expires_at_ms).Text(tenant_id).Text(old_id);
-      CS_RETURN_IF_ERROR(StepDone(*c, s, "shorten old key"));
-      if (sqlite3_changes(c->db()) == 0) return NotFound("no such API key");
-      return InsertKey(*c, replacement);
-    });
-  }
-
  private:
-  static Tenant ReadTenant(sqlite3_stmt* s) {
-    return Tenant{ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2)};
-  }
-
-  Result<Tenant> OneTenant(std::string_view sql, const std::string& arg) {
-    auto c = pool_->Acquire();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare(sql));
-    Binder(s).Text(arg);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) return NotFound("no such tenant");
-    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read tenant");
-    return ReadTenant(s);
-  }
-
-  static Result<ApiKeyRecord> OneKey(Connection& c, sqlite3_stmt* s) {
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) return NotFound("no such API key");
-    if (rc != SQLITE_ROW) return SqliteError(c.db(), rc, "read key");
-    return ReadApiKey(s);
-  }
-
-  static Status InsertKey(Connection& c, const ApiKeyRecord& k) {
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c.Prepare("INSERT INTO api_keys(" + std::string(kKeyColumns) +
-                                                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    Binder(s)
-        .Text(k.id)
-        .Text(k.tenant_id)
-        .Text(k.name)
-        .Text(Join(k.scopes, " "))
-        .Text(k.secret_hash)
-        .Int(k.created_at_ms)
-        .Int(k.expires_at_ms)
-        .OptInt(k.revoked_at_ms)
-        .OptText(k.rotated_from);
-    return StepDone(c, s, "insert key");
-  }
-
   static Result<MigrationStatus> ReadMigrationStatus(Connection& c) {
     MigrationStatus status;
     status.latest_version = static_cast<int>(store_internal::SqliteMigrations().size());
-    CS_ASSIGN_OR_RETURN(ScopedStmt exists,
-                        c.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"));
-    int rc = sqlite3_step(exists);
-    if (rc == SQLITE_DONE) return status;
-    if (rc != SQLITE_ROW) return SqliteError(c.db(), rc, "read schema version");
-    sqlite3_reset(exists);
+    {
+      CS_ASSIGN_OR_RETURN(ScopedStmt exists, c.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                                       "name = 'schema_migrations'"));
+      int rc = sqlite3_step(exists);
+      if (rc == SQLITE_DONE) return status;
+      if (rc != SQLITE_ROW) return SqliteError(c.db(), rc, "read schema version");
+    }
     // Not cached: the table may not have existed when the connection was opened.
     sqlite3_stmt* raw = nullptr;
-    rc = sqlite3_prepare_v2(c.db(), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &raw, nullptr);
+    int rc = sqlite3_prepare_v2(c.db(), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &raw, nullptr);
     StmtPtr s(raw);
     if (rc != SQLITE_OK) return SqliteError(c.db(), rc, "read schema version");
     rc = sqlite3_step(s.get());
@@ -416,6 +619,7 @@ class SqliteStore final : public Store, public TenantRepository, public ApiKeyRe
   }
 
   std::unique_ptr<ConnectionPool> pool_;
+  SqliteRepositories repos_;
 };
 
 Result<std::unique_ptr<Connection>> OpenConnection(const SqliteOptions& options) {

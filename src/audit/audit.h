@@ -1,0 +1,229 @@
+// File: audit.h
+// The audit ledger: an append-only, hash-chained, Merkle-tree-backed record
+// of who did what to which data, when and why, with Ed25519-signed tree
+// heads. Format: docs/formats/audit-ledger.md. Design: docs/audit.md.
+//
+// Two ways in:
+//  - AuditLedger::Append inside the caller's store transaction, for events
+//    that describe a data change: they commit together or not at all (fail
+//    closed; AUD-07).
+//  - AuditSink::Record (AuditWriter), for events with no data change
+//    (authentication failures, reads): queued and committed in batches by one
+//    writer thread; a full queue refuses the request (audit_unavailable)
+//    rather than dropping the event.
+//
+// Entries hold ids and pseudonyms only, never phone numbers, message text,
+// keys or tokens (AUD-04), so the ledger stays intact after an erasure.
+//
+// Thread-safety: AuditLedger, AuditSigner and AuditPublicKey are immutable
+// and thread-safe; AuditWriter is thread-safe; LedgerVerifier is not.
+#pragma once
+
+#include <openssl/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/merkle.h"
+#include "common/status.h"
+#include "env/env.h"
+#include "store/store.h"
+
+namespace cs {
+
+// Who acted, through which channel, in which request.
+struct AuditActor {
+  std::string type;        // "integration" | "operator" | "system" | "anonymous"
+  std::string id;          // API key id, "cli:<user>", "consentry"
+  std::string source;      // "api <address>" | "cli" | "system"
+  std::string request_id;  // "" outside a request
+
+  static AuditActor System() { return {"system", "consentry", "system", ""}; }
+};
+
+struct AuditEvent {
+  std::string tenant_id;  // "" for system-wide events
+  AuditActor actor;
+  std::string action;     // dotted verb, e.g. "apikey.revoke" (docs/audit.md lists them)
+  std::string subject;    // subject pseudonym, "" when none
+  std::string purpose;
+  std::string resource;   // "<type>:<id>"
+  std::string outcome = "success";  // or the machine error code
+  std::string details = "{}";       // compact JSON object, no personal data
+};
+
+// Returns the bytes an entry's hash covers (everything but entry_hash).
+std::string CanonicalEntryBytes(const AuditRecord& record);
+// Returns SHA-256(0x00 || CanonicalEntryBytes(record)): the RFC 6962 leaf hash.
+std::string ComputeEntryHash(const AuditRecord& record);
+// Returns the bytes a tree head signature covers.
+std::string SignedTreeHeadBytes(int64_t tree_size, int64_t ts_ms, std::string_view root_hash);
+
+class AuditLedger {
+ public:
+  explicit AuditLedger(const Clock& clock) : clock_(clock) {}
+  // Appends `events` in order to the ledger through `tx` (a repository bound
+  // to the caller's open write transaction, which serialises appenders).
+  Status Append(AuditRepository& tx, const std::vector<AuditEvent>& events) const;
+  Status Append(AuditRepository& tx, const AuditEvent& event) const { return Append(tx, std::vector{event}); }
+
+ private:
+  const Clock& clock_;
+};
+
+// Ed25519 public key of the ledger, for verification (offline too).
+class AuditPublicKey {
+ public:
+  // Parses a PEM "PUBLIC KEY"; kInvalidArgument if it is not Ed25519.
+  static Result<AuditPublicKey> FromPem(std::string_view pem);
+  const std::string& key_id() const { return key_id_; }  // hex of SHA-256(raw key)[0..8)
+  const std::string& pem() const { return pem_; }
+  bool Verify(std::string_view message, std::string_view signature) const;
+
+ private:
+  AuditPublicKey() = default;
+  std::shared_ptr<EVP_PKEY> key_;
+  std::string key_id_;
+  std::string pem_;
+};
+
+// The signing key, kept in a PEM file (mode 0600) beside the data.
+class AuditSigner {
+ public:
+  // Loads the key at `path`, creating it on first use. Refuses a file that
+  // group or others may read.
+  static Result<std::unique_ptr<AuditSigner>> LoadOrCreate(const std::string& path);
+  Result<std::string> Sign(std::string_view message) const;
+  const AuditPublicKey& public_key() const { return public_key_; }
+
+ private:
+  AuditSigner(std::shared_ptr<EVP_PKEY> key, AuditPublicKey pub) : key_(std::move(key)), public_key_(std::move(pub)) {}
+  std::shared_ptr<EVP_PKEY> key_;
+  AuditPublicKey public_key_;
+};
+
+// Signs a tree head over every entry not yet covered by one. Returns the new
+// head, or nullopt when the latest head already covers the whole ledger.
+Result<std::optional<TreeHead>> SealLedger(Store& store, const AuditSigner& signer, const Clock& clock);
+
+struct AuditVerifyReport {
+  bool ok = true;
+  int64_t entries = 0;
+  int64_t tree_heads = 0;
+  int64_t first_bad_seq = 0;  // 0 when ok
+  std::string problem;        // what is wrong at first_bad_seq
+};
+
+// Checks a ledger fed in seq order against its tree heads: sequence without
+// gaps, the hash chain, each entry's hash, each head's root and signature,
+// and that no signed head covers more entries than exist (truncation).
+class LedgerVerifier {
+ public:
+  // `heads` in any order; `key` must outlive the verifier.
+  LedgerVerifier(std::vector<TreeHead> heads, const AuditPublicKey& key);
+  // Returns false once a problem is found (further entries are ignored).
+  bool Feed(const AuditRecord& record);
+  AuditVerifyReport Finish();
+
+ private:
+  bool Fail(int64_t seq, std::string problem);
+  bool CheckHeadsUpTo(int64_t size);
+
+  std::vector<TreeHead> heads_;
+  size_t next_head_ = 0;
+  const AuditPublicKey& key_;
+  merkle::Frontier frontier_;
+  std::string prev_hash_;
+  AuditVerifyReport report_;
+};
+
+// Verifies the whole ledger in `store` against its own tree heads plus
+// `anchored_heads` (kept outside the database: the heads file, or heads an
+// auditor exported earlier), so deleting heads together with the tail is
+// detected too. `progress` (may be empty) gets the entries checked so far.
+Result<AuditVerifyReport> VerifyStoredLedger(Store& store, const AuditPublicKey& key,
+                                             std::vector<TreeHead> anchored_heads,
+                                             const std::function<void(int64_t)>& progress = {});
+
+// Appends `head` as one JSON line to `path` (created 0600) and syncs it: the
+// "logically separate store" of signed checkpoints (AUD-02).
+Status AppendHeadToFile(const std::string& path, const TreeHead& head);
+// Reads the heads written by AppendHeadToFile; an absent file is no heads.
+Result<std::vector<TreeHead>> ReadHeadsFile(const std::string& path);
+
+struct AuditInclusionProof {
+  AuditRecord entry;
+  int64_t tree_size = 0;
+  std::vector<std::string> path;
+  TreeHead head;  // the signed head for tree_size
+};
+
+// Proves entry `seq` is in the tree of the signed head of size `tree_size`
+// (the latest head when 0). kNotFound for a missing entry or head.
+Result<AuditInclusionProof> ProveInclusion(Store& store, int64_t seq, int64_t tree_size);
+
+struct AuditConsistencyProof {
+  TreeHead old_head;
+  TreeHead new_head;
+  std::vector<std::string> path;
+};
+
+// Proves the head of size `new_size` extends the head of size `old_size`.
+Result<AuditConsistencyProof> ProveConsistency(Store& store, int64_t old_size, int64_t new_size);
+
+// --- formats (format.cc) ---
+
+// One entry as a JSON object (hashes in hex): the API's and the export's shape.
+std::string AuditRecordJson(const AuditRecord& record);
+// One tree head as a JSON object (without its frontier).
+std::string TreeHeadJson(const TreeHead& head);
+// Parses TreeHeadJson output.
+Result<TreeHead> ParseTreeHeadJson(std::string_view json);
+// One entry as an RFC 5424 syslog line (facility authpriv, severity notice).
+std::string AuditRecordSyslog(const AuditRecord& record, std::string_view hostname);
+// Verifies an export (JSON lines from `consentry audit export --format ledger`)
+// with nothing but the public key: for auditors, offline.
+Result<AuditVerifyReport> VerifyExportedLedger(std::istream& in, const AuditPublicKey& key);
+
+// Receives audit events that describe no data change.
+class AuditSink {
+ public:
+  virtual ~AuditSink() = default;
+  // Queues `event` for a durable append. kUnavailable "audit_unavailable"
+  // when it cannot be accepted: the caller must then refuse its operation.
+  virtual Status Record(AuditEvent event) = 0;
+};
+
+struct AuditWriterOptions {
+  size_t queue_capacity = 100000;
+  size_t max_batch = 1000;
+  int64_t seal_every_entries = 1000;
+  int64_t seal_interval_ms = 300000;
+};
+
+// Batches queued events into one transaction per batch (one fsync), and
+// seals tree heads every N entries or T milliseconds.
+class AuditWriter final : public AuditSink {
+ public:
+  // `heads_file` (may be empty) receives a copy of every head sealed.
+  AuditWriter(Store& store, const AuditLedger& ledger, const AuditSigner& signer, const Clock& clock,
+              AuditWriterOptions options, std::string heads_file);
+  ~AuditWriter() override;  // flushes, then stops the thread
+  AuditWriter(const AuditWriter&) = delete;
+  AuditWriter& operator=(const AuditWriter&) = delete;
+
+  Status Record(AuditEvent event) override;
+  // Blocks until everything recorded so far is committed (or failed to commit).
+  Status Flush();
+
+ private:
+  struct State;
+  void Run();
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace cs

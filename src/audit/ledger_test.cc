@@ -1,0 +1,319 @@
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "audit/audit.h"
+
+namespace cs {
+namespace {
+
+class AuditLedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/consentry_audit_" + std::to_string(getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    db_ = dir_ + "/db";
+    store_ = std::move(OpenSqliteStore({db_, 5000, true, 2})).value();
+    ASSERT_TRUE(store_->Migrate().ok());
+    auto signer = AuditSigner::LoadOrCreate(dir_ + "/signing.pem");
+    ASSERT_TRUE(signer.ok()) << signer.status().ToString();
+    signer_ = std::move(signer).value();
+  }
+
+  void AppendN(int n, const std::string& tenant = "ten_a") {
+    std::vector<AuditEvent> events;
+    for (int i = 0; i < n; ++i) {
+      AuditEvent e;
+      e.tenant_id = tenant;
+      e.actor = {"integration", "key_1", "api", "req_" + std::to_string(i)};
+      e.action = "apikey.read";
+      e.resource = "apikey:key_" + std::to_string(i);
+      events.push_back(e);
+    }
+    ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) { return ledger_.Append(tx.audit(), events); }).ok());
+  }
+
+  void Seal() {
+    auto head = SealLedger(*store_, *signer_, clock_);
+    ASSERT_TRUE(head.ok()) << head.status().ToString();
+  }
+
+  AuditVerifyReport Verify(std::vector<TreeHead> anchored = {}) {
+    auto report = VerifyStoredLedger(*store_, signer_->public_key(), std::move(anchored));
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    return report.ok() ? *report : AuditVerifyReport{};
+  }
+
+  // Tampers directly in the database, as an attacker with file access would.
+  void Sql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    std::string all = "DROP TRIGGER IF EXISTS audit_entries_append_only_update;"
+                      "DROP TRIGGER IF EXISTS audit_entries_append_only_delete;"
+                      "DROP TRIGGER IF EXISTS audit_heads_append_only_delete;" + sql;
+    EXPECT_EQ(sqlite3_exec(db, all.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+
+  std::string dir_, db_;
+  FakeClock clock_{1'700'000'000'000};
+  AuditLedger ledger_{clock_};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<AuditSigner> signer_;
+};
+
+// covers: AUD-02
+TEST_F(AuditLedgerTest, AnIntactLedgerVerifies) {
+  AppendN(10);
+  Seal();
+  AppendN(5);
+  Seal();
+  AppendN(3);  // not yet sealed: still verified by the chain
+  AuditVerifyReport r = Verify();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.entries, 18);
+  EXPECT_EQ(r.tree_heads, 2);
+}
+
+TEST_F(AuditLedgerTest, EntriesChainAndCarryNoGaps) {
+  AppendN(3);
+  auto entries = store_->audit().Query({});
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 3u);
+  EXPECT_EQ((*entries)[0].seq, 1);
+  EXPECT_EQ((*entries)[0].prev_hash, std::string(32, '\0'));
+  EXPECT_EQ((*entries)[1].prev_hash, (*entries)[0].entry_hash);
+  EXPECT_EQ((*entries)[2].entry_hash, ComputeEntryHash((*entries)[2]));
+}
+
+// covers: AUD-08
+TEST_F(AuditLedgerTest, TheDatabaseRefusesUpdatesAndDeletes) {
+  AppendN(2);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "UPDATE audit_entries SET action = 'x' WHERE seq = 1", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "DELETE FROM audit_entries WHERE seq = 2", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_TRUE(Verify().ok);
+}
+
+// covers: AUD-02
+TEST_F(AuditLedgerTest, AModifiedEntryIsFoundAtItsSequenceNumber) {
+  AppendN(10);
+  Seal();
+  Sql("UPDATE audit_entries SET outcome = 'denied' WHERE seq = 4");
+  AuditVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 4);
+  EXPECT_NE(r.problem.find("modified"), std::string::npos) << r.problem;
+}
+
+TEST_F(AuditLedgerTest, ADeletedEntryIsFound) {
+  AppendN(10);
+  Sql("DELETE FROM audit_entries WHERE seq = 6");
+  AuditVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 6);
+  EXPECT_NE(r.problem.find("missing"), std::string::npos) << r.problem;
+}
+
+TEST_F(AuditLedgerTest, ReorderedEntriesAreFound) {
+  AppendN(10);
+  // Swap the contents of entries 3 and 7, keeping the sequence numbers.
+  Sql("UPDATE audit_entries SET seq = -3 WHERE seq = 3; UPDATE audit_entries SET seq = 3 WHERE seq = 7;"
+      "UPDATE audit_entries SET seq = 7 WHERE seq = -3;");
+  AuditVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 3);
+}
+
+TEST_F(AuditLedgerTest, AnInsertedEntryIsFound) {
+  AppendN(6);
+  // Shift entries 4.. up by one and insert a forged entry at 4, reusing a real hash.
+  Sql("UPDATE audit_entries SET seq = seq + 100 WHERE seq >= 4; UPDATE audit_entries SET seq = seq - 99 WHERE seq >= 100;"
+      "INSERT INTO audit_entries SELECT 4, ts_ms, tenant_id, actor_type, actor_id, 'apikey.create', subject, purpose,"
+      " resource, outcome, request_id, source, details, prev_hash, entry_hash FROM audit_entries WHERE seq = 3;");
+  AuditVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 4);
+}
+
+TEST_F(AuditLedgerTest, ARewrittenHistoryFailsAgainstTheSignedHead) {
+  AppendN(5);
+  Seal();
+  // Rewrite entry 2 and recompute every later hash consistently: the chain
+  // checks out, but the signed head does not.
+  auto all = store_->audit().Query({});
+  std::vector<AuditRecord> entries = *all;
+  entries[1].outcome = "forged";
+  for (size_t i = 1; i < entries.size(); ++i) {
+    entries[i].prev_hash = entries[i - 1].entry_hash;
+    entries[i].entry_hash = ComputeEntryHash(entries[i]);
+  }
+  std::string sql = "DELETE FROM audit_entries WHERE seq >= 2;";
+  Sql(sql);
+  ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) {
+    for (size_t i = 1; i < entries.size(); ++i) CS_RETURN_IF_ERROR(tx.audit().Insert(entries[i]));
+    return Status::Ok();
+  }).ok());
+  AuditVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 5);
+  EXPECT_NE(r.problem.find("signed tree head"), std::string::npos) << r.problem;
+}
+
+TEST_F(AuditLedgerTest, TruncationIsFoundThroughTheHeads) {
+  AppendN(8);
+  Seal();
+  Sql("DELETE FROM audit_entries WHERE seq >= 7");
+  AuditVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 7);
+  EXPECT_NE(r.problem.find("truncated"), std::string::npos);
+}
+
+TEST_F(AuditLedgerTest, TruncationWithTheHeadsDeletedIsFoundThroughTheAnchoredHeads) {
+  AppendN(8);
+  auto head = SealLedger(*store_, *signer_, clock_);
+  ASSERT_TRUE(head.ok() && head->has_value());
+  std::string heads_file = dir_ + "/heads.jsonl";
+  ASSERT_TRUE(AppendHeadToFile(heads_file, **head).ok());
+  Sql("DELETE FROM audit_entries WHERE seq >= 5; DELETE FROM audit_tree_heads;");
+  EXPECT_TRUE(Verify().ok);  // the database alone cannot tell
+  auto anchored = ReadHeadsFile(heads_file);
+  ASSERT_TRUE(anchored.ok());
+  AuditVerifyReport r = Verify(*anchored);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 5);
+}
+
+TEST_F(AuditLedgerTest, AForgedHeadSignatureIsFound) {
+  AppendN(4);
+  Seal();
+  Sql("DROP TRIGGER IF EXISTS audit_heads_append_only_update; UPDATE audit_tree_heads SET ts_ms = ts_ms + 1");
+  AuditVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("signature"), std::string::npos);
+}
+
+TEST_F(AuditLedgerTest, ProofsVerifyAgainstSignedHeads) {
+  AppendN(7);
+  Seal();
+  AppendN(6);
+  Seal();
+  auto inclusion = ProveInclusion(*store_, 5, 0);
+  ASSERT_TRUE(inclusion.ok()) << inclusion.status().ToString();
+  EXPECT_EQ(inclusion->tree_size, 13);
+  EXPECT_TRUE(merkle::VerifyInclusion(ComputeEntryHash(inclusion->entry), 4, 13, inclusion->path,
+                                      inclusion->head.root_hash));
+  EXPECT_TRUE(signer_->public_key().Verify(
+      SignedTreeHeadBytes(inclusion->head.tree_size, inclusion->head.ts_ms, inclusion->head.root_hash),
+      inclusion->head.signature));
+  auto consistency = ProveConsistency(*store_, 7, 13);
+  ASSERT_TRUE(consistency.ok()) << consistency.status().ToString();
+  EXPECT_TRUE(merkle::VerifyConsistency(7, 13, consistency->old_head.root_hash, consistency->new_head.root_hash,
+                                        consistency->path));
+  EXPECT_EQ(ProveInclusion(*store_, 14, 0).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ProveConsistency(*store_, 5, 13).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(AuditLedgerTest, AnExportVerifiesOfflineAndTamperingIsFound) {
+  AppendN(6);
+  Seal();
+  std::ostringstream out;
+  auto heads = store_->audit().TreeHeads();
+  for (const auto& h : *heads) out << "{\"type\":\"tree_head\"," << TreeHeadJson(h).substr(1) << "\n";
+  ASSERT_TRUE(store_->audit().Scan(1, [&](const AuditRecord& r) {
+    out << "{\"type\":\"entry\"," << AuditRecordJson(r).substr(1) << "\n";
+    return true;
+  }).ok());
+  auto key = AuditPublicKey::FromPem(signer_->public_key().pem());
+  ASSERT_TRUE(key.ok());
+  std::istringstream good(out.str());
+  auto report = VerifyExportedLedger(good, *key);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->entries, 6);
+  std::string tampered = out.str();
+  size_t at = tampered.find("\"seq\":3,");
+  ASSERT_NE(at, std::string::npos);
+  size_t outcome = tampered.find("\"outcome\":\"success\"", at);
+  tampered.replace(outcome, 19, "\"outcome\":\"denied!\"");
+  std::istringstream bad(tampered);
+  report = VerifyExportedLedger(bad, *key);
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->ok);
+  EXPECT_EQ(report->first_bad_seq, 3);
+}
+
+TEST_F(AuditLedgerTest, TheWriterBatchesManyThreadsWithoutLoss) {
+  AuditWriterOptions options;
+  options.seal_every_entries = 500;
+  {
+    AuditWriter writer(*store_, ledger_, *signer_, clock_, options, dir_ + "/heads.jsonl");
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&writer, t] {
+        for (int i = 0; i < 500; ++i) {
+          AuditEvent e;
+          e.tenant_id = "ten_" + std::to_string(t);
+          e.actor = AuditActor::System();
+          e.action = "auth.failure";
+          ASSERT_TRUE(writer.Record(e).ok());
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    ASSERT_TRUE(writer.Flush().ok());
+  }
+  AuditVerifyReport r = Verify(*ReadHeadsFile(dir_ + "/heads.jsonl"));
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.entries, 2000);
+  EXPECT_GE(r.tree_heads, 1);
+  auto latest = store_->audit().LatestTreeHead();
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->tree_size, 2000);  // sealed on stop
+}
+
+TEST_F(AuditLedgerTest, QueriesFilterByTenantSubjectAndAction) {
+  AppendN(3, "ten_a");
+  AppendN(2, "ten_b");
+  AuditEvent e;
+  e.tenant_id = "ten_a";
+  e.actor = AuditActor::System();
+  e.action = "subject.read";
+  e.subject = "sub_1";
+  ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) { return ledger_.Append(tx.audit(), e); }).ok());
+  AuditQuery q;
+  q.tenant_id = "ten_b";
+  EXPECT_EQ(store_->audit().Query(q)->size(), 2u);
+  q.tenant_id = "ten_a";
+  q.subject = "sub_1";
+  EXPECT_EQ(store_->audit().Query(q)->size(), 1u);
+  q.subject.reset();
+  q.action = "apikey.read";
+  q.limit = 2;
+  auto page = store_->audit().Query(q);
+  ASSERT_EQ(page->size(), 2u);
+  q.after_seq = page->back().seq;
+  EXPECT_EQ(store_->audit().Query(q)->size(), 1u);
+}
+
+TEST_F(AuditLedgerTest, ASigningKeyReadableByOthersIsRefused) {
+  std::string path = dir_ + "/loose.pem";
+  ASSERT_TRUE(AuditSigner::LoadOrCreate(path).ok());
+  chmod(path.c_str(), 0644);
+  EXPECT_EQ(AuditSigner::LoadOrCreate(path).status().machine_code(), "insecure_key_file");
+}
+
+}  // namespace
+}  // namespace cs
