@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "api/api.h"
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "common/json_writer.h"
 #include "common/secret.h"
@@ -45,8 +46,8 @@ struct Fixture {
     store = std::move(OpenSqliteStore({dir + "/db", 5000, true, 4})).value();
     (void)store->Migrate();
     (void)store->tenants().Create({"ten_bench", "bench", 0});
-    keys = std::make_unique<ApiKeyService>(store->api_keys(), store->tenants(), clock, random, ApiKeyPolicy{});
-    IssuedKey k = std::move(keys->Create("ten_bench", "bench", {"admin"}, {})).value();
+    keys = std::make_unique<ApiKeyService>(*store, clock, random, ApiKeyPolicy{}, ledger);
+    IssuedKey k = std::move(keys->Create(AuditActor::System(), "ten_bench", "bench", {"admin"}, {})).value();
     token = std::string(InsecureSecretAccess::Get(k.token));
     GatewayApiDeps deps;
     deps.store = store.get();
@@ -59,6 +60,7 @@ struct Fixture {
   std::string dir;
   SystemClock clock;
   CryptoRandom random;
+  AuditLedger ledger{clock};
   MetricsRegistry metrics;
   std::unique_ptr<Store> store;
   std::unique_ptr<ApiKeyService> keys;
@@ -95,6 +97,64 @@ void BM_HandleAuthenticatedGet(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_HandleAuthenticatedGet);
+
+// A fresh ledger database per benchmark run: appends committed in batches of
+// `state.range(0)` entries per transaction (one fsync each).
+struct AuditFixture {
+  explicit AuditFixture(const std::string& name) {
+    dir = std::filesystem::temp_directory_path().string() + "/consentry_bench_" + name + std::to_string(getpid());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    store = std::move(OpenSqliteStore({dir + "/db", 5000, true, 2})).value();
+    (void)store->Migrate();
+    signer = std::move(AuditSigner::LoadOrCreate(dir + "/key.pem")).value();
+  }
+  ~AuditFixture() { std::filesystem::remove_all(dir); }
+  std::string dir;
+  SystemClock clock;
+  AuditLedger ledger{clock};
+  std::unique_ptr<Store> store;
+  std::unique_ptr<AuditSigner> signer;
+};
+
+AuditEvent SampleEvent(int i) {
+  AuditEvent e;
+  e.tenant_id = "ten_3ce2db9c0b191aa1db242a68";
+  e.actor = {"integration", "key_01451eb43dcb0f33057efc33", "api 127.0.0.1", "req_ea12619c5392e67a3fca37e4"};
+  e.action = "message.read";
+  e.subject = "sub_4f1c2a9e8b7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170";
+  e.purpose = "support";
+  e.resource = "message:msg_" + std::to_string(i);
+  return e;
+}
+
+void BM_AuditAppendBatched(benchmark::State& state) {
+  AuditFixture f("append");
+  std::vector<AuditEvent> batch;
+  for (int i = 0; i < state.range(0); ++i) batch.push_back(SampleEvent(i));
+  for (auto _ : state) {
+    Status s = f.store->InTransaction([&](StoreTransaction& tx) { return f.ledger.Append(tx.audit(), batch); });
+    if (!s.ok()) state.SkipWithError("append failed");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_AuditAppendBatched)->Arg(1)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+void BM_AuditVerify(benchmark::State& state) {
+  AuditFixture f("verify");
+  std::vector<AuditEvent> batch;
+  for (int i = 0; i < 10000; ++i) batch.push_back(SampleEvent(i));
+  for (int64_t n = 0; n < state.range(0); n += 10000) {
+    (void)f.store->InTransaction([&](StoreTransaction& tx) { return f.ledger.Append(tx.audit(), batch); });
+  }
+  (void)SealLedger(*f.store, *f.signer, f.clock);
+  for (auto _ : state) {
+    auto report = VerifyStoredLedger(*f.store, f.signer->public_key(), {});
+    if (!report.ok() || !report->ok) state.SkipWithError("verification failed");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_AuditVerify)->Arg(200000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace cs

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "env/env.h"
 #include "http/http.h"
@@ -27,6 +28,7 @@ struct GatewayApiDeps {
   Store* store = nullptr;              // not owned
   ApiKeyService* api_keys = nullptr;   // not owned
   MetricsRegistry* metrics = nullptr;  // not owned
+  AuditSink* audit = nullptr;          // not owned: reads, refusals and failures are recorded here
   const Clock* clock = nullptr;        // not owned
   JsonLimits json_limits;
   std::string version;
@@ -67,6 +69,8 @@ HttpResponse StatusResponse(const Status& status, const std::string& request_id)
 // named like a credential or a phone field, or any path segment or query
 // value that looks like a phone number. Returns invalid_argument
 // "sensitive_data_in_url" (C-11, B-39), or the query parsing refusals.
+// Paging parameters (after, limit, tree_size, old_size, new_size) must be
+// plain non-negative integers and are exempt from the phone heuristic.
 Status CheckUrl(const HttpRequest& request);
 
 // Decodes a JSON request body: refuses a wrong Content-Type (415

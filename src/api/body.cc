@@ -12,6 +12,9 @@ constexpr std::string_view kForbiddenParams[] = {
     "key", "token", "access_token", "password", "secret", "authorization",
 };
 
+// Paging cursors and counts: integers that may be long without being phone numbers.
+constexpr std::string_view kNumericParams[] = {"after", "limit", "tree_size", "old_size", "new_size"};
+
 // True when `text` reads like a phone number: 8+ digits once spaces,
 // dashes, dots, parentheses and a leading + or 00 are set aside.
 bool LooksLikePhone(std::string_view text) {
@@ -54,6 +57,14 @@ Status CheckUrl(const HttpRequest& request) {
     std::string lower = AsciiLower(name);
     for (auto forbidden : kForbiddenParams) {
       if (lower == forbidden) return Sensitive();
+    }
+    bool numeric = false;
+    for (auto n : kNumericParams) numeric = numeric || lower == n;
+    if (numeric) {
+      if (!ParseNonNegativeInt(value)) {
+        return InvalidArgument("invalid_query", "query parameter " + lower + " must be a non-negative integer");
+      }
+      continue;
     }
     if (LooksLikePhone(value) || value.rfind("csk_", 0) == 0) return Sensitive();
   }

@@ -5,6 +5,7 @@
 #include "api/router.h"
 #include "common/json_writer.h"
 #include "common/strings.h"
+#include "json/json.h"
 
 namespace cs {
 
@@ -55,6 +56,12 @@ class GatewayApiImpl final : public GatewayApi {
     Private("GET", "/v1/apikeys/{id}", "admin", [this](const Context& c) { return GetKey(c); });
     Private("DELETE", "/v1/apikeys/{id}", "admin", [this](const Context& c) { return RevokeKey(c); });
     Private("POST", "/v1/apikeys/{id}/rotate", "admin", [this](const Context& c) { return RotateKey(c); });
+    Private("GET", "/v1/audit/events", "audit:read", [this](const Context& c) { return SearchAudit(c); });
+    Private("GET", "/v1/audit/export", "audit:read", [this](const Context& c) { return ExportAudit(c); });
+    Private("GET", "/v1/audit/tree-heads", "audit:read", [this](const Context& c) { return TreeHeads(c); });
+    Private("GET", "/v1/audit/events/{seq}/proof", "audit:read", [this](const Context& c) { return Proof(c); });
+    Private("GET", "/v1/subjects/{subject}/access-log", "audit:read",
+            [this](const Context& c) { return AccessLog(c); });
   }
 
   HttpResponse Handle(const HttpRequest& request) override {
@@ -98,13 +105,20 @@ class GatewayApiImpl final : public GatewayApi {
     if (!spec.is_public) {
       auto p = Authenticate(request);
       if (!p.ok()) {
-        HttpResponse r = StatusResponse(p.status(), rid);
+        Status recorded = p.status().code() == StatusCode::kUnauthenticated
+                              ? RecordAuthFailure(request, match.pattern)
+                              : Status::Ok();
+        HttpResponse r = StatusResponse(recorded.ok() ? p.status() : recorded, rid);
         r.route = match.pattern;
         return r;
       }
       principal = std::move(p).value();
       if (!spec.scope.empty() && !principal->HasScope(spec.scope)) {
-        HttpResponse r = ErrorResponse(403, "insufficient_scope", "this API key lacks the scope " + spec.scope, rid);
+        Status recorded = Record(request, *principal, "authz.denied", "route:" + request.method + " " + match.pattern,
+                                 "", "insufficient_scope");
+        HttpResponse r = recorded.ok() ? ErrorResponse(403, "insufficient_scope",
+                                                       "this API key lacks the scope " + spec.scope, rid)
+                                       : StatusResponse(recorded, rid);
         r.route = match.pattern;
         r.tenant_id = principal->tenant_id;
         return r;
@@ -131,6 +145,71 @@ class GatewayApiImpl final : public GatewayApi {
   }
 
   int64_t Now() const { return deps_.clock->NowUnixMillis(); }
+
+  static AuditActor ActorOf(const HttpRequest& request, const Principal* principal) {
+    AuditActor a;
+    a.type = principal ? "integration" : "anonymous";
+    a.id = principal ? principal->key_id : "";
+    a.source = request.remote_address.empty() ? "api" : "api " + request.remote_address;
+    a.request_id = request.request_id;
+    return a;
+  }
+
+  // Records an event that describes no data change. A failure to record is
+  // returned as audit_unavailable: the caller refuses its operation (AUD-07).
+  Status Record(const HttpRequest& request, const Principal& principal, std::string action, std::string resource,
+                std::string subject = "", std::string outcome = "success", std::string details = "{}") {
+    if (deps_.audit == nullptr) return Unavailable("audit_unavailable", "no audit sink");
+    AuditEvent e;
+    e.tenant_id = principal.tenant_id;
+    e.actor = ActorOf(request, &principal);
+    e.action = std::move(action);
+    e.resource = std::move(resource);
+    e.subject = std::move(subject);
+    e.outcome = std::move(outcome);
+    e.details = std::move(details);
+    return deps_.audit->Record(std::move(e));
+  }
+
+  Status RecordAuthFailure(const HttpRequest& request, const std::string& pattern) {
+    if (deps_.audit == nullptr) return Unavailable("audit_unavailable", "no audit sink");
+    AuditEvent e;
+    e.actor = ActorOf(request, nullptr);
+    e.action = "auth.failure";
+    e.resource = "route:" + request.method + " " + pattern;
+    e.outcome = "unauthenticated";
+    // The public key id of a well-formed token tells which key is being guessed at; nothing else is kept.
+    const std::string* header = request.Header("authorization");
+    if (header && header->size() >= 7 + 29) {
+      std::string_view token = std::string_view(*header).substr(7);
+      if (token.substr(0, 4) == "csk_" && IsKeyId("key_" + std::string(token.substr(4, 24)))) {
+        JsonWriter w;
+        w.BeginObject().Key("key_id").String("key_" + std::string(token.substr(4, 24))).EndObject();
+        e.details = w.Take();
+      }
+    }
+    return deps_.audit->Record(std::move(e));
+  }
+
+  // A well-formed id that exists in another tenant is a cross-tenant attempt
+  // (B-27): recorded, and still answered exactly like a missing object.
+  Status RecordIfForeignKey(const Context& c, const std::string& id) {
+    auto other = deps_.store->api_keys().FindForAuthentication(id);
+    if (!other.ok() || other->tenant_id == c.principal->tenant_id) return Status::Ok();
+    JsonWriter w;
+    w.BeginObject().Key("target_tenant").String(other->tenant_id).EndObject();
+    return Record(c.request, *c.principal, "authz.cross_tenant_attempt", "apikey:" + id, "", "not_found", w.Take());
+  }
+
+  // Looks up a key of the caller's tenant; a foreign one is recorded and not found.
+  Result<ApiKeyRecord> OwnKey(const Context& c, const std::string& id) {
+    if (!IsKeyId(id)) return NotFound("no such API key");
+    auto k = deps_.store->api_keys().Get(c.principal->tenant_id, id);
+    if (!k.ok() && k.status().code() == StatusCode::kNotFound) CS_RETURN_IF_ERROR(RecordIfForeignKey(c, id));
+    return k;
+  }
+
+  AuditActor Actor(const Context& c) const { return ActorOf(c.request, c.principal); }
 
   // --- public ---
   Result<HttpResponse> Healthz(const Context&) {
@@ -182,6 +261,7 @@ class GatewayApiImpl final : public GatewayApi {
 
   Result<HttpResponse> ListKeys(const Context& c) {
     CS_ASSIGN_OR_RETURN(std::vector<ApiKeyRecord> keys, deps_.store->api_keys().List(c.principal->tenant_id));
+    CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "apikey.list", "apikey:*"));
     int64_t now = Now();
     JsonWriter w;
     w.BeginObject().Key("data").BeginArray();
@@ -198,7 +278,8 @@ class GatewayApiImpl final : public GatewayApi {
     CS_ASSIGN_OR_RETURN(auto ttl, reader.OptionalInt("expires_in_days"));
     CS_RETURN_IF_ERROR(reader.Finish());
     if (!scopes) return InvalidArgument("missing_field", "body.scopes is required");
-    CS_ASSIGN_OR_RETURN(IssuedKey issued, deps_.api_keys->Create(c.principal->tenant_id, name, *scopes, ttl));
+    CS_ASSIGN_OR_RETURN(IssuedKey issued,
+                        deps_.api_keys->Create(Actor(c), c.principal->tenant_id, name, *scopes, ttl));
     HttpResponse r = Json(201, ApiKeyJson(issued.record, Now(), InsecureSecretAccess::Get(issued.token)));
     r.headers.emplace_back("Location", "/v1/apikeys/" + issued.record.id);
     return r;
@@ -206,29 +287,175 @@ class GatewayApiImpl final : public GatewayApi {
 
   Result<HttpResponse> GetKey(const Context& c) {
     const std::string& id = c.params.at("id");
-    if (!IsKeyId(id)) return NotFound("no such API key");
-    CS_ASSIGN_OR_RETURN(ApiKeyRecord k, deps_.store->api_keys().Get(c.principal->tenant_id, id));
+    CS_ASSIGN_OR_RETURN(ApiKeyRecord k, OwnKey(c, id));
+    CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "apikey.read", "apikey:" + id));
     return Json(200, ApiKeyJson(k, Now()));
   }
 
   Result<HttpResponse> RevokeKey(const Context& c) {
     const std::string& id = c.params.at("id");
-    if (!IsKeyId(id)) return NotFound("no such API key");
-    CS_RETURN_IF_ERROR(deps_.api_keys->Revoke(c.principal->tenant_id, id));
-    return GetKey(c);
+    CS_RETURN_IF_ERROR(OwnKey(c, id).status());
+    CS_RETURN_IF_ERROR(deps_.api_keys->Revoke(Actor(c), c.principal->tenant_id, id));
+    CS_ASSIGN_OR_RETURN(ApiKeyRecord k, OwnKey(c, id));
+    return Json(200, ApiKeyJson(k, Now()));
   }
 
   Result<HttpResponse> RotateKey(const Context& c) {
     const std::string& id = c.params.at("id");
-    if (!IsKeyId(id)) return NotFound("no such API key");
+    CS_RETURN_IF_ERROR(OwnKey(c, id).status());
     CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(c.request, deps_.json_limits, true));
     CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
     CS_ASSIGN_OR_RETURN(auto overlap, reader.OptionalInt("overlap_seconds"));
     CS_RETURN_IF_ERROR(reader.Finish());
-    CS_ASSIGN_OR_RETURN(IssuedKey issued, deps_.api_keys->Rotate(c.principal->tenant_id, id, overlap));
+    CS_ASSIGN_OR_RETURN(IssuedKey issued, deps_.api_keys->Rotate(Actor(c), c.principal->tenant_id, id, overlap));
     HttpResponse r = Json(201, ApiKeyJson(issued.record, Now(), InsecureSecretAccess::Get(issued.token)));
     r.headers.emplace_back("Location", "/v1/apikeys/" + issued.record.id);
     return r;
+  }
+
+  // --- /v1/audit (scope audit:read; always limited to the caller's tenant) ---
+
+  struct AuditParams {
+    AuditQuery query;
+    std::string format = "jsonl";
+    int64_t tree_size = 0;
+  };
+
+  // Reads the audit query parameters a route allows; anything else is unknown_field.
+  static Result<AuditParams> ParseAuditParams(const HttpRequest& request, std::initializer_list<std::string_view> allowed,
+                                              int default_limit, int max_limit) {
+    AuditParams p;
+    p.query.limit = default_limit;
+    CS_ASSIGN_OR_RETURN(auto params, ParseQuery(request.query));
+    for (const auto& [name, value] : params) {
+      bool ok = false;
+      for (auto a : allowed) ok = ok || a == name;
+      if (!ok) return InvalidArgument("unknown_field", "unknown query parameter \"" + name.substr(0, 40) + "\"");
+      if (name == "from" || name == "to") {
+        auto ms = ParseRfc3339Millis(value);
+        if (!ms) return InvalidArgument("invalid_type", name + " must be an RFC 3339 date-time");
+        (name == "from" ? p.query.from_ms : p.query.to_ms) = *ms;
+      } else if (name == "after") {
+        p.query.after_seq = *ParseNonNegativeInt(value);
+      } else if (name == "limit") {
+        int64_t v = *ParseNonNegativeInt(value);
+        if (v < 1 || v > max_limit) {
+          return InvalidArgument("invalid_type", "limit must be between 1 and " + std::to_string(max_limit));
+        }
+        p.query.limit = static_cast<int>(v);
+      } else if (name == "tree_size") {
+        p.tree_size = *ParseNonNegativeInt(value);
+      } else if (name == "format") {
+        if (value != "jsonl" && value != "syslog") return InvalidArgument("invalid_type", "format must be jsonl or syslog");
+        p.format = value;
+      } else if (name == "action") {
+        p.query.action = value;
+      } else if (name == "actor") {
+        p.query.actor_id = value;
+      } else if (name == "subject") {
+        p.query.subject = value;
+      }
+    }
+    return p;
+  }
+
+  static void WriteNextAfter(JsonWriter& w, const std::vector<AuditRecord>& page, int limit) {
+    w.Key("next_after");
+    if (static_cast<int>(page.size()) == limit && !page.empty()) w.Int(page.back().seq);
+    else w.Null();
+  }
+
+  Result<HttpResponse> SearchAudit(const Context& c) {
+    CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"action", "actor", "subject", "from", "to",
+                                                                    "after", "limit"}, 100, 1000));
+    p.query.tenant_id = c.principal->tenant_id;
+    CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.store->audit().Query(p.query));
+    CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "audit.search", "audit:events", p.query.subject.value_or("")));
+    JsonWriter w;
+    w.BeginObject().Key("data").BeginArray();
+    for (const auto& r : page) w.Raw(AuditRecordJson(r));
+    w.EndArray();
+    WriteNextAfter(w, page, p.query.limit);
+    w.EndObject();
+    return Json(200, w.Take());
+  }
+
+  Result<HttpResponse> ExportAudit(const Context& c) {
+    CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"format", "from", "to", "after", "limit"},
+                                                        1000, 10000));
+    p.query.tenant_id = c.principal->tenant_id;
+    CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.store->audit().Query(p.query));
+    CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "audit.export", "audit:events"));
+    HttpResponse r;
+    r.content_type = p.format == "jsonl" ? "application/x-ndjson" : "text/plain; charset=utf-8";
+    for (const auto& e : page) {
+      r.body += p.format == "jsonl" ? AuditRecordJson(e) : AuditRecordSyslog(e, "");
+      r.body += '\n';
+    }
+    if (static_cast<int>(page.size()) == p.query.limit && !page.empty()) {
+      r.headers.emplace_back("X-Next-After", std::to_string(page.back().seq));
+    }
+    return r;
+  }
+
+  Result<HttpResponse> TreeHeads(const Context& c) {
+    CS_ASSIGN_OR_RETURN(std::vector<TreeHead> heads, deps_.store->audit().TreeHeads());
+    CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "audit.tree_heads", "audit:tree_heads"));
+    JsonWriter w;
+    w.BeginObject().Key("data").BeginArray();
+    for (const auto& h : heads) w.Raw(TreeHeadJson(h));
+    w.EndArray().EndObject();
+    return Json(200, w.Take());
+  }
+
+  Result<HttpResponse> Proof(const Context& c) {
+    auto seq = ParseNonNegativeInt(c.params.at("seq"));
+    if (!seq) return NotFound("no such audit entry");
+    CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"tree_size"}, 1, 1));
+    auto proof = ProveInclusion(*deps_.store, *seq, p.tree_size);
+    // Another tenant's entry is answered like a missing one.
+    if (proof.ok() && proof->entry.tenant_id != c.principal->tenant_id) return NotFound("no such audit entry");
+    if (!proof.ok()) return proof.status();
+    CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "audit.proof", "audit:" + std::to_string(*seq)));
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("entry").Raw(AuditRecordJson(proof->entry));
+    w.Key("leaf_index").Int(*seq - 1);
+    w.Key("tree_size").Int(proof->tree_size);
+    w.Key("path").BeginArray();
+    for (const auto& h : proof->path) w.String(HexEncode(h));
+    w.EndArray();
+    w.Key("tree_head").Raw(TreeHeadJson(proof->head));
+    w.EndObject();
+    return Json(200, w.Take());
+  }
+
+  Result<HttpResponse> AccessLog(const Context& c) {
+    const std::string& subject = c.params.at("subject");
+    if (subject.size() > 128 || subject.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                          "0123456789_-") != std::string::npos) {
+      return NotFound("no such subject");
+    }
+    CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"from", "to", "after", "limit"}, 1000, 1000));
+    p.query.tenant_id = c.principal->tenant_id;
+    p.query.subject = subject;
+    CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.store->audit().Query(p.query));
+    // Reading someone's access history is itself an access to their data.
+    CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "audit.access_log", "subject:" + subject, subject));
+    JsonWriter w;
+    w.BeginObject().Key("subject").String(subject).Key("data").BeginArray();
+    for (const auto& r : page) {
+      w.BeginObject();
+      w.Key("seq").Int(r.seq).Key("time").String(FormatRfc3339Millis(r.ts_ms));
+      w.Key("actor_type").String(r.actor_type).Key("actor_id").String(r.actor_id);
+      w.Key("action").String(r.action).Key("purpose").String(r.purpose).Key("resource").String(r.resource);
+      w.Key("outcome").String(r.outcome).Key("request_id").String(r.request_id);
+      w.EndObject();
+    }
+    w.EndArray();
+    WriteNextAfter(w, page, p.query.limit);
+    w.EndObject();
+    return Json(200, w.Take());
   }
 
   GatewayApiDeps deps_;

@@ -7,12 +7,24 @@
 namespace cs {
 namespace {
 
+class RecordingSink final : public AuditSink {
+ public:
+  Status Record(AuditEvent event) override {
+    events.push_back(std::move(event));
+    return Status::Ok();
+  }
+  std::vector<AuditEvent> events;
+};
+
 // covers: S-09, A-01, A-02
 // The public surface is exactly the documented list; every other route
 // refuses a request without credentials before doing anything else (the API
 // is built here without a store or key service: touching them would crash).
 TEST(RouteInventoryTest, OnlyTheDocumentedRoutesArePublic) {
-  std::unique_ptr<GatewayApi> api = CreateGatewayApi(GatewayApiDeps{});
+  RecordingSink sink;
+  GatewayApiDeps deps;
+  deps.audit = &sink;
+  std::unique_ptr<GatewayApi> api = CreateGatewayApi(deps);
   std::set<std::string> public_routes;
   size_t private_routes = 0;
   for (const RouteInfo& route : api->Routes()) {
@@ -31,15 +43,24 @@ TEST(RouteInventoryTest, OnlyTheDocumentedRoutesArePublic) {
     EXPECT_EQ(response.error_code, "unauthenticated");
   }
   EXPECT_EQ(public_routes, (std::set<std::string>{"GET /healthz", "GET /readyz", "GET /metrics"}));
-  EXPECT_GE(private_routes, 7u);
+  EXPECT_GE(private_routes, 12u);
+  // covers: AUD-01 — every refused credential left an audit event.
+  ASSERT_EQ(sink.events.size(), private_routes);
+  for (const auto& e : sink.events) {
+    EXPECT_EQ(e.action, "auth.failure");
+    EXPECT_EQ(e.outcome, "unauthenticated");
+  }
 }
 
-// Every admin route requires the admin scope (the permission matrix of docs/api.md).
-TEST(RouteInventoryTest, KeyManagementNeedsTheAdminScope) {
+// The permission matrix of docs/api.md: key management needs admin, audit data audit:read (AUD-08).
+TEST(RouteInventoryTest, KeyManagementNeedsAdminAndAuditNeedsAuditRead) {
   std::unique_ptr<GatewayApi> api = CreateGatewayApi(GatewayApiDeps{});
   for (const RouteInfo& route : api->Routes()) {
     if (route.pattern.rfind("/v1/apikeys", 0) == 0) {
       EXPECT_EQ(route.scope, "admin") << route.pattern;
+    }
+    if (route.pattern.rfind("/v1/audit", 0) == 0 || route.pattern.find("access-log") != std::string::npos) {
+      EXPECT_EQ(route.scope, "audit:read") << route.pattern;
     }
   }
 }

@@ -185,6 +185,10 @@ std::string TreeHeadJson(const TreeHead& head);
 Result<TreeHead> ParseTreeHeadJson(std::string_view json);
 // One entry as an RFC 5424 syslog line (facility authpriv, severity notice).
 std::string AuditRecordSyslog(const AuditRecord& record, std::string_view hostname);
+// Lines of the ledger export format: every tree head first, then every entry
+// in order, each a JSON object tagged "type":"tree_head" or "type":"entry".
+std::string LedgerExportLine(const TreeHead& head);
+std::string LedgerExportLine(const AuditRecord& record);
 // Verifies an export (JSON lines from `consentry audit export --format ledger`)
 // with nothing but the public key: for auditors, offline.
 Result<AuditVerifyReport> VerifyExportedLedger(std::istream& in, const AuditPublicKey& key);

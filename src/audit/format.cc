@@ -49,6 +49,14 @@ std::string TreeHeadJson(const TreeHead& h) {
   return w.Take();
 }
 
+std::string LedgerExportLine(const TreeHead& head) {
+  return "{\"type\":\"tree_head\"," + TreeHeadJson(head).substr(1);
+}
+
+std::string LedgerExportLine(const AuditRecord& record) {
+  return "{\"type\":\"entry\"," + AuditRecordJson(record).substr(1);
+}
+
 namespace {
 
 // RFC 5424 PARAM-VALUE escaping: '"', '\' and ']' are escaped.

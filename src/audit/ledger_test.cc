@@ -231,9 +231,9 @@ TEST_F(AuditLedgerTest, AnExportVerifiesOfflineAndTamperingIsFound) {
   Seal();
   std::ostringstream out;
   auto heads = store_->audit().TreeHeads();
-  for (const auto& h : *heads) out << "{\"type\":\"tree_head\"," << TreeHeadJson(h).substr(1) << "\n";
+  for (const auto& h : *heads) out << LedgerExportLine(h) << "\n";
   ASSERT_TRUE(store_->audit().Scan(1, [&](const AuditRecord& r) {
-    out << "{\"type\":\"entry\"," << AuditRecordJson(r).substr(1) << "\n";
+    out << LedgerExportLine(r) << "\n";
     return true;
   }).ok());
   auto key = AuditPublicKey::FromPem(signer_->public_key().pem());

@@ -2,6 +2,7 @@
 #include <openssl/sha.h>
 
 #include "auth/auth.h"
+#include "common/json_writer.h"
 #include "common/strings.h"
 
 namespace cs {
@@ -31,6 +32,27 @@ bool IsBase64Url(std::string_view s) {
 }
 
 Status Uniform() { return Unauthenticated("missing, invalid, expired or revoked credentials"); }
+
+AuditEvent KeyEvent(const AuditActor& actor, const ApiKeyRecord& key, std::string action, std::string details) {
+  AuditEvent e;
+  e.tenant_id = key.tenant_id;
+  e.actor = actor;
+  e.action = std::move(action);
+  e.resource = "apikey:" + key.id;
+  e.details = std::move(details);
+  return e;
+}
+
+std::string KeyDetails(const ApiKeyRecord& k) {
+  JsonWriter w;
+  w.BeginObject().Key("scopes").BeginArray();
+  for (const auto& s : k.scopes) w.String(s);
+  w.EndArray();
+  w.Key("expires_at").String(FormatRfc3339Millis(k.expires_at_ms));
+  if (k.rotated_from) w.Key("replaces").String(*k.rotated_from);
+  w.EndObject();
+  return w.Take();
+}
 
 }  // namespace
 
@@ -69,7 +91,7 @@ Result<ApiKeyService::Minted> ApiKeyService::Mint() {
   return m;
 }
 
-Result<IssuedKey> ApiKeyService::Create(const std::string& tenant_id, const std::string& name,
+Result<IssuedKey> ApiKeyService::Create(const AuditActor& actor, const std::string& tenant_id, const std::string& name,
                                         const std::vector<std::string>& scopes, std::optional<int64_t> ttl_days) {
   CS_RETURN_IF_ERROR(ValidateName(name, "name"));
   CS_ASSIGN_OR_RETURN(std::vector<std::string> normalized, NormalizeScopes(scopes));
@@ -78,7 +100,6 @@ Result<IssuedKey> ApiKeyService::Create(const std::string& tenant_id, const std:
     return InvalidArgument("invalid_ttl", "expires_in_days must be between 1 and " +
                                               std::to_string(policy_.max_ttl_days));
   }
-  CS_RETURN_IF_ERROR(tenants_.Get(tenant_id).status());
   CS_ASSIGN_OR_RETURN(Minted minted, Mint());
   IssuedKey issued;
   ApiKeyRecord& r = issued.record;
@@ -89,7 +110,11 @@ Result<IssuedKey> ApiKeyService::Create(const std::string& tenant_id, const std:
   r.secret_hash = minted.secret_hash;
   r.created_at_ms = clock_.NowUnixMillis();
   r.expires_at_ms = r.created_at_ms + days * kMillisPerDay;
-  CS_RETURN_IF_ERROR(keys_.Insert(r));
+  CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.tenants().Get(tenant_id).status());
+    CS_RETURN_IF_ERROR(tx.api_keys().Insert(r));
+    return ledger_.Append(tx.audit(), KeyEvent(actor, r, "apikey.create", KeyDetails(r)));
+  }));
   issued.token = std::move(minted.token);
   return issued;
 }
@@ -104,7 +129,7 @@ Result<Principal> ApiKeyService::Authenticate(std::string_view token) {
   if (!well_formed) return Uniform();
   std::string id = "key_" + std::string(token.substr(kTokenPrefix.size(), kIdHexChars));
   std::string presented_hash = Sha256Hex(token.substr(kTokenPrefix.size() + kIdHexChars + 1));
-  Result<ApiKeyRecord> record = keys_.FindForAuthentication(id);
+  Result<ApiKeyRecord> record = store_.api_keys().FindForAuthentication(id);
   if (!record.ok()) {
     if (record.status().code() != StatusCode::kNotFound) return record.status();  // storage outage: 503, not 401
     // Same work as a real comparison, so an unknown id is not faster.
@@ -123,18 +148,22 @@ Result<Principal> ApiKeyService::Authenticate(std::string_view token) {
   return p;
 }
 
-Status ApiKeyService::Revoke(const std::string& tenant_id, const std::string& key_id) {
-  return keys_.Revoke(tenant_id, key_id, clock_.NowUnixMillis());
+Status ApiKeyService::Revoke(const AuditActor& actor, const std::string& tenant_id, const std::string& key_id) {
+  return store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.api_keys().Revoke(tenant_id, key_id, clock_.NowUnixMillis()));
+    CS_ASSIGN_OR_RETURN(ApiKeyRecord k, tx.api_keys().Get(tenant_id, key_id));
+    return ledger_.Append(tx.audit(), KeyEvent(actor, k, "apikey.revoke", "{}"));
+  });
 }
 
-Result<IssuedKey> ApiKeyService::Rotate(const std::string& tenant_id, const std::string& key_id,
+Result<IssuedKey> ApiKeyService::Rotate(const AuditActor& actor, const std::string& tenant_id, const std::string& key_id,
                                         std::optional<int64_t> overlap_seconds) {
   int64_t overlap = overlap_seconds.value_or(policy_.default_overlap_seconds);
   if (overlap < 0 || overlap > policy_.max_overlap_seconds) {
     return InvalidArgument("invalid_overlap", "overlap_seconds must be between 0 and " +
                                                   std::to_string(policy_.max_overlap_seconds));
   }
-  CS_ASSIGN_OR_RETURN(ApiKeyRecord old, keys_.Get(tenant_id, key_id));
+  CS_ASSIGN_OR_RETURN(ApiKeyRecord old, store_.api_keys().Get(tenant_id, key_id));
   int64_t now = clock_.NowUnixMillis();
   if (old.revoked_at_ms || now >= old.expires_at_ms) return NotFound("no such API key");
   CS_ASSIGN_OR_RETURN(Minted minted, Mint());
@@ -148,7 +177,13 @@ Result<IssuedKey> ApiKeyService::Rotate(const std::string& tenant_id, const std:
   r.created_at_ms = now;
   r.expires_at_ms = now + std::max<int64_t>(old.expires_at_ms - old.created_at_ms, kMillisPerDay);
   r.rotated_from = old.id;
-  CS_RETURN_IF_ERROR(keys_.Rotate(tenant_id, old.id, now + overlap * 1000, r));
+  CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.api_keys().Rotate(tenant_id, old.id, now + overlap * 1000, r));
+    JsonWriter details;
+    details.BeginObject().Key("replaced_by").String(r.id).Key("overlap_seconds").Int(overlap).EndObject();
+    CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), KeyEvent(actor, old, "apikey.rotate", details.Take())));
+    return ledger_.Append(tx.audit(), KeyEvent(actor, r, "apikey.create", KeyDetails(r)));
+  }));
   issued.token = std::move(minted.token);
   return issued;
 }

@@ -22,12 +22,12 @@ class ApiKeyServiceTest : public ::testing::Test {
     ASSERT_TRUE(store_->Migrate().ok());
     ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 0}).ok());
     ASSERT_TRUE(store_->tenants().Create({"ten_b", "B", 0}).ok());
-    service_ = std::make_unique<ApiKeyService>(store_->api_keys(), store_->tenants(), clock_, random_, policy_);
+    service_ = std::make_unique<ApiKeyService>(*store_, clock_, random_, policy_, ledger_);
   }
 
   IssuedKey MustCreate(const std::string& tenant, std::vector<std::string> scopes = {"messages:send"},
                        std::optional<int64_t> ttl = std::nullopt) {
-    auto k = service_->Create(tenant, "crm", scopes, ttl);
+    auto k = service_->Create(actor_, tenant, "crm", scopes, ttl);
     EXPECT_TRUE(k.ok()) << k.status().ToString();
     return std::move(k).value();
   }
@@ -35,6 +35,8 @@ class ApiKeyServiceTest : public ::testing::Test {
   static std::string Token(const IssuedKey& k) { return std::string(InsecureSecretAccess::Get(k.token)); }
 
   FakeClock clock_{1'700'000'000'000};
+  AuditLedger ledger_{clock_};
+  AuditActor actor_{"operator", "cli:test", "cli", ""};
   CryptoRandom random_;
   ApiKeyPolicy policy_;
   std::unique_ptr<Store> store_;
@@ -88,17 +90,17 @@ TEST_F(ApiKeyServiceTest, EveryBadCredentialGetsTheSameAnswer) {
 TEST_F(ApiKeyServiceTest, RevocationTakesEffectImmediately) {
   IssuedKey k = MustCreate("ten_a");
   ASSERT_TRUE(service_->Authenticate(Token(k)).ok());
-  ASSERT_TRUE(service_->Revoke("ten_a", k.record.id).ok());
+  ASSERT_TRUE(service_->Revoke(actor_, "ten_a", k.record.id).ok());
   EXPECT_EQ(service_->Authenticate(Token(k)).status().code(), StatusCode::kUnauthenticated);
   // Another tenant cannot revoke it, and gets the answer a missing key gets.
   IssuedKey other = MustCreate("ten_a");
-  EXPECT_EQ(service_->Revoke("ten_b", other.record.id).ToString(), service_->Revoke("ten_b", "key_x").ToString());
+  EXPECT_EQ(service_->Revoke(actor_, "ten_b", other.record.id).ToString(), service_->Revoke(actor_, "ten_b", "key_x").ToString());
   EXPECT_TRUE(service_->Authenticate(Token(other)).ok());
 }
 
 TEST_F(ApiKeyServiceTest, RotationKeepsTheOldKeyForTheOverlapOnly) {
   IssuedKey old = MustCreate("ten_a", {"admin", "audit:read"}, 30);
-  auto rotated = service_->Rotate("ten_a", old.record.id, 60);
+  auto rotated = service_->Rotate(actor_, "ten_a", old.record.id, 60);
   ASSERT_TRUE(rotated.ok()) << rotated.status().ToString();
   EXPECT_EQ(rotated->record.scopes, old.record.scopes);
   EXPECT_EQ(rotated->record.rotated_from, old.record.id);
@@ -109,20 +111,45 @@ TEST_F(ApiKeyServiceTest, RotationKeepsTheOldKeyForTheOverlapOnly) {
   clock_.AdvanceMillis(1);
   EXPECT_FALSE(service_->Authenticate(Token(old)).ok());
   EXPECT_TRUE(service_->Authenticate(Token(*rotated)).ok());
-  EXPECT_EQ(service_->Rotate("ten_a", old.record.id, 0).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(service_->Rotate("ten_b", rotated->record.id, 0).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(service_->Rotate("ten_a", rotated->record.id, 99'999'999).status().machine_code(), "invalid_overlap");
+  EXPECT_EQ(service_->Rotate(actor_, "ten_a", old.record.id, 0).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->Rotate(actor_, "ten_b", rotated->record.id, 0).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->Rotate(actor_, "ten_a", rotated->record.id, 99'999'999).status().machine_code(), "invalid_overlap");
 }
 
 TEST_F(ApiKeyServiceTest, CreationValidatesItsInput) {
-  EXPECT_EQ(service_->Create("ten_a", "crm", {"messages:sendx"}, {}).status().machine_code(), "invalid_scope");
-  EXPECT_EQ(service_->Create("ten_a", "crm", {}, {}).status().machine_code(), "invalid_scope");
-  EXPECT_EQ(service_->Create("ten_a", "", {"admin"}, {}).status().machine_code(), "invalid_name");
-  EXPECT_EQ(service_->Create("ten_a", "a\nb", {"admin"}, {}).status().machine_code(), "invalid_name");
-  EXPECT_EQ(service_->Create("ten_a", "crm", {"admin"}, 366).status().machine_code(), "invalid_ttl");
-  EXPECT_EQ(service_->Create("ten_a", "crm", {"admin"}, 0).status().machine_code(), "invalid_ttl");
-  EXPECT_EQ(service_->Create("ten_zz", "crm", {"admin"}, {}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->Create(actor_, "ten_a", "crm", {"messages:sendx"}, {}).status().machine_code(), "invalid_scope");
+  EXPECT_EQ(service_->Create(actor_, "ten_a", "crm", {}, {}).status().machine_code(), "invalid_scope");
+  EXPECT_EQ(service_->Create(actor_, "ten_a", "", {"admin"}, {}).status().machine_code(), "invalid_name");
+  EXPECT_EQ(service_->Create(actor_, "ten_a", "a\nb", {"admin"}, {}).status().machine_code(), "invalid_name");
+  EXPECT_EQ(service_->Create(actor_, "ten_a", "crm", {"admin"}, 366).status().machine_code(), "invalid_ttl");
+  EXPECT_EQ(service_->Create(actor_, "ten_a", "crm", {"admin"}, 0).status().machine_code(), "invalid_ttl");
+  EXPECT_EQ(service_->Create(actor_, "ten_zz", "crm", {"admin"}, {}).status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(store_->api_keys().List("ten_a")->empty());
+}
+
+// covers: AUD-01, AUD-07
+TEST_F(ApiKeyServiceTest, EveryKeyChangeCommitsWithItsAuditEntry) {
+  IssuedKey k = MustCreate("ten_a", {"admin"});
+  auto rotated = service_->Rotate(actor_, "ten_a", k.record.id, 0);
+  ASSERT_TRUE(rotated.ok());
+  ASSERT_TRUE(service_->Revoke(actor_, "ten_a", rotated->record.id).ok());
+  EXPECT_FALSE(service_->Revoke(actor_, "ten_b", k.record.id).ok());           // refused: no entry
+  EXPECT_FALSE(service_->Create(actor_, "ten_a", "x", {"nope"}, {}).ok());    // refused: no entry
+  auto entries = store_->audit().Query({});
+  ASSERT_TRUE(entries.ok());
+  std::vector<std::string> actions;
+  for (const auto& e : *entries) {
+    actions.push_back(e.action + " " + e.resource);
+    EXPECT_EQ(e.tenant_id, "ten_a");
+    EXPECT_EQ(e.actor_id, "cli:test");
+    // The token or its hash never reaches the ledger.
+    EXPECT_EQ(e.details.find(Token(k).substr(33)), std::string::npos);
+    EXPECT_EQ(e.details.find(k.record.secret_hash), std::string::npos);
+  }
+  EXPECT_EQ(actions, (std::vector<std::string>{"apikey.create apikey:" + k.record.id,
+                                               "apikey.rotate apikey:" + k.record.id,
+                                               "apikey.create apikey:" + rotated->record.id,
+                                               "apikey.revoke apikey:" + rotated->record.id}));
 }
 
 TEST_F(ApiKeyServiceTest, KeysExpireByDefault) {

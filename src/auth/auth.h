@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/audit.h"
 #include "common/secret.h"
 #include "common/status.h"
 #include "env/env.h"
@@ -58,29 +59,31 @@ struct ApiKeyPolicy {
   int64_t max_overlap_seconds = 604800;
 };
 
+// Every change a key service makes commits in one transaction with its
+// audit entry ("apikey.create", "apikey.revoke", "apikey.rotate"), acted by
+// `actor`: no key changes without its record (AUD-01, AUD-07).
 class ApiKeyService {
  public:
-  // `keys`, `tenants`, `clock` and `random` are not owned and must outlive the service.
-  ApiKeyService(ApiKeyRepository& keys, TenantRepository& tenants, const Clock& clock, Random& random,
-                ApiKeyPolicy policy)
-      : keys_(keys), tenants_(tenants), clock_(clock), random_(random), policy_(policy) {}
+  // `store`, `clock`, `random` and `ledger` are not owned and must outlive the service.
+  ApiKeyService(Store& store, const Clock& clock, Random& random, ApiKeyPolicy policy, const AuditLedger& ledger)
+      : store_(store), clock_(clock), random_(random), policy_(policy), ledger_(ledger) {}
 
   // Issues a key for `tenant_id`. `ttl_days` defaults to the policy and is
   // capped by it (invalid_argument "invalid_ttl" beyond). kNotFound for an
   // unknown tenant.
-  Result<IssuedKey> Create(const std::string& tenant_id, const std::string& name,
+  Result<IssuedKey> Create(const AuditActor& actor, const std::string& tenant_id, const std::string& name,
                            const std::vector<std::string>& scopes, std::optional<int64_t> ttl_days);
 
   // Returns the principal for a bearer token, or the uniform kUnauthenticated.
   Result<Principal> Authenticate(std::string_view token);
 
   // Revokes with immediate effect. kNotFound for a missing or foreign key.
-  Status Revoke(const std::string& tenant_id, const std::string& key_id);
+  Status Revoke(const AuditActor& actor, const std::string& tenant_id, const std::string& key_id);
 
   // Issues a replacement with the same name, scopes and lifetime; the old key
   // keeps working for `overlap_seconds` (policy default when absent), then
   // stops. kNotFound for a missing, foreign or revoked key.
-  Result<IssuedKey> Rotate(const std::string& tenant_id, const std::string& key_id,
+  Result<IssuedKey> Rotate(const AuditActor& actor, const std::string& tenant_id, const std::string& key_id,
                            std::optional<int64_t> overlap_seconds);
 
  private:
@@ -91,11 +94,11 @@ class ApiKeyService {
   };
   Result<Minted> Mint();
 
-  ApiKeyRepository& keys_;
-  TenantRepository& tenants_;
+  Store& store_;
   const Clock& clock_;
   Random& random_;
   const ApiKeyPolicy policy_;
+  const AuditLedger& ledger_;
 };
 
 // Validates a human label (tenant or key name): 1–100 characters of UTF-8

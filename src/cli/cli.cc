@@ -1,10 +1,14 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <pwd.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <iostream>
 
 #include "api/api.h"
+#include "cli/commands.h"
 #include "cli/output.h"
 #include "common/json_writer.h"
 #include "common/strings.h"
@@ -13,20 +17,9 @@
 
 namespace cs {
 
-namespace {
+namespace cli_internal {
 
-using cli_internal::PrintError;
-using cli_internal::TenantJson;
-
-// Options every subcommand accepts.
-struct CommonOptions {
-  std::string config_file;
-  std::string data_dir;
-  std::string listen;
-  bool json = false;
-};
-
-void AddCommon(CLI::App* cmd, CommonOptions& o, bool with_json = true) {
+void AddCommon(CLI::App* cmd, CommonOptions& o, bool with_json) {
   cmd->add_option("--config", o.config_file, "TOML configuration file (see docs/config.md)");
   cmd->add_option("--data-dir", o.data_dir, "Data directory (overrides data_dir)");
   cmd->add_option("--listen", o.listen, "Listen address host:port (overrides http.listen)");
@@ -42,11 +35,24 @@ ConfigLoad Load(const CommonOptions& o) {
   return LoadConfig(sources);
 }
 
+// The operator acting through the CLI, as recorded in the audit ledger.
+AuditActor OperatorActor() {
+  const passwd* pw = getpwuid(geteuid());
+  std::string user = pw && pw->pw_name ? pw->pw_name : "uid" + std::to_string(geteuid());
+  return AuditActor{"operator", "cli:" + user, "cli", ""};
+}
+
 Result<std::unique_ptr<AdminRuntime>> Open(const CommonOptions& o, MigrationMode mode) {
   ConfigLoad load = Load(o);
   if (!load.ok()) return load.ToStatus();
-  return OpenAdminRuntime(*load.config, mode);
+  return OpenAdminRuntime(*load.config, mode, OperatorActor());
 }
+
+}  // namespace cli_internal
+
+namespace {
+
+using namespace cli_internal;  // NOLINT(google-build-using-namespace): this file's own helpers
 
 // Resolves --tenant given as an id ("ten_…") or a name.
 Result<Tenant> ResolveTenant(Store& store, const std::string& ref) {
@@ -116,17 +122,9 @@ int CmdMigrate(const CommonOptions& o, bool status_only) {
 int CmdTenantCreate(const CommonOptions& o, const std::string& name) {
   auto rt = Open(o, MigrationMode::kApply);
   if (!rt.ok()) return PrintError(rt.status(), o.json);
-  if (Status s = ValidateName(name, "tenant name"); !s.ok()) return PrintError(s, o.json);
-  Tenant t;
-  auto id = NewId((*rt)->random, "ten", 12);
-  if (!id.ok()) return PrintError(id.status(), o.json);
-  t.id = *id;
-  t.name = name;
-  t.created_at_ms = (*rt)->clock.NowUnixMillis();
-  if (Status s = (*rt)->store->tenants().Create(t); !s.ok()) {
-    if (s.machine_code() == "conflict") s = AlreadyExists("conflict", "a tenant with that name exists");
-    return PrintError(s, o.json);
-  }
+  auto created = CreateTenant(**rt, name);
+  if (!created.ok()) return PrintError(created.status(), o.json);
+  const Tenant& t = *created;
   if (o.json) std::cout << TenantJson(t) << "\n";
   else std::cout << "created tenant " << t.id << " (" << t.name << ")\n";
   return 0;
@@ -182,7 +180,7 @@ int CmdApiKey(const CommonOptions& o, const std::string& action, const KeyArgs& 
         if (!part.empty()) scopes.push_back(part);
       }
     }
-    auto issued = rt.api_keys->Create(tenant->id, a.name, scopes,
+    auto issued = rt.api_keys->Create(rt.actor, tenant->id, a.name, scopes,
                                       a.expires_in_days > 0 ? std::optional<int64_t>(a.expires_in_days) : std::nullopt);
     if (!issued.ok()) return PrintError(issued.status(), o.json);
     PrintKey(issued->record, now, InsecureSecretAccess::Get(issued->token), o.json);
@@ -203,14 +201,14 @@ int CmdApiKey(const CommonOptions& o, const std::string& action, const KeyArgs& 
     return 0;
   }
   if (action == "revoke") {
-    if (Status s = rt.api_keys->Revoke(tenant->id, a.key_id); !s.ok()) return PrintError(s, o.json);
+    if (Status s = rt.api_keys->Revoke(rt.actor, tenant->id, a.key_id); !s.ok()) return PrintError(s, o.json);
     auto k = rt.store->api_keys().Get(tenant->id, a.key_id);
     if (!k.ok()) return PrintError(k.status(), o.json);
     PrintKey(*k, rt.clock.NowUnixMillis(), "", o.json);
     return 0;
   }
   // rotate
-  auto issued = rt.api_keys->Rotate(tenant->id, a.key_id,
+  auto issued = rt.api_keys->Rotate(rt.actor, tenant->id, a.key_id,
                                     a.overlap_seconds >= 0 ? std::optional<int64_t>(a.overlap_seconds) : std::nullopt);
   if (!issued.ok()) return PrintError(issued.status(), o.json);
   PrintKey(issued->record, now, InsecureSecretAccess::Get(issued->token), o.json);
@@ -275,6 +273,8 @@ int RunCli(int argc, char** argv) {
   auto* tenant_list = tenant->add_subcommand("list", "List tenants");
   AddCommon(tenant_list, o);
   tenant_list->callback([&] { run = [&] { return CmdTenantList(o); }; });
+
+  AddAuditCommands(app, o, run);
 
   auto* apikey = app.add_subcommand("apikey", "Manage integration API keys");
   apikey->require_subcommand(1);

@@ -110,10 +110,11 @@ class [[nodiscard]] Result {
 #define CS_CONCAT_(a, b) CS_CONCAT_INNER_(a, b)
 
 // Returns from the current function when `expr` yields a non-OK Status.
-#define CS_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
-    ::cs::Status cs_status_ = (expr);            \
-    if (!cs_status_.ok()) return cs_status_;     \
+#define CS_RETURN_IF_ERROR(expr) CS_RETURN_IF_ERROR_IMPL_(CS_CONCAT_(cs_status_, __LINE__), expr)
+#define CS_RETURN_IF_ERROR_IMPL_(status, expr) \
+  do {                                         \
+    ::cs::Status status = (expr);              \
+    if (!status.ok()) return status;           \
   } while (false)
 
 // Evaluates `rexpr` (a Result<T>); on error returns its Status, otherwise

@@ -34,6 +34,10 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 // Parses a non-negative decimal integer that fits in int64 (no sign, no spaces).
 std::optional<int64_t> ParseNonNegativeInt(std::string_view text);
 
+// Parses RFC 3339 date-time ("2026-11-22T10:00:00Z", optional fraction and
+// ±HH:MM offset) to unix milliseconds; nullopt when malformed.
+std::optional<int64_t> ParseRfc3339Millis(std::string_view text);
+
 // Returns RFC 3339 UTC time with millisecond precision for unix milliseconds.
 std::string FormatRfc3339Millis(int64_t unix_millis);
 

@@ -52,5 +52,15 @@ TEST(StringsTest, SplitsTrimsLowersAndFormatsTime) {
   EXPECT_EQ(FormatRfc3339Millis(1700000000123), "2023-11-14T22:13:20.123Z");
 }
 
+TEST(StringsTest, ParsesRfc3339) {
+  EXPECT_EQ(ParseRfc3339Millis("2023-11-14T22:13:20.123Z"), 1700000000123);
+  EXPECT_EQ(ParseRfc3339Millis("2023-11-14T23:13:20+01:00"), 1700000000000);
+  EXPECT_EQ(ParseRfc3339Millis("2023-11-14T22:13:20.1Z"), 1700000000100);
+  EXPECT_FALSE(ParseRfc3339Millis("2023-11-14 22:13:20Z").has_value());
+  EXPECT_FALSE(ParseRfc3339Millis("2023-13-14T22:13:20Z").has_value());
+  EXPECT_FALSE(ParseRfc3339Millis("2023-11-14T22:13:20").has_value());
+  EXPECT_FALSE(ParseRfc3339Millis("1700000000000").has_value());
+}
+
 }  // namespace
 }  // namespace cs

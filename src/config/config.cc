@@ -175,6 +175,8 @@ void ValidateCrossField(Config& config, Collector& out) {
     out.Add("auth.rotation_overlap_seconds", "must not exceed auth.rotation_max_overlap_seconds");
   }
   if (config.store.sqlite_path.empty()) config.store.sqlite_path = config.data_dir + "/consentry.db";
+  if (config.audit.signing_key_file.empty()) config.audit.signing_key_file = config.data_dir + "/audit-signing-key.pem";
+  if (config.audit.heads_file.empty()) config.audit.heads_file = config.data_dir + "/audit-heads.jsonl";
 }
 
 }  // namespace

@@ -67,6 +67,14 @@ struct AuthConfig {
   int64_t rotation_max_overlap_seconds = 0;  // auth.rotation_max_overlap_seconds
 };
 
+struct AuditConfig {
+  int64_t seal_every_entries = 0;     // audit.seal_every_entries
+  int64_t seal_interval_seconds = 0;  // audit.seal_interval_seconds
+  int64_t queue_capacity = 0;         // audit.queue_capacity
+  std::string signing_key_file;       // audit.signing_key_file ("" = <data_dir>/audit-signing-key.pem)
+  std::string heads_file;             // audit.heads_file ("" = <data_dir>/audit-heads.jsonl)
+};
+
 struct Config {
   std::string data_dir;           // data_dir
   HttpConfig http;
@@ -74,6 +82,7 @@ struct Config {
   LogConfig log;
   StoreConfig store;
   AuthConfig auth;
+  AuditConfig audit;
   // Where each value came from ("default", "file", "env", "flag"), by key;
   // shown by `config check --json` so an operator sees what won.
   std::map<std::string, std::string> origins;

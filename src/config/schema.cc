@@ -104,6 +104,25 @@ const std::vector<KeySpec>& Table() {
       {"auth.rotation_max_overlap_seconds", KeyType::kInt, "604800", 0, 2592000, {},
        "Longest overlap a rotation may ask for.",
        [](Config& c, const RawValue& v) { c.auth.rotation_max_overlap_seconds = I(v); }},
+      {"audit.seal_every_entries", KeyType::kInt, "1000", 1, 1000000, {},
+       "Sign a tree head after this many new audit entries (AUD-02).",
+       [](Config& c, const RawValue& v) { c.audit.seal_every_entries = I(v); }},
+      {"audit.seal_interval_seconds", KeyType::kInt, "300", 1, 86400, {},
+       "Sign a tree head at least this often while new audit entries arrive (AUD-02).",
+       [](Config& c, const RawValue& v) { c.audit.seal_interval_seconds = I(v); }},
+      {"audit.queue_capacity", KeyType::kInt, "100000", 100, 10000000, {},
+       "Audit events waiting for their batch commit. When full, requests that must be audited are refused "
+       "with 503 `audit_unavailable` rather than run unaudited.",
+       [](Config& c, const RawValue& v) { c.audit.queue_capacity = I(v); }},
+      {"audit.signing_key_file", KeyType::kString, "", 0, 0, {},
+       "Ed25519 private key (PEM, mode 0600) that signs tree heads; created on first start. Empty: "
+       "`<data_dir>/audit-signing-key.pem`.",
+       [](Config& c, const RawValue& v) { c.audit.signing_key_file = S(v); }},
+      {"audit.heads_file", KeyType::kString, "", 0, 0, {},
+       "Append-only copy of every signed tree head, outside the database, used by `consentry audit verify` to "
+       "detect truncation. Put it on another volume or ship it to a log system. Empty: "
+       "`<data_dir>/audit-heads.jsonl`.",
+       [](Config& c, const RawValue& v) { c.audit.heads_file = S(v); }},
   };
   return kTable;
 }

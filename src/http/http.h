@@ -43,6 +43,7 @@ struct HttpRequest {
   HeaderList headers;      // names lowercased, in arrival order
   std::string body;
   std::string request_id;
+  std::string remote_address;  // the peer's IP, read once per connection (for the audit record only)
   bool tls = false;
 
   // Returns the first header named `lower_name`, or nullptr.

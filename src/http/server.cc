@@ -75,6 +75,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Start(bool tls) {
     tls_ = tls;
+    beast::error_code ec;
+    auto endpoint = Lowest().socket().remote_endpoint(ec);
+    if (!ec) remote_address_ = endpoint.address().to_string();
     net::dispatch(Lowest().get_executor(), [self = this->shared_from_this()] { self->Handshake(); });
   }
 
@@ -219,6 +222,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // Always our own id: a client-chosen one could carry personal data into the logs.
     request.request_id = NewRequestId();
     request.tls = tls_;
+    request.remote_address = remote_address_;
     keep_alive_ = req.keep_alive() && !shared_->stopping;
 
     ++shared_->in_flight;
@@ -315,6 +319,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::string method_;
   bool keep_alive_ = false;
   bool tls_ = false;
+  std::string remote_address_;
   bool started_ = false;
   Clock::time_point started_at_;
   std::vector<char> discard_;

@@ -40,16 +40,27 @@ void DeclareMetrics(MetricsRegistry& m) {
   m.Set("consentry_build_info", {{"version", std::string(ConsentryVersion())}}, 1);
 }
 
-// Waits for SIGINT/SIGTERM on a dedicated thread (signals are blocked in
-// every other thread), then stops the server.
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// Blocks SIGINT/SIGTERM in the calling thread. Called before any thread is
+// started, so every thread inherits the mask and only SignalWaiter takes them.
+void BlockStopSignals() {
+  sigset_t set = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// Waits for SIGINT/SIGTERM on a dedicated thread, then stops the server.
+// REQUIRES: BlockStopSignals() ran before any other thread was created.
 class SignalWaiter {
  public:
   explicit SignalWaiter(HttpServer& server) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    sigset_t set = StopSignals();
     thread_ = std::thread([&server, set] {
       int sig = 0;
       sigwait(&set, &sig);
@@ -70,6 +81,7 @@ class SignalWaiter {
 };
 
 Result<IssuedKey> PrepareDemo(AdminRuntime& rt) {
+  const AuditActor actor = AuditActor::System();
   Result<Tenant> existing = rt.store->tenants().FindByName("demo");
   Tenant tenant;
   if (existing.ok()) {
@@ -77,24 +89,22 @@ Result<IssuedKey> PrepareDemo(AdminRuntime& rt) {
     // A fresh key each start: the previous demo keys are revoked, so only the printed one works.
     CS_ASSIGN_OR_RETURN(auto keys, rt.store->api_keys().List(tenant.id));
     for (const auto& k : keys) {
-      if (k.name == "demo" && !k.revoked_at_ms) CS_RETURN_IF_ERROR(rt.api_keys->Revoke(tenant.id, k.id));
+      if (k.name == "demo" && !k.revoked_at_ms) CS_RETURN_IF_ERROR(rt.api_keys->Revoke(actor, tenant.id, k.id));
     }
   } else if (existing.status().code() == StatusCode::kNotFound) {
-    CS_ASSIGN_OR_RETURN(tenant.id, NewId(rt.random, "ten", 12));
-    tenant.name = "demo";
-    tenant.created_at_ms = rt.clock.NowUnixMillis();
-    CS_RETURN_IF_ERROR(rt.store->tenants().Create(tenant));
+    CS_ASSIGN_OR_RETURN(tenant, CreateTenant(rt, "demo"));
   } else {
     return existing.status();
   }
-  return rt.api_keys->Create(tenant.id, "demo", KnownScopes(), 7);
+  return rt.api_keys->Create(actor, tenant.id, "demo", KnownScopes(), 7);
 }
 
 }  // namespace
 
-Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, MigrationMode mode) {
+Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, MigrationMode mode, AuditActor actor) {
   CS_RETURN_IF_ERROR(EnsureDataDir(config.data_dir));
   auto rt = std::make_unique<AdminRuntime>();
+  rt->actor = std::move(actor);
   SqliteOptions options;
   options.path = config.store.sqlite_path;
   options.busy_timeout_ms = config.store.busy_timeout_ms;
@@ -102,8 +112,10 @@ Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, Mig
   options.pool_size = config.store.pool_size;
   CS_ASSIGN_OR_RETURN(rt->store, OpenSqliteStore(options));
   ::chmod(options.path.c_str(), 0600);
+  std::vector<std::string> applied;
   if (mode == MigrationMode::kApply) {
-    CS_RETURN_IF_ERROR(rt->store->Migrate().status());
+    CS_ASSIGN_OR_RETURN(MigrationStatus m, rt->store->Migrate());
+    applied = m.applied_now;
   } else if (mode == MigrationMode::kRequireCurrent) {
     CS_ASSIGN_OR_RETURN(MigrationStatus m, rt->store->GetMigrationStatus());
     if (m.current_version != m.latest_version) {
@@ -113,18 +125,59 @@ Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, Mig
                                                           ": run `consentry migrate`");
     }
   }
+  CS_ASSIGN_OR_RETURN(rt->signer, AuditSigner::LoadOrCreate(config.audit.signing_key_file));
+  rt->heads_file = config.audit.heads_file;
+  if (!applied.empty()) {
+    JsonWriter w;
+    w.BeginObject().Key("applied").BeginArray();
+    for (const auto& a : applied) w.String(a);
+    w.EndArray().EndObject();
+    AuditEvent e;
+    e.actor = rt->actor;
+    e.action = "system.migrate";
+    e.resource = "schema";
+    e.details = w.Take();
+    CS_RETURN_IF_ERROR(rt->store->InTransaction([&](StoreTransaction& tx) { return rt->ledger.Append(tx.audit(), e); }));
+  }
   ApiKeyPolicy policy{config.auth.api_key_default_ttl_days, config.auth.api_key_max_ttl_days,
                       config.auth.rotation_overlap_seconds, config.auth.rotation_max_overlap_seconds};
-  rt->api_keys = std::make_unique<ApiKeyService>(rt->store->api_keys(), rt->store->tenants(), rt->clock,
-                                                 rt->random, policy);
+  rt->api_keys = std::make_unique<ApiKeyService>(*rt->store, rt->clock, rt->random, policy, rt->ledger);
   return rt;
 }
 
+Result<Tenant> CreateTenant(AdminRuntime& rt, const std::string& name) {
+  CS_RETURN_IF_ERROR(ValidateName(name, "tenant name"));
+  Tenant t;
+  CS_ASSIGN_OR_RETURN(t.id, NewId(rt.random, "ten", 12));
+  t.name = name;
+  t.created_at_ms = rt.clock.NowUnixMillis();
+  Status s = rt.store->InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.tenants().Create(t));
+    AuditEvent e;
+    e.tenant_id = t.id;
+    e.actor = rt.actor;
+    e.action = "tenant.create";
+    e.resource = "tenant:" + t.id;
+    return rt.ledger.Append(tx.audit(), e);
+  });
+  if (s.machine_code() == "conflict") return AlreadyExists("conflict", "a tenant with that name exists");
+  CS_RETURN_IF_ERROR(s);
+  return t;
+}
+
+Result<std::optional<TreeHead>> SealAudit(AdminRuntime& rt) {
+  CS_ASSIGN_OR_RETURN(std::optional<TreeHead> head, SealLedger(*rt.store, *rt.signer, rt.clock));
+  if (head) CS_RETURN_IF_ERROR(AppendHeadToFile(rt.heads_file, *head));
+  return head;
+}
+
 Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& options, std::ostream& out) {
+  BlockStopSignals();
   CS_ASSIGN_OR_RETURN(LogLevel level, ParseLogLevel(config->log.level));
   CS_ASSIGN_OR_RETURN(std::unique_ptr<Logger> log, CreateJsonLogger(level, config->log.file));
-  auto runtime = OpenAdminRuntime(*config, config->store.auto_migrate ? MigrationMode::kApply
-                                                                      : MigrationMode::kRequireCurrent);
+  auto runtime = OpenAdminRuntime(
+      *config, config->store.auto_migrate ? MigrationMode::kApply : MigrationMode::kRequireCurrent,
+      AuditActor::System());
   if (!runtime.ok()) {
     log->Log(LogLevel::kError, "startup_failed", {{"code", std::string_view(runtime.status().machine_code())}});
     return runtime.status();
@@ -133,10 +186,24 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
 
   MetricsRegistry metrics;
   DeclareMetrics(metrics);
+  AuditWriterOptions audit_options;
+  audit_options.queue_capacity = static_cast<size_t>(config->audit.queue_capacity);
+  audit_options.seal_every_entries = config->audit.seal_every_entries;
+  audit_options.seal_interval_ms = config->audit.seal_interval_seconds * 1000;
+  AuditWriter audit(*rt.store, rt.ledger, *rt.signer, rt.clock, audit_options, rt.heads_file);
+  auto record_system = [&](std::string action, std::string details) {
+    AuditEvent e;
+    e.actor = AuditActor::System();
+    e.action = std::move(action);
+    e.resource = "process";
+    e.details = std::move(details);
+    return audit.Record(std::move(e));
+  };
   GatewayApiDeps deps;
   deps.store = rt.store.get();
   deps.api_keys = rt.api_keys.get();
   deps.metrics = &metrics;
+  deps.audit = &audit;
   deps.clock = &rt.clock;
   deps.json_limits.max_depth = config->json.max_depth;
   deps.json_limits.max_array_items = static_cast<size_t>(config->json.max_array_items);
@@ -201,6 +268,12 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     out << "Consentry " << ConsentryVersion() << " listening on " << url << "\n";
   }
   out.flush();
+  {
+    JsonWriter w;
+    w.BeginObject().Key("version").String(ConsentryVersion()).Key("port").Int(server->port());
+    w.Key("tls").Bool(http.tls_enabled).EndObject();
+    CS_RETURN_IF_ERROR(record_system("system.start", w.Take()));
+  }
   log->Log(LogLevel::kInfo, "server_started",
            {{"port", int64_t{server->port()}}, {"tls", http.tls_enabled}, {"threads", int64_t{http.threads}}});
   if (!options.ready_file.empty()) {
@@ -214,7 +287,10 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     SignalWaiter signals(*server);
     server->Run();
   }
-  log->Log(LogLevel::kInfo, "server_stopped", {});
+  record_system("system.stop", "{}").IgnoreError();  // best effort: the process is going away either way
+  Status flushed = audit.Flush();
+  log->Log(flushed.ok() ? LogLevel::kInfo : LogLevel::kError, "server_stopped",
+           {{"audit_flushed", flushed.ok()}});
   log->Flush();
   return Status::Ok();
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "common/status.h"
 #include "config/config.h"
@@ -19,12 +20,17 @@ namespace cs {
 // Returns the version string of this build.
 std::string_view ConsentryVersion();
 
-// What an admin command needs: the store and the key service over it.
+// What an admin command (or the server) needs: the store, the audit ledger
+// and its signing key, and the key service over them, acting as `actor`.
 struct AdminRuntime {
   std::unique_ptr<Store> store;
   SystemClock clock;
   CryptoRandom random;
+  AuditLedger ledger{clock};
+  std::unique_ptr<AuditSigner> signer;
+  std::string heads_file;
   std::unique_ptr<ApiKeyService> api_keys;
+  AuditActor actor;
 };
 
 enum class MigrationMode { kApply, kRequireCurrent, kNone };
@@ -32,7 +38,14 @@ enum class MigrationMode { kApply, kRequireCurrent, kNone };
 // Creates the data directory (0700) if needed and opens the configured
 // store. kApply migrates; kRequireCurrent refuses an outdated schema with
 // failed_precondition "migration_required"; kNone leaves it alone.
-Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, MigrationMode mode);
+// Applied migrations are recorded in the audit ledger as "system.migrate".
+Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, MigrationMode mode, AuditActor actor);
+
+// Creates a tenant and its "tenant.create" audit entry in one transaction.
+Result<Tenant> CreateTenant(AdminRuntime& runtime, const std::string& name);
+
+// Signs a tree head over unsealed entries and appends it to the heads file.
+Result<std::optional<TreeHead>> SealAudit(AdminRuntime& runtime);
 
 struct ServeOptions {
   bool demo = false;          // create a demo tenant and print a fresh key for it

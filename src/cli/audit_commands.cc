@@ -1,0 +1,288 @@
+// `consentry audit …`: verify, export, search, proof, seal, public-key.
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "audit/audit.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "common/json_writer.h"
+#include "common/strings.h"
+
+namespace cs::cli_internal {
+
+namespace {
+
+struct AuditArgs {
+  std::string file;
+  std::string public_key;
+  std::string format = "ledger";
+  std::string out;
+  std::string tenant;
+  std::string action;
+  std::string subject;
+  std::string actor;
+  int64_t after = 0;
+  int64_t limit = 100;
+  int64_t seq = 0;
+  int64_t tree_size = 0;
+  int64_t old_size = 0;
+  int64_t new_size = 0;
+};
+
+// Progress goes to a terminal only; piped output stays clean.
+void Progress(const std::string& text) {
+  if (isatty(STDERR_FILENO)) std::cerr << "\r" << text << std::flush;
+}
+void ProgressDone() {
+  if (isatty(STDERR_FILENO)) std::cerr << "\r\033[K" << std::flush;
+}
+
+Status RecordOperatorAction(AdminRuntime& rt, std::string action, std::string details = "{}") {
+  AuditEvent e;
+  e.actor = rt.actor;
+  e.action = std::move(action);
+  e.resource = "audit:ledger";
+  e.details = std::move(details);
+  return rt.store->InTransaction([&](StoreTransaction& tx) { return rt.ledger.Append(tx.audit(), e); });
+}
+
+int PrintReport(const AuditVerifyReport& r, bool json) {
+  if (json) {
+    JsonWriter w;
+    w.BeginObject().Key("ok").Bool(r.ok).Key("entries").Int(r.entries).Key("tree_heads").Int(r.tree_heads);
+    w.Key("first_bad_seq");
+    if (r.ok) w.Null();
+    else w.Int(r.first_bad_seq);
+    w.Key("problem").String(r.problem).EndObject();
+    std::cout << w.str() << "\n";
+  } else if (r.ok) {
+    std::cout << "audit ledger OK: " << r.entries << " entries, " << r.tree_heads << " signed tree heads\n";
+  } else {
+    std::cout << "TAMPERING DETECTED at entry " << r.first_bad_seq << ": " << r.problem << "\n";
+  }
+  return r.ok ? 0 : 1;
+}
+
+int CmdVerify(const CommonOptions& o, const AuditArgs& a) {
+  if (!a.file.empty() || !a.public_key.empty()) {
+    // Offline: an export and the public key, nothing else.
+    if (a.file.empty() || a.public_key.empty()) {
+      return PrintError(InvalidArgument("invalid_argument", "--file and --public-key go together"), o.json);
+    }
+    std::ifstream key_in(a.public_key);
+    std::string pem((std::istreambuf_iterator<char>(key_in)), std::istreambuf_iterator<char>());
+    auto key = AuditPublicKey::FromPem(pem);
+    if (!key.ok()) return PrintError(key.status(), o.json);
+    std::ifstream in(a.file);
+    if (!in) return PrintError(NotFound("cannot read " + a.file), o.json);
+    auto report = VerifyExportedLedger(in, *key);
+    if (!report.ok()) return PrintError(report.status(), o.json);
+    return PrintReport(*report, o.json);
+  }
+  auto rt = Open(o, MigrationMode::kRequireCurrent);
+  if (!rt.ok()) return PrintError(rt.status(), o.json);
+  auto anchored = ReadHeadsFile((*rt)->heads_file);
+  if (!anchored.ok()) return PrintError(anchored.status(), o.json);
+  auto report = VerifyStoredLedger(*(*rt)->store, (*rt)->signer->public_key(), std::move(anchored).value(),
+                                   [](int64_t n) { Progress("verified " + std::to_string(n) + " entries"); });
+  ProgressDone();
+  if (!report.ok()) return PrintError(report.status(), o.json);
+  JsonWriter details;
+  details.BeginObject().Key("ok").Bool(report->ok).Key("entries").Int(report->entries).EndObject();
+  if (Status s = RecordOperatorAction(**rt, "audit.verify", details.Take()); !s.ok()) return PrintError(s, o.json);
+  return PrintReport(*report, o.json);
+}
+
+int CmdExport(const CommonOptions& o, const AuditArgs& a) {
+  if (a.format != "ledger" && a.format != "jsonl" && a.format != "syslog") {
+    return PrintError(InvalidArgument("invalid_argument", "--format must be ledger, jsonl or syslog"), o.json);
+  }
+  if (a.format == "ledger" && !a.tenant.empty()) {
+    return PrintError(InvalidArgument("invalid_argument",
+                                      "the ledger format is the whole ledger (it must verify); use jsonl or syslog "
+                                      "with --tenant"),
+                      o.json);
+  }
+  auto rt_result = Open(o, MigrationMode::kRequireCurrent);
+  if (!rt_result.ok()) return PrintError(rt_result.status(), o.json);
+  AdminRuntime& rt = **rt_result;
+  JsonWriter details;
+  details.BeginObject().Key("format").String(a.format).Key("tenant").String(a.tenant).EndObject();
+  if (Status s = RecordOperatorAction(rt, "audit.export", details.Take()); !s.ok()) return PrintError(s, o.json);
+
+  std::ofstream file;
+  if (!a.out.empty()) {
+    file.open(a.out, std::ios::trunc);
+    if (!file) return PrintError(Unavailable("storage_unavailable", "cannot write " + a.out), o.json);
+  }
+  std::ostream& out = a.out.empty() ? std::cout : file;
+  char host[256] = "-";
+  gethostname(host, sizeof host - 1);
+  int64_t written = 0;
+  if (a.format == "ledger") {
+    auto heads = rt.store->audit().TreeHeads();
+    if (!heads.ok()) return PrintError(heads.status(), o.json);
+    for (const auto& h : *heads) out << LedgerExportLine(h) << "\n";
+  }
+  Status s = rt.store->audit().Scan(1, [&](const AuditRecord& r) {
+    if (!a.tenant.empty() && r.tenant_id != a.tenant) return true;
+    if (a.format == "ledger") out << LedgerExportLine(r) << "\n";
+    else if (a.format == "jsonl") out << AuditRecordJson(r) << "\n";
+    else out << AuditRecordSyslog(r, host) << "\n";
+    if (++written % 100000 == 0) Progress("exported " + std::to_string(written) + " entries");
+    return true;
+  });
+  ProgressDone();
+  out.flush();
+  if (!s.ok()) return PrintError(s, o.json);
+  if (!out) return PrintError(Unavailable("storage_unavailable", "writing the export failed"), o.json);
+  if (!a.out.empty() && isatty(STDERR_FILENO)) std::cerr << "exported " << written << " entries to " << a.out << "\n";
+  return 0;
+}
+
+int CmdSearch(const CommonOptions& o, const AuditArgs& a) {
+  auto rt = Open(o, MigrationMode::kRequireCurrent);
+  if (!rt.ok()) return PrintError(rt.status(), o.json);
+  AuditQuery q;
+  if (!a.tenant.empty()) q.tenant_id = a.tenant;
+  if (!a.action.empty()) q.action = a.action;
+  if (!a.subject.empty()) q.subject = a.subject;
+  if (!a.actor.empty()) q.actor_id = a.actor;
+  q.after_seq = a.after;
+  q.limit = static_cast<int>(std::clamp<int64_t>(a.limit, 1, 100000));
+  auto page = (*rt)->store->audit().Query(q);
+  if (!page.ok()) return PrintError(page.status(), o.json);
+  if (Status s = RecordOperatorAction(**rt, "audit.search"); !s.ok()) return PrintError(s, o.json);
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("data").BeginArray();
+    for (const auto& r : *page) w.Raw(AuditRecordJson(r));
+    w.EndArray().EndObject();
+    std::cout << w.str() << "\n";
+  } else {
+    for (const auto& r : *page) {
+      std::cout << r.seq << "  " << FormatRfc3339Millis(r.ts_ms) << "  " << r.action << "  " << r.outcome << "  "
+                << r.actor_type << ":" << r.actor_id << "  " << (r.tenant_id.empty() ? "-" : r.tenant_id) << "  "
+                << r.resource << "\n";
+    }
+  }
+  return 0;
+}
+
+int CmdProof(const CommonOptions& o, const AuditArgs& a) {
+  auto rt = Open(o, MigrationMode::kRequireCurrent);
+  if (!rt.ok()) return PrintError(rt.status(), o.json);
+  Store& store = *(*rt)->store;
+  const AuditPublicKey& key = (*rt)->signer->public_key();
+  JsonWriter w;
+  w.BeginObject();
+  if (a.seq > 0) {
+    auto p = ProveInclusion(store, a.seq, a.tree_size);
+    if (!p.ok()) return PrintError(p.status(), o.json);
+    bool ok = merkle::VerifyInclusion(ComputeEntryHash(p->entry), static_cast<uint64_t>(a.seq - 1),
+                                      static_cast<uint64_t>(p->tree_size), p->path, p->head.root_hash) &&
+              key.Verify(SignedTreeHeadBytes(p->head.tree_size, p->head.ts_ms, p->head.root_hash), p->head.signature);
+    w.Key("type").String("inclusion").Key("entry").Raw(AuditRecordJson(p->entry));
+    w.Key("leaf_index").Int(a.seq - 1).Key("tree_size").Int(p->tree_size);
+    w.Key("path").BeginArray();
+    for (const auto& h : p->path) w.String(HexEncode(h));
+    w.EndArray();
+    w.Key("tree_head").Raw(TreeHeadJson(p->head)).Key("verified").Bool(ok);
+  } else if (a.old_size > 0 && a.new_size > 0) {
+    auto p = ProveConsistency(store, a.old_size, a.new_size);
+    if (!p.ok()) return PrintError(p.status(), o.json);
+    bool ok = merkle::VerifyConsistency(static_cast<uint64_t>(a.old_size), static_cast<uint64_t>(a.new_size),
+                                        p->old_head.root_hash, p->new_head.root_hash, p->path);
+    w.Key("type").String("consistency").Key("old_head").Raw(TreeHeadJson(p->old_head));
+    w.Key("new_head").Raw(TreeHeadJson(p->new_head)).Key("path").BeginArray();
+    for (const auto& h : p->path) w.String(HexEncode(h));
+    w.EndArray().Key("verified").Bool(ok);
+  } else {
+    return PrintError(InvalidArgument("invalid_argument", "give --seq N, or --old-size M and --new-size N"), o.json);
+  }
+  w.EndObject();
+  if (Status s = RecordOperatorAction(**rt, "audit.proof"); !s.ok()) return PrintError(s, o.json);
+  std::cout << w.str() << "\n";
+  return 0;
+}
+
+int CmdSeal(const CommonOptions& o) {
+  auto rt = Open(o, MigrationMode::kRequireCurrent);
+  if (!rt.ok()) return PrintError(rt.status(), o.json);
+  auto head = SealAudit(**rt);
+  if (!head.ok()) return PrintError(head.status(), o.json);
+  if (o.json) {
+    std::cout << (*head ? TreeHeadJson(**head) : std::string("null")) << "\n";
+  } else if (*head) {
+    std::cout << "signed tree head: size " << (*head)->tree_size << ", root " << HexEncode((*head)->root_hash) << "\n";
+  } else {
+    std::cout << "nothing to seal: the latest tree head covers every entry\n";
+  }
+  return 0;
+}
+
+int CmdPublicKey(const CommonOptions& o) {
+  auto rt = Open(o, MigrationMode::kNone);
+  if (!rt.ok()) return PrintError(rt.status(), o.json);
+  const AuditPublicKey& key = (*rt)->signer->public_key();
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("key_id").String(key.key_id()).Key("pem").String(key.pem()).EndObject();
+    std::cout << w.str() << "\n";
+  } else {
+    std::cout << key.pem();
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddAuditCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run) {
+  static AuditArgs a;  // lives as long as the parse; one command runs per process
+  auto* audit = app.add_subcommand("audit", "Verify, search, prove and export the tamper-evident audit ledger");
+  audit->require_subcommand(1);
+
+  auto* verify = audit->add_subcommand("verify", "Check every entry, the hash chain and the signed tree heads");
+  AddCommon(verify, o);
+  verify->add_option("--file", a.file, "Verify an exported ledger offline instead of the database");
+  verify->add_option("--public-key", a.public_key, "PEM public key for --file (from `audit public-key`)");
+  verify->callback([&] { run = [&] { return CmdVerify(o, a); }; });
+
+  auto* exp = audit->add_subcommand("export", "Stream the ledger as JSON lines or RFC 5424 syslog");
+  AddCommon(exp, o);
+  exp->add_option("--format", a.format, "ledger (verifiable, default), jsonl or syslog");
+  exp->add_option("--tenant", a.tenant, "Only this tenant's entries (jsonl and syslog)");
+  exp->add_option("--out", a.out, "Write to this file instead of standard output");
+  exp->callback([&] { run = [&] { return CmdExport(o, a); }; });
+
+  auto* search = audit->add_subcommand("search", "Find entries by tenant, action, subject or actor");
+  AddCommon(search, o);
+  search->add_option("--tenant", a.tenant, "Tenant id");
+  search->add_option("--action", a.action, "Action, e.g. apikey.revoke");
+  search->add_option("--subject", a.subject, "Subject pseudonym");
+  search->add_option("--actor", a.actor, "Actor id (API key id, cli:<user>)");
+  search->add_option("--after", a.after, "Only entries after this sequence number");
+  search->add_option("--limit", a.limit, "At most this many entries (default 100)");
+  search->callback([&] { run = [&] { return CmdSearch(o, a); }; });
+
+  auto* proof = audit->add_subcommand("proof", "Inclusion proof of one entry, or consistency of two tree heads");
+  AddCommon(proof, o);
+  proof->add_option("--seq", a.seq, "Entry to prove");
+  proof->add_option("--tree-size", a.tree_size, "Signed head to prove against (default: latest)");
+  proof->add_option("--old-size", a.old_size, "Consistency: size of the older signed head");
+  proof->add_option("--new-size", a.new_size, "Consistency: size of the newer signed head");
+  proof->callback([&] { run = [&] { return CmdProof(o, a); }; });
+
+  auto* seal = audit->add_subcommand("seal", "Sign a tree head over entries not yet covered");
+  AddCommon(seal, o);
+  seal->callback([&] { run = [&] { return CmdSeal(o); }; });
+
+  auto* pub = audit->add_subcommand("public-key", "Print the public key that verifies tree heads");
+  AddCommon(pub, o);
+  pub->callback([&] { run = [&] { return CmdPublicKey(o); }; });
+}
+
+}  // namespace cs::cli_internal

@@ -1,0 +1,35 @@
+// File: commands.h (internal to cli/)
+// Helpers shared by the subcommand files, and the registration of command
+// groups that live in their own file.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "server/server.h"
+
+namespace CLI {
+class App;
+}
+
+namespace cs::cli_internal {
+
+// Options every subcommand accepts.
+struct CommonOptions {
+  std::string config_file;
+  std::string data_dir;
+  std::string listen;
+  bool json = false;
+};
+
+void AddCommon(CLI::App* cmd, CommonOptions& o, bool with_json = true);
+ConfigLoad Load(const CommonOptions& o);
+AuditActor OperatorActor();
+Result<std::unique_ptr<AdminRuntime>> Open(const CommonOptions& o, MigrationMode mode);
+
+// Adds `consentry audit …`; the chosen command's body is stored in `run`.
+void AddAuditCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
+
+}  // namespace cs::cli_internal
