@@ -331,10 +331,12 @@ class GatewayApiImpl final : public GatewayApi {
       bool ok = false;
       for (auto a : allowed) ok = ok || a == name;
       if (!ok) return InvalidArgument("unknown_field", "unknown query parameter \"" + name.substr(0, 40) + "\"");
-      if (name == "from" || name == "to") {
+      // "since"/"until", not "from"/"to": those names are reserved for phone
+      // numbers and refused in URLs (CheckUrl).
+      if (name == "since" || name == "until") {
         auto ms = ParseRfc3339Millis(value);
         if (!ms) return InvalidArgument("invalid_type", name + " must be an RFC 3339 date-time");
-        (name == "from" ? p.query.from_ms : p.query.to_ms) = *ms;
+        (name == "since" ? p.query.from_ms : p.query.to_ms) = *ms;
       } else if (name == "after") {
         p.query.after_seq = *ParseNonNegativeInt(value);
       } else if (name == "limit") {
@@ -366,7 +368,7 @@ class GatewayApiImpl final : public GatewayApi {
   }
 
   Result<HttpResponse> SearchAudit(const Context& c) {
-    CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"action", "actor", "subject", "from", "to",
+    CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"action", "actor", "subject", "since", "until",
                                                                     "after", "limit"}, 100, 1000));
     p.query.tenant_id = c.principal->tenant_id;
     CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.store->audit().Query(p.query));
@@ -381,7 +383,7 @@ class GatewayApiImpl final : public GatewayApi {
   }
 
   Result<HttpResponse> ExportAudit(const Context& c) {
-    CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"format", "from", "to", "after", "limit"},
+    CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"format", "since", "until", "after", "limit"},
                                                         1000, 10000));
     p.query.tenant_id = c.principal->tenant_id;
     CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.store->audit().Query(p.query));
@@ -436,7 +438,7 @@ class GatewayApiImpl final : public GatewayApi {
                                                           "0123456789_-") != std::string::npos) {
       return NotFound("no such subject");
     }
-    CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"from", "to", "after", "limit"}, 1000, 1000));
+    CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"since", "until", "after", "limit"}, 1000, 1000));
     p.query.tenant_id = c.principal->tenant_id;
     p.query.subject = subject;
     CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.store->audit().Query(p.query));

@@ -66,6 +66,11 @@ TEST(LogCanaryTest, LogsAndMetricsNeverCarryPersonalDataOrSecrets) {
     EXPECT_TRUE(ParseJson(line).ok()) << line;
   }
   EXPECT_GE(count, 15);
+  // covers: AUD-04 — nor does the audit ledger, whatever was planted.
+  CliResult ledger = RunConsentry({"audit", "export", "--data-dir", dir, "--format", "jsonl"});
+  ASSERT_EQ(ledger.exit_code, 0) << ledger.err;
+  EXPECT_NE(ledger.out.find("auth.failure"), std::string::npos);
+  for (const auto& s : secrets) EXPECT_EQ(ledger.out.find(s), std::string::npos) << "found in audit: " << s;
   // Tokens never reach the disk; only their hashes do.
   std::string disk = ReadTree(dir);
   for (size_t i = 3; i < secrets.size(); ++i) EXPECT_EQ(disk.find(secrets[i]), std::string::npos);
