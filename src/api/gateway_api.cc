@@ -371,6 +371,7 @@ class GatewayApiImpl final : public GatewayApi {
     CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"action", "actor", "subject", "since", "until",
                                                                     "after", "limit"}, 100, 1000));
     p.query.tenant_id = c.principal->tenant_id;
+    CS_RETURN_IF_ERROR(deps_.audit->Flush());
     CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.store->audit().Query(p.query));
     CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "audit.search", "audit:events", p.query.subject.value_or("")));
     JsonWriter w;
@@ -386,6 +387,7 @@ class GatewayApiImpl final : public GatewayApi {
     CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"format", "since", "until", "after", "limit"},
                                                         1000, 10000));
     p.query.tenant_id = c.principal->tenant_id;
+    CS_RETURN_IF_ERROR(deps_.audit->Flush());
     CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.store->audit().Query(p.query));
     CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "audit.export", "audit:events"));
     HttpResponse r;
@@ -441,6 +443,7 @@ class GatewayApiImpl final : public GatewayApi {
     CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"since", "until", "after", "limit"}, 1000, 1000));
     p.query.tenant_id = c.principal->tenant_id;
     p.query.subject = subject;
+    CS_RETURN_IF_ERROR(deps_.audit->Flush());
     CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.store->audit().Query(p.query));
     // Reading someone's access history is itself an access to their data.
     CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "audit.access_log", "subject:" + subject, subject));

@@ -13,6 +13,7 @@ class RecordingSink final : public AuditSink {
     events.push_back(std::move(event));
     return Status::Ok();
   }
+  Status Flush() override { return Status::Ok(); }
   std::vector<AuditEvent> events;
 };
 

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "audit/merkle.h"
+#include "audit/record_format.h"
 #include "common/status.h"
 #include "env/env.h"
 #include "store/store.h"
@@ -56,9 +57,7 @@ struct AuditEvent {
   std::string details = "{}";       // compact JSON object, no personal data
 };
 
-// Returns the bytes an entry's hash covers (everything but entry_hash).
-std::string CanonicalEntryBytes(const AuditRecord& record);
-// Returns SHA-256(0x00 || CanonicalEntryBytes(record)): the RFC 6962 leaf hash.
+// Returns SHA-256(0x00 || EncodeAuditRecord(record)): the RFC 6962 leaf hash.
 std::string ComputeEntryHash(const AuditRecord& record);
 // Returns the bytes a tree head signature covers.
 std::string SignedTreeHeadBytes(int64_t tree_size, int64_t ts_ms, std::string_view root_hash);
@@ -127,6 +126,8 @@ class LedgerVerifier {
   LedgerVerifier(std::vector<TreeHead> heads, const AuditPublicKey& key);
   // Returns false once a problem is found (further entries are ignored).
   bool Feed(const AuditRecord& record);
+  // The same over stored bytes, without decoding (the fast path).
+  bool FeedRaw(const AuditRawEntry& entry);
   AuditVerifyReport Finish();
 
  private:
@@ -200,6 +201,9 @@ class AuditSink {
   // Queues `event` for a durable append. kUnavailable "audit_unavailable"
   // when it cannot be accepted: the caller must then refuse its operation.
   virtual Status Record(AuditEvent event) = 0;
+  // Blocks until everything recorded so far is committed, so a reader of the
+  // ledger sees its own earlier events.
+  virtual Status Flush() = 0;
 };
 
 struct AuditWriterOptions {
@@ -221,8 +225,7 @@ class AuditWriter final : public AuditSink {
   AuditWriter& operator=(const AuditWriter&) = delete;
 
   Status Record(AuditEvent event) override;
-  // Blocks until everything recorded so far is committed (or failed to commit).
-  Status Flush();
+  Status Flush() override;
 
  private:
   struct State;

@@ -3,23 +3,17 @@
 #include <algorithm>
 
 #include "audit/audit.h"
+#include "audit/record_format.h"
 #include "common/strings.h"
 
 namespace cs {
 
 namespace {
 
-constexpr std::string_view kEntryMagic = "CSA1";
 constexpr std::string_view kHeadMagic = "consentry-audit-sth-v1\n";
 
 void PutU64(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-void PutField(std::string& out, std::string_view field) {
-  uint32_t n = static_cast<uint32_t>(field.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
-  out.append(field);
 }
 
 const std::string& ZeroHash() {
@@ -29,21 +23,7 @@ const std::string& ZeroHash() {
 
 }  // namespace
 
-std::string CanonicalEntryBytes(const AuditRecord& r) {
-  std::string out;
-  out.reserve(160 + r.details.size() + r.resource.size());
-  out.append(kEntryMagic);
-  PutU64(out, static_cast<uint64_t>(r.seq));
-  PutU64(out, static_cast<uint64_t>(r.ts_ms));
-  for (const std::string* f : {&r.tenant_id, &r.actor_type, &r.actor_id, &r.action, &r.subject, &r.purpose,
-                               &r.resource, &r.outcome, &r.request_id, &r.source, &r.details}) {
-    PutField(out, *f);
-  }
-  out.append(r.prev_hash);
-  return out;
-}
-
-std::string ComputeEntryHash(const AuditRecord& r) { return merkle::LeafHash(CanonicalEntryBytes(r)); }
+std::string ComputeEntryHash(const AuditRecord& r) { return merkle::LeafHash(EncodeAuditRecord(r)); }
 
 std::string SignedTreeHeadBytes(int64_t tree_size, int64_t ts_ms, std::string_view root_hash) {
   std::string out(kHeadMagic);
@@ -147,19 +127,42 @@ bool LedgerVerifier::CheckHeadsUpTo(int64_t size) {
 }
 
 bool LedgerVerifier::Feed(const AuditRecord& r) {
+  std::string record = EncodeAuditRecord(r);
+  AuditRawEntry e;
+  e.seq = r.seq;
+  e.ts_ms = r.ts_ms;
+  e.tenant_id = r.tenant_id;
+  e.actor_id = r.actor_id;
+  e.action = r.action;
+  e.subject = r.subject;
+  e.record = record;
+  e.entry_hash = r.entry_hash;
+  return FeedRaw(e);
+}
+
+bool LedgerVerifier::FeedRaw(const AuditRawEntry& e) {
   if (!report_.ok) return false;
   const int64_t expected = report_.entries + 1;
-  if (r.seq != expected) {
-    return Fail(expected, r.seq > expected ? "entry " + std::to_string(expected) + " is missing (deleted)"
-                                           : "entry " + std::to_string(r.seq) + " is out of order or duplicated");
+  if (e.seq != expected) {
+    return Fail(expected, e.seq > expected ? "entry " + std::to_string(expected) + " is missing (deleted)"
+                                           : "entry " + std::to_string(e.seq) + " is out of order or duplicated");
   }
-  if (r.prev_hash != prev_hash_) {
-    return Fail(r.seq, "entry " + std::to_string(r.seq) + " does not chain to the previous entry (reordered, "
+  std::optional<AuditRecordView> view = ParseAuditRecord(e.record);
+  if (!view || view->seq != e.seq) {
+    return Fail(e.seq, "entry " + std::to_string(e.seq) + " is malformed or moved (modified)");
+  }
+  if (view->prev_hash != prev_hash_) {
+    return Fail(e.seq, "entry " + std::to_string(e.seq) + " does not chain to the previous entry (reordered, "
                                                           "inserted or the previous one deleted)");
   }
-  std::string hash = ComputeEntryHash(r);
-  if (hash != r.entry_hash) {
-    return Fail(r.seq, "entry " + std::to_string(r.seq) + " does not match its hash (modified)");
+  std::string hash = merkle::LeafHash(e.record);
+  if (hash != e.entry_hash) {
+    return Fail(e.seq, "entry " + std::to_string(e.seq) + " does not match its hash (modified)");
+  }
+  // The search columns must say what the record says, or searches could hide or misattribute entries.
+  if (view->ts_ms != e.ts_ms || view->fields[0] != e.tenant_id || view->fields[2] != e.actor_id ||
+      view->fields[3] != e.action || view->fields[4] != e.subject) {
+    return Fail(e.seq, "the search columns of entry " + std::to_string(e.seq) + " do not match it (modified)");
   }
   frontier_.Append(hash);
   prev_hash_ = std::move(hash);
@@ -190,9 +193,9 @@ Result<AuditVerifyReport> VerifyStoredLedger(Store& store, const AuditPublicKey&
   }
   LedgerVerifier verifier(std::move(heads), key);
   int64_t n = 0;
-  CS_RETURN_IF_ERROR(store.audit().Scan(1, [&](const AuditRecord& r) {
+  CS_RETURN_IF_ERROR(store.audit().ScanRaw(1, [&](const AuditRawEntry& e) {
     if (progress && (++n % 100000) == 0) progress(n);
-    return verifier.Feed(r);
+    return verifier.FeedRaw(e);
   }));
   return verifier.Finish();
 }

@@ -110,11 +110,23 @@ TEST_F(AuditLedgerTest, TheDatabaseRefusesUpdatesAndDeletes) {
 TEST_F(AuditLedgerTest, AModifiedEntryIsFoundAtItsSequenceNumber) {
   AppendN(10);
   Seal();
-  Sql("UPDATE audit_entries SET outcome = 'denied' WHERE seq = 4");
+  // Edit the record itself (the outcome "success" becomes "denied!").
+  Sql("UPDATE audit_entries SET record = CAST(replace(record, CAST('success' AS BLOB), CAST('denied!' AS BLOB)) AS BLOB)"
+      " WHERE seq = 4");
   AuditVerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 4);
-  EXPECT_NE(r.problem.find("modified"), std::string::npos) << r.problem;
+  EXPECT_NE(r.problem.find("does not match its hash"), std::string::npos) << r.problem;
+}
+
+TEST_F(AuditLedgerTest, AnAlteredSearchColumnIsFound) {
+  AppendN(5);
+  // Moving an entry to another tenant in the search columns would hide it from that tenant's searches.
+  Sql("UPDATE audit_entries SET tenant_id = 'ten_other' WHERE seq = 2");
+  AuditVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 2);
+  EXPECT_NE(r.problem.find("search columns"), std::string::npos) << r.problem;
 }
 
 TEST_F(AuditLedgerTest, ADeletedEntryIsFound) {
@@ -140,8 +152,8 @@ TEST_F(AuditLedgerTest, AnInsertedEntryIsFound) {
   AppendN(6);
   // Shift entries 4.. up by one and insert a forged entry at 4, reusing a real hash.
   Sql("UPDATE audit_entries SET seq = seq + 100 WHERE seq >= 4; UPDATE audit_entries SET seq = seq - 99 WHERE seq >= 100;"
-      "INSERT INTO audit_entries SELECT 4, ts_ms, tenant_id, actor_type, actor_id, 'apikey.create', subject, purpose,"
-      " resource, outcome, request_id, source, details, prev_hash, entry_hash FROM audit_entries WHERE seq = 3;");
+      "INSERT INTO audit_entries SELECT 4, ts_ms, tenant_id, actor_id, action, subject, record, entry_hash"
+      " FROM audit_entries WHERE seq = 3;");
   AuditVerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 4);

@@ -19,18 +19,46 @@ struct ThreadContext {
   ~ThreadContext() { EVP_MD_CTX_free(ctx); }
 };
 
+ThreadContext& Context() {
+  thread_local ThreadContext t;
+  return t;
+}
+
+[[noreturn]] void HashFailure() {
+  // Hashing only fails when OpenSSL cannot allocate; continuing with a wrong
+  // digest would silently break tamper evidence, so stop instead.
+  std::abort();
+}
+
 }  // namespace
 
+Sha256Hasher::Sha256Hasher() {
+  if (Context().ctx == nullptr || Sha256Md() == nullptr || EVP_DigestInit_ex(Context().ctx, Sha256Md(), nullptr) != 1) {
+    HashFailure();
+  }
+}
+
+void Sha256Hasher::Update(std::string_view bytes) {
+  if (EVP_DigestUpdate(Context().ctx, bytes.data(), bytes.size()) != 1) HashFailure();
+}
+
+std::string Sha256Hasher::Final() {
+  std::string out(32, '\0');
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(Context().ctx, reinterpret_cast<unsigned char*>(out.data()), &len) != 1 || len != 32) {
+    HashFailure();
+  }
+  return out;
+}
+
 std::string Sha256(std::initializer_list<std::string_view> pieces) {
-  thread_local ThreadContext t;
+  ThreadContext& t = Context();
   std::string out(32, '\0');
   unsigned int len = 0;
   bool ok = t.ctx != nullptr && Sha256Md() != nullptr && EVP_DigestInit_ex(t.ctx, Sha256Md(), nullptr) == 1;
   for (std::string_view p : pieces) ok = ok && EVP_DigestUpdate(t.ctx, p.data(), p.size()) == 1;
   ok = ok && EVP_DigestFinal_ex(t.ctx, reinterpret_cast<unsigned char*>(out.data()), &len) == 1;
-  // Hashing only fails when OpenSSL cannot allocate; continuing with a wrong
-  // digest would silently break tamper evidence, so stop instead.
-  if (!ok || len != 32) std::abort();
+  if (!ok || len != 32) HashFailure();
   return out;
 }
 

@@ -13,4 +13,16 @@ namespace cs {
 // Returns the 32-byte SHA-256 of the concatenation of `pieces`.
 std::string Sha256(std::initializer_list<std::string_view> pieces);
 
+// Incremental SHA-256 over this thread's digest context. One hasher at a
+// time per thread (it is a stack object used within one function).
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+  void Update(std::string_view bytes);
+  // Returns the digest; the hasher must not be used afterwards.
+  std::string Final();
+};
+
 }  // namespace cs

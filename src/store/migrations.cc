@@ -26,21 +26,17 @@ CREATE TABLE api_keys (
 CREATE INDEX api_keys_by_tenant ON api_keys(tenant_id, created_at_ms);
 )sql"},
     {2, "0002_audit_ledger", R"sql(
+-- The record itself is the canonical byte form its hash covers
+-- (docs/formats/audit-ledger.md); the other columns are a projection for
+-- search, which verification checks against the record.
 CREATE TABLE audit_entries (
   seq         INTEGER PRIMARY KEY,
   ts_ms       INTEGER NOT NULL,
   tenant_id   TEXT NOT NULL,
-  actor_type  TEXT NOT NULL,
   actor_id    TEXT NOT NULL,
   action      TEXT NOT NULL,
   subject     TEXT NOT NULL,
-  purpose     TEXT NOT NULL,
-  resource    TEXT NOT NULL,
-  outcome     TEXT NOT NULL,
-  request_id  TEXT NOT NULL,
-  source      TEXT NOT NULL,
-  details     TEXT NOT NULL,
-  prev_hash   BLOB NOT NULL,
+  record      BLOB NOT NULL,
   entry_hash  BLOB NOT NULL
 ) STRICT;
 CREATE INDEX audit_by_tenant ON audit_entries(tenant_id, seq);

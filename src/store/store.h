@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -97,6 +98,21 @@ struct AuditRecord {
   std::string entry_hash;     // 32 bytes: the RFC 6962 leaf hash
 };
 
+// One stored entry as raw bytes, for verification at full speed: the
+// canonical record (audit/record_format.h) and the search columns kept
+// beside it, which verification checks against the record. Views are valid
+// only during the visit.
+struct AuditRawEntry {
+  int64_t seq = 0;
+  int64_t ts_ms = 0;
+  std::string_view tenant_id;
+  std::string_view actor_id;
+  std::string_view action;
+  std::string_view subject;
+  std::string_view record;      // canonical bytes
+  std::string_view entry_hash;
+};
+
 // A signed tree head over the first tree_size entries.
 struct TreeHead {
   int64_t tree_size = 0;
@@ -129,6 +145,8 @@ class AuditRepository {
   virtual Result<std::vector<AuditRecord>> Query(const AuditQuery& query) = 0;
   // Calls `visit` for each entry with seq >= from_seq in order until it returns false.
   virtual Status Scan(int64_t from_seq, const std::function<bool(const AuditRecord&)>& visit) = 0;
+  // Like Scan, without decoding: for verification.
+  virtual Status ScanRaw(int64_t from_seq, const std::function<bool(const AuditRawEntry&)>& visit) = 0;
   // Returns entry hashes of seq in [from_seq, to_seq], in order.
   virtual Result<std::vector<std::string>> EntryHashes(int64_t from_seq, int64_t to_seq) = 0;
   virtual Status InsertTreeHead(const TreeHead& head) = 0;

@@ -1,0 +1,69 @@
+#include "audit/record_format.h"
+
+#include "store/store.h"
+
+namespace cs {
+
+namespace {
+
+constexpr std::string_view kMagic = "CSA1";
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+uint64_t GetU64(std::string_view b) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(b[static_cast<size_t>(i)]);
+  return v;
+}
+
+}  // namespace
+
+std::string EncodeAuditRecord(const AuditRecord& r) {
+  std::string out;
+  out.reserve(96 + r.details.size() + r.resource.size() + r.tenant_id.size() + r.actor_id.size() +
+              r.request_id.size() + r.subject.size());
+  out.append(kMagic);
+  PutU64(out, static_cast<uint64_t>(r.seq));
+  PutU64(out, static_cast<uint64_t>(r.ts_ms));
+  for (const std::string* f : {&r.tenant_id, &r.actor_type, &r.actor_id, &r.action, &r.subject, &r.purpose,
+                               &r.resource, &r.outcome, &r.request_id, &r.source, &r.details}) {
+    const auto n = static_cast<uint32_t>(f->size());
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
+    out.append(*f);
+  }
+  out.append(r.prev_hash);
+  return out;
+}
+
+std::optional<AuditRecordView> ParseAuditRecord(std::string_view b) {
+  if (b.size() < 4 + 16 + 11 * 4 + 32 || b.substr(0, 4) != kMagic) return std::nullopt;
+  AuditRecordView v;
+  v.seq = static_cast<int64_t>(GetU64(b.substr(4)));
+  v.ts_ms = static_cast<int64_t>(GetU64(b.substr(12)));
+  size_t pos = 20;
+  for (auto& field : v.fields) {
+    if (pos + 4 > b.size()) return std::nullopt;
+    uint32_t n = (uint32_t(uint8_t(b[pos])) << 24) | (uint32_t(uint8_t(b[pos + 1])) << 16) |
+                 (uint32_t(uint8_t(b[pos + 2])) << 8) | uint32_t(uint8_t(b[pos + 3]));
+    pos += 4;
+    if (n > b.size() - pos) return std::nullopt;
+    field = b.substr(pos, n);
+    pos += n;
+  }
+  if (b.size() - pos != 32) return std::nullopt;
+  v.prev_hash = b.substr(pos);
+  return v;
+}
+
+void AssignAuditRecord(const AuditRecordView& v, AuditRecord& r) {
+  r.seq = v.seq;
+  r.ts_ms = v.ts_ms;
+  std::string* targets[] = {&r.tenant_id, &r.actor_type, &r.actor_id, &r.action, &r.subject, &r.purpose,
+                            &r.resource, &r.outcome, &r.request_id, &r.source, &r.details};
+  for (size_t i = 0; i < v.fields.size(); ++i) targets[i]->assign(v.fields[i]);
+  r.prev_hash.assign(v.prev_hash);
+}
+
+}  // namespace cs

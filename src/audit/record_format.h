@@ -1,0 +1,40 @@
+// File: record_format.h
+// The canonical byte form of an audit entry (docs/formats/audit-ledger.md):
+// the bytes its hash covers, and the form the store keeps as the record
+// itself. Shared by store/ (which persists and decodes it) and audit/ (which
+// hashes and verifies it); depends on nothing else, so both can link it.
+//
+//   "CSA1" | u64 seq | i64 ts_ms | 11 × (u32 length | bytes) | prev_hash[32]
+//   fields: tenant_id, actor_type, actor_id, action, subject, purpose,
+//           resource, outcome, request_id, source, details
+// All integers big-endian. Thread-safety: pure functions.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cs {
+
+struct AuditRecord;
+
+// Returns the canonical bytes of `record` (every field but entry_hash).
+std::string EncodeAuditRecord(const AuditRecord& record);
+
+// A decoded view into canonical bytes; valid while the bytes live.
+struct AuditRecordView {
+  int64_t seq = 0;
+  int64_t ts_ms = 0;
+  std::array<std::string_view, 11> fields;  // in the order of the file comment
+  std::string_view prev_hash;
+};
+
+// Parses canonical bytes; nullopt when they are malformed.
+std::optional<AuditRecordView> ParseAuditRecord(std::string_view canonical);
+
+// Fills `out` from a view (entry_hash is left alone).
+void AssignAuditRecord(const AuditRecordView& view, AuditRecord& out);
+
+}  // namespace cs
