@@ -45,7 +45,7 @@ struct Fixture {
     std::filesystem::create_directories(dir);
     store = std::move(OpenSqliteStore({dir + "/db", 5000, true, 4})).value();
     (void)store->Migrate();
-    (void)store->tenants().Create({"ten_bench", "bench", 0});
+    (void)store->tenants().Create({"ten_bench", "bench", 0, std::nullopt});
     keys = std::make_unique<ApiKeyService>(*store, clock, random, ApiKeyPolicy{}, ledger);
     IssuedKey k = std::move(keys->Create(AuditActor::System(), "ten_bench", "bench", {"admin"}, {})).value();
     token = std::string(InsecureSecretAccess::Get(k.token));

@@ -111,7 +111,8 @@ Result<std::optional<TreeHead>> SealLedger(Store& store, const AuditSigner& sign
 
 struct AuditVerifyReport {
   bool ok = true;
-  int64_t entries = 0;
+  int64_t archived = 0;       // entries before the checkpoint (checked when archived)
+  int64_t entries = 0;        // entries checked now
   int64_t tree_heads = 0;
   int64_t first_bad_seq = 0;  // 0 when ok
   std::string problem;        // what is wrong at first_bad_seq
@@ -122,8 +123,11 @@ struct AuditVerifyReport {
 // and that no signed head covers more entries than exist (truncation).
 class LedgerVerifier {
  public:
-  // `heads` in any order; `key` must outlive the verifier.
-  LedgerVerifier(std::vector<TreeHead> heads, const AuditPublicKey& key);
+  // `heads` in any order; `key` must outlive the verifier. With a
+  // `checkpoint`, entries start after it: its hash and frontier continue the
+  // chain and the tree, and heads it covers are skipped.
+  LedgerVerifier(std::vector<TreeHead> heads, const AuditPublicKey& key,
+                 const std::optional<AuditCheckpoint>& checkpoint = std::nullopt);
   // Returns false once a problem is found (further entries are ignored).
   bool Feed(const AuditRecord& record);
   // The same over stored bytes, without decoding (the fast path).
@@ -136,6 +140,7 @@ class LedgerVerifier {
 
   std::vector<TreeHead> heads_;
   size_t next_head_ = 0;
+  int64_t base_ = 0;  // entries before the first expected one (archived)
   const AuditPublicKey& key_;
   merkle::Frontier frontier_;
   std::string prev_hash_;
@@ -176,6 +181,19 @@ struct AuditConsistencyProof {
 // Proves the head of size `new_size` extends the head of size `old_size`.
 Result<AuditConsistencyProof> ProveConsistency(Store& store, int64_t old_size, int64_t new_size);
 
+// Retention of one tenant's audit entries, in days.
+using RetentionDays = std::function<int64_t(const std::string& tenant_id)>;
+
+// Moves every entry up to the signed tree head of size `upto_seq` into a
+// segment file at `segment_path` (ledger export format, verifiable on its
+// own), then out of the database, leaving a checkpoint verification
+// continues from. Refuses when the live ledger does not verify. The segment
+// may be destroyed after the returned retain_until_ms: the latest entry's
+// time plus the longest retention of the tenants in it.
+Result<AuditCheckpoint> ArchiveLedger(Store& store, const AuditPublicKey& key, const AuditLedger& ledger,
+                                      const AuditActor& actor, int64_t upto_seq, const std::string& segment_path,
+                                      const RetentionDays& retention, const Clock& clock);
+
 // --- formats (format.cc) ---
 
 // One entry as a JSON object (hashes in hex): the API's and the export's shape.
@@ -190,6 +208,10 @@ std::string AuditRecordSyslog(const AuditRecord& record, std::string_view hostna
 // in order, each a JSON object tagged "type":"tree_head" or "type":"entry".
 std::string LedgerExportLine(const TreeHead& head);
 std::string LedgerExportLine(const AuditRecord& record);
+// The first line of a segment that continues after earlier archived ones.
+std::string LedgerExportLine(const AuditCheckpoint& checkpoint);
+// Writes `content` to `path` through a synced temporary file and a rename.
+Status WriteFileDurably(const std::string& path, std::string_view content);
 // Verifies an export (JSON lines from `consentry audit export --format ledger`)
 // with nothing but the public key: for auditors, offline.
 Result<AuditVerifyReport> VerifyExportedLedger(std::istream& in, const AuditPublicKey& key);

@@ -53,6 +53,31 @@ std::string LedgerExportLine(const TreeHead& head) {
   return "{\"type\":\"tree_head\"," + TreeHeadJson(head).substr(1);
 }
 
+std::string LedgerExportLine(const AuditCheckpoint& cp) {
+  JsonWriter w;
+  w.BeginObject().Key("type").String("checkpoint").Key("upto_seq").Int(cp.upto_seq);
+  w.Key("last_hash").String(HexEncode(cp.last_hash)).Key("frontier").String(HexEncode(cp.frontier)).EndObject();
+  return w.Take();
+}
+
+Status WriteFileDurably(const std::string& path, std::string_view content) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Unavailable("storage_unavailable", "cannot create " + tmp);
+  size_t off = 0;
+  bool ok = true;
+  while (ok && off < content.size()) {
+    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    ok = n > 0;
+    if (ok) off += static_cast<size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  ::close(fd);
+  ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok) return Unavailable("storage_unavailable", "cannot write " + path);
+  return Status::Ok();
+}
+
 std::string LedgerExportLine(const AuditRecord& record) {
   return "{\"type\":\"entry\"," + AuditRecordJson(record).substr(1);
 }
@@ -152,6 +177,7 @@ Result<AuditVerifyReport> VerifyExportedLedger(std::istream& in, const AuditPubl
   // Heads come first in an export, then entries in order (see the format doc),
   // so the file is checked in one pass with constant memory beyond the heads.
   std::vector<TreeHead> heads;
+  std::optional<AuditCheckpoint> checkpoint;
   std::optional<LedgerVerifier> verifier;
   std::string line;
   int64_t line_no = 0;
@@ -164,17 +190,26 @@ Result<AuditVerifyReport> VerifyExportedLedger(std::istream& in, const AuditPubl
     if (!type || !type->is_string()) {
       return InvalidArgument("invalid_export", "line " + std::to_string(line_no) + " has no type");
     }
-    if (type->as_string() == "tree_head") {
+    if (type->as_string() == "checkpoint") {
+      if (verifier || checkpoint || !heads.empty()) {
+        return InvalidArgument("invalid_export", "a checkpoint must be the first line");
+      }
+      AuditCheckpoint cp;
+      CS_ASSIGN_OR_RETURN(cp.upto_seq, IntField(*v, "upto_seq"));
+      CS_ASSIGN_OR_RETURN(cp.last_hash, HexField(*v, "last_hash"));
+      CS_ASSIGN_OR_RETURN(cp.frontier, HexField(*v, "frontier"));
+      checkpoint = std::move(cp);
+    } else if (type->as_string() == "tree_head") {
       if (verifier) return InvalidArgument("invalid_export", "tree heads must precede the entries");
       CS_ASSIGN_OR_RETURN(TreeHead h, HeadFromJson(*v));
       heads.push_back(std::move(h));
     } else if (type->as_string() == "entry") {
-      if (!verifier) verifier.emplace(heads, key);
+      if (!verifier) verifier.emplace(heads, key, checkpoint);
       CS_ASSIGN_OR_RETURN(AuditRecord r, RecordFromJson(*v));
       if (!verifier->Feed(r)) break;
     }
   }
-  if (!verifier) verifier.emplace(heads, key);
+  if (!verifier) verifier.emplace(heads, key, checkpoint);
   return verifier->Finish();
 }
 

@@ -4,6 +4,8 @@
 
 #include "audit/audit.h"
 #include "audit/record_format.h"
+#include "common/json_writer.h"
+#include "common/sha256.h"
 #include "common/strings.h"
 
 namespace cs {
@@ -93,10 +95,23 @@ Result<std::optional<TreeHead>> SealLedger(Store& store, const AuditSigner& sign
   return sealed;
 }
 
-LedgerVerifier::LedgerVerifier(std::vector<TreeHead> heads, const AuditPublicKey& key)
+LedgerVerifier::LedgerVerifier(std::vector<TreeHead> heads, const AuditPublicKey& key,
+                               const std::optional<AuditCheckpoint>& checkpoint)
     : heads_(std::move(heads)), key_(key), prev_hash_(ZeroHash()) {
   std::sort(heads_.begin(), heads_.end(), [](const TreeHead& a, const TreeHead& b) { return a.tree_size < b.tree_size; });
   report_.tree_heads = static_cast<int64_t>(heads_.size());
+  if (checkpoint) {
+    auto frontier = merkle::Frontier::Parse(checkpoint->upto_seq, checkpoint->frontier);
+    if (!frontier.ok()) {
+      Fail(checkpoint->upto_seq, "the archive checkpoint is damaged");
+      return;
+    }
+    frontier_ = std::move(frontier).value();
+    prev_hash_ = checkpoint->last_hash;
+    base_ = checkpoint->upto_seq;
+    report_.archived = base_;
+    while (next_head_ < heads_.size() && heads_[next_head_].tree_size <= base_) ++next_head_;
+  }
 }
 
 bool LedgerVerifier::Fail(int64_t seq, std::string problem) {
@@ -142,7 +157,7 @@ bool LedgerVerifier::Feed(const AuditRecord& r) {
 
 bool LedgerVerifier::FeedRaw(const AuditRawEntry& e) {
   if (!report_.ok) return false;
-  const int64_t expected = report_.entries + 1;
+  const int64_t expected = base_ + report_.entries + 1;
   if (e.seq != expected) {
     return Fail(expected, e.seq > expected ? "entry " + std::to_string(expected) + " is missing (deleted)"
                                            : "entry " + std::to_string(e.seq) + " is out of order or duplicated");
@@ -167,14 +182,15 @@ bool LedgerVerifier::FeedRaw(const AuditRawEntry& e) {
   frontier_.Append(hash);
   prev_hash_ = std::move(hash);
   ++report_.entries;
-  return CheckHeadsUpTo(report_.entries);
+  return CheckHeadsUpTo(base_ + report_.entries);
 }
 
 AuditVerifyReport LedgerVerifier::Finish() {
   if (report_.ok && next_head_ < heads_.size()) {
     const TreeHead& last = heads_.back();
-    Fail(report_.entries + 1, "ledger truncated: a signed tree head covers " + std::to_string(last.tree_size) +
-                                  " entries, only " + std::to_string(report_.entries) + " are present");
+    const int64_t present = base_ + report_.entries;
+    Fail(present + 1, "ledger truncated: a signed tree head covers " + std::to_string(last.tree_size) +
+                          " entries, only " + std::to_string(present) + " are present");
   }
   return report_;
 }
@@ -183,6 +199,21 @@ Result<AuditVerifyReport> VerifyStoredLedger(Store& store, const AuditPublicKey&
                                              std::vector<TreeHead> anchored_heads,
                                              const std::function<void(int64_t)>& progress) {
   CS_ASSIGN_OR_RETURN(std::vector<TreeHead> heads, store.audit().TreeHeads());
+  CS_ASSIGN_OR_RETURN(std::optional<AuditCheckpoint> checkpoint, store.audit().LatestCheckpoint());
+  if (checkpoint) {
+    // The archived part is represented by its hashes: they must rebuild the checkpoint.
+    CS_ASSIGN_OR_RETURN(std::vector<std::string> archived, store.audit().EntryHashes(1, checkpoint->upto_seq));
+    merkle::Frontier rebuilt;
+    for (const auto& h : archived) rebuilt.Append(h);
+    if (static_cast<int64_t>(archived.size()) != checkpoint->upto_seq || rebuilt.Serialize() != checkpoint->frontier ||
+        archived.back() != checkpoint->last_hash) {
+      AuditVerifyReport bad;
+      bad.ok = false;
+      bad.first_bad_seq = 1;
+      bad.problem = "the hashes kept for archived entries do not match the archive checkpoint";
+      return bad;
+    }
+  }
   for (auto& anchored : anchored_heads) {
     bool duplicate = false;
     for (const auto& h : heads) {
@@ -191,9 +222,9 @@ Result<AuditVerifyReport> VerifyStoredLedger(Store& store, const AuditPublicKey&
     }
     if (!duplicate) heads.push_back(std::move(anchored));
   }
-  LedgerVerifier verifier(std::move(heads), key);
+  LedgerVerifier verifier(std::move(heads), key, checkpoint);
   int64_t n = 0;
-  CS_RETURN_IF_ERROR(store.audit().ScanRaw(1, [&](const AuditRawEntry& e) {
+  CS_RETURN_IF_ERROR(store.audit().ScanRaw(checkpoint ? checkpoint->upto_seq + 1 : 1, [&](const AuditRawEntry& e) {
     if (progress && (++n % 100000) == 0) progress(n);
     return verifier.FeedRaw(e);
   }));
@@ -223,11 +254,11 @@ Result<AuditInclusionProof> ProveInclusion(Store& store, int64_t seq, int64_t tr
   if (static_cast<int64_t>(leaves.size()) != proof.tree_size) return DataLoss("the audit ledger has gaps");
   bool found = false;
   CS_RETURN_IF_ERROR(store.audit().Scan(seq, [&](const AuditRecord& r) {
-    proof.entry = r;
-    found = true;
+    found = r.seq == seq;
+    if (found) proof.entry = r;
     return false;
   }));
-  if (!found) return NotFound("no such audit entry");
+  if (!found) return NotFound("audit entry " + std::to_string(seq) + " is archived; prove it from its segment");
   proof.path = merkle::InclusionProof(leaves, static_cast<size_t>(seq - 1));
   return proof;
 }
@@ -243,6 +274,73 @@ Result<AuditConsistencyProof> ProveConsistency(Store& store, int64_t old_size, i
   if (static_cast<int64_t>(leaves.size()) != new_size) return DataLoss("the audit ledger has gaps");
   proof.path = merkle::ConsistencyProof(leaves, static_cast<size_t>(old_size));
   return proof;
+}
+
+}  // namespace cs
+
+namespace cs {
+
+Result<AuditCheckpoint> ArchiveLedger(Store& store, const AuditPublicKey& key, const AuditLedger& ledger,
+                                      const AuditActor& actor, int64_t upto_seq, const std::string& segment_path,
+                                      const RetentionDays& retention, const Clock& clock) {
+  CS_ASSIGN_OR_RETURN(std::vector<TreeHead> heads, store.audit().TreeHeads());
+  const TreeHead* head = nullptr;
+  for (const auto& h : heads) {
+    if (h.tree_size == upto_seq) head = &h;
+  }
+  if (head == nullptr) {
+    return FailedPrecondition("not_sealed", "archive only up to a signed tree head; run `consentry audit seal` "
+                                            "and use its size");
+  }
+  CS_ASSIGN_OR_RETURN(std::optional<AuditCheckpoint> previous, store.audit().LatestCheckpoint());
+  const int64_t from = previous ? previous->upto_seq + 1 : 1;
+  if (upto_seq < from) return FailedPrecondition("already_archived", "those entries are already archived");
+  CS_ASSIGN_OR_RETURN(AuditVerifyReport report, VerifyStoredLedger(store, key, {}));
+  if (!report.ok) {
+    return FailedPrecondition("ledger_damaged", "the ledger does not verify (entry " +
+                                                    std::to_string(report.first_bad_seq) + "): " + report.problem);
+  }
+
+  // 1. The segment, synced, before anything leaves the database.
+  std::string segment;
+  if (previous) segment += LedgerExportLine(*previous) + "\n";
+  for (const auto& h : heads) {
+    if (h.tree_size >= from && h.tree_size <= upto_seq) segment += LedgerExportLine(h) + "\n";
+  }
+  int64_t retain_until = 0;
+  std::string last_hash;
+  CS_RETURN_IF_ERROR(store.audit().Scan(from, [&](const AuditRecord& r) {
+    if (r.seq > upto_seq) return false;
+    segment += LedgerExportLine(r) + "\n";
+    retain_until = std::max(retain_until, r.ts_ms + retention(r.tenant_id) * 86'400'000);
+    last_hash = r.entry_hash;
+    return true;
+  }));
+  CS_RETURN_IF_ERROR(WriteFileDurably(segment_path, segment));
+
+  AuditCheckpoint cp;
+  cp.upto_seq = upto_seq;
+  cp.last_hash = last_hash;
+  cp.frontier = head->frontier;
+  cp.archived_at_ms = clock.NowUnixMillis();
+  cp.retain_until_ms = retain_until;
+  cp.segment_name = segment_path.substr(segment_path.find_last_of('/') + 1);
+  cp.segment_sha256 = Sha256({segment});
+  // 2. Checkpoint, hashes kept, entries removed, and the record of it: one transaction.
+  CS_RETURN_IF_ERROR(store.InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.audit().Archive(cp));
+    JsonWriter w;
+    w.BeginObject().Key("upto_seq").Int(upto_seq).Key("segment").String(cp.segment_name);
+    w.Key("segment_sha256").String(HexEncode(cp.segment_sha256));
+    w.Key("retain_until").String(FormatRfc3339Millis(cp.retain_until_ms)).EndObject();
+    AuditEvent e;
+    e.actor = actor;
+    e.action = "audit.archive";
+    e.resource = "audit:segment";
+    e.details = w.Take();
+    return ledger.Append(tx.audit(), e);
+  }));
+  return cp;
 }
 
 }  // namespace cs

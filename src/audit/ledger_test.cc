@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -318,6 +319,60 @@ TEST_F(AuditLedgerTest, QueriesFilterByTenantSubjectAndAction) {
   ASSERT_EQ(page->size(), 2u);
   q.after_seq = page->back().seq;
   EXPECT_EQ(store_->audit().Query(q)->size(), 1u);
+}
+
+// covers: AUD-06
+TEST_F(AuditLedgerTest, ArchivedSegmentsVerifyAndTheRestContinuesFromTheCheckpoint) {
+  auto retention = [](const std::string& tenant) -> int64_t { return tenant == "ten_long" ? 3650 : 2192; };
+  AppendN(6, "ten_a");
+  AppendN(2, "ten_long");
+  Seal();  // head of size 8
+  AppendN(4, "ten_a");
+  Seal();  // head of size 12
+  const AuditActor operator_actor{"operator", "cli:test", "cli", ""};
+  EXPECT_EQ(ArchiveLedger(*store_, signer_->public_key(), ledger_, operator_actor, 7, dir_ + "/x.jsonl", retention,
+                          clock_).status().machine_code(), "not_sealed");
+  auto first = ArchiveLedger(*store_, signer_->public_key(), ledger_, operator_actor, 8, dir_ + "/seg1.jsonl",
+                             retention, clock_);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->retain_until_ms, clock_.NowUnixMillis() + 3650LL * 86'400'000);  // the longest tenant retention
+  EXPECT_EQ(store_->audit().Query({})->front().seq, 9);  // 1..8 left the database
+  AuditVerifyReport after = Verify();
+  EXPECT_TRUE(after.ok) << after.problem;
+  EXPECT_EQ(after.archived, 8);
+  EXPECT_EQ(after.entries, 5);  // 9..12 and the audit.archive entry
+  // Proofs still work for live entries; archived ones are proven from their segment.
+  auto proof = ProveInclusion(*store_, 10, 12);
+  ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+  EXPECT_TRUE(merkle::VerifyInclusion(proof->entry.entry_hash, 9, 12, proof->path, proof->head.root_hash));
+  EXPECT_EQ(ProveInclusion(*store_, 3, 12).status().code(), StatusCode::kNotFound);
+  // A second segment continues from the first checkpoint; both verify on their own.
+  AppendN(3, "ten_a");
+  Seal();
+  auto latest = store_->audit().LatestTreeHead();
+  auto second = ArchiveLedger(*store_, signer_->public_key(), ledger_, operator_actor, (*latest)->tree_size,
+                              dir_ + "/seg2.jsonl", retention, clock_);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  for (const char* segment : {"/seg1.jsonl", "/seg2.jsonl"}) {
+    std::ifstream in(dir_ + segment);
+    auto report = VerifyExportedLedger(in, signer_->public_key());
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_TRUE(report->ok) << segment << ": " << report->problem;
+  }
+  EXPECT_TRUE(Verify().ok);
+  // The hashes kept for archived entries are checked against the checkpoint.
+  Sql("DROP TRIGGER audit_archived_append_only; UPDATE audit_archived_hashes SET entry_hash = zeroblob(32) WHERE seq = 2");
+  EXPECT_FALSE(Verify().ok);
+}
+
+TEST_F(AuditLedgerTest, ArchivingATamperedLedgerIsRefused) {
+  AppendN(4);
+  Seal();
+  Sql("UPDATE audit_entries SET action = 'x' WHERE seq = 2");
+  auto r = ArchiveLedger(*store_, signer_->public_key(), ledger_, AuditActor::System(), 4, dir_ + "/s.jsonl",
+                         [](const std::string&) -> int64_t { return 2192; }, clock_);
+  EXPECT_EQ(r.status().machine_code(), "ledger_damaged");
+  EXPECT_EQ(store_->audit().Query({})->size(), 4u);  // nothing moved
 }
 
 TEST_F(AuditLedgerTest, ASigningKeyReadableByOthersIsRefused) {

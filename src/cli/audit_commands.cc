@@ -30,6 +30,7 @@ struct AuditArgs {
   int64_t tree_size = 0;
   int64_t old_size = 0;
   int64_t new_size = 0;
+  int64_t upto = 0;
 };
 
 // Progress goes to a terminal only; piped output stays clean.
@@ -52,14 +53,17 @@ Status RecordOperatorAction(AdminRuntime& rt, std::string action, std::string de
 int PrintReport(const AuditVerifyReport& r, bool json) {
   if (json) {
     JsonWriter w;
-    w.BeginObject().Key("ok").Bool(r.ok).Key("entries").Int(r.entries).Key("tree_heads").Int(r.tree_heads);
+    w.BeginObject().Key("ok").Bool(r.ok).Key("archived").Int(r.archived).Key("entries").Int(r.entries);
+    w.Key("tree_heads").Int(r.tree_heads);
     w.Key("first_bad_seq");
     if (r.ok) w.Null();
     else w.Int(r.first_bad_seq);
     w.Key("problem").String(r.problem).EndObject();
     std::cout << w.str() << "\n";
   } else if (r.ok) {
-    std::cout << "audit ledger OK: " << r.entries << " entries, " << r.tree_heads << " signed tree heads\n";
+    std::cout << "audit ledger OK: " << r.entries << " entries, " << r.tree_heads << " signed tree heads";
+    if (r.archived > 0) std::cout << " (continuing after " << r.archived << " archived entries)";
+    std::cout << "\n";
   } else {
     std::cout << "TAMPERING DETECTED at entry " << r.first_bad_seq << ": " << r.problem << "\n";
   }
@@ -123,6 +127,10 @@ int CmdExport(const CommonOptions& o, const AuditArgs& a) {
   gethostname(host, sizeof host - 1);
   int64_t written = 0;
   if (a.format == "ledger") {
+    // After an archive, the export continues from its checkpoint (and still verifies).
+    auto checkpoint = rt.store->audit().LatestCheckpoint();
+    if (!checkpoint.ok()) return PrintError(checkpoint.status(), o.json);
+    if (*checkpoint) out << LedgerExportLine(**checkpoint) << "\n";
     auto heads = rt.store->audit().TreeHeads();
     if (!heads.ok()) return PrintError(heads.status(), o.json);
     for (const auto& h : *heads) out << LedgerExportLine(h) << "\n";
@@ -224,6 +232,30 @@ int CmdSeal(const CommonOptions& o) {
   return 0;
 }
 
+int CmdArchive(const CommonOptions& o, const AuditArgs& a) {
+  if (a.upto <= 0 || a.out.empty()) {
+    return PrintError(InvalidArgument("invalid_argument", "give --up-to <signed head size> and --out FILE"), o.json);
+  }
+  auto rt_result = Open(o, MigrationMode::kRequireCurrent);
+  if (!rt_result.ok()) return PrintError(rt_result.status(), o.json);
+  AdminRuntime& rt = **rt_result;
+  auto cp = ArchiveLedger(*rt.store, rt.signer->public_key(), rt.ledger, rt.actor, a.upto, a.out,
+                          [&rt](const std::string& tenant) { return AuditRetentionDays(rt, tenant); }, rt.clock);
+  if (!cp.ok()) return PrintError(cp.status(), o.json);
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("upto_seq").Int(cp->upto_seq).Key("segment").String(a.out);
+    w.Key("segment_sha256").String(HexEncode(cp->segment_sha256));
+    w.Key("retain_until").String(FormatRfc3339Millis(cp->retain_until_ms)).EndObject();
+    std::cout << w.str() << "\n";
+  } else {
+    std::cout << "archived entries up to " << cp->upto_seq << " to " << a.out << " (sha256 "
+              << HexEncode(cp->segment_sha256) << "); keep it until " << FormatRfc3339Millis(cp->retain_until_ms)
+              << "\n";
+  }
+  return 0;
+}
+
 int CmdPublicKey(const CommonOptions& o) {
   auto rt = Open(o, MigrationMode::kNone);
   if (!rt.ok()) return PrintError(rt.status(), o.json);
@@ -279,6 +311,12 @@ void AddAuditCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run
   auto* seal = audit->add_subcommand("seal", "Sign a tree head over entries not yet covered");
   AddCommon(seal, o);
   seal->callback([&] { run = [&] { return CmdSeal(o); }; });
+
+  auto* archive = audit->add_subcommand("archive", "Move sealed entries to a verifiable segment file");
+  AddCommon(archive, o);
+  archive->add_option("--up-to", a.upto, "Size of a signed tree head: entries 1..N (after earlier archives)")->required();
+  archive->add_option("--out", a.out, "Segment file to write")->required();
+  archive->callback([&] { run = [&] { return CmdArchive(o, a); }; });
 
   auto* pub = audit->add_subcommand("public-key", "Print the public key that verifies tree heads");
   AddCommon(pub, o);

@@ -130,6 +130,37 @@ int CmdTenantCreate(const CommonOptions& o, const std::string& name) {
   return 0;
 }
 
+int CmdTenantSetRetention(const CommonOptions& o, const std::string& ref, int64_t days) {
+  auto rt = Open(o, MigrationMode::kApply);
+  if (!rt.ok()) return PrintError(rt.status(), o.json);
+  if (days < 365 || days > 36500) {
+    return PrintError(InvalidArgument("invalid_argument", "--audit-days must be between 365 and 36500"), o.json);
+  }
+  auto tenant = ResolveTenant(*(*rt)->store, ref);
+  if (!tenant.ok()) return PrintError(tenant.status(), o.json);
+  Status s = (*rt)->store->InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.tenants().SetAuditRetention(tenant->id, days));
+    JsonWriter w;
+    w.BeginObject().Key("audit_retention_days").Int(days).EndObject();
+    AuditEvent e;
+    e.tenant_id = tenant->id;
+    e.actor = (*rt)->actor;
+    e.action = "tenant.configure";
+    e.resource = "tenant:" + tenant->id;
+    e.details = w.Take();
+    return (*rt)->ledger.Append(tx.audit(), e);
+  });
+  if (!s.ok()) return PrintError(s, o.json);
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("id").String(tenant->id).Key("audit_retention_days").Int(days).EndObject();
+    std::cout << w.str() << "\n";
+  } else {
+    std::cout << "tenant " << tenant->id << ": audit entries kept " << days << " days\n";
+  }
+  return 0;
+}
+
 int CmdTenantList(const CommonOptions& o) {
   auto rt = Open(o, MigrationMode::kApply);
   if (!rt.ok()) return PrintError(rt.status(), o.json);
@@ -270,6 +301,12 @@ int RunCli(int argc, char** argv) {
   AddCommon(tenant_create, o);
   tenant_create->add_option("--name", tenant_name, "Unique tenant name (1–100 characters)")->required();
   tenant_create->callback([&] { run = [&] { return CmdTenantCreate(o, tenant_name); }; });
+  static int64_t retention_days = 0;
+  auto* tenant_retention = tenant->add_subcommand("set-retention", "Set how long a tenant's audit entries are kept");
+  AddCommon(tenant_retention, o);
+  tenant_retention->add_option("--tenant", key.tenant, "Tenant id or name")->required();
+  tenant_retention->add_option("--audit-days", retention_days, "Days, 365 to 36500")->required();
+  tenant_retention->callback([&] { run = [&] { return CmdTenantSetRetention(o, key.tenant, retention_days); }; });
   auto* tenant_list = tenant->add_subcommand("list", "List tenants");
   AddCommon(tenant_list, o);
   tenant_list->callback([&] { run = [&] { return CmdTenantList(o); }; });

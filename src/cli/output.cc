@@ -23,7 +23,11 @@ int PrintError(const Status& status, bool json) {
 std::string TenantJson(const Tenant& t) {
   JsonWriter w;
   w.BeginObject().Key("id").String(t.id).Key("name").String(t.name);
-  w.Key("created_at").String(FormatRfc3339Millis(t.created_at_ms)).EndObject();
+  w.Key("created_at").String(FormatRfc3339Millis(t.created_at_ms));
+  w.Key("audit_retention_days");
+  if (t.audit_retention_days) w.Int(*t.audit_retention_days);
+  else w.Null();
+  w.EndObject();
   return w.Take();
 }
 

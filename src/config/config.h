@@ -71,6 +71,7 @@ struct AuditConfig {
   int64_t seal_every_entries = 0;     // audit.seal_every_entries
   int64_t seal_interval_seconds = 0;  // audit.seal_interval_seconds
   int64_t queue_capacity = 0;         // audit.queue_capacity
+  int64_t retention_days = 0;         // audit.retention_days
   std::string signing_key_file;       // audit.signing_key_file ("" = <data_dir>/audit-signing-key.pem)
   std::string heads_file;             // audit.heads_file ("" = <data_dir>/audit-heads.jsonl)
 };

@@ -114,6 +114,11 @@ const std::vector<KeySpec>& Table() {
        "Audit events waiting for their batch commit. When full, requests that must be audited are refused "
        "with 503 `audit_unavailable` rather than run unaudited.",
        [](Config& c, const RawValue& v) { c.audit.queue_capacity = I(v); }},
+      {"audit.retention_days", KeyType::kInt, "2192", 365, 36500, {},
+       "How long audit entries are kept, at least (default 6 years; AUD-06). A tenant may set a longer or "
+       "shorter period (`consentry tenant set-retention`, at least 365 days). Archived segments record the date "
+       "after which they may be destroyed; nothing is deleted from the online ledger but by archiving.",
+       [](Config& c, const RawValue& v) { c.audit.retention_days = I(v); }},
       {"audit.signing_key_file", KeyType::kString, "", 0, 0, {},
        "Ed25519 private key (PEM, mode 0600) that signs tree heads; created on first start. Empty: "
        "`<data_dir>/audit-signing-key.pem`.",

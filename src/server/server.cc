@@ -127,6 +127,7 @@ Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, Mig
   }
   CS_ASSIGN_OR_RETURN(rt->signer, AuditSigner::LoadOrCreate(config.audit.signing_key_file));
   rt->heads_file = config.audit.heads_file;
+  rt->audit_retention_days = config.audit.retention_days;
   if (!applied.empty()) {
     JsonWriter w;
     w.BeginObject().Key("applied").BeginArray();
@@ -163,6 +164,13 @@ Result<Tenant> CreateTenant(AdminRuntime& rt, const std::string& name) {
   if (s.machine_code() == "conflict") return AlreadyExists("conflict", "a tenant with that name exists");
   CS_RETURN_IF_ERROR(s);
   return t;
+}
+
+int64_t AuditRetentionDays(AdminRuntime& rt, const std::string& tenant_id) {
+  if (tenant_id.empty()) return rt.audit_retention_days;
+  auto t = rt.store->tenants().Get(tenant_id);
+  if (t.ok() && t->audit_retention_days) return *t->audit_retention_days;
+  return rt.audit_retention_days;
 }
 
 Result<std::optional<TreeHead>> SealAudit(AdminRuntime& rt) {

@@ -29,6 +29,7 @@ struct AdminRuntime {
   AuditLedger ledger{clock};
   std::unique_ptr<AuditSigner> signer;
   std::string heads_file;
+  int64_t audit_retention_days = 0;  // the default, before tenant overrides
   std::unique_ptr<ApiKeyService> api_keys;
   AuditActor actor;
 };
@@ -43,6 +44,9 @@ Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, Mig
 
 // Creates a tenant and its "tenant.create" audit entry in one transaction.
 Result<Tenant> CreateTenant(AdminRuntime& runtime, const std::string& name);
+
+// Returns the audit retention of `tenant_id` in days (its own, or the default).
+int64_t AuditRetentionDays(AdminRuntime& runtime, const std::string& tenant_id);
 
 // Signs a tree head over unsealed entries and appends it to the heads file.
 Result<std::optional<TreeHead>> SealAudit(AdminRuntime& runtime);

@@ -7,9 +7,10 @@ namespace {
 constexpr Migration kSqlite[] = {
     {1, "0001_tenants_and_api_keys", R"sql(
 CREATE TABLE tenants (
-  id            TEXT PRIMARY KEY,
-  name          TEXT NOT NULL UNIQUE,
-  created_at_ms INTEGER NOT NULL
+  id                   TEXT PRIMARY KEY,
+  name                 TEXT NOT NULL UNIQUE,
+  created_at_ms        INTEGER NOT NULL,
+  audit_retention_days INTEGER
 ) STRICT;
 
 CREATE TABLE api_keys (
@@ -51,6 +52,22 @@ CREATE TABLE audit_tree_heads (
   frontier   BLOB NOT NULL
 ) STRICT;
 
+-- Entries moved to an archived segment leave their hash (so proofs keep
+-- working) and a checkpoint verification continues from.
+CREATE TABLE audit_archived_hashes (
+  seq         INTEGER PRIMARY KEY,
+  entry_hash  BLOB NOT NULL
+) STRICT;
+CREATE TABLE audit_checkpoints (
+  upto_seq         INTEGER PRIMARY KEY,
+  last_hash        BLOB NOT NULL,
+  frontier         BLOB NOT NULL,
+  archived_at_ms   INTEGER NOT NULL,
+  retain_until_ms  INTEGER NOT NULL,
+  segment_name     TEXT NOT NULL,
+  segment_sha256   BLOB NOT NULL
+) STRICT;
+
 -- Append-only inside the database too: the gateway never updates or deletes
 -- audit rows, and these triggers refuse it from any other client that does
 -- not first drop them (which verification then detects).
@@ -62,6 +79,10 @@ CREATE TRIGGER audit_heads_append_only_update BEFORE UPDATE ON audit_tree_heads
   BEGIN SELECT RAISE(ABORT, 'tree heads are append-only'); END;
 CREATE TRIGGER audit_heads_append_only_delete BEFORE DELETE ON audit_tree_heads
   BEGIN SELECT RAISE(ABORT, 'tree heads are append-only'); END;
+CREATE TRIGGER audit_archived_append_only BEFORE DELETE ON audit_archived_hashes
+  BEGIN SELECT RAISE(ABORT, 'archived hashes are append-only'); END;
+CREATE TRIGGER audit_checkpoints_append_only BEFORE DELETE ON audit_checkpoints
+  BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 )sql"},
 };
 

@@ -29,6 +29,7 @@ struct Tenant {
   std::string id;           // "ten_" + 24 hex
   std::string name;         // unique, 1–100 printable characters
   int64_t created_at_ms = 0;
+  std::optional<int64_t> audit_retention_days;  // unset: audit.retention_days
 };
 
 struct ApiKeyRecord {
@@ -54,6 +55,8 @@ class TenantRepository {
   virtual Result<Tenant> FindByName(const std::string& name) = 0;
   // Returns every tenant, oldest first.
   virtual Result<std::vector<Tenant>> List() = 0;
+  // Sets (or clears, with nullopt) the tenant's audit retention. kNotFound for an unknown tenant.
+  virtual Status SetAuditRetention(const std::string& id, std::optional<int64_t> days) = 0;
 };
 
 class ApiKeyRepository {
@@ -123,6 +126,18 @@ struct TreeHead {
   std::string frontier;       // serialized right edge of the tree, to extend it later
 };
 
+// The state left in the database when entries 1..upto_seq were moved to an
+// archived segment: verification continues from it.
+struct AuditCheckpoint {
+  int64_t upto_seq = 0;
+  std::string last_hash;       // entry_hash of upto_seq
+  std::string frontier;        // Merkle frontier of the tree of size upto_seq
+  int64_t archived_at_ms = 0;
+  int64_t retain_until_ms = 0;  // the segment may be destroyed after this
+  std::string segment_name;    // file name of the segment
+  std::string segment_sha256;  // 32 bytes: hash of the segment file
+};
+
 struct AuditQuery {
   std::optional<std::string> tenant_id;  // unset: every tenant (operator tools only)
   std::optional<std::string> actor_id;
@@ -147,8 +162,14 @@ class AuditRepository {
   virtual Status Scan(int64_t from_seq, const std::function<bool(const AuditRecord&)>& visit) = 0;
   // Like Scan, without decoding: for verification.
   virtual Status ScanRaw(int64_t from_seq, const std::function<bool(const AuditRawEntry&)>& visit) = 0;
-  // Returns entry hashes of seq in [from_seq, to_seq], in order.
+  // Returns entry hashes of seq in [from_seq, to_seq], in order, archived ones included.
   virtual Result<std::vector<std::string>> EntryHashes(int64_t from_seq, int64_t to_seq) = 0;
+  // Moves entries up to checkpoint.upto_seq out of the live table, keeping
+  // their hashes (proofs keep working) and recording `checkpoint`. Run inside
+  // a transaction, after the segment file is safely written.
+  virtual Status Archive(const AuditCheckpoint& checkpoint) = 0;
+  // Returns the latest checkpoint, or nullopt when nothing was archived.
+  virtual Result<std::optional<AuditCheckpoint>> LatestCheckpoint() = 0;
   virtual Status InsertTreeHead(const TreeHead& head) = 0;
   // Returns every tree head, smallest first.
   virtual Result<std::vector<TreeHead>> TreeHeads() = 0;

@@ -192,6 +192,45 @@ TEST(AuditIntegrationTest, AnExportVerifiesOfflineWithOnlyThePublicKey) {
   EXPECT_FALSE(bad.Json().Find("ok")->as_bool());
 }
 
+// covers: AUD-06
+TEST(AuditIntegrationTest, ArchivingKeepsTheLedgerVerifiableAndHonoursTenantRetention) {
+  std::string dir = MakeTempDir("audit_archive");
+  Credentials c = CreateTenantWithKey(dir, "long-keeper", "admin");
+  CliResult retention = RunConsentry({"tenant", "set-retention", "--data-dir", dir, "--tenant", "long-keeper",
+                                      "--audit-days", "3650", "--json"});
+  ASSERT_EQ(retention.exit_code, 0) << retention.err;
+  EXPECT_EQ(RunConsentry({"tenant", "set-retention", "--data-dir", dir, "--tenant", "long-keeper", "--audit-days",
+                          "30"}).exit_code, 1);
+  CliResult seal = RunConsentry({"audit", "seal", "--data-dir", dir, "--json"});
+  ASSERT_EQ(seal.exit_code, 0);
+  int64_t size = seal.Json().Find("tree_size")->as_int();
+  std::string segment = dir + ".segment1.jsonl";
+  CliResult archived = RunConsentry({"audit", "archive", "--data-dir", dir, "--up-to", std::to_string(size), "--out",
+                                     segment, "--json"});
+  ASSERT_EQ(archived.exit_code, 0) << archived.out << archived.err;
+  // Kept at least ten years: the tenant's own retention, longer than the default six.
+  std::string until = archived.Json().Find("retain_until")->as_string();
+  EXPECT_GE(std::stoi(until.substr(0, 4)), 2026 + 9) << until;
+  CliResult verify = RunConsentry({"audit", "verify", "--data-dir", dir, "--json"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_EQ(verify.Json().Find("archived")->as_int(), size);
+  // The segment and a fresh export of the rest both verify offline.
+  CliResult pub = RunConsentry({"audit", "public-key", "--data-dir", dir});
+  std::ofstream(dir + ".pub.pem") << pub.out;
+  std::string rest = dir + ".rest.jsonl";
+  ASSERT_EQ(RunConsentry({"audit", "export", "--data-dir", dir, "--out", rest}).exit_code, 0);
+  for (const std::string& file : {segment, rest}) {
+    CliResult offline = RunConsentry({"audit", "verify", "--file", file, "--public-key", dir + ".pub.pem", "--json"});
+    EXPECT_EQ(offline.exit_code, 0) << file << ": " << offline.out << offline.err;
+  }
+  EXPECT_TRUE(Actions(dir).count("audit.archive"));
+  EXPECT_NE(ReadFile(segment).find("\"action\":\"tenant.configure\""), std::string::npos);  // archived
+  // Keys keep working: archiving touches only the ledger.
+  ServerProcess server(dir);
+  ASSERT_TRUE(server.started());
+  EXPECT_EQ(Call(server.port(), "GET", "/v1/me", c.token).status, 200);
+}
+
 // covers: F-04
 TEST(AuditIntegrationTest, ASigkillUnderLoadLosesNoAcknowledgedEntry) {
   std::string dir = MakeTempDir("audit_kill");

@@ -301,22 +301,32 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
   }
 
   Result<Tenant> Get(const std::string& id) override {
-    return OneTenant("SELECT id, name, created_at_ms FROM tenants WHERE id = ?", id);
+    return OneTenant("SELECT id, name, created_at_ms, audit_retention_days FROM tenants WHERE id = ?", id);
   }
 
   Result<Tenant> FindByName(const std::string& name) override {
-    return OneTenant("SELECT id, name, created_at_ms FROM tenants WHERE name = ?", name);
+    return OneTenant("SELECT id, name, created_at_ms, audit_retention_days FROM tenants WHERE name = ?", name);
   }
 
   Result<std::vector<Tenant>> List() override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s,
-                        c->Prepare("SELECT id, name, created_at_ms FROM tenants ORDER BY created_at_ms, id"));
+                        c->Prepare("SELECT id, name, created_at_ms, audit_retention_days FROM tenants "
+                                   "ORDER BY created_at_ms, id"));
     std::vector<Tenant> out;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadTenant(s));
     if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list tenants");
     return out;
+  }
+
+  Status SetAuditRetention(const std::string& id, std::optional<int64_t> days) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE tenants SET audit_retention_days = ? WHERE id = ?"));
+    Binder(s).OptInt(days).Text(id);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "set retention"));
+    if (sqlite3_changes(c->db()) == 0) return NotFound("no such tenant");
+    return Status::Ok();
   }
 
   // --- ApiKeyRepository ---
@@ -392,7 +402,12 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
   // --- AuditRepository ---
   Result<std::pair<int64_t, std::string>> Tail() override {
     auto c = acquire_();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT seq, entry_hash FROM audit_entries ORDER BY seq DESC LIMIT 1"));
+    // After everything was archived, the tail is the checkpoint's last entry.
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare(
+                                          "SELECT seq, entry_hash FROM (SELECT seq, entry_hash FROM audit_entries "
+                                          "ORDER BY seq DESC LIMIT 1) UNION ALL SELECT upto_seq, last_hash FROM "
+                                          "(SELECT upto_seq, last_hash FROM audit_checkpoints ORDER BY upto_seq DESC "
+                                          "LIMIT 1) ORDER BY 1 DESC LIMIT 1"));
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) return std::pair<int64_t, std::string>(0, "");
     if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read audit tail");
@@ -487,13 +502,62 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
   Result<std::vector<std::string>> EntryHashes(int64_t from_seq, int64_t to_seq) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s,
-                        c->Prepare("SELECT entry_hash FROM audit_entries WHERE seq >= ? AND seq <= ? ORDER BY seq"));
+                        c->Prepare("SELECT entry_hash FROM (SELECT seq, entry_hash FROM audit_archived_hashes "
+                                   "WHERE seq >= ?1 AND seq <= ?2 UNION ALL SELECT seq, entry_hash FROM audit_entries "
+                                   "WHERE seq >= ?1 AND seq <= ?2) ORDER BY seq"));
     Binder(s).Int(from_seq).Int(to_seq);
     std::vector<std::string> out;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ColumnBlob(s, 0));
     if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "read audit hashes");
     return out;
+  }
+
+  Status Archive(const AuditCheckpoint& cp) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt ins, c->Prepare("INSERT INTO audit_checkpoints(upto_seq, last_hash, frontier, "
+                                                   "archived_at_ms, retain_until_ms, segment_name, segment_sha256) "
+                                                   "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    Binder(ins)
+        .Int(cp.upto_seq)
+        .Blob(cp.last_hash)
+        .Blob(cp.frontier)
+        .Int(cp.archived_at_ms)
+        .Int(cp.retain_until_ms)
+        .Text(cp.segment_name)
+        .Blob(cp.segment_sha256);
+    CS_RETURN_IF_ERROR(StepDone(*c, ins, "insert checkpoint"));
+    CS_ASSIGN_OR_RETURN(ScopedStmt keep, c->Prepare("INSERT INTO audit_archived_hashes(seq, entry_hash) SELECT seq, "
+                                                    "entry_hash FROM audit_entries WHERE seq <= ?"));
+    Binder(keep).Int(cp.upto_seq);
+    CS_RETURN_IF_ERROR(StepDone(*c, keep, "keep archived hashes"));
+    // The one sanctioned delete: lift the append-only trigger for it, inside
+    // this transaction, and put it back before commit.
+    CS_RETURN_IF_ERROR(c->Exec("DROP TRIGGER audit_entries_append_only_delete"));
+    CS_ASSIGN_OR_RETURN(ScopedStmt del, c->Prepare("DELETE FROM audit_entries WHERE seq <= ?"));
+    Binder(del).Int(cp.upto_seq);
+    CS_RETURN_IF_ERROR(StepDone(*c, del, "archive entries"));
+    return c->Exec("CREATE TRIGGER audit_entries_append_only_delete BEFORE DELETE ON audit_entries "
+                   "BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END");
+  }
+
+  Result<std::optional<AuditCheckpoint>> LatestCheckpoint() override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT upto_seq, last_hash, frontier, archived_at_ms, retain_until_ms, "
+                                                 "segment_name, segment_sha256 FROM audit_checkpoints "
+                                                 "ORDER BY upto_seq DESC LIMIT 1"));
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<AuditCheckpoint>();
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read checkpoint");
+    AuditCheckpoint cp;
+    cp.upto_seq = sqlite3_column_int64(s, 0);
+    cp.last_hash = ColumnBlob(s, 1);
+    cp.frontier = ColumnBlob(s, 2);
+    cp.archived_at_ms = sqlite3_column_int64(s, 3);
+    cp.retain_until_ms = sqlite3_column_int64(s, 4);
+    cp.segment_name = ColumnText(s, 5);
+    cp.segment_sha256 = ColumnBlob(s, 6);
+    return std::optional<AuditCheckpoint>(std::move(cp));
   }
 
   Status InsertTreeHead(const TreeHead& h) override {
@@ -527,7 +591,9 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
 
  private:
   static Tenant ReadTenant(sqlite3_stmt* s) {
-    return Tenant{ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2)};
+    Tenant t{ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2), std::nullopt};
+    if (sqlite3_column_type(s, 3) != SQLITE_NULL) t.audit_retention_days = sqlite3_column_int64(s, 3);
+    return t;
   }
 
   Result<Tenant> OneTenant(std::string_view sql, const std::string& arg) {
