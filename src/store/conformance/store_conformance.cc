@@ -125,5 +125,109 @@ TEST_P(StoreConformanceTest, ConcurrentWritersLoseNothing) {
   EXPECT_EQ(store_->api_keys().List("ten_a")->size(), 200u);
 }
 
+TEST_P(StoreConformanceTest, ATransactionCommitsAllOrNothing) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt}).ok());
+  Status failed = store_->InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.api_keys().Insert(Key("key_1", "ten_a")));
+    return Internal("the second half failed");
+  });
+  EXPECT_EQ(failed.code(), StatusCode::kInternal);
+  EXPECT_EQ(store_->api_keys().Get("ten_a", "key_1").status().code(), StatusCode::kNotFound);
+  // A failing statement inside rolls back the earlier ones too.
+  Status conflict = store_->InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.api_keys().Insert(Key("key_2", "ten_a")));
+    return tx.tenants().Create({"ten_a", "A again", 2, std::nullopt});
+  });
+  EXPECT_EQ(conflict.machine_code(), "conflict");
+  EXPECT_EQ(store_->api_keys().Get("ten_a", "key_2").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.api_keys().Insert(Key("key_3", "ten_a")));
+    // Nested work (Rotate runs its own transaction) joins the outer one.
+    ApiKeyRecord next = Key("key_4", "ten_a", 2000);
+    return tx.api_keys().Rotate("ten_a", "key_3", 5, next);
+  }).ok());
+  EXPECT_TRUE(store_->api_keys().Get("ten_a", "key_4").ok());
+}
+
+AuditRecord Entry(int64_t seq, const std::string& tenant, const std::string& prev) {
+  AuditRecord r;
+  r.seq = seq;
+  r.ts_ms = 1000 + seq;
+  r.tenant_id = tenant;
+  r.actor_type = "system";
+  r.actor_id = "consentry";
+  r.action = seq % 2 ? "odd" : "even";
+  r.subject = seq == 2 ? "sub_x" : "";
+  r.details = "{}";
+  r.prev_hash = prev;
+  r.entry_hash = std::string(31, '\0') + static_cast<char>(seq);
+  return r;
+}
+
+TEST_P(StoreConformanceTest, TheAuditRepositoryKeepsRecordsExactly) {
+  auto tail = store_->audit().Tail();
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(tail->first, 0);
+  std::string prev(32, '\0');
+  for (int64_t seq = 1; seq <= 5; ++seq) {
+    AuditRecord r = Entry(seq, seq <= 3 ? "ten_a" : "ten_b", prev);
+    ASSERT_TRUE(store_->audit().Insert(r).ok());
+    prev = r.entry_hash;
+  }
+  EXPECT_EQ(store_->audit().Insert(Entry(5, "ten_a", prev)).machine_code(), "conflict");
+  EXPECT_EQ(store_->audit().Tail()->first, 5);
+  AuditQuery q;
+  q.tenant_id = "ten_a";
+  auto a = store_->audit().Query(q);
+  ASSERT_EQ(a->size(), 3u);
+  EXPECT_EQ((*a)[1].subject, "sub_x");
+  EXPECT_EQ((*a)[1].prev_hash, Entry(1, "ten_a", "").entry_hash);
+  q = {};
+  q.action = "odd";
+  EXPECT_EQ(store_->audit().Query(q)->size(), 3u);
+  q = {};
+  q.subject = "sub_x";
+  EXPECT_EQ(store_->audit().Query(q)->size(), 1u);
+  EXPECT_EQ(store_->audit().EntryHashes(2, 4)->size(), 3u);
+  int visited = 0;
+  ASSERT_TRUE(store_->audit().ScanRaw(4, [&](const AuditRawEntry& e) {
+    EXPECT_EQ(e.seq, 4 + visited);
+    EXPECT_EQ(e.tenant_id, "ten_b");
+    ++visited;
+    return true;
+  }).ok());
+  EXPECT_EQ(visited, 2);
+
+  TreeHead head;
+  head.tree_size = 5;
+  head.root_hash = std::string(32, 'r');
+  head.key_id = "k";
+  head.signature = std::string(64, 's');
+  head.frontier = std::string(64, 'f');
+  ASSERT_TRUE(store_->audit().InsertTreeHead(head).ok());
+  EXPECT_EQ((*store_->audit().LatestTreeHead())->frontier, head.frontier);
+
+  AuditCheckpoint cp;
+  cp.upto_seq = 3;
+  cp.last_hash = Entry(3, "", "").entry_hash;
+  cp.frontier = std::string(64, 'f');
+  cp.segment_name = "seg";
+  cp.segment_sha256 = std::string(32, 'h');
+  ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) { return tx.audit().Archive(cp); }).ok());
+  EXPECT_EQ(store_->audit().Query({})->front().seq, 4);
+  EXPECT_EQ(store_->audit().EntryHashes(1, 5)->size(), 5u);  // archived hashes kept
+  EXPECT_EQ((*store_->audit().LatestCheckpoint())->upto_seq, 3);
+}
+
+TEST_P(StoreConformanceTest, TenantRetentionCanBeSetAndCleared) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt}).ok());
+  EXPECT_FALSE(store_->tenants().Get("ten_a")->audit_retention_days.has_value());
+  ASSERT_TRUE(store_->tenants().SetAuditRetention("ten_a", 3650).ok());
+  EXPECT_EQ(store_->tenants().Get("ten_a")->audit_retention_days, 3650);
+  ASSERT_TRUE(store_->tenants().SetAuditRetention("ten_a", std::nullopt).ok());
+  EXPECT_FALSE(store_->tenants().Get("ten_a")->audit_retention_days.has_value());
+  EXPECT_EQ(store_->tenants().SetAuditRetention("ten_zz", 400).code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace cs
