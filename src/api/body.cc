@@ -39,18 +39,9 @@ Status Sensitive() {
 
 Status CheckUrl(const HttpRequest& request) {
   for (const std::string& segment : Split(request.path, '/')) {
-    std::string_view s = segment;
-    // %2B is '+', the usual start of an E.164 number.
-    std::string decoded;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '%' && i + 2 < s.size() && AsciiLower(s.substr(i + 1, 2)) == "2b") {
-        decoded.push_back('+');
-        i += 2;
-      } else {
-        decoded.push_back(s[i]);
-      }
-    }
-    if (LooksLikePhone(decoded)) return Sensitive();
+    // Decoded once, fully, so %31%37%36… is seen as the digits it is.
+    CS_ASSIGN_OR_RETURN(std::string value, PercentDecode(segment, /*plus_is_space=*/false));
+    if (LooksLikePhone(value)) return Sensitive();
   }
   CS_ASSIGN_OR_RETURN(auto params, ParseQuery(request.query));
   for (const auto& [name, value] : params) {

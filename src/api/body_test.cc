@@ -18,6 +18,8 @@ TEST(CheckUrlTest, RefusesPersonalDataAndCredentialsInTheUrl) {
   EXPECT_TRUE(CheckUrl(Req("/v1/apikeys", "page=2&limit=100")).ok());
   EXPECT_EQ(CheckUrl(Req("/v1/subjects/+4917612345678")).machine_code(), "sensitive_data_in_url");
   EXPECT_EQ(CheckUrl(Req("/v1/subjects/%2B4917612345678")).machine_code(), "sensitive_data_in_url");
+  EXPECT_EQ(CheckUrl(Req("/v1/subjects/%31%37%36%31%32%33%34%35%36%37%38")).machine_code(), "sensitive_data_in_url");
+  EXPECT_EQ(CheckUrl(Req("/v1/subjects/+1%20555%20123%204567")).machine_code(), "sensitive_data_in_url");
   EXPECT_EQ(CheckUrl(Req("/v1/x", "phone=%2B4917612345678")).machine_code(), "sensitive_data_in_url");
   EXPECT_EQ(CheckUrl(Req("/v1/x", "q=0049%20176%201234%205678")).machine_code(), "sensitive_data_in_url");
   EXPECT_EQ(CheckUrl(Req("/v1/x", "api_key=abc")).machine_code(), "sensitive_data_in_url");

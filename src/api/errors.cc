@@ -58,11 +58,21 @@ int HttpStatusFor(const Status& status) {
 HttpResponse StatusResponse(const Status& status, const std::string& request_id) {
   int http = HttpStatusFor(status);
   if (http >= 500 && http != 503) {
-    return ErrorResponse(500, "internal_error", "internal error; quote the request id to the operator", request_id);
+    HttpResponse r =
+        ErrorResponse(500, "internal_error", "internal error; quote the request id to the operator", request_id);
+    r.log_detail = status.ToString();
+    return r;
+  }
+  if (http == 503) {
+    // The code says which dependency is down; the details (file names, SQLite
+    // messages) stay in the log.
+    HttpResponse r = ErrorResponse(503, status.machine_code(), "temporarily unavailable; retry later", request_id);
+    r.log_detail = status.ToString();
+    r.headers.emplace_back("Retry-After", "5");
+    return r;
   }
   HttpResponse r = ErrorResponse(http, status.machine_code(), status.message(), request_id);
   if (status.code() == StatusCode::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");
-  if (http == 503) r.headers.emplace_back("Retry-After", "5");
   return r;
 }
 

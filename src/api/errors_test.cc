@@ -21,8 +21,10 @@ TEST(ErrorsTest, InternalErrorsRevealNothing) {
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.error_code, "internal_error");
   EXPECT_EQ(r.body.find("secret detail"), std::string::npos);
-  HttpResponse u = StatusResponse(Unavailable("storage_unavailable", "locked"), "req_2");
+  EXPECT_NE(r.log_detail.find("secret detail"), std::string::npos);  // for the log only
+  HttpResponse u = StatusResponse(Unavailable("storage_unavailable", "cannot open /var/lib/x.db"), "req_2");
   EXPECT_EQ(u.status, 503);
+  EXPECT_EQ(u.body.find("/var/lib"), std::string::npos);
   bool retry_after = false;
   for (const auto& [k, v] : u.headers) retry_after = retry_after || k == "Retry-After";
   EXPECT_TRUE(retry_after);

@@ -1,5 +1,8 @@
 // The /v1 API, health, readiness and metrics endpoints.
+#include <chrono>
 #include <functional>
+#include <mutex>
+#include <utility>
 
 #include "api/api.h"
 #include "api/router.h"
@@ -38,6 +41,17 @@ bool IsKeyId(std::string_view id) {
   if (id.size() != 28 || id.substr(0, 4) != "key_") return false;
   for (char c : id.substr(4)) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// Ids, pseudonyms and action names: 1-128 of [A-Za-z0-9._:-].
+bool IsIdentifier(std::string_view v) {
+  if (v.empty() || v.size() > 128) return false;
+  for (char ch : v) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+              ch == '-' || ch == '.' || ch == ':';
+    if (!ok) return false;
   }
   return true;
 }
@@ -171,8 +185,42 @@ class GatewayApiImpl final : public GatewayApi {
     return deps_.audit->Record(std::move(e));
   }
 
+  // At most kAuthFailuresPerSecond failures a second are recorded one by one;
+  // beyond that they are counted and recorded as one "auth.failure.suppressed"
+  // entry per second, so a credential-stuffing flood cannot fill the audit
+  // queue (and lock everyone else out with audit_unavailable) or grow the
+  // ledger without bound.
+  static constexpr int kAuthFailuresPerSecond = 100;
+
   Status RecordAuthFailure(const HttpRequest& request, const std::string& pattern) {
     if (deps_.audit == nullptr) return Unavailable("audit_unavailable", "no audit sink");
+    int64_t suppressed_before = 0;
+    {
+      std::lock_guard<std::mutex> lock(auth_failures_mu_);
+      const int64_t second = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+      if (second != auth_failure_second_) {
+        auth_failure_second_ = second;
+        auth_failures_this_second_ = 0;
+        suppressed_before = std::exchange(auth_failures_suppressed_, 0);
+      }
+      if (++auth_failures_this_second_ > kAuthFailuresPerSecond) {
+        ++auth_failures_suppressed_;
+        return Status::Ok();
+      }
+    }
+    if (suppressed_before > 0) {
+      AuditEvent burst;
+      burst.actor = AuditActor::System();
+      burst.action = "auth.failure.suppressed";
+      burst.resource = "api";
+      burst.outcome = "unauthenticated";
+      JsonWriter w;
+      w.BeginObject().Key("count").Int(suppressed_before).EndObject();
+      burst.details = w.Take();
+      CS_RETURN_IF_ERROR(deps_.audit->Record(std::move(burst)));
+    }
     AuditEvent e;
     e.actor = ActorOf(request, nullptr);
     e.action = "auth.failure";
@@ -192,13 +240,23 @@ class GatewayApiImpl final : public GatewayApi {
   }
 
   // A well-formed id that exists in another tenant is a cross-tenant attempt
-  // (B-27): recorded, and still answered exactly like a missing object.
+  // (B-27): recorded in the system stream, which only operators read (in
+  // either tenant's stream it would tell one tenant about the other), and
+  // still answered exactly like a missing object.
   Status RecordIfForeignKey(const Context& c, const std::string& id) {
     auto other = deps_.store->api_keys().FindForAuthentication(id);
     if (!other.ok() || other->tenant_id == c.principal->tenant_id) return Status::Ok();
+    if (deps_.audit == nullptr) return Unavailable("audit_unavailable", "no audit sink");
     JsonWriter w;
-    w.BeginObject().Key("target_tenant").String(other->tenant_id).EndObject();
-    return Record(c.request, *c.principal, "authz.cross_tenant_attempt", "apikey:" + id, "", "not_found", w.Take());
+    w.BeginObject().Key("caller_tenant").String(c.principal->tenant_id);
+    w.Key("target_tenant").String(other->tenant_id).EndObject();
+    AuditEvent e;
+    e.actor = ActorOf(c.request, c.principal);
+    e.action = "authz.cross_tenant_attempt";
+    e.resource = "apikey:" + id;
+    e.outcome = "not_found";
+    e.details = w.Take();
+    return deps_.audit->Record(std::move(e));
   }
 
   // Looks up a key of the caller's tenant; a foreign one is recorded and not found.
@@ -210,6 +268,17 @@ class GatewayApiImpl final : public GatewayApi {
   }
 
   AuditActor Actor(const Context& c) const { return ActorOf(c.request, c.principal); }
+
+  // A key can only hand out what it holds: `admin` manages keys, it does not
+  // mint scopes it lacks (no escalation through key creation or rotation).
+  static Status RequireHeldScopes(const Context& c, const std::vector<std::string>& scopes) {
+    for (const auto& scope : scopes) {
+      if (!c.principal->HasScope(scope)) {
+        return PermissionDenied("insufficient_scope", "cannot grant a scope this API key does not hold");
+      }
+    }
+    return Status::Ok();
+  }
 
   // --- public ---
   Result<HttpResponse> Healthz(const Context&) {
@@ -278,6 +347,7 @@ class GatewayApiImpl final : public GatewayApi {
     CS_ASSIGN_OR_RETURN(auto ttl, reader.OptionalInt("expires_in_days"));
     CS_RETURN_IF_ERROR(reader.Finish());
     if (!scopes) return InvalidArgument("missing_field", "body.scopes is required");
+    CS_RETURN_IF_ERROR(RequireHeldScopes(c, *scopes));
     CS_ASSIGN_OR_RETURN(IssuedKey issued,
                         deps_.api_keys->Create(Actor(c), c.principal->tenant_id, name, *scopes, ttl));
     HttpResponse r = Json(201, ApiKeyJson(issued.record, Now(), InsecureSecretAccess::Get(issued.token)));
@@ -302,7 +372,8 @@ class GatewayApiImpl final : public GatewayApi {
 
   Result<HttpResponse> RotateKey(const Context& c) {
     const std::string& id = c.params.at("id");
-    CS_RETURN_IF_ERROR(OwnKey(c, id).status());
+    CS_ASSIGN_OR_RETURN(ApiKeyRecord current, OwnKey(c, id));
+    CS_RETURN_IF_ERROR(RequireHeldScopes(c, current.scopes));
     CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(c.request, deps_.json_limits, true));
     CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
     CS_ASSIGN_OR_RETURN(auto overlap, reader.OptionalInt("overlap_seconds"));
@@ -350,12 +421,13 @@ class GatewayApiImpl final : public GatewayApi {
       } else if (name == "format") {
         if (value != "jsonl" && value != "syslog") return InvalidArgument("invalid_type", "format must be jsonl or syslog");
         p.format = value;
-      } else if (name == "action") {
-        p.query.action = value;
-      } else if (name == "actor") {
-        p.query.actor_id = value;
-      } else if (name == "subject") {
-        p.query.subject = value;
+      } else if (name == "action" || name == "actor" || name == "subject") {
+        // Ids and pseudonyms only: anything else could put personal data (an
+        // e-mail address, a name) into the permanent ledger via the record of this search.
+        if (!IsIdentifier(value)) {
+          return InvalidArgument("invalid_type", name + " must be 1-128 characters of [A-Za-z0-9._:-]");
+        }
+        (name == "action" ? p.query.action : name == "actor" ? p.query.actor_id : p.query.subject) = value;
       }
     }
     return p;
@@ -436,10 +508,7 @@ class GatewayApiImpl final : public GatewayApi {
 
   Result<HttpResponse> AccessLog(const Context& c) {
     const std::string& subject = c.params.at("subject");
-    if (subject.size() > 128 || subject.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                          "0123456789_-") != std::string::npos) {
-      return NotFound("no such subject");
-    }
+    if (!IsIdentifier(subject)) return NotFound("no such subject");
     CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"since", "until", "after", "limit"}, 1000, 1000));
     p.query.tenant_id = c.principal->tenant_id;
     p.query.subject = subject;
@@ -465,6 +534,10 @@ class GatewayApiImpl final : public GatewayApi {
 
   GatewayApiDeps deps_;
   api_internal::Router<RouteSpec> router_;
+  std::mutex auth_failures_mu_;
+  int64_t auth_failure_second_ = 0;       // guarded by auth_failures_mu_
+  int auth_failures_this_second_ = 0;     // guarded by auth_failures_mu_
+  int64_t auth_failures_suppressed_ = 0;  // guarded by auth_failures_mu_
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "api/api.h"
 
@@ -51,6 +53,31 @@ TEST(RouteInventoryTest, OnlyTheDocumentedRoutesArePublic) {
     EXPECT_EQ(e.action, "auth.failure");
     EXPECT_EQ(e.outcome, "unauthenticated");
   }
+}
+
+// A flood of bad credentials is recorded one by one up to a rate, then as a
+// count, so it cannot fill the audit queue.
+TEST(RouteInventoryTest, AuthenticationFailureFloodsAreAggregated) {
+  RecordingSink sink;
+  GatewayApiDeps deps;
+  deps.audit = &sink;
+  std::unique_ptr<GatewayApi> api = CreateGatewayApi(deps);
+  HttpRequest request;
+  request.method = "GET";
+  request.path = request.target = "/v1/me";
+  request.request_id = "req_test";
+  // Start right after a second boundary so the burst fits in one second.
+  auto now = std::chrono::steady_clock::now().time_since_epoch();
+  std::this_thread::sleep_for(std::chrono::seconds(1) - (now % std::chrono::seconds(1)) +
+                              std::chrono::milliseconds(5));
+  for (int i = 0; i < 250; ++i) ASSERT_EQ(api->Handle(request).status, 401);
+  EXPECT_EQ(sink.events.size(), 100u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_EQ(api->Handle(request).status, 401);
+  ASSERT_EQ(sink.events.size(), 102u);
+  EXPECT_EQ(sink.events[100].action, "auth.failure.suppressed");
+  EXPECT_EQ(sink.events[100].details, R"({"count":150})");
+  EXPECT_EQ(sink.events[101].action, "auth.failure");
 }
 
 // The permission matrix of docs/api.md: key management needs admin, audit data audit:read (AUD-08).

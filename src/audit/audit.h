@@ -114,6 +114,7 @@ struct AuditVerifyReport {
   int64_t archived = 0;       // entries before the checkpoint (checked when archived)
   int64_t entries = 0;        // entries checked now
   int64_t tree_heads = 0;
+  int64_t unsealed = 0;       // entries after the last signed head
   int64_t first_bad_seq = 0;  // 0 when ok
   std::string problem;        // what is wrong at first_bad_seq
 };
@@ -132,7 +133,10 @@ class LedgerVerifier {
   bool Feed(const AuditRecord& record);
   // The same over stored bytes, without decoding (the fast path).
   bool FeedRaw(const AuditRawEntry& entry);
-  AuditVerifyReport Finish();
+  // Ends the check. With `require_sealed`, entries after the last signed head
+  // are a failure (an export must be fully signed); otherwise they are only
+  // counted in `unsealed` (the live ledger between two seals).
+  AuditVerifyReport Finish(bool require_sealed = false);
 
  private:
   bool Fail(int64_t seq, std::string problem);
@@ -213,7 +217,8 @@ std::string LedgerExportLine(const AuditCheckpoint& checkpoint);
 // Writes `content` to `path` through a synced temporary file and a rename.
 Status WriteFileDurably(const std::string& path, std::string_view content);
 // Verifies an export (JSON lines from `consentry audit export --format ledger`)
-// with nothing but the public key: for auditors, offline.
+// with nothing but the public key: for auditors, offline. Every entry must be
+// covered by a signed tree head: an unsigned chain proves nothing.
 Result<AuditVerifyReport> VerifyExportedLedger(std::istream& in, const AuditPublicKey& key);
 
 // Receives audit events that describe no data change.
@@ -233,6 +238,9 @@ struct AuditWriterOptions {
   size_t max_batch = 1000;
   int64_t seal_every_entries = 1000;
   int64_t seal_interval_ms = 300000;
+  // Called from the writer thread when a commit, seal or heads-file write
+  // fails (it is retried); for logs and alerts.
+  std::function<void(const Status&)> on_error;
 };
 
 // Batches queued events into one transaction per batch (one fsync), and
@@ -249,8 +257,10 @@ class AuditWriter final : public AuditSink {
   Status Record(AuditEvent event) override;
   Status Flush() override;
 
+ public:
+  struct State;  // writer.cc
+
  private:
-  struct State;
   void Run();
   std::unique_ptr<State> state_;
 };

@@ -85,9 +85,15 @@ std::string LedgerExportLine(const AuditRecord& record) {
 namespace {
 
 // RFC 5424 PARAM-VALUE escaping: '"', '\' and ']' are escaped.
+// Control characters (CR, LF, …) are replaced, so a value can never start a
+// new syslog record.
 std::string SdEscape(std::string_view v) {
   std::string out;
   for (char c : v) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out.push_back('?');
+      continue;
+    }
     if (c == '"' || c == '\\' || c == ']') out.push_back('\\');
     out.push_back(c);
   }
@@ -210,13 +216,18 @@ Result<AuditVerifyReport> VerifyExportedLedger(std::istream& in, const AuditPubl
     }
   }
   if (!verifier) verifier.emplace(heads, key, checkpoint);
-  return verifier->Finish();
+  return verifier->Finish(/*require_sealed=*/true);
 }
 
 Status AppendHeadToFile(const std::string& path, const TreeHead& head) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return Unavailable("audit_unavailable", "cannot open the audit heads file " + path);
   std::string line = TreeHeadJson(head) + "\n";
+  // After a torn write (disk full, crash) start on a fresh line, so one bad
+  // line never swallows the next head.
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  char last = '\n';
+  if (size > 0 && ::pread(fd, &last, 1, size - 1) == 1 && last != '\n') line.insert(line.begin(), '\n');
   bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) return Unavailable("audit_unavailable", "cannot write the audit heads file " + path);
@@ -230,13 +241,10 @@ Result<std::vector<TreeHead>> ReadHeadsFile(const std::string& path) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
+    // A torn line (a write cut short) is skipped: heads carry their own
+    // signature, so nothing unsigned can be smuggled in this way.
     auto h = ParseTreeHeadJson(line);
-    // A torn last line (crash mid-write) is ignored; anything else is tampering.
-    if (!h.ok()) {
-      if (in.peek() == EOF) break;
-      return DataLoss("the audit heads file " + path + " is damaged");
-    }
-    heads.push_back(std::move(h).value());
+    if (h.ok()) heads.push_back(std::move(h).value());
   }
   return heads;
 }

@@ -1,6 +1,7 @@
 // Appending, sealing, verifying and proving: see audit.h and
 // docs/formats/audit-ledger.md for the byte formats.
 #include <algorithm>
+#include <map>
 
 #include "audit/audit.h"
 #include "audit/record_format.h"
@@ -110,7 +111,18 @@ LedgerVerifier::LedgerVerifier(std::vector<TreeHead> heads, const AuditPublicKey
     prev_hash_ = checkpoint->last_hash;
     base_ = checkpoint->upto_seq;
     report_.archived = base_;
-    while (next_head_ < heads_.size() && heads_[next_head_].tree_size <= base_) ++next_head_;
+    // Archives end at a signed head: the checkpoint must reproduce its root,
+    // so a forged checkpoint cannot carry the chain.
+    bool anchored = false;
+    while (next_head_ < heads_.size() && heads_[next_head_].tree_size <= base_) {
+      if (heads_[next_head_].tree_size == base_) {
+        if (!CheckHeadsUpTo(base_)) return;
+        anchored = true;
+      } else {
+        ++next_head_;
+      }
+    }
+    if (!anchored) Fail(base_, "no signed tree head matches the archive checkpoint at entry " + std::to_string(base_));
   }
 }
 
@@ -185,7 +197,13 @@ bool LedgerVerifier::FeedRaw(const AuditRawEntry& e) {
   return CheckHeadsUpTo(base_ + report_.entries);
 }
 
-AuditVerifyReport LedgerVerifier::Finish() {
+AuditVerifyReport LedgerVerifier::Finish(bool require_sealed) {
+  const int64_t signed_size = next_head_ == 0 ? 0 : heads_[next_head_ - 1].tree_size;
+  report_.unsealed = std::max<int64_t>(0, base_ + report_.entries - std::max(signed_size, base_));
+  if (report_.ok && require_sealed && report_.unsealed > 0) {
+    Fail(base_ + report_.entries - report_.unsealed + 1,
+         std::to_string(report_.unsealed) + " entries after the last signed tree head are not covered by a signature");
+  }
   if (report_.ok && next_head_ < heads_.size()) {
     const TreeHead& last = heads_.back();
     const int64_t present = base_ + report_.entries;
@@ -305,17 +323,23 @@ Result<AuditCheckpoint> ArchiveLedger(Store& store, const AuditPublicKey& key, c
   std::string segment;
   if (previous) segment += LedgerExportLine(*previous) + "\n";
   for (const auto& h : heads) {
-    if (h.tree_size >= from && h.tree_size <= upto_seq) segment += LedgerExportLine(h) + "\n";
+    // The head at the previous checkpoint anchors this segment's start.
+    if (h.tree_size >= from - 1 && h.tree_size >= 1 && h.tree_size <= upto_seq) segment += LedgerExportLine(h) + "\n";
   }
-  int64_t retain_until = 0;
+  std::map<std::string, int64_t> latest_by_tenant;  // no store calls inside the scan: it holds a connection
   std::string last_hash;
   CS_RETURN_IF_ERROR(store.audit().Scan(from, [&](const AuditRecord& r) {
     if (r.seq > upto_seq) return false;
     segment += LedgerExportLine(r) + "\n";
-    retain_until = std::max(retain_until, r.ts_ms + retention(r.tenant_id) * 86'400'000);
+    int64_t& latest = latest_by_tenant[r.tenant_id];
+    latest = std::max(latest, r.ts_ms);
     last_hash = r.entry_hash;
     return true;
   }));
+  int64_t retain_until = 0;
+  for (const auto& [tenant, latest] : latest_by_tenant) {
+    retain_until = std::max(retain_until, latest + retention(tenant) * 86'400'000);
+  }
   CS_RETURN_IF_ERROR(WriteFileDurably(segment_path, segment));
 
   AuditCheckpoint cp;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "audit/audit.h"
+#include "common/strings.h"
 
 namespace cs {
 namespace {
@@ -360,9 +361,112 @@ TEST_F(AuditLedgerTest, ArchivedSegmentsVerifyAndTheRestContinuesFromTheCheckpoi
     EXPECT_TRUE(report->ok) << segment << ": " << report->problem;
   }
   EXPECT_TRUE(Verify().ok);
-  // The hashes kept for archived entries are checked against the checkpoint.
-  Sql("DROP TRIGGER audit_archived_append_only; UPDATE audit_archived_hashes SET entry_hash = zeroblob(32) WHERE seq = 2");
+  // The hashes kept for archived entries are checked against the checkpoint…
+  Sql("DROP TRIGGER audit_archived_no_update; UPDATE audit_archived_hashes SET entry_hash = zeroblob(32) WHERE seq = 2");
   EXPECT_FALSE(Verify().ok);
+}
+
+TEST_F(AuditLedgerTest, AForgedCheckpointIsFoundThroughItsSignedHead) {
+  AppendN(6);
+  Seal();
+  ASSERT_TRUE(ArchiveLedger(*store_, signer_->public_key(), ledger_, AuditActor::System(), 6, dir_ + "/s.jsonl",
+                            [](const std::string&) -> int64_t { return 2192; }, clock_)
+                  .ok());
+  ASSERT_TRUE(Verify().ok);
+  // Rewrite the archived hashes and the checkpoint consistently: only the signed head can tell.
+  std::vector<std::string> fake;
+  merkle::Frontier frontier;
+  for (int i = 0; i < 6; ++i) {
+    fake.push_back(merkle::LeafHash("forged " + std::to_string(i)));
+    frontier.Append(fake.back());
+  }
+  std::string sql = "DROP TRIGGER audit_archived_no_update; DROP TRIGGER audit_checkpoints_no_update;";
+  for (int i = 0; i < 6; ++i) {
+    sql += "UPDATE audit_archived_hashes SET entry_hash = X'" + HexEncode(fake[static_cast<size_t>(i)]) +
+           "' WHERE seq = " + std::to_string(i + 1) + ";";
+  }
+  sql += "UPDATE audit_checkpoints SET frontier = X'" + HexEncode(frontier.Serialize()) + "', last_hash = X'" +
+         HexEncode(fake.back()) + "';";
+  Sql(sql);
+  AuditVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 6);
+}
+
+TEST_F(AuditLedgerTest, AnExportWithAnUnsignedTailDoesNotVerify) {
+  AppendN(3);
+  Seal();
+  AppendN(2);  // not sealed
+  std::ostringstream out;
+  auto heads = store_->audit().TreeHeads();
+  ASSERT_TRUE(heads.ok());
+  for (const auto& h : *heads) out << LedgerExportLine(h) << "\n";
+  ASSERT_TRUE(store_->audit().Scan(1, [&](const AuditRecord& r) {
+    out << LedgerExportLine(r) << "\n";
+    return true;
+  }).ok());
+  std::istringstream in(out.str());
+  auto report = VerifyExportedLedger(in, signer_->public_key());
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->ok);
+  EXPECT_EQ(report->first_bad_seq, 4);
+  EXPECT_NE(report->problem.find("not covered by a signature"), std::string::npos);
+  EXPECT_EQ(Verify().unsealed, 2);  // the live ledger between seals is fine
+}
+
+TEST_F(AuditLedgerTest, SyslogValuesCannotStartANewRecord) {
+  AuditRecord r;
+  r.seq = 1;
+  r.action = "audit.search";
+  r.subject = "x\n<85>1 2026-01-01T00:00:00Z forged";
+  std::string line = AuditRecordSyslog(r, "gw");
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_NE(line.find("subject=\"x?<85>1"), std::string::npos) << line;
+}
+
+// A store whose first write transactions fail, to exercise the writer's retry.
+class FlakyStore final : public Store {
+ public:
+  FlakyStore(Store& real, int failures) : real_(real), failures_(failures) {}
+  TenantRepository& tenants() override { return real_.tenants(); }
+  ApiKeyRepository& api_keys() override { return real_.api_keys(); }
+  AuditRepository& audit() override { return real_.audit(); }
+  Status InTransaction(const std::function<Status(StoreTransaction&)>& body) override {
+    if (failures_ > 0) {
+      --failures_;
+      return Unavailable("storage_unavailable", "simulated lock timeout");
+    }
+    return real_.InTransaction(body);
+  }
+  Status Ping() override { return real_.Ping(); }
+  Result<MigrationStatus> GetMigrationStatus() override { return real_.GetMigrationStatus(); }
+  Result<MigrationStatus> Migrate() override { return real_.Migrate(); }
+
+ private:
+  Store& real_;
+  std::atomic<int> failures_;
+};
+
+TEST_F(AuditLedgerTest, TheWriterRetriesAFailedBatchIntact) {
+  FlakyStore flaky(*store_, 2);
+  std::vector<Status> errors;
+  AuditWriterOptions options;
+  options.on_error = [&errors](const Status& s) { errors.push_back(s); };
+  {
+    AuditWriter writer(flaky, ledger_, *signer_, clock_, options, "");
+    for (int i = 0; i < 5; ++i) {
+      AuditEvent e;
+      e.tenant_id = "ten_a";
+      e.actor = AuditActor::System();
+      e.action = "event." + std::to_string(i);
+      ASSERT_TRUE(writer.Record(e).ok());
+    }
+    ASSERT_TRUE(writer.Flush().ok());
+  }
+  EXPECT_GE(errors.size(), 1u);
+  auto entries = store_->audit().Query({});
+  ASSERT_EQ(entries->size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ((*entries)[static_cast<size_t>(i)].action, "event." + std::to_string(i));
 }
 
 TEST_F(AuditLedgerTest, ArchivingATamperedLedgerIsRefused) {

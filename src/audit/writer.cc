@@ -31,7 +31,30 @@ struct AuditWriter::State {
   bool stopping = false;             // guarded by mu
   std::thread thread;
   int64_t last_seal_ms = 0;
+  std::vector<TreeHead> unwritten_heads;  // writer thread only: heads not yet in the heads file
 };
+
+namespace {
+
+// Appends pending heads to the heads file; whatever fails stays pending and
+// is retried at the next seal, in order.
+void WriteHeads(AuditWriter::State& s) {
+  if (s.heads_file.empty()) {
+    s.unwritten_heads.clear();
+    return;
+  }
+  size_t written = 0;
+  for (; written < s.unwritten_heads.size(); ++written) {
+    Status st = AppendHeadToFile(s.heads_file, s.unwritten_heads[written]);
+    if (!st.ok()) {
+      if (s.options.on_error) s.options.on_error(st);
+      break;
+    }
+  }
+  s.unwritten_heads.erase(s.unwritten_heads.begin(), s.unwritten_heads.begin() + static_cast<long>(written));
+}
+
+}  // namespace
 
 AuditWriter::AuditWriter(Store& store, const AuditLedger& ledger, const AuditSigner& signer, const Clock& clock,
                          AuditWriterOptions options, std::string heads_file)
@@ -82,7 +105,8 @@ void AuditWriter::Run() {
       s.wake.wait_for(lock, std::chrono::seconds(1), [&] { return s.stopping || !s.queue.empty(); });
       if (s.stopping && s.queue.empty()) break;
       size_t n = std::min(s.queue.size(), s.options.max_batch);
-      batch.assign(std::make_move_iterator(s.queue.begin()), std::make_move_iterator(s.queue.begin() + static_cast<long>(n)));
+      // Copied, not moved: the events stay queued (intact) until their batch commits.
+      batch.assign(s.queue.begin(), s.queue.begin() + static_cast<long>(n));
     }
     if (!batch.empty()) {
       Status st = s.store.InTransaction([&](StoreTransaction& tx) { return s.ledger.Append(tx.audit(), batch); });
@@ -93,6 +117,7 @@ void AuditWriter::Run() {
         since_seal += static_cast<int64_t>(batch.size());
       } else {
         s.last_error = st;
+        if (s.options.on_error) s.options.on_error(st);
         if (s.stopping) break;  // cannot commit and asked to stop: give up, the queue is lost with the process
       }
       s.progress.notify_all();
@@ -108,13 +133,17 @@ void AuditWriter::Run() {
       if (head.ok()) {
         s.last_seal_ms = now;
         since_seal = 0;
-        if (*head && !s.heads_file.empty()) AppendHeadToFile(s.heads_file, **head).IgnoreError();  // retried next seal
+        if (*head) s.unwritten_heads.push_back(std::move(**head));
+      } else if (s.options.on_error) {
+        s.options.on_error(head.status());
       }
+      WriteHeads(s);
     }
   }
   // Seal whatever was committed, so a clean stop leaves a fully covered ledger.
   auto head = SealLedger(s.store, s.signer, s.clock);
-  if (head.ok() && *head && !s.heads_file.empty()) AppendHeadToFile(s.heads_file, **head).IgnoreError();
+  if (head.ok() && *head) s.unwritten_heads.push_back(std::move(**head));
+  WriteHeads(s);
 }
 
 }  // namespace cs

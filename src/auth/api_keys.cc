@@ -163,21 +163,38 @@ Result<IssuedKey> ApiKeyService::Rotate(const AuditActor& actor, const std::stri
     return InvalidArgument("invalid_overlap", "overlap_seconds must be between 0 and " +
                                                   std::to_string(policy_.max_overlap_seconds));
   }
-  CS_ASSIGN_OR_RETURN(ApiKeyRecord old, store_.api_keys().Get(tenant_id, key_id));
-  int64_t now = clock_.NowUnixMillis();
-  if (old.revoked_at_ms || now >= old.expires_at_ms) return NotFound("no such API key");
+  const int64_t now = clock_.NowUnixMillis();
   CS_ASSIGN_OR_RETURN(Minted minted, Mint());
   IssuedKey issued;
   ApiKeyRecord& r = issued.record;
-  r.id = minted.id;
-  r.tenant_id = tenant_id;
-  r.name = old.name;
-  r.scopes = old.scopes;
-  r.secret_hash = minted.secret_hash;
-  r.created_at_ms = now;
-  r.expires_at_ms = now + std::max<int64_t>(old.expires_at_ms - old.created_at_ms, kMillisPerDay);
-  r.rotated_from = old.id;
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    // Read inside the write transaction: two concurrent rotations of one key serialise here.
+    CS_ASSIGN_OR_RETURN(ApiKeyRecord old, tx.api_keys().Get(tenant_id, key_id));
+    if (old.revoked_at_ms || now >= old.expires_at_ms) return NotFound("no such API key");
+    CS_ASSIGN_OR_RETURN(std::vector<ApiKeyRecord> all, tx.api_keys().List(tenant_id));
+    for (const auto& k : all) {
+      if (k.rotated_from == old.id && !k.revoked_at_ms && now < k.expires_at_ms) {
+        return FailedPrecondition("conflict", "this key was already rotated; rotate its replacement " + k.id);
+      }
+    }
+    r.id = minted.id;
+    r.tenant_id = tenant_id;
+    r.name = old.name;
+    r.scopes = old.scopes;
+    r.secret_hash = minted.secret_hash;
+    r.created_at_ms = now;
+    r.expires_at_ms = now + std::max<int64_t>(old.expires_at_ms - old.created_at_ms, kMillisPerDay);
+    r.rotated_from = old.id;
+    // At most two live keys per lineage (SEC-03): the key this one replaced,
+    // if still in its overlap, stops now.
+    if (old.rotated_from) {
+      auto predecessor = tx.api_keys().Get(tenant_id, *old.rotated_from);
+      if (predecessor.ok() && !predecessor->revoked_at_ms && now < predecessor->expires_at_ms) {
+        CS_RETURN_IF_ERROR(tx.api_keys().Revoke(tenant_id, predecessor->id, now));
+        CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), KeyEvent(actor, *predecessor, "apikey.revoke",
+                                                               R"({"reason":"superseded by a second rotation"})")));
+      }
+    }
     CS_RETURN_IF_ERROR(tx.api_keys().Rotate(tenant_id, old.id, now + overlap * 1000, r));
     JsonWriter details;
     details.BeginObject().Key("replaced_by").String(r.id).Key("overlap_seconds").Int(overlap).EndObject();

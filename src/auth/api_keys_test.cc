@@ -116,6 +116,21 @@ TEST_F(ApiKeyServiceTest, RotationKeepsTheOldKeyForTheOverlapOnly) {
   EXPECT_EQ(service_->Rotate(actor_, "ten_a", rotated->record.id, 99'999'999).status().machine_code(), "invalid_overlap");
 }
 
+// covers: SEC-03
+TEST_F(ApiKeyServiceTest, ALineageNeverHasMoreThanTwoLiveKeys) {
+  IssuedKey first = MustCreate("ten_a");
+  auto second = service_->Rotate(actor_, "ten_a", first.record.id, 3600);
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(service_->Authenticate(Token(first)).ok());
+  auto third = service_->Rotate(actor_, "ten_a", second->record.id, 3600);
+  ASSERT_TRUE(third.ok());
+  EXPECT_FALSE(service_->Authenticate(Token(first)).ok());  // superseded twice: stopped now
+  EXPECT_TRUE(service_->Authenticate(Token(*second)).ok());
+  EXPECT_TRUE(service_->Authenticate(Token(*third)).ok());
+  // Forking a lineage is refused: a rotated key cannot be rotated again.
+  EXPECT_EQ(service_->Rotate(actor_, "ten_a", second->record.id, 60).status().machine_code(), "conflict");
+}
+
 TEST_F(ApiKeyServiceTest, CreationValidatesItsInput) {
   EXPECT_EQ(service_->Create(actor_, "ten_a", "crm", {"messages:sendx"}, {}).status().machine_code(), "invalid_scope");
   EXPECT_EQ(service_->Create(actor_, "ten_a", "crm", {}, {}).status().machine_code(), "invalid_scope");

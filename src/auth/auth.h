@@ -55,7 +55,7 @@ struct IssuedKey {
 struct ApiKeyPolicy {
   int64_t default_ttl_days = 90;
   int64_t max_ttl_days = 365;
-  int64_t default_overlap_seconds = 3600;
+  int64_t default_overlap_seconds = 86400;
   int64_t max_overlap_seconds = 604800;
 };
 
@@ -82,7 +82,9 @@ class ApiKeyService {
 
   // Issues a replacement with the same name, scopes and lifetime; the old key
   // keeps working for `overlap_seconds` (policy default when absent), then
-  // stops. kNotFound for a missing, foreign or revoked key.
+  // stops; a key the old one itself replaced stops at once, so a lineage
+  // never has more than two live keys. kNotFound for a missing, foreign or
+  // revoked key.
   Result<IssuedKey> Rotate(const AuditActor& actor, const std::string& tenant_id, const std::string& key_id,
                            std::optional<int64_t> overlap_seconds);
 

@@ -54,7 +54,7 @@ int PrintReport(const AuditVerifyReport& r, bool json) {
   if (json) {
     JsonWriter w;
     w.BeginObject().Key("ok").Bool(r.ok).Key("archived").Int(r.archived).Key("entries").Int(r.entries);
-    w.Key("tree_heads").Int(r.tree_heads);
+    w.Key("tree_heads").Int(r.tree_heads).Key("unsealed").Int(r.unsealed);
     w.Key("first_bad_seq");
     if (r.ok) w.Null();
     else w.Int(r.first_bad_seq);
@@ -63,6 +63,7 @@ int PrintReport(const AuditVerifyReport& r, bool json) {
   } else if (r.ok) {
     std::cout << "audit ledger OK: " << r.entries << " entries, " << r.tree_heads << " signed tree heads";
     if (r.archived > 0) std::cout << " (continuing after " << r.archived << " archived entries)";
+    if (r.unsealed > 0) std::cout << "; " << r.unsealed << " newest entries await the next signed head";
     std::cout << "\n";
   } else {
     std::cout << "TAMPERING DETECTED at entry " << r.first_bad_seq << ": " << r.problem << "\n";
@@ -116,6 +117,10 @@ int CmdExport(const CommonOptions& o, const AuditArgs& a) {
   JsonWriter details;
   details.BeginObject().Key("format").String(a.format).Key("tenant").String(a.tenant).EndObject();
   if (Status s = RecordOperatorAction(rt, "audit.export", details.Take()); !s.ok()) return PrintError(s, o.json);
+  if (a.format == "ledger") {
+    // A ledger export must be signed to the last entry (this one included) to verify offline.
+    if (auto sealed = SealAudit(rt); !sealed.ok()) return PrintError(sealed.status(), o.json);
+  }
 
   std::ofstream file;
   if (!a.out.empty()) {
@@ -202,8 +207,12 @@ int CmdProof(const CommonOptions& o, const AuditArgs& a) {
   } else if (a.old_size > 0 && a.new_size > 0) {
     auto p = ProveConsistency(store, a.old_size, a.new_size);
     if (!p.ok()) return PrintError(p.status(), o.json);
+    auto signed_ok = [&key](const TreeHead& h) {
+      return key.Verify(SignedTreeHeadBytes(h.tree_size, h.ts_ms, h.root_hash), h.signature);
+    };
     bool ok = merkle::VerifyConsistency(static_cast<uint64_t>(a.old_size), static_cast<uint64_t>(a.new_size),
-                                        p->old_head.root_hash, p->new_head.root_hash, p->path);
+                                        p->old_head.root_hash, p->new_head.root_hash, p->path) &&
+              signed_ok(p->old_head) && signed_ok(p->new_head);
     w.Key("type").String("consistency").Key("old_head").Raw(TreeHeadJson(p->old_head));
     w.Key("new_head").Raw(TreeHeadJson(p->new_head)).Key("path").BeginArray();
     for (const auto& h : p->path) w.String(HexEncode(h));

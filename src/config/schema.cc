@@ -98,8 +98,9 @@ const std::vector<KeySpec>& Table() {
       {"auth.api_key_max_ttl_days", KeyType::kInt, "365", 1, 3650, {},
        "Longest lifetime an API key may be given. Must be at least `auth.api_key_default_ttl_days`.",
        [](Config& c, const RawValue& v) { c.auth.api_key_max_ttl_days = I(v); }},
-      {"auth.rotation_overlap_seconds", KeyType::kInt, "3600", 0, 2592000, {},
-       "How long the old key keeps working after a rotation when the request names no overlap.",
+      {"auth.rotation_overlap_seconds", KeyType::kInt, "86400", 0, 2592000, {},
+       "How long the old key keeps working after a rotation when the request names no overlap (SEC-03). A second "
+       "rotation during the overlap stops the oldest key at once: never more than two live keys per lineage.",
        [](Config& c, const RawValue& v) { c.auth.rotation_overlap_seconds = I(v); }},
       {"auth.rotation_max_overlap_seconds", KeyType::kInt, "604800", 0, 2592000, {},
        "Longest overlap a rotation may ask for.",

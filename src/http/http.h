@@ -62,6 +62,7 @@ struct HttpResponse {
   std::string route = "unmatched";
   std::string tenant_id;
   std::string error_code;
+  std::string log_detail;  // for 5xx: the internal reason, logged, never sent
 };
 
 // Returns a JSON error response with the standard envelope.
@@ -116,6 +117,10 @@ Result<std::unique_ptr<HttpServer>> CreateHttpServer(const HttpServerOptions& op
 
 // Returns a fresh request id "req_" + 24 hex characters.
 std::string NewRequestId();
+
+// Percent-decodes `text` once; '+' becomes a space only when `plus_is_space`
+// (query strings, not paths). invalid_query for a bad escape or invalid UTF-8.
+Result<std::string> PercentDecode(std::string_view text, bool plus_is_space);
 
 // Splits and percent-decodes a query string. Refusals: invalid_argument
 // "ambiguous_input" for a repeated name (I-11), "invalid_query" for a bad

@@ -46,12 +46,14 @@ int HexDigit(char c) {
   return -1;
 }
 
-Result<std::string> PercentDecode(std::string_view in) {
+}  // namespace
+
+Result<std::string> PercentDecode(std::string_view in, bool plus_is_space) {
   std::string out;
   out.reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
-    if (c == '+') {
+    if (c == '+' && plus_is_space) {
       out.push_back(' ');
     } else if (c == '%') {
       if (i + 2 >= in.size()) {
@@ -70,18 +72,16 @@ Result<std::string> PercentDecode(std::string_view in) {
   return out;
 }
 
-}  // namespace
-
 Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> out;
   if (query.empty()) return out;
   for (const std::string& part : Split(query, '&')) {
     if (part.empty()) continue;
     size_t eq = part.find('=');
-    CS_ASSIGN_OR_RETURN(std::string name, PercentDecode(std::string_view(part).substr(0, eq)));
+    CS_ASSIGN_OR_RETURN(std::string name, PercentDecode(std::string_view(part).substr(0, eq), true));
     CS_ASSIGN_OR_RETURN(std::string value, eq == std::string::npos
                                                ? Result<std::string>(std::string())
-                                               : PercentDecode(std::string_view(part).substr(eq + 1)));
+                                               : PercentDecode(std::string_view(part).substr(eq + 1), true));
     for (const auto& [k, v] : out) {
       if (k == name) return InvalidArgument("ambiguous_input", "a query parameter is repeated");
     }

@@ -198,6 +198,10 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   audit_options.queue_capacity = static_cast<size_t>(config->audit.queue_capacity);
   audit_options.seal_every_entries = config->audit.seal_every_entries;
   audit_options.seal_interval_ms = config->audit.seal_interval_seconds * 1000;
+  audit_options.on_error = [logger = log.get()](const Status& st) {
+    logger->Log(LogLevel::kError, "audit_write_failed",
+                {{"code", std::string_view(st.machine_code())}, {"detail", std::string_view(st.message())}});
+  };
   AuditWriter audit(*rt.store, rt.ledger, *rt.signer, rt.clock, audit_options, rt.heads_file);
   auto record_system = [&](std::string action, std::string details) {
     AuditEvent e;
@@ -253,6 +257,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
                  {"status", int64_t{r.status}},
                  {"tenant", std::string_view(r.tenant_id)},
                  {"error_code", std::string_view(r.error_code)},
+                 {"error_detail", std::string_view(r.log_detail)},
                  {"latency_ms", x.seconds * 1000.0}});
   };
   GatewayApi* api_ptr = api.get();
@@ -295,11 +300,13 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     SignalWaiter signals(*server);
     server->Run();
   }
-  record_system("system.stop", "{}").IgnoreError();  // best effort: the process is going away either way
-  Status flushed = audit.Flush();
+  Status stopped = record_system("system.stop", "{}");
+  Status flushed = stopped.ok() ? audit.Flush() : stopped;
   log->Log(flushed.ok() ? LogLevel::kInfo : LogLevel::kError, "server_stopped",
            {{"audit_flushed", flushed.ok()}});
   log->Flush();
+  // Exit non-zero when audit events may have been lost, so supervisors notice.
+  if (!flushed.ok()) return flushed;
   return Status::Ok();
 }
 

@@ -83,6 +83,10 @@ CREATE TRIGGER audit_archived_append_only BEFORE DELETE ON audit_archived_hashes
   BEGIN SELECT RAISE(ABORT, 'archived hashes are append-only'); END;
 CREATE TRIGGER audit_checkpoints_append_only BEFORE DELETE ON audit_checkpoints
   BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+  BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER audit_archived_no_update BEFORE UPDATE ON audit_archived_hashes
+  BEGIN SELECT RAISE(ABORT, 'archived hashes are append-only'); END;
 )sql"},
 };
 

@@ -11,7 +11,7 @@ class HttpApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = MakeTempDir("api");
-    a_ = CreateTenantWithKey(dir_, "tenant-a", "admin,messages:send");
+    a_ = CreateTenantWithKey(dir_, "tenant-a", "admin,messages:send,messages:read");
     b_ = CreateTenantWithKey(dir_, "tenant-b", "admin");
     narrow_ = CreateTenantWithKey(dir_, "tenant-c", "messages:read");
     server_ = std::make_unique<ServerProcess>(dir_);
@@ -133,6 +133,30 @@ TEST_F(HttpApiTest, KeysAreCreatedRotatedAndRevokedThroughTheApi) {
   EXPECT_EQ(Call(port(), "GET", "/v1/me", new_token).status, 401);
 }
 
+// covers: SEC-06 — an admin key cannot mint or renew scopes it does not hold.
+TEST_F(HttpApiTest, KeysCannotGrantScopesTheyDoNotHold) {
+  HttpReply escalate = Call(port(), "POST", "/v1/apikeys", a_.token, R"({"name":"x","scopes":["audit:read"]})");
+  EXPECT_EQ(escalate.status, 403);
+  EXPECT_EQ(escalate.ErrorCode(), "insufficient_scope");
+  HttpReply narrow = Call(port(), "POST", "/v1/apikeys", b_.token, R"({"name":"y","scopes":["admin"]})");
+  ASSERT_EQ(narrow.status, 201);
+  // b_ holds only admin: it cannot rotate a key of its tenant that has more.
+  CliResult wide = RunConsentry({"apikey", "create", "--data-dir", dir_, "--tenant", b_.tenant_id, "--name", "wide",
+                                 "--scope", "admin,audit:read", "--json"});
+  ASSERT_EQ(wide.exit_code, 0);
+  std::string wide_id = wide.Json().Find("id")->as_string();
+  EXPECT_EQ(Call(port(), "POST", "/v1/apikeys/" + wide_id + "/rotate", b_.token, "{}").status, 403);
+}
+
+TEST_F(HttpApiTest, AKeyIsRotatedOnlyOnce) {
+  HttpReply created = Call(port(), "POST", "/v1/apikeys", a_.token, R"({"name":"r","scopes":["messages:read"]})");
+  std::string id = ParseJson(created.body)->Find("id")->as_string();
+  EXPECT_EQ(Call(port(), "POST", "/v1/apikeys/" + id + "/rotate", a_.token, "{}").status, 201);
+  HttpReply again = Call(port(), "POST", "/v1/apikeys/" + id + "/rotate", a_.token, "{}");
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(again.ErrorCode(), "conflict");
+}
+
 TEST_F(HttpApiTest, RotationOverlapKeepsBothKeysWorking) {
   HttpReply created = Call(port(), "POST", "/v1/apikeys", a_.token, R"({"name":"x","scopes":["messages:read"]})");
   std::string token = ParseJson(created.body)->Find("token")->as_string();
@@ -161,7 +185,7 @@ TEST_F(HttpApiTest, PersonalDataInTheUrlIsRefused) {
 
 TEST(HttpDurabilityTest, AcknowledgedWritesSurviveSigkill) {
   std::string dir = MakeTempDir("kill");
-  Credentials admin = CreateTenantWithKey(dir, "durable", "admin");
+  Credentials admin = CreateTenantWithKey(dir, "durable", "admin,messages:read");
   std::vector<std::string> ids;
   {
     ServerProcess server(dir);

@@ -17,7 +17,7 @@ constexpr char kText[] = "CanaryText-9Zq7";
 // covers: AUD-05, B-23, B-39
 TEST(LogCanaryTest, LogsAndMetricsNeverCarryPersonalDataOrSecrets) {
   std::string dir = MakeTempDir("canary");
-  Credentials admin = CreateTenantWithKey(dir, "canary", "admin");
+  Credentials admin = CreateTenantWithKey(dir, "canary", "admin,messages:read");
   ServerProcess server(dir, {"CONSENTRY_LOG_LEVEL=debug"});
   ASSERT_TRUE(server.started());
   int port = server.port();
