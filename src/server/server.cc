@@ -179,51 +179,10 @@ Result<std::optional<TreeHead>> SealAudit(AdminRuntime& rt) {
   return head;
 }
 
-Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& options, std::ostream& out) {
-  BlockStopSignals();
-  CS_ASSIGN_OR_RETURN(LogLevel level, ParseLogLevel(config->log.level));
-  CS_ASSIGN_OR_RETURN(std::unique_ptr<Logger> log, CreateJsonLogger(level, config->log.file));
-  auto runtime = OpenAdminRuntime(
-      *config, config->store.auto_migrate ? MigrationMode::kApply : MigrationMode::kRequireCurrent,
-      AuditActor::System());
-  if (!runtime.ok()) {
-    log->Log(LogLevel::kError, "startup_failed", {{"code", std::string_view(runtime.status().machine_code())}});
-    return runtime.status();
-  }
-  AdminRuntime& rt = **runtime;
+namespace {
 
-  MetricsRegistry metrics;
-  DeclareMetrics(metrics);
-  AuditWriterOptions audit_options;
-  audit_options.queue_capacity = static_cast<size_t>(config->audit.queue_capacity);
-  audit_options.seal_every_entries = config->audit.seal_every_entries;
-  audit_options.seal_interval_ms = config->audit.seal_interval_seconds * 1000;
-  audit_options.on_error = [logger = log.get()](const Status& st) {
-    logger->Log(LogLevel::kError, "audit_write_failed",
-                {{"code", std::string_view(st.machine_code())}, {"detail", std::string_view(st.message())}});
-  };
-  AuditWriter audit(*rt.store, rt.ledger, *rt.signer, rt.clock, audit_options, rt.heads_file);
-  auto record_system = [&](std::string action, std::string details) {
-    AuditEvent e;
-    e.actor = AuditActor::System();
-    e.action = std::move(action);
-    e.resource = "process";
-    e.details = std::move(details);
-    return audit.Record(std::move(e));
-  };
-  GatewayApiDeps deps;
-  deps.store = rt.store.get();
-  deps.api_keys = rt.api_keys.get();
-  deps.metrics = &metrics;
-  deps.audit = &audit;
-  deps.clock = &rt.clock;
-  deps.json_limits.max_depth = config->json.max_depth;
-  deps.json_limits.max_array_items = static_cast<size_t>(config->json.max_array_items);
-  deps.version = std::string(ConsentryVersion());
-  std::unique_ptr<GatewayApi> api = CreateGatewayApi(std::move(deps));
-
+HttpServerOptions HttpOptionsFrom(const HttpConfig& hc) {
   HttpServerOptions http;
-  const HttpConfig& hc = config->http;
   http.host = hc.listen_host;
   http.port = hc.listen_port;
   http.threads = hc.threads;
@@ -237,77 +196,141 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   http.tls_cert_file = hc.tls_cert_file;
   http.tls_key_file = hc.tls_key_file;
   http.tls_min_13 = hc.tls_min_version == "1.3";
+  return http;
+}
 
-  Logger* logger = log.get();
-  auto observer = [logger, &metrics](const HttpExchange& x) {
+AuditWriterOptions AuditOptionsFrom(const AuditConfig& ac, Logger& log) {
+  AuditWriterOptions options;
+  options.queue_capacity = static_cast<size_t>(ac.queue_capacity);
+  options.seal_every_entries = ac.seal_every_entries;
+  options.seal_interval_ms = ac.seal_interval_seconds * 1000;
+  options.on_error = [&log](const Status& st) {
+    log.Log(LogLevel::kError, "audit_write_failed",
+            {{"code", std::string_view(st.machine_code())}, {"detail", std::string_view(st.message())}});
+  };
+  return options;
+}
+
+// One access-log line and the HTTP metrics per answered request.
+HttpObserver AccessObserver(Logger& log, MetricsRegistry& metrics) {
+  return [&log, &metrics](const HttpExchange& x) {
     const HttpResponse& r = x.response;
-    std::string status = std::to_string(r.status);
     std::string method = x.method.empty() ? "INVALID" : std::string(x.method);
     // Unknown methods are folded so a client cannot grow the series count.
     if (method != "GET" && method != "POST" && method != "PUT" && method != "PATCH" && method != "DELETE" &&
         method != "HEAD" && method != "OPTIONS" && method != "INVALID") {
       method = "OTHER";
     }
-    metrics.Add("consentry_http_requests_total", {{"method", method}, {"route", r.route}, {"status", status}});
+    metrics.Add("consentry_http_requests_total",
+                {{"method", method}, {"route", r.route}, {"status", std::to_string(r.status)}});
     metrics.Observe("consentry_http_request_duration_seconds", {{"route", r.route}}, x.seconds);
-    logger->Log(r.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "http_request",
-                {{"request_id", x.request_id},
-                 {"method", std::string_view(method)},
-                 {"route", std::string_view(r.route)},
-                 {"status", int64_t{r.status}},
-                 {"tenant", std::string_view(r.tenant_id)},
-                 {"error_code", std::string_view(r.error_code)},
-                 {"error_detail", std::string_view(r.log_detail)},
-                 {"latency_ms", x.seconds * 1000.0}});
+    log.Log(r.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "http_request",
+            {{"request_id", x.request_id},
+             {"method", std::string_view(method)},
+             {"route", std::string_view(r.route)},
+             {"status", int64_t{r.status}},
+             {"tenant", std::string_view(r.tenant_id)},
+             {"error_code", std::string_view(r.error_code)},
+             {"error_detail", std::string_view(r.log_detail)},
+             {"latency_ms", x.seconds * 1000.0}});
   };
-  GatewayApi* api_ptr = api.get();
-  CS_ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server,
-                      CreateHttpServer(http, [api_ptr](const HttpRequest& req) { return api_ptr->Handle(req); },
-                                       observer));
+}
 
-  std::string host = http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
-  std::string url = std::string(http.tls_enabled ? "https" : "http") + "://" + host + ":" +
-                    std::to_string(server->port());
-  if (options.demo) {
-    auto demo = PrepareDemo(rt);
-    if (!demo.ok()) return demo.status();
+Status RecordSystemEvent(AuditSink& audit, std::string action, std::string details) {
+  AuditEvent e;
+  e.actor = AuditActor::System();
+  e.action = std::move(action);
+  e.resource = "process";
+  e.details = std::move(details);
+  return audit.Record(std::move(e));
+}
+
+// Tells the operator where the gateway listens (and, in demo mode, how to try it).
+Status PrintStartup(AdminRuntime& rt, bool demo, const std::string& url, std::ostream& out) {
+  if (demo) {
+    CS_ASSIGN_OR_RETURN(IssuedKey key, PrepareDemo(rt));
     out << "Consentry " << ConsentryVersion() << " is running.\n"
         << "  URL:         " << url << "\n"
-        << "  Demo tenant: " << demo->record.tenant_id << " (name \"demo\")\n"
-        << "  API key:     " << InsecureSecretAccess::Get(demo->token) << "  (shown once; valid 7 days)\n"
+        << "  Demo tenant: " << key.record.tenant_id << " (name \"demo\")\n"
+        << "  API key:     " << InsecureSecretAccess::Get(key.token) << "  (shown once; valid 7 days)\n"
         << "  Try:         curl -H 'Authorization: Bearer <API key>' " << url << "/v1/me\n"
         << "  Stop with Ctrl-C.\n";
   } else {
     out << "Consentry " << ConsentryVersion() << " listening on " << url << "\n";
   }
   out.flush();
-  {
-    JsonWriter w;
-    w.BeginObject().Key("version").String(ConsentryVersion()).Key("port").Int(server->port());
-    w.Key("tls").Bool(http.tls_enabled).EndObject();
-    CS_RETURN_IF_ERROR(record_system("system.start", w.Take()));
+  return Status::Ok();
+}
+
+// Writes {"url","port"} atomically (temporary file + rename) for supervisors and tests.
+Status WriteReadyFile(const std::string& path, const std::string& url, uint16_t port) {
+  JsonWriter w;
+  w.BeginObject().Key("url").String(url).Key("port").Int(port).EndObject();
+  std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << w.str() << "\n";
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Unavailable("storage_unavailable", "cannot write the ready file " + path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& options, std::ostream& out) {
+  BlockStopSignals();
+  CS_ASSIGN_OR_RETURN(LogLevel level, ParseLogLevel(config->log.level));
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<Logger> log, CreateJsonLogger(level, config->log.file));
+  auto runtime = OpenAdminRuntime(
+      *config, config->store.auto_migrate ? MigrationMode::kApply : MigrationMode::kRequireCurrent,
+      AuditActor::System());
+  if (!runtime.ok()) {
+    log->Log(LogLevel::kError, "startup_failed", {{"code", std::string_view(runtime.status().machine_code())}});
+    return runtime.status();
   }
+  AdminRuntime& rt = **runtime;
+
+  // Declaration order is destruction order in reverse: the server (and its
+  // handlers) go first, the audit writer (which they use) after them.
+  MetricsRegistry metrics;
+  DeclareMetrics(metrics);
+  AuditWriter audit(*rt.store, rt.ledger, *rt.signer, rt.clock, AuditOptionsFrom(config->audit, *log), rt.heads_file);
+  GatewayApiDeps deps;
+  deps.store = rt.store.get();
+  deps.api_keys = rt.api_keys.get();
+  deps.metrics = &metrics;
+  deps.audit = &audit;
+  deps.clock = &rt.clock;
+  deps.json_limits.max_depth = config->json.max_depth;
+  deps.json_limits.max_array_items = static_cast<size_t>(config->json.max_array_items);
+  deps.version = std::string(ConsentryVersion());
+  std::unique_ptr<GatewayApi> api = CreateGatewayApi(std::move(deps));
+  const HttpServerOptions http = HttpOptionsFrom(config->http);
+  GatewayApi* api_ptr = api.get();
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server,
+                      CreateHttpServer(http, [api_ptr](const HttpRequest& req) { return api_ptr->Handle(req); },
+                                       AccessObserver(*log, metrics)));
+
+  std::string host = http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
+  std::string url = std::string(http.tls_enabled ? "https" : "http") + "://" + host + ":" +
+                    std::to_string(server->port());
+  CS_RETURN_IF_ERROR(PrintStartup(rt, options.demo, url, out));
+  JsonWriter started;
+  started.BeginObject().Key("version").String(ConsentryVersion()).Key("port").Int(server->port());
+  started.Key("tls").Bool(http.tls_enabled).EndObject();
+  CS_RETURN_IF_ERROR(RecordSystemEvent(audit, "system.start", started.Take()));
   log->Log(LogLevel::kInfo, "server_started",
            {{"port", int64_t{server->port()}}, {"tls", http.tls_enabled}, {"threads", int64_t{http.threads}}});
-  if (!options.ready_file.empty()) {
-    JsonWriter w;
-    w.BeginObject().Key("url").String(url).Key("port").Int(server->port()).EndObject();
-    std::string tmp = options.ready_file + ".tmp";
-    std::ofstream(tmp) << w.str() << "\n";
-    std::filesystem::rename(tmp, options.ready_file);
-  }
+  if (!options.ready_file.empty()) CS_RETURN_IF_ERROR(WriteReadyFile(options.ready_file, url, server->port()));
   {
     SignalWaiter signals(*server);
     server->Run();
   }
-  Status stopped = record_system("system.stop", "{}");
+  Status stopped = RecordSystemEvent(audit, "system.stop", "{}");
   Status flushed = stopped.ok() ? audit.Flush() : stopped;
-  log->Log(flushed.ok() ? LogLevel::kInfo : LogLevel::kError, "server_stopped",
-           {{"audit_flushed", flushed.ok()}});
+  log->Log(flushed.ok() ? LogLevel::kInfo : LogLevel::kError, "server_stopped", {{"audit_flushed", flushed.ok()}});
   log->Flush();
   // Exit non-zero when audit events may have been lost, so supervisors notice.
-  if (!flushed.ok()) return flushed;
-  return Status::Ok();
+  return flushed;
 }
 
 }  // namespace cs
