@@ -49,6 +49,10 @@ class GatewayApi {
   virtual HttpResponse Handle(const HttpRequest& request) = 0;
   // Returns every route, in registration order.
   virtual std::vector<RouteInfo> Routes() const = 0;
+  // Records audit events the API holds back (counts of suppressed
+  // authentication failures). Call about once a second and before shutdown;
+  // on failure the counts are kept for the next call.
+  virtual Status FlushPendingAudit() = 0;
 };
 
 std::unique_ptr<GatewayApi> CreateGatewayApi(GatewayApiDeps deps);
@@ -69,7 +73,7 @@ HttpResponse StatusResponse(const Status& status, const std::string& request_id)
 // named like a credential or a phone field, or any path segment or query
 // value that looks like a phone number. Returns invalid_argument
 // "sensitive_data_in_url" (C-11, B-39), or the query parsing refusals.
-// Paging parameters (after, limit, tree_size, old_size, new_size) must be
+// Paging parameters (after, limit, seq, tree_size, old_size, new_size) must be
 // plain non-negative integers and are exempt from the phone heuristic.
 Status CheckUrl(const HttpRequest& request);
 

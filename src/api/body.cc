@@ -1,5 +1,6 @@
 #include "api/api.h"
 #include "common/strings.h"
+#include "vault/phone.h"
 
 namespace cs {
 
@@ -13,11 +14,13 @@ constexpr std::string_view kForbiddenParams[] = {
 };
 
 // Paging cursors and counts: integers that may be long without being phone numbers.
-constexpr std::string_view kNumericParams[] = {"after", "limit", "tree_size", "old_size", "new_size"};
+constexpr std::string_view kNumericParams[] = {"after", "limit", "tree_size", "old_size", "new_size", "seq"};
 
-// True when `text` reads like a phone number: 8+ digits once spaces,
-// dashes, dots, parentheses and a leading + or 00 are set aside.
+// True when `text` reads like a phone number: the vault's normaliser accepts
+// it (so every digit script and separator it knows counts), or it holds 8+
+// ASCII digits once spaces, dashes, dots, parentheses and + are set aside.
 bool LooksLikePhone(std::string_view text) {
+  if (NormalizePhone(text).ok()) return true;
   size_t digits = 0;
   for (char c : text) {
     if (c >= '0' && c <= '9') {

@@ -23,6 +23,12 @@ TEST(CheckUrlTest, RefusesPersonalDataAndCredentialsInTheUrl) {
   EXPECT_EQ(CheckUrl(Req("/v1/x", "phone=%2B4917612345678")).machine_code(), "sensitive_data_in_url");
   EXPECT_EQ(CheckUrl(Req("/v1/x", "q=0049%20176%201234%205678")).machine_code(), "sensitive_data_in_url");
   EXPECT_EQ(CheckUrl(Req("/v1/x", "api_key=abc")).machine_code(), "sensitive_data_in_url");
+  // Full-width digits and slashes: still a phone number the vault would accept.
+  EXPECT_EQ(CheckUrl(Req("/v1/x", "q=%EF%BC%8B%EF%BC%94%EF%BC%99%EF%BC%91%EF%BC%97%EF%BC%91%EF%BC%92%EF%BC%93%EF%BC%94"
+                                  "%EF%BC%95%EF%BC%96%EF%BC%97%EF%BC%98")).machine_code(),
+            "sensitive_data_in_url");
+  EXPECT_EQ(CheckUrl(Req("/v1/x", "q=%2B49%2F171%2F2345678")).machine_code(), "sensitive_data_in_url");
+  EXPECT_TRUE(CheckUrl(Req("/v1/audit/proof", "seq=123456789012")).ok());  // declared numeric parameter
   EXPECT_EQ(CheckUrl(Req("/v1/x", "Access_Token=abc")).machine_code(), "sensitive_data_in_url");
   EXPECT_EQ(CheckUrl(Req("/v1/x", "a=csk_0123")).machine_code(), "sensitive_data_in_url");
   EXPECT_EQ(CheckUrl(Req("/v1/x", "a=1&a=2")).machine_code(), "ambiguous_input");

@@ -73,7 +73,7 @@ class GatewayApiImpl final : public GatewayApi {
     Private("GET", "/v1/audit/events", "audit:read", [this](const Context& c) { return SearchAudit(c); });
     Private("GET", "/v1/audit/export", "audit:read", [this](const Context& c) { return ExportAudit(c); });
     Private("GET", "/v1/audit/tree-heads", "audit:read", [this](const Context& c) { return TreeHeads(c); });
-    Private("GET", "/v1/audit/events/{seq}/proof", "audit:read", [this](const Context& c) { return Proof(c); });
+    Private("GET", "/v1/audit/proof", "audit:read", [this](const Context& c) { return Proof(c); });
     Private("GET", "/v1/subjects/{subject}/access-log", "audit:read",
             [this](const Context& c) { return AccessLog(c); });
   }
@@ -82,6 +82,30 @@ class GatewayApiImpl final : public GatewayApi {
     HttpResponse response = Route(request);
     if (response.status >= 400 && response.error_code.empty()) response.error_code = "unknown";
     return response;
+  }
+
+  Status FlushPendingAudit() override {
+    int64_t pending = 0;
+    {
+      std::lock_guard<std::mutex> lock(auth_failures_mu_);
+      pending = std::exchange(auth_failures_suppressed_, 0);
+    }
+    if (pending == 0) return Status::Ok();
+    if (deps_.audit == nullptr) return Unavailable("audit_unavailable", "no audit sink");
+    AuditEvent burst;
+    burst.actor = AuditActor::System();
+    burst.action = "auth.failure.suppressed";
+    burst.resource = "api";
+    burst.outcome = "unauthenticated";
+    JsonWriter w;
+    w.BeginObject().Key("count").Int(pending).EndObject();
+    burst.details = w.Take();
+    Status s = deps_.audit->Record(std::move(burst));
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> lock(auth_failures_mu_);
+      auth_failures_suppressed_ += pending;  // kept for the next flush, never dropped
+    }
+    return s;
   }
 
   std::vector<RouteInfo> Routes() const override {
@@ -194,7 +218,7 @@ class GatewayApiImpl final : public GatewayApi {
 
   Status RecordAuthFailure(const HttpRequest& request, const std::string& pattern) {
     if (deps_.audit == nullptr) return Unavailable("audit_unavailable", "no audit sink");
-    int64_t suppressed_before = 0;
+    bool new_second = false;
     {
       std::lock_guard<std::mutex> lock(auth_failures_mu_);
       const int64_t second = std::chrono::duration_cast<std::chrono::seconds>(
@@ -203,24 +227,14 @@ class GatewayApiImpl final : public GatewayApi {
       if (second != auth_failure_second_) {
         auth_failure_second_ = second;
         auth_failures_this_second_ = 0;
-        suppressed_before = std::exchange(auth_failures_suppressed_, 0);
+        new_second = true;
       }
       if (++auth_failures_this_second_ > kAuthFailuresPerSecond) {
         ++auth_failures_suppressed_;
         return Status::Ok();
       }
     }
-    if (suppressed_before > 0) {
-      AuditEvent burst;
-      burst.actor = AuditActor::System();
-      burst.action = "auth.failure.suppressed";
-      burst.resource = "api";
-      burst.outcome = "unauthenticated";
-      JsonWriter w;
-      w.BeginObject().Key("count").Int(suppressed_before).EndObject();
-      burst.details = w.Take();
-      CS_RETURN_IF_ERROR(deps_.audit->Record(std::move(burst)));
-    }
+    if (new_second) CS_RETURN_IF_ERROR(FlushPendingAudit());
     AuditEvent e;
     e.actor = ActorOf(request, nullptr);
     e.action = "auth.failure";
@@ -347,6 +361,7 @@ class GatewayApiImpl final : public GatewayApi {
     CS_ASSIGN_OR_RETURN(auto ttl, reader.OptionalInt("expires_in_days"));
     CS_RETURN_IF_ERROR(reader.Finish());
     if (!scopes) return InvalidArgument("missing_field", "body.scopes is required");
+    CS_RETURN_IF_ERROR(NormalizeScopes(*scopes).status());  // unknown names are 400 invalid_scope, not 403
     CS_RETURN_IF_ERROR(RequireHeldScopes(c, *scopes));
     CS_ASSIGN_OR_RETURN(IssuedKey issued,
                         deps_.api_keys->Create(Actor(c), c.principal->tenant_id, name, *scopes, ttl));
@@ -390,6 +405,7 @@ class GatewayApiImpl final : public GatewayApi {
     AuditQuery query;
     std::string format = "jsonl";
     int64_t tree_size = 0;
+    int64_t seq = 0;
   };
 
   // Reads the audit query parameters a route allows; anything else is unknown_field.
@@ -418,6 +434,8 @@ class GatewayApiImpl final : public GatewayApi {
         p.query.limit = static_cast<int>(v);
       } else if (name == "tree_size") {
         p.tree_size = *ParseNonNegativeInt(value);
+      } else if (name == "seq") {
+        p.seq = *ParseNonNegativeInt(value);
       } else if (name == "format") {
         if (value != "jsonl" && value != "syslog") return InvalidArgument("invalid_type", "format must be jsonl or syslog");
         p.format = value;
@@ -484,10 +502,13 @@ class GatewayApiImpl final : public GatewayApi {
     return Json(200, w.Take());
   }
 
+  // GET /v1/audit/proof?seq=N[&tree_size=M]: the sequence number travels as
+  // a query parameter because long digit runs in a path are refused as
+  // possible phone numbers.
   Result<HttpResponse> Proof(const Context& c) {
-    auto seq = ParseNonNegativeInt(c.params.at("seq"));
-    if (!seq) return NotFound("no such audit entry");
-    CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"tree_size"}, 1, 1));
+    CS_ASSIGN_OR_RETURN(AuditParams p, ParseAuditParams(c.request, {"seq", "tree_size"}, 1, 1));
+    if (p.seq <= 0) return InvalidArgument("missing_field", "seq is required");
+    const std::optional<int64_t> seq = p.seq;
     auto proof = ProveInclusion(*deps_.store, *seq, p.tree_size);
     // Another tenant's entry is answered like a missing one.
     if (proof.ok() && proof->entry.tenant_id != c.principal->tenant_id) return NotFound("no such audit entry");

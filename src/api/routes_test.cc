@@ -66,10 +66,13 @@ TEST(RouteInventoryTest, AuthenticationFailureFloodsAreAggregated) {
   request.method = "GET";
   request.path = request.target = "/v1/me";
   request.request_id = "req_test";
-  // Start right after a second boundary so the burst fits in one second.
-  auto now = std::chrono::steady_clock::now().time_since_epoch();
-  std::this_thread::sleep_for(std::chrono::seconds(1) - (now % std::chrono::seconds(1)) +
-                              std::chrono::milliseconds(5));
+  // Each burst starts right after a second boundary so that it fits in one second.
+  auto next_second = [] {
+    auto now = std::chrono::steady_clock::now().time_since_epoch();
+    std::this_thread::sleep_for(std::chrono::seconds(1) - (now % std::chrono::seconds(1)) +
+                                std::chrono::milliseconds(5));
+  };
+  next_second();
   for (int i = 0; i < 250; ++i) ASSERT_EQ(api->Handle(request).status, 401);
   EXPECT_EQ(sink.events.size(), 100u);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
@@ -78,6 +81,14 @@ TEST(RouteInventoryTest, AuthenticationFailureFloodsAreAggregated) {
   EXPECT_EQ(sink.events[100].action, "auth.failure.suppressed");
   EXPECT_EQ(sink.events[100].details, R"({"count":150})");
   EXPECT_EQ(sink.events[101].action, "auth.failure");
+  // A flood that stops is still counted: the server flushes pending counts every second and at shutdown.
+  next_second();
+  sink.events.clear();
+  for (int i = 0; i < 150; ++i) ASSERT_EQ(api->Handle(request).status, 401);
+  ASSERT_TRUE(api->FlushPendingAudit().ok());
+  ASSERT_EQ(sink.events.size(), 101u);
+  EXPECT_EQ(sink.events.back().action, "auth.failure.suppressed");
+  EXPECT_EQ(sink.events.back().details, R"({"count":50})");
 }
 
 // The permission matrix of docs/api.md: key management needs admin, audit data audit:read (AUD-08).

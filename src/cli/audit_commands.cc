@@ -117,9 +117,14 @@ int CmdExport(const CommonOptions& o, const AuditArgs& a) {
   JsonWriter details;
   details.BeginObject().Key("format").String(a.format).Key("tenant").String(a.tenant).EndObject();
   if (Status s = RecordOperatorAction(rt, "audit.export", details.Take()); !s.ok()) return PrintError(s, o.json);
+  // A ledger export must be signed to its last entry to verify offline: seal,
+  // then stop at that head even if a running gateway appends meanwhile.
+  int64_t upto = INT64_MAX;
   if (a.format == "ledger") {
-    // A ledger export must be signed to the last entry (this one included) to verify offline.
     if (auto sealed = SealAudit(rt); !sealed.ok()) return PrintError(sealed.status(), o.json);
+    auto latest = rt.store->audit().LatestTreeHead();
+    if (!latest.ok()) return PrintError(latest.status(), o.json);
+    upto = *latest ? (*latest)->tree_size : 0;
   }
 
   std::ofstream file;
@@ -138,9 +143,12 @@ int CmdExport(const CommonOptions& o, const AuditArgs& a) {
     if (*checkpoint) out << LedgerExportLine(**checkpoint) << "\n";
     auto heads = rt.store->audit().TreeHeads();
     if (!heads.ok()) return PrintError(heads.status(), o.json);
-    for (const auto& h : *heads) out << LedgerExportLine(h) << "\n";
+    for (const auto& h : *heads) {
+      if (h.tree_size <= upto) out << LedgerExportLine(h) << "\n";
+    }
   }
   Status s = rt.store->audit().Scan(1, [&](const AuditRecord& r) {
+    if (r.seq > upto) return false;
     if (!a.tenant.empty() && r.tenant_id != a.tenant) return true;
     if (a.format == "ledger") out << LedgerExportLine(r) << "\n";
     else if (a.format == "jsonl") out << AuditRecordJson(r) << "\n";

@@ -4,7 +4,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <fstream>
 #include <ostream>
 #include <thread>
@@ -236,6 +239,35 @@ HttpObserver AccessObserver(Logger& log, MetricsRegistry& metrics) {
   };
 }
 
+// Runs `task` about once a second on its own thread until destroyed.
+class EverySecond {
+ public:
+  explicit EverySecond(std::function<void()> task) : thread_([this, task = std::move(task)] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }) {}
+  ~EverySecond() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  EverySecond(const EverySecond&) = delete;
+  EverySecond& operator=(const EverySecond&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
 Status RecordSystemEvent(AuditSink& audit, std::string action, std::string details) {
   AuditEvent e;
   e.actor = AuditActor::System();
@@ -267,7 +299,12 @@ Status WriteReadyFile(const std::string& path, const std::string& url, uint16_t 
   JsonWriter w;
   w.BeginObject().Key("url").String(url).Key("port").Int(port).EndObject();
   std::string tmp = path + ".tmp";
-  std::ofstream(tmp) << w.str() << "\n";
+  {
+    std::ofstream file(tmp, std::ios::trunc);
+    file << w.str() << "\n";
+    file.flush();
+    if (!file) return Unavailable("storage_unavailable", "cannot write the ready file " + tmp);
+  }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) return Unavailable("storage_unavailable", "cannot write the ready file " + path);
@@ -323,9 +360,11 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   if (!options.ready_file.empty()) CS_RETURN_IF_ERROR(WriteReadyFile(options.ready_file, url, server->port()));
   {
     SignalWaiter signals(*server);
+    EverySecond flush_api_audit([api_ptr] { api_ptr->FlushPendingAudit().IgnoreError(); });  // retried each second
     server->Run();
   }
-  Status stopped = RecordSystemEvent(audit, "system.stop", "{}");
+  Status pending = api->FlushPendingAudit();
+  Status stopped = pending.ok() ? RecordSystemEvent(audit, "system.stop", "{}") : pending;
   Status flushed = stopped.ok() ? audit.Flush() : stopped;
   log->Log(flushed.ok() ? LogLevel::kInfo : LogLevel::kError, "server_stopped", {{"audit_flushed", flushed.ok()}});
   log->Flush();

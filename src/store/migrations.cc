@@ -83,6 +83,9 @@ CREATE TRIGGER audit_archived_append_only BEFORE DELETE ON audit_archived_hashes
   BEGIN SELECT RAISE(ABORT, 'archived hashes are append-only'); END;
 CREATE TRIGGER audit_checkpoints_append_only BEFORE DELETE ON audit_checkpoints
   BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+
+)sql"},
+    {3, "0003_audit_archive_immutable", R"sql(
 CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
   BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 CREATE TRIGGER audit_archived_no_update BEFORE UPDATE ON audit_archived_hashes

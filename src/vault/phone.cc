@@ -77,6 +77,7 @@ Result<std::string> NormalizePhone(std::string_view input, const PhoneNormalizat
     international = true;  // 00 is the international call prefix of most countries
     pos = 2;
   }
+  int depth = 0;
   for (; pos < skeleton.size(); ++pos) {
     char c = skeleton[pos];
     if (c == '+') return Invalid("'+' can only come first");
@@ -86,19 +87,24 @@ Result<std::string> NormalizePhone(std::string_view input, const PhoneNormalizat
         pos += 2;
         continue;
       }
-      size_t close = skeleton.find(')', pos);
-      if (close == std::string::npos) return Invalid("unbalanced parenthesis");
+      if (++depth > 1) return Invalid("nested parentheses");
       continue;  // "(030)" style area-code grouping: the parentheses are separators
     }
-    if (c == ')') continue;
+    if (c == ')') {
+      if (--depth < 0) return Invalid("unbalanced parenthesis");
+      continue;
+    }
     digits.push_back(c);
   }
+  if (depth != 0) return Invalid("unbalanced parenthesis");
   if (!international) {
-    if (!digits.empty() && digits[0] == '0') {
-      if (!options.default_country_code) return Invalid("a national number needs a country code");
-      digits = *options.default_country_code + digits.substr(1);
+    if (options.default_country_code) {
+      // National form: the trunk 0 (if any) goes, the tenant's country code comes first.
+      digits = *options.default_country_code + (!digits.empty() && digits[0] == '0' ? digits.substr(1) : digits);
+    } else if (!digits.empty() && digits[0] == '0') {
+      return Invalid("a national number needs a country code");
     }
-    // Otherwise: a full international number written without '+'.
+    // Without a default country: a full international number written without '+'.
   }
   if (digits.size() < 8 || digits.size() > 15) return Invalid("E.164 numbers have 8 to 15 digits");
   if (digits[0] == '0') return Invalid("country codes do not start with 0");

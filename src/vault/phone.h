@@ -14,8 +14,11 @@
 namespace cs {
 
 struct PhoneNormalization {
-  // Country calling code (e.g. "49") for numbers written in national form
-  // with a trunk 0 ("0171 2345678"); without it such numbers are refused.
+  // Country calling code (e.g. "49", "1") of the tenant's numbering plan.
+  // When set, a number without "+" or "00" is national: its trunk 0 (if any)
+  // is dropped and this code put first ("0171 2345678" → +49171…, and with
+  // "1", "(555) 123-4567" → +1555…). When unset, such a number is read as
+  // international without its "+", and one with a trunk 0 is refused.
   std::optional<std::string> default_country_code;
 };
 

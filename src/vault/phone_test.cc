@@ -24,13 +24,18 @@ TEST(NormalizePhoneTest, TheSamePersonAlwaysGivesTheSameNumber) {
   }
   EXPECT_EQ(N("0171 2345678", "49"), expected);
   EXPECT_EQ(N("(0171) 2345678", "49"), expected);
+  EXPECT_EQ(N("+49 171 2345678", "49"), expected);  // international stays international
   EXPECT_EQ(N("+1 (555) 123-4567"), "+15551234567");
+  // A NANP tenant: the national form and the international one are the same person.
+  EXPECT_EQ(N("(555) 123-4567", "1"), "+15551234567");
+  EXPECT_EQ(N("555-123-4567", "1"), N("+1 555 123 4567", "1"));
 }
 
 TEST(NormalizePhoneTest, RefusesWhatIsNotAPhoneNumber) {
   for (std::string_view bad : {"", "+49 171 CALL ME", "+49 171 234567x", "++491712345678", "+49+1712345678",
                                "+1234567", "+1234567890123456", "+0491712345678", "0171 2345678",
-                               "+49 (171 2345678", "\xff\xfe", "tel:+491712345678", "+49\n1712345678"}) {
+                               "+49 (171 2345678", "+49 171) 2345678", "+49 ((171)) 2345678", "\xff\xfe",
+                               "tel:+491712345678", "+49\n1712345678"}) {
     EXPECT_EQ(N(bad), "invalid_phone") << bad;
   }
 }

@@ -109,12 +109,12 @@ TEST(AuditIntegrationTest, TheApiShowsOnlyTheCallersTenantAndNeedsTheScope) {
   // An inclusion proof for an own entry; another tenant's entry is not found.
   ASSERT_EQ(RunConsentry({"audit", "seal", "--data-dir", dir}).exit_code, 0);
   uint64_t own_seq = static_cast<uint64_t>(j.Find("data")->as_array().front().Find("seq")->as_int());
-  HttpReply proof = Call(port, "GET", "/v1/audit/events/" + std::to_string(own_seq) + "/proof", a.token);
+  HttpReply proof = Call(port, "GET", "/v1/audit/proof?seq=" + std::to_string(own_seq), a.token);
   EXPECT_EQ(proof.status, 200) << proof.body;
   EXPECT_NE(proof.body.find("\"path\":["), std::string::npos);
   JsonValue bj = *ParseJson(Call(port, "GET", "/v1/audit/events", b.token).body);
   uint64_t foreign_seq = static_cast<uint64_t>(bj.Find("data")->as_array().front().Find("seq")->as_int());
-  EXPECT_EQ(Call(port, "GET", "/v1/audit/events/" + std::to_string(foreign_seq) + "/proof", a.token).status, 404);
+  EXPECT_EQ(Call(port, "GET", "/v1/audit/proof?seq=" + std::to_string(foreign_seq), a.token).status, 404);
 }
 
 // covers: AUD-05

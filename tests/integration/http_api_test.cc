@@ -135,6 +135,8 @@ TEST_F(HttpApiTest, KeysAreCreatedRotatedAndRevokedThroughTheApi) {
 
 // covers: SEC-06 — an admin key cannot mint or renew scopes it does not hold.
 TEST_F(HttpApiTest, KeysCannotGrantScopesTheyDoNotHold) {
+  EXPECT_EQ(Call(port(), "POST", "/v1/apikeys", a_.token, R"({"name":"x","scopes":["bogus"]})").ErrorCode(),
+            "invalid_scope");
   HttpReply escalate = Call(port(), "POST", "/v1/apikeys", a_.token, R"({"name":"x","scopes":["audit:read"]})");
   EXPECT_EQ(escalate.status, 403);
   EXPECT_EQ(escalate.ErrorCode(), "insufficient_scope");
