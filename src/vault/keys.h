@@ -1,0 +1,54 @@
+// File: keys.h
+// The top of the key hierarchy (docs/formats/ciphertext.md, issue 5): the
+// master key, the KMS interface that wraps lower keys under it, and subject
+// pseudonyms. Tenant key-encryption keys and subject data keys are wrapped
+// by a Kms; only wrapped forms are ever stored.
+//
+// Thread-safety: LocalKms is immutable and thread-safe; functions are reentrant.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/secret.h"
+#include "common/status.h"
+#include "env/env.h"
+
+namespace cs {
+
+struct MasterKeySource {
+  std::optional<std::string> file;     // 64 hex characters, mode 0600 (or stricter)
+  std::optional<std::string> env_hex;  // the value of CONSENTRY_MASTER_KEY, if set
+};
+
+// Loads the 32-byte master key from the environment value or the file (the
+// environment wins). Refusals: failed_precondition "master_key_missing"
+// (neither given), "insecure_key_file" (readable by group or others);
+// invalid_argument "master_key_invalid" (not 64 hex characters).
+Result<SecretString> LoadMasterKey(const MasterKeySource& source);
+
+// Wraps and unwraps key material under a key it holds and never reveals.
+// `context` names what is wrapped ("tenant:<id>:kek:<version>"), so a
+// wrapped key cannot be swapped for another one.
+class Kms {
+ public:
+  virtual ~Kms() = default;
+  virtual Result<std::string> Wrap(const SecretString& key, std::string_view context) = 0;
+  // kDataLoss "integrity_error" for a wrong context, a wrong master key or a damaged blob.
+  virtual Result<SecretString> Unwrap(std::string_view wrapped, std::string_view context) = 0;
+  // A short, non-secret id of the wrapping key (for rotation bookkeeping).
+  virtual std::string key_id() const = 0;
+};
+
+// A Kms over a local master key (file or environment). An external KMS or
+// HSM implements the same interface.
+std::unique_ptr<Kms> CreateLocalKms(SecretString master_key, Random& random);
+
+// Returns the subject pseudonym "sub_" + hex(HMAC-SHA-256(pepper, e164)).
+// REQUIRES: `e164` is normalised (NormalizePhone). The same number gives the
+// same pseudonym under one tenant's pepper and unrelated ones across tenants.
+std::string SubjectPseudonym(const SecretString& pepper, std::string_view e164);
+
+}  // namespace cs
