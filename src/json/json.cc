@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include "common/json_writer.h"
 #include "common/strings.h"
 
 namespace cs {
@@ -181,6 +182,41 @@ Status ObjectReader::Finish() const {
     }
   }
   return Status::Ok();
+}
+
+}  // namespace cs
+
+namespace cs {
+
+namespace {
+void WriteValue(JsonWriter& w, const JsonValue& v) {
+  switch (v.type()) {
+    case JsonValue::Type::kNull: w.Null(); break;
+    case JsonValue::Type::kBool: w.Bool(v.as_bool()); break;
+    case JsonValue::Type::kInt: w.Int(v.as_int()); break;
+    case JsonValue::Type::kDouble: w.Double(v.as_double()); break;
+    case JsonValue::Type::kString: w.String(v.as_string()); break;
+    case JsonValue::Type::kArray:
+      w.BeginArray();
+      for (const JsonValue& item : v.as_array()) WriteValue(w, item);
+      w.EndArray();
+      break;
+    case JsonValue::Type::kObject:
+      w.BeginObject();
+      for (const auto& [key, item] : v.as_object()) {
+        w.Key(key);
+        WriteValue(w, item);
+      }
+      w.EndObject();
+      break;
+  }
+}
+}  // namespace
+
+std::string ToJson(const JsonValue& value) {
+  JsonWriter w;
+  WriteValue(w, value);
+  return w.Take();
 }
 
 }  // namespace cs

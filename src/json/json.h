@@ -76,6 +76,9 @@ std::string_view JsonTypeName(JsonValue::Type type);
 // Parses `text` under `limits`. See the file comment for the refusals.
 Result<JsonValue> ParseJson(std::string_view text, const JsonLimits& limits = {});
 
+// Serialises `value` as compact JSON (object members in input order).
+std::string ToJson(const JsonValue& value);
+
 // Maps one JSON object onto a fixed struct: each getter consumes a field,
 // and Finish() refuses any field nobody asked for (unknown_field), so new
 // or misspelled input never passes silently.
