@@ -254,6 +254,22 @@ int CmdServe(const CommonOptions& o, const ServeOptions& serve) {
   return 0;
 }
 
+struct SandboxArgs {
+  SandboxOptions options;
+  std::string listen = "127.0.0.1:8081";
+  std::string ready_file;
+};
+
+int CmdSandbox(const SandboxArgs& a) {
+  if (a.options.access_token.empty() || a.options.app_secret.empty()) {
+    std::cerr << "error: --access-token and --app-secret are required\n";
+    return 2;
+  }
+  Status s = RunSandboxServer(a.options, a.listen, a.ready_file, std::cout);
+  if (!s.ok()) return PrintError(s, false);
+  return 0;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -272,6 +288,30 @@ int RunCli(int argc, char** argv) {
   serve->add_flag("--demo", serve_options.demo, "Create a demo tenant and print a fresh API key for it");
   serve->add_option("--ready-file", serve_options.ready_file, "Write {\"url\",\"port\"} here once listening");
   serve->callback([&] { run = [&] { return CmdServe(o, serve_options); }; });
+
+  SandboxArgs sandbox_args;
+  auto* sandbox = app.add_subcommand("sandbox", "Run a local WhatsApp Cloud API to develop and test against (docs/sandbox.md)");
+  {
+    SandboxOptions& so = sandbox_args.options;
+    sandbox->add_option("--listen", sandbox_args.listen, "host:port to listen on")->capture_default_str();
+    sandbox->add_option("--ready-file", sandbox_args.ready_file, "Write {\"url\",\"port\"} here once listening");
+    sandbox->add_option("--access-token", so.access_token, "The bearer token clients must send (a made-up value)");
+    sandbox->add_option("--app-secret", so.app_secret, "The app secret that signs webhooks (a made-up value)");
+    sandbox->add_option("--webhook-url", so.webhook_url, "Where to POST webhooks (the gateway's webhook URL)");
+    sandbox->add_option("--waba-id", so.waba_id, "WhatsApp Business Account id")->capture_default_str();
+    sandbox->add_option("--phone-number-id", so.phone_number_id, "The simulated business number's id")->capture_default_str();
+    sandbox->add_option("--display-phone-number", so.display_phone_number, "Its display number")->capture_default_str();
+    sandbox->add_option("--throughput", so.throughput_per_second, "Messages per second per number before 130429")->capture_default_str();
+    sandbox->add_option("--pair-burst", so.pair_burst, "Burst to one user before 131056")->capture_default_str();
+    sandbox->add_option("--pair-interval", so.pair_interval_seconds, "Seconds per message to one user after the burst")->capture_default_str();
+    sandbox->add_option("--status-delay-ms", so.status_delay_ms, "Delay between sent, delivered and read")->capture_default_str();
+    sandbox->add_option("--drop-rate", so.drop_rate, "Share of status webhooks never sent (0-1)")->capture_default_str();
+    sandbox->add_option("--duplicate-rate", so.duplicate_rate, "Share of status webhooks sent twice (0-1)")->capture_default_str();
+    sandbox->add_option("--reorder-rate", so.reorder_rate, "Share of messages whose statuses arrive in reverse (0-1)")->capture_default_str();
+    sandbox->add_option("--webhook-max-attempts", so.webhook_max_attempts, "Attempts per webhook before giving up")->capture_default_str();
+    sandbox->add_flag("--conversation", so.include_conversation, "Include `conversation` in statuses (pre-v24 behaviour)");
+  }
+  sandbox->callback([&] { run = [&] { return CmdSandbox(sandbox_args); }; });
 
   auto* version = app.add_subcommand("version", "Print the version");
   AddCommon(version, o);

@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "common/json_writer.h"
+#include "common/strings.h"
 #include "http/http.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
@@ -370,6 +371,40 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   log->Flush();
   // Exit non-zero when audit events may have been lost, so supervisors notice.
   return flushed;
+}
+
+Status RunSandboxServer(const SandboxOptions& options, const std::string& listen, const std::string& ready_file,
+                        std::ostream& out) {
+  BlockStopSignals();
+  HttpServerOptions http;
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return InvalidArgument("invalid_listen", "--listen must be host:port");
+  http.host = listen.substr(0, colon);
+  std::optional<int64_t> port = ParseNonNegativeInt(listen.substr(colon + 1));
+  if (!port || *port > 65535) return InvalidArgument("invalid_listen", "--listen must be host:port");
+  http.port = static_cast<uint16_t>(*port);
+  http.threads = 2;
+  // Webhook-sized bodies and media metadata; the Cloud API takes up to a few MB.
+  http.max_body_bytes = 4 << 20;
+  SystemClock clock;
+  std::unique_ptr<Sandbox> sandbox = CreateSandbox(options, clock);
+  Sandbox* sandbox_ptr = sandbox.get();
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server,
+                      CreateHttpServer(http, [sandbox_ptr](const HttpRequest& req) { return sandbox_ptr->Handle(req); },
+                                       nullptr));
+  std::string url = "http://" + http.host + ":" + std::to_string(server->port());
+  out << "Consentry sandbox (a local WhatsApp Cloud API) listening on " << url << "\n"
+      << "  phone_number_id: " << options.phone_number_id << "\n"
+      << "  webhooks to:     " << (options.webhook_url.empty() ? "(none)" : options.webhook_url) << "\n";
+  out.flush();
+  if (!ready_file.empty()) CS_RETURN_IF_ERROR(WriteReadyFile(ready_file, url, server->port()));
+  sandbox->Start();
+  {
+    SignalWaiter signals(*server);
+    server->Run();
+  }
+  sandbox->Stop();
+  return Status::Ok();
 }
 
 }  // namespace cs

@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "config/config.h"
 #include "env/env.h"
+#include "sandbox/sandbox.h"
 #include "store/store.h"
 
 namespace cs {
@@ -59,5 +60,10 @@ struct ServeOptions {
 // Runs the gateway until SIGINT or SIGTERM. Prints the URL (and the demo
 // credentials) to `out`. Returns an error if it cannot start.
 Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& options, std::ostream& out);
+
+// Runs `consentry sandbox` on `listen` (host:port) until SIGINT or SIGTERM,
+// printing its URL to `out` and writing the ready file if one is named.
+Status RunSandboxServer(const SandboxOptions& options, const std::string& listen, const std::string& ready_file,
+                        std::ostream& out);
 
 }  // namespace cs
