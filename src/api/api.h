@@ -19,6 +19,7 @@
 #include "env/env.h"
 #include "http/http.h"
 #include "json/json.h"
+#include "messaging/messaging.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
 
@@ -32,6 +33,11 @@ struct GatewayApiDeps {
   const Clock* clock = nullptr;        // not owned
   JsonLimits json_limits;
   std::string version;
+  // The WhatsApp path; when null, its routes answer as if nothing were configured.
+  MessageService* messages = nullptr;   // not owned
+  ChannelService* channels = nullptr;   // not owned
+  WebhookReceiver* webhooks = nullptr;  // not owned
+  std::vector<std::string> allowed_graph_urls;  // for channels created through the API
 };
 
 // Describes one route for the inventory (docs/api.md and tests).
@@ -40,6 +46,10 @@ struct RouteInfo {
   std::string pattern;   // e.g. "/v1/apikeys/{id}"
   std::string scope;     // required scope; "" for any authenticated key
   bool is_public = false;
+  // How a caller proves itself: "api_key" (Authorization: Bearer csk_…),
+  // "none" (public), "meta_signature" (X-Hub-Signature-256 over the body),
+  // "verify_token" (the webhook GET handshake).
+  std::string auth = "api_key";
 };
 
 class GatewayApi {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "api/api.h"
+#include "api/messaging_routes.h"
 #include "api/router.h"
 #include "common/json_writer.h"
 #include "common/strings.h"
@@ -60,6 +61,12 @@ class GatewayApiImpl final : public GatewayApi {
  public:
   explicit GatewayApiImpl(GatewayApiDeps deps) : deps_(std::move(deps)) {
     using namespace std::placeholders;
+    md_.messages = deps_.messages;
+    md_.channels = deps_.channels;
+    md_.webhooks = deps_.webhooks;
+    md_.store = deps_.store;
+    md_.json_limits = deps_.json_limits;
+    md_.allowed_graph_urls = deps_.allowed_graph_urls;
     Public("GET", "/healthz", [this](const Context& c) { return Healthz(c); });
     Public("GET", "/readyz", [this](const Context& c) { return Readyz(c); });
     Public("GET", "/metrics", [this](const Context& c) { return Metrics(c); });
@@ -76,6 +83,19 @@ class GatewayApiImpl final : public GatewayApi {
     Private("GET", "/v1/audit/proof", "audit:read", [this](const Context& c) { return Proof(c); });
     Private("GET", "/v1/subjects/{subject}/access-log", "audit:read",
             [this](const Context& c) { return AccessLog(c); });
+    Private("POST", "/v1/messages", "messages:send", [this](const Context& c) {
+      return api_internal::SendMessage(md_, c.request, *c.principal, Actor(c));
+    });
+    Private("GET", "/v1/messages/{id}", "messages:read", [this](const Context& c) {
+      return api_internal::GetMessage(md_, *c.principal, Actor(c), c.params.at("id"));
+    });
+    Private("GET", "/v1/channels", "admin", [this](const Context& c) { return api_internal::ListChannels(md_, *c.principal); });
+    Private("POST", "/v1/channels", "admin", [this](const Context& c) {
+      return api_internal::CreateChannel(md_, c.request, *c.principal, Actor(c));
+    });
+    Private("POST", "/v1/channels/{id}/resume", "admin", [this](const Context& c) {
+      return api_internal::ResumeChannel(md_, *c.principal, Actor(c), c.params.at("id"));
+    });
   }
 
   HttpResponse Handle(const HttpRequest& request) override {
@@ -111,8 +131,15 @@ class GatewayApiImpl final : public GatewayApi {
   std::vector<RouteInfo> Routes() const override {
     std::vector<RouteInfo> out;
     for (const auto& e : router_.entries()) {
-      out.push_back({e.method, e.pattern, e.payload.scope, e.payload.is_public});
+      out.push_back({e.method, e.pattern, e.payload.scope, e.payload.is_public, e.payload.is_public ? "none" : "api_key"});
     }
+    // Routes outside the router: matched before the URL check (their paths
+    // hold Meta's numeric ids and the handshake's challenge by design).
+    for (const char* edge : {"messages", "marketing_messages", "media"}) {
+      out.push_back({"POST", std::string("/{version}/{phone_number_id}/") + edge, "messages:send", false, "api_key"});
+    }
+    out.push_back({"GET", "/webhooks/whatsapp/{channel_id}", "", false, "verify_token"});
+    out.push_back({"POST", "/webhooks/whatsapp/{channel_id}", "", false, "meta_signature"});
     return out;
   }
 
@@ -126,6 +153,14 @@ class GatewayApiImpl final : public GatewayApi {
 
   HttpResponse Route(const HttpRequest& request) {
     const std::string& rid = request.request_id;
+    if (std::optional<std::string> channel = api_internal::MatchWebhookPath(request.path)) {
+      HttpResponse r = api_internal::Webhook(md_, request, *channel);
+      r.route = "/webhooks/whatsapp/{channel_id}";
+      return r;
+    }
+    if (std::optional<api_internal::GraphPath> graph = api_internal::MatchGraphPath(request.path)) {
+      return RouteGraph(request, *graph);
+    }
     if (Status url = CheckUrl(request); !url.ok()) return StatusResponse(url, rid);
     auto match = router_.Find(request.method, request.path);
     using Outcome = api_internal::Router<RouteSpec>::Outcome;
@@ -167,6 +202,46 @@ class GatewayApiImpl final : public GatewayApi {
     HttpResponse r = result.ok() ? std::move(result).value() : StatusResponse(result.status(), rid);
     r.route = match.pattern;
     if (principal) r.tenant_id = principal->tenant_id;
+    return r;
+  }
+
+  // A Graph-compatible call: the SDK's access token is the integration's
+  // API key; answers and errors are in Meta's shape (190 for a bad token).
+  HttpResponse RouteGraph(const HttpRequest& request, const api_internal::GraphPath& graph) {
+    const std::string pattern = "/{version}/{phone_number_id}/" + graph.edge;
+    // Only the query is checked: the path's numeric id is Meta's number id.
+    HttpRequest query_only = request;
+    query_only.path = "/";
+    if (Status url = CheckUrl(query_only); !url.ok()) {
+      HttpResponse r = api_internal::GraphErrorResponse(100, url.message());
+      r.route = pattern;
+      return r;
+    }
+    auto p = Authenticate(request);
+    if (!p.ok()) {
+      Status recorded = p.status().code() == StatusCode::kUnauthenticated ? RecordAuthFailure(request, pattern)
+                                                                          : Status::Ok();
+      HttpResponse r = recorded.ok() && p.status().code() == StatusCode::kUnauthenticated
+                           ? api_internal::GraphErrorResponse(190, "Invalid OAuth access token")
+                           : api_internal::GraphErrorResponse(2, "Service temporarily unavailable", 503);
+      if (r.status == 401) {
+        r.error_code = "unauthenticated";
+        r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      }
+      r.route = pattern;
+      return r;
+    }
+    HttpResponse r;
+    if (!p->HasScope("messages:send")) {
+      Status recorded = Record(request, *p, "authz.denied", "route:" + request.method + " " + pattern, "",
+                               "insufficient_scope");
+      r = recorded.ok() ? api_internal::GraphErrorResponse(10, "The API key lacks the scope messages:send")
+                        : api_internal::GraphErrorResponse(2, "Service temporarily unavailable", 503);
+    } else {
+      r = api_internal::GraphCall(md_, request, *p, ActorOf(request, &*p), graph);
+    }
+    r.route = pattern;
+    r.tenant_id = p->tenant_id;
     return r;
   }
 
@@ -554,6 +629,7 @@ class GatewayApiImpl final : public GatewayApi {
   }
 
   GatewayApiDeps deps_;
+  api_internal::MessagingRouteDeps md_;
   api_internal::Router<RouteSpec> router_;
   std::mutex auth_failures_mu_;
   int64_t auth_failure_second_ = 0;       // guarded by auth_failures_mu_

@@ -287,6 +287,8 @@ int RunCli(int argc, char** argv) {
   AddCommon(serve, o, false);
   serve->add_flag("--demo", serve_options.demo, "Create a demo tenant and print a fresh API key for it");
   serve->add_option("--ready-file", serve_options.ready_file, "Write {\"url\",\"port\"} here once listening");
+  serve->add_option("--sandbox-listen", serve_options.sandbox_listen,
+                    "With --demo: host:port of the built-in Cloud API sandbox")->capture_default_str();
   serve->callback([&] { run = [&] { return CmdServe(o, serve_options); }; });
 
   SandboxArgs sandbox_args;

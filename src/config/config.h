@@ -76,6 +76,18 @@ struct AuditConfig {
   std::string heads_file;             // audit.heads_file ("" = <data_dir>/audit-heads.jsonl)
 };
 
+struct VaultConfig {
+  std::string master_key_file;        // vault.master_key_file ("" = none; CONSENTRY_MASTER_KEY wins)
+};
+
+struct MessagingConfig {
+  int dispatch_threads = 0;           // messaging.dispatch_threads
+  int64_t max_attempts = 0;           // messaging.max_attempts
+  int64_t pair_burst = 0;             // messaging.pair_burst
+  int64_t pair_interval_ms = 0;       // messaging.pair_interval_ms
+  std::string allowed_graph_urls;     // messaging.allowed_graph_urls (comma-separated)
+};
+
 struct Config {
   std::string data_dir;           // data_dir
   HttpConfig http;
@@ -84,6 +96,8 @@ struct Config {
   StoreConfig store;
   AuthConfig auth;
   AuditConfig audit;
+  VaultConfig vault;
+  MessagingConfig messaging;
   // Where each value came from ("default", "file", "env", "flag"), by key;
   // shown by `config check --json` so an operator sees what won.
   std::map<std::string, std::string> origins;

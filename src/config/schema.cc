@@ -129,6 +129,31 @@ const std::vector<KeySpec>& Table() {
        "detect truncation. Put it on another volume or ship it to a log system. Empty: "
        "`<data_dir>/audit-heads.jsonl`.",
        [](Config& c, const RawValue& v) { c.audit.heads_file = S(v); }},
+      {"vault.master_key_file", KeyType::kString, "", 0, 0, {},
+       "File holding the 32-byte master key as 64 hex characters, mode 0600. The environment variable "
+       "`CONSENTRY_MASTER_KEY` takes precedence. Without a master key the gateway refuses to handle "
+       "messages (`serve --demo` creates `<data_dir>/master.key` for trying it out). Keep the key on another "
+       "volume than the database and its backups.",
+       [](Config& c, const RawValue& v) { c.vault.master_key_file = S(v); }},
+      {"messaging.dispatch_threads", KeyType::kInt, "2", 1, 64, {},
+       "Threads sending queued messages to the Cloud API, each with its own keep-alive connection.",
+       [](Config& c, const RawValue& v) { c.messaging.dispatch_threads = static_cast<int>(I(v)); }},
+      {"messaging.max_attempts", KeyType::kInt, "12", 1, 100, {},
+       "Attempts per message for retryable errors (network, 5xx, throughput and pair limits) before it is "
+       "`failed`. Permanent errors are never retried.",
+       [](Config& c, const RawValue& v) { c.messaging.max_attempts = I(v); }},
+      {"messaging.pair_burst", KeyType::kInt, "45", 1, 1000, {},
+       "Messages to one user the dispatcher sends in a burst before pacing to `messaging.pair_interval_ms` "
+       "(Meta's pair rate limit, error 131056).",
+       [](Config& c, const RawValue& v) { c.messaging.pair_burst = I(v); }},
+      {"messaging.pair_interval_ms", KeyType::kInt, "6000", 100, 3600000, {},
+       "After the burst, one message to the same user per this interval.",
+       [](Config& c, const RawValue& v) { c.messaging.pair_interval_ms = I(v); }},
+      {"messaging.allowed_graph_urls", KeyType::kString, "https://graph.facebook.com", 0, 0, {},
+       "Comma-separated base URLs a channel created through the API may send to. Keeps an API key from "
+       "pointing the dispatcher (and a Meta token) at another host. The CLI, run by an operator, is not bound "
+       "by it.",
+       [](Config& c, const RawValue& v) { c.messaging.allowed_graph_urls = S(v); }},
   };
   return kTable;
 }

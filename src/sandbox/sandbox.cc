@@ -75,6 +75,7 @@ struct Delivery {
 };
 
 struct SentMessage {
+  std::string callback_data;
   std::string wamid;
   std::string to;
   std::string type;
@@ -237,6 +238,7 @@ class SandboxImpl final : public Sandbox {
     int64_t now = clock_.NowUnixMillis();
     std::string wamid = NewWamid(user);
     int async_failure = 0;
+    std::string callback;
     {
       std::lock_guard lock(mu_);
       // Throughput: a fixed one-second window per number (spec §5).
@@ -273,12 +275,14 @@ class SandboxImpl final : public Sandbox {
       bool window_open = last != last_inbound_ms_.end() && now - last->second < 24LL * 3600 * 1000;
       if (msg->free_form && !window_open) async_failure = 131047;
       if (tmpl != nullptr && tmpl->category == "MARKETING" && marketing_stopped_.count(user)) async_failure = 131050;
-      sent_.push_back({wamid, user, msg->type, msg->body_json, now});
+      const JsonValue* cb = body->Find("biz_opaque_callback_data");
+      callback = cb != nullptr && cb->is_string() ? cb->as_string() : "";
+      sent_.push_back({callback, wamid, user, msg->type, msg->body_json, now});
       // Bounded: the sandbox keeps the latest messages for inspection only.
       if (sent_.size() > 100000) sent_.pop_front();
       ++accepted_;
     }
-    ScheduleStatuses(wamid, user, async_failure, now);
+    ScheduleStatuses(wamid, user, callback, async_failure, now);
 
     JsonWriter w;
     w.BeginObject().Key("messaging_product").String("whatsapp");
@@ -302,13 +306,14 @@ class SandboxImpl final : public Sandbox {
     return w.Take();
   }
 
-  std::string StatusValue(const std::string& wamid, const std::string& user, const std::string& status,
-                          int64_t ts_ms, int error_code) const {
+  std::string StatusValue(const std::string& wamid, const std::string& user, const std::string& callback,
+                          const std::string& status, int64_t ts_ms, int error_code) const {
     JsonWriter w;
     w.BeginObject().Key("messaging_product").String("whatsapp").Key("metadata").Raw(Metadata());
     w.Key("statuses").BeginArray().BeginObject();
     w.Key("id").String(wamid).Key("status").String(status).Key("timestamp").String(std::to_string(ts_ms / 1000));
     w.Key("recipient_id").String(user);
+    if (!callback.empty()) w.Key("biz_opaque_callback_data").String(callback);
     if (error_code != 0) {
       wa::GraphError e = wa::MakeGraphError(error_code);
       w.Key("errors").BeginArray().BeginObject().Key("code").Int(error_code).Key("title").String(e.title);
@@ -327,7 +332,8 @@ class SandboxImpl final : public Sandbox {
     return w.Take();
   }
 
-  void ScheduleStatuses(const std::string& wamid, const std::string& user, int failure, int64_t now) {
+  void ScheduleStatuses(const std::string& wamid, const std::string& user, const std::string& callback, int failure,
+                        int64_t now) {
     if (options_.webhook_url.empty()) return;
     std::vector<std::pair<std::string, int>> steps;
     if (failure != 0) {
@@ -342,7 +348,7 @@ class SandboxImpl final : public Sandbox {
     for (const auto& [status, code] : steps) {
       at += options_.status_delay_ms;
       if (Uniform() < options_.drop_rate) continue;
-      std::string body = wa::WebhookEnvelope(options_.waba_id, "messages", StatusValue(wamid, user, status, at, code));
+      std::string body = wa::WebhookEnvelope(options_.waba_id, "messages", StatusValue(wamid, user, callback, status, at, code));
       int copies = Uniform() < options_.duplicate_rate ? 2 : 1;
       for (int i = 0; i < copies; ++i) Enqueue(body, at);
     }

@@ -312,6 +312,92 @@ Status WriteReadyFile(const std::string& path, const std::string& url, uint16_t 
   return Status::Ok();
 }
 
+// The demo's Cloud API: a sandbox on its own listener, wired to the
+// gateway's demo channel with fresh credentials each start.
+class DemoSandbox {
+ public:
+  ~DemoSandbox() { Stop(); }
+
+  Status Start(AdminRuntime& rt, MessagingRuntime& messaging, const std::string& tenant_id,
+               const std::string& gateway_url, const std::string& listen, std::ostream& out) {
+    HttpServerOptions http;
+    size_t colon = listen.rfind(':');
+    std::optional<int64_t> port = colon == std::string::npos ? std::nullopt : ParseNonNegativeInt(listen.substr(colon + 1));
+    if (!port || *port > 65535) return InvalidArgument("invalid_listen", "--sandbox-listen must be host:port");
+    http.host = listen.substr(0, colon);
+    http.port = static_cast<uint16_t>(*port);
+    http.max_body_bytes = 4 << 20;
+    CS_ASSIGN_OR_RETURN(server_, CreateHttpServer(http, [this](const HttpRequest& r) { return sandbox_->Handle(r); }, nullptr));
+    const std::string url = "http://" + http.host + ":" + std::to_string(server_->port());
+
+    SandboxOptions so;
+    CS_ASSIGN_OR_RETURN(std::string token, rt.random.Bytes(24));
+    CS_ASSIGN_OR_RETURN(std::string secret, rt.random.Bytes(24));
+    CS_ASSIGN_OR_RETURN(std::string verify, rt.random.Bytes(12));
+    so.access_token = "sandbox-" + HexEncode(token);
+    so.app_secret = HexEncode(secret);
+    ChannelSpec spec;
+    spec.tenant_id = tenant_id;
+    spec.phone_number_id = so.phone_number_id;
+    spec.waba_id = so.waba_id;
+    spec.display_phone_number = so.display_phone_number;
+    spec.graph_base_url = url;
+    spec.access_token = SecretString(so.access_token);
+    spec.app_secret = SecretString(so.app_secret);
+    spec.verify_token = SecretString(HexEncode(verify));
+    Result<Channel> existing = rt.store->messaging().FindChannelByPhoneNumberId(so.phone_number_id);
+    Channel channel;
+    if (existing.ok() && existing->tenant_id == tenant_id) {
+      CS_ASSIGN_OR_RETURN(channel, messaging.channels->Update(AuditActor::System(), existing->id, spec));
+    } else if (existing.ok()) {
+      return FailedPrecondition("conflict", "the sandbox's phone_number_id belongs to another tenant");
+    } else if (existing.status().code() == StatusCode::kNotFound) {
+      CS_ASSIGN_OR_RETURN(channel, messaging.channels->Create(AuditActor::System(), spec));
+    } else {
+      return existing.status();
+    }
+    if (!channel.paused_reason.empty()) CS_RETURN_IF_ERROR(messaging.channels->SetPaused(AuditActor::System(), channel, ""));
+    so.webhook_url = gateway_url + "/webhooks/whatsapp/" + channel.id;
+    sandbox_ = CreateSandbox(so, clock_);
+    sandbox_->Start();
+    thread_ = std::thread([this] { server_->Run(); });
+    out << "  Sandbox:     " << url << "  (a local WhatsApp Cloud API; docs/sandbox.md)\n"
+        << "  Channel:     " << channel.id << "  (phone_number_id " << channel.phone_number_id << ")\n";
+    return Status::Ok();
+  }
+
+  void Stop() {
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
+    if (sandbox_) sandbox_->Stop();
+  }
+
+ private:
+  SystemClock clock_;
+  std::unique_ptr<Sandbox> sandbox_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+};
+
+DispatcherOptions DispatcherOptionsFrom(const MessagingConfig& mc) {
+  DispatcherOptions o;
+  o.threads = mc.dispatch_threads;
+  o.max_attempts = static_cast<int>(mc.max_attempts);
+  o.pair_burst = static_cast<int>(mc.pair_burst);
+  o.pair_interval_seconds = static_cast<double>(mc.pair_interval_ms) / 1000.0;
+  return o;
+}
+
+std::vector<std::string> AllowedGraphUrls(const MessagingConfig& mc) {
+  std::vector<std::string> out;
+  for (const std::string& part : Split(mc.allowed_graph_urls, ',')) {
+    std::string u(TrimAscii(part));
+    while (!u.empty() && u.back() == '/') u.pop_back();
+    if (!u.empty()) out.push_back(u);
+  }
+  return out;
+}
+
 }  // namespace
 
 Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& options, std::ostream& out) {
@@ -341,6 +427,18 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   deps.json_limits.max_depth = config->json.max_depth;
   deps.json_limits.max_array_items = static_cast<size_t>(config->json.max_array_items);
   deps.version = std::string(ConsentryVersion());
+  // Messaging needs the master key; without one the rest of the API still
+  // serves, and the messaging routes say why they cannot.
+  std::unique_ptr<MessagingRuntime> messaging;
+  if (auto m = OpenMessaging(*config, rt, options.demo); m.ok()) {
+    messaging = std::move(m).value();
+    deps.messages = messaging->messages.get();
+    deps.channels = messaging->channels.get();
+    deps.webhooks = messaging->webhooks.get();
+  } else {
+    log->Log(LogLevel::kWarn, "messaging_disabled", {{"code", std::string_view(m.status().machine_code())}});
+  }
+  deps.allowed_graph_urls = AllowedGraphUrls(config->messaging);
   std::unique_ptr<GatewayApi> api = CreateGatewayApi(std::move(deps));
   const HttpServerOptions http = HttpOptionsFrom(config->http);
   GatewayApi* api_ptr = api.get();
@@ -352,6 +450,21 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   std::string url = std::string(http.tls_enabled ? "https" : "http") + "://" + host + ":" +
                     std::to_string(server->port());
   CS_RETURN_IF_ERROR(PrintStartup(rt, options.demo, url, out));
+  DemoSandbox demo_sandbox;
+  if (options.demo && messaging) {
+    CS_ASSIGN_OR_RETURN(Tenant demo_tenant, rt.store->tenants().FindByName("demo"));
+    CS_RETURN_IF_ERROR(demo_sandbox.Start(rt, *messaging, demo_tenant.id, url, options.sandbox_listen, out));
+    out.flush();
+  }
+  std::unique_ptr<Dispatcher> dispatcher;
+  if (messaging) {
+    dispatcher = std::make_unique<Dispatcher>(*rt.store, *messaging->keyring, *messaging->channels, rt.ledger, rt.clock,
+                                              DispatcherOptionsFrom(config->messaging),
+                                              [&log](const std::string& what) {
+                                                log->Log(LogLevel::kError, "dispatch_alert", {{"what", std::string_view(what)}});
+                                              });
+    dispatcher->Start();
+  }
   JsonWriter started;
   started.BeginObject().Key("version").String(ConsentryVersion()).Key("port").Int(server->port());
   started.Key("tls").Bool(http.tls_enabled).EndObject();
@@ -362,8 +475,16 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   {
     SignalWaiter signals(*server);
     EverySecond flush_api_audit([api_ptr] { api_ptr->FlushPendingAudit().IgnoreError(); });  // retried each second
+    // Webhook delivery keys are kept 7 days and an hour (W-03), purged hourly.
+    int64_t ticks = 0;
+    EverySecond purge_seen([&rt, &ticks] {
+      if (++ticks % 3600 != 1) return;
+      rt.store->messaging().PurgeSeen(rt.clock.NowUnixMillis() - (7LL * 24 + 1) * 3600 * 1000).status().IgnoreError();  // retried next hour
+    });
     server->Run();
   }
+  if (dispatcher) dispatcher->Stop();
+  demo_sandbox.Stop();
   Status pending = api->FlushPendingAudit();
   Status stopped = pending.ok() ? RecordSystemEvent(audit, "system.stop", "{}") : pending;
   Status flushed = stopped.ok() ? audit.Flush() : stopped;

@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "config/config.h"
 #include "env/env.h"
+#include "messaging/messaging.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
 
@@ -52,9 +53,27 @@ int64_t AuditRetentionDays(AdminRuntime& runtime, const std::string& tenant_id);
 // Signs a tree head over unsealed entries and appends it to the heads file.
 Result<std::optional<TreeHead>> SealAudit(AdminRuntime& runtime);
 
+// The WhatsApp path's services, over the runtime's store and ledger.
+struct MessagingRuntime {
+  std::unique_ptr<Kms> kms;
+  std::unique_ptr<TenantKeyring> keyring;
+  std::unique_ptr<ChannelService> channels;
+  std::unique_ptr<MessageService> messages;
+  std::unique_ptr<WebhookReceiver> webhooks;
+};
+
+// Loads the master key (vault.master_key_file or CONSENTRY_MASTER_KEY) and
+// builds the messaging services. With `create_demo_key`, a missing key is
+// generated into <data_dir>/master.key (0600) first. Refusals are those of
+// LoadMasterKey (failed_precondition "master_key_missing", …).
+Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, AdminRuntime& runtime,
+                                                        bool create_demo_key);
+
 struct ServeOptions {
   bool demo = false;          // create a demo tenant and print a fresh key for it
   std::string ready_file;     // written with {"url":…,"port":…} once listening
+  // With demo: where the built-in Cloud API sandbox listens, wired to the gateway.
+  std::string sandbox_listen = "127.0.0.1:8081";
 };
 
 // Runs the gateway until SIGINT or SIGTERM. Prints the URL (and the demo

@@ -91,6 +91,121 @@ CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
 CREATE TRIGGER audit_archived_no_update BEFORE UPDATE ON audit_archived_hashes
   BEGIN SELECT RAISE(ABORT, 'archived hashes are append-only'); END;
 )sql"},
+    {4, "0004_messaging", R"sql(
+CREATE TABLE channels (
+  id                    TEXT PRIMARY KEY,
+  tenant_id             TEXT NOT NULL REFERENCES tenants(id),
+  phone_number_id       TEXT NOT NULL UNIQUE,
+  waba_id               TEXT NOT NULL,
+  display_phone_number  TEXT NOT NULL,
+  graph_base_url        TEXT NOT NULL,
+  graph_version         TEXT NOT NULL,
+  access_token_sealed   BLOB NOT NULL,
+  app_secret_sealed     BLOB NOT NULL,
+  verify_token_sealed   BLOB NOT NULL,
+  throughput_per_second INTEGER NOT NULL,
+  paused_reason         TEXT NOT NULL DEFAULT '',
+  created_at_ms         INTEGER NOT NULL
+) STRICT;
+CREATE INDEX channels_by_tenant ON channels(tenant_id, created_at_ms);
+
+-- Content and recipient live only in payload_sealed; subject is a pseudonym.
+CREATE TABLE messages (
+  id              TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL REFERENCES tenants(id),
+  channel_id      TEXT NOT NULL REFERENCES channels(id),
+  subject         TEXT NOT NULL,
+  kind            TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  free_form       INTEGER NOT NULL,
+  payload_sealed  BLOB NOT NULL,
+  state           TEXT NOT NULL,
+  wamid           TEXT,
+  error_code      TEXT NOT NULL DEFAULT '',
+  provider_code   INTEGER NOT NULL DEFAULT 0,
+  seen            INTEGER NOT NULL DEFAULT 0,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  created_at_ms   INTEGER NOT NULL,
+  updated_at_ms   INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX messages_by_wamid ON messages(wamid) WHERE wamid IS NOT NULL;
+CREATE INDEX messages_by_tenant ON messages(tenant_id, created_at_ms);
+CREATE INDEX messages_by_subject ON messages(subject);
+
+CREATE TABLE outbound_jobs (
+  message_id      TEXT PRIMARY KEY REFERENCES messages(id),
+  tenant_id       TEXT NOT NULL,
+  channel_id      TEXT NOT NULL,
+  subject         TEXT NOT NULL,
+  due_ms          INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  lease_until_ms  INTEGER NOT NULL DEFAULT 0,
+  in_flight       INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX outbound_jobs_due ON outbound_jobs(due_ms);
+
+CREATE TABLE message_status_events (
+  message_id      TEXT NOT NULL REFERENCES messages(id),
+  status          TEXT NOT NULL,
+  provider_ts_ms  INTEGER NOT NULL,
+  received_at_ms  INTEGER NOT NULL,
+  provider_code   INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX message_status_events_by_message ON message_status_events(message_id);
+
+CREATE TABLE idempotency_keys (
+  tenant_id     TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  request_hash  BLOB NOT NULL,
+  message_id    TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, key)
+) STRICT;
+
+-- Webhook deliveries already processed (W-03: a horizon of at least 7 days).
+CREATE TABLE inbound_seen (
+  dedupe_key      TEXT PRIMARY KEY,
+  received_at_ms  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX inbound_seen_by_time ON inbound_seen(received_at_ms);
+
+CREATE TABLE inbound_messages (
+  id              TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL REFERENCES tenants(id),
+  channel_id      TEXT NOT NULL REFERENCES channels(id),
+  subject         TEXT NOT NULL,
+  wamid           TEXT NOT NULL UNIQUE,
+  type            TEXT NOT NULL,
+  sent_at_ms      INTEGER NOT NULL,
+  received_at_ms  INTEGER NOT NULL,
+  payload_sealed  BLOB NOT NULL
+) STRICT;
+CREATE INDEX inbound_messages_by_tenant ON inbound_messages(tenant_id, received_at_ms);
+CREATE INDEX inbound_messages_by_subject ON inbound_messages(subject);
+
+CREATE TABLE service_windows (
+  channel_id       TEXT NOT NULL,
+  subject          TEXT NOT NULL,
+  last_inbound_ms  INTEGER NOT NULL,
+  PRIMARY KEY (channel_id, subject)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE quarantine (
+  id           INTEGER PRIMARY KEY,
+  at_ms        INTEGER NOT NULL,
+  reason       TEXT NOT NULL,
+  body_sealed  BLOB NOT NULL
+) STRICT;
+
+-- Per-tenant keys, wrapped by the KMS: "pepper" (subject pseudonyms) and
+-- "content" (sealing message content and channel secrets).
+CREATE TABLE tenant_keys (
+  tenant_id  TEXT NOT NULL REFERENCES tenants(id),
+  purpose    TEXT NOT NULL,
+  wrapped    BLOB NOT NULL,
+  PRIMARY KEY (tenant_id, purpose)
+) STRICT;
+)sql"},
 };
 
 }  // namespace

@@ -177,6 +177,144 @@ class AuditRepository {
   virtual Result<std::optional<TreeHead>> LatestTreeHead() = 0;
 };
 
+// ------------------------------------------------------------- messaging
+// Secrets and message content are stored sealed (vault/aead.h via a Kms);
+// recipients appear only as subject pseudonyms. Nothing here is plaintext
+// personal data except the business's own display number.
+
+// A business phone number on the Cloud API, owned by one tenant.
+struct Channel {
+  std::string id;                    // "chn_" + 24 hex
+  std::string tenant_id;
+  std::string phone_number_id;       // Meta's numeric id; unique across tenants
+  std::string waba_id;
+  std::string display_phone_number;  // the business's number (not personal data)
+  std::string graph_base_url;        // "https://graph.facebook.com" or the sandbox
+  std::string graph_version;         // "v23.0"
+  std::string access_token_sealed;   // Meta token, sealed
+  std::string app_secret_sealed;     // verifies inbound webhooks, sealed
+  std::string verify_token_sealed;   // the GET handshake token, sealed
+  int64_t throughput_per_second = 80;
+  std::string paused_reason;         // "" while active, e.g. "token_invalid"
+  int64_t created_at_ms = 0;
+};
+
+// Exposed states; they only move forward (docs/messaging.md).
+// accepted → sent → delivered → read; failed; unknown (outcome not known).
+struct MessageRecord {
+  std::string id;                 // "msg_" + 24 hex
+  std::string tenant_id;
+  std::string channel_id;
+  std::string subject;            // recipient pseudonym
+  std::string kind;               // "message" | "mark_read"
+  std::string type;               // "text", "template", …
+  bool free_form = true;
+  std::string payload_sealed;     // the Graph body (with the recipient), sealed
+  std::string state = "accepted";
+  std::string wamid;              // Meta's id once submitted
+  std::string error_code;         // gateway code when failed, e.g. "template_required"
+  int64_t provider_code = 0;      // Meta's error code, if any
+  int64_t seen = 0;               // bit set of statuses received: 1 sent, 2 delivered, 4 read, 8 failed
+  int64_t attempts = 0;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+struct OutboundJob {
+  std::string message_id;
+  std::string tenant_id;
+  std::string channel_id;
+  std::string subject;
+  int64_t due_ms = 0;
+  int64_t attempts = 0;
+  bool was_in_flight = false;     // a previous lease ended mid-call: the outcome is unknown
+};
+
+struct StatusEventRecord {
+  std::string message_id;
+  std::string status;             // as received
+  int64_t provider_ts_ms = 0;
+  int64_t received_at_ms = 0;
+  int64_t provider_code = 0;
+};
+
+struct InboundMessageRecord {
+  std::string id;                 // "inm_" + 24 hex
+  std::string tenant_id;
+  std::string channel_id;
+  std::string subject;            // sender pseudonym ("" if hidden)
+  std::string wamid;
+  std::string type;
+  int64_t sent_at_ms = 0;         // the provider timestamp
+  int64_t received_at_ms = 0;
+  std::string payload_sealed;     // the raw message object, sealed
+};
+
+struct IdempotencyRecord {
+  std::string request_hash;       // SHA-256 of the canonical request
+  std::string message_id;
+};
+
+class MessagingRepository {
+ public:
+  virtual ~MessagingRepository() = default;
+  // kAlreadyExists "conflict" when the phone_number_id is taken.
+  virtual Status InsertChannel(const Channel& channel) = 0;
+  virtual Result<Channel> GetChannel(const std::string& tenant_id, const std::string& id) = 0;
+  // Any tenant: only for routing inbound webhooks.
+  virtual Result<Channel> FindChannel(const std::string& id) = 0;
+  virtual Result<Channel> FindChannelByPhoneNumberId(const std::string& phone_number_id) = 0;
+  virtual Result<std::vector<Channel>> ListChannels(const std::string& tenant_id) = 0;
+  // Every channel of every tenant (the dispatcher's view).
+  virtual Result<std::vector<Channel>> AllChannels() = 0;
+  virtual Status SetChannelPaused(const std::string& id, const std::string& reason) = 0;
+  // Writes the endpoint, throughput and sealed secrets of `channel` (by tenant and id).
+  virtual Status UpdateChannel(const Channel& channel) = 0;
+
+  // Inserts the message and its outbound job together.
+  virtual Status InsertMessage(const MessageRecord& message, const OutboundJob& job) = 0;
+  virtual Result<MessageRecord> GetMessage(const std::string& tenant_id, const std::string& id) = 0;
+  virtual Result<MessageRecord> FindMessageByWamid(const std::string& wamid) = 0;
+  virtual Result<MessageRecord> FindMessage(const std::string& id) = 0;
+  // Writes state, wamid, error, seen, attempts and updated_at.
+  virtual Status UpdateMessage(const MessageRecord& message) = 0;
+  virtual Status InsertStatusEvent(const StatusEventRecord& event) = 0;
+  virtual Result<std::vector<StatusEventRecord>> StatusEvents(const std::string& message_id) = 0;
+
+  // Leases up to `limit` due jobs (due_ms <= now, no live lease) until
+  // `lease_until_ms`, marking them in flight; returns them with the in-flight
+  // flag as it was before.
+  virtual Result<std::vector<OutboundJob>> LeaseJobs(int64_t now_ms, int64_t lease_until_ms, int limit) = 0;
+  // Puts a job back for later: no lease, not in flight.
+  virtual Status RescheduleJob(const std::string& message_id, int64_t due_ms, int64_t attempts) = 0;
+  virtual Status DeleteJob(const std::string& message_id) = 0;
+  virtual Result<int64_t> CountJobs() = 0;
+
+  virtual Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(const std::string& tenant_id,
+                                                                      const std::string& key) = 0;
+  virtual Status InsertIdempotencyKey(const std::string& tenant_id, const std::string& key,
+                                      const IdempotencyRecord& record, int64_t now_ms) = 0;
+
+  // Records a delivery key (wamid, or wamid + status); false if already seen.
+  virtual Result<bool> MarkSeen(const std::string& dedupe_key, int64_t now_ms) = 0;
+  // Forgets delivery keys older than `before_ms`; returns how many.
+  virtual Result<int64_t> PurgeSeen(int64_t before_ms) = 0;
+  virtual Status InsertInbound(const InboundMessageRecord& message) = 0;
+  virtual Result<int64_t> CountInbound(const std::string& tenant_id) = 0;
+  // The customer-service window: the last inbound message time per (channel, subject).
+  virtual Status TouchWindow(const std::string& channel_id, const std::string& subject, int64_t at_ms) = 0;
+  virtual Result<std::optional<int64_t>> LastInbound(const std::string& channel_id, const std::string& subject) = 0;
+  // Keeps what could not be routed or parsed, sealed, for an operator.
+  virtual Status Quarantine(int64_t at_ms, const std::string& reason, const std::string& body_sealed) = 0;
+  virtual Result<int64_t> CountQuarantined() = 0;
+
+  // A tenant key ("pepper", "content"), wrapped by the KMS.
+  virtual Result<std::optional<std::string>> TenantKey(const std::string& tenant_id, const std::string& purpose) = 0;
+  // Inserts the key unless one exists (first writer wins; read it back after).
+  virtual Status InsertTenantKey(const std::string& tenant_id, const std::string& purpose,
+                                 const std::string& wrapped) = 0;
+};
+
 // Repositories bound to one open write transaction.
 class StoreTransaction {
  public:
@@ -184,6 +322,7 @@ class StoreTransaction {
   virtual TenantRepository& tenants() = 0;
   virtual ApiKeyRepository& api_keys() = 0;
   virtual AuditRepository& audit() = 0;
+  virtual MessagingRepository& messaging() = 0;
 };
 
 struct MigrationStatus {
@@ -198,6 +337,7 @@ class Store {
   virtual TenantRepository& tenants() = 0;
   virtual ApiKeyRepository& api_keys() = 0;
   virtual AuditRepository& audit() = 0;
+  virtual MessagingRepository& messaging() = 0;
   // Runs `body` in one write transaction: commits when it returns OK, rolls
   // back otherwise (and on any commit failure). Data and the audit entries
   // describing it commit together or not at all.

@@ -131,6 +131,7 @@ void ParseStatus(const JsonValue& s, const WebhookMetadata& where, WebhookBatch&
   st.status = StringOr(s.Find("status"), kEmpty);
   st.timestamp = Timestamp(s.Find("timestamp"));
   st.recipient_id = StringOr(s.Find("recipient_id"), kEmpty);
+  st.callback_data = StringOr(s.Find("biz_opaque_callback_data"), kEmpty);
   if (const JsonValue* errors = s.Find("errors"); errors != nullptr && errors->is_array()) {
     for (const JsonValue& e : errors->as_array()) {
       const JsonValue* code = e.Find("code");

@@ -128,6 +128,7 @@ struct StatusUpdate {
   int64_t timestamp = 0;
   std::string recipient_id;
   std::vector<int> error_codes;
+  std::string callback_data;   // biz_opaque_callback_data, echoed from the send
   std::string raw_json;
 };
 

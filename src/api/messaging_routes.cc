@@ -1,0 +1,286 @@
+// The WhatsApp routes of messaging_routes.h.
+#include "api/messaging_routes.h"
+
+#include "common/json_writer.h"
+#include "common/strings.h"
+#include "env/env.h"
+#include "http/client.h"
+#include "messaging/messaging.h"
+#include "whatsapp/wire.h"
+
+namespace cs::api_internal {
+
+namespace {
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+bool IsId(std::string_view id, std::string_view prefix) {
+  if (id.size() != prefix.size() + 24 || id.substr(0, prefix.size()) != prefix) return false;
+  for (char c : id.substr(prefix.size())) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+bool IsVersion(std::string_view s) {
+  if (s.size() < 4 || s[0] != 'v') return false;
+  size_t dot = s.find('.');
+  return dot != std::string_view::npos && AllDigits(s.substr(1, dot - 1)) && AllDigits(s.substr(dot + 1));
+}
+
+std::string Header(const HttpRequest& req, std::string_view name) {
+  const std::string* h = req.Header(name);
+  return h != nullptr ? *h : "";
+}
+
+}  // namespace
+
+Result<HttpResponse> SendMessage(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                 const AuditActor& actor) {
+  if (d.messages == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  if (!body.is_object()) return InvalidArgument("invalid_type", "body must be a JSON object");
+  // The native body is a Graph message body, plus an optional channel_id;
+  // messaging_product may be left out.
+  JsonValue::Object graph;
+  std::string channel_id;
+  bool has_product = false;
+  for (const auto& [key, value] : body.as_object()) {
+    if (key == "channel_id") {
+      if (!value.is_string()) return InvalidArgument("invalid_type", "body.channel_id must be a string");
+      channel_id = value.as_string();
+      continue;
+    }
+    has_product = has_product || key == "messaging_product";
+    graph.emplace_back(key, value);
+  }
+  if (!has_product) graph.insert(graph.begin(), {"messaging_product", JsonValue::MakeString("whatsapp")});
+  JsonValue graph_body = JsonValue::MakeObject(std::move(graph));
+  if (!channel_id.empty() && !IsId(channel_id, "chn_")) return NotFound("no such channel");
+  SendRequest sr;
+  sr.tenant_id = p.tenant_id;
+  sr.actor = actor;
+  sr.channel_id = channel_id;
+  sr.body = &graph_body;
+  if (req.HeaderCount("idempotency-key") > 1) return InvalidArgument("ambiguous_input", "Idempotency-Key is repeated");
+  sr.idempotency_key = Header(req, "idempotency-key");
+  if (req.Header("idempotency-key") != nullptr && sr.idempotency_key.empty()) {
+    return InvalidArgument("invalid_idempotency_key", "Idempotency-Key must not be empty");
+  }
+  CS_ASSIGN_OR_RETURN(SendResult result, d.messages->Send(sr));
+  HttpResponse r = Json(202, MessageJson(result.message, nullptr));
+  r.headers.emplace_back("Location", "/v1/messages/" + result.message.id);
+  if (result.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+  return r;
+}
+
+Result<HttpResponse> GetMessage(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
+                                const std::string& id) {
+  if (d.messages == nullptr || !IsId(id, "msg_")) return NotFound("no such message");
+  std::vector<StatusEventRecord> events;
+  CS_ASSIGN_OR_RETURN(MessageRecord m, d.messages->Get(p.tenant_id, actor, id, &events));
+  return Json(200, MessageJson(m, &events));
+}
+
+Result<HttpResponse> CreateChannel(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                   const AuditActor& actor) {
+  if (d.channels == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
+  ChannelSpec spec;
+  spec.tenant_id = p.tenant_id;
+  CS_ASSIGN_OR_RETURN(spec.phone_number_id, reader.RequiredString("phone_number_id"));
+  CS_ASSIGN_OR_RETURN(spec.waba_id, reader.RequiredString("waba_id"));
+  CS_ASSIGN_OR_RETURN(auto display, reader.OptionalString("display_phone_number"));
+  CS_ASSIGN_OR_RETURN(auto base, reader.OptionalString("graph_base_url"));
+  CS_ASSIGN_OR_RETURN(auto version, reader.OptionalString("graph_version"));
+  CS_ASSIGN_OR_RETURN(std::string token, reader.RequiredString("access_token"));
+  CS_ASSIGN_OR_RETURN(std::string secret, reader.RequiredString("app_secret"));
+  CS_ASSIGN_OR_RETURN(std::string verify, reader.RequiredString("verify_token"));
+  CS_ASSIGN_OR_RETURN(auto throughput, reader.OptionalInt("throughput_per_second"));
+  CS_RETURN_IF_ERROR(reader.Finish());
+  if (display) spec.display_phone_number = *display;
+  if (base) spec.graph_base_url = *base;
+  if (version) spec.graph_version = *version;
+  if (throughput) spec.throughput_per_second = *throughput;
+  std::string normalized = spec.graph_base_url;
+  while (!normalized.empty() && normalized.back() == '/') normalized.pop_back();
+  bool allowed = false;
+  for (const std::string& u : d.allowed_graph_urls) allowed = allowed || u == normalized;
+  if (!allowed) {
+    return PermissionDenied("forbidden", "graph_base_url is not in messaging.allowed_graph_urls");
+  }
+  spec.access_token = SecretString(std::move(token));
+  spec.app_secret = SecretString(std::move(secret));
+  spec.verify_token = SecretString(std::move(verify));
+  CS_ASSIGN_OR_RETURN(Channel c, d.channels->Create(actor, spec));
+  HttpResponse r = Json(201, ChannelJson(c));
+  r.headers.emplace_back("Location", "/v1/channels/" + c.id);
+  return r;
+}
+
+Result<HttpResponse> ListChannels(const MessagingRouteDeps& d, const Principal& p) {
+  CS_ASSIGN_OR_RETURN(std::vector<Channel> all, d.store->messaging().ListChannels(p.tenant_id));
+  JsonWriter w;
+  w.BeginObject().Key("channels").BeginArray();
+  for (const Channel& c : all) w.Raw(ChannelJson(c));
+  w.EndArray().EndObject();
+  return Json(200, w.Take());
+}
+
+Result<HttpResponse> ResumeChannel(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
+                                   const std::string& id) {
+  if (d.channels == nullptr || !IsId(id, "chn_")) return NotFound("no such channel");
+  CS_ASSIGN_OR_RETURN(Channel c, d.store->messaging().GetChannel(p.tenant_id, id));
+  if (!c.paused_reason.empty()) CS_RETURN_IF_ERROR(d.channels->SetPaused(actor, c, ""));
+  CS_ASSIGN_OR_RETURN(c, d.store->messaging().GetChannel(p.tenant_id, id));
+  return Json(200, ChannelJson(c));
+}
+
+std::optional<GraphPath> MatchGraphPath(std::string_view path) {
+  if (path.empty() || path[0] != '/') return std::nullopt;
+  std::vector<std::string> seg = Split(path.substr(1), '/');
+  if (!seg.empty() && IsVersion(seg[0])) seg.erase(seg.begin());
+  if (seg.size() != 2 || !AllDigits(seg[0]) || seg[0].size() > 32) return std::nullopt;
+  if (seg[1] != "messages" && seg[1] != "marketing_messages" && seg[1] != "media") return std::nullopt;
+  return GraphPath{seg[0], seg[1]};
+}
+
+HttpResponse GraphErrorResponse(int code, std::string details, int http_status_override) {
+  whatsapp::GraphError e = whatsapp::MakeGraphError(code, std::move(details));
+  if (http_status_override != 0) e.http_status = http_status_override;
+  HttpResponse r = Json(e.http_status, whatsapp::GraphErrorBody(e, NewRequestId().substr(4, 11)));
+  r.error_code = "graph_" + std::to_string(code);
+  return r;
+}
+
+HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                       const AuditActor& actor, const GraphPath& path) {
+  if (req.method != "POST") return GraphErrorResponse(100, "Unsupported method for this edge");
+  if (path.edge == "media") {
+    return GraphErrorResponse(100, "Media upload through the gateway is not available yet; send media by link");
+  }
+  if (d.messages == nullptr) return GraphErrorResponse(2, "Messaging is not enabled on this gateway", 503);
+  // SDKs send JSON; some omit or vary the content type, so it is not enforced here.
+  Result<JsonValue> body = ParseJson(req.body, d.json_limits);
+  if (!body.ok()) return GraphErrorResponse(100, "The request body is not valid JSON: " + body.status().machine_code());
+  if (path.edge == "marketing_messages") {
+    const JsonValue* type = body->Find("type");
+    if (type == nullptr || !type->is_string() || type->as_string() != "template") {
+      return GraphErrorResponse(100, "The marketing messages API only sends templates");
+    }
+  }
+  SendRequest sr;
+  sr.tenant_id = p.tenant_id;
+  sr.actor = actor;
+  sr.phone_number_id = path.phone_number_id;
+  sr.body = &*body;
+  sr.idempotency_key = Header(req, "idempotency-key");
+  Result<SendResult> result = d.messages->Send(sr);
+  if (!result.ok()) {
+    const Status& s = result.status();
+    const std::string& m = s.machine_code();
+    if (m == "template_required") return GraphErrorResponse(131047, s.message());
+    if (s.code() == StatusCode::kNotFound || m == "no_channel") {
+      return GraphErrorResponse(100, "Unsupported post request. Object with ID does not exist or cannot be loaded");
+    }
+    if (m == "idempotency_key_reuse" || m == "invalid_idempotency_key") return GraphErrorResponse(100, s.message());
+    if (s.code() == StatusCode::kUnavailable) {
+      HttpResponse r = GraphErrorResponse(2, "Service temporarily unavailable", 503);
+      r.headers.emplace_back("Retry-After", "5");
+      r.log_detail = s.ToString();
+      return r;
+    }
+    if (s.code() == StatusCode::kInvalidArgument) return GraphErrorResponse(whatsapp::GraphCodeFor(s), s.message());
+    HttpResponse r = GraphErrorResponse(1, "An unknown error occurred", 500);
+    r.log_detail = s.ToString();
+    return r;
+  }
+  const SendResult& sent = *result;
+  if (sent.message.kind == "mark_read") return Json(200, R"({"success":true})");
+  JsonWriter w;
+  w.BeginObject().Key("messaging_product").String("whatsapp");
+  w.Key("contacts").BeginArray().BeginObject();
+  if (!sent.parsed.wa_id.empty()) {
+    w.Key("input").String(sent.parsed.to_input).Key("wa_id").String(sent.parsed.wa_id);
+  } else {
+    w.Key("input").String(sent.parsed.recipient_user_id).Key("user_id").String(sent.parsed.recipient_user_id);
+  }
+  w.EndObject().EndArray();
+  // The id is the gateway's message id: the message is queued, and Meta's
+  // wamid does not exist yet. Status events for it use the same id.
+  w.Key("messages").BeginArray().BeginObject().Key("id").String(sent.message.id);
+  if (!sent.parsed.free_form && sent.message.kind == "message") w.Key("message_status").String("accepted");
+  w.EndObject().EndArray().EndObject();
+  return Json(200, whatsapp::MetaEscape(w.str()));
+}
+
+std::optional<std::string> MatchWebhookPath(std::string_view path) {
+  constexpr std::string_view kPrefix = "/webhooks/whatsapp/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  std::string_view id = path.substr(kPrefix.size());
+  return std::string(id);
+}
+
+HttpResponse Webhook(const MessagingRouteDeps& d, const HttpRequest& req, const std::string& channel_id) {
+  if (d.webhooks == nullptr || !IsId(channel_id, "chn_")) {
+    return ErrorResponse(404, "not_found", "no such resource", req.request_id);
+  }
+  if (req.method == "GET") {
+    Result<std::vector<std::pair<std::string, std::string>>> q = ParseQuery(req.query);
+    if (!q.ok()) return ErrorResponse(403, "verification_failed", "verification failed", req.request_id);
+    std::string mode, token, challenge;
+    for (const auto& [k, v] : *q) {
+      if (k == "hub.mode") mode = v;
+      else if (k == "hub.verify_token") token = v;
+      else if (k == "hub.challenge") challenge = v;
+    }
+    WebhookOutcome o = d.webhooks->Verify(channel_id, mode, token, challenge);
+    if (o.http_status != 200) {
+      // W-02: nothing of the request is reflected.
+      HttpResponse r = ErrorResponse(o.http_status, o.error_code, "verification failed", req.request_id);
+      r.error_code = o.error_code;
+      return r;
+    }
+    HttpResponse r = Json(200, o.body);
+    r.content_type = "text/plain";
+    return r;
+  }
+  if (req.method != "POST") {
+    HttpResponse r = ErrorResponse(405, "method_not_allowed", "use GET or POST", req.request_id);
+    r.headers.emplace_back("Allow", "GET, POST");
+    return r;
+  }
+  if (req.HeaderCount("x-hub-signature-256") > 1) {
+    return ErrorResponse(401, "signature_malformed", "X-Hub-Signature-256 is repeated", req.request_id);
+  }
+  WebhookOutcome o = d.webhooks->Receive(channel_id, req.Header("x-hub-signature-256"), req.body, d.json_limits);
+  if (o.http_status != 200) {
+    HttpResponse r = ErrorResponse(o.http_status, o.error_code,
+                                   o.http_status == 401 ? "the webhook signature is missing, malformed or wrong"
+                                                        : "temporarily unavailable; retry later",
+                                   req.request_id);
+    r.error_code = o.error_code;
+    if (o.http_status == 503) r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
+  HttpResponse r = Json(200, "");
+  r.content_type = "text/plain";
+  if (!o.error_code.empty()) r.log_detail = "quarantined: " + o.error_code;
+  return r;
+}
+
+}  // namespace cs::api_internal

@@ -1,0 +1,57 @@
+// File: messaging_routes.h (internal to api/)
+// The WhatsApp routes: the native message and channel API, the
+// Graph-compatible endpoints existing SDKs call, and the Meta webhook.
+// Authentication and scope checks happen in gateway_api.cc; these
+// functions decode, call messaging/, and encode.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/api.h"
+#include "auth/auth.h"
+#include "http/http.h"
+
+namespace cs::api_internal {
+
+struct MessagingRouteDeps {
+  MessageService* messages = nullptr;
+  ChannelService* channels = nullptr;
+  WebhookReceiver* webhooks = nullptr;
+  Store* store = nullptr;
+  JsonLimits json_limits;
+  std::vector<std::string> allowed_graph_urls;
+};
+
+Result<HttpResponse> SendMessage(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                 const AuditActor& actor);
+Result<HttpResponse> GetMessage(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
+                                const std::string& id);
+Result<HttpResponse> CreateChannel(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                   const AuditActor& actor);
+Result<HttpResponse> ListChannels(const MessagingRouteDeps& d, const Principal& p);
+Result<HttpResponse> ResumeChannel(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
+                                   const std::string& id);
+
+// A Graph API path: "/{vNN.N}/{phone_number_id}/{edge}" or without the
+// version (spec §9). `edge` is "messages", "marketing_messages" or "media".
+struct GraphPath {
+  std::string phone_number_id;
+  std::string edge;
+};
+std::optional<GraphPath> MatchGraphPath(std::string_view path);
+
+// Meta's error envelope as an HttpResponse.
+HttpResponse GraphErrorResponse(int code, std::string details, int http_status_override = 0);
+
+// Answers a Graph-compatible call from an authenticated key.
+HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                       const AuditActor& actor, const GraphPath& path);
+
+// "/webhooks/whatsapp/{channel_id}" → channel_id.
+std::optional<std::string> MatchWebhookPath(std::string_view path);
+HttpResponse Webhook(const MessagingRouteDeps& d, const HttpRequest& req, const std::string& channel_id);
+
+}  // namespace cs::api_internal

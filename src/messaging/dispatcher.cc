@@ -1,0 +1,439 @@
+// Dispatcher: from outbound jobs to the Cloud API (docs/messaging.md).
+#include <chrono>
+#include <deque>
+#include <random>
+
+#include "common/json_writer.h"
+#include "common/strings.h"
+#include "http/client.h"
+#include "messaging/messaging.h"
+
+namespace cs {
+
+namespace {
+
+using whatsapp::RetryPolicy;
+
+// Per-channel pacing. Sends are reserved in time order: each reservation
+// is at least 1/rate after the previous one, and never less than a second
+// (plus a margin for the two clocks) after the send `rate` places earlier,
+// so no one-second window, sliding or fixed, holds more than `rate` sends
+// (no 130429), while the average stays at the configured rate.
+struct ChannelPacer {
+  int64_t next_us = 0;
+  std::deque<int64_t> recent_us;  // the last `rate` reservations
+  int consecutive_failures = 0;
+  int64_t open_until_ms = 0;      // circuit breaker
+  bool alerted_open = false;
+};
+
+struct PairPacer {
+  double tokens = -1;  // -1: not initialised
+  int64_t refilled_ms = 0;
+  int64_t blocked_until_ms = 0;
+};
+
+constexpr int64_t kWindowMarginUs = 5000;
+
+int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Reads Meta's error code from an error body, or 0.
+int GraphErrorCode(const std::string& body) {
+  Result<JsonValue> v = ParseJson(body);
+  if (!v.ok()) return 0;
+  const JsonValue* error = v->Find("error");
+  if (error == nullptr) return 0;
+  const JsonValue* code = error->Find("code");
+  if (code == nullptr || code->type() != JsonValue::Type::kInt) return 0;
+  return static_cast<int>(code->as_int());
+}
+
+// Returns messages[0].id of a success body, or "" if the body is not one.
+std::string SentId(const std::string& body) {
+  Result<JsonValue> v = ParseJson(body);
+  if (!v.ok()) return "";
+  const JsonValue* messages = v->Find("messages");
+  if (messages == nullptr || !messages->is_array() || messages->as_array().empty()) return "";
+  const JsonValue* id = messages->as_array()[0].Find("id");
+  return id != nullptr && id->is_string() ? id->as_string() : "";
+}
+
+bool IsSuccessAck(const std::string& body) {
+  Result<JsonValue> v = ParseJson(body);
+  if (!v.ok()) return false;
+  const JsonValue* success = v->Find("success");
+  return success != nullptr && success->type() == JsonValue::Type::kBool && success->as_bool();
+}
+
+}  // namespace
+
+struct Dispatcher::Impl {
+  Store& store;
+  TenantKeyring& keyring;
+  ChannelService& channels;
+  const AuditLedger& ledger;
+  const Clock& clock;
+  DispatcherOptions o;
+  std::function<void(const std::string&)> alert;
+  DispatcherStats& stats;
+
+  std::atomic<bool> stopping{false};
+  std::vector<std::thread> workers;
+
+  std::mutex mu;
+  std::map<std::string, Channel> channel_cache;  // guarded by mu
+  int64_t channels_loaded_ms = 0;                // guarded by mu
+  std::map<std::string, ChannelPacer> pacers;    // guarded by mu
+  std::map<std::string, PairPacer> pairs;        // guarded by mu
+
+  Impl(Store& s, TenantKeyring& k, ChannelService& c, const AuditLedger& l, const Clock& cl, DispatcherOptions opt,
+       std::function<void(const std::string&)> a, DispatcherStats& st)
+      : store(s), keyring(k), channels(c), ledger(l), clock(cl), o(opt), alert(std::move(a)), stats(st) {}
+
+  void Alert(const std::string& what) {
+    if (alert) alert(what);
+  }
+
+  Result<Channel> ChannelFor(const std::string& id) {
+    std::lock_guard lock(mu);
+    int64_t now = clock.NowUnixMillis();
+    if (now - channels_loaded_ms > 1000 || channel_cache.find(id) == channel_cache.end()) {
+      CS_ASSIGN_OR_RETURN(std::vector<Channel> all, store.messaging().AllChannels());
+      channel_cache.clear();
+      for (Channel& c : all) channel_cache.emplace(c.id, std::move(c));
+      channels_loaded_ms = now;
+    }
+    auto it = channel_cache.find(id);
+    if (it == channel_cache.end()) return NotFound("no such channel");
+    return it->second;
+  }
+
+  // Returns when the next send on `channel` may happen (steady µs), reserving it.
+  int64_t ReserveSlot(const Channel& channel) {
+    std::lock_guard lock(mu);
+    ChannelPacer& p = pacers[channel.id];
+    const int64_t rate = std::max<int64_t>(1, channel.throughput_per_second);
+    int64_t at = std::max(SteadyMicros(), p.next_us);
+    if (static_cast<int64_t>(p.recent_us.size()) >= rate) {
+      at = std::max(at, p.recent_us.front() + 1000000 + kWindowMarginUs);
+      p.recent_us.pop_front();
+    }
+    p.recent_us.push_back(at);
+    p.next_us = at + 1000000 / rate;
+    return at;
+  }
+
+  // Takes a pair-rate token for (channel, subject); returns 0 or the unix
+  // ms time the job should wait for.
+  int64_t TakePairToken(const std::string& channel_id, const std::string& subject) {
+    std::lock_guard lock(mu);
+    int64_t now = clock.NowUnixMillis();
+    PairPacer& p = pairs[channel_id + "/" + subject];
+    if (p.tokens < 0) {
+      p.tokens = o.pair_burst;
+      p.refilled_ms = now;
+    }
+    if (p.blocked_until_ms > now) return p.blocked_until_ms;
+    const double interval_ms = o.pair_interval_seconds * 1000;
+    p.tokens = std::min<double>(o.pair_burst, p.tokens + (now - p.refilled_ms) / interval_ms);
+    p.refilled_ms = now;
+    if (p.tokens < 1) return now + static_cast<int64_t>((1 - p.tokens) * interval_ms) + 1;
+    p.tokens -= 1;
+    // Keep the table small: drop pairs that are back to a full burst.
+    if (pairs.size() > 100000) {
+      for (auto it = pairs.begin(); it != pairs.end();) {
+        it = it->second.tokens >= o.pair_burst - 1 && it->second.blocked_until_ms <= now ? pairs.erase(it) : std::next(it);
+      }
+    }
+    return 0;
+  }
+
+  void BlockPair(const std::string& channel_id, const std::string& subject, int64_t until_ms) {
+    std::lock_guard lock(mu);
+    PairPacer& p = pairs[channel_id + "/" + subject];
+    p.blocked_until_ms = std::max(p.blocked_until_ms, until_ms);
+    p.tokens = 0;
+  }
+
+  // Records a transport or 5xx failure; returns the time the breaker opens until (0 if closed).
+  int64_t NoteFailure(const Channel& channel) {
+    std::lock_guard lock(mu);
+    ChannelPacer& p = pacers[channel.id];
+    if (++p.consecutive_failures >= o.breaker_threshold) {
+      p.open_until_ms = clock.NowUnixMillis() + o.breaker_open_ms;
+      if (!p.alerted_open) {
+        p.alerted_open = true;
+        Alert("circuit_open channel=" + channel.id);
+      }
+      return p.open_until_ms;
+    }
+    return 0;
+  }
+
+  void NoteSuccess(const Channel& channel) {
+    std::lock_guard lock(mu);
+    ChannelPacer& p = pacers[channel.id];
+    p.consecutive_failures = 0;
+    p.alerted_open = false;
+  }
+
+  int64_t BreakerOpenUntil(const std::string& channel_id) {
+    std::lock_guard lock(mu);
+    auto it = pacers.find(channel_id);
+    return it == pacers.end() ? 0 : it->second.open_until_ms;
+  }
+
+  void SlowChannel(const std::string& channel_id, int64_t delay_ms) {
+    std::lock_guard lock(mu);
+    ChannelPacer& p = pacers[channel_id];
+    p.next_us = std::max(p.next_us, SteadyMicros() + delay_ms * 1000);
+  }
+
+  // Records the end of dispatching. The message is re-read inside the
+  // transaction: a status webhook may have moved it meanwhile (it can
+  // arrive before the send's answer), and that progress must not be lost.
+  Status Finish(MessageRecord& m, const std::string& state, const std::string& error_code, int provider_code,
+                const std::string& action) {
+    return store.InTransaction([&](StoreTransaction& tx) -> Status {
+      CS_ASSIGN_OR_RETURN(MessageRecord fresh, tx.messaging().FindMessage(m.id));
+      fresh.attempts = m.attempts;
+      if (fresh.wamid.empty()) fresh.wamid = m.wamid;
+      fresh.updated_at_ms = clock.NowUnixMillis();
+      // Statuses already received outrank what the send call concluded.
+      if (fresh.seen == 0 && (fresh.state == "accepted" || fresh.state == "unknown")) {
+        fresh.state = state;
+        fresh.error_code = error_code;
+        fresh.provider_code = provider_code;
+      }
+      CS_RETURN_IF_ERROR(tx.messaging().UpdateMessage(fresh));
+      CS_RETURN_IF_ERROR(tx.messaging().DeleteJob(m.id));
+      m = fresh;
+      if (action.empty()) return Status::Ok();
+      AuditEvent e;
+      e.tenant_id = m.tenant_id;
+      e.actor = AuditActor::System();
+      e.action = action;
+      e.subject = m.subject;
+      e.resource = "message:" + m.id;
+      e.outcome = error_code.empty() ? "success" : error_code;
+      if (provider_code != 0) {
+        JsonWriter w;
+        w.BeginObject().Key("provider_code").Int(provider_code).EndObject();
+        e.details = w.Take();
+      }
+      return ledger.Append(tx.audit(), e);
+    });
+  }
+
+  Status Retry(MessageRecord& m, int64_t delay_ms) {
+    stats.retried++;
+    return store.InTransaction([&](StoreTransaction& tx) -> Status {
+      CS_ASSIGN_OR_RETURN(MessageRecord fresh, tx.messaging().FindMessage(m.id));
+      fresh.attempts = m.attempts;
+      fresh.updated_at_ms = clock.NowUnixMillis();
+      CS_RETURN_IF_ERROR(tx.messaging().UpdateMessage(fresh));
+      return tx.messaging().RescheduleJob(m.id, clock.NowUnixMillis() + delay_ms, m.attempts);
+    });
+  }
+
+  int64_t Backoff(int64_t attempts, std::mt19937_64& rng) {
+    int64_t cap = std::min<int64_t>(o.backoff_max_ms, o.backoff_base_ms << std::min<int64_t>(attempts, 20));
+    // "Full jitter": uniform in [cap/2, cap], so retries spread out without going hot.
+    return std::uniform_int_distribution<int64_t>(cap / 2, cap)(rng);
+  }
+
+  void Process(const OutboundJob& job, HttpClient& client, std::mt19937_64& rng) {
+    Status s = ProcessOne(job, client, rng);
+    if (!s.ok()) {
+      // Storage trouble: the lease expires and the job comes back; a send
+      // already made is then found in flight and reported unknown, never resent.
+      Alert("dispatch_error " + s.machine_code());
+    }
+  }
+
+  Status ProcessOne(const OutboundJob& job, HttpClient& client, std::mt19937_64& rng) {
+    const int64_t now = clock.NowUnixMillis();
+    Result<MessageRecord> loaded = store.messaging().FindMessage(job.message_id);
+    if (!loaded.ok()) {
+      if (loaded.status().code() == StatusCode::kNotFound) return store.messaging().DeleteJob(job.message_id);
+      return loaded.status();
+    }
+    MessageRecord m = std::move(loaded).value();
+    if (m.state != "accepted") return store.messaging().DeleteJob(m.id);
+    if (job.was_in_flight) {
+      // A worker died between sending and recording the answer: Meta may
+      // have the message. Never resend blindly (F-02); a status webhook
+      // carrying our tag reconciles it.
+      stats.unknown++;
+      return Finish(m, "unknown", "outcome_unknown", 0, "message.outcome_unknown");
+    }
+    CS_ASSIGN_OR_RETURN(Channel channel, ChannelFor(job.channel_id));
+    if (!channel.paused_reason.empty()) return store.messaging().RescheduleJob(m.id, now + 5000, m.attempts);
+    if (int64_t open = BreakerOpenUntil(channel.id); open > now) {
+      return store.messaging().RescheduleJob(m.id, open, m.attempts);
+    }
+    if (m.kind == "message" && !m.subject.empty()) {
+      if (int64_t wait_until = TakePairToken(channel.id, m.subject); wait_until != 0) {
+        stats.paced++;
+        return store.messaging().RescheduleJob(m.id, wait_until, m.attempts);
+      }
+    }
+    CS_ASSIGN_OR_RETURN(SecretString payload,
+                        keyring.Open(m.tenant_id, m.payload_sealed, FieldBinding{m.tenant_id, m.subject, m.id, "payload"}));
+    CS_ASSIGN_OR_RETURN(std::shared_ptr<const ChannelSecrets> secrets, channels.Secrets(channel));
+
+    int64_t at = ReserveSlot(channel);
+    int64_t wait = at - SteadyMicros();
+    if (wait > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait));
+
+    const std::string url = channel.graph_base_url + "/" + channel.graph_version + "/" + channel.phone_number_id + "/messages";
+    HeaderList headers = {{"Authorization", "Bearer " + std::string(InsecureSecretAccess::Get(secrets->access_token))},
+                          {"Content-Type", "application/json"}};
+    Result<HttpClientResponse> r = client.Send("POST", url, headers, InsecureSecretAccess::Get(payload));
+    m.attempts++;
+
+    if (!r.ok()) {
+      if (r.status().machine_code() == "upstream_unreachable") {
+        // Nothing was sent: retrying cannot duplicate.
+        int64_t open = NoteFailure(channel);
+        if (m.attempts >= o.max_attempts) {
+          stats.failed++;
+          return Finish(m, "failed", "provider_unavailable", 0, "message.failed");
+        }
+        return Retry(m, std::max(open - clock.NowUnixMillis(), Backoff(m.attempts, rng)));
+      }
+      stats.unknown++;
+      return Finish(m, "unknown", "outcome_unknown", 0, "message.outcome_unknown");
+    }
+    const HttpClientResponse& resp = *r;
+    if (resp.status == 200) {
+      NoteSuccess(channel);
+      if (m.kind == "mark_read" ? IsSuccessAck(resp.body) : !(m.wamid = SentId(resp.body)).empty()) {
+        stats.submitted++;
+        return Finish(m, "accepted", "", 0, "");
+      }
+      // 200 with an unexpected body (F-12): not a success we can prove.
+      stats.unknown++;
+      return Finish(m, "unknown", "outcome_unknown", 0, "message.outcome_unknown");
+    }
+
+    const int code = GraphErrorCode(resp.body);
+    int64_t retry_after_ms = 0;
+    if (const std::string* ra = resp.Header("retry-after")) {
+      if (std::optional<int64_t> secs = ParseNonNegativeInt(TrimAscii(*ra)); secs && *secs <= 3600) retry_after_ms = *secs * 1000;
+    }
+    RetryPolicy policy;
+    if (code != 0) {
+      policy = whatsapp::RetryPolicyFor(code);
+    } else if (resp.status >= 500 || resp.status == 429) {
+      policy = RetryPolicy::kRetry;
+    } else {
+      policy = RetryPolicy::kNever;
+    }
+    if (resp.status >= 500) {
+      int64_t open = NoteFailure(channel);
+      if (open != 0) retry_after_ms = std::max(retry_after_ms, open - clock.NowUnixMillis());
+    } else {
+      NoteSuccess(channel);
+    }
+
+    switch (policy) {
+      case RetryPolicy::kNever:
+        stats.failed++;
+        if (code == 368) {
+          CS_RETURN_IF_ERROR(channels.SetPaused(AuditActor::System(), channel, "policy_blocked"));
+          Alert("channel_paused reason=policy_blocked channel=" + channel.id);
+        }
+        return Finish(m, "failed", code != 0 ? FailureCodeFor(code) : "provider_rejected", code, "message.failed");
+      case RetryPolicy::kPauseChannel:
+        // The token is bad: every send would fail the same way (F-15).
+        CS_RETURN_IF_ERROR(channels.SetPaused(AuditActor::System(), channel, "token_invalid"));
+        Alert("channel_paused reason=token_invalid channel=" + channel.id);
+        {
+          std::lock_guard lock(mu);
+          channels_loaded_ms = 0;  // see the pause at once
+        }
+        m.attempts--;  // not the message's fault
+        return Retry(m, 60000);
+      case RetryPolicy::kRetryOnce:
+        if (m.attempts >= 2) {
+          stats.failed++;
+          return Finish(m, "failed", FailureCodeFor(code), code, "message.failed");
+        }
+        return Retry(m, std::max(retry_after_ms, Backoff(m.attempts, rng)));
+      case RetryPolicy::kRetryPair: {
+        // 131056: back off this recipient only, at least 6 s, growing.
+        int64_t delay = std::max<int64_t>(retry_after_ms, 6000LL << std::min<int64_t>(m.attempts - 1, 6));
+        BlockPair(channel.id, m.subject, clock.NowUnixMillis() + delay);
+        if (m.attempts >= o.max_attempts) {
+          stats.failed++;
+          return Finish(m, "failed", FailureCodeFor(code), code, "message.failed");
+        }
+        return Retry(m, delay);
+      }
+      case RetryPolicy::kRetryLong:
+      case RetryPolicy::kRetry: {
+        if (m.attempts >= o.max_attempts) {
+          stats.failed++;
+          return Finish(m, "failed", code != 0 ? FailureCodeFor(code) : "provider_unavailable", code, "message.failed");
+        }
+        int64_t delay = std::max(retry_after_ms, Backoff(m.attempts, rng));
+        if (policy == RetryPolicy::kRetryLong) delay = std::max<int64_t>(delay, 60000);
+        if (code == 130429) SlowChannel(channel.id, std::max<int64_t>(retry_after_ms, 1000));
+        return Retry(m, delay);
+      }
+    }
+    return Status::Ok();
+  }
+
+  void WorkerLoop(int index) {
+    HttpClientOptions copts;
+    copts.timeout_ms = o.http_timeout_ms;
+    std::unique_ptr<HttpClient> client = CreateHttpClient(copts);
+    std::mt19937_64 rng(static_cast<uint64_t>(SteadyMicros()) ^ (static_cast<uint64_t>(index) << 40));
+    while (!stopping.load()) {
+      int64_t now = clock.NowUnixMillis();
+      Result<std::vector<OutboundJob>> jobs = store.messaging().LeaseJobs(now, now + o.lease_ms, o.batch);
+      if (!jobs.ok() || jobs->empty()) {
+        if (!jobs.ok()) Alert("dispatch_lease_error " + jobs.status().machine_code());
+        std::this_thread::sleep_for(std::chrono::milliseconds(o.idle_poll_ms));
+        continue;
+      }
+      for (const OutboundJob& job : *jobs) {
+        if (stopping.load()) {
+          // Leased but untouched: hand it back at once.
+          store.messaging().RescheduleJob(job.message_id, job.due_ms, job.attempts).IgnoreError();  // lease expiry covers a failure
+          continue;
+        }
+        Process(job, *client, rng);
+      }
+    }
+  }
+};
+
+Dispatcher::Dispatcher(Store& store, TenantKeyring& keyring, ChannelService& channels, const AuditLedger& ledger,
+                       const Clock& clock, DispatcherOptions options, std::function<void(const std::string&)> alert)
+    : impl_(std::make_unique<Impl>(store, keyring, channels, ledger, clock, options, std::move(alert), stats_)) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+void Dispatcher::Start() {
+  if (!impl_->workers.empty()) return;
+  impl_->stopping = false;
+  for (int i = 0; i < std::max(1, impl_->o.threads); ++i) {
+    impl_->workers.emplace_back([this, i] { impl_->WorkerLoop(i); });
+  }
+}
+
+void Dispatcher::Stop() {
+  impl_->stopping = true;
+  for (std::thread& t : impl_->workers) {
+    if (t.joinable()) t.join();
+  }
+  impl_->workers.clear();
+}
+
+}  // namespace cs

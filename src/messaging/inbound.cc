@@ -1,0 +1,289 @@
+// WebhookReceiver: inbound Cloud API webhooks (docs/messaging.md).
+#include <algorithm>
+
+#include "common/json_writer.h"
+#include "common/strings.h"
+#include "messaging/messaging.h"
+
+namespace cs {
+
+namespace {
+
+bool IsChallenge(std::string_view v) {
+  if (v.empty() || v.size() > 128) return false;
+  for (char c : v) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+WebhookOutcome Refuse(int status, std::string code) {
+  WebhookOutcome o;
+  o.http_status = status;
+  o.error_code = std::move(code);
+  return o;
+}
+
+// One item, prepared outside the transaction (pseudonyms and sealing read
+// tenant keys, which may need their own write).
+struct PreparedMessage {
+  const whatsapp::InboundMessage* msg = nullptr;
+  InboundMessageRecord record;
+};
+
+struct PreparedStatus {
+  const whatsapp::StatusUpdate* status = nullptr;
+  std::string tagged_message_id;  // from biz_opaque_callback_data "cs:msg_…"
+};
+
+struct PreparedPreference {
+  const whatsapp::UserPreference* pref = nullptr;
+  std::string subject;
+};
+
+struct Quarantined {
+  std::string reason;
+  std::string sealed;
+};
+
+}  // namespace
+
+WebhookOutcome WebhookReceiver::Verify(const std::string& channel_id, const std::string& mode,
+                                       const std::string& token, const std::string& challenge) {
+  Result<Channel> channel = store_.messaging().FindChannel(channel_id);
+  if (!channel.ok()) return Refuse(channel.status().code() == StatusCode::kNotFound ? 403 : 503, "verification_failed");
+  Result<std::shared_ptr<const ChannelSecrets>> secrets = channels_.Secrets(*channel);
+  if (!secrets.ok()) return Refuse(503, secrets.status().machine_code());
+  // Both checks run whatever the mode, so timing says nothing about the token.
+  bool token_ok = (*secrets)->verify_token.ConstantTimeEquals(token);
+  if (mode != "subscribe" || !token_ok || !IsChallenge(challenge)) return Refuse(403, "verification_failed");
+  WebhookOutcome o;
+  o.body = challenge;
+  return o;
+}
+
+WebhookOutcome WebhookReceiver::Receive(const std::string& channel_id, const std::string* signature,
+                                        const std::string& raw_body, const JsonLimits& limits) {
+  Result<Channel> channel = store_.messaging().FindChannel(channel_id);
+  if (!channel.ok()) {
+    return Refuse(channel.status().code() == StatusCode::kNotFound ? 404 : 503,
+                  channel.status().code() == StatusCode::kNotFound ? "not_found" : "storage_unavailable");
+  }
+  Result<std::shared_ptr<const ChannelSecrets>> secrets = channels_.Secrets(*channel);
+  if (!secrets.ok()) return Refuse(503, "kms_unavailable");
+  // W-01: the MAC over the exact bytes, before any parsing.
+  Status sig = whatsapp::VerifyHubSignature(InsecureSecretAccess::Get((*secrets)->app_secret),
+                                            signature != nullptr ? *signature : "", raw_body);
+  if (!sig.ok()) return Refuse(401, sig.machine_code());
+
+  WebhookOutcome outcome;
+  const int64_t now = clock_.NowUnixMillis();
+  auto quarantine_whole = [&](const std::string& reason) -> WebhookOutcome {
+    // A genuine (signed) payload we cannot read: keep it sealed for an
+    // operator and answer 200, or Meta would retry it forever (B-11).
+    Result<std::string> sealed =
+        keyring_.Seal(channel->tenant_id, raw_body, FieldBinding{channel->tenant_id, "", "quarantine", "body"});
+    if (!sealed.ok()) return Refuse(503, "kms_unavailable");
+    Status s = store_.messaging().Quarantine(now, reason, *sealed);
+    if (!s.ok()) return Refuse(503, "storage_unavailable");
+    outcome.quarantined = 1;
+    outcome.error_code = reason;
+    return outcome;
+  };
+  Result<JsonValue> root = ParseJson(raw_body, limits);
+  if (!root.ok()) return quarantine_whole("unparseable:" + root.status().machine_code());
+  Result<whatsapp::WebhookBatch> batch = whatsapp::ParseWebhook(*root);
+  if (!batch.ok()) return quarantine_whole("not_a_delivery");
+  Status s = Process(*channel, *batch, raw_body, outcome);
+  if (!s.ok()) {
+    // Nothing was committed: a non-200 makes Meta deliver it again.
+    WebhookOutcome failed = Refuse(503, s.machine_code().empty() ? "storage_unavailable" : s.machine_code());
+    return failed;
+  }
+  return outcome;
+}
+
+Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookBatch& batch,
+                                const std::string& /*raw_body*/, WebhookOutcome& outcome) {
+  const int64_t now = clock_.NowUnixMillis();
+  const std::string& tenant = channel.tenant_id;
+  // Items are routed by metadata.phone_number_id; only numbers of the
+  // channel's own tenant are accepted through its URL (B-09, TEN-03).
+  std::map<std::string, std::optional<Channel>> routes;
+  auto route = [&](const std::string& pnid) -> Result<const Channel*> {
+    auto it = routes.find(pnid);
+    if (it == routes.end()) {
+      std::optional<Channel> found;
+      if (pnid == channel.phone_number_id) {
+        found = channel;
+      } else {
+        Result<Channel> c = store_.messaging().FindChannelByPhoneNumberId(pnid);
+        if (c.ok() && c->tenant_id == tenant) found = *c;
+        if (!c.ok() && c.status().code() != StatusCode::kNotFound) return c.status();
+      }
+      it = routes.emplace(pnid, std::move(found)).first;
+    }
+    return it->second ? &*it->second : nullptr;
+  };
+
+  std::vector<Quarantined> quarantined;
+  auto quarantine = [&](const std::string& reason, const std::string& raw) -> Status {
+    CS_ASSIGN_OR_RETURN(std::string sealed, keyring_.Seal(tenant, raw, FieldBinding{tenant, "", "quarantine", "body"}));
+    quarantined.push_back({reason, std::move(sealed)});
+    return Status::Ok();
+  };
+
+  std::vector<PreparedMessage> messages;
+  for (const whatsapp::InboundMessage& msg : batch.messages) {
+    CS_ASSIGN_OR_RETURN(const Channel* target, route(msg.where.phone_number_id));
+    if (target == nullptr || msg.id.empty()) {
+      CS_RETURN_IF_ERROR(quarantine(target == nullptr ? "unknown_phone_number_id" : "message_without_id", msg.raw_json));
+      continue;
+    }
+    PreparedMessage p;
+    p.msg = &msg;
+    InboundMessageRecord& r = p.record;
+    CS_ASSIGN_OR_RETURN(r.id, NewId(random_, "inm", 12));
+    r.tenant_id = tenant;
+    r.channel_id = target->id;
+    if (!msg.from.empty()) {
+      CS_ASSIGN_OR_RETURN(r.subject, keyring_.Pseudonym(tenant, "+" + msg.from));
+    } else if (!msg.from_user_id.empty()) {
+      CS_ASSIGN_OR_RETURN(r.subject, keyring_.Pseudonym(tenant, "bsuid:" + msg.from_user_id));
+    }
+    r.wamid = msg.id;
+    r.type = msg.type.empty() ? "unknown" : msg.type;
+    // The provider's time, but never in the future: a skewed clock must
+    // not stretch the service window.
+    r.sent_at_ms = msg.timestamp > 0 ? std::min(msg.timestamp * 1000, now) : now;
+    r.received_at_ms = now;
+    CS_ASSIGN_OR_RETURN(r.payload_sealed, keyring_.Seal(tenant, msg.raw_json, FieldBinding{tenant, r.subject, r.id, "payload"}));
+    messages.push_back(std::move(p));
+  }
+
+  std::vector<PreparedStatus> statuses;
+  for (const whatsapp::StatusUpdate& st : batch.statuses) {
+    CS_ASSIGN_OR_RETURN(const Channel* target, route(st.where.phone_number_id));
+    if (target == nullptr || st.id.empty()) {
+      CS_RETURN_IF_ERROR(quarantine(target == nullptr ? "unknown_phone_number_id" : "status_without_id", st.raw_json));
+      continue;
+    }
+    PreparedStatus p;
+    p.status = &st;
+    if (st.callback_data.rfind("cs:msg_", 0) == 0) p.tagged_message_id = st.callback_data.substr(3);
+    statuses.push_back(std::move(p));
+  }
+
+  std::vector<PreparedPreference> prefs;
+  for (const whatsapp::UserPreference& pref : batch.preferences) {
+    CS_ASSIGN_OR_RETURN(const Channel* target, route(pref.where.phone_number_id));
+    if (target == nullptr || pref.wa_id.empty()) {
+      JsonWriter w;
+      w.BeginObject().Key("category").String(pref.category).Key("value").String(pref.value).EndObject();
+      CS_RETURN_IF_ERROR(quarantine("unroutable_preference", w.str()));
+      continue;
+    }
+    PreparedPreference p;
+    p.pref = &pref;
+    CS_ASSIGN_OR_RETURN(p.subject, keyring_.Pseudonym(tenant, "+" + pref.wa_id));
+    prefs.push_back(std::move(p));
+  }
+
+  int dup = 0, msgs = 0, stats = 0;
+  Status s = store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    dup = msgs = stats = 0;
+    MessagingRepository& repo = tx.messaging();
+    std::vector<AuditEvent> events;
+    for (const PreparedMessage& p : messages) {
+      CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("m:" + p.record.wamid, now));
+      if (!fresh) {
+        ++dup;
+        continue;
+      }
+      CS_RETURN_IF_ERROR(repo.InsertInbound(p.record));
+      if (!p.record.subject.empty()) CS_RETURN_IF_ERROR(repo.TouchWindow(p.record.channel_id, p.record.subject, p.record.sent_at_ms));
+      AuditEvent e;
+      e.tenant_id = tenant;
+      e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
+      e.action = "message.receive";
+      e.subject = p.record.subject;
+      e.resource = "inbound:" + p.record.id;
+      JsonWriter w;
+      w.BeginObject().Key("type").String(p.record.type).Key("channel_id").String(p.record.channel_id).EndObject();
+      e.details = w.Take();
+      events.push_back(std::move(e));
+      ++msgs;
+    }
+    for (const PreparedStatus& p : statuses) {
+      const whatsapp::StatusUpdate& st = *p.status;
+      CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("s:" + st.id + ":" + st.status, now));
+      if (!fresh) {
+        ++dup;
+        continue;
+      }
+      Result<MessageRecord> found = repo.FindMessageByWamid(st.id);
+      if (!found.ok() && found.status().code() == StatusCode::kNotFound && !p.tagged_message_id.empty()) {
+        found = repo.FindMessage(p.tagged_message_id);
+      }
+      if (!found.ok() && found.status().code() != StatusCode::kNotFound) return found.status();
+      if (!found.ok() || found->tenant_id != tenant) {
+        // B-08: an unknown wamid (or another tenant's) is kept aside, never applied.
+        CS_ASSIGN_OR_RETURN(std::string sealed, keyring_.Seal(tenant, st.raw_json, FieldBinding{tenant, "", "quarantine", "body"}));
+        CS_RETURN_IF_ERROR(repo.Quarantine(now, "unknown_wamid", sealed));
+        ++outcome.quarantined;
+        continue;
+      }
+      MessageRecord m = std::move(found).value();
+      if (m.wamid.empty()) m.wamid = st.id;
+      int64_t provider_code = st.error_codes.empty() ? 0 : st.error_codes.front();
+      CS_RETURN_IF_ERROR(repo.InsertStatusEvent(
+          StatusEventRecord{m.id, st.status, st.timestamp > 0 ? st.timestamp * 1000 : now, now, provider_code}));
+      int64_t bit = StatusBit(st.status);
+      if (bit != 0) {
+        int64_t effective = m.seen | bit | (m.state == "failed" ? kSeenFailed : 0);
+        m.seen |= bit;
+        std::string next = StateFor(effective, m.state == "unknown" ? "unknown" : "accepted");
+        if (bit == kSeenFailed && m.error_code.empty()) {
+          m.error_code = FailureCodeFor(static_cast<int>(provider_code));
+          m.provider_code = provider_code;
+        }
+        if (next != "failed" && next != "unknown") m.error_code.clear();
+        m.state = next;
+      }
+      m.updated_at_ms = now;
+      CS_RETURN_IF_ERROR(repo.UpdateMessage(m));
+      ++stats;
+    }
+    for (const PreparedPreference& p : prefs) {
+      CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("p:" + p.subject + ":" + p.pref->category + ":" + p.pref->value +
+                                                        ":" + std::to_string(p.pref->timestamp),
+                                                    now));
+      if (!fresh) {
+        ++dup;
+        continue;
+      }
+      AuditEvent e;
+      e.tenant_id = tenant;
+      e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
+      e.action = "preference.update";
+      e.subject = p.subject;
+      e.resource = "channel:" + channel.id;
+      JsonWriter w;
+      w.BeginObject().Key("category").String(p.pref->category).Key("value").String(p.pref->value).EndObject();
+      e.details = w.Take();
+      events.push_back(std::move(e));
+    }
+    for (const Quarantined& q : quarantined) CS_RETURN_IF_ERROR(repo.Quarantine(now, q.reason, q.sealed));
+    if (!events.empty()) CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), events));
+    return Status::Ok();
+  });
+  CS_RETURN_IF_ERROR(s);
+  outcome.messages = msgs;
+  outcome.statuses = stats;
+  outcome.duplicates = dup;
+  outcome.quarantined += static_cast<int>(quarantined.size());
+  return Status::Ok();
+}
+
+}  // namespace cs

@@ -1,0 +1,269 @@
+// File: messaging.h
+// The WhatsApp path through the gateway (docs/messaging.md): channels,
+// accepting messages, dispatching them to the Cloud API, and receiving
+// webhooks. The wire format is whatsapp/wire.h; storage is store.h.
+//
+// Privacy: recipients are keyed by subject pseudonym; the Graph body (with
+// the phone number and content) is sealed under the tenant's content key
+// before it is stored; channel secrets are sealed too. Nothing here logs a
+// phone number, a body or a secret.
+//
+// Thread-safety: every class is safe for concurrent use.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audit/audit.h"
+#include "common/secret.h"
+#include "common/status.h"
+#include "env/env.h"
+#include "json/json.h"
+#include "store/store.h"
+#include "vault/aead.h"
+#include "vault/keys.h"
+#include "whatsapp/wire.h"
+
+namespace cs {
+
+// ------------------------------------------------------------------ keys
+
+// Per-tenant keys under the KMS: the pseudonym pepper and the content key,
+// created on first use, stored wrapped, cached unwrapped in memory.
+class TenantKeyring {
+ public:
+  TenantKeyring(Store& store, Kms& kms, Random& random) : store_(store), kms_(kms), random_(random) {}
+
+  // Returns "sub_" + HMAC(pepper, identity). `identity` is an E.164 number
+  // ("+4917…") or "bsuid:" + a BSUID.
+  Result<std::string> Pseudonym(const std::string& tenant_id, std::string_view identity);
+  Result<std::string> Seal(const std::string& tenant_id, std::string_view plaintext, const FieldBinding& binding);
+  Result<SecretString> Open(const std::string& tenant_id, std::string_view ciphertext, const FieldBinding& binding);
+
+ private:
+  struct Keys {
+    SecretString pepper;
+    std::optional<AeadKey> content;
+  };
+  Result<const Keys*> KeysFor(const std::string& tenant_id);
+  Result<SecretString> LoadOrCreate(const std::string& tenant_id, const std::string& purpose);
+
+  Store& store_;
+  Kms& kms_;
+  Random& random_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Keys>> cache_;  // guarded by mu_; entries never removed
+};
+
+// ------------------------------------------------------------------ state
+
+// Bits of MessageRecord::seen.
+inline constexpr int64_t kSeenSent = 1;
+inline constexpr int64_t kSeenDelivered = 2;
+inline constexpr int64_t kSeenRead = 4;
+inline constexpr int64_t kSeenFailed = 8;
+
+// Returns the bit for a status webhook value ("played" counts as read), or 0.
+int64_t StatusBit(std::string_view status);
+
+// Returns the exposed state for the statuses seen so far (REQUIREMENTS
+// B-07): read > delivered > failed > sent > `before` ("accepted" or
+// "unknown"). It only moves forward, whatever the order of callbacks, and
+// failed is final only when no delivered or read was seen.
+std::string StateFor(int64_t seen, std::string_view before);
+
+// Maps Meta's error code to the gateway's machine code for a failed message
+// (docs/errors.md), e.g. 131047 → "template_required".
+std::string FailureCodeFor(int provider_code);
+
+// --------------------------------------------------------------- channels
+
+struct ChannelSpec {
+  std::string tenant_id;
+  std::string phone_number_id;
+  std::string waba_id;
+  std::string display_phone_number;
+  std::string graph_base_url = "https://graph.facebook.com";
+  std::string graph_version = "v23.0";
+  SecretString access_token;
+  SecretString app_secret;
+  SecretString verify_token;
+  int64_t throughput_per_second = 80;
+};
+
+struct ChannelSecrets {
+  SecretString access_token;
+  SecretString app_secret;
+  SecretString verify_token;
+};
+
+class ChannelService {
+ public:
+  ChannelService(Store& store, TenantKeyring& keyring, const AuditLedger& ledger, const Clock& clock, Random& random)
+      : store_(store), keyring_(keyring), ledger_(ledger), clock_(clock), random_(random) {}
+
+  // Creates a channel with its secrets sealed, and its audit entry.
+  // invalid_argument for a bad field; conflict when the number is taken.
+  Result<Channel> Create(const AuditActor& actor, const ChannelSpec& spec);
+  // Replaces the endpoint, throughput and secrets of an existing channel
+  // (the number and account stay), with an audit entry.
+  Result<Channel> Update(const AuditActor& actor, const std::string& channel_id, const ChannelSpec& spec);
+  // Opens a channel's secrets (cached per channel).
+  Result<std::shared_ptr<const ChannelSecrets>> Secrets(const Channel& channel);
+  // Pauses (reason non-empty) or resumes a channel, with an audit entry.
+  Status SetPaused(const AuditActor& actor, const Channel& channel, const std::string& reason);
+
+ private:
+  Status SealSecrets(Channel& channel, const ChannelSpec& spec);
+
+  Store& store_;
+  TenantKeyring& keyring_;
+  const AuditLedger& ledger_;
+  const Clock& clock_;
+  Random& random_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const ChannelSecrets>> secrets_;  // guarded by mu_
+};
+
+// Returns a channel as the JSON object of docs/api.md (never its secrets).
+std::string ChannelJson(const Channel& channel);
+
+// ---------------------------------------------------------------- sending
+
+struct SendRequest {
+  std::string tenant_id;
+  AuditActor actor;
+  std::string channel_id;        // "" : the tenant's only channel
+  std::string phone_number_id;   // alternatively, from a Graph-compatible path
+  const JsonValue* body = nullptr;  // the Graph message body
+  std::string idempotency_key;   // "" : none
+};
+
+struct SendResult {
+  MessageRecord message;
+  whatsapp::OutboundMessage parsed;
+  bool replayed = false;         // an earlier answer for the same Idempotency-Key
+};
+
+class MessageService {
+ public:
+  MessageService(Store& store, TenantKeyring& keyring, const AuditLedger& ledger, const Clock& clock,
+                 Random& random)
+      : store_(store), keyring_(keyring), ledger_(ledger), clock_(clock), random_(random) {}
+
+  // Validates, checks the service window, then commits the message, its
+  // outbound job, the idempotency key and the audit entry in one
+  // transaction. Refusals: the validation codes of whatsapp/wire.h;
+  // not_found (channel); failed_precondition "template_required" (free-form
+  // outside the 24-hour window), "idempotency_key_reuse"; "channel_required"
+  // when the tenant has several channels and none is named.
+  Result<SendResult> Send(const SendRequest& request);
+
+  // Returns a message of the tenant with its status events; the read is audited.
+  Result<MessageRecord> Get(const std::string& tenant_id, const AuditActor& actor, const std::string& id,
+                            std::vector<StatusEventRecord>* events);
+
+ private:
+  Result<Channel> ResolveChannel(const SendRequest& request);
+
+  Store& store_;
+  TenantKeyring& keyring_;
+  const AuditLedger& ledger_;
+  const Clock& clock_;
+  Random& random_;
+};
+
+// Returns a message as the JSON object of docs/api.md.
+std::string MessageJson(const MessageRecord& message, const std::vector<StatusEventRecord>* events);
+
+// ------------------------------------------------------------ dispatching
+
+struct DispatcherOptions {
+  int threads = 2;
+  int batch = 64;                     // jobs leased per round
+  int64_t lease_ms = 60000;           // a crashed worker's jobs come back after this
+  int max_attempts = 12;
+  int64_t backoff_base_ms = 1000;
+  int64_t backoff_max_ms = 300000;
+  int pair_burst = 45;                // per recipient, as Meta's pair rate (spec §5)
+  double pair_interval_seconds = 6;
+  int breaker_threshold = 5;          // consecutive 5xx that open a channel's circuit
+  int64_t breaker_open_ms = 30000;
+  int64_t http_timeout_ms = 15000;
+  int64_t idle_poll_ms = 50;
+};
+
+// Counters for metrics and tests.
+struct DispatcherStats {
+  std::atomic<int64_t> submitted{0};
+  std::atomic<int64_t> retried{0};
+  std::atomic<int64_t> failed{0};
+  std::atomic<int64_t> unknown{0};
+  std::atomic<int64_t> paced{0};
+};
+
+// Leases due jobs, paces each channel to its throughput and each recipient
+// to the pair rate, sends, and records the outcome (docs/messaging.md):
+// retries only what the retry table allows, never resends after an
+// unknown outcome, pauses a channel on a bad token, opens a circuit breaker
+// on 5xx storms.
+class Dispatcher {
+ public:
+  Dispatcher(Store& store, TenantKeyring& keyring, ChannelService& channels, const AuditLedger& ledger,
+             const Clock& clock, DispatcherOptions options, std::function<void(const std::string&)> alert);
+  ~Dispatcher();  // stops
+  void Start();
+  void Stop();
+  const DispatcherStats& stats() const { return stats_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  DispatcherStats stats_;
+};
+
+// ---------------------------------------------------------------- receiving
+
+struct WebhookOutcome {
+  int http_status = 200;
+  std::string body;           // for the GET handshake: the challenge
+  std::string content_type = "text/plain";
+  std::string error_code;     // for logs: why it was refused
+  int messages = 0, statuses = 0, duplicates = 0, quarantined = 0;
+};
+
+class WebhookReceiver {
+ public:
+  WebhookReceiver(Store& store, TenantKeyring& keyring, ChannelService& channels, const AuditLedger& ledger,
+                  const Clock& clock, Random& random)
+      : store_(store), keyring_(keyring), channels_(channels), ledger_(ledger), clock_(clock), random_(random) {}
+
+  // The GET verification handshake (W-02).
+  WebhookOutcome Verify(const std::string& channel_id, const std::string& mode, const std::string& token,
+                        const std::string& challenge);
+  // A POST delivery: the signature is checked over the raw bytes before
+  // anything is parsed (W-01); everything is committed before 200.
+  WebhookOutcome Receive(const std::string& channel_id, const std::string* signature, const std::string& raw_body,
+                         const JsonLimits& limits);
+
+ private:
+  Status Process(const Channel& channel, const whatsapp::WebhookBatch& batch, const std::string& raw_body,
+                 WebhookOutcome& outcome);
+
+  Store& store_;
+  TenantKeyring& keyring_;
+  ChannelService& channels_;
+  const AuditLedger& ledger_;
+  const Clock& clock_;
+  Random& random_;
+};
+
+}  // namespace cs

@@ -1,0 +1,173 @@
+// MessageService: accepting messages (docs/messaging.md).
+#include "common/json_writer.h"
+#include "common/sha256.h"
+#include "common/strings.h"
+#include "messaging/messaging.h"
+
+namespace cs {
+
+namespace {
+
+constexpr int64_t kServiceWindowMs = 24LL * 3600 * 1000;
+
+FieldBinding PayloadBinding(const MessageRecord& m) { return FieldBinding{m.tenant_id, m.subject, m.id, "payload"}; }
+
+Status CheckIdempotencyKey(std::string_view key) {
+  if (key.empty() || key.size() > 255) return InvalidArgument("invalid_idempotency_key", "Idempotency-Key must be 1-255 characters");
+  for (char c : key) {
+    if (c < 0x21 || c > 0x7e) return InvalidArgument("invalid_idempotency_key", "Idempotency-Key must be printable ASCII");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string MessageJson(const MessageRecord& m, const std::vector<StatusEventRecord>* events) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("id").String(m.id);
+  w.Key("channel_id").String(m.channel_id);
+  w.Key("subject").String(m.subject);
+  w.Key("kind").String(m.kind);
+  w.Key("type").String(m.type);
+  w.Key("state").String(m.state);
+  if (!m.wamid.empty()) w.Key("wamid").String(m.wamid);
+  if (!m.error_code.empty()) {
+    w.Key("error").BeginObject().Key("code").String(m.error_code);
+    if (m.provider_code != 0) w.Key("provider_code").Int(m.provider_code);
+    w.EndObject();
+  }
+  w.Key("attempts").Int(m.attempts);
+  w.Key("created_at").String(FormatRfc3339Millis(m.created_at_ms));
+  w.Key("updated_at").String(FormatRfc3339Millis(m.updated_at_ms));
+  if (events != nullptr) {
+    w.Key("events").BeginArray();
+    for (const StatusEventRecord& e : *events) {
+      w.BeginObject().Key("status").String(e.status);
+      w.Key("provider_time").String(FormatRfc3339Millis(e.provider_ts_ms));
+      w.Key("received_at").String(FormatRfc3339Millis(e.received_at_ms));
+      if (e.provider_code != 0) w.Key("provider_code").Int(e.provider_code);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  return w.Take();
+}
+
+Result<Channel> MessageService::ResolveChannel(const SendRequest& r) {
+  MessagingRepository& repo = store_.messaging();
+  if (!r.channel_id.empty()) return repo.GetChannel(r.tenant_id, r.channel_id);
+  if (!r.phone_number_id.empty()) {
+    Result<Channel> c = repo.FindChannelByPhoneNumberId(r.phone_number_id);
+    // Another tenant's number is indistinguishable from a missing one.
+    if (c.ok() && c->tenant_id != r.tenant_id) return NotFound("no such channel");
+    return c;
+  }
+  CS_ASSIGN_OR_RETURN(std::vector<Channel> all, repo.ListChannels(r.tenant_id));
+  if (all.empty()) return FailedPrecondition("no_channel", "this tenant has no WhatsApp channel yet");
+  if (all.size() > 1) return InvalidArgument("channel_required", "this tenant has several channels: name one in channel_id");
+  return std::move(all.front());
+}
+
+Result<SendResult> MessageService::Send(const SendRequest& r) {
+  if (r.body == nullptr) return InvalidArgument("invalid_json", "a JSON body is required");
+  CS_ASSIGN_OR_RETURN(whatsapp::OutboundMessage parsed, whatsapp::ValidateOutbound(*r.body));
+  if (!r.idempotency_key.empty()) CS_RETURN_IF_ERROR(CheckIdempotencyKey(r.idempotency_key));
+  CS_ASSIGN_OR_RETURN(Channel channel, ResolveChannel(r));
+  const int64_t now = clock_.NowUnixMillis();
+
+  MessageRecord m;
+  CS_ASSIGN_OR_RETURN(m.id, NewId(random_, "msg", 12));
+  m.tenant_id = r.tenant_id;
+  m.channel_id = channel.id;
+  m.kind = parsed.kind == whatsapp::OutboundMessage::Kind::kMarkRead ? "mark_read" : "message";
+  m.type = parsed.kind == whatsapp::OutboundMessage::Kind::kMarkRead ? "read_receipt" : parsed.type;
+  m.free_form = parsed.free_form;
+  if (!parsed.wa_id.empty() && !parsed.group) {
+    CS_ASSIGN_OR_RETURN(m.subject, keyring_.Pseudonym(r.tenant_id, "+" + parsed.wa_id));
+  } else if (!parsed.recipient_user_id.empty()) {
+    CS_ASSIGN_OR_RETURN(m.subject, keyring_.Pseudonym(r.tenant_id, "bsuid:" + parsed.recipient_user_id));
+  } else if (parsed.group) {
+    CS_ASSIGN_OR_RETURN(m.subject, keyring_.Pseudonym(r.tenant_id, "group:" + parsed.wa_id));
+  }
+  m.created_at_ms = m.updated_at_ms = now;
+
+  // The customer-service window (spec §5): free-form messages only within
+  // 24 hours of the user's last message; refused here, before Meta sees it.
+  if (m.free_form && m.kind == "message" && !parsed.group) {
+    CS_ASSIGN_OR_RETURN(std::optional<int64_t> last, store_.messaging().LastInbound(channel.id, m.subject));
+    if (!last || now - *last >= kServiceWindowMs) {
+      return FailedPrecondition("template_required",
+                                "more than 24 hours since this user's last message: send an approved template");
+    }
+  }
+
+  // Statuses echo biz_opaque_callback_data: tagging the message with its id
+  // lets a status webhook reconcile a send whose answer was lost.
+  std::string payload = parsed.body_json;
+  if (m.kind == "message" && r.body->Find("biz_opaque_callback_data") == nullptr) {
+    payload.pop_back();
+    payload += ",\"biz_opaque_callback_data\":\"cs:" + m.id + "\"}";
+  }
+  CS_ASSIGN_OR_RETURN(m.payload_sealed, keyring_.Seal(r.tenant_id, payload, PayloadBinding(m)));
+  OutboundJob job{m.id, m.tenant_id, m.channel_id, m.subject, now, 0, false};
+  std::string request_hash = Sha256({channel.id, "\n", parsed.body_json});
+
+  SendResult result;
+  Status s = store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    if (!r.idempotency_key.empty()) {
+      CS_ASSIGN_OR_RETURN(std::optional<IdempotencyRecord> prior,
+                          tx.messaging().FindIdempotencyKey(r.tenant_id, r.idempotency_key));
+      if (prior) {
+        if (prior->request_hash != request_hash) {
+          return FailedPrecondition("idempotency_key_reuse",
+                                    "this Idempotency-Key was used with a different request");
+        }
+        CS_ASSIGN_OR_RETURN(result.message, tx.messaging().GetMessage(r.tenant_id, prior->message_id));
+        result.replayed = true;
+        return Status::Ok();
+      }
+      CS_RETURN_IF_ERROR(tx.messaging().InsertIdempotencyKey(r.tenant_id, r.idempotency_key,
+                                                             IdempotencyRecord{request_hash, m.id}, now));
+    }
+    CS_RETURN_IF_ERROR(tx.messaging().InsertMessage(m, job));
+    AuditEvent e;
+    e.tenant_id = r.tenant_id;
+    e.actor = r.actor;
+    e.action = "message.send";
+    e.subject = m.subject;
+    e.resource = "message:" + m.id;
+    JsonWriter w;
+    w.BeginObject().Key("channel_id").String(m.channel_id).Key("type").String(m.type).EndObject();
+    e.details = w.Take();
+    CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), e));
+    result.message = m;
+    return Status::Ok();
+  });
+  CS_RETURN_IF_ERROR(s);
+  result.parsed = std::move(parsed);
+  return result;
+}
+
+Result<MessageRecord> MessageService::Get(const std::string& tenant_id, const AuditActor& actor, const std::string& id,
+                                          std::vector<StatusEventRecord>* events) {
+  CS_ASSIGN_OR_RETURN(MessageRecord m, store_.messaging().GetMessage(tenant_id, id));
+  if (events != nullptr) {
+    CS_ASSIGN_OR_RETURN(*events, store_.messaging().StatusEvents(id));
+  }
+  // Reading a message's metadata is an access to the subject's data.
+  Status s = store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    AuditEvent e;
+    e.tenant_id = tenant_id;
+    e.actor = actor;
+    e.action = "message.read";
+    e.subject = m.subject;
+    e.resource = "message:" + m.id;
+    return ledger_.Append(tx.audit(), e);
+  });
+  CS_RETURN_IF_ERROR(s);
+  return m;
+}
+
+}  // namespace cs

@@ -1,0 +1,55 @@
+// OpenMessaging (server.h): the master key and the messaging services.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "common/strings.h"
+#include "server/server.h"
+
+namespace cs {
+
+namespace {
+
+// Writes a fresh master key to `path` (0600, never overwriting), for the demo only.
+Status CreateDemoKeyFile(const std::string& path, Random& random) {
+  CS_ASSIGN_OR_RETURN(std::string bytes, random.Bytes(32));
+  std::string hex = HexEncode(bytes) + "\n";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::Ok();
+    return Unavailable("storage_unavailable", "cannot create " + path);
+  }
+  bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Unavailable("storage_unavailable", "cannot write " + path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, AdminRuntime& rt, bool create_demo_key) {
+  MasterKeySource source;
+  if (const char* env = std::getenv("CONSENTRY_MASTER_KEY"); env != nullptr && *env != '\0') source.env_hex = env;
+  if (!config.vault.master_key_file.empty()) {
+    source.file = config.vault.master_key_file;
+  } else if (!source.env_hex) {
+    // The demo's key file: beside the data, so only fit for trying things
+    // out (docs/runbooks/operations.md says where a real key belongs).
+    std::string path = (std::filesystem::path(config.data_dir) / "master.key").string();
+    if (create_demo_key) CS_RETURN_IF_ERROR(CreateDemoKeyFile(path, rt.random));
+    if (std::filesystem::exists(path)) source.file = path;
+  }
+  CS_ASSIGN_OR_RETURN(SecretString master, LoadMasterKey(source));
+  auto m = std::make_unique<MessagingRuntime>();
+  m->kms = CreateLocalKms(std::move(master), rt.random);
+  m->keyring = std::make_unique<TenantKeyring>(*rt.store, *m->kms, rt.random);
+  m->channels = std::make_unique<ChannelService>(*rt.store, *m->keyring, rt.ledger, rt.clock, rt.random);
+  m->messages = std::make_unique<MessageService>(*rt.store, *m->keyring, rt.ledger, rt.clock, rt.random);
+  m->webhooks = std::make_unique<WebhookReceiver>(*rt.store, *m->keyring, *m->channels, rt.ledger, rt.clock, rt.random);
+  return m;
+}
+
+}  // namespace cs

@@ -1,0 +1,406 @@
+// SQLite implementation of MessagingRepository (store.h).
+#include "store/sqlite/sqlite_internal.h"
+
+namespace cs::sqlite_internal {
+
+namespace {
+
+constexpr std::string_view kChannelColumns =
+    "id, tenant_id, phone_number_id, waba_id, display_phone_number, graph_base_url, graph_version, "
+    "access_token_sealed, app_secret_sealed, verify_token_sealed, throughput_per_second, paused_reason, "
+    "created_at_ms";
+constexpr std::string_view kMessageColumns =
+    "id, tenant_id, channel_id, subject, kind, type, free_form, payload_sealed, state, wamid, error_code, "
+    "provider_code, seen, attempts, created_at_ms, updated_at_ms";
+
+Channel ReadChannel(sqlite3_stmt* s) {
+  Channel c;
+  c.id = ColumnText(s, 0);
+  c.tenant_id = ColumnText(s, 1);
+  c.phone_number_id = ColumnText(s, 2);
+  c.waba_id = ColumnText(s, 3);
+  c.display_phone_number = ColumnText(s, 4);
+  c.graph_base_url = ColumnText(s, 5);
+  c.graph_version = ColumnText(s, 6);
+  c.access_token_sealed = ColumnBlob(s, 7);
+  c.app_secret_sealed = ColumnBlob(s, 8);
+  c.verify_token_sealed = ColumnBlob(s, 9);
+  c.throughput_per_second = sqlite3_column_int64(s, 10);
+  c.paused_reason = ColumnText(s, 11);
+  c.created_at_ms = sqlite3_column_int64(s, 12);
+  return c;
+}
+
+MessageRecord ReadMessage(sqlite3_stmt* s) {
+  MessageRecord m;
+  m.id = ColumnText(s, 0);
+  m.tenant_id = ColumnText(s, 1);
+  m.channel_id = ColumnText(s, 2);
+  m.subject = ColumnText(s, 3);
+  m.kind = ColumnText(s, 4);
+  m.type = ColumnText(s, 5);
+  m.free_form = sqlite3_column_int64(s, 6) != 0;
+  m.payload_sealed = ColumnBlob(s, 7);
+  m.state = ColumnText(s, 8);
+  m.wamid = ColumnText(s, 9);
+  m.error_code = ColumnText(s, 10);
+  m.provider_code = sqlite3_column_int64(s, 11);
+  m.seen = sqlite3_column_int64(s, 12);
+  m.attempts = sqlite3_column_int64(s, 13);
+  m.created_at_ms = sqlite3_column_int64(s, 14);
+  m.updated_at_ms = sqlite3_column_int64(s, 15);
+  return m;
+}
+
+class SqliteMessaging final : public MessagingRepository {
+ public:
+  explicit SqliteMessaging(std::function<ConnectionHandle()> acquire) : acquire_(std::move(acquire)) {}
+
+  Status InsertChannel(const Channel& ch) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO channels(" + std::string(kChannelColumns) +
+                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    Binder(s)
+        .Text(ch.id)
+        .Text(ch.tenant_id)
+        .Text(ch.phone_number_id)
+        .Text(ch.waba_id)
+        .Text(ch.display_phone_number)
+        .Text(ch.graph_base_url)
+        .Text(ch.graph_version)
+        .Blob(ch.access_token_sealed)
+        .Blob(ch.app_secret_sealed)
+        .Blob(ch.verify_token_sealed)
+        .Int(ch.throughput_per_second)
+        .Text(ch.paused_reason)
+        .Int(ch.created_at_ms);
+    return StepDone(*c, s, "insert channel");
+  }
+
+  Result<Channel> GetChannel(const std::string& tenant_id, const std::string& id) override {
+    return OneChannel("SELECT " + std::string(kChannelColumns) + " FROM channels WHERE tenant_id = ? AND id = ?",
+                      {tenant_id, id});
+  }
+  Result<Channel> FindChannel(const std::string& id) override {
+    return OneChannel("SELECT " + std::string(kChannelColumns) + " FROM channels WHERE id = ?", {id});
+  }
+  Result<Channel> FindChannelByPhoneNumberId(const std::string& pnid) override {
+    return OneChannel("SELECT " + std::string(kChannelColumns) + " FROM channels WHERE phone_number_id = ?", {pnid});
+  }
+  Result<std::vector<Channel>> ListChannels(const std::string& tenant_id) override {
+    return Channels("SELECT " + std::string(kChannelColumns) +
+                        " FROM channels WHERE tenant_id = ? ORDER BY created_at_ms, id",
+                    {tenant_id});
+  }
+  Result<std::vector<Channel>> AllChannels() override {
+    return Channels("SELECT " + std::string(kChannelColumns) + " FROM channels ORDER BY created_at_ms, id", {});
+  }
+
+  Status SetChannelPaused(const std::string& id, const std::string& reason) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE channels SET paused_reason = ? WHERE id = ?"));
+    Binder(s).Text(reason).Text(id);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "pause channel"));
+    if (sqlite3_changes(c->db()) == 0) return NotFound("no such channel");
+    return Status::Ok();
+  }
+
+  Status UpdateChannel(const Channel& ch) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE channels SET graph_base_url = ?, graph_version = ?, "
+                                                 "throughput_per_second = ?, access_token_sealed = ?, "
+                                                 "app_secret_sealed = ?, verify_token_sealed = ? "
+                                                 "WHERE tenant_id = ? AND id = ?"));
+    Binder(s).Text(ch.graph_base_url).Text(ch.graph_version).Int(ch.throughput_per_second)
+        .Blob(ch.access_token_sealed).Blob(ch.app_secret_sealed).Blob(ch.verify_token_sealed).Text(ch.tenant_id).Text(ch.id);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "update channel"));
+    if (sqlite3_changes(c->db()) == 0) return NotFound("no such channel");
+    return Status::Ok();
+  }
+
+  Status InsertMessage(const MessageRecord& m, const OutboundJob& job) override {
+    auto c = acquire_();
+    Connection* conn = &*c;
+    return InWriteTransaction(*c, [&]() -> Status {
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, conn->Prepare("INSERT INTO messages(" + std::string(kMessageColumns) +
+                                                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)"));
+      Binder(s)
+          .Text(m.id)
+          .Text(m.tenant_id)
+          .Text(m.channel_id)
+          .Text(m.subject)
+          .Text(m.kind)
+          .Text(m.type)
+          .Int(m.free_form ? 1 : 0)
+          .Blob(m.payload_sealed)
+          .Text(m.state)
+          .Text(m.error_code)
+          .Int(m.provider_code)
+          .Int(m.seen)
+          .Int(m.attempts)
+          .Int(m.created_at_ms)
+          .Int(m.updated_at_ms);
+      CS_RETURN_IF_ERROR(StepDone(*conn, s, "insert message"));
+      CS_ASSIGN_OR_RETURN(ScopedStmt j, conn->Prepare("INSERT INTO outbound_jobs(message_id, tenant_id, channel_id, "
+                                                      "subject, due_ms, attempts) VALUES (?, ?, ?, ?, ?, ?)"));
+      Binder(j).Text(job.message_id).Text(job.tenant_id).Text(job.channel_id).Text(job.subject).Int(job.due_ms).Int(job.attempts);
+      return StepDone(*conn, j, "insert job");
+    });
+  }
+
+  Result<MessageRecord> GetMessage(const std::string& tenant_id, const std::string& id) override {
+    return OneMessage("SELECT " + std::string(kMessageColumns) + " FROM messages WHERE tenant_id = ? AND id = ?",
+                      {tenant_id, id});
+  }
+  Result<MessageRecord> FindMessageByWamid(const std::string& wamid) override {
+    return OneMessage("SELECT " + std::string(kMessageColumns) + " FROM messages WHERE wamid = ?", {wamid});
+  }
+  Result<MessageRecord> FindMessage(const std::string& id) override {
+    return OneMessage("SELECT " + std::string(kMessageColumns) + " FROM messages WHERE id = ?", {id});
+  }
+
+  Status UpdateMessage(const MessageRecord& m) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE messages SET state = ?, wamid = ?, error_code = ?, "
+                                                 "provider_code = ?, seen = ?, attempts = ?, updated_at_ms = ? "
+                                                 "WHERE id = ?"));
+    Binder b(s);
+    b.Text(m.state).OptText(m.wamid.empty() ? std::nullopt : std::optional<std::string>(m.wamid));
+    b.Text(m.error_code).Int(m.provider_code).Int(m.seen).Int(m.attempts).Int(m.updated_at_ms).Text(m.id);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "update message"));
+    if (sqlite3_changes(c->db()) == 0) return NotFound("no such message");
+    return Status::Ok();
+  }
+
+  Status InsertStatusEvent(const StatusEventRecord& e) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO message_status_events(message_id, status, "
+                                                 "provider_ts_ms, received_at_ms, provider_code) VALUES (?, ?, ?, ?, ?)"));
+    Binder(s).Text(e.message_id).Text(e.status).Int(e.provider_ts_ms).Int(e.received_at_ms).Int(e.provider_code);
+    return StepDone(*c, s, "insert status event");
+  }
+
+  Result<std::vector<StatusEventRecord>> StatusEvents(const std::string& message_id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT message_id, status, provider_ts_ms, received_at_ms, "
+                                                 "provider_code FROM message_status_events WHERE message_id = ? "
+                                                 "ORDER BY rowid"));
+    Binder(s).Text(message_id);
+    std::vector<StatusEventRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back({ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3),
+                     sqlite3_column_int64(s, 4)});
+    }
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "read status events");
+    return out;
+  }
+
+  Result<std::vector<OutboundJob>> LeaseJobs(int64_t now_ms, int64_t lease_until_ms, int limit) override {
+    auto c = acquire_();
+    Connection* conn = &*c;
+    std::vector<OutboundJob> out;
+    Status st = InWriteTransaction(*c, [&]() -> Status {
+      out.clear();
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, conn->Prepare("SELECT message_id, tenant_id, channel_id, subject, due_ms, "
+                                                      "attempts, in_flight FROM outbound_jobs WHERE due_ms <= ? AND "
+                                                      "lease_until_ms <= ? ORDER BY due_ms LIMIT ?"));
+      Binder(s).Int(now_ms).Int(now_ms).Int(limit);
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        OutboundJob j;
+        j.message_id = ColumnText(s, 0);
+        j.tenant_id = ColumnText(s, 1);
+        j.channel_id = ColumnText(s, 2);
+        j.subject = ColumnText(s, 3);
+        j.due_ms = sqlite3_column_int64(s, 4);
+        j.attempts = sqlite3_column_int64(s, 5);
+        j.was_in_flight = sqlite3_column_int64(s, 6) != 0;
+        out.push_back(std::move(j));
+      }
+      if (rc != SQLITE_DONE) return SqliteError(conn->db(), rc, "lease jobs");
+      CS_ASSIGN_OR_RETURN(ScopedStmt u, conn->Prepare("UPDATE outbound_jobs SET lease_until_ms = ?, in_flight = 1 "
+                                                      "WHERE message_id = ?"));
+      for (const OutboundJob& j : out) {
+        sqlite3_reset(u);
+        Binder(u).Int(lease_until_ms).Text(j.message_id);
+        CS_RETURN_IF_ERROR(StepDone(*conn, u, "lease job"));
+      }
+      return Status::Ok();
+    });
+    CS_RETURN_IF_ERROR(st);
+    return out;
+  }
+
+  Status RescheduleJob(const std::string& message_id, int64_t due_ms, int64_t attempts) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE outbound_jobs SET due_ms = ?, attempts = ?, "
+                                                 "lease_until_ms = 0, in_flight = 0 WHERE message_id = ?"));
+    Binder(s).Int(due_ms).Int(attempts).Text(message_id);
+    return StepDone(*c, s, "reschedule job");
+  }
+
+  Status DeleteJob(const std::string& message_id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("DELETE FROM outbound_jobs WHERE message_id = ?"));
+    Binder(s).Text(message_id);
+    return StepDone(*c, s, "delete job");
+  }
+
+  Result<int64_t> CountJobs() override { return Count("SELECT COUNT(*) FROM outbound_jobs", {}); }
+
+  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(const std::string& tenant_id,
+                                                              const std::string& key) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT request_hash, message_id FROM idempotency_keys "
+                                                 "WHERE tenant_id = ? AND key = ?"));
+    Binder(s).Text(tenant_id).Text(key);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<IdempotencyRecord>();
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read idempotency key");
+    return std::optional<IdempotencyRecord>(IdempotencyRecord{ColumnBlob(s, 0), ColumnText(s, 1)});
+  }
+
+  Status InsertIdempotencyKey(const std::string& tenant_id, const std::string& key, const IdempotencyRecord& r,
+                              int64_t now_ms) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO idempotency_keys(tenant_id, key, request_hash, "
+                                                 "message_id, created_at_ms) VALUES (?, ?, ?, ?, ?)"));
+    Binder(s).Text(tenant_id).Text(key).Blob(r.request_hash).Text(r.message_id).Int(now_ms);
+    return StepDone(*c, s, "insert idempotency key");
+  }
+
+  Result<bool> MarkSeen(const std::string& key, int64_t now_ms) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT OR IGNORE INTO inbound_seen(dedupe_key, received_at_ms) "
+                                                 "VALUES (?, ?)"));
+    Binder(s).Text(key).Int(now_ms);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "mark seen"));
+    return sqlite3_changes(c->db()) == 1;
+  }
+
+  Result<int64_t> PurgeSeen(int64_t before_ms) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("DELETE FROM inbound_seen WHERE received_at_ms < ?"));
+    Binder(s).Int(before_ms);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "purge seen"));
+    return static_cast<int64_t>(sqlite3_changes(c->db()));
+  }
+
+  Status InsertInbound(const InboundMessageRecord& m) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO inbound_messages(id, tenant_id, channel_id, subject, "
+                                                 "wamid, type, sent_at_ms, received_at_ms, payload_sealed) "
+                                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    Binder(s).Text(m.id).Text(m.tenant_id).Text(m.channel_id).Text(m.subject).Text(m.wamid).Text(m.type)
+        .Int(m.sent_at_ms).Int(m.received_at_ms).Blob(m.payload_sealed);
+    return StepDone(*c, s, "insert inbound message");
+  }
+
+  Result<int64_t> CountInbound(const std::string& tenant_id) override {
+    return Count("SELECT COUNT(*) FROM inbound_messages WHERE tenant_id = ?", {tenant_id});
+  }
+
+  Status TouchWindow(const std::string& channel_id, const std::string& subject, int64_t at_ms) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO service_windows(channel_id, subject, last_inbound_ms) "
+                                                 "VALUES (?, ?, ?) ON CONFLICT(channel_id, subject) DO UPDATE SET "
+                                                 "last_inbound_ms = MAX(last_inbound_ms, excluded.last_inbound_ms)"));
+    Binder(s).Text(channel_id).Text(subject).Int(at_ms);
+    return StepDone(*c, s, "touch window");
+  }
+
+  Result<std::optional<int64_t>> LastInbound(const std::string& channel_id, const std::string& subject) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT last_inbound_ms FROM service_windows WHERE channel_id = ? "
+                                                 "AND subject = ?"));
+    Binder(s).Text(channel_id).Text(subject);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<int64_t>();
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read window");
+    return std::optional<int64_t>(sqlite3_column_int64(s, 0));
+  }
+
+  Status Quarantine(int64_t at_ms, const std::string& reason, const std::string& body_sealed) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO quarantine(at_ms, reason, body_sealed) VALUES (?, ?, ?)"));
+    Binder(s).Int(at_ms).Text(reason).Blob(body_sealed);
+    return StepDone(*c, s, "quarantine");
+  }
+
+  Result<int64_t> CountQuarantined() override { return Count("SELECT COUNT(*) FROM quarantine", {}); }
+
+  Result<std::optional<std::string>> TenantKey(const std::string& tenant_id, const std::string& purpose) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT wrapped FROM tenant_keys WHERE tenant_id = ? AND purpose = ?"));
+    Binder(s).Text(tenant_id).Text(purpose);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read tenant key");
+    return std::optional<std::string>(ColumnBlob(s, 0));
+  }
+
+  Status InsertTenantKey(const std::string& tenant_id, const std::string& purpose,
+                         const std::string& wrapped) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT OR IGNORE INTO tenant_keys(tenant_id, purpose, wrapped) "
+                                                 "VALUES (?, ?, ?)"));
+    Binder(s).Text(tenant_id).Text(purpose).Blob(wrapped);
+    return StepDone(*c, s, "insert tenant key");
+  }
+
+ private:
+  Result<Channel> OneChannel(const std::string& sql, std::initializer_list<std::string> args) {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare(sql));
+    Binder b(s);
+    for (const std::string& a : args) b.Text(a);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFound("no such channel");
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read channel");
+    return ReadChannel(s);
+  }
+
+  Result<std::vector<Channel>> Channels(const std::string& sql, std::initializer_list<std::string> args) {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare(sql));
+    Binder b(s);
+    for (const std::string& a : args) b.Text(a);
+    std::vector<Channel> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadChannel(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list channels");
+    return out;
+  }
+
+  Result<MessageRecord> OneMessage(const std::string& sql, std::initializer_list<std::string> args) {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare(sql));
+    Binder b(s);
+    for (const std::string& a : args) b.Text(a);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFound("no such message");
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read message");
+    return ReadMessage(s);
+  }
+
+  Result<int64_t> Count(const std::string& sql, std::initializer_list<std::string> args) {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare(sql));
+    Binder b(s);
+    for (const std::string& a : args) b.Text(a);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "count");
+    return static_cast<int64_t>(sqlite3_column_int64(s, 0));
+  }
+
+  std::function<ConnectionHandle()> acquire_;
+};
+
+}  // namespace
+
+std::unique_ptr<MessagingRepository> NewMessagingRepository(std::function<ConnectionHandle()> acquire) {
+  return std::make_unique<SqliteMessaging>(std::move(acquire));
+}
+
+}  // namespace cs::sqlite_internal
