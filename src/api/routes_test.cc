@@ -29,23 +29,37 @@ TEST(RouteInventoryTest, OnlyTheDocumentedRoutesArePublic) {
   deps.audit = &sink;
   std::unique_ptr<GatewayApi> api = CreateGatewayApi(deps);
   std::set<std::string> public_routes;
+  std::set<std::string> meta_routes;
   size_t private_routes = 0;
   for (const RouteInfo& route : api->Routes()) {
     if (route.is_public) {
+      EXPECT_EQ(route.auth, "none");
       public_routes.insert(route.method + " " + route.pattern);
+      continue;
+    }
+    if (route.auth != "api_key") {
+      // Meta's webhook proves itself by signature or verify token, not a key.
+      meta_routes.insert(route.method + " " + route.pattern + " " + route.auth);
       continue;
     }
     ++private_routes;
     HttpRequest request;
     request.method = route.method;
-    request.path = route.pattern;  // "{id}" stands in for any id
-    request.target = route.pattern;
+    // "{id}" stands in for any id; Graph paths need their numeric shape.
+    std::string path = route.pattern;
+    if (path.rfind("/{version}/{phone_number_id}/", 0) == 0) {
+      path = "/v23.0/100000000000002/" + path.substr(std::string("/{version}/{phone_number_id}/").size());
+    }
+    request.path = path;
+    request.target = path;
     request.request_id = "req_test";
     HttpResponse response = api->Handle(request);
     EXPECT_EQ(response.status, 401) << route.method << " " << route.pattern;
     EXPECT_EQ(response.error_code, "unauthenticated");
   }
   EXPECT_EQ(public_routes, (std::set<std::string>{"GET /healthz", "GET /readyz", "GET /metrics"}));
+  EXPECT_EQ(meta_routes, (std::set<std::string>{"GET /webhooks/whatsapp/{channel_id} verify_token",
+                                                "POST /webhooks/whatsapp/{channel_id} meta_signature"}));
   EXPECT_GE(private_routes, 12u);
   // covers: AUD-01 — every refused credential left an audit event.
   ASSERT_EQ(sink.events.size(), private_routes);

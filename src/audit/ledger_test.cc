@@ -431,6 +431,7 @@ class FlakyStore final : public Store {
   TenantRepository& tenants() override { return real_.tenants(); }
   ApiKeyRepository& api_keys() override { return real_.api_keys(); }
   AuditRepository& audit() override { return real_.audit(); }
+  MessagingRepository& messaging() override { return real_.messaging(); }
   Status InTransaction(const std::function<Status(StoreTransaction&)>& body) override {
     if (failures_ > 0) {
       --failures_;
