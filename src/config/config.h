@@ -82,7 +82,7 @@ struct VaultConfig {
 
 struct MessagingConfig {
   int dispatch_threads = 0;           // messaging.dispatch_threads
-  int64_t max_attempts = 0;           // messaging.max_attempts
+  int64_t valid_for_seconds = 0;      // messaging.valid_for_seconds
   int64_t pair_burst = 0;             // messaging.pair_burst
   int64_t pair_interval_ms = 0;       // messaging.pair_interval_ms
   std::string allowed_graph_urls;     // messaging.allowed_graph_urls (comma-separated)

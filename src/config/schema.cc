@@ -138,10 +138,10 @@ const std::vector<KeySpec>& Table() {
       {"messaging.dispatch_threads", KeyType::kInt, "2", 1, 64, {},
        "Threads sending queued messages to the Cloud API, each with its own keep-alive connection.",
        [](Config& c, const RawValue& v) { c.messaging.dispatch_threads = static_cast<int>(I(v)); }},
-      {"messaging.max_attempts", KeyType::kInt, "12", 1, 100, {},
-       "Attempts per message for retryable errors (network, 5xx, throughput and pair limits) before it is "
-       "`failed`. Permanent errors are never retried.",
-       [](Config& c, const RawValue& v) { c.messaging.max_attempts = I(v); }},
+      {"messaging.valid_for_seconds", KeyType::kInt, "86400", 60, 604800, {},
+       "How long a message keeps being retried through retryable errors (network, 5xx, throughput and pair "
+       "limits) before it is `failed` with `expired`. Permanent errors are never retried.",
+       [](Config& c, const RawValue& v) { c.messaging.valid_for_seconds = I(v); }},
       {"messaging.pair_burst", KeyType::kInt, "45", 1, 1000, {},
        "Messages to one user the dispatcher sends in a burst before pacing to `messaging.pair_interval_ms` "
        "(Meta's pair rate limit, error 131056).",

@@ -202,6 +202,10 @@ struct Dispatcher::Impl {
       fresh.attempts = m.attempts;
       if (fresh.wamid.empty()) fresh.wamid = m.wamid;
       fresh.updated_at_ms = clock.NowUnixMillis();
+      // Dispatching is over: the body (and the number inside it) is not
+      // kept once Meta has it or it can never be sent (MIN-01). secure_delete
+      // overwrites the freed pages.
+      fresh.payload_sealed.clear();
       // Statuses already received outrank what the send call concluded.
       if (fresh.seen == 0 && (fresh.state == "accepted" || fresh.state == "unknown")) {
         fresh.state = state;
@@ -238,6 +242,10 @@ struct Dispatcher::Impl {
       return tx.messaging().RescheduleJob(m.id, clock.NowUnixMillis() + delay_ms, m.attempts);
     });
   }
+
+  // Transient failures are retried until the message is too old to be
+  // worth sending (F-10: the queue holds it until then, losing nothing).
+  bool Expired(const MessageRecord& m) const { return clock.NowUnixMillis() - m.created_at_ms >= o.valid_for_ms; }
 
   int64_t Backoff(int64_t attempts, std::mt19937_64& rng) {
     int64_t cap = std::min<int64_t>(o.backoff_max_ms, o.backoff_base_ms << std::min<int64_t>(attempts, 20));
@@ -299,9 +307,9 @@ struct Dispatcher::Impl {
       if (r.status().machine_code() == "upstream_unreachable") {
         // Nothing was sent: retrying cannot duplicate.
         int64_t open = NoteFailure(channel);
-        if (m.attempts >= o.max_attempts) {
+        if (Expired(m)) {
           stats.failed++;
-          return Finish(m, "failed", "provider_unavailable", 0, "message.failed");
+          return Finish(m, "failed", "expired", 0, "message.failed");
         }
         return Retry(m, std::max(open - clock.NowUnixMillis(), Backoff(m.attempts, rng)));
       }
@@ -368,17 +376,17 @@ struct Dispatcher::Impl {
         // 131056: back off this recipient only, at least 6 s, growing.
         int64_t delay = std::max<int64_t>(retry_after_ms, 6000LL << std::min<int64_t>(m.attempts - 1, 6));
         BlockPair(channel.id, m.subject, clock.NowUnixMillis() + delay);
-        if (m.attempts >= o.max_attempts) {
+        if (Expired(m)) {
           stats.failed++;
-          return Finish(m, "failed", FailureCodeFor(code), code, "message.failed");
+          return Finish(m, "failed", "expired", code, "message.failed");
         }
         return Retry(m, delay);
       }
       case RetryPolicy::kRetryLong:
       case RetryPolicy::kRetry: {
-        if (m.attempts >= o.max_attempts) {
+        if (Expired(m)) {
           stats.failed++;
-          return Finish(m, "failed", code != 0 ? FailureCodeFor(code) : "provider_unavailable", code, "message.failed");
+          return Finish(m, "failed", "expired", code, "message.failed");
         }
         int64_t delay = std::max(retry_after_ms, Backoff(m.attempts, rng));
         if (policy == RetryPolicy::kRetryLong) delay = std::max<int64_t>(delay, 60000);

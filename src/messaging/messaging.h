@@ -190,7 +190,7 @@ struct DispatcherOptions {
   int threads = 2;
   int batch = 64;                     // jobs leased per round
   int64_t lease_ms = 60000;           // a crashed worker's jobs come back after this
-  int max_attempts = 12;
+  int64_t valid_for_ms = 24LL * 3600 * 1000;  // retryable failures stop, as "expired", after this
   int64_t backoff_base_ms = 1000;
   int64_t backoff_max_ms = 300000;
   int pair_burst = 45;                // per recipient, as Meta's pair rate (spec §5)

@@ -382,7 +382,7 @@ class DemoSandbox {
 DispatcherOptions DispatcherOptionsFrom(const MessagingConfig& mc) {
   DispatcherOptions o;
   o.threads = mc.dispatch_threads;
-  o.max_attempts = static_cast<int>(mc.max_attempts);
+  o.valid_for_ms = mc.valid_for_seconds * 1000;
   o.pair_burst = static_cast<int>(mc.pair_burst);
   o.pair_interval_seconds = static_cast<double>(mc.pair_interval_ms) / 1000.0;
   return o;

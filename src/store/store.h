@@ -276,7 +276,8 @@ class MessagingRepository {
   virtual Result<MessageRecord> GetMessage(const std::string& tenant_id, const std::string& id) = 0;
   virtual Result<MessageRecord> FindMessageByWamid(const std::string& wamid) = 0;
   virtual Result<MessageRecord> FindMessage(const std::string& id) = 0;
-  // Writes state, wamid, error, seen, attempts and updated_at.
+  // Writes state, wamid, error, seen, attempts, updated_at and the payload
+  // (emptied once dispatching ends: bodies are not kept, MIN-01).
   virtual Status UpdateMessage(const MessageRecord& message) = 0;
   virtual Status InsertStatusEvent(const StatusEventRecord& event) = 0;
   virtual Result<std::vector<StatusEventRecord>> StatusEvents(const std::string& message_id) = 0;

@@ -162,11 +162,11 @@ class SqliteMessaging final : public MessagingRepository {
   Status UpdateMessage(const MessageRecord& m) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE messages SET state = ?, wamid = ?, error_code = ?, "
-                                                 "provider_code = ?, seen = ?, attempts = ?, updated_at_ms = ? "
-                                                 "WHERE id = ?"));
+                                                 "provider_code = ?, seen = ?, attempts = ?, updated_at_ms = ?, "
+                                                 "payload_sealed = ? WHERE id = ?"));
     Binder b(s);
     b.Text(m.state).OptText(m.wamid.empty() ? std::nullopt : std::optional<std::string>(m.wamid));
-    b.Text(m.error_code).Int(m.provider_code).Int(m.seen).Int(m.attempts).Int(m.updated_at_ms).Text(m.id);
+    b.Text(m.error_code).Int(m.provider_code).Int(m.seen).Int(m.attempts).Int(m.updated_at_ms).Blob(m.payload_sealed).Text(m.id);
     CS_RETURN_IF_ERROR(StepDone(*c, s, "update message"));
     if (sqlite3_changes(c->db()) == 0) return NotFound("no such message");
     return Status::Ok();

@@ -1,0 +1,534 @@
+// The messaging path against the sandbox over real sockets: a real SQLite
+// store, the dispatcher sending to `consentry sandbox`'s implementation on
+// its own HTTP listener, and the sandbox's signed webhooks coming back to
+// the receiver on another listener.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/json_writer.h"
+#include "http/client.h"
+#include "http/http.h"
+#include "messaging/messaging.h"
+#include "sandbox/sandbox.h"
+#include "whatsapp/wire.h"
+
+namespace cs {
+namespace {
+
+constexpr char kToken[] = "sandbox-token-for-tests";
+constexpr char kAppSecret[] = "app-secret-for-tests";
+constexpr char kPhone[] = "4917612345678";
+
+bool WaitFor(const std::function<bool()>& done, int timeout_ms = 15000) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+// An HTTP listener on 127.0.0.1:0 serving `handler` on its own thread.
+class Listener {
+ public:
+  explicit Listener(HttpHandler handler) {
+    HttpServerOptions o;
+    o.threads = 2;
+    o.max_body_bytes = 4 << 20;
+    auto s = CreateHttpServer(o, std::move(handler), nullptr);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(s).value();
+    thread_ = std::thread([this] { server_->Run(); });
+  }
+  ~Listener() {
+    server_->Stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+
+ private:
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+};
+
+class MessagingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    dir_ = ::testing::TempDir() + "/consentry_messaging_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    SqliteOptions so;
+    so.path = dir_ + "/consentry.db";
+    so.synchronous_full = false;
+    auto store = OpenSqliteStore(so);
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(store).value();
+    ASSERT_TRUE(store_->Migrate().ok());
+    ASSERT_TRUE(store_->tenants().Create(Tenant{"ten_a", "a", 1, std::nullopt}).ok());
+    ASSERT_TRUE(store_->tenants().Create(Tenant{"ten_b", "b", 1, std::nullopt}).ok());
+    auto master = random_.Bytes(32);
+    ASSERT_TRUE(master.ok());
+    kms_ = CreateLocalKms(SecretString(*master), random_);
+    keyring_ = std::make_unique<TenantKeyring>(*store_, *kms_, random_);
+    channels_ = std::make_unique<ChannelService>(*store_, *keyring_, ledger_, clock_, random_);
+    messages_ = std::make_unique<MessageService>(*store_, *keyring_, ledger_, clock_, random_);
+    receiver_ = std::make_unique<WebhookReceiver>(*store_, *keyring_, *channels_, ledger_, clock_, random_);
+
+    gateway_ = std::make_unique<Listener>([this](const HttpRequest& req) {
+      HttpResponse r;
+      const std::string prefix = "/webhooks/whatsapp/";
+      WebhookOutcome o = receiver_->Receive(req.path.substr(prefix.size()), req.Header("x-hub-signature-256"),
+                                            req.body, JsonLimits{});
+      r.status = o.http_status;
+      r.body = o.error_code;
+      return r;
+    });
+    sandbox_listener_ = std::make_unique<Listener>([this](const HttpRequest& req) { return sandbox_->Handle(req); });
+
+    ChannelSpec spec;
+    spec.tenant_id = "ten_a";
+    spec.phone_number_id = "100000000000002";
+    spec.waba_id = "100000000000001";
+    spec.display_phone_number = "15550000000";
+    spec.graph_base_url = sandbox_listener_->url();
+    spec.access_token = SecretString(kToken);
+    spec.app_secret = SecretString(kAppSecret);
+    spec.verify_token = SecretString("verify-me");
+    auto channel = channels_->Create(AuditActor::System(), spec);
+    ASSERT_TRUE(channel.ok()) << channel.status().ToString();
+    channel_ = *channel;
+
+    SandboxOptions sb;
+    sb.access_token = kToken;
+    sb.app_secret = kAppSecret;
+    sb.webhook_url = gateway_->url() + "/webhooks/whatsapp/" + channel_.id;
+    sb.status_delay_ms = 20;
+    sb.webhook_retry_base_ms = 50;
+    sandbox_options_ = sb;
+    sandbox_ = CreateSandbox(sb, clock_);
+    sandbox_->Start();
+  }
+
+  void TearDown() override {
+    if (dispatcher_) dispatcher_->Stop();
+    if (sandbox_) sandbox_->Stop();
+    sandbox_listener_.reset();
+    gateway_.reset();
+  }
+
+  void StartDispatcher(DispatcherOptions o = {}) {
+    o.backoff_base_ms = 20;
+    o.backoff_max_ms = 200;
+    o.idle_poll_ms = 5;
+    o.breaker_open_ms = 200;
+    if (o.http_timeout_ms == 15000) o.http_timeout_ms = 3000;
+    dispatcher_ = std::make_unique<Dispatcher>(*store_, *keyring_, *channels_, ledger_, clock_, o,
+                                               [this](const std::string& a) {
+                                                 std::lock_guard lock(alerts_mu_);
+                                                 alerts_.push_back(a);
+                                               });
+    dispatcher_->Start();
+  }
+
+  // Calls a sandbox control endpoint in process.
+  std::string Control(const std::string& method, const std::string& path, const std::string& body = "") {
+    HttpRequest req;
+    req.method = method;
+    req.path = path;
+    req.body = body;
+    req.request_id = "req_test";
+    return sandbox_->Handle(req).body;
+  }
+
+  // The user writes to the business: opens the 24-hour window.
+  void UserWrites(const std::string& text = "Hello") {
+    std::string inbound_before = std::to_string(Inbound());
+    Control("POST", "/_sandbox/inbound",
+            std::string(R"({"from":")") + kPhone + R"(","type":"text","text":{"body":")" + text + R"("}})");
+    int64_t before = std::stoll(inbound_before);
+    ASSERT_TRUE(WaitFor([&] { return Inbound() > before; }));
+  }
+
+  int64_t Inbound() {
+    auto n = store_->messaging().CountInbound("ten_a");
+    return n.ok() ? *n : -1;
+  }
+
+  int64_t SandboxAccepted() {
+    auto stats = ParseJson(Control("GET", "/_sandbox/stats"));
+    return stats.ok() ? stats->Find("accepted")->as_int() : -1;
+  }
+
+  Result<SendResult> Send(const std::string& json, const std::string& idempotency_key = "") {
+    auto body = ParseJson(json);
+    EXPECT_TRUE(body.ok()) << json;
+    SendRequest r;
+    r.tenant_id = "ten_a";
+    r.actor = AuditActor{"integration", "key_test", "test", ""};
+    r.body = &*body;
+    r.idempotency_key = idempotency_key;
+    return messages_->Send(r);
+  }
+
+  std::string TemplateTo(const std::string& to, const std::string& param = "Jonas") {
+    return R"({"messaging_product":"whatsapp","to":")" + to +
+           R"(","type":"template","template":{"name":"order_shipped","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":")" +
+           param + R"("}]}]}})";
+  }
+
+  MessageRecord Get(const std::string& id) {
+    auto m = store_->messaging().GetMessage("ten_a", id);
+    EXPECT_TRUE(m.ok());
+    return m.ok() ? *m : MessageRecord{};
+  }
+
+  bool ReachesState(const std::string& id, const std::string& state, int timeout_ms = 15000) {
+    return WaitFor([&] { return Get(id).state == state; }, timeout_ms);
+  }
+
+  // Posts a webhook body to the receiver as Meta would, signed over the exact bytes.
+  WebhookOutcome Deliver(const std::string& body, const std::string& secret = kAppSecret) {
+    std::string sig = whatsapp::HubSignature(secret, body);
+    return receiver_->Receive(channel_.id, &sig, body, JsonLimits{});
+  }
+
+  std::string StatusBody(const std::string& wamid, const std::string& status, int64_t ts,
+                         const std::string& pnid = "100000000000002") {
+    std::string value = R"({"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550000000","phone_number_id":")" +
+                        pnid + R"("},"statuses":[{"id":")" + wamid + R"(","status":")" + status +
+                        R"(","timestamp":")" + std::to_string(ts) + R"(","recipient_id":")" + kPhone + "\"" +
+                        (status == "failed" ? R"(,"errors":[{"code":131026,"title":"Message undeliverable"}])" : "") +
+                        "}]}";
+    return whatsapp::WebhookEnvelope("100000000000001", "messages", value);
+  }
+
+  std::string dir_;
+  SystemClock clock_;
+  CryptoRandom random_;
+  AuditLedger ledger_{clock_};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Kms> kms_;
+  std::unique_ptr<TenantKeyring> keyring_;
+  std::unique_ptr<ChannelService> channels_;
+  std::unique_ptr<MessageService> messages_;
+  std::unique_ptr<WebhookReceiver> receiver_;
+  std::unique_ptr<Listener> gateway_;
+  std::unique_ptr<Listener> sandbox_listener_;
+  SandboxOptions sandbox_options_;
+  std::unique_ptr<Sandbox> sandbox_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  Channel channel_;
+  std::mutex alerts_mu_;
+  std::vector<std::string> alerts_;
+};
+
+TEST_F(MessagingTest, EveryMessageTypeTravelsEndToEnd) {
+  StartDispatcher();
+  UserWrites();
+  const std::string to = std::string(R"("to":")") + kPhone + "\"";
+  std::vector<std::string> bodies = {
+      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"text","text":{"body":"Your order shipped: https://ex.com/t/1"}})",
+      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"image","image":{"link":"https://cdn.ex.com/p.jpg","caption":"c"}})",
+      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"document","document":{"link":"https://ex.com/i.pdf","filename":"i.pdf"}})",
+      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"audio","audio":{"id":"123"}})",
+      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"video","video":{"id":"123"}})",
+      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"sticker","sticker":{"id":"123"}})",
+      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"location","location":{"latitude":48.85,"longitude":2.29}})",
+      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"contacts","contacts":[{"name":{"formatted_name":"Tom"}}]})",
+      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"reaction","reaction":{"message_id":"wamid.X","emoji":"👍"}})",
+      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"interactive","interactive":{"type":"button","body":{"text":"OK?"},"action":{"buttons":[{"type":"reply","reply":{"id":"y","title":"Yes"}}]}}})",
+      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"interactive","interactive":{"type":"list","body":{"text":"Pick"},"action":{"button":"Choose","sections":[{"rows":[{"id":"a","title":"A"}]}]}}})",
+      TemplateTo(kPhone),
+  };
+  std::vector<std::string> ids;
+  for (const std::string& b : bodies) {
+    auto r = Send(b);
+    ASSERT_TRUE(r.ok()) << r.status().ToString() << " " << b;
+    EXPECT_EQ(r->message.state, "accepted");
+    ids.push_back(r->message.id);
+  }
+  for (const std::string& id : ids) EXPECT_TRUE(ReachesState(id, "read")) << id << " " << Get(id).state;
+  EXPECT_EQ(SandboxAccepted(), static_cast<int64_t>(bodies.size()));
+  // Every message reached Meta carrying our reconciliation tag, exactly once.
+  std::string sent = Control("GET", "/_sandbox/messages");
+  for (const std::string& id : ids) {
+    size_t first = sent.find("cs:" + id);
+    EXPECT_NE(first, std::string::npos);
+    EXPECT_EQ(sent.find("cs:" + id, first + 1), std::string::npos);
+  }
+}
+
+// covers: CHAN-01
+TEST_F(MessagingTest, FreeFormOutsideTheWindowIsRefusedBeforeMeta) {
+  auto r = Send(R"({"messaging_product":"whatsapp","to":"+49 176 12345678","text":{"body":"hi"}})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().machine_code(), "template_required");
+  EXPECT_TRUE(Send(TemplateTo("+49 176 12345678")).ok());
+  UserWrites();
+  EXPECT_TRUE(Send(R"({"messaging_product":"whatsapp","to":"+49 176 12345678","text":{"body":"hi"}})").ok());
+  EXPECT_EQ(store_->messaging().CountJobs().value(), 2);
+  // The boundary: one second before the close is allowed, the close is not.
+  auto subject = keyring_->Pseudonym("ten_a", "+4917600000001");
+  ASSERT_TRUE(subject.ok());
+  const std::string text = R"({"messaging_product":"whatsapp","to":"4917600000001","text":{"body":"hi"}})";
+  const int64_t day = 24LL * 3600 * 1000;
+  ASSERT_TRUE(store_->messaging().TouchWindow(channel_.id, *subject, clock_.NowUnixMillis() - day + 5000).ok());
+  EXPECT_TRUE(Send(text).ok());
+  std::string other = R"({"messaging_product":"whatsapp","to":"4917600000002","text":{"body":"hi"}})";
+  auto closed = keyring_->Pseudonym("ten_a", "+4917600000002");
+  ASSERT_TRUE(store_->messaging().TouchWindow(channel_.id, *closed, clock_.NowUnixMillis() - day).ok());
+  EXPECT_EQ(Send(other).status().machine_code(), "template_required");
+}
+
+// covers: F-20
+TEST_F(MessagingTest, IdempotencyKeyReplaysOrRefuses) {
+  auto first = Send(TemplateTo(kPhone), "order-88213");
+  ASSERT_TRUE(first.ok());
+  auto again = Send(TemplateTo(kPhone), "order-88213");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->message.id, first->message.id);
+  auto other = Send(TemplateTo(kPhone, "Other"), "order-88213");
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().machine_code(), "idempotency_key_reuse");
+  EXPECT_EQ(store_->messaging().CountJobs().value(), 1);
+}
+
+// covers: B-19, F-14
+TEST_F(MessagingTest, PermanentErrorsFailAtOnceWithoutRetry) {
+  StartDispatcher();
+  Control("POST", "/_sandbox/faults", R"({"code":131026,"count":1})");
+  auto r = Send(TemplateTo(kPhone));
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(ReachesState(r->message.id, "failed"));
+  MessageRecord m = Get(r->message.id);
+  EXPECT_EQ(m.error_code, "undeliverable");
+  EXPECT_EQ(m.provider_code, 131026);
+  EXPECT_EQ(m.attempts, 1);
+  // The sandbox's template registry: an unknown template fails the same way.
+  auto unknown = Send(R"({"messaging_product":"whatsapp","to":"4917612345678","type":"template","template":{"name":"nope","language":{"code":"en_US"}}})");
+  ASSERT_TRUE(unknown.ok());
+  ASSERT_TRUE(ReachesState(unknown->message.id, "failed"));
+  EXPECT_EQ(Get(unknown->message.id).error_code, "template_rejected");
+  EXPECT_EQ(Get(unknown->message.id).provider_code, 132001);
+  EXPECT_EQ(dispatcher_->stats().retried.load(), 0);
+}
+
+// covers: F-10, F-11
+TEST_F(MessagingTest, ThrottlingAndServerErrorStormsLoseAndDuplicateNothing) {
+  StartDispatcher();
+  Control("POST", "/_sandbox/faults", R"({"code":130429,"count":8})");
+  Control("POST", "/_sandbox/faults", R"({"http_status":503,"count":6})");
+  Control("POST", "/_sandbox/faults", R"({"code":131000,"count":4})");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 30; ++i) {
+    auto r = Send(TemplateTo("49176" + std::to_string(10000000 + i)));
+    ASSERT_TRUE(r.ok());
+    ids.push_back(r->message.id);
+  }
+  for (const std::string& id : ids) EXPECT_TRUE(ReachesState(id, "read", 30000)) << Get(id).state << " " << Get(id).error_code;
+  EXPECT_EQ(SandboxAccepted(), 30);
+  EXPECT_GE(dispatcher_->stats().retried.load(), 18);
+  EXPECT_EQ(store_->messaging().CountJobs().value(), 0);
+}
+
+// covers: F-15
+TEST_F(MessagingTest, AnExpiredTokenPausesTheChannelAndKeepsTheQueue) {
+  StartDispatcher();
+  Control("POST", "/_sandbox/faults", R"({"code":190,"count":1})");
+  auto r = Send(TemplateTo(kPhone));
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(WaitFor([&] { return store_->messaging().GetChannel("ten_a", channel_.id)->paused_reason == "token_invalid"; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(Get(r->message.id).state, "accepted");
+  EXPECT_EQ(SandboxAccepted(), 0);
+  {
+    std::lock_guard lock(alerts_mu_);
+    EXPECT_NE(std::find_if(alerts_.begin(), alerts_.end(),
+                           [](const std::string& a) { return a.find("token_invalid") != std::string::npos; }),
+              alerts_.end());
+  }
+  // After the operator fixes the token and resumes, the message goes out.
+  ASSERT_TRUE(channels_->SetPaused(AuditActor::System(), channel_, "").ok());
+  ASSERT_TRUE(store_->messaging().RescheduleJob(r->message.id, 0, 0).ok());  // skip the pause's wait
+  EXPECT_TRUE(ReachesState(r->message.id, "read"));
+  EXPECT_EQ(SandboxAccepted(), 1);
+}
+
+// covers: F-02, F-13, F-12
+TEST_F(MessagingTest, ATimeoutAfterSendingIsUnknownAndNeverResent) {
+  DispatcherOptions o;
+  o.http_timeout_ms = 300;
+  StartDispatcher(o);
+  // The sandbox accepts the message, but answers after the gateway gave up.
+  Control("POST", "/_sandbox/faults", R"({"delay_ms":800,"count":1})");
+  auto r = Send(TemplateTo(kPhone));
+  ASSERT_TRUE(r.ok());
+  // The status webhooks carry our tag, so the unknown outcome is reconciled.
+  EXPECT_TRUE(ReachesState(r->message.id, "read"));
+  EXPECT_FALSE(Get(r->message.id).wamid.empty());
+  EXPECT_EQ(SandboxAccepted(), 1);
+  EXPECT_EQ(dispatcher_->stats().unknown.load(), 1);
+  EXPECT_EQ(dispatcher_->stats().retried.load(), 0);
+}
+
+// covers: B-07
+TEST_F(MessagingTest, StatusesOnlyMoveForwardInEveryOrder) {
+  std::vector<std::string> statuses = {"sent", "delivered", "read", "failed"};
+  std::sort(statuses.begin(), statuses.end());
+  auto rank = [](const std::string& s) {
+    if (s == "accepted") return 0;
+    if (s == "sent") return 1;
+    if (s == "failed") return 2;
+    if (s == "delivered") return 3;
+    return 4;  // read
+  };
+  int orders = 0;
+  do {
+    auto r = Send(TemplateTo(kPhone));
+    ASSERT_TRUE(r.ok());
+    MessageRecord m = Get(r->message.id);
+    m.wamid = "wamid.order" + std::to_string(orders);
+    ASSERT_TRUE(store_->messaging().UpdateMessage(m).ok());
+    int last = 0;
+    std::string seen;
+    for (size_t i = 0; i < statuses.size(); ++i) {
+      WebhookOutcome o = Deliver(StatusBody(m.wamid, statuses[i], 1771420388 + static_cast<int64_t>(i)));
+      ASSERT_EQ(o.http_status, 200);
+      std::string state = Get(m.id).state;
+      EXPECT_GE(rank(state), last) << "order " << orders << " step " << i;
+      last = rank(state);
+      seen += statuses[i] + " ";
+      // failed is final only while no delivered or read was seen.
+      bool positive = seen.find("delivered") != std::string::npos || seen.find("read") != std::string::npos;
+      if (seen.find("failed") != std::string::npos && !positive) {
+        EXPECT_EQ(state, "failed") << seen;
+      }
+    }
+    EXPECT_EQ(Get(m.id).state, "read") << seen;
+    auto events = store_->messaging().StatusEvents(m.id);
+    ASSERT_TRUE(events.ok());
+    EXPECT_EQ(events->size(), 4u);  // each stored with its provider timestamp
+    ++orders;
+  } while (std::next_permutation(statuses.begin(), statuses.end()));
+  EXPECT_EQ(orders, 24);
+}
+
+// covers: W-01, B-05, B-06
+TEST_F(MessagingTest, ForgedUnsignedTamperedAndReplayedWebhooks) {
+  std::string body = whatsapp::WebhookEnvelope(
+      "100000000000001", "messages",
+      std::string(R"({"messaging_product":"whatsapp","metadata":{"phone_number_id":"100000000000002"},"contacts":[{"profile":{"name":"J"},"wa_id":")") +
+          kPhone + R"("}],"messages":[{"from":")" + kPhone +
+          R"(","id":"wamid.IN1","timestamp":"1771423555","type":"text","text":{"body":"Grüße"}}]})");
+  EXPECT_EQ(receiver_->Receive(channel_.id, nullptr, body, {}).http_status, 401);
+  std::string forged = whatsapp::HubSignature("wrong-secret", body);
+  EXPECT_EQ(receiver_->Receive(channel_.id, &forged, body, {}).error_code, "signature_mismatch");
+  std::string good = whatsapp::HubSignature(kAppSecret, body);
+  std::string tampered = body;
+  tampered.replace(tampered.find("wamid.IN1"), 9, "wamid.IN2");
+  EXPECT_EQ(receiver_->Receive(channel_.id, &good, tampered, {}).http_status, 401);
+  std::string malformed = "sha256=xyz";
+  EXPECT_EQ(receiver_->Receive(channel_.id, &malformed, body, {}).error_code, "signature_malformed");
+  EXPECT_EQ(Inbound(), 0);  // nothing parsed or stored
+
+  WebhookOutcome first = Deliver(body);
+  EXPECT_EQ(first.http_status, 200);
+  EXPECT_EQ(first.messages, 1);
+  WebhookOutcome replay = Deliver(body);
+  EXPECT_EQ(replay.http_status, 200);
+  EXPECT_EQ(replay.duplicates, 1);
+  // The same message in another envelope (with a sibling) is still one.
+  std::string other = whatsapp::WebhookEnvelope(
+      "100000000000001", "messages",
+      std::string(R"({"messaging_product":"whatsapp","metadata":{"phone_number_id":"100000000000002"},"messages":[{"from":")") +
+          kPhone + R"(","id":"wamid.IN1","timestamp":"1771423555","type":"text","text":{"body":"Grüße"}},{"from":")" +
+          kPhone + R"(","id":"wamid.IN3","timestamp":"1771423556","type":"sticker","sticker":{"id":"9"}}]})");
+  WebhookOutcome mixed = Deliver(other);
+  EXPECT_EQ(mixed.messages, 1);
+  EXPECT_EQ(mixed.duplicates, 1);
+  EXPECT_EQ(Inbound(), 2);
+}
+
+// covers: B-08, B-09, B-11
+TEST_F(MessagingTest, UnroutableAndUnreadableDeliveriesAreQuarantined) {
+  // A status for a wamid nobody sent.
+  WebhookOutcome unknown = Deliver(StatusBody("wamid.NOBODY", "delivered", 1771420388));
+  EXPECT_EQ(unknown.http_status, 200);
+  EXPECT_EQ(unknown.quarantined, 1);
+  // A message for a number no channel (of this tenant) has.
+  ChannelSpec other;
+  other.tenant_id = "ten_b";
+  other.phone_number_id = "200000000000002";
+  other.waba_id = "200000000000001";
+  other.graph_base_url = "https://graph.facebook.com";
+  other.access_token = SecretString("t");
+  other.app_secret = SecretString("s");
+  other.verify_token = SecretString("v");
+  ASSERT_TRUE(channels_->Create(AuditActor::System(), other).ok());
+  std::string foreign = whatsapp::WebhookEnvelope(
+      "1", "messages",
+      R"({"metadata":{"phone_number_id":"200000000000002"},"messages":[{"from":"4917600000000","id":"wamid.F","timestamp":"1","type":"text","text":{"body":"x"}}]})");
+  WebhookOutcome f = Deliver(foreign);
+  EXPECT_EQ(f.http_status, 200);
+  EXPECT_EQ(f.quarantined, 1);
+  EXPECT_EQ(store_->messaging().CountInbound("ten_b").value(), 0);
+  // Signed but not JSON: kept sealed, acknowledged so Meta stops retrying.
+  WebhookOutcome garbage = Deliver("{\"object\": truncated");
+  EXPECT_EQ(garbage.http_status, 200);
+  EXPECT_EQ(garbage.quarantined, 1);
+  EXPECT_EQ(store_->messaging().CountQuarantined().value(), 3);
+  EXPECT_EQ(Inbound(), 0);
+}
+
+// covers: W-02
+TEST_F(MessagingTest, VerificationHandshake) {
+  WebhookOutcome ok = receiver_->Verify(channel_.id, "subscribe", "verify-me", "1158201444");
+  EXPECT_EQ(ok.http_status, 200);
+  EXPECT_EQ(ok.body, "1158201444");
+  EXPECT_EQ(receiver_->Verify(channel_.id, "subscribe", "wrong", "1158201444").http_status, 403);
+  EXPECT_EQ(receiver_->Verify(channel_.id, "unsubscribe", "verify-me", "1").http_status, 403);
+  EXPECT_EQ(receiver_->Verify(channel_.id, "subscribe", "verify-me", "<script>").http_status, 403);
+  EXPECT_EQ(receiver_->Verify("chn_000000000000000000000000", "subscribe", "verify-me", "1").http_status, 403);
+}
+
+// covers: MIN-02, MIN-01
+TEST_F(MessagingTest, NoPhoneNumberMessageTextOrSecretIsStoredInTheClear) {
+  StartDispatcher();
+  UserWrites("inbound canary text 7391");
+  auto r = Send(std::string(R"({"messaging_product":"whatsapp","to":")") + kPhone +
+                R"(","text":{"body":"outbound canary text 4422"}})");
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(ReachesState(r->message.id, "read"));
+  // Once Meta accepted it, the sealed body is gone too (MIN-01).
+  EXPECT_TRUE(Get(r->message.id).payload_sealed.empty());
+  dispatcher_->Stop();
+  sandbox_->Stop();
+  // Checkpoint the WAL so every byte is in files we read.
+  std::string all;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    all += ss.str();
+  }
+  ASSERT_GT(all.size(), 10000u);
+  for (const std::string& canary : {std::string(kPhone), std::string("outbound canary text 4422"),
+                                    std::string("inbound canary text 7391"), std::string(kToken),
+                                    std::string(kAppSecret), std::string("verify-me")}) {
+    EXPECT_EQ(all.find(canary), std::string::npos) << canary;
+  }
+}
+
+}  // namespace
+}  // namespace cs
