@@ -1,0 +1,225 @@
+// The WhatsApp path of the real binary: `consentry serve --demo` with its
+// Cloud API sandbox, the Graph-compatible endpoint as SDKs call it, the
+// webhook route, and SIGKILL under inbound load.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "testing/http_client.h"
+#include "testing/process.h"
+#include "whatsapp/wire.h"
+
+namespace cs::testing {
+namespace {
+
+constexpr char kPhone[] = "4917612345678";
+
+std::string Find(const std::string& text, const std::string& pattern) {
+  std::smatch m;
+  std::regex re(pattern);
+  return std::regex_search(text, m, re) ? m[1].str() : "";
+}
+
+bool WaitFor(const std::function<bool()>& done, int timeout_ms = 15000) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+std::string State(int port, const std::string& token, const std::string& id) {
+  HttpReply r = Call(port, "GET", "/v1/messages/" + id, token);
+  return Find(r.body, R"rx("state":"([a-z]+)")rx");
+}
+
+class WhatsAppDemoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("demo");
+    server_ = std::make_unique<ServerProcess>(dir_, std::vector<std::string>{},
+                                              std::vector<std::string>{"--demo", "--sandbox-listen", "127.0.0.1:0"});
+    ASSERT_TRUE(server_->started());
+    std::string out = server_->Stdout();
+    token_ = Find(out, R"((csk_[A-Za-z0-9_-]+))");
+    sandbox_port_ = std::atoi(Find(out, R"(Sandbox: +http://127\.0\.0\.1:([0-9]+))").c_str());
+    ASSERT_FALSE(token_.empty()) << out;
+    ASSERT_GT(sandbox_port_, 0) << out;
+  }
+  int port() const { return server_->port(); }
+
+  std::string Template(const std::string& to) const {
+    return std::string(R"({"to":")") + to +
+           R"(","type":"template","template":{"name":"order_shipped","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"Jonas"}]}]}})";
+  }
+
+  std::string dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::string token_;
+  int sandbox_port_ = 0;
+};
+
+TEST_F(WhatsAppDemoTest, TheDemoSendsThroughTheSandboxAndReceivesItsWebhooks) {
+  HttpReply sent = Call(port(), "POST", "/v1/messages", token_, Template("+49 176 12345678"));
+  ASSERT_EQ(sent.status, 202) << sent.body;
+  std::string id = Find(sent.body, R"rx("id":"(msg_[0-9a-f]+)")rx");
+  EXPECT_TRUE(WaitFor([&] { return State(port(), token_, id) == "read"; })) << State(port(), token_, id);
+  HttpReply got = Call(port(), "GET", "/v1/messages/" + id, token_);
+  EXPECT_NE(got.body.find(R"("status":"delivered")"), std::string::npos) << got.body;
+
+  // covers: CHAN-01
+  const std::string text = std::string(R"({"to":")") + kPhone + R"(","text":{"body":"canary outbound 5521"}})";
+  HttpReply refused = Call(port(), "POST", "/v1/messages", token_, text);
+  EXPECT_EQ(refused.status, 422);
+  EXPECT_EQ(refused.ErrorCode(), "template_required");
+  // The simulated user writes; the sandbox's signed webhook opens the window.
+  HttpReply inbound = Call(sandbox_port_, "POST", "/_sandbox/inbound", "",
+                           std::string(R"({"from":")") + kPhone + R"(","type":"text","text":{"body":"canary inbound 8812"}})");
+  ASSERT_EQ(inbound.status, 200) << inbound.body;
+  HttpReply reply;
+  EXPECT_TRUE(WaitFor([&] {
+    reply = Call(port(), "POST", "/v1/messages", token_, text);
+    return reply.status == 202;
+  })) << reply.body;
+  std::string reply_id = Find(reply.body, R"rx("id":"(msg_[0-9a-f]+)")rx");
+  EXPECT_TRUE(WaitFor([&] { return State(port(), token_, reply_id) == "read"; }));
+
+  // Nothing personal in the logs (the message text, the number in any form).
+  std::string logs = server_->Stderr() + server_->Stdout();
+  for (const std::string& canary : {std::string(kPhone), std::string("176 12345678"), std::string("canary outbound"),
+                                    std::string("canary inbound")}) {
+    EXPECT_EQ(logs.find(canary), std::string::npos) << canary;
+  }
+}
+
+// covers: F-20
+TEST_F(WhatsAppDemoTest, IdempotencyKeyOverHttp) {
+  auto send = [&](const std::string& body) {
+    return Call(port(), "POST", "/v1/messages", token_, body, {{"Idempotency-Key", "order-42"}});
+  };
+  HttpReply a = send(Template(kPhone));
+  HttpReply b = send(Template(kPhone));
+  ASSERT_EQ(a.status, 202);
+  ASSERT_EQ(b.status, 202);
+  EXPECT_EQ(Find(a.body, R"rx("id":"(msg_[0-9a-f]+)")rx"), Find(b.body, R"rx("id":"(msg_[0-9a-f]+)")rx"));
+  EXPECT_EQ(b.Header("idempotent-replayed"), "true");
+  HttpReply c = send(Template("4917600000000"));
+  EXPECT_EQ(c.status, 422);
+  EXPECT_EQ(c.ErrorCode(), "idempotency_key_reuse");
+}
+
+// What an unmodified Cloud API SDK sends when its base URL points here.
+TEST_F(WhatsAppDemoTest, SdkShapedRequestsGetMetaShapedAnswers) {
+  const std::string body = std::string(R"({"messaging_product":"whatsapp","recipient_type":"individual","to":")") +
+                           kPhone +
+                           R"(","type":"template","template":{"name":"order_shipped","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"J"}]},{"type":"button","sub_type":"quick_reply","index":0,"parameters":[{"type":"payload","payload":"OK"}]}]}})";
+  // Chunked, as some HTTP clients send it, to the versioned path.
+  std::string chunked_body;
+  chunked_body += [&] {
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", body.size());
+    return std::string(size);
+  }() + "\r\n" + body + "\r\n0\r\n\r\n";
+  std::string raw = "POST /v23.0/100000000000002/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
+                    "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body;
+  auto reply = Exchange(port(), raw);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200) << reply->body;
+  EXPECT_NE(reply->body.find(R"("contacts":[{"input":"4917612345678","wa_id":"4917612345678"}])"), std::string::npos)
+      << reply->body;
+  EXPECT_NE(reply->body.find(R"("message_status":"accepted")"), std::string::npos);
+  // The unversioned path works too (clients that lose the version segment).
+  HttpReply unversioned = Call(port(), "POST", "/100000000000002/messages", token_, body);
+  EXPECT_EQ(unversioned.status, 200) << unversioned.body;
+  // A wrong token is code 190, in Meta's envelope, with fbtrace_id.
+  HttpReply bad = Call(port(), "POST", "/v23.0/100000000000002/messages", "not-a-key", body);
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_NE(bad.body.find(R"("type":"OAuthException","code":190)"), std::string::npos) << bad.body;
+  EXPECT_NE(bad.body.find(R"("fbtrace_id":")"), std::string::npos);
+  // Validation errors carry Meta's codes.
+  HttpReply invalid = Call(port(), "POST", "/v23.0/100000000000002/messages", token_,
+                           R"({"messaging_product":"whatsapp","to":"4917612345678","type":"text","text":{}})");
+  EXPECT_EQ(invalid.status, 400);
+  EXPECT_NE(invalid.body.find(R"("code":131008)"), std::string::npos) << invalid.body;
+  // Another number id is an unknown object (code 100), as on Meta.
+  HttpReply unknown = Call(port(), "POST", "/v23.0/999999999999999/messages", token_, body);
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find(R"("code":100)"), std::string::npos);
+  // Mark as read.
+  HttpReply read = Call(port(), "POST", "/v23.0/100000000000002/messages", token_,
+                        R"({"messaging_product":"whatsapp","status":"read","message_id":"wamid.X"})");
+  EXPECT_EQ(read.status, 200);
+  EXPECT_EQ(read.body, R"({"success":true})");
+}
+
+// covers: F-01, W-01
+// SIGKILL while signed webhooks stream in: every delivery answered 200 is
+// in the database after the restart (the 200 follows the commit).
+TEST(WebhookDurabilityTest, EveryAcknowledgedInboundMessageSurvivesSigkill) {
+  std::string dir = MakeTempDir("kill");
+  const std::vector<std::string> env = {"CONSENTRY_MASTER_KEY=" + std::string(64, 'a')};
+  Credentials admin = CreateTenantWithKey(dir, "kill", "admin,audit:read");
+  auto server = std::make_unique<ServerProcess>(dir, env);
+  ASSERT_TRUE(server->started());
+  const std::string channel_body =
+      R"({"phone_number_id":"100000000000002","waba_id":"100000000000001","access_token":"t","app_secret":"the-app-secret","verify_token":"v"})";
+  HttpReply created = Call(server->port(), "POST", "/v1/channels", admin.token, channel_body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string channel = Find(created.body, R"rx("id":"(chn_[0-9a-f]+)")rx");
+
+  std::atomic<int> acked{0}, attempted{0};
+  std::atomic<bool> stop{false};
+  int port = server->port();
+  std::thread sender([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      std::string value = R"({"messaging_product":"whatsapp","metadata":{"phone_number_id":"100000000000002"},"messages":[{"from":"49176)" +
+                          std::to_string(10000000 + i) + R"(","id":"wamid.K)" + std::to_string(i) +
+                          R"(","timestamp":"1771423555","type":"text","text":{"body":"hello"}}]})";
+      std::string body = whatsapp::WebhookEnvelope("100000000000001", "messages", value);
+      std::string raw = BuildRequest("POST", "/webhooks/whatsapp/" + channel,
+                                     {{"Content-Type", "application/json"},
+                                      {"X-Hub-Signature-256", whatsapp::HubSignature("the-app-secret", body)}},
+                                     body);
+      ++attempted;
+      auto reply = Exchange(port, raw, 2000);
+      if (!reply) break;  // the server is gone
+      if (reply->status == 200) ++acked;
+    }
+  });
+  ASSERT_TRUE(WaitFor([&] { return acked.load() >= 50; }, 20000));
+  server->Kill();
+  stop = true;
+  sender.join();
+  const int acknowledged = acked.load();
+
+  ServerProcess restarted(dir, env);
+  ASSERT_TRUE(restarted.started());
+  // Each stored message has its audit entry, committed in the same transaction.
+  int stored = 0;
+  std::string after = "0";
+  while (true) {
+    HttpReply page = Call(restarted.port(), "GET", "/v1/audit/events?action=message.receive&limit=100&after=" + after,
+                          admin.token);
+    ASSERT_EQ(page.status, 200) << page.body;
+    size_t pos = 0;
+    int n = 0;
+    std::string last;
+    while ((pos = page.body.find("\"seq\":", pos)) != std::string::npos) {
+      pos += 6;
+      last = page.body.substr(pos, page.body.find_first_of(",}", pos) - pos);
+      ++n;
+    }
+    stored += n;
+    if (n < 100) break;
+    after = last;
+  }
+  EXPECT_GE(stored, acknowledged);
+  EXPECT_LE(stored, attempted.load());
+}
+
+}  // namespace
+}  // namespace cs::testing
