@@ -105,7 +105,7 @@ TEST_F(ConfigTest, BadEnvironmentValuesAreRefused) {
   sources.env = {"CONSENTRY_HTTP_TLS_ENABLED=yes", "CONSENTRY_HTTP_THREADS=0"};
   ConfigLoad load = LoadConfig(sources);
   EXPECT_TRUE(HasIssue(load, "CONSENTRY_HTTP_TLS_ENABLED", "boolean"));
-  EXPECT_TRUE(HasIssue(load, "CONSENTRY_HTTP_THREADS", "between 1 and 64"));
+  EXPECT_TRUE(HasIssue(load, "CONSENTRY_HTTP_THREADS", "between 1 and 256"));
 }
 
 // docs/config.md embeds the generated reference; this fails when a key is

@@ -20,8 +20,9 @@ const std::vector<KeySpec>& Table() {
        "Address and port the gateway listens on, as `host:port` (IPv6 as `[::1]:8080`). Port 0 picks a free "
        "port. The default is loopback-only: exposing the gateway is a deliberate act.",
        [](Config& c, const RawValue& v) { c.http.listen = S(v); }},
-      {"http.threads", KeyType::kInt, "2", 1, 64, {},
-       "Worker threads serving HTTP connections.",
+      {"http.threads", KeyType::kInt, "16", 1, 256, {},
+       "Worker threads serving HTTP connections. Handlers wait for the group commit of their writes, so "
+       "concurrent requests need threads rather than cores: more threads let more requests share one fsync.",
        [](Config& c, const RawValue& v) { c.http.threads = static_cast<int>(I(v)); }},
       {"http.max_body_bytes", KeyType::kInt, "1048576", 1 * kKiB, 64 * kMiB, {},
        "Largest request body accepted. Larger bodies are refused with 413 `payload_too_large` while "

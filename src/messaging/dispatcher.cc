@@ -72,6 +72,7 @@ bool IsSuccessAck(const std::string& body) {
 
 struct Dispatcher::Impl {
   Store& store;
+  GroupCommitter& commits;
   TenantKeyring& keyring;
   ChannelService& channels;
   const AuditLedger& ledger;
@@ -89,9 +90,9 @@ struct Dispatcher::Impl {
   std::map<std::string, ChannelPacer> pacers;    // guarded by mu
   std::map<std::string, PairPacer> pairs;        // guarded by mu
 
-  Impl(Store& s, TenantKeyring& k, ChannelService& c, const AuditLedger& l, const Clock& cl, DispatcherOptions opt,
-       std::function<void(const std::string&)> a, DispatcherStats& st)
-      : store(s), keyring(k), channels(c), ledger(l), clock(cl), o(opt), alert(std::move(a)), stats(st) {}
+  Impl(Store& s, GroupCommitter& g, TenantKeyring& k, ChannelService& c, const AuditLedger& l, const Clock& cl,
+       DispatcherOptions opt, std::function<void(const std::string&)> a, DispatcherStats& st)
+      : store(s), commits(g), keyring(k), channels(c), ledger(l), clock(cl), o(opt), alert(std::move(a)), stats(st) {}
 
   void Alert(const std::string& what) {
     if (alert) alert(what);
@@ -197,7 +198,7 @@ struct Dispatcher::Impl {
   // arrive before the send's answer), and that progress must not be lost.
   Status Finish(MessageRecord& m, const std::string& state, const std::string& error_code, int provider_code,
                 const std::string& action) {
-    return store.InTransaction([&](StoreTransaction& tx) -> Status {
+    return commits.Run([&](StoreTransaction& tx) -> Status {
       CS_ASSIGN_OR_RETURN(MessageRecord fresh, tx.messaging().FindMessage(m.id));
       fresh.attempts = m.attempts;
       if (fresh.wamid.empty()) fresh.wamid = m.wamid;
@@ -234,7 +235,7 @@ struct Dispatcher::Impl {
 
   Status Retry(MessageRecord& m, int64_t delay_ms) {
     stats.retried++;
-    return store.InTransaction([&](StoreTransaction& tx) -> Status {
+    return commits.Run([&](StoreTransaction& tx) -> Status {
       CS_ASSIGN_OR_RETURN(MessageRecord fresh, tx.messaging().FindMessage(m.id));
       fresh.attempts = m.attempts;
       fresh.updated_at_ms = clock.NowUnixMillis();
@@ -422,9 +423,10 @@ struct Dispatcher::Impl {
   }
 };
 
-Dispatcher::Dispatcher(Store& store, TenantKeyring& keyring, ChannelService& channels, const AuditLedger& ledger,
-                       const Clock& clock, DispatcherOptions options, std::function<void(const std::string&)> alert)
-    : impl_(std::make_unique<Impl>(store, keyring, channels, ledger, clock, options, std::move(alert), stats_)) {}
+Dispatcher::Dispatcher(Store& store, GroupCommitter& commits, TenantKeyring& keyring, ChannelService& channels,
+                       const AuditLedger& ledger, const Clock& clock, DispatcherOptions options,
+                       std::function<void(const std::string&)> alert)
+    : impl_(std::make_unique<Impl>(store, commits, keyring, channels, ledger, clock, options, std::move(alert), stats_)) {}
 
 Dispatcher::~Dispatcher() { Stop(); }
 

@@ -191,7 +191,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   }
 
   int dup = 0, msgs = 0, stats = 0;
-  Status s = store_.InTransaction([&](StoreTransaction& tx) -> Status {
+  Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     dup = msgs = stats = 0;
     MessagingRepository& repo = tx.messaging();
     std::vector<AuditEvent> events;

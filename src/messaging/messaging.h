@@ -155,9 +155,10 @@ struct SendResult {
 
 class MessageService {
  public:
-  MessageService(Store& store, TenantKeyring& keyring, const AuditLedger& ledger, const Clock& clock,
-                 Random& random)
-      : store_(store), keyring_(keyring), ledger_(ledger), clock_(clock), random_(random) {}
+  // Writes go through `commits` (group commit): one fsync for many concurrent sends.
+  MessageService(Store& store, GroupCommitter& commits, TenantKeyring& keyring, const AuditLedger& ledger,
+                 const Clock& clock, Random& random)
+      : store_(store), commits_(commits), keyring_(keyring), ledger_(ledger), clock_(clock), random_(random) {}
 
   // Validates, checks the service window, then commits the message, its
   // outbound job, the idempotency key and the audit entry in one
@@ -175,6 +176,7 @@ class MessageService {
   Result<Channel> ResolveChannel(const SendRequest& request);
 
   Store& store_;
+  GroupCommitter& commits_;
   TenantKeyring& keyring_;
   const AuditLedger& ledger_;
   const Clock& clock_;
@@ -217,8 +219,9 @@ struct DispatcherStats {
 // on 5xx storms.
 class Dispatcher {
  public:
-  Dispatcher(Store& store, TenantKeyring& keyring, ChannelService& channels, const AuditLedger& ledger,
-             const Clock& clock, DispatcherOptions options, std::function<void(const std::string&)> alert);
+  Dispatcher(Store& store, GroupCommitter& commits, TenantKeyring& keyring, ChannelService& channels,
+             const AuditLedger& ledger, const Clock& clock, DispatcherOptions options,
+             std::function<void(const std::string&)> alert);
   ~Dispatcher();  // stops
   void Start();
   void Stop();
@@ -242,9 +245,10 @@ struct WebhookOutcome {
 
 class WebhookReceiver {
  public:
-  WebhookReceiver(Store& store, TenantKeyring& keyring, ChannelService& channels, const AuditLedger& ledger,
-                  const Clock& clock, Random& random)
-      : store_(store), keyring_(keyring), channels_(channels), ledger_(ledger), clock_(clock), random_(random) {}
+  WebhookReceiver(Store& store, GroupCommitter& commits, TenantKeyring& keyring, ChannelService& channels,
+                  const AuditLedger& ledger, const Clock& clock, Random& random)
+      : store_(store), commits_(commits), keyring_(keyring), channels_(channels), ledger_(ledger), clock_(clock),
+        random_(random) {}
 
   // The GET verification handshake (W-02).
   WebhookOutcome Verify(const std::string& channel_id, const std::string& mode, const std::string& token,
@@ -259,6 +263,7 @@ class WebhookReceiver {
                  WebhookOutcome& outcome);
 
   Store& store_;
+  GroupCommitter& commits_;
   TenantKeyring& keyring_;
   ChannelService& channels_;
   const AuditLedger& ledger_;

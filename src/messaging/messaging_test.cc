@@ -80,8 +80,9 @@ class MessagingTest : public ::testing::Test {
     kms_ = CreateLocalKms(SecretString(*master), random_);
     keyring_ = std::make_unique<TenantKeyring>(*store_, *kms_, random_);
     channels_ = std::make_unique<ChannelService>(*store_, *keyring_, ledger_, clock_, random_);
-    messages_ = std::make_unique<MessageService>(*store_, *keyring_, ledger_, clock_, random_);
-    receiver_ = std::make_unique<WebhookReceiver>(*store_, *keyring_, *channels_, ledger_, clock_, random_);
+    commits_ = std::make_unique<GroupCommitter>(*store_);
+    messages_ = std::make_unique<MessageService>(*store_, *commits_, *keyring_, ledger_, clock_, random_);
+    receiver_ = std::make_unique<WebhookReceiver>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, random_);
 
     gateway_ = std::make_unique<Listener>([this](const HttpRequest& req) {
       HttpResponse r;
@@ -131,7 +132,7 @@ class MessagingTest : public ::testing::Test {
     o.idle_poll_ms = 5;
     o.breaker_open_ms = 200;
     if (o.http_timeout_ms == 15000) o.http_timeout_ms = 3000;
-    dispatcher_ = std::make_unique<Dispatcher>(*store_, *keyring_, *channels_, ledger_, clock_, o,
+    dispatcher_ = std::make_unique<Dispatcher>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, o,
                                                [this](const std::string& a) {
                                                  std::lock_guard lock(alerts_mu_);
                                                  alerts_.push_back(a);
@@ -216,6 +217,7 @@ class MessagingTest : public ::testing::Test {
   CryptoRandom random_;
   AuditLedger ledger_{clock_};
   std::unique_ptr<Store> store_;
+  std::unique_ptr<GroupCommitter> commits_;
   std::unique_ptr<Kms> kms_;
   std::unique_ptr<TenantKeyring> keyring_;
   std::unique_ptr<ChannelService> channels_;

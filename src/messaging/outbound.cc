@@ -115,7 +115,7 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
   std::string request_hash = Sha256({channel.id, "\n", parsed.body_json});
 
   SendResult result;
-  Status s = store_.InTransaction([&](StoreTransaction& tx) -> Status {
+  Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     if (!r.idempotency_key.empty()) {
       CS_ASSIGN_OR_RETURN(std::optional<IdempotencyRecord> prior,
                           tx.messaging().FindIdempotencyKey(r.tenant_id, r.idempotency_key));
@@ -157,7 +157,7 @@ Result<MessageRecord> MessageService::Get(const std::string& tenant_id, const Au
     CS_ASSIGN_OR_RETURN(*events, store_.messaging().StatusEvents(id));
   }
   // Reading a message's metadata is an access to the subject's data.
-  Status s = store_.InTransaction([&](StoreTransaction& tx) -> Status {
+  Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     AuditEvent e;
     e.tenant_id = tenant_id;
     e.actor = actor;

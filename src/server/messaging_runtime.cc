@@ -44,11 +44,12 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   }
   CS_ASSIGN_OR_RETURN(SecretString master, LoadMasterKey(source));
   auto m = std::make_unique<MessagingRuntime>();
+  m->commits = std::make_unique<GroupCommitter>(*rt.store);
   m->kms = CreateLocalKms(std::move(master), rt.random);
   m->keyring = std::make_unique<TenantKeyring>(*rt.store, *m->kms, rt.random);
   m->channels = std::make_unique<ChannelService>(*rt.store, *m->keyring, rt.ledger, rt.clock, rt.random);
-  m->messages = std::make_unique<MessageService>(*rt.store, *m->keyring, rt.ledger, rt.clock, rt.random);
-  m->webhooks = std::make_unique<WebhookReceiver>(*rt.store, *m->keyring, *m->channels, rt.ledger, rt.clock, rt.random);
+  m->messages = std::make_unique<MessageService>(*rt.store, *m->commits, *m->keyring, rt.ledger, rt.clock, rt.random);
+  m->webhooks = std::make_unique<WebhookReceiver>(*rt.store, *m->commits, *m->keyring, *m->channels, rt.ledger, rt.clock, rt.random);
   return m;
 }
 

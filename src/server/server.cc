@@ -458,7 +458,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   }
   std::unique_ptr<Dispatcher> dispatcher;
   if (messaging) {
-    dispatcher = std::make_unique<Dispatcher>(*rt.store, *messaging->keyring, *messaging->channels, rt.ledger, rt.clock,
+    dispatcher = std::make_unique<Dispatcher>(*rt.store, *messaging->commits, *messaging->keyring, *messaging->channels, rt.ledger, rt.clock,
                                               DispatcherOptionsFrom(config->messaging),
                                               [&log](const std::string& what) {
                                                 log->Log(LogLevel::kError, "dispatch_alert", {{"what", std::string_view(what)}});

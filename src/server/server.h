@@ -55,6 +55,7 @@ Result<std::optional<TreeHead>> SealAudit(AdminRuntime& runtime);
 
 // The WhatsApp path's services, over the runtime's store and ledger.
 struct MessagingRuntime {
+  std::unique_ptr<GroupCommitter> commits;
   std::unique_ptr<Kms> kms;
   std::unique_ptr<TenantKeyring> keyring;
   std::unique_ptr<ChannelService> channels;

@@ -324,6 +324,9 @@ class StoreTransaction {
   virtual ApiKeyRepository& api_keys() = 0;
   virtual AuditRepository& audit() = 0;
   virtual MessagingRepository& messaging() = 0;
+  // Runs `body` inside a savepoint of this transaction: when it fails, only
+  // its own changes are undone and its error returned; the transaction goes on.
+  virtual Status Savepoint(const std::function<Status(StoreTransaction&)>& body) = 0;
 };
 
 struct MigrationStatus {
@@ -356,6 +359,25 @@ struct SqliteOptions {
   int64_t busy_timeout_ms = 5000;
   bool synchronous_full = true;      // false: synchronous=NORMAL
   int pool_size = 4;
+};
+
+// Group commit: runs units of work submitted by many threads in shared
+// write transactions, one fsync for many units. Each unit runs in its own
+// savepoint, so one unit's failure undoes only that unit; Run() returns
+// once the transaction holding the unit is durable (or with the error that
+// stopped it). Lets N concurrent requests cost one commit instead of N.
+// Thread-safe; units must use only the StoreTransaction they are given.
+class GroupCommitter {
+ public:
+  explicit GroupCommitter(Store& store, size_t max_batch = 512);
+  ~GroupCommitter();  // finishes the units already submitted
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+  Status Run(const std::function<Status(StoreTransaction&)>& work);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Opens (creating if needed) a SQLite store in WAL mode. Does not migrate.

@@ -411,13 +411,19 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
 class SqliteTransaction final : public StoreTransaction {
  public:
   explicit SqliteTransaction(Connection* c)
-      : repos_([c] { return ConnectionHandle(c); }), messaging_(NewMessagingRepository([c] { return ConnectionHandle(c); })) {}
+      : conn_(c),
+        repos_([c] { return ConnectionHandle(c); }),
+        messaging_(NewMessagingRepository([c] { return ConnectionHandle(c); })) {}
   TenantRepository& tenants() override { return repos_; }
   ApiKeyRepository& api_keys() override { return repos_; }
   AuditRepository& audit() override { return repos_; }
   MessagingRepository& messaging() override { return *messaging_; }
+  Status Savepoint(const std::function<Status(StoreTransaction&)>& body) override {
+    return InWriteTransaction(*conn_, [&]() -> Status { return body(*this); });
+  }
 
  private:
+  Connection* conn_;
   SqliteRepositories repos_;
   std::unique_ptr<MessagingRepository> messaging_;
 };

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Throughput of the WhatsApp path on ONE server core, with durable storage
+# (synchronous=FULL, the default) and everything the pipeline does
+# (signature, parsing, pseudonyms, sealing, dedupe, audit entries).
+#
+# Method: the gateway is pinned to CPU 0 (taskset) with 64 HTTP threads:
+# handlers wait on the group commit, so concurrency needs threads, not cores;
+# the load generator (bench/whatsapp_load.cc: signed ~1 KB-per-message
+# webhooks with unique wamids, prepared before the clock starts) runs on
+# CPU 1 over keep-alive connections. Loopback only; bounded in time.
+#   bench/whatsapp-bench.sh [SECONDS] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+connections="${2:-64}"
+bin=build/release/src/consentry
+load=build/release/bench/consentry_whatsapp_load
+[[ -x "$bin" && -x "$load" ]] || scripts/build release
+work="$(mktemp -d)"
+trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+export CONSENTRY_MASTER_KEY="$(openssl rand -hex 32)"
+"$bin" tenant create --data-dir "$work/data" --name bench --json >/dev/null
+token="$("$bin" apikey create --data-dir "$work/data" --tenant bench --name load --scope admin,messages:send --json |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+env CONSENTRY_HTTP_THREADS=64 CONSENTRY_LOG_FILE="$work/consentry.log" CONSENTRY_LOG_LEVEL=warn \
+  taskset -c 0 "$bin" serve --data-dir "$work/data" --listen 127.0.0.1:0 --ready-file "$work/ready" >/dev/null &
+pid=$!
+for _ in $(seq 100); do [[ -s "$work/ready" ]] && break; sleep 0.05; done
+port="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$work/ready")"
+channel="$(curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"phone_number_id":"100000000000002","waba_id":"100000000000001","access_token":"t","app_secret":"bench-secret","verify_token":"v"}' \
+  "http://127.0.0.1:$port/v1/channels" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+url="http://127.0.0.1:$port/webhooks/whatsapp/$channel"
+echo "# signed single-message webhooks"
+taskset -c 1 "$load" webhooks "$url" bench-secret 100000000000002 "$duration" "$connections" 1
+echo "# signed 10-message webhooks"
+taskset -c 1 "$load" webhooks "$url" bench-secret 100000000000002 "$duration" "$connections" 10
+echo "# outbound templates accepted (POST /v1/messages; the dispatcher has no upstream here)"
+taskset -c 1 "$load" send "http://127.0.0.1:$port/v1/messages" "$token" "$duration" "$connections"

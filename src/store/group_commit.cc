@@ -1,0 +1,83 @@
+// GroupCommitter (store.h): one committer thread, units queued by callers.
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "store/store.h"
+
+namespace cs {
+
+namespace {
+
+struct Unit {
+  const std::function<Status(StoreTransaction&)>* work = nullptr;
+  Status result;
+  bool done = false;
+};
+
+}  // namespace
+
+struct GroupCommitter::Impl {
+  Store& store;
+  size_t max_batch;
+  std::mutex mu;
+  std::condition_variable wake_committer;
+  std::condition_variable wake_callers;
+  std::deque<Unit*> queue;  // guarded by mu
+  bool stopping = false;    // guarded by mu
+  std::thread thread;
+
+  Impl(Store& s, size_t max) : store(s), max_batch(max) { thread = std::thread([this] { Loop(); }); }
+
+  void Loop() {
+    std::vector<Unit*> batch;
+    std::unique_lock lock(mu);
+    while (true) {
+      wake_committer.wait(lock, [this] { return stopping || !queue.empty(); });
+      if (queue.empty() && stopping) return;
+      batch.clear();
+      while (!queue.empty() && batch.size() < max_batch) {
+        batch.push_back(queue.front());
+        queue.pop_front();
+      }
+      lock.unlock();
+      Status committed = store.InTransaction([&](StoreTransaction& tx) -> Status {
+        for (Unit* u : batch) u->result = tx.Savepoint(*u->work);
+        return Status::Ok();
+      });
+      lock.lock();
+      for (Unit* u : batch) {
+        // A failed commit undoes every unit of the batch: each caller gets that error.
+        if (!committed.ok()) u->result = committed;
+        u->done = true;
+      }
+      wake_callers.notify_all();
+    }
+  }
+};
+
+GroupCommitter::GroupCommitter(Store& store, size_t max_batch)
+    : impl_(std::make_unique<Impl>(store, std::max<size_t>(1, max_batch))) {}
+
+GroupCommitter::~GroupCommitter() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->wake_committer.notify_all();
+  impl_->thread.join();
+}
+
+Status GroupCommitter::Run(const std::function<Status(StoreTransaction&)>& work) {
+  Unit unit;
+  unit.work = &work;
+  std::unique_lock lock(impl_->mu);
+  if (impl_->stopping) return Unavailable("storage_unavailable", "the store is shutting down");
+  impl_->queue.push_back(&unit);
+  impl_->wake_committer.notify_one();
+  impl_->wake_callers.wait(lock, [&] { return unit.done; });
+  return unit.result;
+}
+
+}  // namespace cs
