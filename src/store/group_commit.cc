@@ -14,6 +14,9 @@ struct Unit {
   const std::function<Status(StoreTransaction&)>* work = nullptr;
   Status result;
   bool done = false;
+  // One per caller: waking only the callers of a finished batch, not every
+  // waiting thread, matters when dozens of requests wait on one core.
+  std::condition_variable cv;
 };
 
 }  // namespace
@@ -23,7 +26,6 @@ struct GroupCommitter::Impl {
   size_t max_batch;
   std::mutex mu;
   std::condition_variable wake_committer;
-  std::condition_variable wake_callers;
   std::deque<Unit*> queue;  // guarded by mu
   bool stopping = false;    // guarded by mu
   std::thread thread;
@@ -51,8 +53,8 @@ struct GroupCommitter::Impl {
         // A failed commit undoes every unit of the batch: each caller gets that error.
         if (!committed.ok()) u->result = committed;
         u->done = true;
+        u->cv.notify_one();
       }
-      wake_callers.notify_all();
     }
   }
 };
@@ -76,7 +78,7 @@ Status GroupCommitter::Run(const std::function<Status(StoreTransaction&)>& work)
   if (impl_->stopping) return Unavailable("storage_unavailable", "the store is shutting down");
   impl_->queue.push_back(&unit);
   impl_->wake_committer.notify_one();
-  impl_->wake_callers.wait(lock, [&] { return unit.done; });
+  unit.cv.wait(lock, [&] { return unit.done; });
   return unit.result;
 }
 
