@@ -37,6 +37,7 @@ struct GatewayApiDeps {
   MessageService* messages = nullptr;   // not owned
   ChannelService* channels = nullptr;   // not owned
   WebhookReceiver* webhooks = nullptr;  // not owned
+  SubscriberService* subscribers = nullptr;  // not owned
   std::vector<std::string> allowed_graph_urls;  // for channels created through the API
 };
 

@@ -25,6 +25,7 @@ const std::map<std::string, int, std::less<>>& CodeTable() {
       {"payload_too_large", 413},   {"unsupported_media_type", 415}, {"headers_too_large", 431},
       {"no_channel", 409},
       {"too_long", 422},            {"template_required", 422},     {"idempotency_key_reuse", 422},
+      {"url_not_allowed", 422},
       {"rate_limited", 429},
       {"internal_error", 500},
       {"storage_unavailable", 503}, {"audit_unavailable", 503},     {"kms_unavailable", 503},

@@ -64,6 +64,7 @@ class GatewayApiImpl final : public GatewayApi {
     md_.messages = deps_.messages;
     md_.channels = deps_.channels;
     md_.webhooks = deps_.webhooks;
+    md_.subscribers = deps_.subscribers;
     md_.store = deps_.store;
     md_.json_limits = deps_.json_limits;
     md_.allowed_graph_urls = deps_.allowed_graph_urls;
@@ -96,6 +97,22 @@ class GatewayApiImpl final : public GatewayApi {
     Private("POST", "/v1/channels/{id}/resume", "admin", [this](const Context& c) {
       return api_internal::ResumeChannel(md_, *c.principal, Actor(c), c.params.at("id"));
     });
+    Private("GET", "/v1/subscribers", "subscribers:manage",
+            [this](const Context& c) { return api_internal::ListSubscribers(md_, *c.principal); });
+    Private("POST", "/v1/subscribers", "subscribers:manage", [this](const Context& c) {
+      return api_internal::CreateSubscriber(md_, c.request, *c.principal, Actor(c));
+    });
+    Private("DELETE", "/v1/subscribers/{id}", "subscribers:manage", [this](const Context& c) {
+      return api_internal::DeleteSubscriber(md_, *c.principal, Actor(c), c.params.at("id"));
+    });
+    Private("GET", "/v1/subscribers/{id}/dead-letters", "subscribers:manage", [this](const Context& c) {
+      return api_internal::DeadLetters(md_, *c.principal, c.params.at("id"));
+    });
+    Private("POST", "/v1/subscribers/{id}/dead-letters/{event_id}/retry", "subscribers:manage",
+            [this](const Context& c) {
+              return api_internal::RetryDeadLetter(md_, *c.principal, Actor(c), c.params.at("id"),
+                                                   c.params.at("event_id"));
+            });
   }
 
   HttpResponse Handle(const HttpRequest& request) override {

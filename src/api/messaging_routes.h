@@ -20,6 +20,7 @@ struct MessagingRouteDeps {
   MessageService* messages = nullptr;
   ChannelService* channels = nullptr;
   WebhookReceiver* webhooks = nullptr;
+  SubscriberService* subscribers = nullptr;
   Store* store = nullptr;
   JsonLimits json_limits;
   std::vector<std::string> allowed_graph_urls;
@@ -34,6 +35,15 @@ Result<HttpResponse> CreateChannel(const MessagingRouteDeps& d, const HttpReques
 Result<HttpResponse> ListChannels(const MessagingRouteDeps& d, const Principal& p);
 Result<HttpResponse> ResumeChannel(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
                                    const std::string& id);
+
+Result<HttpResponse> CreateSubscriber(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                      const AuditActor& actor);
+Result<HttpResponse> ListSubscribers(const MessagingRouteDeps& d, const Principal& p);
+Result<HttpResponse> DeleteSubscriber(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
+                                      const std::string& id);
+Result<HttpResponse> DeadLetters(const MessagingRouteDeps& d, const Principal& p, const std::string& id);
+Result<HttpResponse> RetryDeadLetter(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
+                                     const std::string& id, const std::string& event_id);
 
 // A Graph API path: "/{vNN.N}/{phone_number_id}/{edge}" or without the
 // version (spec §9). `edge` is "messages", "marketing_messages" or "media".

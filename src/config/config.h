@@ -86,6 +86,7 @@ struct MessagingConfig {
   int64_t pair_burst = 0;             // messaging.pair_burst
   int64_t pair_interval_ms = 0;       // messaging.pair_interval_ms
   std::string allowed_graph_urls;     // messaging.allowed_graph_urls (comma-separated)
+  std::string subscriber_allowed_hosts;  // messaging.subscriber_allowed_hosts (comma-separated)
 };
 
 struct Config {

@@ -155,6 +155,12 @@ const std::vector<KeySpec>& Table() {
        "pointing the dispatcher (and a Meta token) at another host. The CLI, run by an operator, is not bound "
        "by it.",
        [](Config& c, const RawValue& v) { c.messaging.allowed_graph_urls = S(v); }},
+      {"messaging.subscriber_allowed_hosts", KeyType::kString, "", 0, 0, {},
+       "Comma-separated hosts (`host` or `host:port`) that webhook subscribers may use although they are "
+       "plain http or private addresses, for local development (e.g. `127.0.0.1,localhost`). Every other "
+       "subscriber URL must be https to a public address (the SSRF guard, docs/forwarding.md). `serve --demo` "
+       "adds `127.0.0.1` and `localhost`.",
+       [](Config& c, const RawValue& v) { c.messaging.subscriber_allowed_hosts = S(v); }},
   };
   return kTable;
 }

@@ -150,6 +150,27 @@ class BeastHttpClient final : public HttpClient {
                            });
     RunUntilDone();
     if (ec) return Unreachable("name resolution failed");
+    if (options_.allow_address) {
+      std::vector<tcp::endpoint> allowed;
+      for (const auto& entry : endpoints) {
+        tcp::endpoint ep = entry.endpoint();
+        // An IPv4-mapped IPv6 address is judged as the IPv4 address it is.
+        net::ip::address a = ep.address();
+        if (a.is_v6() && a.to_v6().is_v4_mapped()) a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
+        if (options_.allow_address(a.to_string())) allowed.push_back(ep);
+      }
+      if (allowed.empty()) {
+        return PermissionDenied("url_not_allowed", "the URL resolves only to addresses that are not allowed");
+      }
+      return ConnectTo(url, allowed);
+    }
+    std::vector<tcp::endpoint> all;
+    for (const auto& entry : endpoints) all.push_back(entry.endpoint());
+    return ConnectTo(url, all);
+  }
+
+  Status ConnectTo(const ParsedUrl& url, const std::vector<tcp::endpoint>& endpoints) {
+    beast::error_code ec;
     auto stream = std::make_unique<beast::tcp_stream>(ioc_);
     stream->expires_after(std::chrono::milliseconds(options_.connect_timeout_ms));
     stream->async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });

@@ -13,6 +13,8 @@
 //     have been, and no complete answer came (timeout, reset, garbage).
 //   kResourceExhausted "upstream_response_too_large": the answer passed the cap.
 //   kInvalidArgument "invalid_url".
+//   kPermissionDenied "url_not_allowed": allow_address refused every address.
+// Redirects are never followed (a 3xx is returned as is: B-33).
 // TLS peers are verified against the system store (or ca_file); there is no
 // option to turn verification off.
 //
@@ -20,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,6 +37,12 @@ struct HttpClientOptions {
   int64_t max_response_bytes = 1 << 20;
   std::string ca_file;                   // extra trust anchor for https (tests, private CAs)
   std::string user_agent = "consentry";
+  // When set, every resolved address (as text, "10.0.0.1" or "::1") is
+  // offered to it before connecting, and only accepted ones are dialled: the
+  // connection is pinned to an address that was checked, so DNS rebinding
+  // cannot slip past (B-32). None accepted: kPermissionDenied "url_not_allowed",
+  // and no packet is sent.
+  std::function<bool(std::string_view address)> allow_address;
 };
 
 struct HttpClientResponse {

@@ -30,6 +30,7 @@ WebhookOutcome Refuse(int status, std::string code) {
 struct PreparedMessage {
   const whatsapp::InboundMessage* msg = nullptr;
   InboundMessageRecord record;
+  std::vector<OutboxEntry> forwards;  // one per subscriber of "messages"
 };
 
 struct PreparedStatus {
@@ -40,7 +41,12 @@ struct PreparedStatus {
 struct PreparedPreference {
   const whatsapp::UserPreference* pref = nullptr;
   std::string subject;
+  std::vector<OutboxEntry> forwards;
 };
+
+bool Wants(const Subscriber& sb, std::string_view event) {
+  return std::find(sb.events.begin(), sb.events.end(), event) != sb.events.end();
+}
 
 struct Quarantined {
   std::string reason;
@@ -127,6 +133,23 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     return it->second ? &*it->second : nullptr;
   };
 
+  CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, store_.messaging().ListSubscribers(tenant));
+  // One outbox entry per (event, subscriber), sealed; inserted only if the
+  // event is new (inside the transaction), so a replay forwards nothing.
+  auto forward = [&](const Subscriber& sb, const std::string& field, const std::string& waba,
+                     const std::string& value) -> Result<OutboxEntry> {
+    OutboxEntry e;
+    CS_ASSIGN_OR_RETURN(e.id, NewId(random_, "evt", 12));
+    e.tenant_id = tenant;
+    e.subscriber_id = sb.id;
+    e.field = field;
+    e.waba_id = waba;
+    e.due_ms = now;
+    e.created_at_ms = now;
+    CS_ASSIGN_OR_RETURN(e.payload_sealed, keyring_.Seal(tenant, value, FieldBinding{tenant, "", e.id, "payload"}));
+    return e;
+  };
+
   std::vector<Quarantined> quarantined;
   auto quarantine = [&](const std::string& reason, const std::string& raw) -> Status {
     CS_ASSIGN_OR_RETURN(std::string sealed, keyring_.Seal(tenant, raw, FieldBinding{tenant, "", "quarantine", "body"}));
@@ -159,6 +182,11 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     r.sent_at_ms = msg.timestamp > 0 ? std::min(msg.timestamp * 1000, now) : now;
     r.received_at_ms = now;
     CS_ASSIGN_OR_RETURN(r.payload_sealed, keyring_.Seal(tenant, msg.raw_json, FieldBinding{tenant, r.subject, r.id, "payload"}));
+    for (const Subscriber& sb : subscribers) {
+      if (!Wants(sb, "messages")) continue;
+      CS_ASSIGN_OR_RETURN(OutboxEntry e, forward(sb, "messages", msg.where.waba_id, ForwardedMessageValue(msg, r.subject, sb)));
+      p.forwards.push_back(std::move(e));
+    }
     messages.push_back(std::move(p));
   }
 
@@ -187,6 +215,12 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     PreparedPreference p;
     p.pref = &pref;
     CS_ASSIGN_OR_RETURN(p.subject, keyring_.Pseudonym(tenant, "+" + pref.wa_id));
+    for (const Subscriber& sb : subscribers) {
+      if (!Wants(sb, "preferences")) continue;
+      CS_ASSIGN_OR_RETURN(OutboxEntry e, forward(sb, "user_preferences", pref.where.waba_id,
+                                                 ForwardedPreferenceValue(pref, p.subject, sb)));
+      p.forwards.push_back(std::move(e));
+    }
     prefs.push_back(std::move(p));
   }
 
@@ -202,6 +236,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
         continue;
       }
       CS_RETURN_IF_ERROR(repo.InsertInbound(p.record));
+      for (const OutboxEntry& e : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
       if (!p.record.subject.empty()) CS_RETURN_IF_ERROR(repo.TouchWindow(p.record.channel_id, p.record.subject, p.record.sent_at_ms));
       AuditEvent e;
       e.tenant_id = tenant;
@@ -253,6 +288,11 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
       }
       m.updated_at_ms = now;
       CS_RETURN_IF_ERROR(repo.UpdateMessage(m));
+      for (const Subscriber& sb : subscribers) {
+        if (!Wants(sb, "statuses")) continue;
+        CS_ASSIGN_OR_RETURN(OutboxEntry e, forward(sb, "messages", st.where.waba_id, ForwardedStatusValue(st, m, sb)));
+        CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
+      }
       ++stats;
     }
     for (const PreparedPreference& p : prefs) {
@@ -263,6 +303,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
         ++dup;
         continue;
       }
+      for (const OutboxEntry& f : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(f));
       AuditEvent e;
       e.tenant_id = tenant;
       e.actor = AuditActor{"system", "whatsapp", "webhook", ""};

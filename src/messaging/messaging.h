@@ -27,12 +27,15 @@
 #include "common/status.h"
 #include "env/env.h"
 #include "json/json.h"
+#include "messaging/url_guard.h"
 #include "store/store.h"
 #include "vault/aead.h"
 #include "vault/keys.h"
 #include "whatsapp/wire.h"
 
 namespace cs {
+
+class HttpClient;
 
 // ------------------------------------------------------------------ keys
 
@@ -231,6 +234,101 @@ class Dispatcher {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   DispatcherStats stats_;
+};
+
+// ------------------------------------------------------------- forwarding
+
+struct SubscriberSpec {
+  std::string tenant_id;
+  std::string url;
+  SecretString secret;                 // empty: one is generated and returned once
+  std::vector<std::string> events = {"messages", "preferences", "statuses"};
+  bool clear_phone_numbers = false;
+  bool include_content = false;
+};
+
+struct CreatedSubscriber {
+  Subscriber subscriber;
+  SecretString secret;  // shown once
+};
+
+class SubscriberService {
+ public:
+  SubscriberService(Store& store, TenantKeyring& keyring, const AuditLedger& ledger, const Clock& clock,
+                    Random& random, UrlPolicy policy)
+      : store_(store), keyring_(keyring), ledger_(ledger), clock_(clock), random_(random), policy_(std::move(policy)) {}
+
+  // Refusals: url_not_allowed (url_guard.h), invalid_field (events, a
+  // secret under 16 characters).
+  Result<CreatedSubscriber> Create(const AuditActor& actor, const SubscriberSpec& spec);
+  Status Delete(const AuditActor& actor, const std::string& tenant_id, const std::string& id);
+  Status Requeue(const AuditActor& actor, const std::string& tenant_id, const std::string& event_id);
+  const UrlPolicy& policy() const { return policy_; }
+
+ private:
+  Store& store_;
+  TenantKeyring& keyring_;
+  const AuditLedger& ledger_;
+  const Clock& clock_;
+  Random& random_;
+  UrlPolicy policy_;
+};
+
+// Returns a subscriber as the JSON object of docs/api.md (never its secret).
+std::string SubscriberJson(const Subscriber& subscriber);
+
+// The "value" objects forwarded to a subscriber, in Meta's shape, minimised
+// per its settings (MIN-03): numbers become `subject` unless
+// clear_phone_numbers; message content and profile names appear only with
+// include_content. Status ids are the gateway's message ids.
+std::string ForwardedMessageValue(const whatsapp::InboundMessage& message, const std::string& subject,
+                                  const Subscriber& subscriber);
+std::string ForwardedStatusValue(const whatsapp::StatusUpdate& status, const MessageRecord& message,
+                                 const Subscriber& subscriber);
+std::string ForwardedPreferenceValue(const whatsapp::UserPreference& preference, const std::string& subject,
+                                     const Subscriber& subscriber);
+
+struct ForwarderOptions {
+  int64_t lease_ms = 60000;
+  int batch = 32;
+  int64_t give_up_after_ms = 24LL * 3600 * 1000;  // then the event is a dead letter (W-05)
+  int64_t backoff_base_ms = 1000;
+  int64_t backoff_max_ms = 3600000;
+  int64_t connect_timeout_ms = 5000;
+  int64_t timeout_ms = 15000;
+  int64_t idle_poll_ms = 100;
+};
+
+struct ForwarderStats {
+  std::atomic<int64_t> delivered{0};
+  std::atomic<int64_t> retried{0};
+  std::atomic<int64_t> dead{0};
+};
+
+// Delivers outbox entries: signed with the subscriber's secret
+// (X-Hub-Signature-256 over the exact bytes, plus X-Gateway-Event-Id,
+// -Timestamp and -Signature over "timestamp.body", W-04), through the SSRF
+// guard, no redirects, retried with backoff for a day, then dead-lettered.
+class Forwarder {
+ public:
+  Forwarder(Store& store, TenantKeyring& keyring, const Clock& clock, UrlPolicy policy, ForwarderOptions options);
+  ~Forwarder();
+  void Start();
+  void Stop();
+  const ForwarderStats& stats() const { return stats_; }
+
+ private:
+  void Loop();
+  Status Deliver(const OutboxEntry& entry, HttpClient& guarded, HttpClient& local);
+
+  Store& store_;
+  TenantKeyring& keyring_;
+  const Clock& clock_;
+  UrlPolicy policy_;
+  ForwarderOptions options_;
+  ForwarderStats stats_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
 };
 
 // ---------------------------------------------------------------- receiving

@@ -558,6 +558,126 @@ TEST_F(MessagingTest, VerificationHandshake) {
   EXPECT_EQ(receiver_->Verify("chn_000000000000000000000000", "subscribe", "verify-me", "1").http_status, 403);
 }
 
+// A company system receiving forwarded events.
+struct Receiver {
+  std::mutex mu;
+  std::vector<HttpRequest> requests;
+  std::atomic<int> status{200};
+  Listener listener{[this](const HttpRequest& req) {
+    {
+      std::lock_guard lock(mu);
+      requests.push_back(req);
+    }
+    HttpResponse r;
+    r.status = status.load();
+    return r;
+  }};
+  size_t Count() {
+    std::lock_guard lock(mu);
+    return requests.size();
+  }
+  std::vector<HttpRequest> Take() {
+    std::lock_guard lock(mu);
+    return requests;
+  }
+};
+
+// covers: MIN-03, W-04, B-05
+TEST_F(MessagingTest, EventsAreForwardedPseudonymisedSignedAndOnce) {
+  Receiver company;
+  UrlPolicy policy{{"127.0.0.1"}};
+  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, policy);
+  SubscriberSpec spec;
+  spec.tenant_id = "ten_a";
+  spec.url = company.listener.url() + "/whatsapp-events";
+  auto created = subscribers.Create(AuditActor::System(), spec);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const std::string secret(InsecureSecretAccess::Get(created->secret));
+  ForwarderOptions fo;
+  fo.idle_poll_ms = 5;
+  Forwarder forwarder(*store_, *keyring_, clock_, policy, fo);
+  forwarder.Start();
+  StartDispatcher();
+
+  UserWrites("forward canary 3344");
+  ASSERT_TRUE(WaitFor([&] { return company.Count() >= 1; }));
+  auto subject = keyring_->Pseudonym("ten_a", std::string("+") + kPhone);
+  ASSERT_TRUE(subject.ok());
+  {
+    HttpRequest first = company.Take().front();
+    EXPECT_EQ(first.body.find(kPhone), std::string::npos);
+    EXPECT_EQ(first.body.find("forward canary"), std::string::npos);  // content only when allowed
+    EXPECT_NE(first.body.find(*subject), std::string::npos) << first.body;
+    EXPECT_NE(first.body.find(R"("type":"text")"), std::string::npos);
+    EXPECT_TRUE(whatsapp::VerifyHubSignature(secret, *first.Header("x-hub-signature-256"), first.body).ok());
+    const std::string& ts = *first.Header("x-gateway-timestamp");
+    EXPECT_TRUE(whatsapp::VerifyHubSignature(secret, *first.Header("x-gateway-signature"), ts + "." + first.body).ok());
+    EXPECT_EQ(first.Header("x-gateway-event-id")->rfind("evt_", 0), 0u);
+  }
+  // Statuses of a sent message carry the gateway's id, never our tag.
+  auto sent = Send(TemplateTo(kPhone));
+  ASSERT_TRUE(sent.ok());
+  ASSERT_TRUE(ReachesState(sent->message.id, "read"));
+  ASSERT_TRUE(WaitFor([&] { return company.Count() >= 4; }));
+  int statuses = 0;
+  for (const HttpRequest& r : company.Take()) {
+    if (r.body.find(R"("statuses")") == std::string::npos) continue;
+    ++statuses;
+    EXPECT_NE(r.body.find(R"("id":")" + sent->message.id + "\""), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("cs:msg_"), std::string::npos);
+    EXPECT_EQ(r.body.find(kPhone), std::string::npos);
+  }
+  EXPECT_EQ(statuses, 3);
+  // A replayed delivery forwards nothing more (B-05: one forwarded webhook).
+  std::string value = std::string(R"({"messaging_product":"whatsapp","metadata":{"phone_number_id":"100000000000002"},"messages":[{"from":")") +
+                      kPhone + R"(","id":"wamid.ONCE","timestamp":"1771423555","type":"text","text":{"body":"x"}}]})";
+  std::string body = whatsapp::WebhookEnvelope("100000000000001", "messages", value);
+  ASSERT_EQ(Deliver(body).messages, 1);
+  ASSERT_TRUE(WaitFor([&] { return company.Count() >= 5; }));
+  ASSERT_EQ(Deliver(body).duplicates, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(company.Count(), 5u);
+  forwarder.Stop();
+}
+
+// covers: W-05
+TEST_F(MessagingTest, UndeliverableEventsBecomeDeadLettersAndCanBeRequeued) {
+  Receiver company;
+  company.status = 500;
+  UrlPolicy policy{{"127.0.0.1"}};
+  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, policy);
+  SubscriberSpec spec;
+  spec.tenant_id = "ten_a";
+  spec.url = company.listener.url() + "/hook";
+  spec.events = {"messages"};
+  auto created = subscribers.Create(AuditActor::System(), spec);
+  ASSERT_TRUE(created.ok());
+  ForwarderOptions fo;
+  fo.idle_poll_ms = 5;
+  fo.backoff_base_ms = 20;
+  fo.backoff_max_ms = 50;
+  fo.give_up_after_ms = 400;
+  Forwarder forwarder(*store_, *keyring_, clock_, policy, fo);
+  forwarder.Start();
+  UserWrites();
+  ASSERT_TRUE(WaitFor([&] { return store_->messaging().CountOutbox("dead").value() == 1; }));
+  EXPECT_GE(company.Count(), 2u);  // retried before giving up
+  auto dead = store_->messaging().DeadLetters("ten_a", created->subscriber.id, 10);
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(dead->front().last_error, "http_500");
+  company.status = 200;
+  size_t before = company.Count();
+  ASSERT_TRUE(subscribers.Requeue(AuditActor::System(), "ten_a", dead->front().id).ok());
+  ASSERT_TRUE(WaitFor([&] { return store_->messaging().CountOutbox("pending").value() == 0 &&
+                                   store_->messaging().CountOutbox("dead").value() == 0; }));
+  EXPECT_EQ(company.Count(), before + 1);
+  // Private or plain-http URLs outside the allow-list are refused at creation.
+  spec.url = "http://10.0.0.5/hook";
+  EXPECT_EQ(subscribers.Create(AuditActor::System(), spec).status().machine_code(), "url_not_allowed");
+  forwarder.Stop();
+}
+
 // covers: MIN-02, MIN-01
 TEST_F(MessagingTest, NoPhoneNumberMessageTextOrSecretIsStoredInTheClear) {
   StartDispatcher();

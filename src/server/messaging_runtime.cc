@@ -49,6 +49,17 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->keyring = std::make_unique<TenantKeyring>(*rt.store, *m->kms, rt.random);
   m->channels = std::make_unique<ChannelService>(*rt.store, *m->keyring, rt.ledger, rt.clock, rt.random);
   m->messages = std::make_unique<MessageService>(*rt.store, *m->commits, *m->keyring, rt.ledger, rt.clock, rt.random);
+  for (const std::string& part : Split(config.messaging.subscriber_allowed_hosts, ',')) {
+    std::string host = AsciiLower(TrimAscii(part));
+    if (!host.empty()) m->url_policy.allowed_hosts.push_back(host);
+  }
+  if (create_demo_key) {
+    // The demo is for trying things on one machine: a local receiver is the point.
+    m->url_policy.allowed_hosts.push_back("127.0.0.1");
+    m->url_policy.allowed_hosts.push_back("localhost");
+  }
+  m->subscribers = std::make_unique<SubscriberService>(*rt.store, *m->keyring, rt.ledger, rt.clock, rt.random,
+                                                       m->url_policy);
   m->webhooks = std::make_unique<WebhookReceiver>(*rt.store, *m->commits, *m->keyring, *m->channels, rt.ledger, rt.clock, rt.random);
   return m;
 }

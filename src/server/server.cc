@@ -435,6 +435,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     deps.messages = messaging->messages.get();
     deps.channels = messaging->channels.get();
     deps.webhooks = messaging->webhooks.get();
+    deps.subscribers = messaging->subscribers.get();
   } else {
     log->Log(LogLevel::kWarn, "messaging_disabled", {{"code", std::string_view(m.status().machine_code())}});
   }
@@ -465,6 +466,12 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
                                               });
     dispatcher->Start();
   }
+  std::unique_ptr<Forwarder> forwarder;
+  if (messaging) {
+    forwarder = std::make_unique<Forwarder>(*rt.store, *messaging->keyring, rt.clock, messaging->url_policy,
+                                            ForwarderOptions{});
+    forwarder->Start();
+  }
   JsonWriter started;
   started.BeginObject().Key("version").String(ConsentryVersion()).Key("port").Int(server->port());
   started.Key("tls").Bool(http.tls_enabled).EndObject();
@@ -484,6 +491,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     server->Run();
   }
   if (dispatcher) dispatcher->Stop();
+  if (forwarder) forwarder->Stop();
   demo_sandbox.Stop();
   Status pending = api->FlushPendingAudit();
   Status stopped = pending.ok() ? RecordSystemEvent(audit, "system.stop", "{}") : pending;

@@ -61,6 +61,8 @@ struct MessagingRuntime {
   std::unique_ptr<ChannelService> channels;
   std::unique_ptr<MessageService> messages;
   std::unique_ptr<WebhookReceiver> webhooks;
+  std::unique_ptr<SubscriberService> subscribers;
+  UrlPolicy url_policy;
 };
 
 // Loads the master key (vault.master_key_file or CONSENTRY_MASTER_KEY) and

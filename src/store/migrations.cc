@@ -206,6 +206,37 @@ CREATE TABLE tenant_keys (
   PRIMARY KEY (tenant_id, purpose)
 ) STRICT;
 )sql"},
+    {5, "0005_forwarding", R"sql(
+CREATE TABLE subscribers (
+  id                   TEXT PRIMARY KEY,
+  tenant_id            TEXT NOT NULL REFERENCES tenants(id),
+  url                  TEXT NOT NULL,
+  secret_sealed        BLOB NOT NULL,
+  events               TEXT NOT NULL,
+  clear_phone_numbers  INTEGER NOT NULL,
+  include_content      INTEGER NOT NULL,
+  created_at_ms        INTEGER NOT NULL,
+  deleted_at_ms        INTEGER
+) STRICT;
+CREATE INDEX subscribers_by_tenant ON subscribers(tenant_id, created_at_ms);
+
+CREATE TABLE outbox (
+  id              TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL,
+  subscriber_id   TEXT NOT NULL REFERENCES subscribers(id),
+  field           TEXT NOT NULL,
+  waba_id         TEXT NOT NULL,
+  payload_sealed  BLOB NOT NULL,
+  state           TEXT NOT NULL,
+  due_ms          INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  lease_until_ms  INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT '',
+  created_at_ms   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX outbox_due ON outbox(state, due_ms);
+CREATE INDEX outbox_by_subscriber ON outbox(subscriber_id, state, created_at_ms);
+)sql"},
 };
 
 }  // namespace

@@ -13,6 +13,48 @@ constexpr std::string_view kMessageColumns =
     "id, tenant_id, channel_id, subject, kind, type, free_form, payload_sealed, state, wamid, error_code, "
     "provider_code, seen, attempts, created_at_ms, updated_at_ms";
 
+constexpr std::string_view kSubscriberColumns =
+    "id, tenant_id, url, secret_sealed, events, clear_phone_numbers, include_content, created_at_ms, deleted_at_ms";
+constexpr std::string_view kOutboxColumns =
+    "id, tenant_id, subscriber_id, field, waba_id, payload_sealed, state, due_ms, attempts, last_error, created_at_ms";
+
+Subscriber ReadSubscriber(sqlite3_stmt* s) {
+  Subscriber sb;
+  sb.id = ColumnText(s, 0);
+  sb.tenant_id = ColumnText(s, 1);
+  sb.url = ColumnText(s, 2);
+  sb.secret_sealed = ColumnBlob(s, 3);
+  std::string events = ColumnText(s, 4);
+  size_t start = 0;
+  while (start < events.size()) {
+    size_t sp = events.find(' ', start);
+    if (sp == std::string::npos) sp = events.size();
+    if (sp > start) sb.events.push_back(events.substr(start, sp - start));
+    start = sp + 1;
+  }
+  sb.clear_phone_numbers = sqlite3_column_int64(s, 5) != 0;
+  sb.include_content = sqlite3_column_int64(s, 6) != 0;
+  sb.created_at_ms = sqlite3_column_int64(s, 7);
+  if (sqlite3_column_type(s, 8) != SQLITE_NULL) sb.deleted_at_ms = sqlite3_column_int64(s, 8);
+  return sb;
+}
+
+OutboxEntry ReadOutbox(sqlite3_stmt* s) {
+  OutboxEntry e;
+  e.id = ColumnText(s, 0);
+  e.tenant_id = ColumnText(s, 1);
+  e.subscriber_id = ColumnText(s, 2);
+  e.field = ColumnText(s, 3);
+  e.waba_id = ColumnText(s, 4);
+  e.payload_sealed = ColumnBlob(s, 5);
+  e.state = ColumnText(s, 6);
+  e.due_ms = sqlite3_column_int64(s, 7);
+  e.attempts = sqlite3_column_int64(s, 8);
+  e.last_error = ColumnText(s, 9);
+  e.created_at_ms = sqlite3_column_int64(s, 10);
+  return e;
+}
+
 Channel ReadChannel(sqlite3_stmt* s) {
   Channel c;
   c.id = ColumnText(s, 0);
@@ -329,6 +371,143 @@ class SqliteMessaging final : public MessagingRepository {
   }
 
   Result<int64_t> CountQuarantined() override { return Count("SELECT COUNT(*) FROM quarantine", {}); }
+
+  Status InsertSubscriber(const Subscriber& sb) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO subscribers(id, tenant_id, url, secret_sealed, events, "
+                                                 "clear_phone_numbers, include_content, created_at_ms) "
+                                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    std::string events;
+    for (const std::string& e : sb.events) events += (events.empty() ? "" : " ") + e;
+    Binder(s).Text(sb.id).Text(sb.tenant_id).Text(sb.url).Blob(sb.secret_sealed).Text(events)
+        .Int(sb.clear_phone_numbers ? 1 : 0).Int(sb.include_content ? 1 : 0).Int(sb.created_at_ms);
+    return StepDone(*c, s, "insert subscriber");
+  }
+
+  Result<std::vector<Subscriber>> ListSubscribers(const std::string& tenant_id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kSubscriberColumns) +
+                                                 " FROM subscribers WHERE tenant_id = ? AND deleted_at_ms IS NULL "
+                                                 "ORDER BY created_at_ms, id"));
+    Binder(s).Text(tenant_id);
+    std::vector<Subscriber> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadSubscriber(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list subscribers");
+    return out;
+  }
+
+  Result<Subscriber> GetSubscriber(const std::string& tenant_id, const std::string& id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kSubscriberColumns) +
+                                                 " FROM subscribers WHERE tenant_id = ? AND id = ? AND "
+                                                 "deleted_at_ms IS NULL"));
+    Binder(s).Text(tenant_id).Text(id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFound("no such subscriber");
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read subscriber");
+    return ReadSubscriber(s);
+  }
+
+  Status DeleteSubscriber(const std::string& tenant_id, const std::string& id, int64_t at_ms) override {
+    auto c = acquire_();
+    Connection* conn = &*c;
+    return InWriteTransaction(*c, [&]() -> Status {
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, conn->Prepare("UPDATE subscribers SET deleted_at_ms = ? WHERE tenant_id = ? "
+                                                      "AND id = ? AND deleted_at_ms IS NULL"));
+      Binder(s).Int(at_ms).Text(tenant_id).Text(id);
+      CS_RETURN_IF_ERROR(StepDone(*conn, s, "delete subscriber"));
+      if (sqlite3_changes(conn->db()) == 0) return NotFound("no such subscriber");
+      CS_ASSIGN_OR_RETURN(ScopedStmt d, conn->Prepare("DELETE FROM outbox WHERE subscriber_id = ?"));
+      Binder(d).Text(id);
+      return StepDone(*conn, d, "drop subscriber events");
+    });
+  }
+
+  Status InsertOutbox(const OutboxEntry& e) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO outbox(" + std::string(kOutboxColumns) +
+                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    Binder(s).Text(e.id).Text(e.tenant_id).Text(e.subscriber_id).Text(e.field).Text(e.waba_id).Blob(e.payload_sealed)
+        .Text(e.state).Int(e.due_ms).Int(e.attempts).Text(e.last_error).Int(e.created_at_ms);
+    return StepDone(*c, s, "insert outbox");
+  }
+
+  Result<std::vector<OutboxEntry>> LeaseOutbox(int64_t now_ms, int64_t lease_until_ms, int limit) override {
+    auto c = acquire_();
+    Connection* conn = &*c;
+    std::vector<OutboxEntry> out;
+    CS_RETURN_IF_ERROR(InWriteTransaction(*c, [&]() -> Status {
+      out.clear();
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, conn->Prepare("SELECT " + std::string(kOutboxColumns) +
+                                                      " FROM outbox WHERE state = 'pending' AND due_ms <= ? AND "
+                                                      "lease_until_ms <= ? ORDER BY due_ms LIMIT ?"));
+      Binder(s).Int(now_ms).Int(now_ms).Int(limit);
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadOutbox(s));
+      if (rc != SQLITE_DONE) return SqliteError(conn->db(), rc, "lease outbox");
+      CS_ASSIGN_OR_RETURN(ScopedStmt u, conn->Prepare("UPDATE outbox SET lease_until_ms = ? WHERE id = ?"));
+      for (const OutboxEntry& e : out) {
+        sqlite3_reset(u);
+        Binder(u).Int(lease_until_ms).Text(e.id);
+        CS_RETURN_IF_ERROR(StepDone(*conn, u, "lease outbox entry"));
+      }
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Status DeleteOutbox(const std::string& id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("DELETE FROM outbox WHERE id = ?"));
+    Binder(s).Text(id);
+    return StepDone(*c, s, "delete outbox entry");
+  }
+
+  Status RetryOutbox(const std::string& id, int64_t due_ms, int64_t attempts, const std::string& last_error) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE outbox SET due_ms = ?, attempts = ?, last_error = ?, "
+                                                 "lease_until_ms = 0 WHERE id = ?"));
+    Binder(s).Int(due_ms).Int(attempts).Text(last_error).Text(id);
+    return StepDone(*c, s, "retry outbox entry");
+  }
+
+  Status KillOutbox(const std::string& id, int64_t attempts, const std::string& last_error) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE outbox SET state = 'dead', attempts = ?, last_error = ?, "
+                                                 "lease_until_ms = 0 WHERE id = ?"));
+    Binder(s).Int(attempts).Text(last_error).Text(id);
+    return StepDone(*c, s, "kill outbox entry");
+  }
+
+  Result<std::vector<OutboxEntry>> DeadLetters(const std::string& tenant_id, const std::string& subscriber_id,
+                                               int limit) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kOutboxColumns) +
+                                                 " FROM outbox WHERE tenant_id = ? AND subscriber_id = ? AND "
+                                                 "state = 'dead' ORDER BY created_at_ms, id LIMIT ?"));
+    Binder(s).Text(tenant_id).Text(subscriber_id).Int(limit);
+    std::vector<OutboxEntry> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadOutbox(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list dead letters");
+    return out;
+  }
+
+  Status RequeueDead(const std::string& tenant_id, const std::string& id, int64_t now_ms) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE outbox SET state = 'pending', due_ms = ?, attempts = 0, "
+                                                 "created_at_ms = ?, lease_until_ms = 0 WHERE tenant_id = ? AND id = ? "
+                                                 "AND state = 'dead'"));
+    Binder(s).Int(now_ms).Int(now_ms).Text(tenant_id).Text(id);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "requeue dead letter"));
+    if (sqlite3_changes(c->db()) == 0) return NotFound("no such dead letter");
+    return Status::Ok();
+  }
+
+  Result<int64_t> CountOutbox(const std::string& state) override {
+    return Count("SELECT COUNT(*) FROM outbox WHERE state = ?", {state});
+  }
 
   Result<std::optional<std::string>> TenantKey(const std::string& tenant_id, const std::string& purpose) override {
     auto c = acquire_();

@@ -1,0 +1,253 @@
+// Subscribers and the Forwarder (docs/forwarding.md).
+#include <chrono>
+#include <random>
+
+#include "common/json_writer.h"
+#include "common/strings.h"
+#include "http/client.h"
+#include "messaging/messaging.h"
+
+namespace cs {
+
+namespace {
+
+void Metadata(JsonWriter& w, const whatsapp::WebhookMetadata& where) {
+  w.Key("messaging_product").String("whatsapp");
+  w.Key("metadata").BeginObject().Key("display_phone_number").String(where.display_phone_number);
+  w.Key("phone_number_id").String(where.phone_number_id).EndObject();
+}
+
+int64_t Millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string SubscriberJson(const Subscriber& sb) {
+  JsonWriter w;
+  w.BeginObject().Key("id").String(sb.id).Key("url").String(sb.url);
+  w.Key("events").BeginArray();
+  for (const std::string& e : sb.events) w.String(e);
+  w.EndArray();
+  w.Key("clear_phone_numbers").Bool(sb.clear_phone_numbers).Key("include_content").Bool(sb.include_content);
+  w.Key("created_at").String(FormatRfc3339Millis(sb.created_at_ms)).EndObject();
+  return w.Take();
+}
+
+std::string ForwardedMessageValue(const whatsapp::InboundMessage& msg, const std::string& subject, const Subscriber& sb) {
+  const std::string& who = sb.clear_phone_numbers && !msg.from.empty() ? msg.from : subject;
+  JsonWriter w;
+  w.BeginObject();
+  Metadata(w, msg.where);
+  w.Key("contacts").BeginArray().BeginObject();
+  if (sb.include_content && !msg.profile_name.empty()) w.Key("profile").BeginObject().Key("name").String(msg.profile_name).EndObject();
+  w.Key("wa_id").String(who).EndObject().EndArray();
+  w.Key("messages").BeginArray().BeginObject();
+  w.Key("from").String(who).Key("id").String(msg.id).Key("timestamp").String(std::to_string(msg.timestamp));
+  w.Key("type").String(msg.type);
+  Result<JsonValue> raw = ParseJson(msg.raw_json);
+  if (raw.ok() && raw->is_object()) {
+    for (const auto& [key, value] : raw->as_object()) {
+      if (key == "from" || key == "id" || key == "timestamp" || key == "type" || key == "from_user_id" ||
+          key == "from_parent_user_id") {
+        continue;
+      }
+      // Content (the type's payload, referral, anything new) only when allowed;
+      // context (a reply's target id) and errors are metadata.
+      if (!sb.include_content && key != "context" && key != "errors") continue;
+      w.Key(key).Raw(ToJson(value));
+    }
+  }
+  w.EndObject().EndArray().EndObject();
+  return w.Take();
+}
+
+std::string ForwardedStatusValue(const whatsapp::StatusUpdate& st, const MessageRecord& m, const Subscriber& sb) {
+  JsonWriter w;
+  w.BeginObject();
+  Metadata(w, st.where);
+  w.Key("statuses").BeginArray().BeginObject();
+  // The id the company knows: the gateway's message id, as the send answered.
+  w.Key("id").String(m.id).Key("status").String(st.status).Key("timestamp").String(std::to_string(st.timestamp));
+  w.Key("recipient_id").String(sb.clear_phone_numbers && !st.recipient_id.empty() ? st.recipient_id : m.subject);
+  Result<JsonValue> raw = ParseJson(st.raw_json);
+  if (raw.ok() && raw->is_object()) {
+    for (const auto& [key, value] : raw->as_object()) {
+      if (key == "pricing" || key == "conversation" || key == "errors") w.Key(key).Raw(ToJson(value));
+      // The caller's own callback data goes back; the gateway's reconciliation tag does not.
+      if (key == "biz_opaque_callback_data" && value.is_string() && value.as_string().rfind("cs:msg_", 0) != 0) {
+        w.Key(key).String(value.as_string());
+      }
+    }
+  }
+  w.EndObject().EndArray().EndObject();
+  return w.Take();
+}
+
+std::string ForwardedPreferenceValue(const whatsapp::UserPreference& p, const std::string& subject, const Subscriber& sb) {
+  JsonWriter w;
+  w.BeginObject();
+  Metadata(w, p.where);
+  w.Key("user_preferences").BeginArray().BeginObject();
+  w.Key("wa_id").String(sb.clear_phone_numbers ? p.wa_id : subject);
+  w.Key("category").String(p.category).Key("value").String(p.value).Key("timestamp").Int(p.timestamp);
+  w.EndObject().EndArray().EndObject();
+  return w.Take();
+}
+
+Result<CreatedSubscriber> SubscriberService::Create(const AuditActor& actor, const SubscriberSpec& spec) {
+  CS_RETURN_IF_ERROR(CheckOutboundUrl(spec.url, policy_));
+  std::vector<std::string> events = spec.events;
+  std::sort(events.begin(), events.end());
+  events.erase(std::unique(events.begin(), events.end()), events.end());
+  if (events.empty()) return InvalidArgument("invalid_field", "events must name at least one of messages, statuses, preferences");
+  for (const std::string& e : events) {
+    if (e != "messages" && e != "statuses" && e != "preferences") {
+      return InvalidArgument("invalid_field", "events may hold messages, statuses and preferences only");
+    }
+  }
+  CreatedSubscriber out;
+  if (spec.secret.empty()) {
+    CS_ASSIGN_OR_RETURN(std::string bytes, random_.Bytes(32));
+    out.secret = SecretString(HexEncode(bytes));
+  } else {
+    if (spec.secret.size() < 16 || spec.secret.size() > 256) {
+      return InvalidArgument("invalid_field", "secret must be 16-256 characters");
+    }
+    out.secret = SecretString(std::string(InsecureSecretAccess::Get(spec.secret)));
+  }
+  Subscriber& sb = out.subscriber;
+  CS_ASSIGN_OR_RETURN(sb.id, NewId(random_, "sbs", 12));
+  sb.tenant_id = spec.tenant_id;
+  sb.url = spec.url;
+  sb.events = events;
+  sb.clear_phone_numbers = spec.clear_phone_numbers;
+  sb.include_content = spec.include_content;
+  sb.created_at_ms = clock_.NowUnixMillis();
+  CS_ASSIGN_OR_RETURN(sb.secret_sealed, keyring_.Seal(sb.tenant_id, InsecureSecretAccess::Get(out.secret),
+                                                      FieldBinding{sb.tenant_id, "", sb.id, "secret"}));
+  CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.messaging().InsertSubscriber(sb));
+    AuditEvent e;
+    e.tenant_id = sb.tenant_id;
+    e.actor = actor;
+    e.action = "subscriber.create";
+    e.resource = "subscriber:" + sb.id;
+    JsonWriter w;
+    w.BeginObject().Key("clear_phone_numbers").Bool(sb.clear_phone_numbers).Key("include_content").Bool(sb.include_content).EndObject();
+    e.details = w.Take();
+    return ledger_.Append(tx.audit(), e);
+  }));
+  return out;
+}
+
+Status SubscriberService::Delete(const AuditActor& actor, const std::string& tenant_id, const std::string& id) {
+  return store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.messaging().DeleteSubscriber(tenant_id, id, clock_.NowUnixMillis()));
+    AuditEvent e;
+    e.tenant_id = tenant_id;
+    e.actor = actor;
+    e.action = "subscriber.delete";
+    e.resource = "subscriber:" + id;
+    return ledger_.Append(tx.audit(), e);
+  });
+}
+
+Status SubscriberService::Requeue(const AuditActor& actor, const std::string& tenant_id, const std::string& event_id) {
+  return store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.messaging().RequeueDead(tenant_id, event_id, clock_.NowUnixMillis()));
+    AuditEvent e;
+    e.tenant_id = tenant_id;
+    e.actor = actor;
+    e.action = "subscriber.event_requeue";
+    e.resource = "event:" + event_id;
+    return ledger_.Append(tx.audit(), e);
+  });
+}
+
+Forwarder::Forwarder(Store& store, TenantKeyring& keyring, const Clock& clock, UrlPolicy policy,
+                     ForwarderOptions options)
+    : store_(store), keyring_(keyring), clock_(clock), policy_(std::move(policy)), options_(options) {}
+
+Forwarder::~Forwarder() { Stop(); }
+
+void Forwarder::Start() {
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Forwarder::Stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void Forwarder::Loop() {
+  HttpClientOptions o;
+  o.connect_timeout_ms = options_.connect_timeout_ms;
+  o.timeout_ms = options_.timeout_ms;
+  o.max_response_bytes = 64 << 10;
+  HttpClientOptions guarded_options = o;
+  guarded_options.allow_address = [](std::string_view address) { return IsPublicAddress(address); };
+  std::unique_ptr<HttpClient> guarded = CreateHttpClient(guarded_options);
+  std::unique_ptr<HttpClient> local = CreateHttpClient(o);  // allow-listed development hosts only
+  while (!stopping_.load()) {
+    int64_t now = clock_.NowUnixMillis();
+    Result<std::vector<OutboxEntry>> due = store_.messaging().LeaseOutbox(now, now + options_.lease_ms, options_.batch);
+    if (!due.ok() || due->empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(options_.idle_poll_ms));
+      continue;
+    }
+    for (const OutboxEntry& e : *due) {
+      if (stopping_.load()) break;  // leases expire and the entries come back
+      Deliver(e, *guarded, *local).IgnoreError();  // storage errors: the lease expires and it is retried
+    }
+  }
+}
+
+Status Forwarder::Deliver(const OutboxEntry& e, HttpClient& guarded, HttpClient& local) {
+  Result<Subscriber> sb = store_.messaging().GetSubscriber(e.tenant_id, e.subscriber_id);
+  if (!sb.ok()) {
+    if (sb.status().code() == StatusCode::kNotFound) return store_.messaging().DeleteOutbox(e.id);
+    return sb.status();
+  }
+  CS_ASSIGN_OR_RETURN(SecretString value, keyring_.Open(e.tenant_id, e.payload_sealed,
+                                                        FieldBinding{e.tenant_id, "", e.id, "payload"}));
+  CS_ASSIGN_OR_RETURN(SecretString secret, keyring_.Open(sb->tenant_id, sb->secret_sealed,
+                                                         FieldBinding{sb->tenant_id, "", sb->id, "secret"}));
+  const std::string body = whatsapp::WebhookEnvelope(e.waba_id, e.field, InsecureSecretAccess::Get(value));
+  const std::string ts = std::to_string(clock_.NowUnixMillis() / 1000);
+  const std::string_view key = InsecureSecretAccess::Get(secret);
+  HeaderList headers = {{"Content-Type", "application/json"},
+                        {"X-Hub-Signature-256", whatsapp::HubSignature(key, body)},
+                        {"X-Gateway-Event-Id", e.id},
+                        {"X-Gateway-Timestamp", ts},
+                        {"X-Gateway-Signature", whatsapp::HubSignature(key, ts + "." + body)}};
+  std::string failure;
+  Status url_ok = CheckOutboundUrl(sb->url, policy_);
+  if (!url_ok.ok()) {
+    failure = url_ok.machine_code();
+  } else {
+    HttpClient& client = IsAllowListed(sb->url, policy_) ? local : guarded;
+    Result<HttpClientResponse> r = client.Send("POST", sb->url, headers, body);
+    if (r.ok() && r->status / 100 == 2) {
+      stats_.delivered++;
+      return store_.messaging().DeleteOutbox(e.id);
+    }
+    failure = r.ok() ? "http_" + std::to_string(r->status) : r.status().machine_code();
+  }
+  const int64_t now = clock_.NowUnixMillis();
+  const int64_t attempts = e.attempts + 1;
+  if (now - e.created_at_ms >= options_.give_up_after_ms) {
+    stats_.dead++;
+    return store_.messaging().KillOutbox(e.id, attempts, failure);
+  }
+  stats_.retried++;
+  int64_t cap = std::min<int64_t>(options_.backoff_max_ms, options_.backoff_base_ms << std::min<int64_t>(attempts - 1, 20));
+  static thread_local std::mt19937_64 rng(static_cast<uint64_t>(Millis()));
+  int64_t delay = std::uniform_int_distribution<int64_t>(cap / 2, cap)(rng);
+  return store_.messaging().RetryOutbox(e.id, now + delay, attempts, failure);
+}
+
+}  // namespace cs
