@@ -1,0 +1,116 @@
+// Reply classification (keywords.h). ICU stays inside this file.
+#include "consent/keywords.h"
+
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+
+#include <array>
+
+namespace cs {
+
+namespace {
+
+struct Word {
+  const char* text;  // already NFKC-casefolded
+  const char* language;
+};
+
+constexpr std::array kAffirm = {
+    Word{"yes", "en"}, Word{"ja", "de"}, Word{"oui", "fr"}, Word{"sì", "it"}, Word{"si", "it"},
+    Word{"sí", "es"},  Word{"sim", "pt"},
+};
+
+constexpr std::array kDecline = {
+    Word{"no", "en"}, Word{"nein", "de"}, Word{"non", "fr"}, Word{"não", "pt"}, Word{"nao", "pt"},
+};
+
+// Whole-message stop words: any of these alone is an opt-out.
+constexpr std::array kStop = {
+    Word{"stop", "en"},        Word{"unsubscribe", "en"}, Word{"optout", "en"},    Word{"end", "en"},
+    Word{"quit", "en"},        Word{"cancel", "en"},      Word{"stopp", "de"},     Word{"abmelden", "de"},
+    Word{"austragen", "de"},   Word{"abbestellen", "de"}, Word{"arrêt", "fr"},     Word{"arret", "fr"},
+    Word{"arrêter", "fr"},     Word{"désabonner", "fr"},  Word{"desabonner", "fr"}, Word{"basta", "it"},
+    Word{"disiscrivi", "it"},  Word{"baja", "es"},        Word{"parar", "pt"},     Word{"sair", "pt"},
+    Word{"cancelar", "pt"},
+};
+
+// Unambiguous enough to count as the first word of a longer reply.
+constexpr std::array kStopPrefix = {
+    Word{"stop", "en"},     Word{"unsubscribe", "en"}, Word{"stopp", "de"}, Word{"abmelden", "de"},
+    Word{"arrêt", "fr"},    Word{"basta", "it"},       Word{"baja", "es"},
+};
+
+template <size_t N>
+const Word* Find(const std::array<Word, N>& table, std::string_view s) {
+  for (const Word& w : table) {
+    if (s == w.text) return &w;
+  }
+  return nullptr;
+}
+
+// Keeps letters and digits only; returns the first run of them in `first`.
+std::string LettersOnly(const icu::UnicodeString& u, std::string& first) {
+  icu::UnicodeString kept, head;
+  bool in_first = true, started = false;
+  for (int32_t i = 0; i < u.length();) {
+    UChar32 c = u.char32At(i);
+    bool alnum = u_isalnum(c);
+    if (alnum) {
+      kept.append(c);
+      if (in_first) head.append(c);
+      started = true;
+    } else if (started) {
+      in_first = false;
+    }
+    i += U16_LENGTH(c);
+  }
+  head.toUTF8String(first);
+  std::string out;
+  kept.toUTF8String(out);
+  return out;
+}
+
+}  // namespace
+
+std::string NormalizeReply(std::string_view text) {
+  UErrorCode err = U_ZERO_ERROR;
+  const icu::Normalizer2* nfkc_cf = icu::Normalizer2::getNFKCCasefoldInstance(err);
+  if (U_FAILURE(err)) return "";
+  icu::UnicodeString in = icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
+  icu::UnicodeString out = nfkc_cf->normalize(in, err);
+  if (U_FAILURE(err)) return "";
+  out.trim();
+  std::string utf8;
+  out.toUTF8String(utf8);
+  return utf8;
+}
+
+ReplyMeaning ClassifyReply(std::string_view text, std::string_view button_payload) {
+  if (button_payload == "CONSENTRY_CONFIRM") return {ReplyIntent::kAffirm, ""};
+  if (button_payload == "CONSENTRY_DECLINE") return {ReplyIntent::kDecline, ""};
+  if (button_payload == "CONSENTRY_STOP") return {ReplyIntent::kOptOut, ""};
+  std::string norm = NormalizeReply(text);
+  if (norm.empty()) return {};
+  // Strict: the whole reply is one word of the table.
+  if (const Word* w = Find(kAffirm, norm)) return {ReplyIntent::kAffirm, w->language};
+  if (const Word* w = Find(kDecline, norm)) return {ReplyIntent::kDecline, w->language};
+  // Liberal: punctuation, case, width and spacing do not matter.
+  std::string first;
+  std::string letters = LettersOnly(icu::UnicodeString::fromUTF8(norm), first);
+  if (const Word* w = Find(kStop, letters)) return {ReplyIntent::kOptOut, w->language};
+  if (const Word* w = Find(kStopPrefix, first)) return {ReplyIntent::kOptOut, w->language};
+  return {};
+}
+
+std::string OptOutConfirmation(std::string_view language, std::string_view business) {
+  const std::string b(business);
+  if (language == "de") return "Sie erhalten keine Werbenachrichten mehr von " + b + " über WhatsApp.";
+  if (language == "fr") return "Vous ne recevrez plus de messages promotionnels de " + b + " sur WhatsApp.";
+  if (language == "it") return "Non riceverai più messaggi promozionali da " + b + " su WhatsApp.";
+  if (language == "es") return "Ya no recibirás mensajes promocionales de " + b + " por WhatsApp.";
+  if (language == "pt") return "Você não receberá mais mensagens promocionais de " + b + " pelo WhatsApp.";
+  return "You will no longer receive promotional messages from " + b + " on WhatsApp.";
+}
+
+}  // namespace cs

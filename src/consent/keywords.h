@@ -1,0 +1,44 @@
+// File: keywords.h
+// What a subject's reply means for consent (REQUIREMENTS CONS-01, CONS-05,
+// B-18): strict on opt-in, liberal on opt-out.
+//
+// Text is first normalised with Unicode NFKC case folding (ICU), which also
+// removes default-ignorable characters, so "ＹＥＳ" and "Ja" + zero-width
+// space read as "yes" and "ja". Then:
+// - affirm / decline: the whole reply must be exactly one word of the
+//   tables (no punctuation, no extra words): "yes please", "ja?", "👍" and
+//   homoglyphs like Cyrillic "YЕS" are not consent.
+// - opt-out: punctuation, symbols and spaces are dropped, and the reply is
+//   an opt-out if what remains is a stop word, or if its first word is an
+//   unambiguous stop word ("STOP!", " stop ", "Stopp.", "ＳＴＯＰ",
+//   "stop please").
+// Button payloads CONSENTRY_CONFIRM, CONSENTRY_DECLINE and CONSENTRY_STOP
+// (and the templates' confirm/opt-out buttons) are matched exactly.
+//
+// Thread-safety: reentrant.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace cs {
+
+enum class ReplyIntent { kNone, kAffirm, kDecline, kOptOut };
+
+struct ReplyMeaning {
+  ReplyIntent intent = ReplyIntent::kNone;
+  std::string language;  // "en", "de", "fr", "it", "es", "pt" when a keyword matched
+};
+
+// Returns NFKC_Casefold(text) with surrounding white space removed; invalid
+// UTF-8 gives "".
+std::string NormalizeReply(std::string_view text);
+
+// Classifies a reply's text (or a button's title) and its button payload.
+ReplyMeaning ClassifyReply(std::string_view text, std::string_view button_payload = {});
+
+// The opt-out confirmation sent after a withdrawal, in `language` (English
+// when unknown). Non-promotional; names the business.
+std::string OptOutConfirmation(std::string_view language, std::string_view business_name);
+
+}  // namespace cs
