@@ -432,6 +432,7 @@ class FlakyStore final : public Store {
   ApiKeyRepository& api_keys() override { return real_.api_keys(); }
   AuditRepository& audit() override { return real_.audit(); }
   MessagingRepository& messaging() override { return real_.messaging(); }
+  ConsentRepository& consents() override { return real_.consents(); }
   Status InTransaction(const std::function<Status(StoreTransaction&)>& body) override {
     if (failures_ > 0) {
       --failures_;

@@ -237,6 +237,68 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(state, due_ms);
 CREATE INDEX outbox_by_subscriber ON outbox(subscriber_id, state, created_at_ms);
 )sql"},
+    {6, "0006_consent", R"sql(
+CREATE TABLE purposes (
+  tenant_id              TEXT NOT NULL REFERENCES tenants(id),
+  id                     TEXT NOT NULL,
+  name                   TEXT NOT NULL,
+  legal_basis            TEXT NOT NULL,
+  category               TEXT NOT NULL,
+  special_category       INTEGER NOT NULL,
+  confirmation_template  TEXT NOT NULL,
+  confirmation_language  TEXT NOT NULL,
+  created_at_ms          INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, id)
+) STRICT;
+
+CREATE TABLE consents (
+  tenant_id                TEXT NOT NULL REFERENCES tenants(id),
+  subject                  TEXT NOT NULL,
+  purpose_id               TEXT NOT NULL,
+  state                    TEXT NOT NULL,
+  version                  INTEGER NOT NULL,
+  updated_at_ms            INTEGER NOT NULL,
+  pending_expires_at_ms    INTEGER NOT NULL,
+  channel_id               TEXT NOT NULL,
+  confirmation_message_id  TEXT NOT NULL,
+  notice_version           TEXT NOT NULL,
+  notice_hash              TEXT NOT NULL,
+  explicit_consent         INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, subject, purpose_id)
+) STRICT, WITHOUT ROWID;
+
+-- Append-only evidence of every transition (CONS-06); each is also in the audit ledger.
+CREATE TABLE consent_events (
+  seq         INTEGER PRIMARY KEY,
+  tenant_id   TEXT NOT NULL,
+  subject     TEXT NOT NULL,
+  purpose_id  TEXT NOT NULL,
+  from_state  TEXT NOT NULL,
+  to_state    TEXT NOT NULL,
+  at_ms       INTEGER NOT NULL,
+  actor       TEXT NOT NULL,
+  reason      TEXT NOT NULL,
+  evidence    TEXT NOT NULL
+) STRICT;
+CREATE INDEX consent_events_by_subject ON consent_events(tenant_id, subject, seq);
+CREATE TRIGGER consent_events_append_only_update BEFORE UPDATE ON consent_events
+  BEGIN SELECT RAISE(ABORT, 'consent events are append-only'); END;
+CREATE TRIGGER consent_events_append_only_delete BEFORE DELETE ON consent_events
+  BEGIN SELECT RAISE(ABORT, 'consent events are append-only'); END;
+
+CREATE TABLE templates (
+  tenant_id      TEXT NOT NULL REFERENCES tenants(id),
+  name           TEXT NOT NULL,
+  language       TEXT NOT NULL,
+  category       TEXT NOT NULL,
+  purpose_id     TEXT NOT NULL,
+  has_optout     INTEGER NOT NULL,
+  updated_at_ms  INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, name, language)
+) STRICT;
+
+ALTER TABLE messages ADD COLUMN purpose_id TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 }  // namespace

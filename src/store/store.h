@@ -209,6 +209,7 @@ struct MessageRecord {
   std::string kind;               // "message" | "mark_read"
   std::string type;               // "text", "template", …
   bool free_form = true;
+  std::string purpose_id;         // the purpose its consent was checked for ("" for free-form and receipts)
   std::string payload_sealed;     // the Graph body (with the recipient), sealed
   std::string state = "accepted";
   std::string wamid;              // Meta's id once submitted
@@ -363,6 +364,85 @@ class MessagingRepository {
                                  const std::string& wrapped) = 0;
 };
 
+// --------------------------------------------------------------- consent
+
+// What a tenant processes personal data for, and on which legal basis.
+struct Purpose {
+  std::string tenant_id;
+  std::string id;                  // slug chosen by the tenant, e.g. "marketing"
+  std::string name;
+  std::string legal_basis;         // consent | contract | legal_obligation | vital_interests | public_task | legitimate_interests
+  std::string category;            // the template category it covers: MARKETING | UTILITY | AUTHENTICATION
+  bool special_category = false;   // GDPR Art. 9: needs explicit consent
+  std::string confirmation_template;  // the double opt-in request (a UTILITY template)
+  std::string confirmation_language;
+  int64_t created_at_ms = 0;
+};
+
+// The current consent of one subject for one purpose (channel: WhatsApp).
+// States: pending, active, withdrawn, expired, declined (none = no record).
+struct ConsentRecord {
+  std::string tenant_id;
+  std::string subject;
+  std::string purpose_id;
+  std::string state;
+  int64_t version = 0;             // optimistic concurrency: +1 per change
+  int64_t updated_at_ms = 0;
+  int64_t pending_expires_at_ms = 0;
+  std::string channel_id;          // the business number the confirmation went out on
+  std::string confirmation_message_id;  // the gateway message that asked
+  std::string notice_version;
+  std::string notice_hash;         // hex SHA-256 of the exact notice text
+  bool explicit_consent = false;   // Art. 9 consent, recorded as such
+};
+
+// One transition, with its evidence (CONS-06). Append-only.
+struct ConsentEvent {
+  int64_t seq = 0;                 // assigned on insert
+  std::string tenant_id;
+  std::string subject;
+  std::string purpose_id;
+  std::string from_state;          // "none" for the first
+  std::string to_state;
+  int64_t at_ms = 0;
+  std::string actor;               // "integration:key_…", "subject", "operator:…", "system"
+  std::string reason;              // e.g. "registered", "reply_affirmative", "stop_keyword", "user_preferences"
+  std::string evidence;            // compact JSON: source, notice, wamids, reply hash, …
+};
+
+// A message template as the gateway knows it (registered or synced from Meta).
+struct TemplateRecord {
+  std::string tenant_id;
+  std::string name;
+  std::string language;
+  std::string category;            // MARKETING | UTILITY | AUTHENTICATION, as Meta categorised it
+  std::string purpose_id;          // what sending it is for
+  bool has_optout = false;         // carries an opt-out button or text (CONS-07)
+  int64_t updated_at_ms = 0;
+};
+
+class ConsentRepository {
+ public:
+  virtual ~ConsentRepository() = default;
+  // Inserts or replaces a purpose of the tenant.
+  virtual Status PutPurpose(const Purpose& purpose) = 0;
+  virtual Result<Purpose> GetPurpose(const std::string& tenant_id, const std::string& id) = 0;
+  virtual Result<std::vector<Purpose>> ListPurposes(const std::string& tenant_id) = 0;
+  virtual Result<std::optional<ConsentRecord>> GetConsent(const std::string& tenant_id, const std::string& subject,
+                                                          const std::string& purpose_id) = 0;
+  virtual Result<std::vector<ConsentRecord>> SubjectConsents(const std::string& tenant_id,
+                                                             const std::string& subject) = 0;
+  // Writes `record` if the stored version is `expected_version` (0: none
+  // stored yet); otherwise kAlreadyExists "conflict". Stores version + 1.
+  virtual Status PutConsent(const ConsentRecord& record, int64_t expected_version) = 0;
+  virtual Status AppendConsentEvent(const ConsentEvent& event) = 0;
+  virtual Result<std::vector<ConsentEvent>> ConsentEvents(const std::string& tenant_id, const std::string& subject) = 0;
+  virtual Status PutTemplate(const TemplateRecord& record) = 0;
+  virtual Result<std::optional<TemplateRecord>> GetTemplate(const std::string& tenant_id, const std::string& name,
+                                                            const std::string& language) = 0;
+  virtual Result<std::vector<TemplateRecord>> ListTemplates(const std::string& tenant_id) = 0;
+};
+
 // Repositories bound to one open write transaction.
 class StoreTransaction {
  public:
@@ -371,6 +451,7 @@ class StoreTransaction {
   virtual ApiKeyRepository& api_keys() = 0;
   virtual AuditRepository& audit() = 0;
   virtual MessagingRepository& messaging() = 0;
+  virtual ConsentRepository& consents() = 0;
   // Runs `body` inside a savepoint of this transaction: when it fails, only
   // its own changes are undone and its error returned; the transaction goes on.
   virtual Status Savepoint(const std::function<Status(StoreTransaction&)>& body) = 0;
@@ -389,6 +470,7 @@ class Store {
   virtual ApiKeyRepository& api_keys() = 0;
   virtual AuditRepository& audit() = 0;
   virtual MessagingRepository& messaging() = 0;
+  virtual ConsentRepository& consents() = 0;
   // Runs `body` in one write transaction: commits when it returns OK, rolls
   // back otherwise (and on any commit failure). Data and the audit entries
   // describing it commit together or not at all.

@@ -236,5 +236,7 @@ class ConnectionHandle {
 // Returns the messaging repository over the connections `acquire` hands out
 // (sqlite_messaging.cc).
 std::unique_ptr<MessagingRepository> NewMessagingRepository(std::function<ConnectionHandle()> acquire);
+// The consent repository (sqlite_consent.cc).
+std::unique_ptr<ConsentRepository> NewConsentRepository(std::function<ConnectionHandle()> acquire);
 
 }  // namespace cs::sqlite_internal

@@ -11,7 +11,7 @@ constexpr std::string_view kChannelColumns =
     "created_at_ms";
 constexpr std::string_view kMessageColumns =
     "id, tenant_id, channel_id, subject, kind, type, free_form, payload_sealed, state, wamid, error_code, "
-    "provider_code, seen, attempts, created_at_ms, updated_at_ms";
+    "provider_code, seen, attempts, created_at_ms, updated_at_ms, purpose_id";
 
 constexpr std::string_view kSubscriberColumns =
     "id, tenant_id, url, secret_sealed, events, clear_phone_numbers, include_content, created_at_ms, deleted_at_ms";
@@ -91,6 +91,7 @@ MessageRecord ReadMessage(sqlite3_stmt* s) {
   m.attempts = sqlite3_column_int64(s, 13);
   m.created_at_ms = sqlite3_column_int64(s, 14);
   m.updated_at_ms = sqlite3_column_int64(s, 15);
+  m.purpose_id = ColumnText(s, 16);
   return m;
 }
 
@@ -165,7 +166,7 @@ class SqliteMessaging final : public MessagingRepository {
     Connection* conn = &*c;
     return InWriteTransaction(*c, [&]() -> Status {
       CS_ASSIGN_OR_RETURN(ScopedStmt s, conn->Prepare("INSERT INTO messages(" + std::string(kMessageColumns) +
-                                                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)"));
+                                                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)"));
       Binder(s)
           .Text(m.id)
           .Text(m.tenant_id)
@@ -181,7 +182,8 @@ class SqliteMessaging final : public MessagingRepository {
           .Int(m.seen)
           .Int(m.attempts)
           .Int(m.created_at_ms)
-          .Int(m.updated_at_ms);
+          .Int(m.updated_at_ms)
+          .Text(m.purpose_id);
       CS_RETURN_IF_ERROR(StepDone(*conn, s, "insert message"));
       CS_ASSIGN_OR_RETURN(ScopedStmt j, conn->Prepare("INSERT INTO outbound_jobs(message_id, tenant_id, channel_id, "
                                                       "subject, due_ms, attempts) VALUES (?, ?, ?, ?, ?, ?)"));

@@ -413,11 +413,13 @@ class SqliteTransaction final : public StoreTransaction {
   explicit SqliteTransaction(Connection* c)
       : conn_(c),
         repos_([c] { return ConnectionHandle(c); }),
-        messaging_(NewMessagingRepository([c] { return ConnectionHandle(c); })) {}
+        messaging_(NewMessagingRepository([c] { return ConnectionHandle(c); })),
+        consents_(NewConsentRepository([c] { return ConnectionHandle(c); })) {}
   TenantRepository& tenants() override { return repos_; }
   ApiKeyRepository& api_keys() override { return repos_; }
   AuditRepository& audit() override { return repos_; }
   MessagingRepository& messaging() override { return *messaging_; }
+  ConsentRepository& consents() override { return *consents_; }
   Status Savepoint(const std::function<Status(StoreTransaction&)>& body) override {
     return InWriteTransaction(*conn_, [&]() -> Status { return body(*this); });
   }
@@ -426,6 +428,7 @@ class SqliteTransaction final : public StoreTransaction {
   Connection* conn_;
   SqliteRepositories repos_;
   std::unique_ptr<MessagingRepository> messaging_;
+  std::unique_ptr<ConsentRepository> consents_;
 };
 
 class SqliteStore final : public Store {
@@ -433,12 +436,14 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::unique_ptr<ConnectionPool> pool)
       : pool_(std::move(pool)),
         repos_([this] { return ConnectionHandle(pool_->Acquire()); }),
-        messaging_(NewMessagingRepository([this] { return ConnectionHandle(pool_->Acquire()); })) {}
+        messaging_(NewMessagingRepository([this] { return ConnectionHandle(pool_->Acquire()); })),
+        consents_(NewConsentRepository([this] { return ConnectionHandle(pool_->Acquire()); })) {}
 
   TenantRepository& tenants() override { return repos_; }
   ApiKeyRepository& api_keys() override { return repos_; }
   AuditRepository& audit() override { return repos_; }
   MessagingRepository& messaging() override { return *messaging_; }
+  ConsentRepository& consents() override { return *consents_; }
 
   Status InTransaction(const std::function<Status(StoreTransaction&)>& body) override {
     auto c = pool_->Acquire();
@@ -514,6 +519,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<ConnectionPool> pool_;
   SqliteRepositories repos_;
   std::unique_ptr<MessagingRepository> messaging_;
+  std::unique_ptr<ConsentRepository> consents_;
 };
 
 Result<std::unique_ptr<Connection>> OpenConnection(const SqliteOptions& options) {
