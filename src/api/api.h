@@ -38,6 +38,8 @@ struct GatewayApiDeps {
   ChannelService* channels = nullptr;   // not owned
   WebhookReceiver* webhooks = nullptr;  // not owned
   SubscriberService* subscribers = nullptr;  // not owned
+  ConsentService* consent = nullptr;         // not owned
+  TenantKeyring* keyring = nullptr;          // not owned
   std::vector<std::string> allowed_graph_urls;  // for channels created through the API
 };
 

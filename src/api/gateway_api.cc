@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "api/api.h"
+#include "api/consent_routes.h"
 #include "api/messaging_routes.h"
 #include "api/router.h"
 #include "common/json_writer.h"
@@ -65,6 +66,11 @@ class GatewayApiImpl final : public GatewayApi {
     md_.channels = deps_.channels;
     md_.webhooks = deps_.webhooks;
     md_.subscribers = deps_.subscribers;
+    cd_.consent = deps_.consent;
+    cd_.messages = deps_.messages;
+    cd_.keyring = deps_.keyring;
+    cd_.store = deps_.store;
+    cd_.json_limits = deps_.json_limits;
     md_.store = deps_.store;
     md_.json_limits = deps_.json_limits;
     md_.allowed_graph_urls = deps_.allowed_graph_urls;
@@ -96,6 +102,27 @@ class GatewayApiImpl final : public GatewayApi {
     });
     Private("POST", "/v1/channels/{id}/resume", "admin", [this](const Context& c) {
       return api_internal::ResumeChannel(md_, *c.principal, Actor(c), c.params.at("id"));
+    });
+    Private("GET", "/v1/purposes", "consent:read", [this](const Context& c) { return api_internal::ListPurposes(cd_, *c.principal); });
+    Private("POST", "/v1/purposes", "admin", [this](const Context& c) {
+      return api_internal::DefinePurpose(cd_, c.request, *c.principal, Actor(c));
+    });
+    Private("GET", "/v1/templates", "consent:read",
+            [this](const Context& c) { return api_internal::ListTemplates(cd_, *c.principal); });
+    Private("POST", "/v1/templates", "admin", [this](const Context& c) {
+      return api_internal::RegisterTemplate(cd_, c.request, *c.principal, Actor(c));
+    });
+    Private("POST", "/v1/consents", "consent:write", [this](const Context& c) {
+      return api_internal::RegisterConsent(cd_, c.request, *c.principal, Actor(c));
+    });
+    Private("POST", "/v1/consents/withdraw", "consent:write", [this](const Context& c) {
+      return api_internal::WithdrawConsent(cd_, c.request, *c.principal, Actor(c));
+    });
+    Private("GET", "/v1/subjects/{subject}/consents", "consent:read", [this](const Context& c) -> Result<HttpResponse> {
+      const std::string& subject = c.params.at("subject");
+      if (!IsIdentifier(subject)) return NotFound("no such subject");
+      CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "consent.read", "subject:" + subject, subject));
+      return api_internal::SubjectConsents(cd_, *c.principal, subject);
     });
     Private("GET", "/v1/subscribers", "subscribers:manage",
             [this](const Context& c) { return api_internal::ListSubscribers(md_, *c.principal); });
@@ -647,6 +674,7 @@ class GatewayApiImpl final : public GatewayApi {
 
   GatewayApiDeps deps_;
   api_internal::MessagingRouteDeps md_;
+  api_internal::ConsentRouteDeps cd_;
   api_internal::Router<RouteSpec> router_;
   std::mutex auth_failures_mu_;
   int64_t auth_failure_second_ = 0;       // guarded by auth_failures_mu_

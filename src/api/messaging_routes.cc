@@ -271,6 +271,11 @@ HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, cons
       return GraphErrorResponse(100, "Unsupported post request. Object with ID does not exist or cannot be loaded");
     }
     if (m == "idempotency_key_reuse" || m == "invalid_idempotency_key") return GraphErrorResponse(100, s.message());
+    if (s.code() == StatusCode::kPermissionDenied) {
+      // No consent covers the send (CONS-03): Meta's "access denied", with our code in the details.
+      return GraphErrorResponse(131005, m + ": " + s.message());
+    }
+    if (m == "optout_affordance_missing") return GraphErrorResponse(100, m + ": " + s.message());
     if (s.code() == StatusCode::kUnavailable) {
       HttpResponse r = GraphErrorResponse(2, "Service temporarily unavailable", 503);
       r.headers.emplace_back("Retry-After", "5");

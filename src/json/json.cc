@@ -160,6 +160,13 @@ Result<std::optional<bool>> ObjectReader::OptionalBool(std::string_view key) {
   return std::optional<bool>(v->as_bool());
 }
 
+Result<const JsonValue*> ObjectReader::OptionalObject(std::string_view key) {
+  const JsonValue* v = Take(key);
+  if (v == nullptr) return static_cast<const JsonValue*>(nullptr);
+  if (!v->is_object()) return TypeError(key, "an object", *v);
+  return v;
+}
+
 Result<std::optional<std::vector<std::string>>> ObjectReader::OptionalStringArray(std::string_view key) {
   const JsonValue* v = Take(key);
   if (v == nullptr || v->is_null()) return std::optional<std::vector<std::string>>();

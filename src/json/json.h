@@ -93,6 +93,8 @@ class ObjectReader {
   Result<std::optional<int64_t>> OptionalInt(std::string_view key);
   Result<std::optional<bool>> OptionalBool(std::string_view key);
   Result<std::optional<std::vector<std::string>>> OptionalStringArray(std::string_view key);
+  // Returns the member `key` if it is an object (nullptr when absent).
+  Result<const JsonValue*> OptionalObject(std::string_view key);
 
   // Returns unknown_field naming the first member no getter consumed.
   Status Finish() const;

@@ -73,6 +73,7 @@ bool IsSuccessAck(const std::string& body) {
 struct Dispatcher::Impl {
   Store& store;
   GroupCommitter& commits;
+  ConsentService* consent = nullptr;
   TenantKeyring& keyring;
   ChannelService& channels;
   const AuditLedger& ledger;
@@ -284,6 +285,14 @@ struct Dispatcher::Impl {
     if (int64_t open = BreakerOpenUntil(channel.id); open > now) {
       return store.messaging().RescheduleJob(m.id, open, m.attempts);
     }
+    if (consent != nullptr && !m.purpose_id.empty()) {
+      // CONS-04: a withdrawal between acceptance and now stops the send.
+      CS_ASSIGN_OR_RETURN(bool active, consent->IsActive(m.tenant_id, m.subject, m.purpose_id));
+      if (!active) {
+        stats.consent_refused++;
+        return Finish(m, "failed", "consent_required", 0, "message.refused");
+      }
+    }
     if (m.kind == "message" && !m.subject.empty()) {
       if (int64_t wait_until = TakePairToken(channel.id, m.subject); wait_until != 0) {
         stats.paced++;
@@ -425,8 +434,10 @@ struct Dispatcher::Impl {
 
 Dispatcher::Dispatcher(Store& store, GroupCommitter& commits, TenantKeyring& keyring, ChannelService& channels,
                        const AuditLedger& ledger, const Clock& clock, DispatcherOptions options,
-                       std::function<void(const std::string&)> alert)
-    : impl_(std::make_unique<Impl>(store, commits, keyring, channels, ledger, clock, options, std::move(alert), stats_)) {}
+                       std::function<void(const std::string&)> alert, ConsentService* consent)
+    : impl_(std::make_unique<Impl>(store, commits, keyring, channels, ledger, clock, options, std::move(alert), stats_)) {
+  impl_->consent = consent;
+}
 
 Dispatcher::~Dispatcher() { Stop(); }
 

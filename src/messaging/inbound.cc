@@ -55,6 +55,26 @@ struct Quarantined {
 
 }  // namespace
 
+void WebhookReceiver::SendOptOutConfirmation(const Channel& channel, const std::string& from,
+                                             const std::string& language) {
+  if (replies_ == nullptr) return;
+  Result<Tenant> tenant = store_.tenants().Get(channel.tenant_id);
+  JsonWriter w;
+  w.BeginObject().Key("messaging_product").String("whatsapp").Key("to").String(from).Key("type").String("text");
+  w.Key("text").BeginObject().Key("body").String(OptOutConfirmation(language, tenant.ok() ? tenant->name : "us"));
+  w.EndObject().EndObject();
+  Result<JsonValue> body = ParseJson(w.str());
+  if (!body.ok()) return;
+  SendRequest r;
+  r.tenant_id = channel.tenant_id;
+  r.actor = AuditActor{"system", "consent", "consent", ""};
+  r.channel_id = channel.id;
+  r.body = &*body;
+  // One non-promotional reply inside the window the STOP just opened;
+  // failing to send it does not undo the opt-out.
+  replies_->Send(r).status().IgnoreError();
+}
+
 WebhookOutcome WebhookReceiver::Verify(const std::string& channel_id, const std::string& mode,
                                        const std::string& token, const std::string& challenge) {
   Result<Channel> channel = store_.messaging().FindChannel(channel_id);
@@ -225,8 +245,11 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   }
 
   int dup = 0, msgs = 0, stats = 0;
+  // Opt-outs to confirm after the commit: (sender number, language).
+  std::vector<std::pair<std::string, std::string>> optouts;
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     dup = msgs = stats = 0;
+    optouts.clear();
     MessagingRepository& repo = tx.messaging();
     std::vector<AuditEvent> events;
     for (const PreparedMessage& p : messages) {
@@ -237,6 +260,13 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
       }
       CS_RETURN_IF_ERROR(repo.InsertInbound(p.record));
       for (const OutboxEntry& e : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
+      if (consent_ != nullptr && !p.record.subject.empty()) {
+        // Opt-out at every interaction (CONS-05), confirmations (CONS-01).
+        InboundConsentOutcome co;
+        CS_RETURN_IF_ERROR(consent_->OnInbound(tx, tenant, p.record.channel_id, p.record.subject, p.msg->text,
+                                               p.msg->reply_id, p.record.wamid, events, co));
+        if (co.opted_out && !p.msg->from.empty()) optouts.emplace_back(p.msg->from, co.language);
+      }
       if (!p.record.subject.empty()) CS_RETURN_IF_ERROR(repo.TouchWindow(p.record.channel_id, p.record.subject, p.record.sent_at_ms));
       AuditEvent e;
       e.tenant_id = tenant;
@@ -288,6 +318,10 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
       }
       m.updated_at_ms = now;
       CS_RETURN_IF_ERROR(repo.UpdateMessage(m));
+      if (consent_ != nullptr && provider_code == 131050 && !m.subject.empty()) {
+        // Meta says the user stopped marketing: the ledger follows (CONS-05).
+        CS_RETURN_IF_ERROR(consent_->OnMarketingStop(tx, tenant, m.subject, "provider_131050", events));
+      }
       for (const Subscriber& sb : subscribers) {
         if (!Wants(sb, "statuses")) continue;
         CS_ASSIGN_OR_RETURN(OutboxEntry e, forward(sb, "messages", st.where.waba_id, ForwardedStatusValue(st, m, sb)));
@@ -304,6 +338,9 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
         continue;
       }
       for (const OutboxEntry& f : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(f));
+      if (consent_ != nullptr && p.pref->category == "marketing_messages" && p.pref->value == "stop") {
+        CS_RETURN_IF_ERROR(consent_->OnMarketingStop(tx, tenant, p.subject, "user_preferences", events));
+      }
       AuditEvent e;
       e.tenant_id = tenant;
       e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
@@ -320,6 +357,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     return Status::Ok();
   });
   CS_RETURN_IF_ERROR(s);
+  for (const auto& [from, language] : optouts) SendOptOutConfirmation(channel, from, language);
   outcome.messages = msgs;
   outcome.statuses = stats;
   outcome.duplicates = dup;

@@ -25,6 +25,7 @@
 #include "audit/audit.h"
 #include "common/secret.h"
 #include "common/status.h"
+#include "consent/consent.h"
 #include "env/env.h"
 #include "json/json.h"
 #include "messaging/url_guard.h"
@@ -148,6 +149,9 @@ struct SendRequest {
   std::string phone_number_id;   // alternatively, from a Graph-compatible path
   const JsonValue* body = nullptr;  // the Graph message body
   std::string idempotency_key;   // "" : none
+  // Set only by the double opt-in flow: this template asks the subject to
+  // confirm a pending consent for this purpose (CONS-01, CONS-02).
+  std::string confirmation_purpose;
 };
 
 struct SendResult {
@@ -159,9 +163,12 @@ struct SendResult {
 class MessageService {
  public:
   // Writes go through `commits` (group commit): one fsync for many concurrent sends.
+  // With `consent`, templates pass the consent gate (CONS-03); without it
+  // (tests of the transport alone) only the 24-hour window is enforced.
   MessageService(Store& store, GroupCommitter& commits, TenantKeyring& keyring, const AuditLedger& ledger,
-                 const Clock& clock, Random& random)
-      : store_(store), commits_(commits), keyring_(keyring), ledger_(ledger), clock_(clock), random_(random) {}
+                 const Clock& clock, Random& random, ConsentService* consent = nullptr)
+      : store_(store), commits_(commits), keyring_(keyring), ledger_(ledger), clock_(clock), random_(random),
+        consent_(consent) {}
 
   // Validates, checks the service window, then commits the message, its
   // outbound job, the idempotency key and the audit entry in one
@@ -177,6 +184,8 @@ class MessageService {
 
  private:
   Result<Channel> ResolveChannel(const SendRequest& request);
+  // Records a refused send (CONS-03: "send.refused" with the reason) and returns `refusal`.
+  Status Refuse(const SendRequest& request, const std::string& subject, const Status& refusal);
 
   Store& store_;
   GroupCommitter& commits_;
@@ -184,6 +193,7 @@ class MessageService {
   const AuditLedger& ledger_;
   const Clock& clock_;
   Random& random_;
+  ConsentService* consent_;
 };
 
 // Returns a message as the JSON object of docs/api.md.
@@ -213,6 +223,7 @@ struct DispatcherStats {
   std::atomic<int64_t> failed{0};
   std::atomic<int64_t> unknown{0};
   std::atomic<int64_t> paced{0};
+  std::atomic<int64_t> consent_refused{0};
 };
 
 // Leases due jobs, paces each channel to its throughput and each recipient
@@ -222,9 +233,10 @@ struct DispatcherStats {
 // on 5xx storms.
 class Dispatcher {
  public:
+  // With `consent`, each message is checked again just before it is sent (CONS-04).
   Dispatcher(Store& store, GroupCommitter& commits, TenantKeyring& keyring, ChannelService& channels,
              const AuditLedger& ledger, const Clock& clock, DispatcherOptions options,
-             std::function<void(const std::string&)> alert);
+             std::function<void(const std::string&)> alert, ConsentService* consent = nullptr);
   ~Dispatcher();  // stops
   void Start();
   void Stop();
@@ -348,6 +360,13 @@ class WebhookReceiver {
       : store_(store), commits_(commits), keyring_(keyring), channels_(channels), ledger_(ledger), clock_(clock),
         random_(random) {}
 
+  // Applies inbound messages and preference signals to consent (STOP,
+  // confirmations), and sends the opt-out confirmation through `replies`.
+  void AttachConsent(ConsentService* consent, MessageService* replies) {
+    consent_ = consent;
+    replies_ = replies;
+  }
+
   // The GET verification handshake (W-02).
   WebhookOutcome Verify(const std::string& channel_id, const std::string& mode, const std::string& token,
                         const std::string& challenge);
@@ -359,6 +378,7 @@ class WebhookReceiver {
  private:
   Status Process(const Channel& channel, const whatsapp::WebhookBatch& batch, const std::string& raw_body,
                  WebhookOutcome& outcome);
+  void SendOptOutConfirmation(const Channel& channel, const std::string& from, const std::string& language);
 
   Store& store_;
   GroupCommitter& commits_;
@@ -367,6 +387,8 @@ class WebhookReceiver {
   const AuditLedger& ledger_;
   const Clock& clock_;
   Random& random_;
+  ConsentService* consent_ = nullptr;
+  MessageService* replies_ = nullptr;
 };
 
 }  // namespace cs

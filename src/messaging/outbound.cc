@@ -70,6 +70,20 @@ Result<Channel> MessageService::ResolveChannel(const SendRequest& r) {
   return std::move(all.front());
 }
 
+Status MessageService::Refuse(const SendRequest& r, const std::string& subject, const Status& refusal) {
+  Status recorded = commits_.Run([&](StoreTransaction& tx) -> Status {
+    AuditEvent e;
+    e.tenant_id = r.tenant_id;
+    e.actor = r.actor;
+    e.action = "send.refused";
+    e.subject = subject;
+    e.resource = "messages";
+    e.outcome = refusal.machine_code();
+    return ledger_.Append(tx.audit(), e);
+  });
+  return recorded.ok() ? refusal : recorded;
+}
+
 Result<SendResult> MessageService::Send(const SendRequest& r) {
   if (r.body == nullptr) return InvalidArgument("invalid_json", "a JSON body is required");
   CS_ASSIGN_OR_RETURN(whatsapp::OutboundMessage parsed, whatsapp::ValidateOutbound(*r.body));
@@ -98,8 +112,23 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
   if (m.free_form && m.kind == "message" && !parsed.group) {
     CS_ASSIGN_OR_RETURN(std::optional<int64_t> last, store_.messaging().LastInbound(channel.id, m.subject));
     if (!last || now - *last >= kServiceWindowMs) {
-      return FailedPrecondition("template_required",
-                                "more than 24 hours since this user's last message: send an approved template");
+      return Refuse(r, m.subject, FailedPrecondition("template_required",
+                                                     "more than 24 hours since this user's last message: send an "
+                                                     "approved template"));
+    }
+  }
+  // The consent gate (CONS-03): a template is sent only under an active
+  // consent for the purpose it is registered for. Nothing is queued otherwise.
+  if (consent_ != nullptr && m.kind == "message" && parsed.type == "template") {
+    if (!r.confirmation_purpose.empty()) {
+      Status ok = consent_->CheckConfirmationSend(r.tenant_id, m.subject, r.confirmation_purpose, parsed.template_name,
+                                                  parsed.template_language);
+      if (!ok.ok()) return Refuse(r, m.subject, ok);
+    } else {
+      Result<std::string> purpose =
+          consent_->CheckTemplateSend(r.tenant_id, m.subject, parsed.template_name, parsed.template_language);
+      if (!purpose.ok()) return Refuse(r, m.subject, purpose.status());
+      m.purpose_id = *purpose;
     }
   }
 

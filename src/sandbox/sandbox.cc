@@ -29,7 +29,7 @@ std::vector<SandboxTemplate> DemoTemplates() {
   return {
       {"order_shipped", "en_US", "UTILITY", 1, "APPROVED"},
       {"appointment_reminder", "en_US", "UTILITY", 2, "APPROVED"},
-      {"consent_request", "en_US", "UTILITY", 1, "APPROVED"},
+      {"consent_request", "en_US", "UTILITY", 2, "APPROVED"},
       {"spring_sale", "en_US", "MARKETING", 1, "APPROVED"},
       {"login_code", "en_US", "AUTHENTICATION", 1, "APPROVED"},
       {"old_promo", "en_US", "MARKETING", 0, "PAUSED"},

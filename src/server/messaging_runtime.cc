@@ -47,8 +47,10 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->commits = std::make_unique<GroupCommitter>(*rt.store);
   m->kms = CreateLocalKms(std::move(master), rt.random);
   m->keyring = std::make_unique<TenantKeyring>(*rt.store, *m->kms, rt.random);
+  m->consent = std::make_unique<ConsentService>(*rt.store, *m->commits, rt.ledger, rt.clock);
   m->channels = std::make_unique<ChannelService>(*rt.store, *m->keyring, rt.ledger, rt.clock, rt.random);
-  m->messages = std::make_unique<MessageService>(*rt.store, *m->commits, *m->keyring, rt.ledger, rt.clock, rt.random);
+  m->messages = std::make_unique<MessageService>(*rt.store, *m->commits, *m->keyring, rt.ledger, rt.clock, rt.random,
+                                                 m->consent.get());
   for (const std::string& part : Split(config.messaging.subscriber_allowed_hosts, ',')) {
     std::string host = AsciiLower(TrimAscii(part));
     if (!host.empty()) m->url_policy.allowed_hosts.push_back(host);
@@ -61,6 +63,7 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->subscribers = std::make_unique<SubscriberService>(*rt.store, *m->keyring, rt.ledger, rt.clock, rt.random,
                                                        m->url_policy);
   m->webhooks = std::make_unique<WebhookReceiver>(*rt.store, *m->commits, *m->keyring, *m->channels, rt.ledger, rt.clock, rt.random);
+  m->webhooks->AttachConsent(m->consent.get(), m->messages.get());
   return m;
 }
 

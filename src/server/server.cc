@@ -312,6 +312,50 @@ Status WriteReadyFile(const std::string& path, const std::string& url, uint16_t 
   return Status::Ok();
 }
 
+// The demo tenant's purposes and the sandbox's templates, registered once,
+// so the whole consent flow can be tried (docs/consent.md).
+Status PrepareDemoConsent(MessagingRuntime& messaging, const std::string& tenant_id) {
+  ConsentService& consent = *messaging.consent;
+  const AuditActor actor = AuditActor::System();
+  Purpose order;
+  order.tenant_id = tenant_id;
+  order.id = "order_updates";
+  order.name = "order updates";
+  order.legal_basis = "consent";
+  order.category = "UTILITY";
+  order.confirmation_template = "consent_request";
+  Purpose marketing = order;
+  marketing.id = "marketing";
+  marketing.name = "offers and news";
+  marketing.category = "MARKETING";
+  Purpose login = order;
+  login.id = "login_codes";
+  login.name = "login codes";
+  login.category = "AUTHENTICATION";
+  for (const Purpose& p : {order, marketing, login}) CS_RETURN_IF_ERROR(consent.DefinePurpose(actor, p).status());
+  struct Tmpl {
+    const char* name;
+    const char* category;
+    const char* purpose;
+    bool optout;
+  };
+  for (const Tmpl& t : {Tmpl{"order_shipped", "UTILITY", "order_updates", false},
+                        Tmpl{"appointment_reminder", "UTILITY", "order_updates", false},
+                        Tmpl{"consent_request", "UTILITY", "order_updates", false},
+                        Tmpl{"spring_sale", "MARKETING", "marketing", true},
+                        Tmpl{"login_code", "AUTHENTICATION", "login_codes", false}}) {
+    TemplateRecord r;
+    r.tenant_id = tenant_id;
+    r.name = t.name;
+    r.language = "en_US";
+    r.category = t.category;
+    r.purpose_id = t.purpose;
+    r.has_optout = t.optout;
+    CS_RETURN_IF_ERROR(consent.RegisterTemplate(actor, r));
+  }
+  return Status::Ok();
+}
+
 // The demo's Cloud API: a sandbox on its own listener, wired to the
 // gateway's demo channel with fresh credentials each start.
 class DemoSandbox {
@@ -358,6 +402,7 @@ class DemoSandbox {
     }
     if (!channel.paused_reason.empty()) CS_RETURN_IF_ERROR(messaging.channels->SetPaused(AuditActor::System(), channel, ""));
     so.webhook_url = gateway_url + "/webhooks/whatsapp/" + channel.id;
+    CS_RETURN_IF_ERROR(PrepareDemoConsent(messaging, tenant_id));
     sandbox_ = CreateSandbox(so, clock_);
     sandbox_->Start();
     thread_ = std::thread([this] { server_->Run(); });
@@ -436,6 +481,8 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     deps.channels = messaging->channels.get();
     deps.webhooks = messaging->webhooks.get();
     deps.subscribers = messaging->subscribers.get();
+    deps.consent = messaging->consent.get();
+    deps.keyring = messaging->keyring.get();
   } else {
     log->Log(LogLevel::kWarn, "messaging_disabled", {{"code", std::string_view(m.status().machine_code())}});
   }
@@ -463,7 +510,8 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
                                               DispatcherOptionsFrom(config->messaging),
                                               [&log](const std::string& what) {
                                                 log->Log(LogLevel::kError, "dispatch_alert", {{"what", std::string_view(what)}});
-                                              });
+                                              },
+                                              messaging->consent.get());
     dispatcher->Start();
   }
   std::unique_ptr<Forwarder> forwarder;

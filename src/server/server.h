@@ -58,6 +58,7 @@ struct MessagingRuntime {
   std::unique_ptr<GroupCommitter> commits;
   std::unique_ptr<Kms> kms;
   std::unique_ptr<TenantKeyring> keyring;
+  std::unique_ptr<ConsentService> consent;
   std::unique_ptr<ChannelService> channels;
   std::unique_ptr<MessageService> messages;
   std::unique_ptr<WebhookReceiver> webhooks;

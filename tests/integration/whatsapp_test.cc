@@ -65,13 +65,47 @@ class WhatsAppDemoTest : public ::testing::Test {
            R"(","type":"template","template":{"name":"order_shipped","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"Jonas"}]}]}})";
   }
 
+  // The double opt-in: the integration registers the consent, the gateway
+  // asks over WhatsApp, the simulated user answers YES. Returns the subject.
+  std::string OptIn(const std::string& phone_digits, const std::string& purpose = "order_updates") {
+    const std::string body = R"({"phone":"+)" + phone_digits + R"(","purpose":")" + purpose +
+                             R"(","evidence":{"source_channel":"web_form","source_ref":"checkout","notice_version":"2026-11","notice_sha256":")" +
+                             std::string(64, 'a') + R"(","captured_at":"2026-11-22T10:00:00Z"}})";
+    HttpReply registered = Call(port(), "POST", "/v1/consents", token_, body);
+    EXPECT_EQ(registered.status, 201) << registered.body;
+    EXPECT_NE(registered.body.find(R"("state":"pending")"), std::string::npos) << registered.body;
+    std::string subject = After(registered.body, R"("subject":")");
+    std::string confirmation = After(registered.body, R"("confirmation_message_id":")");
+    EXPECT_TRUE(WaitFor([&] { return State(port(), token_, confirmation) == "read"; }));
+    HttpReply yes = Call(sandbox_port_, "POST", "/_sandbox/inbound", "",
+                         R"({"from":")" + phone_digits + R"(","type":"text","text":{"body":"YES"}})");
+    EXPECT_EQ(yes.status, 200);
+    EXPECT_TRUE(WaitFor([&] {
+      HttpReply c = Call(port(), "GET", "/v1/subjects/" + subject + "/consents", token_);
+      return c.body.find(R"("purpose":")" + purpose + R"(","state":"active")") != std::string::npos;
+    }));
+    return subject;
+  }
+
   std::string dir_;
   std::unique_ptr<ServerProcess> server_;
   std::string token_;
   int sandbox_port_ = 0;
 };
 
+// covers: CONS-01, CONS-03, CONS-05
 TEST_F(WhatsAppDemoTest, TheDemoSendsThroughTheSandboxAndReceivesItsWebhooks) {
+  // No consent yet: the template is refused before anything is queued.
+  HttpReply refused_template = Call(port(), "POST", "/v1/messages", token_, Template("+49 176 12345678"));
+  EXPECT_EQ(refused_template.status, 403) << refused_template.body;
+  EXPECT_EQ(refused_template.ErrorCode(), "consent_required");
+  // covers: CHAN-01
+  const std::string text = std::string(R"({"to":")") + kPhone + R"(","text":{"body":"canary outbound 5521"}})";
+  HttpReply refused = Call(port(), "POST", "/v1/messages", token_, text);
+  EXPECT_EQ(refused.status, 422);
+  EXPECT_EQ(refused.ErrorCode(), "template_required");
+  std::string subject = OptIn(kPhone);
+  OptIn(kPhone, "marketing");
   HttpReply sent = Call(port(), "POST", "/v1/messages", token_, Template("+49 176 12345678"));
   ASSERT_EQ(sent.status, 202) << sent.body;
   std::string id = After(sent.body, R"("id":")");
@@ -79,12 +113,7 @@ TEST_F(WhatsAppDemoTest, TheDemoSendsThroughTheSandboxAndReceivesItsWebhooks) {
   HttpReply got = Call(port(), "GET", "/v1/messages/" + id, token_);
   EXPECT_NE(got.body.find(R"("status":"delivered")"), std::string::npos) << got.body;
 
-  // covers: CHAN-01
-  const std::string text = std::string(R"({"to":")") + kPhone + R"(","text":{"body":"canary outbound 5521"}})";
-  HttpReply refused = Call(port(), "POST", "/v1/messages", token_, text);
-  EXPECT_EQ(refused.status, 422);
-  EXPECT_EQ(refused.ErrorCode(), "template_required");
-  // The simulated user writes; the sandbox's signed webhook opens the window.
+  // The simulated user writes (the YES above already did): the window is open.
   HttpReply inbound = Call(sandbox_port_, "POST", "/_sandbox/inbound", "",
                            std::string(R"({"from":")") + kPhone + R"(","type":"text","text":{"body":"canary inbound 8812"}})");
   ASSERT_EQ(inbound.status, 200) << inbound.body;
@@ -96,6 +125,20 @@ TEST_F(WhatsAppDemoTest, TheDemoSendsThroughTheSandboxAndReceivesItsWebhooks) {
   std::string reply_id = After(reply.body, R"("id":")");
   EXPECT_TRUE(WaitFor([&] { return State(port(), token_, reply_id) == "read"; }));
 
+  // STOP withdraws at once; the proof export shows every change with its evidence.
+  Call(sandbox_port_, "POST", "/_sandbox/inbound", "", std::string(R"({"from":")") + kPhone + R"(","type":"text","text":{"body":"Stopp!"}})");
+  HttpReply proof;
+  EXPECT_TRUE(WaitFor([&] {
+    proof = Call(port(), "GET", "/v1/subjects/" + subject + "/consents", token_);
+    return proof.body.find(R"("purpose":"marketing","state":"withdrawn")") != std::string::npos;
+  })) << proof.body;
+  EXPECT_NE(proof.body.find(R"("reason":"registered")"), std::string::npos) << proof.body;
+  EXPECT_NE(proof.body.find(R"("reason":"reply_affirmative")"), std::string::npos);
+  EXPECT_NE(proof.body.find(R"("notice_version":"2026-11")"), std::string::npos);
+  // Purposes are unbundled (CONS-08): order updates stay active.
+  EXPECT_NE(proof.body.find(R"("purpose":"order_updates","state":"active")"), std::string::npos);
+  EXPECT_NE(proof.body.find(R"("reason":"stop_keyword")"), std::string::npos);
+
   // Nothing personal in the logs (the message text, the number in any form).
   std::string logs = server_->Stderr() + server_->Stdout();
   for (const std::string& canary : {std::string(kPhone), std::string("176 12345678"), std::string("canary outbound"),
@@ -106,6 +149,8 @@ TEST_F(WhatsAppDemoTest, TheDemoSendsThroughTheSandboxAndReceivesItsWebhooks) {
 
 // covers: F-20
 TEST_F(WhatsAppDemoTest, IdempotencyKeyOverHttp) {
+  OptIn(kPhone);
+  OptIn("4917600000000");
   auto send = [&](const std::string& body) {
     return Call(port(), "POST", "/v1/messages", token_, body, {{"Idempotency-Key", "order-42"}});
   };
@@ -122,6 +167,7 @@ TEST_F(WhatsAppDemoTest, IdempotencyKeyOverHttp) {
 
 // What an unmodified Cloud API SDK sends when its base URL points here.
 TEST_F(WhatsAppDemoTest, SdkShapedRequestsGetMetaShapedAnswers) {
+  OptIn(kPhone);
   const std::string body = std::string(R"({"messaging_product":"whatsapp","recipient_type":"individual","to":")") +
                            kPhone +
                            R"(","type":"template","template":{"name":"order_shipped","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"J"}]},{"type":"button","sub_type":"quick_reply","index":0,"parameters":[{"type":"payload","payload":"OK"}]}]}})";
@@ -157,6 +203,12 @@ TEST_F(WhatsAppDemoTest, SdkShapedRequestsGetMetaShapedAnswers) {
   HttpReply unknown = Call(port(), "POST", "/v23.0/999999999999999/messages", token_, body);
   EXPECT_EQ(unknown.status, 400);
   EXPECT_NE(unknown.body.find(R"("code":100)"), std::string::npos);
+  // No consent: Meta's "access denied" with the gateway's code in the details.
+  HttpReply no_consent = Call(port(), "POST", "/v23.0/100000000000002/messages", token_,
+                              R"({"messaging_product":"whatsapp","to":"4917699999999","type":"template","template":{"name":"order_shipped","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"J"}]}]}})");
+  EXPECT_EQ(no_consent.status, 403);
+  EXPECT_NE(no_consent.body.find(R"("code":131005)"), std::string::npos) << no_consent.body;
+  EXPECT_NE(no_consent.body.find("consent_required"), std::string::npos);
   // Mark as read.
   HttpReply read = Call(port(), "POST", "/v23.0/100000000000002/messages", token_,
                         R"({"messaging_product":"whatsapp","status":"read","message_id":"wamid.X"})");

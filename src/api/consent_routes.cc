@@ -1,0 +1,218 @@
+// The consent routes of consent_routes.h.
+#include "api/consent_routes.h"
+
+#include "common/json_writer.h"
+#include "common/strings.h"
+#include "vault/phone.h"
+
+namespace cs::api_internal {
+
+namespace {
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Status Disabled() { return FailedPrecondition("no_channel", "messaging is not enabled on this gateway"); }
+
+std::string PurposeJson(const Purpose& p) {
+  JsonWriter w;
+  w.BeginObject().Key("id").String(p.id).Key("name").String(p.name).Key("legal_basis").String(p.legal_basis);
+  w.Key("category").String(p.category).Key("special_category").Bool(p.special_category);
+  w.Key("confirmation_template").BeginObject().Key("name").String(p.confirmation_template);
+  w.Key("language").String(p.confirmation_language).EndObject();
+  w.Key("created_at").String(FormatRfc3339Millis(p.created_at_ms)).EndObject();
+  return w.Take();
+}
+
+std::string TemplateJson(const TemplateRecord& t) {
+  JsonWriter w;
+  w.BeginObject().Key("name").String(t.name).Key("language").String(t.language).Key("category").String(t.category);
+  w.Key("purpose").String(t.purpose_id).Key("has_optout").Bool(t.has_optout);
+  w.Key("updated_at").String(FormatRfc3339Millis(t.updated_at_ms)).EndObject();
+  return w.Take();
+}
+
+std::string ConsentJson(const ConsentRecord& c) {
+  JsonWriter w;
+  w.BeginObject().Key("subject").String(c.subject).Key("purpose").String(c.purpose_id).Key("state").String(c.state);
+  if (c.state == "pending") w.Key("expires_at").String(FormatRfc3339Millis(c.pending_expires_at_ms));
+  if (!c.confirmation_message_id.empty()) w.Key("confirmation_message_id").String(c.confirmation_message_id);
+  w.Key("notice_version").String(c.notice_version).Key("updated_at").String(FormatRfc3339Millis(c.updated_at_ms));
+  w.EndObject();
+  return w.Take();
+}
+
+// The subject pseudonym of a phone number given in a body (never in a URL).
+Result<std::string> SubjectOf(const ConsentRouteDeps& d, const std::string& tenant_id, const std::string& phone,
+                              std::string* e164_out) {
+  Result<std::string> e164 = NormalizePhone(phone);
+  if (!e164.ok()) return InvalidArgument("invalid_phone", "phone is not a valid phone number");
+  if (e164_out != nullptr) *e164_out = *e164;
+  return d.keyring->Pseudonym(tenant_id, *e164);
+}
+
+}  // namespace
+
+Result<HttpResponse> DefinePurpose(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                   const AuditActor& actor) {
+  if (d.consent == nullptr) return Disabled();
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  Purpose purpose;
+  purpose.tenant_id = p.tenant_id;
+  CS_ASSIGN_OR_RETURN(purpose.id, r.RequiredString("id"));
+  CS_ASSIGN_OR_RETURN(purpose.name, r.RequiredString("name"));
+  CS_ASSIGN_OR_RETURN(purpose.legal_basis, r.RequiredString("legal_basis"));
+  CS_ASSIGN_OR_RETURN(purpose.category, r.RequiredString("category"));
+  CS_ASSIGN_OR_RETURN(auto special, r.OptionalBool("special_category"));
+  CS_ASSIGN_OR_RETURN(purpose.confirmation_template, r.RequiredString("confirmation_template"));
+  CS_ASSIGN_OR_RETURN(auto language, r.OptionalString("confirmation_language"));
+  CS_RETURN_IF_ERROR(r.Finish());
+  purpose.special_category = special.value_or(false);
+  if (language) purpose.confirmation_language = *language;
+  CS_ASSIGN_OR_RETURN(Purpose stored, d.consent->DefinePurpose(actor, purpose));
+  return Json(201, PurposeJson(stored));
+}
+
+Result<HttpResponse> ListPurposes(const ConsentRouteDeps& d, const Principal& p) {
+  CS_ASSIGN_OR_RETURN(std::vector<Purpose> all, d.store->consents().ListPurposes(p.tenant_id));
+  JsonWriter w;
+  w.BeginObject().Key("purposes").BeginArray();
+  for (const Purpose& x : all) w.Raw(PurposeJson(x));
+  w.EndArray().EndObject();
+  return Json(200, w.Take());
+}
+
+Result<HttpResponse> RegisterTemplate(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                      const AuditActor& actor) {
+  if (d.consent == nullptr) return Disabled();
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  TemplateRecord t;
+  t.tenant_id = p.tenant_id;
+  CS_ASSIGN_OR_RETURN(t.name, r.RequiredString("name"));
+  CS_ASSIGN_OR_RETURN(t.language, r.RequiredString("language"));
+  CS_ASSIGN_OR_RETURN(t.category, r.RequiredString("category"));
+  CS_ASSIGN_OR_RETURN(t.purpose_id, r.RequiredString("purpose"));
+  CS_ASSIGN_OR_RETURN(auto optout, r.OptionalBool("has_optout"));
+  CS_RETURN_IF_ERROR(r.Finish());
+  t.has_optout = optout.value_or(false);
+  CS_RETURN_IF_ERROR(d.consent->RegisterTemplate(actor, t));
+  CS_ASSIGN_OR_RETURN(auto stored, d.store->consents().GetTemplate(t.tenant_id, t.name, t.language));
+  return Json(201, TemplateJson(stored.value_or(t)));
+}
+
+Result<HttpResponse> ListTemplates(const ConsentRouteDeps& d, const Principal& p) {
+  CS_ASSIGN_OR_RETURN(std::vector<TemplateRecord> all, d.store->consents().ListTemplates(p.tenant_id));
+  JsonWriter w;
+  w.BeginObject().Key("templates").BeginArray();
+  for (const TemplateRecord& t : all) w.Raw(TemplateJson(t));
+  w.EndArray().EndObject();
+  return Json(200, w.Take());
+}
+
+Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                     const AuditActor& actor) {
+  if (d.consent == nullptr || d.messages == nullptr) return Disabled();
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(std::string phone, r.RequiredString("phone"));
+  CS_ASSIGN_OR_RETURN(std::string purpose_id, r.RequiredString("purpose"));
+  CS_ASSIGN_OR_RETURN(auto channel_id, r.OptionalString("channel_id"));
+  CS_ASSIGN_OR_RETURN(auto explicit_consent, r.OptionalBool("explicit"));
+  CS_ASSIGN_OR_RETURN(const JsonValue* evidence_value, r.OptionalObject("evidence"));
+  if (body.Find("purposes") != nullptr) {
+    return InvalidArgument("bundled_consent", "one consent per purpose: bundled purposes are not consent (CONS-08)");
+  }
+  if (evidence_value == nullptr) return InvalidArgument("missing_field", "body.evidence is required");
+  CS_ASSIGN_OR_RETURN(ObjectReader ev, ObjectReader::Create(*evidence_value, "body.evidence"));
+  ConsentEvidence evidence;
+  CS_ASSIGN_OR_RETURN(evidence.source_channel, ev.RequiredString("source_channel"));
+  CS_ASSIGN_OR_RETURN(auto ref, ev.OptionalString("source_ref"));
+  CS_ASSIGN_OR_RETURN(evidence.notice_version, ev.RequiredString("notice_version"));
+  CS_ASSIGN_OR_RETURN(evidence.notice_sha256, ev.RequiredString("notice_sha256"));
+  CS_ASSIGN_OR_RETURN(std::string captured, ev.RequiredString("captured_at"));
+  CS_RETURN_IF_ERROR(ev.Finish());
+  CS_RETURN_IF_ERROR(r.Finish());
+  if (ref) evidence.source_ref = *ref;
+  std::optional<int64_t> captured_ms = ParseRfc3339Millis(captured);
+  if (!captured_ms) return InvalidArgument("invalid_field", "evidence.captured_at must be an RFC 3339 time");
+  evidence.captured_at_ms = *captured_ms;
+  std::string e164;
+  CS_ASSIGN_OR_RETURN(std::string subject, SubjectOf(d, p.tenant_id, phone, &e164));
+  CS_ASSIGN_OR_RETURN(RegisterResult reg, d.consent->Register(actor, p.tenant_id, subject, purpose_id, evidence,
+                                                              explicit_consent.value_or(false)));
+  if (reg.needs_confirmation) {
+    // The double opt-in request (CONS-01, CONS-02): the purpose's UTILITY
+    // template naming the business and the purpose, with confirm and decline buttons.
+    CS_ASSIGN_OR_RETURN(Purpose purpose, d.store->consents().GetPurpose(p.tenant_id, purpose_id));
+    CS_ASSIGN_OR_RETURN(Tenant tenant, d.store->tenants().Get(p.tenant_id));
+    JsonWriter w;
+    w.BeginObject().Key("messaging_product").String("whatsapp").Key("to").String(e164).Key("type").String("template");
+    w.Key("template").BeginObject().Key("name").String(purpose.confirmation_template);
+    w.Key("language").BeginObject().Key("code").String(purpose.confirmation_language).EndObject();
+    w.Key("components").BeginArray();
+    w.BeginObject().Key("type").String("body").Key("parameters").BeginArray();
+    w.BeginObject().Key("type").String("text").Key("text").String(tenant.name).EndObject();
+    w.BeginObject().Key("type").String("text").Key("text").String(purpose.name).EndObject();
+    w.EndArray().EndObject();
+    for (int i = 0; i < 2; ++i) {
+      w.BeginObject().Key("type").String("button").Key("sub_type").String("quick_reply").Key("index").String(std::to_string(i));
+      w.Key("parameters").BeginArray().BeginObject().Key("type").String("payload");
+      w.Key("payload").String(i == 0 ? "CONSENTRY_CONFIRM" : "CONSENTRY_DECLINE").EndObject().EndArray().EndObject();
+    }
+    w.EndArray().EndObject().EndObject();
+    CS_ASSIGN_OR_RETURN(JsonValue send_body, ParseJson(w.str()));
+    SendRequest sr;
+    sr.tenant_id = p.tenant_id;
+    sr.actor = actor;
+    sr.channel_id = channel_id.value_or("");
+    sr.body = &send_body;
+    sr.confirmation_purpose = purpose_id;
+    sr.idempotency_key = "consent-confirmation:" + subject.substr(4, 24) + ":" + purpose_id + ":" +
+                         std::to_string(reg.record.version);
+    CS_ASSIGN_OR_RETURN(SendResult sent, d.messages->Send(sr));
+    CS_RETURN_IF_ERROR(d.consent->MarkConfirmationSent(p.tenant_id, subject, purpose_id, sent.message.channel_id,
+                                                       sent.message.id));
+    reg.record.confirmation_message_id = sent.message.id;
+  }
+  return Json(reg.needs_confirmation ? 201 : 200, ConsentJson(reg.record));
+}
+
+Result<HttpResponse> WithdrawConsent(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                     const AuditActor& actor) {
+  if (d.consent == nullptr) return Disabled();
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(auto phone, r.OptionalString("phone"));
+  CS_ASSIGN_OR_RETURN(auto subject_in, r.OptionalString("subject"));
+  CS_ASSIGN_OR_RETURN(auto purpose, r.OptionalString("purpose"));
+  CS_RETURN_IF_ERROR(r.Finish());
+  std::string subject;
+  if (phone) {
+    CS_ASSIGN_OR_RETURN(subject, SubjectOf(d, p.tenant_id, *phone, nullptr));
+  } else if (subject_in) {
+    subject = *subject_in;
+  } else {
+    return InvalidArgument("missing_field", "give phone or subject");
+  }
+  CS_RETURN_IF_ERROR(d.consent->Withdraw(actor, p.tenant_id, subject, purpose.value_or(""), "api_withdrawal"));
+  CS_ASSIGN_OR_RETURN(std::vector<ConsentRecord> all, d.store->consents().SubjectConsents(p.tenant_id, subject));
+  JsonWriter w;
+  w.BeginObject().Key("subject").String(subject).Key("consents").BeginArray();
+  for (const ConsentRecord& c : all) w.Raw(ConsentJson(c));
+  w.EndArray().EndObject();
+  return Json(200, w.Take());
+}
+
+Result<HttpResponse> SubjectConsents(const ConsentRouteDeps& d, const Principal& p, const std::string& subject) {
+  CS_ASSIGN_OR_RETURN(std::vector<ConsentRecord> all, d.store->consents().SubjectConsents(p.tenant_id, subject));
+  CS_ASSIGN_OR_RETURN(std::vector<ConsentEvent> events, d.store->consents().ConsentEvents(p.tenant_id, subject));
+  return Json(200, ConsentProofJson(subject, all, events));
+}
+
+}  // namespace cs::api_internal

@@ -1,0 +1,369 @@
+// The consent ledger of consent.h.
+#include "consent/consent.h"
+
+#include <algorithm>
+
+#include "common/json_writer.h"
+#include "common/sha256.h"
+#include "common/strings.h"
+
+namespace cs {
+
+namespace {
+
+bool IsHex64(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string ActorName(const AuditActor& a) { return a.type + ":" + a.id; }
+
+bool IsMarketing(const Purpose& p) { return p.category == "MARKETING"; }
+
+std::string ReplyEvidence(std::string_view wamid, std::string_view text, int64_t at_ms) {
+  JsonWriter w;
+  w.BeginObject().Key("reply_wamid").String(wamid);
+  // The reply itself is not kept, only a hash of its normalised form (CONS-06).
+  w.Key("reply_sha256").String(HexEncode(Sha256({NormalizeReply(text)})));
+  w.Key("reply_at").String(FormatRfc3339Millis(at_ms)).EndObject();
+  return w.Take();
+}
+
+}  // namespace
+
+Status ConsentService::Transition(StoreTransaction& tx, const std::optional<ConsentRecord>& current,
+                                  ConsentRecord next, const std::string& actor, const std::string& reason,
+                                  const std::string& evidence, std::vector<AuditEvent>& events) {
+  const int64_t now = clock_.NowUnixMillis();
+  const std::string from = current ? current->state : "none";
+  next.updated_at_ms = now;
+  CS_RETURN_IF_ERROR(tx.consents().PutConsent(next, current ? current->version : 0));
+  ConsentEvent e;
+  e.tenant_id = next.tenant_id;
+  e.subject = next.subject;
+  e.purpose_id = next.purpose_id;
+  e.from_state = from;
+  e.to_state = next.state;
+  e.at_ms = now;
+  e.actor = actor;
+  e.reason = reason;
+  e.evidence = evidence.empty() ? "{}" : evidence;
+  CS_RETURN_IF_ERROR(tx.consents().AppendConsentEvent(e));
+  AuditEvent a;
+  a.tenant_id = next.tenant_id;
+  a.actor = AuditActor{actor.substr(0, actor.find(':')), actor.substr(actor.find(':') + 1), "consent", ""};
+  a.action = "consent." + next.state;
+  a.subject = next.subject;
+  a.purpose = next.purpose_id;
+  a.resource = "consent:" + next.purpose_id;
+  JsonWriter w;
+  // The audit entry seals the evidence: its hash is in the tamper-evident ledger.
+  w.BeginObject().Key("from").String(from).Key("to").String(next.state).Key("reason").String(reason);
+  w.Key("evidence_sha256").String(HexEncode(Sha256({e.evidence}))).EndObject();
+  a.details = w.Take();
+  events.push_back(std::move(a));
+  return Status::Ok();
+}
+
+Result<Purpose> ConsentService::DefinePurpose(const AuditActor& actor, Purpose p) {
+  static const char* kBases[] = {"consent", "contract", "legal_obligation", "vital_interests", "public_task",
+                                 "legitimate_interests"};
+  if (std::none_of(std::begin(kBases), std::end(kBases), [&](const char* b) { return p.legal_basis == b; })) {
+    return InvalidArgument("invalid_field", "legal_basis must be one of consent, contract, legal_obligation, "
+                                            "vital_interests, public_task, legitimate_interests (GDPR Art. 6(1)(a)-(f))");
+  }
+  if (p.category != "MARKETING" && p.category != "UTILITY" && p.category != "AUTHENTICATION") {
+    return InvalidArgument("invalid_field", "category must be MARKETING, UTILITY or AUTHENTICATION");
+  }
+  if (p.id.empty() || p.id.size() > 64 ||
+      !std::all_of(p.id.begin(), p.id.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; })) {
+    return InvalidArgument("invalid_field", "purpose id must be 1-64 of [a-z0-9_]");
+  }
+  if (p.category == "MARKETING" && p.legal_basis != "consent") {
+    // ePD Art. 13: direct marketing over messaging needs consent.
+    return InvalidArgument("invalid_field", "a MARKETING purpose needs the legal basis consent");
+  }
+  if (p.confirmation_template.empty()) {
+    return InvalidArgument("invalid_field", "confirmation_template is required: WhatsApp opt-in is confirmed by a double opt-in");
+  }
+  if (p.confirmation_language.empty()) p.confirmation_language = "en_US";
+  p.created_at_ms = clock_.NowUnixMillis();
+  CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.consents().PutPurpose(p));
+    AuditEvent e;
+    e.tenant_id = p.tenant_id;
+    e.actor = actor;
+    e.action = "purpose.define";
+    e.purpose = p.id;
+    e.resource = "purpose:" + p.id;
+    JsonWriter w;
+    w.BeginObject().Key("legal_basis").String(p.legal_basis).Key("category").String(p.category);
+    w.Key("special_category").Bool(p.special_category).EndObject();
+    e.details = w.Take();
+    return ledger_.Append(tx.audit(), e);
+  }));
+  return p;
+}
+
+Status ConsentService::RegisterTemplate(const AuditActor& actor, TemplateRecord t) {
+  if (t.category != "MARKETING" && t.category != "UTILITY" && t.category != "AUTHENTICATION") {
+    return InvalidArgument("invalid_field", "category must be MARKETING, UTILITY or AUTHENTICATION");
+  }
+  if (t.name.empty() || t.language.empty()) return InvalidArgument("missing_field", "name and language are required");
+  CS_RETURN_IF_ERROR(store_.consents().GetPurpose(t.tenant_id, t.purpose_id).status());
+  if (t.category == "MARKETING" && !t.has_optout) {
+    return InvalidArgument("optout_affordance_missing",
+                           "a MARKETING template needs an opt-out button or text (ePD Art. 13(2))");
+  }
+  t.updated_at_ms = clock_.NowUnixMillis();
+  return store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.consents().PutTemplate(t));
+    AuditEvent e;
+    e.tenant_id = t.tenant_id;
+    e.actor = actor;
+    e.action = "template.register";
+    e.purpose = t.purpose_id;
+    e.resource = "template:" + t.name + ":" + t.language;
+    return ledger_.Append(tx.audit(), e);
+  });
+}
+
+Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const std::string& tenant_id,
+                                                const std::string& subject, const std::string& purpose_id,
+                                                const ConsentEvidence& ev, bool explicit_consent) {
+  CS_ASSIGN_OR_RETURN(Purpose purpose, store_.consents().GetPurpose(tenant_id, purpose_id));
+  if (purpose.legal_basis != "consent") {
+    return FailedPrecondition("consent_not_required",
+                              "this purpose's legal basis is " + purpose.legal_basis + ", not consent");
+  }
+  if (purpose.special_category && !explicit_consent) {
+    return PermissionDenied("explicit_consent_required",
+                            "a special-category purpose needs explicit consent naming the category (GDPR Art. 9)");
+  }
+  if (ev.source_channel.empty() || ev.source_channel.size() > 64) {
+    return InvalidArgument("invalid_field", "evidence.source_channel is required");
+  }
+  if (ev.notice_version.empty() || !IsHex64(ev.notice_sha256)) {
+    return InvalidArgument("invalid_field", "evidence needs notice_version and notice_sha256 (64 lowercase hex)");
+  }
+  const int64_t now = clock_.NowUnixMillis();
+  if (ev.captured_at_ms <= 0 || ev.captured_at_ms > now + 300000) {
+    return InvalidArgument("invalid_field", "evidence.captured_at must be a past time");
+  }
+  RegisterResult out;
+  Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
+    CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> current, tx.consents().GetConsent(tenant_id, subject, purpose_id));
+    if (current && current->state == "pending" && current->pending_expires_at_ms > now) {
+      out = {*current, false};  // CONS-02: one request per pending record
+      return Status::Ok();
+    }
+    if (current && current->state == "active") {
+      out = {*current, false};
+      return Status::Ok();
+    }
+    ConsentRecord next;
+    next.tenant_id = tenant_id;
+    next.subject = subject;
+    next.purpose_id = purpose_id;
+    next.state = "pending";
+    next.pending_expires_at_ms = now + ttl_ms_;
+    next.notice_version = ev.notice_version;
+    next.notice_hash = ev.notice_sha256;
+    next.explicit_consent = explicit_consent;
+    std::vector<AuditEvent> events;
+    if (current && current->state == "pending") {
+      // An expired request: record the expiry before the new request.
+      ConsentRecord expired = *current;
+      expired.state = "expired";
+      CS_RETURN_IF_ERROR(Transition(tx, current, expired, "system:consent", "ttl_passed", "{}", events));
+      expired.version = current->version + 1;
+      current = expired;
+    }
+    JsonWriter w;
+    w.BeginObject().Key("source_channel").String(ev.source_channel).Key("source_ref").String(ev.source_ref);
+    w.Key("notice_version").String(ev.notice_version).Key("notice_sha256").String(ev.notice_sha256);
+    w.Key("captured_at").String(FormatRfc3339Millis(ev.captured_at_ms)).Key("explicit").Bool(explicit_consent).EndObject();
+    CS_RETURN_IF_ERROR(Transition(tx, current, next, ActorName(actor), "registered", w.str(), events));
+    CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), events));
+    next.version = current ? current->version + 1 : 1;
+    out = {next, true};
+    return Status::Ok();
+  });
+  CS_RETURN_IF_ERROR(s);
+  return out;
+}
+
+Status ConsentService::MarkConfirmationSent(const std::string& tenant_id, const std::string& subject,
+                                            const std::string& purpose_id, const std::string& channel_id,
+                                            const std::string& message_id) {
+  return commits_.Run([&](StoreTransaction& tx) -> Status {
+    CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> current, tx.consents().GetConsent(tenant_id, subject, purpose_id));
+    if (!current || current->state != "pending") return FailedPrecondition("conflict", "the consent is no longer pending");
+    ConsentRecord next = *current;
+    next.channel_id = channel_id;
+    next.confirmation_message_id = message_id;
+    next.updated_at_ms = clock_.NowUnixMillis();
+    CS_RETURN_IF_ERROR(tx.consents().PutConsent(next, current->version));
+    ConsentEvent e{0, tenant_id, subject, purpose_id, "pending", "pending", next.updated_at_ms, "system:consent",
+                   "confirmation_requested", ""};
+    JsonWriter w;
+    w.BeginObject().Key("channel_id").String(channel_id).Key("message_id").String(message_id).EndObject();
+    e.evidence = w.Take();
+    return tx.consents().AppendConsentEvent(e);
+  });
+}
+
+Status ConsentService::Withdraw(const AuditActor& actor, const std::string& tenant_id, const std::string& subject,
+                                const std::string& purpose_id, const std::string& reason) {
+  CS_ASSIGN_OR_RETURN(std::vector<Purpose> purposes, store_.consents().ListPurposes(tenant_id));
+  if (!purpose_id.empty() &&
+      std::none_of(purposes.begin(), purposes.end(), [&](const Purpose& p) { return p.id == purpose_id; })) {
+    return NotFound("no such purpose");
+  }
+  return commits_.Run([&](StoreTransaction& tx) -> Status {
+    std::vector<AuditEvent> events;
+    for (const Purpose& p : purposes) {
+      if (purpose_id.empty() ? !IsMarketing(p) : p.id != purpose_id) continue;
+      CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> current, tx.consents().GetConsent(tenant_id, subject, p.id));
+      if (!current || (current->state != "active" && current->state != "pending")) continue;
+      ConsentRecord next = *current;
+      next.state = current->state == "active" ? "withdrawn" : "declined";
+      CS_RETURN_IF_ERROR(Transition(tx, current, next, ActorName(actor), reason, "{}", events));
+    }
+    return ledger_.Append(tx.audit(), events);
+  });
+}
+
+Status ConsentService::OnMarketingStop(StoreTransaction& tx, const std::string& tenant_id, const std::string& subject,
+                                       const std::string& source, std::vector<AuditEvent>& events) {
+  CS_ASSIGN_OR_RETURN(std::vector<ConsentRecord> all, tx.consents().SubjectConsents(tenant_id, subject));
+  for (const ConsentRecord& c : all) {
+    if (c.state != "active" && c.state != "pending") continue;
+    CS_ASSIGN_OR_RETURN(Purpose p, tx.consents().GetPurpose(tenant_id, c.purpose_id));
+    if (!IsMarketing(p)) continue;
+    ConsentRecord next = c;
+    next.state = c.state == "active" ? "withdrawn" : "declined";
+    CS_RETURN_IF_ERROR(Transition(tx, c, next, "subject:" + subject, source, "{}", events));
+  }
+  return Status::Ok();
+}
+
+Status ConsentService::OnInbound(StoreTransaction& tx, const std::string& tenant_id, const std::string& channel_id,
+                                 const std::string& subject, std::string_view text, std::string_view payload,
+                                 const std::string& wamid, std::vector<AuditEvent>& events,
+                                 InboundConsentOutcome& outcome) {
+  const ReplyMeaning meaning = ClassifyReply(text, payload);
+  const int64_t now = clock_.NowUnixMillis();
+  CS_ASSIGN_OR_RETURN(std::vector<ConsentRecord> all, tx.consents().SubjectConsents(tenant_id, subject));
+  const std::string evidence = ReplyEvidence(wamid, text, now);
+  const std::string actor = "subject:" + subject;
+  if (meaning.intent == ReplyIntent::kOptOut) {
+    // Liberal on opt-out (CONS-05): marketing is withdrawn, pending requests declined.
+    for (const ConsentRecord& c : all) {
+      if (c.state != "active" && c.state != "pending") continue;
+      CS_ASSIGN_OR_RETURN(Purpose p, tx.consents().GetPurpose(tenant_id, c.purpose_id));
+      if (c.state == "active" && !IsMarketing(p)) continue;
+      ConsentRecord next = c;
+      next.state = c.state == "active" ? "withdrawn" : "declined";
+      CS_RETURN_IF_ERROR(Transition(tx, c, next, actor, "stop_keyword", evidence, events));
+    }
+    outcome.opted_out = true;
+    outcome.language = meaning.language;
+    return Status::Ok();
+  }
+  for (const ConsentRecord& c : all) {
+    if (c.state != "pending") continue;
+    std::string rejected;
+    if (c.confirmation_message_id.empty()) rejected = "not_requested";
+    else if (c.channel_id != channel_id) rejected = "other_business_number";
+    else if (now > c.pending_expires_at_ms) rejected = "expired";
+    else if (meaning.intent == ReplyIntent::kNone) rejected = "not_affirmative";
+    if (!rejected.empty()) {
+      // B-37: no change, but the attempt is on record.
+      AuditEvent a;
+      a.tenant_id = tenant_id;
+      a.actor = AuditActor{"subject", subject, "consent", ""};
+      a.action = "consent.confirm_rejected";
+      a.subject = subject;
+      a.purpose = c.purpose_id;
+      a.resource = "consent:" + c.purpose_id;
+      a.outcome = rejected;
+      events.push_back(std::move(a));
+      if (rejected == "expired") {
+        ConsentRecord next = c;
+        next.state = "expired";
+        CS_RETURN_IF_ERROR(Transition(tx, c, next, "system:consent", "ttl_passed", "{}", events));
+      }
+      continue;
+    }
+    ConsentRecord next = c;
+    next.state = meaning.intent == ReplyIntent::kAffirm ? "active" : "declined";
+    CS_RETURN_IF_ERROR(Transition(tx, c, next, actor,
+                                  meaning.intent == ReplyIntent::kAffirm ? "reply_affirmative" : "reply_negative",
+                                  evidence, events));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ConsentService::CheckTemplateSend(const std::string& tenant_id, const std::string& subject,
+                                                      const std::string& name, const std::string& language) {
+  CS_ASSIGN_OR_RETURN(std::optional<TemplateRecord> t, store_.consents().GetTemplate(tenant_id, name, language));
+  if (!t) {
+    return PermissionDenied("consent_required",
+                            "the template is not registered: its category and purpose are unknown, so no consent "
+                            "can cover it (POST /v1/templates)");
+  }
+  if (t->category == "MARKETING" && !t->has_optout) {
+    return InvalidArgument("optout_affordance_missing", "a MARKETING template needs an opt-out button or text");
+  }
+  CS_ASSIGN_OR_RETURN(bool active, IsActive(tenant_id, subject, t->purpose_id));
+  if (!active) return PermissionDenied("consent_required", "no active consent for purpose " + t->purpose_id);
+  return t->purpose_id;
+}
+
+Result<bool> ConsentService::IsActive(const std::string& tenant_id, const std::string& subject,
+                                      const std::string& purpose_id) {
+  CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> c, store_.consents().GetConsent(tenant_id, subject, purpose_id));
+  return c.has_value() && c->state == "active";
+}
+
+Status ConsentService::CheckConfirmationSend(const std::string& tenant_id, const std::string& subject,
+                                             const std::string& purpose_id, const std::string& name,
+                                             const std::string& language) {
+  CS_ASSIGN_OR_RETURN(std::optional<TemplateRecord> t, store_.consents().GetTemplate(tenant_id, name, language));
+  if (!t) return PermissionDenied("consent_required", "the confirmation template is not registered");
+  if (t->category != "UTILITY") {
+    return FailedPrecondition("confirmation_template_miscategorised",
+                              "the confirmation template must be UTILITY as Meta categorised it; it is " + t->category);
+  }
+  CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> c, store_.consents().GetConsent(tenant_id, subject, purpose_id));
+  if (!c || c->state != "pending") return FailedPrecondition("conflict", "the consent is not pending");
+  return Status::Ok();
+}
+
+std::string ConsentProofJson(const std::string& subject, const std::vector<ConsentRecord>& consents,
+                             const std::vector<ConsentEvent>& events) {
+  JsonWriter w;
+  w.BeginObject().Key("subject").String(subject).Key("consents").BeginArray();
+  for (const ConsentRecord& c : consents) {
+    w.BeginObject().Key("purpose").String(c.purpose_id).Key("state").String(c.state);
+    w.Key("updated_at").String(FormatRfc3339Millis(c.updated_at_ms));
+    if (c.state == "pending") w.Key("expires_at").String(FormatRfc3339Millis(c.pending_expires_at_ms));
+    w.Key("notice_version").String(c.notice_version).Key("notice_sha256").String(c.notice_hash);
+    w.Key("explicit").Bool(c.explicit_consent).EndObject();
+  }
+  w.EndArray().Key("history").BeginArray();
+  for (const ConsentEvent& e : events) {
+    w.BeginObject().Key("seq").Int(e.seq).Key("time").String(FormatRfc3339Millis(e.at_ms));
+    w.Key("purpose").String(e.purpose_id).Key("from").String(e.from_state).Key("to").String(e.to_state);
+    w.Key("actor").String(e.actor).Key("reason").String(e.reason).Key("evidence").Raw(e.evidence.empty() ? "{}" : e.evidence);
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
+  return w.Take();
+}
+
+}  // namespace cs

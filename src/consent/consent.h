@@ -1,0 +1,130 @@
+// File: consent.h
+// The consent ledger (docs/consent.md): purposes with their legal basis,
+// per-subject consent as a state machine with append-only evidence, double
+// opt-in over WhatsApp, opt-out at every interaction, and the send gate.
+//
+//   none ──register──▶ pending ──affirmative reply──▶ active ──withdraw──▶ withdrawn
+//                        │ ├──decline / STOP──▶ declined
+//                        │ └──TTL passes──────▶ expired
+//   withdrawn / declined / expired ──register──▶ pending (a fresh double opt-in)
+//
+// Every transition writes a consent event with its evidence and an audit
+// entry (action "consent.<state>", evidence hash in the details), in the
+// caller's transaction. Subjects are pseudonyms; no phone number is stored.
+//
+// Thread-safety: safe for concurrent use; concurrent changes to one consent
+// are serialised by the store (optimistic versions, retried on conflict).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/audit.h"
+#include "consent/keywords.h"
+#include "env/env.h"
+#include "store/store.h"
+
+namespace cs {
+
+// The first step of a double opt-in, captured outside WhatsApp (CONS-01, CONS-06).
+struct ConsentEvidence {
+  std::string source_channel;    // "web_form", "shop", "phone", "in_store", …
+  std::string source_ref;        // the form, order or call it came from
+  std::string notice_version;    // the privacy notice shown
+  std::string notice_sha256;     // hex SHA-256 of the exact notice text
+  int64_t captured_at_ms = 0;
+};
+
+struct RegisterResult {
+  ConsentRecord record;
+  bool needs_confirmation = false;  // a new pending record: send the confirmation request
+};
+
+// What a reply changed, for the caller to act on after its commit.
+struct InboundConsentOutcome {
+  bool opted_out = false;        // send one opt-out confirmation
+  std::string language;          // of the keyword that matched
+};
+
+class ConsentService {
+ public:
+  ConsentService(Store& store, GroupCommitter& commits, const AuditLedger& ledger, const Clock& clock,
+                 int64_t confirmation_ttl_ms = 72LL * 3600 * 1000)
+      : store_(store), commits_(commits), ledger_(ledger), clock_(clock), ttl_ms_(confirmation_ttl_ms) {}
+
+  // Creates or replaces a purpose. invalid_field for an unknown legal basis
+  // or category, or a consent-based purpose without a confirmation template.
+  Result<Purpose> DefinePurpose(const AuditActor& actor, Purpose purpose);
+
+  // Registers a template as Meta categorised it, with the purpose it
+  // serves. optout_affordance_missing (422) for a MARKETING template
+  // without an opt-out (CONS-07); not_found for an unknown purpose.
+  Status RegisterTemplate(const AuditActor& actor, TemplateRecord record);
+
+  // Records a first-step consent as pending (CONS-01). While pending, a
+  // second call returns the same record without asking again (CONS-02).
+  // An active consent is returned as is. Refusals: not_found (purpose),
+  // failed_precondition "consent_not_required" (the purpose's legal basis is
+  // not consent), "explicit_consent_required" (a special-category purpose
+  // registered without explicit consent, CONS-11), invalid_field (evidence).
+  Result<RegisterResult> Register(const AuditActor& actor, const std::string& tenant_id, const std::string& subject,
+                                  const std::string& purpose_id, const ConsentEvidence& evidence,
+                                  bool explicit_consent);
+
+  // Remembers which message asked for confirmation, on which number.
+  Status MarkConfirmationSent(const std::string& tenant_id, const std::string& subject, const std::string& purpose_id,
+                              const std::string& channel_id, const std::string& message_id);
+
+  // Withdraws (active) or declines (pending) one purpose, or every
+  // marketing purpose when `purpose_id` is empty. Idempotent.
+  Status Withdraw(const AuditActor& actor, const std::string& tenant_id, const std::string& subject,
+                  const std::string& purpose_id, const std::string& reason);
+
+  // Applies a subject's inbound message inside the webhook's transaction
+  // (`tx`, appending audit events to `events`): STOP withdraws marketing and
+  // declines pending requests; an affirmative reply activates pending
+  // consents requested on this channel within their TTL; NO declines;
+  // anything else while pending is a rejected confirmation (audited).
+  Status OnInbound(StoreTransaction& tx, const std::string& tenant_id, const std::string& channel_id,
+                   const std::string& subject, std::string_view text, std::string_view button_payload,
+                   const std::string& wamid, std::vector<AuditEvent>& events, InboundConsentOutcome& outcome);
+
+  // Meta's marketing stop (user_preferences "stop", or a 131050 failure):
+  // withdraws every marketing purpose, inside `tx`.
+  Status OnMarketingStop(StoreTransaction& tx, const std::string& tenant_id, const std::string& subject,
+                         const std::string& source, std::vector<AuditEvent>& events);
+
+  // The send gate for a template (CONS-03): returns the purpose the send is
+  // for, or permission_denied "consent_required" (template not registered,
+  // no active consent), "optout_affordance_missing" (422).
+  Result<std::string> CheckTemplateSend(const std::string& tenant_id, const std::string& subject,
+                                        const std::string& template_name, const std::string& language);
+
+  // For the dispatch-time re-check (CONS-04): is the consent still active?
+  Result<bool> IsActive(const std::string& tenant_id, const std::string& subject, const std::string& purpose_id);
+
+  // For the confirmation request itself: the template must be UTILITY
+  // (confirmation_template_miscategorised otherwise, CONS-02) and the consent pending.
+  Status CheckConfirmationSend(const std::string& tenant_id, const std::string& subject, const std::string& purpose_id,
+                               const std::string& template_name, const std::string& language);
+
+ private:
+  Status Transition(StoreTransaction& tx, const std::optional<ConsentRecord>& current, ConsentRecord next,
+                    const std::string& actor, const std::string& reason, const std::string& evidence,
+                    std::vector<AuditEvent>& events);
+
+  Store& store_;
+  GroupCommitter& commits_;
+  const AuditLedger& ledger_;
+  const Clock& clock_;
+  int64_t ttl_ms_;
+};
+
+// Returns the consent and its history as JSON (docs/api.md): the proof
+// export of one subject (CONS-06).
+std::string ConsentProofJson(const std::string& subject, const std::vector<ConsentRecord>& consents,
+                             const std::vector<ConsentEvent>& events);
+
+}  // namespace cs
