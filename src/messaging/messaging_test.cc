@@ -438,6 +438,82 @@ TEST_F(MessagingTest, TheProviderRestartingMidRunDuplicatesNothing) {
   EXPECT_LE(unknown, 4);  // at most the requests in flight when it died
 }
 
+// covers: CONS-04, F-24
+// A 1,000-message campaign queued under active consents; one subject
+// withdraws before the queue drains: 999 are delivered, that one never.
+TEST_F(MessagingTest, ACampaignQueuedBeforeAWithdrawalNeverReachesThatSubject) {
+  ConsentService consent(*store_, *commits_, ledger_, clock_);
+  MessageService gated(*store_, *commits_, *keyring_, ledger_, clock_, random_, &consent);
+  const AuditActor actor{"integration", "key_test", "test", ""};
+  Purpose marketing;
+  marketing.tenant_id = "ten_a";
+  marketing.id = "marketing";
+  marketing.name = "offers";
+  marketing.legal_basis = "consent";
+  marketing.category = "MARKETING";
+  marketing.confirmation_template = "consent_request";
+  ASSERT_TRUE(consent.DefinePurpose(actor, marketing).ok());
+  ASSERT_TRUE(consent.RegisterTemplate(actor, TemplateRecord{"ten_a", "spring_sale", "en_US", "MARKETING", "marketing", true, 0}).ok());
+  // A fast number, and a sandbox that allows it.
+  sandbox_->Stop();
+  sandbox_options_.throughput_per_second = 1000;
+  sandbox_ = CreateSandbox(sandbox_options_, clock_);
+  sandbox_->Start();
+  ChannelSpec spec;
+  spec.tenant_id = "ten_a";
+  spec.graph_base_url = sandbox_listener_->url();
+  spec.throughput_per_second = 1000;
+  spec.access_token = SecretString(kToken);
+  spec.app_secret = SecretString(kAppSecret);
+  spec.verify_token = SecretString("verify-me");
+  ASSERT_TRUE(channels_->Update(AuditActor::System(), channel_.id, spec).ok());
+
+  const int n = 1000, k = 437;
+  std::vector<std::string> ids, subjects;
+  for (int i = 0; i < n; ++i) {
+    std::string number = "49176" + std::to_string(40000000 + i);
+    auto subject = keyring_->Pseudonym("ten_a", "+" + number);
+    ASSERT_TRUE(subject.ok());
+    ConsentRecord c;
+    c.tenant_id = "ten_a";
+    c.subject = *subject;
+    c.purpose_id = "marketing";
+    c.state = "active";
+    ASSERT_TRUE(store_->consents().PutConsent(c, 0).ok());
+    auto body = ParseJson(R"({"messaging_product":"whatsapp","to":")" + number +
+                          R"(","type":"template","template":{"name":"spring_sale","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"10%"}]}]}})");
+    SendRequest r;
+    r.tenant_id = "ten_a";
+    r.actor = actor;
+    r.body = &*body;
+    auto sent = gated.Send(r);
+    ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+    EXPECT_EQ(sent->message.purpose_id, "marketing");
+    ids.push_back(sent->message.id);
+    subjects.push_back(*subject);
+  }
+  // Not consented: refused at acceptance, nothing queued.
+  auto stranger = ParseJson(R"({"messaging_product":"whatsapp","to":"4917699999999","type":"template","template":{"name":"spring_sale","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"x"}]}]}})");
+  SendRequest sr;
+  sr.tenant_id = "ten_a";
+  sr.actor = actor;
+  sr.body = &*stranger;
+  EXPECT_EQ(gated.Send(sr).status().machine_code(), "consent_required");
+  ASSERT_TRUE(consent.Withdraw(actor, "ten_a", subjects[k], "marketing", "api_withdrawal").ok());
+
+  DispatcherOptions o;
+  dispatcher_ = std::make_unique<Dispatcher>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, o,
+                                             [](const std::string&) {}, &consent);
+  dispatcher_->Start();
+  ASSERT_TRUE(WaitFor([&] { return store_->messaging().CountJobs().value() == 0; }, 60000));
+  EXPECT_EQ(SandboxAccepted(), n - 1);
+  MessageRecord refused = Get(ids[k]);
+  EXPECT_EQ(refused.state, "failed");
+  EXPECT_EQ(refused.error_code, "consent_required");
+  EXPECT_EQ(dispatcher_->stats().consent_refused.load(), 1);
+  EXPECT_EQ(std::string(Control("GET", "/_sandbox/messages")).find("cs:" + ids[k]), std::string::npos);
+}
+
 // covers: B-07
 TEST_F(MessagingTest, StatusesOnlyMoveForwardInEveryOrder) {
   std::vector<std::string> statuses = {"sent", "delivered", "read", "failed"};

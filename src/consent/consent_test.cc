@@ -1,0 +1,269 @@
+// The consent ledger over a real SQLite store: every transition, every
+// refusal, and the evidence each change leaves.
+#include "consent/consent.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+namespace cs {
+namespace {
+
+const std::string kNotice(64, 'b');
+
+class ConsentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    std::string dir = ::testing::TempDir() + "/consentry_consent_" + std::to_string(getpid()) + "_" +
+                      std::to_string(counter++);
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    SqliteOptions o;
+    o.path = dir + "/consentry.db";
+    o.synchronous_full = false;
+    auto store = OpenSqliteStore(o);
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(store).value();
+    ASSERT_TRUE(store_->Migrate().ok());
+    ASSERT_TRUE(store_->tenants().Create(Tenant{"ten_a", "a", 1, std::nullopt}).ok());
+    commits_ = std::make_unique<GroupCommitter>(*store_);
+    consent_ = std::make_unique<ConsentService>(*store_, *commits_, ledger_, clock_, 3600 * 1000);
+    for (const char* id : {"marketing", "orders"}) {
+      Purpose p;
+      p.tenant_id = "ten_a";
+      p.id = id;
+      p.name = id;
+      p.legal_basis = "consent";
+      p.category = std::string(id) == "marketing" ? "MARKETING" : "UTILITY";
+      p.confirmation_template = "confirm";
+      ASSERT_TRUE(consent_->DefinePurpose(actor_, p).ok());
+    }
+    TemplateRecord confirm{"ten_a", "confirm", "en_US", "UTILITY", "orders", false, 0};
+    TemplateRecord promo{"ten_a", "promo", "en_US", "MARKETING", "marketing", true, 0};
+    ASSERT_TRUE(consent_->RegisterTemplate(actor_, confirm).ok());
+    ASSERT_TRUE(consent_->RegisterTemplate(actor_, promo).ok());
+  }
+
+  ConsentEvidence Evidence() const {
+    return ConsentEvidence{"web_form", "newsletter-box", "2026-11", kNotice, clock_.NowUnixMillis() - 1000};
+  }
+
+  // Registers and marks the confirmation as sent on channel "chn_1".
+  void Request(const std::string& subject, const std::string& purpose) {
+    auto r = consent_->Register(actor_, "ten_a", subject, purpose, Evidence(), false);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_TRUE(consent_->MarkConfirmationSent("ten_a", subject, purpose, "chn_1", "msg_confirm").ok());
+  }
+
+  // A reply from `subject` on `channel`, applied as the webhook does.
+  InboundConsentOutcome Reply(const std::string& subject, const std::string& text, const std::string& channel = "chn_1",
+                              const std::string& payload = "") {
+    InboundConsentOutcome out;
+    Status s = commits_->Run([&](StoreTransaction& tx) -> Status {
+      std::vector<AuditEvent> events;
+      CS_RETURN_IF_ERROR(consent_->OnInbound(tx, "ten_a", channel, subject, text, payload, "wamid.R", events, out));
+      return ledger_.Append(tx.audit(), events);
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return out;
+  }
+
+  std::string State(const std::string& subject, const std::string& purpose) {
+    auto c = store_->consents().GetConsent("ten_a", subject, purpose);
+    return c.ok() && *c ? (*c)->state : "none";
+  }
+
+  int64_t AuditCount(const std::string& action, const std::string& outcome = "") {
+    AuditQuery q;
+    q.action = action;
+    q.limit = 1000;
+    auto r = store_->audit().Query(q);
+    int64_t n = 0;
+    for (const AuditRecord& a : *r) n += outcome.empty() || a.outcome == outcome;
+    return n;
+  }
+
+  SystemClock clock_;
+  AuditLedger ledger_{clock_};
+  AuditActor actor_{"integration", "key_test", "test", ""};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<GroupCommitter> commits_;
+  std::unique_ptr<ConsentService> consent_;
+};
+
+// covers: CONS-01, CONS-06
+TEST_F(ConsentTest, DoubleOptInActivatesOnlyOnAnAffirmativeReply) {
+  Request("sub_1", "orders");
+  EXPECT_EQ(State("sub_1", "orders"), "pending");
+  for (const char* not_consent : {"yes please", "ja?", "👍", "", "Y\xD0\x95S", "When is my parcel coming?"}) {
+    Reply("sub_1", not_consent);
+    EXPECT_EQ(State("sub_1", "orders"), "pending") << not_consent;
+  }
+  EXPECT_EQ(AuditCount("consent.confirm_rejected", "not_affirmative"), 6);
+  Reply("sub_1", "\xEF\xBC\xB9\xEF\xBC\xA5\xEF\xBC\xB3");  // ＹＥＳ
+  EXPECT_EQ(State("sub_1", "orders"), "active");
+  auto events = store_->consents().ConsentEvents("ten_a", "sub_1");
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 3u);  // registered, confirmation requested, affirmed
+  EXPECT_EQ((*events)[0].reason, "registered");
+  EXPECT_NE((*events)[0].evidence.find("\"notice_sha256\":\"" + kNotice + "\""), std::string::npos);
+  EXPECT_NE((*events)[0].evidence.find("newsletter-box"), std::string::npos);
+  EXPECT_NE((*events)[1].evidence.find("msg_confirm"), std::string::npos);
+  EXPECT_EQ((*events)[2].to_state, "active");
+  EXPECT_EQ((*events)[2].actor, "subject:sub_1");
+  EXPECT_NE((*events)[2].evidence.find("reply_sha256"), std::string::npos);
+  EXPECT_EQ((*events)[2].evidence.find("YES"), std::string::npos);  // a hash of the reply, not the reply
+  // Each transition is also in the tamper-evident audit ledger.
+  EXPECT_EQ(AuditCount("consent.pending"), 1);
+  EXPECT_EQ(AuditCount("consent.active"), 1);
+}
+
+// covers: CONS-01, B-37
+TEST_F(ConsentTest, RepliesFromElsewhereLateOrUnaskedChangeNothing) {
+  // Not asked yet: registered, but no confirmation went out.
+  ASSERT_TRUE(consent_->Register(actor_, "ten_a", "sub_early", "orders", Evidence(), false).ok());
+  Reply("sub_early", "YES");
+  EXPECT_EQ(State("sub_early", "orders"), "pending");
+  EXPECT_EQ(AuditCount("consent.confirm_rejected", "not_requested"), 1);
+  // To another of the tenant's numbers than the one that asked.
+  Request("sub_2", "orders");
+  Reply("sub_2", "YES", "chn_other");
+  EXPECT_EQ(State("sub_2", "orders"), "pending");
+  EXPECT_EQ(AuditCount("consent.confirm_rejected", "other_business_number"), 1);
+  // From another number: another subject, which has nothing pending.
+  Reply("sub_someone_else", "YES");
+  EXPECT_EQ(State("sub_2", "orders"), "pending");
+  EXPECT_EQ(State("sub_someone_else", "orders"), "none");
+  // After the TTL.
+  ConsentService short_ttl(*store_, *commits_, ledger_, clock_, 1);
+  ASSERT_TRUE(short_ttl.Register(actor_, "ten_a", "sub_3", "orders", Evidence(), false).ok());
+  ASSERT_TRUE(short_ttl.MarkConfirmationSent("ten_a", "sub_3", "orders", "chn_1", "msg_c").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  InboundConsentOutcome out;
+  ASSERT_TRUE(commits_->Run([&](StoreTransaction& tx) -> Status {
+    std::vector<AuditEvent> events;
+    CS_RETURN_IF_ERROR(short_ttl.OnInbound(tx, "ten_a", "chn_1", "sub_3", "YES", "", "wamid.L", events, out));
+    return ledger_.Append(tx.audit(), events);
+  }).ok());
+  EXPECT_EQ(State("sub_3", "orders"), "expired");
+}
+
+// covers: CONS-01, CONS-05, B-18
+TEST_F(ConsentTest, NoAndStopDeclineAndStopWithdrawsMarketingOnly) {
+  Request("sub_no", "orders");
+  Reply("sub_no", "NO");
+  EXPECT_EQ(State("sub_no", "orders"), "declined");
+
+  Request("sub_4", "orders");
+  Reply("sub_4", "yes");
+  Request("sub_4", "marketing");
+  Reply("sub_4", "Ja");
+  ASSERT_EQ(State("sub_4", "marketing"), "active");
+  InboundConsentOutcome out = Reply("sub_4", "ＳＴＯＰ!");
+  EXPECT_TRUE(out.opted_out);
+  EXPECT_EQ(State("sub_4", "marketing"), "withdrawn");
+  EXPECT_EQ(State("sub_4", "orders"), "active");  // CONS-08: unbundled
+  // A pending request is declined by STOP.
+  Request("sub_5", "marketing");
+  Reply("sub_5", " stop ");
+  EXPECT_EQ(State("sub_5", "marketing"), "declined");
+  // The opt-out button.
+  Request("sub_6", "marketing");
+  Reply("sub_6", "Yes");
+  Reply("sub_6", "Stop promotions", "chn_1", "CONSENTRY_STOP");
+  EXPECT_EQ(State("sub_6", "marketing"), "withdrawn");
+}
+
+// covers: CONS-05, F-21
+TEST_F(ConsentTest, OptOutWinsWhenConfirmAndStopArriveTogether) {
+  Request("sub_race", "marketing");
+  // Both in one delivery, in either order: the result has no active marketing.
+  Status s = commits_->Run([&](StoreTransaction& tx) -> Status {
+    std::vector<AuditEvent> events;
+    InboundConsentOutcome a, b;
+    CS_RETURN_IF_ERROR(consent_->OnInbound(tx, "ten_a", "chn_1", "sub_race", "STOP", "", "wamid.S", events, b));
+    CS_RETURN_IF_ERROR(consent_->OnInbound(tx, "ten_a", "chn_1", "sub_race", "YES", "", "wamid.Y", events, a));
+    return ledger_.Append(tx.audit(), events);
+  });
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(State("sub_race", "marketing"), "declined");
+  Request("sub_race2", "marketing");
+  Reply("sub_race2", "YES");
+  Reply("sub_race2", "STOP");
+  EXPECT_EQ(State("sub_race2", "marketing"), "withdrawn");
+}
+
+// covers: CONS-05
+TEST_F(ConsentTest, WithdrawalThroughTheApiAndMetasSignal) {
+  Request("sub_7", "marketing");
+  Reply("sub_7", "oui");
+  ASSERT_TRUE(consent_->Withdraw(actor_, "ten_a", "sub_7", "", "api_withdrawal").ok());
+  EXPECT_EQ(State("sub_7", "marketing"), "withdrawn");
+  EXPECT_TRUE(consent_->Withdraw(actor_, "ten_a", "sub_7", "", "api_withdrawal").ok());  // idempotent
+  Request("sub_8", "marketing");
+  Reply("sub_8", "sim");
+  ASSERT_TRUE(commits_->Run([&](StoreTransaction& tx) -> Status {
+    std::vector<AuditEvent> events;
+    CS_RETURN_IF_ERROR(consent_->OnMarketingStop(tx, "ten_a", "sub_8", "user_preferences", events));
+    return ledger_.Append(tx.audit(), events);
+  }).ok());
+  EXPECT_EQ(State("sub_8", "marketing"), "withdrawn");
+  // A withdrawn consent needs a fresh double opt-in to come back.
+  Request("sub_8", "marketing");
+  EXPECT_EQ(State("sub_8", "marketing"), "pending");
+}
+
+// covers: CONS-02, CONS-03, CONS-07, CONS-11
+TEST_F(ConsentTest, TheSendGateAndItsRefusals) {
+  EXPECT_EQ(consent_->CheckTemplateSend("ten_a", "sub_9", "promo", "en_US").status().machine_code(), "consent_required");
+  EXPECT_EQ(consent_->CheckTemplateSend("ten_a", "sub_9", "unregistered", "en_US").status().machine_code(),
+            "consent_required");
+  Request("sub_9", "marketing");
+  EXPECT_EQ(consent_->CheckTemplateSend("ten_a", "sub_9", "promo", "en_US").status().machine_code(), "consent_required");
+  // A second request while pending asks nothing new (CONS-02).
+  auto again = consent_->Register(actor_, "ten_a", "sub_9", "marketing", Evidence(), false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->needs_confirmation);
+  Reply("sub_9", "YES");
+  auto ok = consent_->CheckTemplateSend("ten_a", "sub_9", "promo", "en_US");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, "marketing");
+  // A marketing template without an opt-out cannot be registered (CONS-07).
+  TemplateRecord bare{"ten_a", "bare_promo", "en_US", "MARKETING", "marketing", false, 0};
+  EXPECT_EQ(consent_->RegisterTemplate(actor_, bare).machine_code(), "optout_affordance_missing");
+  // The confirmation request must be a UTILITY template (CONS-02).
+  Request("sub_10", "marketing");
+  EXPECT_TRUE(consent_->CheckConfirmationSend("ten_a", "sub_10", "marketing", "confirm", "en_US").ok());
+  EXPECT_EQ(consent_->CheckConfirmationSend("ten_a", "sub_10", "marketing", "promo", "en_US").machine_code(),
+            "confirmation_template_miscategorised");
+  // Special categories need explicit consent (CONS-11).
+  Purpose health;
+  health.tenant_id = "ten_a";
+  health.id = "health_reminders";
+  health.name = "health reminders";
+  health.legal_basis = "consent";
+  health.category = "UTILITY";
+  health.special_category = true;
+  health.confirmation_template = "confirm";
+  ASSERT_TRUE(consent_->DefinePurpose(actor_, health).ok());
+  EXPECT_EQ(consent_->Register(actor_, "ten_a", "sub_11", "health_reminders", Evidence(), false).status().machine_code(),
+            "explicit_consent_required");
+  EXPECT_TRUE(consent_->Register(actor_, "ten_a", "sub_11", "health_reminders", Evidence(), true).ok());
+  // Bad purposes and evidence are refused.
+  Purpose bad = health;
+  bad.id = "ads";
+  bad.category = "MARKETING";
+  bad.legal_basis = "legitimate_interests";
+  EXPECT_EQ(consent_->DefinePurpose(actor_, bad).status().machine_code(), "invalid_field");
+  ConsentEvidence no_notice = Evidence();
+  no_notice.notice_sha256 = "abc";
+  EXPECT_EQ(consent_->Register(actor_, "ten_a", "sub_12", "orders", no_notice, false).status().machine_code(),
+            "invalid_field");
+}
+
+}  // namespace
+}  // namespace cs
