@@ -169,6 +169,7 @@ Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const s
     next.subject = subject;
     next.purpose_id = purpose_id;
     next.state = "pending";
+    next.updated_at_ms = now;
     next.pending_expires_at_ms = now + ttl_ms_;
     next.notice_version = ev.notice_version;
     next.notice_hash = ev.notice_sha256;
