@@ -193,6 +193,7 @@ Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const s
     out = {next, true};
     return Status::Ok();
   });
+  Forget(tenant_id, subject);
   CS_RETURN_IF_ERROR(s);
   return out;
 }
@@ -224,7 +225,7 @@ Status ConsentService::Withdraw(const AuditActor& actor, const std::string& tena
       std::none_of(purposes.begin(), purposes.end(), [&](const Purpose& p) { return p.id == purpose_id; })) {
     return NotFound("no such purpose");
   }
-  return commits_.Run([&](StoreTransaction& tx) -> Status {
+  Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     std::vector<AuditEvent> events;
     for (const Purpose& p : purposes) {
       if (purpose_id.empty() ? !IsMarketing(p) : p.id != purpose_id) continue;
@@ -236,6 +237,8 @@ Status ConsentService::Withdraw(const AuditActor& actor, const std::string& tena
     }
     return ledger_.Append(tx.audit(), events);
   });
+  Forget(tenant_id, subject);
+  return s;
 }
 
 Status ConsentService::OnMarketingStop(StoreTransaction& tx, const std::string& tenant_id, const std::string& subject,
@@ -327,8 +330,32 @@ Result<std::string> ConsentService::CheckTemplateSend(const std::string& tenant_
 
 Result<bool> ConsentService::IsActive(const std::string& tenant_id, const std::string& subject,
                                       const std::string& purpose_id) {
+  std::string key = tenant_id + "\n" + subject;
+  uint64_t generation;
+  {
+    std::lock_guard lock(index_mu_);
+    auto it = index_.find(key);
+    if (it != index_.end()) {
+      for (const auto& [purpose, active] : it->second) {
+        if (purpose == purpose_id) return active;
+      }
+    }
+    generation = generation_;
+  }
   CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> c, store_.consents().GetConsent(tenant_id, subject, purpose_id));
-  return c.has_value() && c->state == "active";
+  const bool active = c.has_value() && c->state == "active";
+  std::lock_guard lock(index_mu_);
+  if (generation_ == generation) {  // no change committed meanwhile: the answer may be kept
+    if (index_.size() >= kMaxIndexedSubjects) index_.clear();
+    index_[key].emplace_back(purpose_id, active);
+  }
+  return active;
+}
+
+void ConsentService::Forget(const std::string& tenant_id, const std::string& subject) {
+  std::lock_guard lock(index_mu_);
+  ++generation_;
+  index_.erase(tenant_id + "\n" + subject);
 }
 
 Status ConsentService::CheckConfirmationSend(const std::string& tenant_id, const std::string& subject,

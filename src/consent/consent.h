@@ -17,8 +17,11 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "audit/audit.h"
@@ -103,7 +106,16 @@ class ConsentService {
                                         const std::string& template_name, const std::string& language);
 
   // For the dispatch-time re-check (CONS-04): is the consent still active?
+  // Answered from an in-memory index filled on first read and dropped by
+  // Forget() after every committed change (a read racing a change never
+  // re-installs the old answer: fills are discarded when a change happened
+  // meanwhile).
   Result<bool> IsActive(const std::string& tenant_id, const std::string& subject, const std::string& purpose_id);
+
+  // Drops what the index knows of a subject. Called after each commit that
+  // changed its consents (this service's own methods do it; callers of
+  // OnInbound and OnMarketingStop do it after their transaction commits).
+  void Forget(const std::string& tenant_id, const std::string& subject);
 
   // For the confirmation request itself: the template must be UTILITY
   // (confirmation_template_miscategorised otherwise, CONS-02) and the consent pending.
@@ -120,6 +132,12 @@ class ConsentService {
   const AuditLedger& ledger_;
   const Clock& clock_;
   int64_t ttl_ms_;
+
+  // The index: "tenant\nsubject" → (purpose, active) pairs.
+  static constexpr size_t kMaxIndexedSubjects = 2'000'000;
+  std::mutex index_mu_;
+  std::unordered_map<std::string, std::vector<std::pair<std::string, bool>>> index_;  // guarded by index_mu_
+  uint64_t generation_ = 0;                                                          // guarded by index_mu_
 };
 
 // Returns the consent and its history as JSON (docs/api.md): the proof

@@ -247,9 +247,11 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   int dup = 0, msgs = 0, stats = 0;
   // Opt-outs to confirm after the commit: (sender number, language).
   std::vector<std::pair<std::string, std::string>> optouts;
+  std::vector<std::string> stopped_subjects;  // 131050 failures
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     dup = msgs = stats = 0;
     optouts.clear();
+    stopped_subjects.clear();
     MessagingRepository& repo = tx.messaging();
     std::vector<AuditEvent> events;
     for (const PreparedMessage& p : messages) {
@@ -321,6 +323,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
       if (consent_ != nullptr && provider_code == 131050 && !m.subject.empty()) {
         // Meta says the user stopped marketing: the ledger follows (CONS-05).
         CS_RETURN_IF_ERROR(consent_->OnMarketingStop(tx, tenant, m.subject, "provider_131050", events));
+        stopped_subjects.push_back(m.subject);
       }
       for (const Subscriber& sb : subscribers) {
         if (!Wants(sb, "statuses")) continue;
@@ -356,6 +359,12 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     if (!events.empty()) CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), events));
     return Status::Ok();
   });
+  if (consent_ != nullptr) {
+    // Whatever committed (or not), the consent index must re-read these subjects.
+    for (const PreparedMessage& p : messages) consent_->Forget(tenant, p.record.subject);
+    for (const PreparedPreference& p : prefs) consent_->Forget(tenant, p.subject);
+    for (const std::string& subject : stopped_subjects) consent_->Forget(tenant, subject);
+  }
   CS_RETURN_IF_ERROR(s);
   for (const auto& [from, language] : optouts) SendOptOutConfirmation(channel, from, language);
   outcome.messages = msgs;
