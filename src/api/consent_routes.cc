@@ -163,7 +163,9 @@ Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpReques
     for (int i = 0; i < 2; ++i) {
       w.BeginObject().Key("type").String("button").Key("sub_type").String("quick_reply").Key("index").String(std::to_string(i));
       w.Key("parameters").BeginArray().BeginObject().Key("type").String("payload");
-      w.Key("payload").String(i == 0 ? "CONSENTRY_CONFIRM" : "CONSENTRY_DECLINE").EndObject().EndArray().EndObject();
+      // The button names its purpose, so one tap answers one request (CONS-08).
+      w.Key("payload").String((i == 0 ? "CONSENTRY_CONFIRM:" : "CONSENTRY_DECLINE:") + purpose_id);
+      w.EndObject().EndArray().EndObject();
     }
     w.EndArray().EndObject().EndObject();
     CS_ASSIGN_OR_RETURN(JsonValue send_body, ParseJson(w.str()));

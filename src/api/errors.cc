@@ -19,7 +19,7 @@ const std::map<std::string, int, std::less<>>& CodeTable() {
       {"missing_parameter", 400},   {"invalid_parameter_value", 400}, {"unsupported_message_type", 400},
       {"channel_required", 400},    {"invalid_idempotency_key", 400}, {"invalid_phone", 400},
       {"consent_required", 403},    {"explicit_consent_required", 403},
-      {"consent_not_required", 409}, {"confirmation_template_miscategorised", 409},
+      {"confirmation_template_miscategorised", 409},
       {"optout_affordance_missing", 422}, {"bundled_consent", 422},
       {"unauthenticated", 401},     {"mfa_required", 401},
       {"forbidden", 403},           {"insufficient_scope", 403},

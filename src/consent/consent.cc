@@ -134,11 +134,9 @@ Status ConsentService::RegisterTemplate(const AuditActor& actor, TemplateRecord 
 Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const std::string& tenant_id,
                                                 const std::string& subject, const std::string& purpose_id,
                                                 const ConsentEvidence& ev, bool explicit_consent) {
+  // For a purpose on another legal basis (contract, …) the record is the
+  // WhatsApp opt-in Meta's policy requires before business-initiated messages.
   CS_ASSIGN_OR_RETURN(Purpose purpose, store_.consents().GetPurpose(tenant_id, purpose_id));
-  if (purpose.legal_basis != "consent") {
-    return FailedPrecondition("consent_not_required",
-                              "this purpose's legal basis is " + purpose.legal_basis + ", not consent");
-  }
   if (purpose.special_category && !explicit_consent) {
     return PermissionDenied("explicit_consent_required",
                             "a special-category purpose needs explicit consent naming the category (GDPR Art. 9)");
@@ -157,7 +155,9 @@ Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const s
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> current, tx.consents().GetConsent(tenant_id, subject, purpose_id));
     if (current && current->state == "pending" && current->pending_expires_at_ms > now) {
-      out = {*current, false};  // CONS-02: one request per pending record
+      // CONS-02: one request per pending record; a record whose request
+      // never went out (the send failed) still needs it.
+      out = {*current, current->confirmation_message_id.empty()};
       return Status::Ok();
     }
     if (current && current->state == "active") {
@@ -186,7 +186,8 @@ Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const s
     JsonWriter w;
     w.BeginObject().Key("source_channel").String(ev.source_channel).Key("source_ref").String(ev.source_ref);
     w.Key("notice_version").String(ev.notice_version).Key("notice_sha256").String(ev.notice_sha256);
-    w.Key("captured_at").String(FormatRfc3339Millis(ev.captured_at_ms)).Key("explicit").Bool(explicit_consent).EndObject();
+    w.Key("captured_at").String(FormatRfc3339Millis(ev.captured_at_ms)).Key("explicit").Bool(explicit_consent);
+    w.Key("legal_basis").String(purpose.legal_basis).EndObject();
     CS_RETURN_IF_ERROR(Transition(tx, current, next, ActorName(actor), "registered", w.str(), events));
     CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), events));
     next.version = current ? current->version + 1 : 1;
@@ -266,6 +267,7 @@ Status ConsentService::OnInbound(StoreTransaction& tx, const std::string& tenant
   const std::string actor = "subject:" + subject;
   if (meaning.intent == ReplyIntent::kOptOut) {
     // Liberal on opt-out (CONS-05): marketing is withdrawn, pending requests declined.
+    bool changed = false;
     for (const ConsentRecord& c : all) {
       if (c.state != "active" && c.state != "pending") continue;
       CS_ASSIGN_OR_RETURN(Purpose p, tx.consents().GetPurpose(tenant_id, c.purpose_id));
@@ -273,39 +275,56 @@ Status ConsentService::OnInbound(StoreTransaction& tx, const std::string& tenant
       ConsentRecord next = c;
       next.state = c.state == "active" ? "withdrawn" : "declined";
       CS_RETURN_IF_ERROR(Transition(tx, c, next, actor, "stop_keyword", evidence, events));
+      changed = true;
     }
-    outcome.opted_out = true;
+    // One confirmation per opt-out that changed something, not per keyword.
+    outcome.opted_out = changed;
     outcome.language = meaning.language;
     return Status::Ok();
   }
+  auto reject = [&](const ConsentRecord& c, const std::string& reason) {
+    // B-37: no change, but the attempt is on record.
+    AuditEvent a;
+    a.tenant_id = tenant_id;
+    a.actor = AuditActor{"subject", subject, "consent", ""};
+    a.action = "consent.confirm_rejected";
+    a.subject = subject;
+    a.purpose = c.purpose_id;
+    a.resource = "consent:" + c.purpose_id;
+    a.outcome = reason;
+    events.push_back(std::move(a));
+  };
+  // The pending requests this reply can answer.
+  std::vector<const ConsentRecord*> answerable;
   for (const ConsentRecord& c : all) {
     if (c.state != "pending") continue;
+    if (!meaning.purpose.empty() && c.purpose_id != meaning.purpose) continue;
     std::string rejected;
     if (c.confirmation_message_id.empty()) rejected = "not_requested";
     else if (c.channel_id != channel_id) rejected = "other_business_number";
     else if (now > c.pending_expires_at_ms) rejected = "expired";
     else if (meaning.intent == ReplyIntent::kNone) rejected = "not_affirmative";
-    if (!rejected.empty()) {
-      // B-37: no change, but the attempt is on record.
-      AuditEvent a;
-      a.tenant_id = tenant_id;
-      a.actor = AuditActor{"subject", subject, "consent", ""};
-      a.action = "consent.confirm_rejected";
-      a.subject = subject;
-      a.purpose = c.purpose_id;
-      a.resource = "consent:" + c.purpose_id;
-      a.outcome = rejected;
-      events.push_back(std::move(a));
-      if (rejected == "expired") {
-        ConsentRecord next = c;
-        next.state = "expired";
-        CS_RETURN_IF_ERROR(Transition(tx, c, next, "system:consent", "ttl_passed", "{}", events));
-      }
+    if (rejected.empty()) {
+      answerable.push_back(&c);
       continue;
     }
-    ConsentRecord next = c;
+    reject(c, rejected);
+    if (rejected == "expired") {
+      ConsentRecord next = c;
+      next.state = "expired";
+      CS_RETURN_IF_ERROR(Transition(tx, c, next, "system:consent", "ttl_passed", "{}", events));
+    }
+  }
+  // A typed YES while several purposes wait would consent to all of them at
+  // once: that is bundling (CONS-08). Only a button names its purpose.
+  if (answerable.size() > 1 && meaning.purpose.empty()) {
+    for (const ConsentRecord* c : answerable) reject(*c, "ambiguous_reply");
+    return Status::Ok();
+  }
+  for (const ConsentRecord* c : answerable) {
+    ConsentRecord next = *c;
     next.state = meaning.intent == ReplyIntent::kAffirm ? "active" : "declined";
-    CS_RETURN_IF_ERROR(Transition(tx, c, next, actor,
+    CS_RETURN_IF_ERROR(Transition(tx, *c, next, actor,
                                   meaning.intent == ReplyIntent::kAffirm ? "reply_affirmative" : "reply_negative",
                                   evidence, events));
   }

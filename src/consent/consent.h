@@ -68,10 +68,11 @@ class ConsentService {
 
   // Records a first-step consent as pending (CONS-01). While pending, a
   // second call returns the same record without asking again (CONS-02).
-  // An active consent is returned as is. Refusals: not_found (purpose),
-  // failed_precondition "consent_not_required" (the purpose's legal basis is
-  // not consent), "explicit_consent_required" (a special-category purpose
-  // registered without explicit consent, CONS-11), invalid_field (evidence).
+  // An active consent is returned as is. For a purpose on another legal
+  // basis than consent, the record is the WhatsApp opt-in Meta requires.
+  // Refusals: not_found (purpose), permission_denied
+  // "explicit_consent_required" (a special-category purpose registered
+  // without explicit consent, CONS-11), invalid_field (evidence).
   Result<RegisterResult> Register(const AuditActor& actor, const std::string& tenant_id, const std::string& subject,
                                   const std::string& purpose_id, const ConsentEvidence& evidence,
                                   bool explicit_consent);
@@ -89,7 +90,9 @@ class ConsentService {
   // (`tx`, appending audit events to `events`): STOP withdraws marketing and
   // declines pending requests; an affirmative reply activates pending
   // consents requested on this channel within their TTL; NO declines;
-  // anything else while pending is a rejected confirmation (audited).
+  // anything else while pending is a rejected confirmation (audited). A
+  // typed answer while several purposes are pending answers none of them
+  // (bundling, CONS-08); the buttons name their purpose.
   Status OnInbound(StoreTransaction& tx, const std::string& tenant_id, const std::string& channel_id,
                    const std::string& subject, std::string_view text, std::string_view button_payload,
                    const std::string& wamid, std::vector<AuditEvent>& events, InboundConsentOutcome& outcome);

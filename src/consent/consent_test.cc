@@ -178,6 +178,47 @@ TEST_F(ConsentTest, NoAndStopDeclineAndStopWithdrawsMarketingOnly) {
   EXPECT_EQ(State("sub_6", "marketing"), "withdrawn");
 }
 
+// covers: CONS-08
+TEST_F(ConsentTest, OneAnswerNeverConsentsToSeveralPurposes) {
+  Request("sub_two", "orders");
+  Request("sub_two", "marketing");
+  Reply("sub_two", "YES");  // which one? neither
+  EXPECT_EQ(State("sub_two", "orders"), "pending");
+  EXPECT_EQ(State("sub_two", "marketing"), "pending");
+  EXPECT_EQ(AuditCount("consent.confirm_rejected", "ambiguous_reply"), 2);
+  Reply("sub_two", "Confirm", "chn_1", "CONSENTRY_CONFIRM:orders");
+  EXPECT_EQ(State("sub_two", "orders"), "active");
+  EXPECT_EQ(State("sub_two", "marketing"), "pending");
+  Reply("sub_two", "No", "chn_1", "CONSENTRY_DECLINE:marketing");
+  EXPECT_EQ(State("sub_two", "marketing"), "declined");
+  // Only one pending now: a typed answer is unambiguous again.
+  Request("sub_two", "marketing");
+  Reply("sub_two", "oui");
+  EXPECT_EQ(State("sub_two", "marketing"), "active");
+  // A STOP that changes nothing asks for no confirmation message.
+  EXPECT_FALSE(Reply("sub_nobody", "STOP").opted_out);
+  EXPECT_TRUE(Reply("sub_two", "STOP").opted_out);
+  EXPECT_FALSE(Reply("sub_two", "STOP").opted_out);
+}
+
+// A purpose on another legal basis still needs the WhatsApp opt-in Meta
+// requires; it is recorded with that basis.
+TEST_F(ConsentTest, NonConsentPurposesRecordTheWhatsAppOptIn) {
+  Purpose contract;
+  contract.tenant_id = "ten_a";
+  contract.id = "delivery";
+  contract.name = "delivery notices";
+  contract.legal_basis = "contract";
+  contract.category = "UTILITY";
+  contract.confirmation_template = "confirm";
+  ASSERT_TRUE(consent_->DefinePurpose(actor_, contract).ok());
+  Request("sub_c", "delivery");
+  Reply("sub_c", "YES");
+  EXPECT_EQ(State("sub_c", "delivery"), "active");
+  auto events = store_->consents().ConsentEvents("ten_a", "sub_c");
+  EXPECT_NE(events->front().evidence.find(R"("legal_basis":"contract")"), std::string::npos);
+}
+
 // covers: CONS-05, F-21
 TEST_F(ConsentTest, OptOutWinsWhenConfirmAndStopArriveTogether) {
   Request("sub_race", "marketing");

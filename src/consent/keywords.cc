@@ -87,19 +87,25 @@ std::string NormalizeReply(std::string_view text) {
 }
 
 ReplyMeaning ClassifyReply(std::string_view text, std::string_view button_payload) {
-  if (button_payload == "CONSENTRY_CONFIRM") return {ReplyIntent::kAffirm, ""};
-  if (button_payload == "CONSENTRY_DECLINE") return {ReplyIntent::kDecline, ""};
-  if (button_payload == "CONSENTRY_STOP") return {ReplyIntent::kOptOut, ""};
+  constexpr std::string_view kConfirm = "CONSENTRY_CONFIRM:";
+  constexpr std::string_view kDeclineButton = "CONSENTRY_DECLINE:";
+  if (button_payload.substr(0, kConfirm.size()) == kConfirm && button_payload.size() > kConfirm.size()) {
+    return {ReplyIntent::kAffirm, "", std::string(button_payload.substr(kConfirm.size()))};
+  }
+  if (button_payload.substr(0, kDeclineButton.size()) == kDeclineButton && button_payload.size() > kDeclineButton.size()) {
+    return {ReplyIntent::kDecline, "", std::string(button_payload.substr(kDeclineButton.size()))};
+  }
+  if (button_payload == "CONSENTRY_STOP") return {ReplyIntent::kOptOut, "", ""};
   std::string norm = NormalizeReply(text);
   if (norm.empty()) return {};
   // Strict: the whole reply is one word of the table.
-  if (const Word* w = Find(kAffirm, norm)) return {ReplyIntent::kAffirm, w->language};
-  if (const Word* w = Find(kDecline, norm)) return {ReplyIntent::kDecline, w->language};
+  if (const Word* w = Find(kAffirm, norm)) return {ReplyIntent::kAffirm, w->language, ""};
+  if (const Word* w = Find(kDecline, norm)) return {ReplyIntent::kDecline, w->language, ""};
   // Liberal: punctuation, case, width and spacing do not matter.
   std::string first;
   std::string letters = LettersOnly(icu::UnicodeString::fromUTF8(norm), first);
-  if (const Word* w = Find(kStop, letters)) return {ReplyIntent::kOptOut, w->language};
-  if (const Word* w = Find(kStopPrefix, first)) return {ReplyIntent::kOptOut, w->language};
+  if (const Word* w = Find(kStop, letters)) return {ReplyIntent::kOptOut, w->language, ""};
+  if (const Word* w = Find(kStopPrefix, first)) return {ReplyIntent::kOptOut, w->language, ""};
   return {};
 }
 

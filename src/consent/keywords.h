@@ -12,8 +12,9 @@
 //   an opt-out if what remains is a stop word, or if its first word is an
 //   unambiguous stop word ("STOP!", " stop ", "Stopp.", "ＳＴＯＰ",
 //   "stop please").
-// Button payloads CONSENTRY_CONFIRM, CONSENTRY_DECLINE and CONSENTRY_STOP
-// (and the templates' confirm/opt-out buttons) are matched exactly.
+// Button payloads CONSENTRY_CONFIRM:<purpose>, CONSENTRY_DECLINE:<purpose>
+// and CONSENTRY_STOP are matched exactly; a confirm or decline button names
+// the one purpose it answers for.
 //
 // Thread-safety: reentrant.
 #pragma once
@@ -28,6 +29,7 @@ enum class ReplyIntent { kNone, kAffirm, kDecline, kOptOut };
 struct ReplyMeaning {
   ReplyIntent intent = ReplyIntent::kNone;
   std::string language;  // "en", "de", "fr", "it", "es", "pt" when a keyword matched
+  std::string purpose;   // from a confirm/decline button: the purpose it answers for
 };
 
 // Returns NFKC_Casefold(text) with surrounding white space removed; invalid

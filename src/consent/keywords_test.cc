@@ -46,7 +46,10 @@ TEST(KeywordsTest, StrictOnOptInLiberalOnOptOut) {
   for (const Case& c : cases) EXPECT_EQ(ClassifyReply(c.text).intent, c.intent) << c.text;
   EXPECT_EQ(ClassifyReply("Ja").language, "de");
   EXPECT_EQ(ClassifyReply("stopp").language, "de");
-  EXPECT_EQ(ClassifyReply("Confirm", "CONSENTRY_CONFIRM").intent, ReplyIntent::kAffirm);
+  EXPECT_EQ(ClassifyReply("Confirm", "CONSENTRY_CONFIRM:marketing").intent, ReplyIntent::kAffirm);
+  EXPECT_EQ(ClassifyReply("Confirm", "CONSENTRY_CONFIRM:marketing").purpose, "marketing");
+  EXPECT_EQ(ClassifyReply("No thanks", "CONSENTRY_DECLINE:orders").intent, ReplyIntent::kDecline);
+  EXPECT_EQ(ClassifyReply("Confirm", "CONSENTRY_CONFIRM:").intent, ReplyIntent::kNone);
   EXPECT_EQ(ClassifyReply("Stop promotions", "CONSENTRY_STOP").intent, ReplyIntent::kOptOut);
   EXPECT_EQ(ClassifyReply("\xC3\x28").intent, ReplyIntent::kNone);  // invalid UTF-8
 }

@@ -11,6 +11,8 @@
 #include <boost/beast/ssl.hpp>
 #include <openssl/ssl.h>
 
+#include <poll.h>
+
 #include <chrono>
 #include <optional>
 
@@ -103,19 +105,16 @@ class BeastHttpClient final : public HttpClient {
     CS_ASSIGN_OR_RETURN(ParsedUrl parsed, ParseUrl(url));
     bool reused = Connected() && parsed.tls == current_.tls && parsed.host == current_.host &&
                   parsed.port == current_.port;
+    // An idle kept-alive connection the peer closed (or that has unexpected
+    // bytes waiting) is replaced before anything is written: once a request
+    // is written it is never sent again, because the peer may have acted on
+    // it (a resent POST could be a second message).
+    if (reused && !IdleConnectionUsable()) reused = false;
     if (!reused) {
       Close();
       CS_RETURN_IF_ERROR(Connect(parsed));
     }
     Result<HttpClientResponse> result = Exchange(parsed, method, headers, body);
-    // A kept-alive connection the peer closed meanwhile fails before
-    // anything was read; one fresh connection is then safe, because a peer
-    // that closed an idle connection never saw this request.
-    if (!result.ok() && reused && stale_) {
-      Close();
-      CS_RETURN_IF_ERROR(Connect(parsed));
-      result = Exchange(parsed, method, headers, body);
-    }
     if (!result.ok()) Close();
     return result;
   }
@@ -129,6 +128,16 @@ class BeastHttpClient final : public HttpClient {
     if (plain_) plain_->socket().close(ec);
     tls_.reset();
     plain_.reset();
+    // Bytes of a half-read answer must not be parsed as the next connection's.
+    buffer_.clear();
+  }
+
+  // True when the idle connection has nothing to read: no EOF, no stray bytes.
+  bool IdleConnectionUsable() {
+    if (buffer_.size() != 0) return false;
+    int fd = Lowest().socket().native_handle();
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 0;
   }
 
   beast::tcp_stream& Lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
@@ -199,7 +208,6 @@ class BeastHttpClient final : public HttpClient {
 
   Result<HttpClientResponse> Exchange(const ParsedUrl& url, std::string_view method, const HeaderList& headers,
                                       std::string_view body) {
-    stale_ = false;
     bhttp::request<bhttp::string_body> req;
     req.method_string(std::string(method));
     req.target(url.target);
@@ -222,8 +230,8 @@ class BeastHttpClient final : public HttpClient {
     else bhttp::async_write(*plain_, req, on_write);
     RunUntilDone();
     if (ec) {
-      stale_ = written == 0;
-      return Unknown("write failed");
+      // Nothing written at all cannot have reached the peer.
+      return written == 0 ? Unreachable("write failed") : Unknown("write failed");
     }
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(static_cast<uint64_t>(options_.max_response_bytes));
@@ -235,12 +243,7 @@ class BeastHttpClient final : public HttpClient {
     if (ec == bhttp::error::body_limit) {
       return ResourceExhausted("upstream_response_too_large", "the upstream answer is larger than the limit");
     }
-    if (ec) {
-      // end_of_stream before any byte of an answer on a reused connection:
-      // the peer had closed it; the caller may reconnect once.
-      stale_ = ec == bhttp::error::end_of_stream && buffer_.size() == 0 && !parser.got_some();
-      return Unknown(ec == beast::error::timeout ? "timed out" : "connection lost");
-    }
+    if (ec) return Unknown(ec == beast::error::timeout ? "timed out" : "connection lost");
     bhttp::response<bhttp::string_body> res = parser.release();
     HttpClientResponse out;
     out.status = static_cast<int>(res.result_int());
@@ -260,7 +263,6 @@ class BeastHttpClient final : public HttpClient {
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;
   beast::flat_buffer buffer_;
   ParsedUrl current_;
-  bool stale_ = false;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Dispatcher: from outbound jobs to the Cloud API (docs/messaging.md).
 #include <chrono>
 #include <deque>
+#include <optional>
 #include <random>
 
 #include "common/json_writer.h"
@@ -40,14 +41,15 @@ int64_t SteadyMicros() {
       .count();
 }
 
-// Reads Meta's error code from an error body, or 0.
-int GraphErrorCode(const std::string& body) {
+// Reads Meta's error code from an error body; nullopt when there is none
+// (0 is a real code: AuthException).
+std::optional<int> GraphErrorCode(const std::string& body) {
   Result<JsonValue> v = ParseJson(body);
-  if (!v.ok()) return 0;
+  if (!v.ok()) return std::nullopt;
   const JsonValue* error = v->Find("error");
-  if (error == nullptr) return 0;
+  if (error == nullptr) return std::nullopt;
   const JsonValue* code = error->Find("code");
-  if (code == nullptr || code->type() != JsonValue::Type::kInt) return 0;
+  if (code == nullptr || code->type() != JsonValue::Type::kInt) return std::nullopt;
   return static_cast<int>(code->as_int());
 }
 
@@ -280,6 +282,12 @@ struct Dispatcher::Impl {
       stats.unknown++;
       return Finish(m, "unknown", "outcome_unknown", 0, "message.outcome_unknown");
     }
+    if (Expired(m)) {
+      // Waiting (a paused channel, an open breaker, pair pacing) does not
+      // stretch the age limit: nothing goes out a day late.
+      stats.failed++;
+      return Finish(m, "failed", "expired", 0, "message.failed");
+    }
     CS_ASSIGN_OR_RETURN(Channel channel, ChannelFor(job.channel_id));
     if (!channel.paused_reason.empty()) return store.messaging().RescheduleJob(m.id, now + 5000, m.attempts);
     if (int64_t open = BreakerOpenUntil(channel.id); open > now) {
@@ -306,6 +314,9 @@ struct Dispatcher::Impl {
     int64_t at = ReserveSlot(channel);
     int64_t wait = at - SteadyMicros();
     if (wait > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait));
+    // From here on the outcome may be unknown: if this worker dies before
+    // recording it, the next one must not send again (F-02).
+    CS_RETURN_IF_ERROR(commits.Run([&](StoreTransaction& tx) { return tx.messaging().MarkInFlight(m.id); }));
 
     const std::string url = channel.graph_base_url + "/" + channel.graph_version + "/" + channel.phone_number_id + "/messages";
     HeaderList headers = {{"Authorization", "Bearer " + std::string(InsecureSecretAccess::Get(secrets->access_token))},
@@ -338,13 +349,14 @@ struct Dispatcher::Impl {
       return Finish(m, "unknown", "outcome_unknown", 0, "message.outcome_unknown");
     }
 
-    const int code = GraphErrorCode(resp.body);
+    const std::optional<int> graph_code = GraphErrorCode(resp.body);
+    const int code = graph_code.value_or(0);
     int64_t retry_after_ms = 0;
     if (const std::string* ra = resp.Header("retry-after")) {
       if (std::optional<int64_t> secs = ParseNonNegativeInt(TrimAscii(*ra)); secs && *secs <= 3600) retry_after_ms = *secs * 1000;
     }
     RetryPolicy policy;
-    if (code != 0) {
+    if (graph_code) {
       policy = whatsapp::RetryPolicyFor(code);
     } else if (resp.status >= 500 || resp.status == 429) {
       policy = RetryPolicy::kRetry;
@@ -365,7 +377,7 @@ struct Dispatcher::Impl {
           CS_RETURN_IF_ERROR(channels.SetPaused(AuditActor::System(), channel, "policy_blocked"));
           Alert("channel_paused reason=policy_blocked channel=" + channel.id);
         }
-        return Finish(m, "failed", code != 0 ? FailureCodeFor(code) : "provider_rejected", code, "message.failed");
+        return Finish(m, "failed", graph_code ? FailureCodeFor(code) : "provider_rejected", code, "message.failed");
       case RetryPolicy::kPauseChannel:
         // The token is bad: every send would fail the same way (F-15).
         CS_RETURN_IF_ERROR(channels.SetPaused(AuditActor::System(), channel, "token_invalid"));

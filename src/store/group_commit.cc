@@ -45,7 +45,12 @@ struct GroupCommitter::Impl {
       }
       lock.unlock();
       Status committed = store.InTransaction([&](StoreTransaction& tx) -> Status {
-        for (Unit* u : batch) u->result = tx.Savepoint(*u->work);
+        for (Unit* u : batch) {
+          u->result = tx.Savepoint(*u->work);
+          // A unit whose error made the backend drop the whole transaction
+          // (disk full, I/O error) fails the batch: nothing of it committed.
+          if (!tx.StillOpen()) return u->result.ok() ? Unavailable("storage_unavailable", "transaction lost") : u->result;
+        }
         return Status::Ok();
       });
       lock.lock();

@@ -312,9 +312,11 @@ class MessagingRepository {
   virtual Result<std::vector<StatusEventRecord>> StatusEvents(const std::string& message_id) = 0;
 
   // Leases up to `limit` due jobs (due_ms <= now, no live lease) until
-  // `lease_until_ms`, marking them in flight; returns them with the in-flight
-  // flag as it was before.
+  // `lease_until_ms`; returns them with their in-flight flag (set when a
+  // previous holder was about to call the provider and never recorded the outcome).
   virtual Result<std::vector<OutboundJob>> LeaseJobs(int64_t now_ms, int64_t lease_until_ms, int limit) = 0;
+  // Marks a leased job as being sent now (committed before the provider call).
+  virtual Status MarkInFlight(const std::string& message_id) = 0;
   // Puts a job back for later: no lease, not in flight.
   virtual Status RescheduleJob(const std::string& message_id, int64_t due_ms, int64_t attempts) = 0;
   virtual Status DeleteJob(const std::string& message_id) = 0;
@@ -455,6 +457,9 @@ class StoreTransaction {
   // Runs `body` inside a savepoint of this transaction: when it fails, only
   // its own changes are undone and its error returned; the transaction goes on.
   virtual Status Savepoint(const std::function<Status(StoreTransaction&)>& body) = 0;
+  // False once the backend has rolled the whole transaction back on its own
+  // (disk full, I/O error): nothing more may run in it.
+  virtual bool StillOpen() const = 0;
 };
 
 struct MigrationStatus {

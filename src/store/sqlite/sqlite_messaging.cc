@@ -263,8 +263,7 @@ class SqliteMessaging final : public MessagingRepository {
         out.push_back(std::move(j));
       }
       if (rc != SQLITE_DONE) return SqliteError(conn->db(), rc, "lease jobs");
-      CS_ASSIGN_OR_RETURN(ScopedStmt u, conn->Prepare("UPDATE outbound_jobs SET lease_until_ms = ?, in_flight = 1 "
-                                                      "WHERE message_id = ?"));
+      CS_ASSIGN_OR_RETURN(ScopedStmt u, conn->Prepare("UPDATE outbound_jobs SET lease_until_ms = ? WHERE message_id = ?"));
       for (const OutboundJob& j : out) {
         sqlite3_reset(u);
         Binder(u).Int(lease_until_ms).Text(j.message_id);
@@ -274,6 +273,13 @@ class SqliteMessaging final : public MessagingRepository {
     });
     CS_RETURN_IF_ERROR(st);
     return out;
+  }
+
+  Status MarkInFlight(const std::string& message_id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE outbound_jobs SET in_flight = 1 WHERE message_id = ?"));
+    Binder(s).Text(message_id);
+    return StepDone(*c, s, "mark in flight");
   }
 
   Status RescheduleJob(const std::string& message_id, int64_t due_ms, int64_t attempts) override {

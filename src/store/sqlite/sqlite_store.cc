@@ -421,8 +421,12 @@ class SqliteTransaction final : public StoreTransaction {
   MessagingRepository& messaging() override { return *messaging_; }
   ConsentRepository& consents() override { return *consents_; }
   Status Savepoint(const std::function<Status(StoreTransaction&)>& body) override {
+    // Without an open transaction, InWriteTransaction would start (and
+    // commit) one of its own: a unit must never commit apart from its batch.
+    if (!StillOpen()) return Unavailable("storage_unavailable", "the transaction was rolled back");
     return InWriteTransaction(*conn_, [&]() -> Status { return body(*this); });
   }
+  bool StillOpen() const override { return sqlite3_get_autocommit(conn_->db()) == 0; }
 
  private:
   Connection* conn_;
