@@ -100,6 +100,9 @@ class GatewayApiImpl final : public GatewayApi {
     Private("POST", "/v1/channels", "admin", [this](const Context& c) {
       return api_internal::CreateChannel(md_, c.request, *c.principal, Actor(c));
     });
+    Private("POST", "/v1/channels/{id}/credentials", "admin", [this](const Context& c) {
+      return api_internal::UpdateChannel(md_, c.request, *c.principal, Actor(c), c.params.at("id"));
+    });
     Private("POST", "/v1/channels/{id}/resume", "admin", [this](const Context& c) {
       return api_internal::ResumeChannel(md_, *c.principal, Actor(c), c.params.at("id"));
     });

@@ -1,6 +1,8 @@
 // The WhatsApp routes of messaging_routes.h.
 #include "api/messaging_routes.h"
 
+#include <algorithm>
+
 #include "common/json_writer.h"
 #include "common/strings.h"
 #include "env/env.h"
@@ -141,6 +143,39 @@ Result<HttpResponse> ListChannels(const MessagingRouteDeps& d, const Principal& 
   return Json(200, w.Take());
 }
 
+Result<HttpResponse> UpdateChannel(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                   const AuditActor& actor, const std::string& id) {
+  if (d.channels == nullptr || !IsId(id, "chn_")) return NotFound("no such channel");
+  CS_ASSIGN_OR_RETURN(Channel current, d.store->messaging().GetChannel(p.tenant_id, id));
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
+  ChannelSpec spec;
+  spec.tenant_id = p.tenant_id;
+  spec.graph_base_url = current.graph_base_url;
+  spec.graph_version = current.graph_version;
+  spec.throughput_per_second = current.throughput_per_second;
+  CS_ASSIGN_OR_RETURN(auto base, reader.OptionalString("graph_base_url"));
+  CS_ASSIGN_OR_RETURN(auto version, reader.OptionalString("graph_version"));
+  CS_ASSIGN_OR_RETURN(std::string token, reader.RequiredString("access_token"));
+  CS_ASSIGN_OR_RETURN(std::string secret, reader.RequiredString("app_secret"));
+  CS_ASSIGN_OR_RETURN(std::string verify, reader.RequiredString("verify_token"));
+  CS_ASSIGN_OR_RETURN(auto throughput, reader.OptionalInt("throughput_per_second"));
+  CS_RETURN_IF_ERROR(reader.Finish());
+  if (base) spec.graph_base_url = *base;
+  if (version) spec.graph_version = *version;
+  if (throughput) spec.throughput_per_second = *throughput;
+  std::string normalized = spec.graph_base_url;
+  while (!normalized.empty() && normalized.back() == '/') normalized.pop_back();
+  if (base && std::find(d.allowed_graph_urls.begin(), d.allowed_graph_urls.end(), normalized) == d.allowed_graph_urls.end()) {
+    return PermissionDenied("forbidden", "graph_base_url is not in messaging.allowed_graph_urls");
+  }
+  spec.access_token = SecretString(std::move(token));
+  spec.app_secret = SecretString(std::move(secret));
+  spec.verify_token = SecretString(std::move(verify));
+  CS_ASSIGN_OR_RETURN(Channel updated, d.channels->Update(actor, id, spec));
+  return Json(200, ChannelJson(updated));
+}
+
 Result<HttpResponse> ResumeChannel(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
                                    const std::string& id) {
   if (d.channels == nullptr || !IsId(id, "chn_")) return NotFound("no such channel");
@@ -261,7 +296,11 @@ HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, cons
   sr.actor = actor;
   sr.phone_number_id = path.phone_number_id;
   sr.body = &*body;
+  if (req.HeaderCount("idempotency-key") > 1) return GraphErrorResponse(100, "Idempotency-Key is repeated");
   sr.idempotency_key = Header(req, "idempotency-key");
+  if (req.Header("idempotency-key") != nullptr && sr.idempotency_key.empty()) {
+    return GraphErrorResponse(100, "Idempotency-Key must not be empty");
+  }
   Result<SendResult> result = d.messages->Send(sr);
   if (!result.ok()) {
     const Status& s = result.status();
@@ -288,7 +327,12 @@ HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, cons
     return r;
   }
   const SendResult& sent = *result;
-  if (sent.message.kind == "mark_read") return Json(200, R"({"success":true})");
+  HttpResponse ok;
+  if (sent.message.kind == "mark_read") {
+    ok = Json(200, R"({"success":true})");
+    if (sent.replayed) ok.headers.emplace_back("Idempotent-Replayed", "true");
+    return ok;
+  }
   JsonWriter w;
   w.BeginObject().Key("messaging_product").String("whatsapp");
   w.Key("contacts").BeginArray().BeginObject();
@@ -303,7 +347,9 @@ HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, cons
   w.Key("messages").BeginArray().BeginObject().Key("id").String(sent.message.id);
   if (!sent.parsed.free_form && sent.message.kind == "message") w.Key("message_status").String("accepted");
   w.EndObject().EndArray().EndObject();
-  return Json(200, whatsapp::MetaEscape(w.str()));
+  ok = Json(200, whatsapp::MetaEscape(w.str()));
+  if (sent.replayed) ok.headers.emplace_back("Idempotent-Replayed", "true");
+  return ok;
 }
 
 std::optional<std::string> MatchWebhookPath(std::string_view path) {

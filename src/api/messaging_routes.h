@@ -33,6 +33,10 @@ Result<HttpResponse> GetMessage(const MessagingRouteDeps& d, const Principal& p,
 Result<HttpResponse> CreateChannel(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                                    const AuditActor& actor);
 Result<HttpResponse> ListChannels(const MessagingRouteDeps& d, const Principal& p);
+// Replaces a channel's token, secrets, endpoint or throughput (after a
+// token_invalid pause, or a rotation at Meta).
+Result<HttpResponse> UpdateChannel(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                   const AuditActor& actor, const std::string& id);
 Result<HttpResponse> ResumeChannel(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
                                    const std::string& id);
 

@@ -56,6 +56,16 @@ std::string ForwardedMessageValue(const whatsapp::InboundMessage& msg, const std
       // Content (the type's payload, referral, anything new) only when allowed;
       // context (a reply's target id) and errors are metadata.
       if (!sb.include_content && key != "context" && key != "errors") continue;
+      if (!sb.clear_phone_numbers && (key == "system" || key == "identity")) {
+        // These carry the subject's own (new) number and identity: content
+        // does not include them unless numbers may be seen.
+        if (key == "system" && value.is_object()) {
+          const JsonValue* type = value.Find("type");
+          w.Key("system").BeginObject().Key("type").String(type != nullptr && type->is_string() ? type->as_string() : "");
+          w.EndObject();
+        }
+        continue;
+      }
       w.Key(key).Raw(ToJson(value));
     }
   }

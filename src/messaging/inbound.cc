@@ -223,6 +223,10 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     statuses.push_back(std::move(p));
   }
 
+  // Changes of other fields (template status, quality, account events) are
+  // kept, sealed, for an operator; the gateway does not act on them yet.
+  for (const std::string& change : batch.other_changes) CS_RETURN_IF_ERROR(quarantine("other_field", change));
+
   std::vector<PreparedPreference> prefs;
   for (const whatsapp::UserPreference& pref : batch.preferences) {
     CS_ASSIGN_OR_RETURN(const Channel* target, route(pref.where.phone_number_id));
@@ -353,6 +357,16 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
       JsonWriter w;
       w.BeginObject().Key("category").String(p.pref->category).Key("value").String(p.pref->value).EndObject();
       e.details = w.Take();
+      events.push_back(std::move(e));
+    }
+    for (const whatsapp::ValueError& err : batch.errors) {
+      // Value-level errors (e.g. 130429 for the number) concern the channel, not a person.
+      AuditEvent e;
+      e.tenant_id = tenant;
+      e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
+      e.action = "provider.error";
+      e.resource = "channel:" + channel.id;
+      e.outcome = "provider_" + std::to_string(err.code);
       events.push_back(std::move(e));
     }
     for (const Quarantined& q : quarantined) CS_RETURN_IF_ERROR(repo.Quarantine(now, q.reason, q.sealed));

@@ -106,6 +106,25 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
     CS_ASSIGN_OR_RETURN(m.subject, keyring_.Pseudonym(r.tenant_id, "group:" + parsed.wa_id));
   }
   m.created_at_ms = m.updated_at_ms = now;
+  std::string request_hash = Sha256({channel.id, "\n", parsed.body_json});
+
+  // A retry with the same key gets the original answer, before any policy
+  // check: the window may have closed or the consent changed since, but
+  // the original message was accepted and is on its way.
+  if (!r.idempotency_key.empty()) {
+    CS_ASSIGN_OR_RETURN(std::optional<IdempotencyRecord> prior,
+                        store_.messaging().FindIdempotencyKey(r.tenant_id, r.idempotency_key));
+    if (prior) {
+      if (prior->request_hash != request_hash) {
+        return FailedPrecondition("idempotency_key_reuse", "this Idempotency-Key was used with a different request");
+      }
+      SendResult replay;
+      CS_ASSIGN_OR_RETURN(replay.message, store_.messaging().GetMessage(r.tenant_id, prior->message_id));
+      replay.replayed = true;
+      replay.parsed = std::move(parsed);
+      return replay;
+    }
+  }
 
   // The customer-service window (spec §5): free-form messages only within
   // 24 hours of the user's last message; refused here, before Meta sees it.
@@ -141,7 +160,6 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
   }
   CS_ASSIGN_OR_RETURN(m.payload_sealed, keyring_.Seal(r.tenant_id, payload, PayloadBinding(m)));
   OutboundJob job{m.id, m.tenant_id, m.channel_id, m.subject, now, 0, false};
-  std::string request_hash = Sha256({channel.id, "\n", parsed.body_json});
 
   SendResult result;
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {

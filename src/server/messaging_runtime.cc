@@ -35,12 +35,13 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   if (const char* env = std::getenv("CONSENTRY_MASTER_KEY"); env != nullptr && *env != '\0') source.env_hex = env;
   if (!config.vault.master_key_file.empty()) {
     source.file = config.vault.master_key_file;
-  } else if (!source.env_hex) {
+  } else if (!source.env_hex && create_demo_key) {
     // The demo's key file: beside the data, so only fit for trying things
-    // out (docs/runbooks/operations.md says where a real key belongs).
+    // out (docs/runbooks/operations.md says where a real key belongs). A
+    // gateway started without --demo never picks it up.
     std::string path = (std::filesystem::path(config.data_dir) / "master.key").string();
-    if (create_demo_key) CS_RETURN_IF_ERROR(CreateDemoKeyFile(path, rt.random));
-    if (std::filesystem::exists(path)) source.file = path;
+    CS_RETURN_IF_ERROR(CreateDemoKeyFile(path, rt.random));
+    source.file = path;
   }
   CS_ASSIGN_OR_RETURN(SecretString master, LoadMasterKey(source));
   auto m = std::make_unique<MessagingRuntime>();
