@@ -237,13 +237,28 @@ class BeastHttpClient final : public HttpClient {
     parser.body_limit(static_cast<uint64_t>(options_.max_response_bytes));
     parser.header_limit(64 * 1024);
     auto on_read = [&](beast::error_code e, size_t) { ec = e; };
-    if (tls_) bhttp::async_read(*tls_, buffer_, parser, on_read);
-    else bhttp::async_read(*plain_, buffer_, parser, on_read);
-    RunUntilDone();
-    if (ec == bhttp::error::body_limit) {
+    auto too_large = [] {
       return ResourceExhausted("upstream_response_too_large", "the upstream answer is larger than the limit");
-    }
+    };
+    // The header first, so a declared length over the cap is refused before
+    // any of the body is buffered (the parser's own limit is kept for
+    // chunked answers).
+    if (tls_) bhttp::async_read_header(*tls_, buffer_, parser, on_read);
+    else bhttp::async_read_header(*plain_, buffer_, parser, on_read);
+    RunUntilDone();
+    if (ec == bhttp::error::body_limit) return too_large();
     if (ec) return Unknown(ec == beast::error::timeout ? "timed out" : "connection lost");
+    if (parser.content_length() && *parser.content_length() > static_cast<uint64_t>(options_.max_response_bytes)) {
+      return too_large();
+    }
+    if (!parser.is_done()) {
+      if (tls_) bhttp::async_read(*tls_, buffer_, parser, on_read);
+      else bhttp::async_read(*plain_, buffer_, parser, on_read);
+      RunUntilDone();
+    }
+    if (ec == bhttp::error::body_limit) return too_large();
+    if (ec) return Unknown(ec == beast::error::timeout ? "timed out" : "connection lost");
+    if (parser.get().body().size() > static_cast<size_t>(options_.max_response_bytes)) return too_large();
     bhttp::response<bhttp::string_body> res = parser.release();
     HttpClientResponse out;
     out.status = static_cast<int>(res.result_int());

@@ -512,6 +512,31 @@ TEST_F(MessagingTest, ACampaignQueuedBeforeAWithdrawalNeverReachesThatSubject) {
   EXPECT_EQ(refused.error_code, "consent_required");
   EXPECT_EQ(dispatcher_->stats().consent_refused.load(), 1);
   EXPECT_EQ(std::string(Control("GET", "/_sandbox/messages")).find("cs:" + ids[k]), std::string::npos);
+  // A client retrying an accepted send with its Idempotency-Key gets the
+  // original answer, even though the consent is gone now (F-20 before CONS-03).
+  auto retry_body = ParseJson(R"({"messaging_product":"whatsapp","to":"49176)" + std::to_string(40000000 + k) +
+                              R"(","type":"template","template":{"name":"spring_sale","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"keyed"}]}]}})");
+  SendRequest keyed;
+  keyed.tenant_id = "ten_a";
+  keyed.actor = actor;
+  keyed.body = &*retry_body;
+  keyed.idempotency_key = "campaign-retry";
+  ASSERT_TRUE(consent.Register(actor, "ten_a", subjects[k], "marketing",
+                               ConsentEvidence{"web_form", "x", "1", std::string(64, 'c'), clock_.NowUnixMillis() - 10},
+                               false)
+                  .ok());
+  EXPECT_EQ(gated.Send(keyed).status().machine_code(), "consent_required");  // first attempt: refused, nothing stored
+  ConsentRecord again = *store_->consents().GetConsent("ten_a", subjects[k], "marketing").value();
+  again.state = "active";
+  ASSERT_TRUE(store_->consents().PutConsent(again, again.version).ok());
+  consent.Forget("ten_a", subjects[k]);
+  auto accepted = gated.Send(keyed);
+  ASSERT_TRUE(accepted.ok());
+  ASSERT_TRUE(consent.Withdraw(actor, "ten_a", subjects[k], "marketing", "api_withdrawal").ok());
+  auto replayed = gated.Send(keyed);
+  ASSERT_TRUE(replayed.ok()) << replayed.status().ToString();
+  EXPECT_TRUE(replayed->replayed);
+  EXPECT_EQ(replayed->message.id, accepted->message.id);
 }
 
 // covers: B-07

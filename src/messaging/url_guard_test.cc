@@ -98,5 +98,35 @@ TEST(UrlGuardTest, TheClientDialsOnlyCheckedAddressesAndFollowsNoRedirect) {
   t.join();
 }
 
+// A refused oversized answer must not poison the next exchange (bytes of
+// it left in the read buffer would be parsed as the next answer).
+TEST(HttpClientTest, AnOversizedAnswerDoesNotBreakTheNextExchange) {
+  HttpServerOptions o;
+  o.max_body_bytes = 1 << 20;
+  auto server = CreateHttpServer(
+      o,
+      [](const HttpRequest& req) {
+        HttpResponse r;
+        r.body = req.path == "/big" ? std::string(200000, 'x') : "{\"ok\":true}";
+        return r;
+      },
+      nullptr);
+  ASSERT_TRUE(server.ok());
+  std::thread t([&] { (*server)->Run(); });
+  const std::string base = "http://127.0.0.1:" + std::to_string((*server)->port());
+  HttpClientOptions co;
+  co.max_response_bytes = 64 << 10;
+  auto client = CreateHttpClient(co);
+  // Declared larger than the cap: refused before the body is read.
+  EXPECT_EQ(client->Send("GET", base + "/big", {}, "").status().machine_code(), "upstream_response_too_large");
+  for (int i = 0; i < 3; ++i) {
+    auto small = client->Send("GET", base + "/small", {}, "");
+    ASSERT_TRUE(small.ok()) << small.status().ToString();
+    EXPECT_EQ(small->body, "{\"ok\":true}");
+  }
+  (*server)->Stop();
+  t.join();
+}
+
 }  // namespace
 }  // namespace cs
