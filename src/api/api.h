@@ -90,6 +90,18 @@ HttpResponse StatusResponse(const Status& status, const std::string& request_id)
 // plain non-negative integers and are exempt from the phone heuristic.
 Status CheckUrl(const HttpRequest& request);
 
+// Returns 200 {"<key>":[item…]} with each item rendered by `to_json`.
+template <typename T, typename ToJson>
+HttpResponse ListResponse(std::string_view key, const std::vector<T>& items, ToJson to_json) {
+  std::string body = "{\"" + std::string(key) + "\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) body += ',';
+    body += to_json(items[i]);
+  }
+  body += "]}";
+  return JsonResponse(200, std::move(body));
+}
+
 // Decodes a JSON request body: refuses a wrong Content-Type (415
 // unsupported_media_type), then applies ParseJson under `limits`. An empty
 // body decodes as {} when `empty_as_object`.

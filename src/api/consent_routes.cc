@@ -9,13 +9,6 @@ namespace cs::api_internal {
 
 namespace {
 
-HttpResponse Json(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 Status Disabled() { return FailedPrecondition("no_channel", "messaging is not enabled on this gateway"); }
 
 std::string PurposeJson(const Purpose& p) {
@@ -75,16 +68,12 @@ Result<HttpResponse> DefinePurpose(const ConsentRouteDeps& d, const HttpRequest&
   purpose.special_category = special.value_or(false);
   if (language) purpose.confirmation_language = *language;
   CS_ASSIGN_OR_RETURN(Purpose stored, d.consent->DefinePurpose(actor, purpose));
-  return Json(201, PurposeJson(stored));
+  return JsonResponse(201, PurposeJson(stored));
 }
 
 Result<HttpResponse> ListPurposes(const ConsentRouteDeps& d, const Principal& p) {
   CS_ASSIGN_OR_RETURN(std::vector<Purpose> all, d.store->consents().ListPurposes(p.tenant_id));
-  JsonWriter w;
-  w.BeginObject().Key("purposes").BeginArray();
-  for (const Purpose& x : all) w.Raw(PurposeJson(x));
-  w.EndArray().EndObject();
-  return Json(200, w.Take());
+  return ListResponse("purposes", all, PurposeJson);
 }
 
 Result<HttpResponse> RegisterTemplate(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
@@ -103,16 +92,12 @@ Result<HttpResponse> RegisterTemplate(const ConsentRouteDeps& d, const HttpReque
   t.has_optout = optout.value_or(false);
   CS_RETURN_IF_ERROR(d.consent->RegisterTemplate(actor, t));
   CS_ASSIGN_OR_RETURN(auto stored, d.store->consents().GetTemplate(t.tenant_id, t.name, t.language));
-  return Json(201, TemplateJson(stored.value_or(t)));
+  return JsonResponse(201, TemplateJson(stored.value_or(t)));
 }
 
 Result<HttpResponse> ListTemplates(const ConsentRouteDeps& d, const Principal& p) {
   CS_ASSIGN_OR_RETURN(std::vector<TemplateRecord> all, d.store->consents().ListTemplates(p.tenant_id));
-  JsonWriter w;
-  w.BeginObject().Key("templates").BeginArray();
-  for (const TemplateRecord& t : all) w.Raw(TemplateJson(t));
-  w.EndArray().EndObject();
-  return Json(200, w.Take());
+  return ListResponse("templates", all, TemplateJson);
 }
 
 Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
@@ -182,7 +167,7 @@ Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpReques
                                                        sent.message.id));
     reg.record.confirmation_message_id = sent.message.id;
   }
-  return Json(reg.needs_confirmation ? 201 : 200, ConsentJson(reg.record));
+  return JsonResponse(reg.needs_confirmation ? 201 : 200, ConsentJson(reg.record));
 }
 
 Result<HttpResponse> WithdrawConsent(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
@@ -208,13 +193,13 @@ Result<HttpResponse> WithdrawConsent(const ConsentRouteDeps& d, const HttpReques
   w.BeginObject().Key("subject").String(subject).Key("consents").BeginArray();
   for (const ConsentRecord& c : all) w.Raw(ConsentJson(c));
   w.EndArray().EndObject();
-  return Json(200, w.Take());
+  return JsonResponse(200, w.Take());
 }
 
 Result<HttpResponse> SubjectConsents(const ConsentRouteDeps& d, const Principal& p, const std::string& subject) {
   CS_ASSIGN_OR_RETURN(std::vector<ConsentRecord> all, d.store->consents().SubjectConsents(p.tenant_id, subject));
   CS_ASSIGN_OR_RETURN(std::vector<ConsentEvent> events, d.store->consents().ConsentEvents(p.tenant_id, subject));
-  return Json(200, ConsentProofJson(subject, all, events));
+  return JsonResponse(200, ConsentProofJson(subject, all, events));
 }
 
 }  // namespace cs::api_internal

@@ -30,22 +30,9 @@ struct RouteSpec {
   Handler handler;
 };
 
-HttpResponse Json(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 // The key id in a path is checked for shape first: anything else is simply
 // not found, with the same answer a well-formed missing id gets.
-bool IsKeyId(std::string_view id) {
-  if (id.size() != 28 || id.substr(0, 4) != "key_") return false;
-  for (char c : id.substr(4)) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
+bool IsKeyId(std::string_view id) { return IsPrefixedHexId(id, "key_"); }
 
 // Ids, pseudonyms and action names: 1-128 of [A-Za-z0-9._:-].
 bool IsIdentifier(std::string_view v) {
@@ -420,7 +407,7 @@ class GatewayApiImpl final : public GatewayApi {
   Result<HttpResponse> Healthz(const Context&) {
     JsonWriter w;
     w.BeginObject().Key("status").String("ok").Key("version").String(deps_.version).EndObject();
-    return Json(200, w.Take());
+    return JsonResponse(200, w.Take());
   }
 
   Result<HttpResponse> Readyz(const Context&) {
@@ -433,11 +420,11 @@ class GatewayApiImpl final : public GatewayApi {
     JsonWriter w;
     w.BeginObject().Key("status").String("ready");
     w.Key("schema_version").Int(migrations->current_version).EndObject();
-    return Json(200, w.Take());
+    return JsonResponse(200, w.Take());
   }
 
   Result<HttpResponse> Metrics(const Context&) {
-    HttpResponse r = Json(200, deps_.metrics->RenderPrometheus());
+    HttpResponse r = JsonResponse(200, deps_.metrics->RenderPrometheus());
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   }
@@ -453,7 +440,7 @@ class GatewayApiImpl final : public GatewayApi {
     w.EndArray();
     w.Key("expires_at").String(FormatRfc3339Millis(c.principal->expires_at_ms));
     w.EndObject();
-    return Json(200, w.Take());
+    return JsonResponse(200, w.Take());
   }
 
   Result<HttpResponse> GetTenant(const Context& c) {
@@ -461,7 +448,7 @@ class GatewayApiImpl final : public GatewayApi {
     JsonWriter w;
     w.BeginObject().Key("id").String(t.id).Key("name").String(t.name);
     w.Key("created_at").String(FormatRfc3339Millis(t.created_at_ms)).EndObject();
-    return Json(200, w.Take());
+    return JsonResponse(200, w.Take());
   }
 
   Result<HttpResponse> ListKeys(const Context& c) {
@@ -472,7 +459,7 @@ class GatewayApiImpl final : public GatewayApi {
     w.BeginObject().Key("data").BeginArray();
     for (const auto& k : keys) w.Raw(ApiKeyJson(k, now));
     w.EndArray().EndObject();
-    return Json(200, w.Take());
+    return JsonResponse(200, w.Take());
   }
 
   Result<HttpResponse> CreateKey(const Context& c) {
@@ -487,7 +474,7 @@ class GatewayApiImpl final : public GatewayApi {
     CS_RETURN_IF_ERROR(RequireHeldScopes(c, *scopes));
     CS_ASSIGN_OR_RETURN(IssuedKey issued,
                         deps_.api_keys->Create(Actor(c), c.principal->tenant_id, name, *scopes, ttl));
-    HttpResponse r = Json(201, ApiKeyJson(issued.record, Now(), InsecureSecretAccess::Get(issued.token)));
+    HttpResponse r = JsonResponse(201, ApiKeyJson(issued.record, Now(), InsecureSecretAccess::Get(issued.token)));
     r.headers.emplace_back("Location", "/v1/apikeys/" + issued.record.id);
     return r;
   }
@@ -496,7 +483,7 @@ class GatewayApiImpl final : public GatewayApi {
     const std::string& id = c.params.at("id");
     CS_ASSIGN_OR_RETURN(ApiKeyRecord k, OwnKey(c, id));
     CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "apikey.read", "apikey:" + id));
-    return Json(200, ApiKeyJson(k, Now()));
+    return JsonResponse(200, ApiKeyJson(k, Now()));
   }
 
   Result<HttpResponse> RevokeKey(const Context& c) {
@@ -504,7 +491,7 @@ class GatewayApiImpl final : public GatewayApi {
     CS_RETURN_IF_ERROR(OwnKey(c, id).status());
     CS_RETURN_IF_ERROR(deps_.api_keys->Revoke(Actor(c), c.principal->tenant_id, id));
     CS_ASSIGN_OR_RETURN(ApiKeyRecord k, OwnKey(c, id));
-    return Json(200, ApiKeyJson(k, Now()));
+    return JsonResponse(200, ApiKeyJson(k, Now()));
   }
 
   Result<HttpResponse> RotateKey(const Context& c) {
@@ -516,7 +503,7 @@ class GatewayApiImpl final : public GatewayApi {
     CS_ASSIGN_OR_RETURN(auto overlap, reader.OptionalInt("overlap_seconds"));
     CS_RETURN_IF_ERROR(reader.Finish());
     CS_ASSIGN_OR_RETURN(IssuedKey issued, deps_.api_keys->Rotate(Actor(c), c.principal->tenant_id, id, overlap));
-    HttpResponse r = Json(201, ApiKeyJson(issued.record, Now(), InsecureSecretAccess::Get(issued.token)));
+    HttpResponse r = JsonResponse(201, ApiKeyJson(issued.record, Now(), InsecureSecretAccess::Get(issued.token)));
     r.headers.emplace_back("Location", "/v1/apikeys/" + issued.record.id);
     return r;
   }
@@ -592,7 +579,7 @@ class GatewayApiImpl final : public GatewayApi {
     w.EndArray();
     WriteNextAfter(w, page, p.query.limit);
     w.EndObject();
-    return Json(200, w.Take());
+    return JsonResponse(200, w.Take());
   }
 
   Result<HttpResponse> ExportAudit(const Context& c) {
@@ -621,7 +608,7 @@ class GatewayApiImpl final : public GatewayApi {
     w.BeginObject().Key("data").BeginArray();
     for (const auto& h : heads) w.Raw(TreeHeadJson(h));
     w.EndArray().EndObject();
-    return Json(200, w.Take());
+    return JsonResponse(200, w.Take());
   }
 
   // GET /v1/audit/proof?seq=N[&tree_size=M]: the sequence number travels as
@@ -646,7 +633,7 @@ class GatewayApiImpl final : public GatewayApi {
     w.EndArray();
     w.Key("tree_head").Raw(TreeHeadJson(proof->head));
     w.EndObject();
-    return Json(200, w.Take());
+    return JsonResponse(200, w.Take());
   }
 
   Result<HttpResponse> AccessLog(const Context& c) {
@@ -672,7 +659,7 @@ class GatewayApiImpl final : public GatewayApi {
     w.EndArray();
     WriteNextAfter(w, page, p.query.limit);
     w.EndObject();
-    return Json(200, w.Take());
+    return JsonResponse(200, w.Take());
   }
 
   GatewayApiDeps deps_;

@@ -14,38 +14,41 @@ namespace cs::api_internal {
 
 namespace {
 
-HttpResponse Json(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
-bool IsId(std::string_view id, std::string_view prefix) {
-  if (id.size() != prefix.size() + 24 || id.substr(0, prefix.size()) != prefix) return false;
-  for (char c : id.substr(prefix.size())) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-bool AllDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 bool IsVersion(std::string_view s) {
   if (s.size() < 4 || s[0] != 'v') return false;
   size_t dot = s.find('.');
-  return dot != std::string_view::npos && AllDigits(s.substr(1, dot - 1)) && AllDigits(s.substr(dot + 1));
+  return dot != std::string_view::npos && IsAsciiDigits(s.substr(1, dot - 1)) && IsAsciiDigits(s.substr(dot + 1));
 }
 
 std::string Header(const HttpRequest& req, std::string_view name) {
   const std::string* h = req.Header(name);
   return h != nullptr ? *h : "";
+}
+
+// Reads the endpoint, throughput and secrets of a channel body into `spec`
+// (absent fields keep the values already in it), and checks the base URL
+// against messaging.allowed_graph_urls when the body names one, or always
+// when `check_default` (a new channel's default URL must be allowed too).
+Status ReadChannelEndpoint(const MessagingRouteDeps& d, ObjectReader& reader, ChannelSpec& spec, bool check_default) {
+  CS_ASSIGN_OR_RETURN(auto base, reader.OptionalString("graph_base_url"));
+  CS_ASSIGN_OR_RETURN(auto version, reader.OptionalString("graph_version"));
+  CS_ASSIGN_OR_RETURN(std::string token, reader.RequiredString("access_token"));
+  CS_ASSIGN_OR_RETURN(std::string secret, reader.RequiredString("app_secret"));
+  CS_ASSIGN_OR_RETURN(std::string verify, reader.RequiredString("verify_token"));
+  CS_ASSIGN_OR_RETURN(auto throughput, reader.OptionalInt("throughput_per_second"));
+  if (base) spec.graph_base_url = *base;
+  if (version) spec.graph_version = *version;
+  if (throughput) spec.throughput_per_second = *throughput;
+  std::string normalized = spec.graph_base_url;
+  while (!normalized.empty() && normalized.back() == '/') normalized.pop_back();
+  if ((base || check_default) &&
+      std::find(d.allowed_graph_urls.begin(), d.allowed_graph_urls.end(), normalized) == d.allowed_graph_urls.end()) {
+    return PermissionDenied("forbidden", "graph_base_url is not in messaging.allowed_graph_urls");
+  }
+  spec.access_token = SecretString(std::move(token));
+  spec.app_secret = SecretString(std::move(secret));
+  spec.verify_token = SecretString(std::move(verify));
+  return Status::Ok();
 }
 
 }  // namespace
@@ -71,7 +74,7 @@ Result<HttpResponse> SendMessage(const MessagingRouteDeps& d, const HttpRequest&
   }
   if (!has_product) graph.insert(graph.begin(), {"messaging_product", JsonValue::MakeString("whatsapp")});
   JsonValue graph_body = JsonValue::MakeObject(std::move(graph));
-  if (!channel_id.empty() && !IsId(channel_id, "chn_")) return NotFound("no such channel");
+  if (!channel_id.empty() && !IsPrefixedHexId(channel_id, "chn_")) return NotFound("no such channel");
   SendRequest sr;
   sr.tenant_id = p.tenant_id;
   sr.actor = actor;
@@ -83,7 +86,7 @@ Result<HttpResponse> SendMessage(const MessagingRouteDeps& d, const HttpRequest&
     return InvalidArgument("invalid_idempotency_key", "Idempotency-Key must not be empty");
   }
   CS_ASSIGN_OR_RETURN(SendResult result, d.messages->Send(sr));
-  HttpResponse r = Json(202, MessageJson(result.message, nullptr));
+  HttpResponse r = JsonResponse(202, MessageJson(result.message, nullptr));
   r.headers.emplace_back("Location", "/v1/messages/" + result.message.id);
   if (result.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
   return r;
@@ -91,10 +94,10 @@ Result<HttpResponse> SendMessage(const MessagingRouteDeps& d, const HttpRequest&
 
 Result<HttpResponse> GetMessage(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
                                 const std::string& id) {
-  if (d.messages == nullptr || !IsId(id, "msg_")) return NotFound("no such message");
+  if (d.messages == nullptr || !IsPrefixedHexId(id, "msg_")) return NotFound("no such message");
   std::vector<StatusEventRecord> events;
   CS_ASSIGN_OR_RETURN(MessageRecord m, d.messages->Get(p.tenant_id, actor, id, &events));
-  return Json(200, MessageJson(m, &events));
+  return JsonResponse(200, MessageJson(m, &events));
 }
 
 Result<HttpResponse> CreateChannel(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
@@ -107,45 +110,23 @@ Result<HttpResponse> CreateChannel(const MessagingRouteDeps& d, const HttpReques
   CS_ASSIGN_OR_RETURN(spec.phone_number_id, reader.RequiredString("phone_number_id"));
   CS_ASSIGN_OR_RETURN(spec.waba_id, reader.RequiredString("waba_id"));
   CS_ASSIGN_OR_RETURN(auto display, reader.OptionalString("display_phone_number"));
-  CS_ASSIGN_OR_RETURN(auto base, reader.OptionalString("graph_base_url"));
-  CS_ASSIGN_OR_RETURN(auto version, reader.OptionalString("graph_version"));
-  CS_ASSIGN_OR_RETURN(std::string token, reader.RequiredString("access_token"));
-  CS_ASSIGN_OR_RETURN(std::string secret, reader.RequiredString("app_secret"));
-  CS_ASSIGN_OR_RETURN(std::string verify, reader.RequiredString("verify_token"));
-  CS_ASSIGN_OR_RETURN(auto throughput, reader.OptionalInt("throughput_per_second"));
-  CS_RETURN_IF_ERROR(reader.Finish());
   if (display) spec.display_phone_number = *display;
-  if (base) spec.graph_base_url = *base;
-  if (version) spec.graph_version = *version;
-  if (throughput) spec.throughput_per_second = *throughput;
-  std::string normalized = spec.graph_base_url;
-  while (!normalized.empty() && normalized.back() == '/') normalized.pop_back();
-  bool allowed = false;
-  for (const std::string& u : d.allowed_graph_urls) allowed = allowed || u == normalized;
-  if (!allowed) {
-    return PermissionDenied("forbidden", "graph_base_url is not in messaging.allowed_graph_urls");
-  }
-  spec.access_token = SecretString(std::move(token));
-  spec.app_secret = SecretString(std::move(secret));
-  spec.verify_token = SecretString(std::move(verify));
+  CS_RETURN_IF_ERROR(ReadChannelEndpoint(d, reader, spec, /*check_default=*/true));
+  CS_RETURN_IF_ERROR(reader.Finish());
   CS_ASSIGN_OR_RETURN(Channel c, d.channels->Create(actor, spec));
-  HttpResponse r = Json(201, ChannelJson(c));
+  HttpResponse r = JsonResponse(201, ChannelJson(c));
   r.headers.emplace_back("Location", "/v1/channels/" + c.id);
   return r;
 }
 
 Result<HttpResponse> ListChannels(const MessagingRouteDeps& d, const Principal& p) {
   CS_ASSIGN_OR_RETURN(std::vector<Channel> all, d.store->messaging().ListChannels(p.tenant_id));
-  JsonWriter w;
-  w.BeginObject().Key("channels").BeginArray();
-  for (const Channel& c : all) w.Raw(ChannelJson(c));
-  w.EndArray().EndObject();
-  return Json(200, w.Take());
+  return ListResponse("channels", all, ChannelJson);
 }
 
 Result<HttpResponse> UpdateChannel(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                                    const AuditActor& actor, const std::string& id) {
-  if (d.channels == nullptr || !IsId(id, "chn_")) return NotFound("no such channel");
+  if (d.channels == nullptr || !IsPrefixedHexId(id, "chn_")) return NotFound("no such channel");
   CS_ASSIGN_OR_RETURN(Channel current, d.store->messaging().GetChannel(p.tenant_id, id));
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
@@ -154,35 +135,21 @@ Result<HttpResponse> UpdateChannel(const MessagingRouteDeps& d, const HttpReques
   spec.graph_base_url = current.graph_base_url;
   spec.graph_version = current.graph_version;
   spec.throughput_per_second = current.throughput_per_second;
-  CS_ASSIGN_OR_RETURN(auto base, reader.OptionalString("graph_base_url"));
-  CS_ASSIGN_OR_RETURN(auto version, reader.OptionalString("graph_version"));
-  CS_ASSIGN_OR_RETURN(std::string token, reader.RequiredString("access_token"));
-  CS_ASSIGN_OR_RETURN(std::string secret, reader.RequiredString("app_secret"));
-  CS_ASSIGN_OR_RETURN(std::string verify, reader.RequiredString("verify_token"));
-  CS_ASSIGN_OR_RETURN(auto throughput, reader.OptionalInt("throughput_per_second"));
+  // The stored endpoint is kept unless the body names another one, which
+  // must then be allowed.
+  CS_RETURN_IF_ERROR(ReadChannelEndpoint(d, reader, spec, /*check_default=*/false));
   CS_RETURN_IF_ERROR(reader.Finish());
-  if (base) spec.graph_base_url = *base;
-  if (version) spec.graph_version = *version;
-  if (throughput) spec.throughput_per_second = *throughput;
-  std::string normalized = spec.graph_base_url;
-  while (!normalized.empty() && normalized.back() == '/') normalized.pop_back();
-  if (base && std::find(d.allowed_graph_urls.begin(), d.allowed_graph_urls.end(), normalized) == d.allowed_graph_urls.end()) {
-    return PermissionDenied("forbidden", "graph_base_url is not in messaging.allowed_graph_urls");
-  }
-  spec.access_token = SecretString(std::move(token));
-  spec.app_secret = SecretString(std::move(secret));
-  spec.verify_token = SecretString(std::move(verify));
   CS_ASSIGN_OR_RETURN(Channel updated, d.channels->Update(actor, id, spec));
-  return Json(200, ChannelJson(updated));
+  return JsonResponse(200, ChannelJson(updated));
 }
 
 Result<HttpResponse> ResumeChannel(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
                                    const std::string& id) {
-  if (d.channels == nullptr || !IsId(id, "chn_")) return NotFound("no such channel");
+  if (d.channels == nullptr || !IsPrefixedHexId(id, "chn_")) return NotFound("no such channel");
   CS_ASSIGN_OR_RETURN(Channel c, d.store->messaging().GetChannel(p.tenant_id, id));
   if (!c.paused_reason.empty()) CS_RETURN_IF_ERROR(d.channels->SetPaused(actor, c, ""));
   CS_ASSIGN_OR_RETURN(c, d.store->messaging().GetChannel(p.tenant_id, id));
-  return Json(200, ChannelJson(c));
+  return JsonResponse(200, ChannelJson(c));
 }
 
 Result<HttpResponse> CreateSubscriber(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
@@ -214,30 +181,26 @@ Result<HttpResponse> CreateSubscriber(const MessagingRouteDeps& d, const HttpReq
   JsonWriter w;
   w.String(InsecureSecretAccess::Get(created.secret));
   json += ",\"secret\":" + w.str() + "}";
-  HttpResponse r = Json(201, json);
+  HttpResponse r = JsonResponse(201, json);
   r.headers.emplace_back("Location", "/v1/subscribers/" + created.subscriber.id);
   return r;
 }
 
 Result<HttpResponse> ListSubscribers(const MessagingRouteDeps& d, const Principal& p) {
   CS_ASSIGN_OR_RETURN(std::vector<Subscriber> all, d.store->messaging().ListSubscribers(p.tenant_id));
-  JsonWriter w;
-  w.BeginObject().Key("subscribers").BeginArray();
-  for (const Subscriber& sb : all) w.Raw(SubscriberJson(sb));
-  w.EndArray().EndObject();
-  return Json(200, w.Take());
+  return ListResponse("subscribers", all, SubscriberJson);
 }
 
 Result<HttpResponse> DeleteSubscriber(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
                                       const std::string& id) {
-  if (d.subscribers == nullptr || !IsId(id, "sbs_")) return NotFound("no such subscriber");
+  if (d.subscribers == nullptr || !IsPrefixedHexId(id, "sbs_")) return NotFound("no such subscriber");
   CS_RETURN_IF_ERROR(d.subscribers->Delete(actor, p.tenant_id, id));
-  HttpResponse r = Json(204, "");
+  HttpResponse r = JsonResponse(204, "");
   return r;
 }
 
 Result<HttpResponse> DeadLetters(const MessagingRouteDeps& d, const Principal& p, const std::string& id) {
-  if (!IsId(id, "sbs_")) return NotFound("no such subscriber");
+  if (!IsPrefixedHexId(id, "sbs_")) return NotFound("no such subscriber");
   CS_RETURN_IF_ERROR(d.store->messaging().GetSubscriber(p.tenant_id, id).status());
   CS_ASSIGN_OR_RETURN(std::vector<OutboxEntry> dead, d.store->messaging().DeadLetters(p.tenant_id, id, 1000));
   JsonWriter w;
@@ -247,22 +210,22 @@ Result<HttpResponse> DeadLetters(const MessagingRouteDeps& d, const Principal& p
     w.Key("last_error").String(e.last_error).Key("created_at").String(FormatRfc3339Millis(e.created_at_ms)).EndObject();
   }
   w.EndArray().EndObject();
-  return Json(200, w.Take());
+  return JsonResponse(200, w.Take());
 }
 
 Result<HttpResponse> RetryDeadLetter(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
                                      const std::string& id, const std::string& event_id) {
-  if (d.subscribers == nullptr || !IsId(id, "sbs_") || !IsId(event_id, "evt_")) return NotFound("no such dead letter");
+  if (d.subscribers == nullptr || !IsPrefixedHexId(id, "sbs_") || !IsPrefixedHexId(event_id, "evt_")) return NotFound("no such dead letter");
   CS_RETURN_IF_ERROR(d.store->messaging().GetSubscriber(p.tenant_id, id).status());
   CS_RETURN_IF_ERROR(d.subscribers->Requeue(actor, p.tenant_id, event_id));
-  return Json(202, R"({"requeued":true})");
+  return JsonResponse(202, R"({"requeued":true})");
 }
 
 std::optional<GraphPath> MatchGraphPath(std::string_view path) {
   if (path.empty() || path[0] != '/') return std::nullopt;
   std::vector<std::string> seg = Split(path.substr(1), '/');
   if (!seg.empty() && IsVersion(seg[0])) seg.erase(seg.begin());
-  if (seg.size() != 2 || !AllDigits(seg[0]) || seg[0].size() > 32) return std::nullopt;
+  if (seg.size() != 2 || !IsAsciiDigits(seg[0]) || seg[0].size() > 32) return std::nullopt;
   if (seg[1] != "messages" && seg[1] != "marketing_messages" && seg[1] != "media") return std::nullopt;
   return GraphPath{seg[0], seg[1]};
 }
@@ -270,7 +233,7 @@ std::optional<GraphPath> MatchGraphPath(std::string_view path) {
 HttpResponse GraphErrorResponse(int code, std::string details, int http_status_override) {
   whatsapp::GraphError e = whatsapp::MakeGraphError(code, std::move(details));
   if (http_status_override != 0) e.http_status = http_status_override;
-  HttpResponse r = Json(e.http_status, whatsapp::GraphErrorBody(e, NewRequestId().substr(4, 11)));
+  HttpResponse r = JsonResponse(e.http_status, whatsapp::GraphErrorBody(e, NewRequestId().substr(4, 11)));
   r.error_code = "graph_" + std::to_string(code);
   return r;
 }
@@ -329,7 +292,7 @@ HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, cons
   const SendResult& sent = *result;
   HttpResponse ok;
   if (sent.message.kind == "mark_read") {
-    ok = Json(200, R"({"success":true})");
+    ok = JsonResponse(200, R"({"success":true})");
     if (sent.replayed) ok.headers.emplace_back("Idempotent-Replayed", "true");
     return ok;
   }
@@ -347,7 +310,7 @@ HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, cons
   w.Key("messages").BeginArray().BeginObject().Key("id").String(sent.message.id);
   if (!sent.parsed.free_form && sent.message.kind == "message") w.Key("message_status").String("accepted");
   w.EndObject().EndArray().EndObject();
-  ok = Json(200, whatsapp::MetaEscape(w.str()));
+  ok = JsonResponse(200, whatsapp::MetaEscape(w.str()));
   if (sent.replayed) ok.headers.emplace_back("Idempotent-Replayed", "true");
   return ok;
 }
@@ -360,7 +323,7 @@ std::optional<std::string> MatchWebhookPath(std::string_view path) {
 }
 
 HttpResponse Webhook(const MessagingRouteDeps& d, const HttpRequest& req, const std::string& channel_id) {
-  if (d.webhooks == nullptr || !IsId(channel_id, "chn_")) {
+  if (d.webhooks == nullptr || !IsPrefixedHexId(channel_id, "chn_")) {
     return ErrorResponse(404, "not_found", "no such resource", req.request_id);
   }
   if (req.method == "GET") {
@@ -379,7 +342,7 @@ HttpResponse Webhook(const MessagingRouteDeps& d, const HttpRequest& req, const 
       r.error_code = o.error_code;
       return r;
     }
-    HttpResponse r = Json(200, o.body);
+    HttpResponse r = JsonResponse(200, o.body);
     r.content_type = "text/plain";
     return r;
   }
@@ -401,7 +364,7 @@ HttpResponse Webhook(const MessagingRouteDeps& d, const HttpRequest& req, const 
     if (o.http_status == 503) r.headers.emplace_back("Retry-After", "5");
     return r;
   }
-  HttpResponse r = Json(200, "");
+  HttpResponse r = JsonResponse(200, "");
   r.content_type = "text/plain";
   if (!o.error_code.empty()) r.log_detail = "quarantined: " + o.error_code;
   return r;

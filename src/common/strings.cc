@@ -224,4 +224,20 @@ std::optional<int64_t> ParseRfc3339Millis(std::string_view t) {
   return secs * 1000 + millis;
 }
 
+bool IsAsciiDigits(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+bool IsPrefixedHexId(std::string_view id, std::string_view prefix) {
+  if (id.size() != prefix.size() + 24 || id.substr(0, prefix.size()) != prefix) return false;
+  for (char c : id.substr(prefix.size())) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 }  // namespace cs

@@ -34,6 +34,12 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 // Parses a non-negative decimal integer that fits in int64 (no sign, no spaces).
 std::optional<int64_t> ParseNonNegativeInt(std::string_view text);
 
+// True when `text` is one or more ASCII digits.
+bool IsAsciiDigits(std::string_view text);
+
+// True for a gateway id: `prefix` (e.g. "msg_") then 24 lowercase hex characters.
+bool IsPrefixedHexId(std::string_view id, std::string_view prefix);
+
 // Parses RFC 3339 date-time ("2026-11-22T10:00:00Z", optional fraction and
 // ±HH:MM offset) to unix milliseconds; nullopt when malformed.
 std::optional<int64_t> ParseRfc3339Millis(std::string_view text);

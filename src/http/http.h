@@ -69,6 +69,9 @@ struct HttpResponse {
 HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message,
                            std::string_view request_id);
 
+// Returns a JSON response with `status` and `body` (already serialised).
+HttpResponse JsonResponse(int status, std::string body);
+
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 // Called once per answered request, just before the response is written.

@@ -19,6 +19,13 @@ size_t HttpRequest::HeaderCount(std::string_view lower_name) const {
   return n;
 }
 
+HttpResponse JsonResponse(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
 HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message,
                            std::string_view request_id) {
   HttpResponse r;

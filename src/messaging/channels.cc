@@ -12,14 +12,6 @@ FieldBinding SecretBinding(const Channel& c, std::string_view field) {
   return FieldBinding{c.tenant_id, "", c.id, field};
 }
 
-bool AllDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string ChannelJson(const Channel& c) {
@@ -44,14 +36,14 @@ namespace {
 
 // The number and account of a new channel.
 Status CheckIdentity(const ChannelSpec& spec) {
-  if (!AllDigits(spec.phone_number_id) || spec.phone_number_id.size() > 32) {
+  if (!IsAsciiDigits(spec.phone_number_id) || spec.phone_number_id.size() > 32) {
     return InvalidArgument("invalid_field", "phone_number_id must be Meta's numeric id");
   }
-  if (!AllDigits(spec.waba_id) || spec.waba_id.size() > 32) {
+  if (!IsAsciiDigits(spec.waba_id) || spec.waba_id.size() > 32) {
     return InvalidArgument("invalid_field", "waba_id must be Meta's numeric id");
   }
   if (!spec.display_phone_number.empty() &&
-      (!AllDigits(spec.display_phone_number) || spec.display_phone_number.size() > 15)) {
+      (!IsAsciiDigits(spec.display_phone_number) || spec.display_phone_number.size() > 15)) {
     return InvalidArgument("invalid_field", "display_phone_number must be digits with the country code");
   }
   return Status::Ok();

@@ -47,13 +47,6 @@ std::string Base64(std::string_view bytes) {
   return out;
 }
 
-HttpResponse Json(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 struct Fault {
   int code = 0;          // Graph error code to answer (0: none)
   int http_status = 0;   // overrides the table's status; alone: a bare 5xx
@@ -158,7 +151,7 @@ class SandboxImpl final : public Sandbox {
   }
 
   HttpResponse GraphError(const wa::GraphError& e) {
-    HttpResponse r = Json(e.http_status, wa::GraphErrorBody(e, FbTrace()));
+    HttpResponse r = JsonResponse(e.http_status, wa::GraphErrorBody(e, FbTrace()));
     r.error_code = std::to_string(e.code);
     return r;
   }
@@ -176,7 +169,7 @@ class SandboxImpl final : public Sandbox {
         CRYPTO_memcmp(h->data(), expected.data(), expected.size()) != 0) {
       return GraphError(wa::MakeGraphError(190, "Invalid OAuth access token - Cannot parse access token"));
     }
-    return Json(200, "");
+    return JsonResponse(200, "");
   }
 
   // Applies the next fault preset, if any. Returns a response to send instead.
@@ -197,7 +190,7 @@ class SandboxImpl final : public Sandbox {
       return r;
     }
     if (f.http_status != 0) {
-      HttpResponse r = Json(f.http_status, "<html><body>Service Unavailable</body></html>");
+      HttpResponse r = JsonResponse(f.http_status, "<html><body>Service Unavailable</body></html>");
       r.content_type = "text/html";
       return r;
     }
@@ -210,7 +203,7 @@ class SandboxImpl final : public Sandbox {
     Result<wa::OutboundMessage> msg = wa::ValidateOutbound(*body);
     if (!msg.ok()) return GraphError(wa::MakeGraphError(wa::GraphCodeFor(msg.status()), msg.status().message()));
     if (std::optional<HttpResponse> fault = TakeFault()) return *fault;
-    if (msg->kind == wa::OutboundMessage::Kind::kMarkRead) return Json(200, R"({"success":true})");
+    if (msg->kind == wa::OutboundMessage::Kind::kMarkRead) return JsonResponse(200, R"({"success":true})");
     if (marketing_api && msg->type != "template") {
       return GraphError(wa::MakeGraphError(100, "The marketing messages API only sends templates"));
     }
@@ -296,7 +289,7 @@ class SandboxImpl final : public Sandbox {
     w.Key("messages").BeginArray().BeginObject().Key("id").String(wamid);
     if (tmpl != nullptr) w.Key("message_status").String("accepted");
     w.EndObject().EndArray().EndObject();
-    return Json(200, wa::MetaEscape(w.str()));
+    return JsonResponse(200, wa::MetaEscape(w.str()));
   }
 
   std::string Metadata() const {
@@ -406,7 +399,7 @@ class SandboxImpl final : public Sandbox {
     std::string what = seg.size() >= 2 ? seg[1] : "";
     Result<JsonValue> body = ParseJson(req.body.empty() ? "{}" : req.body);
     if (!body.ok() || !body->is_object()) {
-      return Json(400, ErrorEnvelope("invalid_json", "the body must be a JSON object", req.request_id));
+      return JsonResponse(400, ErrorEnvelope("invalid_json", "the body must be a JSON object", req.request_id));
     }
     if (what == "inbound" && req.method == "POST") return SimulateInbound(*body, req.request_id);
     if (what == "preferences" && req.method == "POST") return SimulatePreference(*body, req.request_id);
@@ -414,17 +407,17 @@ class SandboxImpl final : public Sandbox {
     if (what == "faults" && req.method == "DELETE") {
       std::lock_guard lock(mu_);
       faults_.clear();
-      return Json(200, R"({"cleared":true})");
+      return JsonResponse(200, R"({"cleared":true})");
     }
     if (what == "messages" && req.method == "GET") return ListSent();
     if (what == "stats" && req.method == "GET") return Stats();
-    return Json(404, ErrorEnvelope("not_found", "no such sandbox control endpoint", req.request_id));
+    return JsonResponse(404, ErrorEnvelope("not_found", "no such sandbox control endpoint", req.request_id));
   }
 
   HttpResponse SimulateInbound(const JsonValue& body, const std::string& request_id) {
     const JsonValue* from = body.Find("from");
     if (from == nullptr || !from->is_string()) {
-      return Json(400, ErrorEnvelope("missing_field", "from (the user's number, digits) is required", request_id));
+      return JsonResponse(400, ErrorEnvelope("missing_field", "from (the user's number, digits) is required", request_id));
     }
     const JsonValue* type = body.Find("type");
     std::string t = type != nullptr && type->is_string() ? type->as_string() : "text";
@@ -461,7 +454,7 @@ class SandboxImpl final : public Sandbox {
     Enqueue(wa::WebhookEnvelope(options_.waba_id, "messages", v.str()), now);
     JsonWriter out;
     out.BeginObject().Key("id").String(wamid).EndObject();
-    return Json(200, out.Take());
+    return JsonResponse(200, out.Take());
   }
 
   HttpResponse SimulatePreference(const JsonValue& body, const std::string& request_id) {
@@ -469,7 +462,7 @@ class SandboxImpl final : public Sandbox {
     const JsonValue* value = body.Find("value");
     if (wa_id == nullptr || !wa_id->is_string() || value == nullptr || !value->is_string() ||
         (value->as_string() != "stop" && value->as_string() != "resume")) {
-      return Json(400, ErrorEnvelope("invalid_field", "wa_id and value (stop|resume) are required", request_id));
+      return JsonResponse(400, ErrorEnvelope("invalid_field", "wa_id and value (stop|resume) are required", request_id));
     }
     int64_t now = clock_.NowUnixMillis();
     {
@@ -485,7 +478,7 @@ class SandboxImpl final : public Sandbox {
     v.Key("category").String("marketing_messages").Key("value").String(value->as_string());
     v.Key("timestamp").Int(now / 1000).EndObject().EndArray().EndObject();
     Enqueue(wa::WebhookEnvelope(options_.waba_id, "user_preferences", v.str()), now);
-    return Json(200, R"({"ok":true})");
+    return JsonResponse(200, R"({"ok":true})");
   }
 
   HttpResponse AddFault(const JsonValue& body, const std::string& request_id) {
@@ -503,11 +496,11 @@ class SandboxImpl final : public Sandbox {
     f.http_status = static_cast<int>(status);
     f.remaining = static_cast<int>(count);
     if ((f.code == 0 && f.http_status == 0 && f.delay_ms == 0) || f.remaining == 0 || f.delay_ms > 60000) {
-      return Json(400, ErrorEnvelope("invalid_field", "give code, http_status or delay_ms (≤ 60000), and count (-1: until cleared)", request_id));
+      return JsonResponse(400, ErrorEnvelope("invalid_field", "give code, http_status or delay_ms (≤ 60000), and count (-1: until cleared)", request_id));
     }
     std::lock_guard lock(mu_);
     faults_.push_back(f);
-    return Json(200, R"({"ok":true})");
+    return JsonResponse(200, R"({"ok":true})");
   }
 
   HttpResponse ListSent() {
@@ -519,7 +512,7 @@ class SandboxImpl final : public Sandbox {
       w.Key("body").Raw(m.body_json).Key("at_ms").Int(m.at_ms).EndObject();
     }
     w.EndArray().EndObject();
-    return Json(200, w.Take());
+    return JsonResponse(200, w.Take());
   }
 
   HttpResponse Stats() {
@@ -529,7 +522,7 @@ class SandboxImpl final : public Sandbox {
     w.Key("webhooks_delivered").Int(webhooks_delivered_).Key("webhook_retries").Int(webhook_retries_);
     w.Key("webhooks_abandoned").Int(webhooks_abandoned_).Key("webhooks_pending").Int(static_cast<int64_t>(queue_.size()));
     w.EndObject();
-    return Json(200, w.Take());
+    return JsonResponse(200, w.Take());
   }
 
   SandboxOptions options_;
