@@ -152,28 +152,37 @@ Result<CreatedSubscriber> SubscriberService::Create(const AuditActor& actor, con
   return out;
 }
 
-Status SubscriberService::Delete(const AuditActor& actor, const std::string& tenant_id, const std::string& id) {
-  return store_.InTransaction([&](StoreTransaction& tx) -> Status {
-    CS_RETURN_IF_ERROR(tx.messaging().DeleteSubscriber(tenant_id, id, clock_.NowUnixMillis()));
+namespace {
+
+// Runs `change` and records its audit entry in the same transaction.
+Status AuditedChange(Store& store, const AuditLedger& ledger, const AuditActor& actor, const std::string& tenant_id,
+                     std::string action, std::string resource,
+                     const std::function<Status(StoreTransaction&)>& change) {
+  return store.InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(change(tx));
     AuditEvent e;
     e.tenant_id = tenant_id;
     e.actor = actor;
-    e.action = "subscriber.delete";
-    e.resource = "subscriber:" + id;
-    return ledger_.Append(tx.audit(), e);
+    e.action = std::move(action);
+    e.resource = std::move(resource);
+    return ledger.Append(tx.audit(), e);
   });
 }
 
+}  // namespace
+
+Status SubscriberService::Delete(const AuditActor& actor, const std::string& tenant_id, const std::string& id) {
+  return AuditedChange(store_, ledger_, actor, tenant_id, "subscriber.delete", "subscriber:" + id,
+                       [&](StoreTransaction& tx) {
+                         return tx.messaging().DeleteSubscriber(tenant_id, id, clock_.NowUnixMillis());
+                       });
+}
+
 Status SubscriberService::Requeue(const AuditActor& actor, const std::string& tenant_id, const std::string& event_id) {
-  return store_.InTransaction([&](StoreTransaction& tx) -> Status {
-    CS_RETURN_IF_ERROR(tx.messaging().RequeueDead(tenant_id, event_id, clock_.NowUnixMillis()));
-    AuditEvent e;
-    e.tenant_id = tenant_id;
-    e.actor = actor;
-    e.action = "subscriber.event_requeue";
-    e.resource = "event:" + event_id;
-    return ledger_.Append(tx.audit(), e);
-  });
+  return AuditedChange(store_, ledger_, actor, tenant_id, "subscriber.event_requeue", "event:" + event_id,
+                       [&](StoreTransaction& tx) {
+                         return tx.messaging().RequeueDead(tenant_id, event_id, clock_.NowUnixMillis());
+                       });
 }
 
 Forwarder::Forwarder(Store& store, TenantKeyring& keyring, const Clock& clock, UrlPolicy policy,

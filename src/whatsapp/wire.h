@@ -96,7 +96,8 @@ std::string HubSignature(std::string_view secret, std::string_view body);
 Status VerifyHubSignature(std::string_view secret, std::string_view header_value, std::string_view body);
 
 // Rewrites compact JSON into Meta's escaping: '/' as "\/" and every
-// non-ASCII character as \uXXXX (UTF-16 surrogate pairs).
+// non-ASCII character as a \u escape of four hex digits (UTF-16 surrogate
+// pairs above U+FFFF), exactly as Meta sends its bodies.
 // REQUIRES: `json` is valid JSON in valid UTF-8.
 std::string MetaEscape(std::string_view json);
 
