@@ -20,8 +20,8 @@ class ApiKeyServiceTest : public ::testing::Test {
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
     ASSERT_TRUE(store_->Migrate().ok());
-    ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 0, std::nullopt}).ok());
-    ASSERT_TRUE(store_->tenants().Create({"ten_b", "B", 0, std::nullopt}).ok());
+    ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 0, std::nullopt, std::nullopt}).ok());
+    ASSERT_TRUE(store_->tenants().Create({"ten_b", "B", 0, std::nullopt, std::nullopt}).ok());
     service_ = std::make_unique<ApiKeyService>(*store_, clock_, random_, policy_, ledger_);
   }
 

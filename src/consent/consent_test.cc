@@ -29,7 +29,7 @@ class ConsentTest : public ::testing::Test {
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
     ASSERT_TRUE(store_->Migrate().ok());
-    ASSERT_TRUE(store_->tenants().Create(Tenant{"ten_a", "a", 1, std::nullopt}).ok());
+    ASSERT_TRUE(store_->tenants().Create(Tenant{"ten_a", "a", 1, std::nullopt, std::nullopt}).ok());
     commits_ = std::make_unique<GroupCommitter>(*store_);
     consent_ = std::make_unique<ConsentService>(*store_, *commits_, ledger_, clock_, 3600 * 1000);
     for (const char* id : {"marketing", "orders"}) {

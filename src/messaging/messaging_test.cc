@@ -73,8 +73,8 @@ class MessagingTest : public ::testing::Test {
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
     ASSERT_TRUE(store_->Migrate().ok());
-    ASSERT_TRUE(store_->tenants().Create(Tenant{"ten_a", "a", 1, std::nullopt}).ok());
-    ASSERT_TRUE(store_->tenants().Create(Tenant{"ten_b", "b", 1, std::nullopt}).ok());
+    ASSERT_TRUE(store_->tenants().Create(Tenant{"ten_a", "a", 1, std::nullopt, std::nullopt}).ok());
+    ASSERT_TRUE(store_->tenants().Create(Tenant{"ten_b", "b", 1, std::nullopt, std::nullopt}).ok());
     auto master = random_.Bytes(32);
     ASSERT_TRUE(master.ok());
     kms_ = CreateLocalKms(SecretString(*master), random_);

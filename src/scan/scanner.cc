@@ -434,14 +434,50 @@ void AddFinding(std::vector<Candidate>* out, FindingType type, size_t start, siz
   out->push_back(std::move(c));
 }
 
+// True when the number continues an IBAN-shaped start ("NL83 ABNA 0417…",
+// "CH62 5843…"): its digits are a bank account, reported (if the checksum
+// holds) by the IBAN detector and never as a card or a phone number.
+bool ContinuesIban(std::string_view t, const NumberToken& tok) {
+  size_t i = tok.start;
+  if (tok.glued && i >= 4 && IsAlpha(t[i - 1])) return false;  // handled as glued
+  for (int chunk = 0; chunk < 2; ++chunk) {
+    if (i == 0 || (t[i - 1] != ' ' && t[i - 1] != '-')) {
+      // "CH62" glued to the digits: the token itself starts inside the IBAN.
+      break;
+    }
+    --i;
+    size_t e = i;
+    while (i > 0 && IsAlnum(t[i - 1])) --i;
+    std::string_view word = t.substr(i, e - i);
+    if (word.size() == 4 && IsAlpha(word[0]) && IsAlpha(word[1]) && IsDigit(word[2]) && IsDigit(word[3])) return true;
+    if (word.size() != 4) return false;
+  }
+  return false;
+}
+
+bool IsIpv4(const NumberToken& tok, std::string_view t) {
+  if (tok.groups.size() != 4 || !SameSeparators(tok, 0, 3, ".")) return false;
+  for (const DigitGroup& g : tok.groups) {
+    if (g.Size() > 3) return false;
+    int v = 0;
+    for (size_t k = g.start; k < g.end; ++k) v = v * 10 + (t[k] - '0');
+    if (v > 255) return false;
+  }
+  return true;
+}
+
 void ClassifyNumber(std::string_view t, const NumberToken& tok, std::vector<Candidate>* out) {
   const size_t g = tok.groups.size();
+  if (ContinuesIban(t, tok) || IsIpv4(tok, t)) return;
+  // Digits glued to two letters and two digits before them ("CH62 5843…" read
+  // from "62"): the same IBAN case.
+  if (tok.start >= 2 && IsAlpha(t[tok.start - 1]) && IsAlpha(t[tok.start - 2]) && tok.groups[0].Size() == 2) return;
   // Cards: the whole token, or without one short leading group or up to two
   // trailing ones (an expiry date or CVV typed right after the number).
   if (!tok.plus) {
     bool found = false;
     for (size_t i = 0; i <= std::min<size_t>(1, g - 1) && !found; ++i) {
-      if (i == 1 && tok.groups[0].Size() > 3) break;
+      if (i == 1 && (tok.groups[0].Size() > 3 || tok.glued)) break;
       for (size_t j = g; j-- > i && j + 3 > g && !found;) {
         const bool left_edge = i == 0, right_edge = j == g - 1;
         if ((left_edge && tok.start > 0 && IsAlpha(t[tok.start - 1])) ||

@@ -299,6 +299,9 @@ CREATE TABLE templates (
 
 ALTER TABLE messages ADD COLUMN purpose_id TEXT NOT NULL DEFAULT '';
 )sql"},
+    {7, "0007_content_policy", R"sql(
+ALTER TABLE tenants ADD COLUMN content_policy TEXT;
+)sql"},
 };
 
 }  // namespace

@@ -30,6 +30,7 @@ struct Tenant {
   std::string name;         // unique, 1–100 printable characters
   int64_t created_at_ms = 0;
   std::optional<int64_t> audit_retention_days;  // unset: audit.retention_days
+  std::optional<std::string> content_policy;    // JSON (docs/scan.md); unset: the defaults
 };
 
 struct ApiKeyRecord {
@@ -57,6 +58,9 @@ class TenantRepository {
   virtual Result<std::vector<Tenant>> List() = 0;
   // Sets (or clears, with nullopt) the tenant's audit retention. kNotFound for an unknown tenant.
   virtual Status SetAuditRetention(const std::string& id, std::optional<int64_t> days) = 0;
+  // Sets (or clears) the tenant's content-protection policy, a JSON object
+  // validated by the caller. kNotFound for an unknown tenant.
+  virtual Status SetContentPolicy(const std::string& id, std::optional<std::string> policy_json) = 0;
 };
 
 class ApiKeyRepository {

@@ -37,10 +37,10 @@ TEST_P(StoreConformanceTest, MigrationsAreAppliedOnceAndReported) {
 }
 
 TEST_P(StoreConformanceTest, TenantsAreUniqueByIdAndName) {
-  ASSERT_TRUE(store_->tenants().Create({"ten_a", "Acme", 1, std::nullopt}).ok());
-  EXPECT_EQ(store_->tenants().Create({"ten_a", "Other", 2, std::nullopt}).machine_code(), "conflict");
-  EXPECT_EQ(store_->tenants().Create({"ten_b", "Acme", 2, std::nullopt}).machine_code(), "conflict");
-  ASSERT_TRUE(store_->tenants().Create({"ten_b", "Beta", 2, std::nullopt}).ok());
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "Acme", 1, std::nullopt, std::nullopt}).ok());
+  EXPECT_EQ(store_->tenants().Create({"ten_a", "Other", 2, std::nullopt, std::nullopt}).machine_code(), "conflict");
+  EXPECT_EQ(store_->tenants().Create({"ten_b", "Acme", 2, std::nullopt, std::nullopt}).machine_code(), "conflict");
+  ASSERT_TRUE(store_->tenants().Create({"ten_b", "Beta", 2, std::nullopt, std::nullopt}).ok());
   auto list = store_->tenants().List();
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
@@ -51,8 +51,8 @@ TEST_P(StoreConformanceTest, TenantsAreUniqueByIdAndName) {
 
 // covers: TEN-02, A-03
 TEST_P(StoreConformanceTest, AnotherTenantsKeyLooksMissing) {
-  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt}).ok());
-  ASSERT_TRUE(store_->tenants().Create({"ten_b", "B", 1, std::nullopt}).ok());
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(store_->tenants().Create({"ten_b", "B", 1, std::nullopt, std::nullopt}).ok());
   ASSERT_TRUE(store_->api_keys().Insert(Key("key_1", "ten_a")).ok());
   EXPECT_TRUE(store_->api_keys().Get("ten_a", "key_1").ok());
   Status foreign = store_->api_keys().Get("ten_b", "key_1").status();
@@ -65,7 +65,7 @@ TEST_P(StoreConformanceTest, AnotherTenantsKeyLooksMissing) {
 }
 
 TEST_P(StoreConformanceTest, KeysRoundTripEveryField) {
-  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt}).ok());
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
   ApiKeyRecord k = Key("key_1", "ten_a");
   k.name = "'; DROP TABLE api_keys;-- ünï";  // covers: B-20
   k.rotated_from = "key_0";
@@ -83,7 +83,7 @@ TEST_P(StoreConformanceTest, KeysRoundTripEveryField) {
 }
 
 TEST_P(StoreConformanceTest, RevocationKeepsTheEarliestTime) {
-  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt}).ok());
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
   ASSERT_TRUE(store_->api_keys().Insert(Key("key_1", "ten_a")).ok());
   ASSERT_TRUE(store_->api_keys().Revoke("ten_a", "key_1", 500).ok());
   ASSERT_TRUE(store_->api_keys().Revoke("ten_a", "key_1", 900).ok());
@@ -91,7 +91,7 @@ TEST_P(StoreConformanceTest, RevocationKeepsTheEarliestTime) {
 }
 
 TEST_P(StoreConformanceTest, RotationIsAtomic) {
-  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt}).ok());
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
   ASSERT_TRUE(store_->api_keys().Insert(Key("key_1", "ten_a")).ok());
   ApiKeyRecord next = Key("key_2", "ten_a", 2000);
   next.rotated_from = "key_1";
@@ -108,7 +108,7 @@ TEST_P(StoreConformanceTest, RotationIsAtomic) {
 }
 
 TEST_P(StoreConformanceTest, ConcurrentWritersLoseNothing) {
-  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt}).ok());
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int t = 0; t < 4; ++t) {
@@ -126,7 +126,7 @@ TEST_P(StoreConformanceTest, ConcurrentWritersLoseNothing) {
 }
 
 TEST_P(StoreConformanceTest, ATransactionCommitsAllOrNothing) {
-  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt}).ok());
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
   Status failed = store_->InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.api_keys().Insert(Key("key_1", "ten_a")));
     return Internal("the second half failed");
@@ -136,7 +136,7 @@ TEST_P(StoreConformanceTest, ATransactionCommitsAllOrNothing) {
   // A failing statement inside rolls back the earlier ones too.
   Status conflict = store_->InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.api_keys().Insert(Key("key_2", "ten_a")));
-    return tx.tenants().Create({"ten_a", "A again", 2, std::nullopt});
+    return tx.tenants().Create({"ten_a", "A again", 2, std::nullopt, std::nullopt});
   });
   EXPECT_EQ(conflict.machine_code(), "conflict");
   EXPECT_EQ(store_->api_keys().Get("ten_a", "key_2").status().code(), StatusCode::kNotFound);
@@ -220,13 +220,24 @@ TEST_P(StoreConformanceTest, TheAuditRepositoryKeepsRecordsExactly) {
 }
 
 TEST_P(StoreConformanceTest, TenantRetentionCanBeSetAndCleared) {
-  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt}).ok());
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
   EXPECT_FALSE(store_->tenants().Get("ten_a")->audit_retention_days.has_value());
   ASSERT_TRUE(store_->tenants().SetAuditRetention("ten_a", 3650).ok());
   EXPECT_EQ(store_->tenants().Get("ten_a")->audit_retention_days, 3650);
   ASSERT_TRUE(store_->tenants().SetAuditRetention("ten_a", std::nullopt).ok());
   EXPECT_FALSE(store_->tenants().Get("ten_a")->audit_retention_days.has_value());
   EXPECT_EQ(store_->tenants().SetAuditRetention("ten_zz", 400).code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, TenantContentPolicyCanBeSetAndCleared) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
+  EXPECT_FALSE(store_->tenants().Get("ten_a")->content_policy.has_value());
+  ASSERT_TRUE(store_->tenants().SetContentPolicy("ten_a", std::string(R"({"outbound":{"email":"mask"}})")).ok());
+  EXPECT_EQ(store_->tenants().Get("ten_a")->content_policy, R"({"outbound":{"email":"mask"}})");
+  EXPECT_EQ(store_->tenants().List()->front().content_policy, R"({"outbound":{"email":"mask"}})");
+  ASSERT_TRUE(store_->tenants().SetContentPolicy("ten_a", std::nullopt).ok());
+  EXPECT_FALSE(store_->tenants().Get("ten_a")->content_policy.has_value());
+  EXPECT_EQ(store_->tenants().SetContentPolicy("ten_zz", std::string("{}")).code(), StatusCode::kNotFound);
 }
 
 }  // namespace

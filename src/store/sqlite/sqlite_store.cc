@@ -93,17 +93,17 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
   }
 
   Result<Tenant> Get(const std::string& id) override {
-    return OneTenant("SELECT id, name, created_at_ms, audit_retention_days FROM tenants WHERE id = ?", id);
+    return OneTenant("SELECT id, name, created_at_ms, audit_retention_days, content_policy FROM tenants WHERE id = ?", id);
   }
 
   Result<Tenant> FindByName(const std::string& name) override {
-    return OneTenant("SELECT id, name, created_at_ms, audit_retention_days FROM tenants WHERE name = ?", name);
+    return OneTenant("SELECT id, name, created_at_ms, audit_retention_days, content_policy FROM tenants WHERE name = ?", name);
   }
 
   Result<std::vector<Tenant>> List() override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s,
-                        c->Prepare("SELECT id, name, created_at_ms, audit_retention_days FROM tenants "
+                        c->Prepare("SELECT id, name, created_at_ms, audit_retention_days, content_policy FROM tenants "
                                    "ORDER BY created_at_ms, id"));
     std::vector<Tenant> out;
     int rc;
@@ -117,6 +117,15 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE tenants SET audit_retention_days = ? WHERE id = ?"));
     Binder(s).OptInt(days).Text(id);
     CS_RETURN_IF_ERROR(StepDone(*c, s, "set retention"));
+    if (sqlite3_changes(c->db()) == 0) return NotFound("no such tenant");
+    return Status::Ok();
+  }
+
+  Status SetContentPolicy(const std::string& id, std::optional<std::string> policy_json) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE tenants SET content_policy = ? WHERE id = ?"));
+    Binder(s).OptText(policy_json).Text(id);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "set content policy"));
     if (sqlite3_changes(c->db()) == 0) return NotFound("no such tenant");
     return Status::Ok();
   }
@@ -383,8 +392,9 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
 
  private:
   static Tenant ReadTenant(sqlite3_stmt* s) {
-    Tenant t{ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2), std::nullopt};
+    Tenant t{ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2), std::nullopt, std::nullopt};
     if (sqlite3_column_type(s, 3) != SQLITE_NULL) t.audit_retention_days = sqlite3_column_int64(s, 3);
+    if (sqlite3_column_type(s, 4) != SQLITE_NULL) t.content_policy = ColumnText(s, 4);
     return t;
   }
 

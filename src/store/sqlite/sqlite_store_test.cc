@@ -78,7 +78,7 @@ TEST(SqliteStoreTest, WritesFromAnotherHandleAreSeenImmediately) {
   auto cli = OpenSqliteStore(options);
   ASSERT_TRUE(server.ok() && cli.ok());
   ASSERT_TRUE((*server)->Migrate().ok());
-  ASSERT_TRUE((*server)->tenants().Create({"ten_a", "A", 1, std::nullopt}).ok());
+  ASSERT_TRUE((*server)->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
   ApiKeyRecord k;
   k.id = "key_1";
   k.tenant_id = "ten_a";
