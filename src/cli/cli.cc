@@ -354,6 +354,7 @@ int RunCli(int argc, char** argv) {
   tenant_list->callback([&] { run = [&] { return CmdTenantList(o); }; });
 
   AddAuditCommands(app, o, run);
+  AddScanCommands(app, o, run);
 
   auto* apikey = app.add_subcommand("apikey", "Manage integration API keys");
   apikey->require_subcommand(1);

@@ -43,8 +43,8 @@ struct Finding {
   // What kind within the type, never the value: the card brand ("visa"),
   // the IBAN country ("FR"), the identifier scheme ("fr_nir", "it_cf",
   // "es_dni", "es_nie", "de_tax_id"), the phone form ("international",
-  // "national"); empty for the others.
-  std::string detail;
+  // "national"); empty for the others. Always static storage.
+  std::string_view detail;
 };
 
 class Scanner {

@@ -235,13 +235,24 @@ std::string GroupDigits(std::string_view t, const NumberToken& tok, size_t i, si
   return d;
 }
 
-// The lower-cased words just before `pos` (at most `max_words`, back to
-// the previous digit), nearest first.
-std::vector<std::string> WordsBefore(std::string_view t, size_t pos, size_t max_words) {
-  std::vector<std::string> words;
+// The lower-cased words just before a number (at most three, back to the
+// previous digit), nearest first. Fixed capacity: this runs for every
+// number in every message.
+struct WordList {
+  std::array<std::string, 3> words;
+  size_t count = 0;
+  size_t size() const { return count; }
+  void push_back(std::string w) { words[count++] = std::move(w); }
+  void emplace_back(const char* w) { words[count++] = w; }
+  const std::string* begin() const { return words.data(); }
+  const std::string* end() const { return words.data() + count; }
+};
+
+WordList WordsBefore(std::string_view t, size_t pos) {
+  WordList words;
   size_t i = pos;
   const size_t limit = pos > 48 ? pos - 48 : 0;
-  while (i > limit && words.size() < max_words) {
+  while (i > limit && words.size() < words.words.size()) {
     while (i > limit && !IsWordByte(t[i - 1]) && t[i - 1] != '#' && !IsDigit(t[i - 1])) --i;
     if (i == limit || IsDigit(t[i - 1])) break;
     if (t[i - 1] == '#') {
@@ -385,7 +396,7 @@ std::string_view PhoneForm(std::string_view t, const NumberToken& tok, const std
     return "international";
   }
   if (IsDateShape(t, tok)) return "";
-  const std::vector<std::string> before = WordsBefore(t, tok.start, 3);
+  const WordList before = WordsBefore(t, tok.start);
   for (const std::string& w : before) {
     if (IsNotPhoneContextWord(w)) return "";
   }
@@ -424,12 +435,12 @@ struct Candidate {
   int priority = 0;
 };
 
-void AddFinding(std::vector<Candidate>* out, FindingType type, size_t start, size_t end, std::string detail) {
+void AddFinding(std::vector<Candidate>* out, FindingType type, size_t start, size_t end, std::string_view detail) {
   Candidate c;
   c.finding.type = type;
   c.finding.start = start;
   c.finding.end = end;
-  c.finding.detail = std::move(detail);
+  c.finding.detail = detail;
   c.priority = Priority(type);
   out->push_back(std::move(c));
 }
@@ -489,7 +500,7 @@ void ClassifyNumber(std::string_view t, const NumberToken& tok, std::vector<Cand
         if (i < j && (!SameSeparators(tok, i, j, " -.") || !CardGrouping(GroupSizes(tok, i, j)))) continue;
         std::optional<std::string_view> brand = CardBrand(d);
         if (!brand || !LuhnValid(d)) continue;
-        AddFinding(out, FindingType::kCard, tok.groups[i].start, tok.groups[j].end, std::string(*brand));
+        AddFinding(out, FindingType::kCard, tok.groups[i].start, tok.groups[j].end, *brand);
         found = true;
       }
     }
@@ -508,7 +519,7 @@ void ClassifyNumber(std::string_view t, const NumberToken& tok, std::vector<Cand
     }
   }
   std::string_view form = PhoneForm(t, tok, d);
-  if (!form.empty()) AddFinding(out, FindingType::kPhone, tok.start, tok.end, std::string(form));
+  if (!form.empty()) AddFinding(out, FindingType::kPhone, tok.start, tok.end, form);
 }
 
 // --- Text patterns ---------------------------------------------------------
@@ -573,7 +584,7 @@ void ExtractIban(std::string_view t, size_t start, std::vector<Candidate>* out) 
   }
   if (static_cast<int>(compact.size()) != length || !BoundaryAfter(t, i)) return;
   if (!IbanValid(compact)) return;
-  AddFinding(out, FindingType::kIban, start, i, compact.substr(0, 2));
+  AddFinding(out, FindingType::kIban, start, i, IbanCountry(compact.substr(0, 2)));
 }
 
 void ExtractFixedId(std::string_view t, size_t start, size_t end, FindingType type, std::string_view scheme,
@@ -583,7 +594,7 @@ void ExtractFixedId(std::string_view t, size_t start, size_t end, FindingType ty
   for (size_t k = start; k < end; ++k) {
     if (t[k] != ' ' && t[k] != '-') compact.push_back(Upper(t[k]));
   }
-  if (valid(compact)) AddFinding(out, type, start, end, std::string(scheme));
+  if (valid(compact)) AddFinding(out, type, start, end, scheme);
 }
 
 // A date at `p` in one of the written forms; returns its end, or 0.

@@ -64,13 +64,14 @@ std::optional<std::string_view> CardBrand(std::string_view digits) {
   return std::nullopt;
 }
 
-int IbanLength(std::string_view cc) {
-  struct Entry {
-    const char* code;
-    int length;
-  };
+namespace {
+struct IbanEntry {
+  const char* code;
+  int length;
+};
+const IbanEntry* FindIbanCountry(std::string_view cc) {
   // ISO 13616 registry (SWIFT, release 2024): every country, SEPA or not.
-  static constexpr std::array<Entry, 89> kLengths = {{
+  static constexpr std::array<IbanEntry, 89> kLengths = {{
       {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16}, {"BG", 22}, {"BH", 22},
       {"BI", 27}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22}, {"CY", 28}, {"CZ", 24}, {"DE", 22}, {"DJ", 27},
       {"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24}, {"FI", 18}, {"FK", 18}, {"FO", 18}, {"FR", 27},
@@ -82,12 +83,24 @@ int IbanLength(std::string_view cc) {
       {"SC", 31}, {"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"SO", 23}, {"ST", 25}, {"SV", 28},
       {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30},
   }};
-  if (cc.size() != 2) return 0;
-  for (const Entry& e : kLengths) {
-    if (cc[0] == e.code[0] && cc[1] == e.code[1]) return e.length;
+  if (cc.size() != 2) return nullptr;
+  for (const IbanEntry& e : kLengths) {
+    if (cc[0] == e.code[0] && cc[1] == e.code[1]) return &e;
   }
-  return 0;
+  return nullptr;
 }
+}  // namespace
+
+int IbanLength(std::string_view cc) {
+  const IbanEntry* e = FindIbanCountry(cc);
+  return e == nullptr ? 0 : e->length;
+}
+
+std::string_view IbanCountry(std::string_view cc) {
+  const IbanEntry* e = FindIbanCountry(cc);
+  return e == nullptr ? std::string_view() : std::string_view(e->code, 2);
+}
+
 
 bool IbanValid(std::string_view compact) {
   if (compact.size() < 15 || compact.size() > 34) return false;

@@ -19,6 +19,8 @@ std::optional<std::string_view> CardBrand(std::string_view digits);
 
 // The registered IBAN length of a country (ISO 13616 registry), or 0.
 int IbanLength(std::string_view country_code);
+// The registry's own spelling of `country_code` (static storage), or empty.
+std::string_view IbanCountry(std::string_view country_code);
 // `compact` is upper-case letters and digits only: country, length and
 // the mod-97 check (ISO 7064).
 bool IbanValid(std::string_view compact);
