@@ -47,7 +47,7 @@ struct Fixture {
     std::filesystem::create_directories(dir);
     store = std::move(OpenSqliteStore({dir + "/db", 5000, true, 4})).value();
     (void)store->Migrate();
-    (void)store->tenants().Create({"ten_bench", "bench", 0, std::nullopt});
+    (void)store->tenants().Create({"ten_bench", "bench", 0, std::nullopt, std::nullopt});
     keys = std::make_unique<ApiKeyService>(*store, clock, random, ApiKeyPolicy{}, ledger);
     IssuedKey k = std::move(keys->Create(AuditActor::System(), "ten_bench", "bench", {"admin"}, {})).value();
     token = std::string(InsecureSecretAccess::Get(k.token));
@@ -180,7 +180,7 @@ BENCHMARK(BM_FieldSealOpen200);
 // checked at acceptance, answered from the in-memory index.
 void ConsentCheck(benchmark::State& state, bool warm) {
   AuditFixture f("consent");
-  (void)f.store->tenants().Create(Tenant{"ten_a", "a", 1, std::nullopt});
+  (void)f.store->tenants().Create(Tenant{"ten_a", "a", 1, std::nullopt, std::nullopt});
   const int64_t n = state.range(0);
   auto subject = [](int64_t i) { return "sub_" + std::to_string(1000000000 + i); };
   (void)f.store->InTransaction([&](StoreTransaction& tx) -> Status {

@@ -40,6 +40,7 @@ struct GatewayApiDeps {
   SubscriberService* subscribers = nullptr;  // not owned
   ConsentService* consent = nullptr;         // not owned
   TenantKeyring* keyring = nullptr;          // not owned
+  ContentGuard* content = nullptr;           // not owned: content protection (docs/scan.md)
   std::vector<std::string> allowed_graph_urls;  // for channels created through the API
 };
 

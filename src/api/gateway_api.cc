@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "api/consent_routes.h"
+#include "api/scan_routes.h"
 #include "api/messaging_routes.h"
 #include "api/router.h"
 #include "common/json_writer.h"
@@ -58,6 +59,8 @@ class GatewayApiImpl final : public GatewayApi {
     cd_.keyring = deps_.keyring;
     cd_.store = deps_.store;
     cd_.json_limits = deps_.json_limits;
+    sd_.content = deps_.content;
+    sd_.json_limits = deps_.json_limits;
     md_.store = deps_.store;
     md_.json_limits = deps_.json_limits;
     md_.allowed_graph_urls = deps_.allowed_graph_urls;
@@ -113,6 +116,19 @@ class GatewayApiImpl final : public GatewayApi {
       if (!IsIdentifier(subject)) return NotFound("no such subject");
       CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "consent.read", "subject:" + subject, subject));
       return api_internal::SubjectConsents(cd_, *c.principal, subject);
+    });
+    Private("POST", "/v1/scan", "content:scan", [this](const Context& c) -> Result<HttpResponse> {
+      // The text itself is never recorded: only that a scan was asked for.
+      CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "content.scan", "content:scan", ""));
+      return api_internal::ScanText(sd_, c.request, *c.principal);
+    });
+    Private("GET", "/v1/scan/policy", "admin",
+            [this](const Context& c) { return api_internal::GetContentPolicy(sd_, *c.principal); });
+    Private("PUT", "/v1/scan/policy", "admin", [this](const Context& c) {
+      return api_internal::PutContentPolicy(sd_, c.request, *c.principal, Actor(c));
+    });
+    Private("DELETE", "/v1/scan/policy", "admin", [this](const Context& c) {
+      return api_internal::ResetContentPolicy(sd_, *c.principal, Actor(c));
     });
     Private("GET", "/v1/subscribers", "subscribers:manage",
             [this](const Context& c) { return api_internal::ListSubscribers(md_, *c.principal); });
@@ -665,6 +681,7 @@ class GatewayApiImpl final : public GatewayApi {
   GatewayApiDeps deps_;
   api_internal::MessagingRouteDeps md_;
   api_internal::ConsentRouteDeps cd_;
+  api_internal::ScanRouteDeps sd_;
   api_internal::Router<RouteSpec> router_;
   std::mutex auth_failures_mu_;
   int64_t auth_failure_second_ = 0;       // guarded by auth_failures_mu_

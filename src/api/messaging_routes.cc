@@ -278,6 +278,10 @@ HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, cons
       return GraphErrorResponse(131005, m + ": " + s.message());
     }
     if (m == "optout_affordance_missing") return GraphErrorResponse(100, m + ": " + s.message());
+    // Content protection (CHAN-04): Meta's "parameter value is not valid", our code first.
+    if (m == "sensitive_identifier" || m == "channel_not_permitted_for_phi") {
+      return GraphErrorResponse(131009, m + ": " + s.message());
+    }
     if (s.code() == StatusCode::kUnavailable) {
       HttpResponse r = GraphErrorResponse(2, "Service temporarily unavailable", 503);
       r.headers.emplace_back("Retry-After", "5");

@@ -6,7 +6,7 @@ namespace cs {
 
 const std::vector<std::string>& KnownScopes() {
   static const std::vector<std::string> kScopes = {
-      "admin",         "audit:read",    "consent:read",       "consent:write", "dsar:manage",
+      "admin",         "audit:read",    "consent:read",       "consent:write", "content:scan", "dsar:manage",
       "messages:read", "messages:send", "subscribers:manage",
   };
   return kScopes;

@@ -35,7 +35,8 @@ std::string SubscriberJson(const Subscriber& sb) {
   return w.Take();
 }
 
-std::string ForwardedMessageValue(const whatsapp::InboundMessage& msg, const std::string& subject, const Subscriber& sb) {
+std::string ForwardedMessageValue(const whatsapp::InboundMessage& msg, const std::string& subject, const Subscriber& sb,
+                                  std::string_view content_findings) {
   const std::string& who = sb.clear_phone_numbers && !msg.from.empty() ? msg.from : subject;
   JsonWriter w;
   w.BeginObject();
@@ -69,6 +70,7 @@ std::string ForwardedMessageValue(const whatsapp::InboundMessage& msg, const std
       w.Key(key).Raw(ToJson(value));
     }
   }
+  if (!content_findings.empty()) w.Key("consentry").BeginObject().Key("findings").Raw(content_findings).EndObject();
   w.EndObject().EndArray().EndObject();
   return w.Take();
 }

@@ -28,10 +28,17 @@ WebhookOutcome Refuse(int status, std::string code) {
 // One item, prepared outside the transaction (pseudonyms and sealing read
 // tenant keys, which may need their own write).
 struct PreparedMessage {
-  const whatsapp::InboundMessage* msg = nullptr;
+  const whatsapp::InboundMessage* msg = nullptr;  // the masked copy when content protection changed it
+  std::shared_ptr<const whatsapp::InboundMessage> masked;
+  std::string content_findings;  // "" or [{"field","type","start","end","action"},…]
+  bool card = false;             // a card number was masked (pan_received)
   InboundMessageRecord record;
   std::vector<OutboxEntry> forwards;  // one per subscriber of "messages"
 };
+
+constexpr std::string_view kDefaultPanReply =
+    "For your security, we removed the card number from your message. Please never send card details in this "
+    "chat: we will send you a secure payment link instead.";
 
 struct PreparedStatus {
   const whatsapp::StatusUpdate* status = nullptr;
@@ -53,25 +60,51 @@ struct Quarantined {
   std::string sealed;
 };
 
+// Masks what the tenant's policy says to mask, before the message is
+// sealed, stored or forwarded, and notes what was found (CHAN-04, B-38).
+void ProtectContent(const ContentGuard& content, const scan::ContentPolicy& policy, const whatsapp::InboundMessage& msg,
+                    PreparedMessage& p) {
+  Result<JsonValue> raw = ParseJson(msg.raw_json);
+  if (!raw.ok()) return;  // the parser produced it: cannot happen, and then nothing is stored differently
+  ContentGuard::Outcome c = content.Apply(policy, scan::Direction::kInbound, *raw);
+  if (c.findings == 0) return;
+  p.content_findings = std::move(c.findings_json);
+  p.card = c.card;
+  if (!c.changed) return;
+  auto masked = std::make_shared<whatsapp::InboundMessage>(msg);
+  masked->raw_json = std::move(c.json);
+  // The text a keyword check reads is masked the same way.
+  masked->text = scan::Decide(policy, scan::Direction::kInbound, msg.text, content.scanner().Scan(msg.text)).text;
+  p.masked = masked;
+  p.msg = masked.get();
+}
+
 }  // namespace
 
 void WebhookReceiver::SendOptOutConfirmation(const Channel& channel, const std::string& from,
                                              const std::string& language) {
   if (replies_ == nullptr) return;
   Result<Tenant> tenant = store_.tenants().Get(channel.tenant_id);
+  // One non-promotional reply inside the window the STOP just opened;
+  // failing to send it does not undo the opt-out.
+  SendText(channel, from, OptOutConfirmation(language, tenant.ok() ? tenant->name : "us"),
+           AuditActor{"system", "consent", "consent", ""});
+}
+
+void WebhookReceiver::SendText(const Channel& channel, const std::string& to, const std::string& text,
+                               const AuditActor& actor) {
+  if (replies_ == nullptr) return;
   JsonWriter w;
-  w.BeginObject().Key("messaging_product").String("whatsapp").Key("to").String(from).Key("type").String("text");
-  w.Key("text").BeginObject().Key("body").String(OptOutConfirmation(language, tenant.ok() ? tenant->name : "us"));
+  w.BeginObject().Key("messaging_product").String("whatsapp").Key("to").String(to).Key("type").String("text");
+  w.Key("text").BeginObject().Key("body").String(text);
   w.EndObject().EndObject();
   Result<JsonValue> body = ParseJson(w.str());
   if (!body.ok()) return;
   SendRequest r;
   r.tenant_id = channel.tenant_id;
-  r.actor = AuditActor{"system", "consent", "consent", ""};
+  r.actor = actor;
   r.channel_id = channel.id;
   r.body = &*body;
-  // One non-promotional reply inside the window the STOP just opened;
-  // failing to send it does not undo the opt-out.
   replies_->Send(r).status().IgnoreError();
 }
 
@@ -109,7 +142,8 @@ WebhookOutcome WebhookReceiver::Receive(const std::string& channel_id, const std
     // A genuine (signed) payload we cannot read: keep it sealed for an
     // operator and answer 200, or Meta would retry it forever (B-11).
     Result<std::string> sealed =
-        keyring_.Seal(channel->tenant_id, raw_body, FieldBinding{channel->tenant_id, "", "quarantine", "body"});
+        keyring_.Seal(channel->tenant_id, content_ != nullptr ? content_->MaskCards(raw_body) : raw_body,
+                      FieldBinding{channel->tenant_id, "", "quarantine", "body"});
     if (!sealed.ok()) return Refuse(503, "kms_unavailable");
     Status s = store_.messaging().Quarantine(now, reason, *sealed);
     if (!s.ok()) return Refuse(503, "storage_unavailable");
@@ -172,10 +206,17 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
 
   std::vector<Quarantined> quarantined;
   auto quarantine = [&](const std::string& reason, const std::string& raw) -> Status {
-    CS_ASSIGN_OR_RETURN(std::string sealed, keyring_.Seal(tenant, raw, FieldBinding{tenant, "", "quarantine", "body"}));
+    // Card numbers never reach storage, even in a body kept aside (CHAN-04).
+    CS_ASSIGN_OR_RETURN(std::string sealed, keyring_.Seal(tenant, content_ != nullptr ? content_->MaskCards(raw) : raw,
+                                                          FieldBinding{tenant, "", "quarantine", "body"}));
     quarantined.push_back({reason, std::move(sealed)});
     return Status::Ok();
   };
+
+  std::optional<scan::ContentPolicy> policy;
+  if (content_ != nullptr && !batch.messages.empty()) {
+    CS_ASSIGN_OR_RETURN(policy, content_->PolicyFor(tenant));
+  }
 
   std::vector<PreparedMessage> messages;
   for (const whatsapp::InboundMessage& msg : batch.messages) {
@@ -186,6 +227,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     }
     PreparedMessage p;
     p.msg = &msg;
+    if (policy) ProtectContent(*content_, *policy, msg, p);
     InboundMessageRecord& r = p.record;
     CS_ASSIGN_OR_RETURN(r.id, NewId(random_, "inm", 12));
     r.tenant_id = tenant;
@@ -201,10 +243,11 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     // not stretch the service window.
     r.sent_at_ms = msg.timestamp > 0 ? std::min(msg.timestamp * 1000, now) : now;
     r.received_at_ms = now;
-    CS_ASSIGN_OR_RETURN(r.payload_sealed, keyring_.Seal(tenant, msg.raw_json, FieldBinding{tenant, r.subject, r.id, "payload"}));
+    CS_ASSIGN_OR_RETURN(r.payload_sealed, keyring_.Seal(tenant, p.msg->raw_json, FieldBinding{tenant, r.subject, r.id, "payload"}));
     for (const Subscriber& sb : subscribers) {
       if (!Wants(sb, "messages")) continue;
-      CS_ASSIGN_OR_RETURN(OutboxEntry e, forward(sb, "messages", msg.where.waba_id, ForwardedMessageValue(msg, r.subject, sb)));
+      CS_ASSIGN_OR_RETURN(OutboxEntry e, forward(sb, "messages", msg.where.waba_id,
+                                                 ForwardedMessageValue(*p.msg, r.subject, sb, p.content_findings)));
       p.forwards.push_back(std::move(e));
     }
     messages.push_back(std::move(p));
@@ -251,10 +294,12 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   int dup = 0, msgs = 0, stats = 0;
   // Opt-outs to confirm after the commit: (sender number, language).
   std::vector<std::pair<std::string, std::string>> optouts;
+  std::vector<std::string> card_senders;  // answered with the neutral payment reply (SEN-05)
   std::vector<std::string> stopped_subjects;  // 131050 failures
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     dup = msgs = stats = 0;
     optouts.clear();
+    card_senders.clear();
     stopped_subjects.clear();
     MessagingRepository& repo = tx.messaging();
     std::vector<AuditEvent> events;
@@ -281,9 +326,22 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
       e.subject = p.record.subject;
       e.resource = "inbound:" + p.record.id;
       JsonWriter w;
-      w.BeginObject().Key("type").String(p.record.type).Key("channel_id").String(p.record.channel_id).EndObject();
-      e.details = w.Take();
+      w.BeginObject().Key("type").String(p.record.type).Key("channel_id").String(p.record.channel_id);
+      if (!p.content_findings.empty()) w.Key("content").Raw(p.content_findings);
+      e.details = w.EndObject().Take();
       events.push_back(std::move(e));
+      if (p.card) {
+        // The tenant's notice that a customer typed a card number: no digits in it (CHAN-04).
+        AuditEvent pan;
+        pan.tenant_id = tenant;
+        pan.actor = AuditActor{"system", "whatsapp", "content", ""};
+        pan.action = "content.pan_received";
+        pan.subject = p.record.subject;
+        pan.resource = "inbound:" + p.record.id;
+        pan.outcome = "masked";
+        events.push_back(std::move(pan));
+        if (!p.msg->from.empty()) card_senders.push_back(p.msg->from);
+      }
       ++msgs;
     }
     for (const PreparedStatus& p : statuses) {
@@ -381,6 +439,10 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   }
   CS_RETURN_IF_ERROR(s);
   for (const auto& [from, language] : optouts) SendOptOutConfirmation(channel, from, language);
+  for (const std::string& from : card_senders) {
+    SendText(channel, from, policy && !policy->pan_reply.empty() ? policy->pan_reply : std::string(kDefaultPanReply),
+             AuditActor{"system", "whatsapp", "content", ""});
+  }
   outcome.messages = msgs;
   outcome.statuses = stats;
   outcome.duplicates = dup;

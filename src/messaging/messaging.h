@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "audit/audit.h"
+#include "messaging/content_guard.h"
 #include "common/secret.h"
 #include "common/status.h"
 #include "consent/consent.h"
@@ -178,6 +179,11 @@ class MessageService {
   // when the tenant has several channels and none is named.
   Result<SendResult> Send(const SendRequest& request);
 
+  // Scans every text field against the tenant's content policy (CHAN-04):
+  // refusals are "sensitive_identifier" (422), or
+  // "channel_not_permitted_for_phi" when only health terms are refused.
+  void AttachContentGuard(ContentGuard* content) { content_ = content; }
+
   // Returns a message of the tenant with its status events; the read is audited.
   Result<MessageRecord> Get(const std::string& tenant_id, const AuditActor& actor, const std::string& id,
                             std::vector<StatusEventRecord>* events);
@@ -185,7 +191,8 @@ class MessageService {
  private:
   Result<Channel> ResolveChannel(const SendRequest& request);
   // Records a refused send (CONS-03: "send.refused" with the reason) and returns `refusal`.
-  Status Refuse(const SendRequest& request, const std::string& subject, const Status& refusal);
+  Status Refuse(const SendRequest& request, const std::string& subject, const Status& refusal,
+                std::string details = "");
 
   Store& store_;
   GroupCommitter& commits_;
@@ -194,6 +201,7 @@ class MessageService {
   const Clock& clock_;
   Random& random_;
   ConsentService* consent_;
+  ContentGuard* content_ = nullptr;
 };
 
 // Returns a message as the JSON object of docs/api.md.
@@ -292,9 +300,11 @@ std::string SubscriberJson(const Subscriber& subscriber);
 // The "value" objects forwarded to a subscriber, in Meta's shape, minimised
 // per its settings (MIN-03): numbers become `subject` unless
 // clear_phone_numbers; message content and profile names appear only with
-// include_content. Status ids are the gateway's message ids.
+// include_content. Status ids are the gateway's message ids. A message in
+// which content protection found something carries
+// "consentry":{"findings":[…]} (types and positions, never values).
 std::string ForwardedMessageValue(const whatsapp::InboundMessage& message, const std::string& subject,
-                                  const Subscriber& subscriber);
+                                  const Subscriber& subscriber, std::string_view content_findings = "");
 std::string ForwardedStatusValue(const whatsapp::StatusUpdate& status, const MessageRecord& message,
                                  const Subscriber& subscriber);
 std::string ForwardedPreferenceValue(const whatsapp::UserPreference& preference, const std::string& subject,
@@ -366,6 +376,10 @@ class WebhookReceiver {
     consent_ = consent;
     replies_ = replies;
   }
+  // Masks sensitive data in inbound messages before anything is stored or
+  // forwarded (CHAN-04, B-38), and answers a card number with a neutral
+  // reply through the `replies` given to AttachConsent (SEN-05).
+  void AttachContentGuard(ContentGuard* content) { content_ = content; }
 
   // The GET verification handshake (W-02).
   WebhookOutcome Verify(const std::string& channel_id, const std::string& mode, const std::string& token,
@@ -379,6 +393,7 @@ class WebhookReceiver {
   Status Process(const Channel& channel, const whatsapp::WebhookBatch& batch, const std::string& raw_body,
                  WebhookOutcome& outcome);
   void SendOptOutConfirmation(const Channel& channel, const std::string& from, const std::string& language);
+  void SendText(const Channel& channel, const std::string& to, const std::string& text, const AuditActor& actor);
 
   Store& store_;
   GroupCommitter& commits_;
@@ -389,6 +404,7 @@ class WebhookReceiver {
   Random& random_;
   ConsentService* consent_ = nullptr;
   MessageService* replies_ = nullptr;
+  ContentGuard* content_ = nullptr;
 };
 
 }  // namespace cs

@@ -70,7 +70,8 @@ Result<Channel> MessageService::ResolveChannel(const SendRequest& r) {
   return std::move(all.front());
 }
 
-Status MessageService::Refuse(const SendRequest& r, const std::string& subject, const Status& refusal) {
+Status MessageService::Refuse(const SendRequest& r, const std::string& subject, const Status& refusal,
+                              std::string details) {
   Status recorded = commits_.Run([&](StoreTransaction& tx) -> Status {
     AuditEvent e;
     e.tenant_id = r.tenant_id;
@@ -79,6 +80,7 @@ Status MessageService::Refuse(const SendRequest& r, const std::string& subject, 
     e.subject = subject;
     e.resource = "messages";
     e.outcome = refusal.machine_code();
+    if (!details.empty()) e.details = std::move(details);
     return ledger_.Append(tx.audit(), e);
   });
   return recorded.ok() ? refusal : recorded;
@@ -151,9 +153,34 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
     }
   }
 
+  // Content protection (CHAN-04): every text field, before anything is
+  // stored or sent. What was found is recorded without the values.
+  std::string payload = parsed.body_json;
+  std::string content_findings;
+  if (content_ != nullptr && m.kind == "message") {
+    CS_ASSIGN_OR_RETURN(scan::ContentPolicy policy, content_->PolicyFor(r.tenant_id));
+    CS_ASSIGN_OR_RETURN(JsonValue canonical, ParseJson(parsed.body_json));
+    ContentGuard::Outcome c = content_->Apply(policy, scan::Direction::kOutbound, canonical);
+    if (c.findings > 0) content_findings = c.findings_json;
+    if (c.refused) {
+      JsonWriter w;
+      w.BeginObject().Key("content").Raw(c.findings_json).EndObject();
+      const bool only_health = !c.refused_beyond_health;
+      Status refusal =
+          only_health
+              ? InvalidArgument("channel_not_permitted_for_phi",
+                                "this tenant does not send health information over WhatsApp (" + c.summary +
+                                    "): send a notification that links to the secure portal instead")
+              : InvalidArgument("sensitive_identifier",
+                                "the message contains data that must not be sent over WhatsApp (" + c.summary +
+                                    ")" + (c.card ? "; card numbers are never sent (PCI DSS): send a payment link" : ""));
+      return Refuse(r, m.subject, refusal, w.Take());
+    }
+    if (c.changed) payload = std::move(c.json);
+  }
+
   // Statuses echo biz_opaque_callback_data: tagging the message with its id
   // lets a status webhook reconcile a send whose answer was lost.
-  std::string payload = parsed.body_json;
   if (m.kind == "message" && r.body->Find("biz_opaque_callback_data") == nullptr) {
     payload.pop_back();
     payload += ",\"biz_opaque_callback_data\":\"cs:" + m.id + "\"}";
@@ -186,8 +213,9 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
     e.subject = m.subject;
     e.resource = "message:" + m.id;
     JsonWriter w;
-    w.BeginObject().Key("channel_id").String(m.channel_id).Key("type").String(m.type).EndObject();
-    e.details = w.Take();
+    w.BeginObject().Key("channel_id").String(m.channel_id).Key("type").String(m.type);
+    if (!content_findings.empty()) w.Key("content").Raw(content_findings);
+    e.details = w.EndObject().Take();
     CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), e));
     result.message = m;
     return Status::Ok();

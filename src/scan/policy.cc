@@ -80,8 +80,14 @@ Result<ContentPolicy> ContentPolicy::FromJson(std::string_view json) {
       CS_RETURN_IF_ERROR(ReadDirection(value, Direction::kOutbound, &policy));
     } else if (key == "inbound") {
       CS_RETURN_IF_ERROR(ReadDirection(value, Direction::kInbound, &policy));
+    } else if (key == "pan_reply") {
+      if (!value.is_string() || value.as_string().size() > 1024) {
+        return InvalidArgument("invalid_policy", "pan_reply must be a string of at most 1024 bytes");
+      }
+      policy.pan_reply = value.as_string();
     } else {
-      return InvalidArgument("invalid_policy", "unknown key \"" + key.substr(0, 40) + "\" (known: outbound, inbound)");
+      return InvalidArgument("invalid_policy",
+                             "unknown key \"" + key.substr(0, 40) + "\" (known: outbound, inbound, pan_reply)");
     }
   }
   return policy;
@@ -98,6 +104,7 @@ std::string ContentPolicy::ToJson() const {
     }
     w.EndObject();
   }
+  if (!pan_reply.empty()) w.Key("pan_reply").String(pan_reply);
   w.EndObject();
   return w.Take();
 }

@@ -25,13 +25,16 @@ std::string_view ActionName(Action action);
 struct ContentPolicy {
   std::array<Action, kFindingTypeCount> outbound{};
   std::array<Action, kFindingTypeCount> inbound{};
+  // The neutral reply sent to someone who typed a card number into the
+  // chat (SEN-05): where to pay instead. Empty: a built-in text.
+  std::string pan_reply;
 
   // Outbound: card, IBAN and national identifiers refused, the rest
   // allowed. Inbound: card, IBAN and national identifiers masked, the rest
   // flagged.
   static ContentPolicy Defaults();
-  // Reads {"outbound":{"iban":"mask",…},"inbound":{"email":"mask",…}} on
-  // top of the defaults. Errors (kInvalidArgument): invalid_policy for an
+  // Reads {"outbound":{"iban":"mask",…},"inbound":{"email":"mask",…},
+  // "pan_reply":"…"} on top of the defaults. Errors (kInvalidArgument): invalid_policy for an
   // unknown type, action or key; card_policy_fixed for any attempt to
   // relax the card rules.
   static Result<ContentPolicy> FromJson(std::string_view json);

@@ -48,10 +48,13 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->commits = std::make_unique<GroupCommitter>(*rt.store);
   m->kms = CreateLocalKms(std::move(master), rt.random);
   m->keyring = std::make_unique<TenantKeyring>(*rt.store, *m->kms, rt.random);
+  CS_ASSIGN_OR_RETURN(m->scanner, scan::Scanner::Create());
+  m->content = std::make_unique<ContentGuard>(*m->scanner, *rt.store, rt.ledger, rt.clock);
   m->consent = std::make_unique<ConsentService>(*rt.store, *m->commits, rt.ledger, rt.clock);
   m->channels = std::make_unique<ChannelService>(*rt.store, *m->keyring, rt.ledger, rt.clock, rt.random);
   m->messages = std::make_unique<MessageService>(*rt.store, *m->commits, *m->keyring, rt.ledger, rt.clock, rt.random,
                                                  m->consent.get());
+  m->messages->AttachContentGuard(m->content.get());
   for (const std::string& part : Split(config.messaging.subscriber_allowed_hosts, ',')) {
     std::string host = AsciiLower(TrimAscii(part));
     if (!host.empty()) m->url_policy.allowed_hosts.push_back(host);
@@ -65,6 +68,7 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
                                                        m->url_policy);
   m->webhooks = std::make_unique<WebhookReceiver>(*rt.store, *m->commits, *m->keyring, *m->channels, rt.ledger, rt.clock, rt.random);
   m->webhooks->AttachConsent(m->consent.get(), m->messages.get());
+  m->webhooks->AttachContentGuard(m->content.get());
   return m;
 }
 

@@ -482,6 +482,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     deps.webhooks = messaging->webhooks.get();
     deps.subscribers = messaging->subscribers.get();
     deps.consent = messaging->consent.get();
+    deps.content = messaging->content.get();
     deps.keyring = messaging->keyring.get();
   } else {
     log->Log(LogLevel::kWarn, "messaging_disabled", {{"code", std::string_view(m.status().machine_code())}});

@@ -58,6 +58,8 @@ struct MessagingRuntime {
   std::unique_ptr<GroupCommitter> commits;
   std::unique_ptr<Kms> kms;
   std::unique_ptr<TenantKeyring> keyring;
+  std::unique_ptr<scan::Scanner> scanner;  // one compiled pattern database for every thread
+  std::unique_ptr<ContentGuard> content;
   std::unique_ptr<ConsentService> consent;
   std::unique_ptr<ChannelService> channels;
   std::unique_ptr<MessageService> messages;

@@ -1,0 +1,64 @@
+// The content protection routes of scan_routes.h.
+#include "api/scan_routes.h"
+
+#include "common/json_writer.h"
+
+namespace cs::api_internal {
+
+namespace {
+
+Status Disabled() { return FailedPrecondition("no_channel", "messaging is not enabled on this gateway"); }
+
+}  // namespace
+
+Result<HttpResponse> ScanText(const ScanRouteDeps& d, const HttpRequest& req, const Principal& p) {
+  if (d.content == nullptr) return Disabled();
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(std::string text, r.RequiredString("text"));
+  CS_ASSIGN_OR_RETURN(std::optional<bool> mask, r.OptionalBool("mask"));
+  CS_RETURN_IF_ERROR(r.Finish());
+  CS_ASSIGN_OR_RETURN(scan::ContentPolicy policy, d.content->PolicyFor(p.tenant_id));
+  std::vector<scan::Finding> found = d.content->scanner().Scan(text);
+  scan::Decision out = scan::Decide(policy, scan::Direction::kOutbound, text, found);
+  scan::Decision in = scan::Decide(policy, scan::Direction::kInbound, text, found);
+  JsonWriter w;
+  w.BeginObject().Key("findings").BeginArray();
+  for (size_t i = 0; i < found.size(); ++i) {
+    const scan::Finding& f = found[i];
+    w.BeginObject().Key("type").String(scan::TypeName(f.type));
+    if (!f.detail.empty()) w.Key("detail").String(f.detail);
+    w.Key("start").Int(static_cast<int64_t>(f.start)).Key("end").Int(static_cast<int64_t>(f.end));
+    w.Key("outbound").String(scan::ActionName(out.actions[i]));
+    w.Key("inbound").String(scan::ActionName(in.actions[i])).EndObject();
+  }
+  w.EndArray();
+  w.Key("outbound").String(out.refused ? "refused" : out.masked ? "masked" : "sent");
+  if (mask.value_or(false)) w.Key("masked_text").String(in.text);
+  w.EndObject();
+  return JsonResponse(200, w.Take());
+}
+
+Result<HttpResponse> GetContentPolicy(const ScanRouteDeps& d, const Principal& p) {
+  if (d.content == nullptr) return Disabled();
+  CS_ASSIGN_OR_RETURN(scan::ContentPolicy policy, d.content->PolicyFor(p.tenant_id));
+  return JsonResponse(200, policy.ToJson());
+}
+
+Result<HttpResponse> PutContentPolicy(const ScanRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                      const AuditActor& actor) {
+  if (d.content == nullptr) return Disabled();
+  // Validated by DecodeJsonBody (UTF-8, depth, duplicates), then by the policy reader.
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  CS_ASSIGN_OR_RETURN(scan::ContentPolicy policy, scan::ContentPolicy::FromJson(ToJson(body)));
+  CS_RETURN_IF_ERROR(d.content->SetPolicy(p.tenant_id, actor, policy));
+  return JsonResponse(200, policy.ToJson());
+}
+
+Result<HttpResponse> ResetContentPolicy(const ScanRouteDeps& d, const Principal& p, const AuditActor& actor) {
+  if (d.content == nullptr) return Disabled();
+  CS_RETURN_IF_ERROR(d.content->SetPolicy(p.tenant_id, actor, std::nullopt));
+  return JsonResponse(200, scan::ContentPolicy::Defaults().ToJson());
+}
+
+}  // namespace cs::api_internal
