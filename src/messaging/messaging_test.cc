@@ -3,6 +3,7 @@
 // its own HTTP listener, and the sandbox's signed webhooks coming back to
 // the receiver on another listener.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -806,6 +807,175 @@ TEST_F(MessagingTest, NoPhoneNumberMessageTextOrSecretIsStoredInTheClear) {
                                     std::string(kAppSecret), std::string("verify-me")}) {
     EXPECT_EQ(all.find(canary), std::string::npos) << canary;
   }
+}
+
+
+// Content protection on the WhatsApp path, with the real scanner.
+class ContentProtectionTest : public MessagingTest {
+ protected:
+  void SetUp() override {
+    MessagingTest::SetUp();
+    auto scanner = scan::Scanner::Create();
+    ASSERT_TRUE(scanner.ok());
+    scanner_ = std::move(scanner).value();
+    guard_ = std::make_unique<ContentGuard>(*scanner_, *store_, ledger_, clock_);
+    messages_->AttachContentGuard(guard_.get());
+    receiver_->AttachContentGuard(guard_.get());
+    receiver_->AttachConsent(nullptr, messages_.get());
+  }
+
+  std::vector<AuditRecord> Audit(const std::string& action) {
+    AuditQuery q;
+    q.tenant_id = "ten_a";
+    q.action = action;
+    q.limit = 100;
+    auto r = store_->audit().Query(q);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : std::vector<AuditRecord>{};
+  }
+
+  std::string SentBodies() { return Control("GET", "/_sandbox/messages"); }
+
+  std::unique_ptr<scan::Scanner> scanner_;
+  std::unique_ptr<ContentGuard> guard_;
+};
+
+// covers: CHAN-04, SEN-05, B-38
+TEST_F(ContentProtectionTest, OutboundCardsAndIbansAreRefusedBeforeAnythingIsStored) {
+  UserWrites();
+  const int64_t accepted = SandboxAccepted();
+  auto card = Send(std::string(R"({"messaging_product":"whatsapp","to":")") + kPhone +
+                   R"(","text":{"body":"your card 4111 1111 1111 1111 is on file"}})");
+  ASSERT_FALSE(card.ok());
+  EXPECT_EQ(card.status().machine_code(), "sensitive_identifier");
+  EXPECT_NE(card.status().message().find("card in text.body"), std::string::npos) << card.status().message();
+  EXPECT_EQ(card.status().message().find("4111"), std::string::npos);
+  // In a template parameter too.
+  auto iban = Send(TemplateTo(kPhone, "DE89 3704 0044 0532 0130 00"));
+  ASSERT_FALSE(iban.ok());
+  EXPECT_EQ(iban.status().machine_code(), "sensitive_identifier");
+  EXPECT_NE(iban.status().message().find("template.components[0].parameters[0].text"), std::string::npos)
+      << iban.status().message();
+  // Nothing queued, nothing sent; the refusal is audited without the value.
+  EXPECT_EQ(store_->messaging().CountJobs().value(), 0);
+  EXPECT_EQ(SandboxAccepted(), accepted);
+  std::vector<AuditRecord> refused = Audit("send.refused");
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[0].outcome, "sensitive_identifier");
+  EXPECT_NE(refused[0].details.find(R"("type":"card")"), std::string::npos) << refused[0].details;
+  EXPECT_NE(refused[0].details.find(R"("action":"refuse")"), std::string::npos);
+  for (const AuditRecord& r : refused) {
+    EXPECT_EQ(r.details.find("4111"), std::string::npos);
+    EXPECT_EQ(r.details.find("3704"), std::string::npos);
+  }
+}
+
+// covers: CHAN-04, SEN-02
+TEST_F(ContentProtectionTest, TheTenantPolicyMasksOrRefusesOtherTypes) {
+  UserWrites();
+  StartDispatcher();
+  // Cards cannot be relaxed; other types follow the tenant.
+  EXPECT_EQ(scan::ContentPolicy::FromJson(R"({"outbound":{"card":"mask"}})").status().machine_code(),
+            "card_policy_fixed");
+  auto policy = scan::ContentPolicy::FromJson(R"({"outbound":{"email":"mask","health":"refuse"}})");
+  ASSERT_TRUE(policy.ok());
+  ASSERT_TRUE(guard_->SetPolicy("ten_a", AuditActor::System(), *policy).ok());
+  EXPECT_EQ(Audit("content.policy_set").size(), 1u);
+  auto masked = Send(std::string(R"({"messaging_product":"whatsapp","to":")") + kPhone +
+                     R"(","text":{"body":"write to jane.doe@example.org"}})");
+  ASSERT_TRUE(masked.ok()) << masked.status().ToString();
+  ASSERT_TRUE(ReachesState(masked->message.id, "read"));
+  const std::string sent = SentBodies();
+  EXPECT_NE(sent.find("write to ****.***@*******.***"), std::string::npos) << sent;
+  EXPECT_EQ(sent.find("jane.doe@example.org"), std::string::npos);
+  auto phi = Send(std::string(R"({"messaging_product":"whatsapp","to":")") + kPhone +
+                  R"(","text":{"body":"your insulin prescription is ready"}})");
+  ASSERT_FALSE(phi.ok());
+  EXPECT_EQ(phi.status().machine_code(), "channel_not_permitted_for_phi");
+  // Another tenant keeps the defaults.
+  auto other = guard_->PolicyFor("ten_b");
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->For(scan::Direction::kOutbound, scan::FindingType::kEmail), scan::Action::kAllow);
+  ASSERT_TRUE(guard_->SetPolicy("ten_a", AuditActor::System(), std::nullopt).ok());
+  EXPECT_EQ(guard_->PolicyFor("ten_a")->ToJson(), scan::ContentPolicy::Defaults().ToJson());
+}
+
+// covers: CHAN-04, SEN-05, B-38, MIN-02
+TEST_F(ContentProtectionTest, InboundCardsAreMaskedBeforeStorageAndForwardingAndAnswered) {
+  Receiver company;
+  UrlPolicy url_policy{{"127.0.0.1"}};
+  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, url_policy);
+  SubscriberSpec spec;
+  spec.tenant_id = "ten_a";
+  spec.url = company.listener.url() + "/events";
+  spec.include_content = true;
+  ASSERT_TRUE(subscribers.Create(AuditActor::System(), spec).ok());
+  ForwarderOptions fo;
+  fo.idle_poll_ms = 5;
+  Forwarder forwarder(*store_, *keyring_, clock_, url_policy, fo);
+  forwarder.Start();
+  StartDispatcher();
+
+  // Through the sandbox, as a real user's message arrives (signed webhook).
+  UserWrites("my card is 4111 1111 1111 1111, IBAN DE89370400440532013000, I have diabetes");
+  ASSERT_TRUE(WaitFor([&] { return company.Count() >= 1; }));
+  const std::string forwarded = company.Take().front().body;
+  EXPECT_NE(forwarded.find("my card is 4111 11** **** 1111, IBAN DE****************3000, I have diabetes"),
+            std::string::npos)
+      << forwarded;
+  EXPECT_NE(forwarded.find(R"("consentry":{"findings":[{"field":"text.body","type":"card")"), std::string::npos);
+  EXPECT_NE(forwarded.find(R"("type":"health","start":68,"end":76,"action":"flag")"), std::string::npos) << forwarded;
+  EXPECT_EQ(forwarded.find("4111 1111 1111 1111"), std::string::npos);
+  EXPECT_EQ(forwarded.find("DE89370400440532013000"), std::string::npos);
+
+  // The tenant is told (no digits), and the customer gets the neutral reply.
+  std::vector<AuditRecord> pan = Audit("content.pan_received");
+  ASSERT_EQ(pan.size(), 1u);
+  EXPECT_EQ(pan[0].outcome, "masked");
+  std::vector<AuditRecord> received = Audit("message.receive");
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_NE(received[0].details.find(R"("type":"card")"), std::string::npos);
+  EXPECT_EQ(received[0].details.find("4111"), std::string::npos);
+  ASSERT_TRUE(WaitFor([&] { return SentBodies().find("removed the card number") != std::string::npos; }));
+
+  // Stored: the sealed inbound body holds the masked text only; on disk, no trace of the card.
+  forwarder.Stop();
+  dispatcher_->Stop();
+  sandbox_->Stop();
+  std::string all;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    all += ss.str();
+  }
+  for (const std::string& canary : {std::string("4111 1111 1111 1111"), std::string("4111111111111111"),
+                                    std::string("DE89370400440532013000")}) {
+    EXPECT_EQ(all.find(canary), std::string::npos) << canary;
+  }
+}
+
+// covers: CHAN-04
+TEST_F(ContentProtectionTest, QuarantinedBodiesHaveTheirCardsMasked) {
+  // Signed but unreadable: kept for an operator, without the card number.
+  WebhookOutcome o = Deliver(R"({"object":"whatsapp_business_account","note":"4111 1111 1111 1111" truncated)");
+  EXPECT_EQ(o.http_status, 200);
+  EXPECT_EQ(o.quarantined, 1);
+  // Read the row as an operator's tool would: straight from the database.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir_ + "/consentry.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT body_sealed FROM quarantine", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  const std::string sealed(static_cast<const char*>(sqlite3_column_blob(st, 0)),
+                           static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  auto opened = keyring_->Open("ten_a", sealed, FieldBinding{"ten_a", "", "quarantine", "body"});
+  ASSERT_TRUE(opened.ok());
+  const std::string body(InsecureSecretAccess::Get(*opened));
+  EXPECT_NE(body.find("4111 11** **** 1111"), std::string::npos) << body;
 }
 
 }  // namespace
