@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "testing/process.h"
 
@@ -13,7 +14,7 @@ TEST(CliTest, EverySubcommandHasHelp) {
            {"--help"}, {"serve", "--help"}, {"version", "--help"}, {"config", "--help"}, {"config", "check", "--help"},
            {"migrate", "--help"}, {"tenant", "create", "--help"}, {"tenant", "list", "--help"},
            {"apikey", "create", "--help"}, {"apikey", "list", "--help"}, {"apikey", "revoke", "--help"},
-           {"apikey", "rotate", "--help"}}) {
+           {"apikey", "rotate", "--help"}, {"scan", "--help"}}) {
     CliResult r = RunConsentry(args);
     EXPECT_EQ(r.exit_code, 0) << args[0];
     EXPECT_NE(r.out.find("Usage:"), std::string::npos) << args[0];
@@ -125,6 +126,51 @@ TEST(CliTest, TenantsAndKeysLifecycle) {
   CliResult missing = RunConsentry({"apikey", "revoke", "--data-dir", dir, "--tenant", tenant, "key_nope", "--json"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_EQ(missing.Json().Find("error")->Find("code")->as_string(), "not_found");
+}
+
+// covers: CHAN-04, SEN-05 (companies audit exported chat archives with it)
+TEST(CliTest, ScanReadsJsonLinesAndWritesOneResultPerLine) {
+  const std::string input =
+      "{\"id\":1,\"text\":\"card 4111 1111 1111 1111\"}\n"
+      "{\"id\":\"b\",\"text\":\"IBAN DE89 3704 0044 0532 0130 00, mail jo@example.de\"}\n"
+      "\n"
+      "{\"id\":3,\"text\":\"nothing to see\"}\n"
+      "not json\n"
+      "{\"id\":5}\n";
+  CliResult r = RunConsentryWithInput({"scan", "--jsonl"}, input);
+  EXPECT_EQ(r.exit_code, 1);  // two bad lines, reported in place; the others are scanned
+  EXPECT_EQ(r.err, "");       // quiet when not on a terminal
+  std::vector<std::string> lines;
+  std::stringstream ss(r.out);
+  for (std::string line; std::getline(ss, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 5u) << r.out;
+  EXPECT_EQ(lines[0], R"({"id":1,"findings":[{"type":"card","start":5,"end":24}]})");
+  EXPECT_EQ(lines[1], R"({"id":"b","findings":[{"type":"iban","start":5,"end":32},{"type":"email","start":39,"end":52}]})");
+  EXPECT_EQ(lines[2], R"({"id":3,"findings":[]})");
+  EXPECT_NE(lines[3].find(R"({"id":null,"error":{"code":"invalid_json")"), std::string::npos) << lines[3];
+  EXPECT_NE(lines[4].find(R"({"id":5,"error":{"code":"invalid_input")"), std::string::npos) << lines[4];
+
+  CliResult masked = RunConsentryWithInput({"scan", "--jsonl", "--mask"}, "{\"id\":1,\"text\":\"4111111111111111\"}\n");
+  EXPECT_EQ(masked.exit_code, 0);
+  EXPECT_EQ(masked.out, "{\"id\":1,\"findings\":[{\"type\":\"card\",\"start\":0,\"end\":16}],\"text\":\"411111******1111\"}\n");
+}
+
+TEST(CliTest, ScanExplainsOneTextWithTheActionsOfAPolicy) {
+  CliResult r = RunConsentry({"scan", "--json", "my", "DNI", "12345678Z"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, R"({"findings":[{"type":"national_id","detail":"es_dni","start":7,"end":16,"outbound":"refuse","inbound":"mask"}],"outbound":"refused"})"
+                   "\n");
+  std::string dir = MakeTempDir("policy");
+  std::ofstream(dir + "/p.json") << R"({"outbound":{"national_id":"mask"}})";
+  CliResult p = RunConsentry({"scan", "--json", "--policy", dir + "/p.json", "DNI 12345678Z"});
+  EXPECT_NE(p.out.find(R"("outbound":"masked")"), std::string::npos) << p.out;
+  std::ofstream(dir + "/bad.json") << R"({"outbound":{"card":"allow"}})";
+  CliResult bad = RunConsentry({"scan", "--policy", dir + "/bad.json", "x"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("card_policy_fixed"), std::string::npos) << bad.err;
+  CliResult text = RunConsentry({"scan", "call +33 6 12 34 56 78"});
+  EXPECT_NE(text.out.find("phone (international) at bytes 5-22: outbound allow, inbound flag"), std::string::npos)
+      << text.out;
 }
 
 }  // namespace

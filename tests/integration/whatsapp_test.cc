@@ -147,6 +147,65 @@ TEST_F(WhatsAppDemoTest, TheDemoSendsThroughTheSandboxAndReceivesItsWebhooks) {
   }
 }
 
+// covers: CHAN-04, SEN-05, B-38
+TEST_F(WhatsAppDemoTest, ContentProtectionOverHttp) {
+  // The explain API says what would happen, without storing anything.
+  HttpReply scan = Call(port(), "POST", "/v1/scan", token_,
+                        R"({"text":"card 4111 1111 1111 1111 mail a@example.org","mask":true})");
+  ASSERT_EQ(scan.status, 200) << scan.body;
+  EXPECT_NE(scan.body.find(R"({"type":"card","detail":"visa","start":5,"end":24,"outbound":"refuse","inbound":"mask"})"),
+            std::string::npos)
+      << scan.body;
+  EXPECT_NE(scan.body.find(R"("outbound":"refused","masked_text":"card 4111 11** **** 1111 mail a@example.org")"),
+            std::string::npos);
+  EXPECT_EQ(Call(port(), "POST", "/v1/scan", token_, R"({"txt":"x"})").ErrorCode(), "missing_field");
+  EXPECT_EQ(Call(port(), "POST", "/v1/scan", token_, R"({"text":"x","txt":"y"})").ErrorCode(), "unknown_field");
+
+  // The tenant's policy: cards are fixed, the rest is the tenant's choice.
+  HttpReply fixed = Call(port(), "PUT", "/v1/scan/policy", token_, R"({"outbound":{"card":"allow"}})");
+  EXPECT_EQ(fixed.status, 422);
+  EXPECT_EQ(fixed.ErrorCode(), "card_policy_fixed");
+  EXPECT_EQ(Call(port(), "PUT", "/v1/scan/policy", token_, R"({"outbound":{"ssn":"mask"}})").ErrorCode(),
+            "invalid_policy");
+  HttpReply set = Call(port(), "PUT", "/v1/scan/policy", token_, R"({"outbound":{"email":"refuse"}})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_NE(Call(port(), "GET", "/v1/scan/policy", token_).body.find(R"("email":"refuse")"), std::string::npos);
+  HttpReply rescan = Call(port(), "POST", "/v1/scan", token_, R"({"text":"mail a@example.org"})");
+  EXPECT_NE(rescan.body.find(R"("outbound":"refuse","inbound":"flag")"), std::string::npos) << rescan.body;
+  HttpReply reset = Call(port(), "DELETE", "/v1/scan/policy", token_);
+  EXPECT_NE(reset.body.find(R"("email":"allow")"), std::string::npos) << reset.body;
+
+  // A customer types a card number: masked before storage, answered with the neutral reply.
+  HttpReply inbound = Call(sandbox_port_, "POST", "/_sandbox/inbound", "",
+                           std::string(R"({"from":")") + kPhone +
+                               R"(","type":"text","text":{"body":"here: 4111 1111 1111 1111 exp 12/27"}})");
+  ASSERT_EQ(inbound.status, 200);
+  EXPECT_TRUE(WaitFor([&] {
+    return Call(sandbox_port_, "GET", "/_sandbox/messages", "").body.find("removed the card number") !=
+           std::string::npos;
+  }));
+  HttpReply pan = Call(port(), "GET", "/v1/audit/events?action=content.pan_received", token_);
+  EXPECT_NE(pan.body.find(R"("action":"content.pan_received")"), std::string::npos) << pan.body;
+
+  // Sending one is refused before anything is queued, on both APIs.
+  const std::string card_text = std::string(R"({"to":")") + kPhone + R"(","text":{"body":"card 4111111111111111"}})";
+  HttpReply native = Call(port(), "POST", "/v1/messages", token_, card_text);
+  EXPECT_EQ(native.status, 422) << native.body;
+  EXPECT_EQ(native.ErrorCode(), "sensitive_identifier");
+  HttpReply graph = Call(port(), "POST", "/v23.0/100000000000002/messages", token_,
+                         std::string(R"({"messaging_product":"whatsapp","to":")") + kPhone +
+                             R"(","type":"text","text":{"body":"card 4111111111111111"}})");
+  EXPECT_EQ(graph.status, 400) << graph.body;
+  EXPECT_NE(graph.body.find(R"("code":131009)"), std::string::npos) << graph.body;
+  EXPECT_NE(graph.body.find("sensitive_identifier"), std::string::npos);
+
+  std::string logs = server_->Stderr() + server_->Stdout();
+  for (const std::string& canary : {std::string("4111 1111 1111 1111"), std::string("4111111111111111"),
+                                    std::string("a@example.org")}) {
+    EXPECT_EQ(logs.find(canary), std::string::npos) << canary;
+  }
+}
+
 // covers: F-20
 TEST_F(WhatsAppDemoTest, IdempotencyKeyOverHttp) {
   OptIn(kPhone);

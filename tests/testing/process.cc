@@ -18,7 +18,7 @@ namespace cs::testing {
 namespace {
 
 pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>& env, const std::string& out,
-            const std::string& err) {
+            const std::string& err, const std::string& in = "/dev/null") {
   std::vector<std::string> argv_s = {CONSENTRY_BINARY};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<std::string> env_s;
@@ -31,7 +31,7 @@ pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>
   if (pid == 0) {
     int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int n = open("/dev/null", O_RDONLY);
+    int n = open(in.c_str(), O_RDONLY);
     dup2(n, 0);
     dup2(o, 1);
     dup2(e, 2);
@@ -87,8 +87,14 @@ std::string MakeTempDir(const std::string& hint) {
 }
 
 CliResult RunConsentry(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  return RunConsentryWithInput(args, "", env);
+}
+
+CliResult RunConsentryWithInput(const std::vector<std::string>& args, const std::string& input,
+                                const std::vector<std::string>& env) {
   std::string dir = MakeTempDir("cli");
-  pid_t pid = Spawn(args, env, dir + "/out", dir + "/err");
+  std::ofstream(dir + "/in", std::ios::binary) << input;
+  pid_t pid = Spawn(args, env, dir + "/out", dir + "/err", dir + "/in");
   CliResult r;
   r.exit_code = WaitExit(pid);
   r.out = ReadFile(dir + "/out");

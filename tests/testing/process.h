@@ -26,6 +26,9 @@ std::string MakeTempDir(const std::string& hint);
 
 // Runs `consentry args…` with extra environment entries (NAME=VALUE).
 CliResult RunConsentry(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+// The same, with `input` on standard input.
+CliResult RunConsentryWithInput(const std::vector<std::string>& args, const std::string& input,
+                                const std::vector<std::string>& env = {});
 
 // A tenant and an API key created through the CLI.
 struct Credentials {
