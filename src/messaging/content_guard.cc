@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "scan/validators.h"
+
 #include "common/json_writer.h"
 
 namespace cs {
@@ -145,6 +147,96 @@ std::string ContentGuard::MaskCards(std::string_view raw) const {
     if (f.type == scan::FindingType::kCard) cards.push_back(f);
   }
   return cards.empty() ? std::string(raw) : scan::Mask(raw, cards);
+}
+
+namespace {
+
+bool IsDigitByte(char c) { return c >= '0' && c <= '9'; }
+bool IsGroupSeparator(char c) { return c == ' ' || c == '-' || c == '.'; }
+bool IsAsciiAlnum(char c) {
+  return IsDigitByte(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+std::string DigitsIn(std::string_view text, size_t start, size_t end) {
+  std::string d;
+  for (size_t i = start; i < end; ++i) {
+    if (IsDigitByte(text[i])) d.push_back(text[i]);
+  }
+  return d;
+}
+
+// The digits (with single separators between groups) `text` starts with,
+// after leading spaces; {0, 0} when it starts with anything else.
+std::pair<size_t, size_t> LeadingDigits(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && text[i] == ' ') ++i;
+  const size_t start = i;
+  size_t end = i;
+  while (i < text.size()) {
+    if (IsDigitByte(text[i])) {
+      end = ++i;
+    } else if (IsGroupSeparator(text[i]) && i + 1 < text.size() && IsDigitByte(text[i + 1]) && end == i) {
+      ++i;
+    } else {
+      break;
+    }
+  }
+  if (end == start || (end < text.size() && IsAsciiAlnum(text[end]))) return {0, 0};
+  return {start, end};
+}
+
+}  // namespace
+
+std::pair<size_t, size_t> SplitCardDetector::TrailingDigits(std::string_view text) {
+  size_t end = text.size();
+  while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == '\n')) --end;
+  size_t start = end;
+  size_t i = end;
+  while (i > 0) {
+    if (IsDigitByte(text[i - 1])) {
+      start = --i;
+    } else if (IsGroupSeparator(text[i - 1]) && i >= 2 && IsDigitByte(text[i - 2]) && start == i) {
+      --i;
+    } else {
+      break;
+    }
+  }
+  if (start == end || (start > 0 && IsAsciiAlnum(text[start - 1]))) return {0, 0};
+  const size_t digits = DigitsIn(text, start, end).size();
+  if (digits < 4 || digits > 15) return {0, 0};
+  return {start, end};
+}
+
+std::optional<SplitCardDetector::Split> SplitCardDetector::Observe(const std::string& key,
+                                                                   const std::string& inbound_id,
+                                                                   std::string_view text, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<Split> found;
+  auto it = fragments_.find(key);
+  if (it != fragments_.end() && now_ms - it->second.at_ms <= kWindowMs) {
+    auto [lead_start, lead_end] = LeadingDigits(text);
+    if (lead_end > lead_start) {
+      const std::string combined = it->second.digits + DigitsIn(text, lead_start, lead_end);
+      if (combined.size() >= 13 && combined.size() <= 19 && scan::CardBrand(combined) &&
+          scan::LuhnValid(combined)) {
+        found = Split{it->second.inbound_id, lead_start, lead_end};
+      }
+    }
+  }
+  auto [tail_start, tail_end] = TrailingDigits(text);
+  if (!found && tail_end > tail_start) {
+    fragments_[key] = Fragment{now_ms, inbound_id, DigitsIn(text, tail_start, tail_end)};
+  } else {
+    fragments_.erase(key);
+  }
+  // Expired fragments are swept now and then: the map stays about as
+  // large as one minute of conversations that ended with digits.
+  if (++observed_ % 1024 == 0) {
+    for (auto f = fragments_.begin(); f != fragments_.end();) {
+      f = now_ms - f->second.at_ms > kWindowMs ? fragments_.erase(f) : std::next(f);
+    }
+  }
+  return found;
 }
 
 }  // namespace cs

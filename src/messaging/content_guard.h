@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,41 @@ class ContentGuard {
   const Clock& clock_;
   std::mutex mu_;
   std::map<std::string, Cached> cache_;  // guarded by mu_
+};
+
+// A card number typed over two messages ("4111 1111" then "1111 1111"):
+// remembers, in memory only and for one minute, the digits a customer's
+// message ended with, and reports when the next message from the same
+// customer on the same channel starts with digits that complete a valid
+// card number (B-38). Nothing of it is ever written anywhere.
+class SplitCardDetector {
+ public:
+  static constexpr int64_t kWindowMs = 60'000;
+
+  struct Split {
+    std::string previous_inbound_id;  // the message that held the first part
+    size_t lead_start = 0;            // the second part, in the current text
+    size_t lead_end = 0;
+  };
+
+  // Feeds one inbound text (after whole card numbers were masked), in order
+  // of arrival. `key` names the customer on a channel.
+  std::optional<Split> Observe(const std::string& key, const std::string& inbound_id, std::string_view text,
+                               int64_t now_ms);
+
+  // The byte range of the digits (with separators) that `text` ends with,
+  // if it ends with 4 to 15 digits; {0, 0} otherwise.
+  static std::pair<size_t, size_t> TrailingDigits(std::string_view text);
+
+ private:
+  struct Fragment {
+    int64_t at_ms = 0;
+    std::string inbound_id;
+    std::string digits;
+  };
+  std::mutex mu_;
+  std::map<std::string, Fragment> fragments_;  // guarded by mu_
+  uint64_t observed_ = 0;                      // guarded by mu_
 };
 
 }  // namespace cs

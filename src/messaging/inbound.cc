@@ -32,6 +32,7 @@ struct PreparedMessage {
   std::shared_ptr<const whatsapp::InboundMessage> masked;
   std::string content_findings;  // "" or [{"field","type","start","end","action"},…]
   bool card = false;             // a card number was masked (pan_received)
+  bool split_card = false;       // …typed over this message and the previous one
   InboundMessageRecord record;
   std::vector<OutboxEntry> forwards;  // one per subscriber of "messages"
 };
@@ -77,6 +78,94 @@ void ProtectContent(const ContentGuard& content, const scan::ContentPolicy& poli
   masked->text = scan::Decide(policy, scan::Direction::kInbound, msg.text, content.scanner().Scan(msg.text)).text;
   p.masked = masked;
   p.msg = masked.get();
+}
+
+// Replaces every ASCII digit in [start, end) of `text` with '*'.
+std::string MaskDigits(std::string_view text, size_t start, size_t end) {
+  std::string out(text);
+  for (size_t i = start; i < end && i < out.size(); ++i) {
+    if (out[i] >= '0' && out[i] <= '9') out[i] = '*';
+  }
+  return out;
+}
+
+// A text message's object with text.body replaced.
+Result<std::string> WithTextBody(const std::string& raw_json, const std::string& body) {
+  CS_ASSIGN_OR_RETURN(JsonValue root, ParseJson(raw_json));
+  if (!root.is_object()) return Internal("message is not an object");
+  JsonValue::Object fields;
+  for (const auto& [key, value] : root.as_object()) {
+    if (key == "text" && value.is_object()) {
+      JsonValue::Object text;
+      for (const auto& [k, v] : value.as_object()) text.emplace_back(k, k == "body" ? JsonValue::MakeString(body) : v);
+      fields.emplace_back(key, JsonValue::MakeObject(std::move(text)));
+    } else {
+      fields.emplace_back(key, value);
+    }
+  }
+  return ToJson(JsonValue::MakeObject(std::move(fields)));
+}
+
+std::string AppendFinding(const std::string& findings, size_t start, size_t end) {
+  JsonWriter w;
+  w.BeginObject().Key("field").String("text.body").Key("type").String("card").Key("detail").String("split");
+  w.Key("start").Int(static_cast<int64_t>(start)).Key("end").Int(static_cast<int64_t>(end));
+  w.Key("action").String("mask").EndObject();
+  if (findings.empty() || findings == "[]") return "[" + w.str() + "]";
+  return findings.substr(0, findings.size() - 1) + "," + w.str() + "]";
+}
+
+// A card number typed over two messages (B-38): masks the second part in
+// `current` and the first part wherever it is (earlier in this batch, or
+// already stored, whose new sealed copy goes to `previous_updates`).
+Status MaskSplitCard(Store& store, TenantKeyring& keyring, const std::string& tenant,
+                     const SplitCardDetector::Split& split, PreparedMessage& current,
+                     std::vector<PreparedMessage>& earlier,
+                     std::vector<std::pair<std::string, std::string>>& previous_updates) {
+  // The second part, in this message, before it is sealed or forwarded.
+  auto masked = std::make_shared<whatsapp::InboundMessage>(*current.msg);
+  masked->text = MaskDigits(current.msg->text, split.lead_start, split.lead_end);
+  CS_ASSIGN_OR_RETURN(masked->raw_json, WithTextBody(current.msg->raw_json, masked->text));
+  current.masked = masked;
+  current.msg = masked.get();
+  current.content_findings = AppendFinding(current.content_findings, split.lead_start, split.lead_end);
+  current.card = current.split_card = true;
+  // The first part: still in this batch, or already stored.
+  for (PreparedMessage& e : earlier) {
+    if (e.record.id != split.previous_inbound_id) continue;
+    auto [start, end] = SplitCardDetector::TrailingDigits(e.msg->text);
+    auto first = std::make_shared<whatsapp::InboundMessage>(*e.msg);
+    first->text = MaskDigits(e.msg->text, start, end);
+    CS_ASSIGN_OR_RETURN(first->raw_json, WithTextBody(e.msg->raw_json, first->text));
+    e.masked = first;
+    e.msg = first.get();
+    CS_ASSIGN_OR_RETURN(e.record.payload_sealed,
+                        keyring.Seal(tenant, e.msg->raw_json, FieldBinding{tenant, e.record.subject, e.record.id, "payload"}));
+    // Its forwarded copies were built from the unmasked text: build them again.
+    for (OutboxEntry& f : e.forwards) {
+      Result<Subscriber> sb = store.messaging().GetSubscriber(tenant, f.subscriber_id);
+      if (!sb.ok()) continue;
+      CS_ASSIGN_OR_RETURN(f.payload_sealed,
+                          keyring.Seal(tenant, ForwardedMessageValue(*e.msg, e.record.subject, *sb, e.content_findings),
+                                        FieldBinding{tenant, "", f.id, "payload"}));
+    }
+    return Status::Ok();
+  }
+  Result<InboundMessageRecord> stored = store.messaging().GetInbound(tenant, split.previous_inbound_id);
+  if (!stored.ok()) return stored.status().code() == StatusCode::kNotFound ? Status::Ok() : stored.status();
+  const FieldBinding binding{tenant, stored->subject, stored->id, "payload"};
+  CS_ASSIGN_OR_RETURN(SecretString opened, keyring.Open(tenant, stored->payload_sealed, binding));
+  const std::string raw(InsecureSecretAccess::Get(opened));
+  CS_ASSIGN_OR_RETURN(JsonValue root, ParseJson(raw));
+  const JsonValue* text = root.Find("text");
+  const JsonValue* body = text != nullptr ? text->Find("body") : nullptr;
+  if (body == nullptr || !body->is_string()) return Status::Ok();
+  auto [start, end] = SplitCardDetector::TrailingDigits(body->as_string());
+  if (end <= start) return Status::Ok();
+  CS_ASSIGN_OR_RETURN(std::string rewritten, WithTextBody(raw, MaskDigits(body->as_string(), start, end)));
+  CS_ASSIGN_OR_RETURN(std::string sealed, keyring.Seal(tenant, rewritten, binding));
+  previous_updates.emplace_back(stored->id, std::move(sealed));
+  return Status::Ok();
 }
 
 }  // namespace
@@ -219,6 +308,8 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   }
 
   std::vector<PreparedMessage> messages;
+  // Earlier messages whose stored copy must be masked (the first part of a split card).
+  std::vector<std::pair<std::string, std::string>> previous_updates;  // (inbound id, sealed payload)
   for (const whatsapp::InboundMessage& msg : batch.messages) {
     CS_ASSIGN_OR_RETURN(const Channel* target, route(msg.where.phone_number_id));
     if (target == nullptr || msg.id.empty()) {
@@ -243,6 +334,11 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     // not stretch the service window.
     r.sent_at_ms = msg.timestamp > 0 ? std::min(msg.timestamp * 1000, now) : now;
     r.received_at_ms = now;
+    if (policy && r.type == "text" && !r.subject.empty()) {
+      std::optional<SplitCardDetector::Split> split =
+          splits_.Observe(target->id + "/" + r.subject, r.id, p.msg->text, now);
+      if (split) CS_RETURN_IF_ERROR(MaskSplitCard(store_, keyring_, tenant, *split, p, messages, previous_updates));
+    }
     CS_ASSIGN_OR_RETURN(r.payload_sealed, keyring_.Seal(tenant, p.msg->raw_json, FieldBinding{tenant, r.subject, r.id, "payload"}));
     for (const Subscriber& sb : subscribers) {
       if (!Wants(sb, "messages")) continue;
@@ -339,10 +435,16 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
         pan.subject = p.record.subject;
         pan.resource = "inbound:" + p.record.id;
         pan.outcome = "masked";
+        if (p.split_card) pan.details = R"({"split":true})";
         events.push_back(std::move(pan));
         if (!p.msg->from.empty()) card_senders.push_back(p.msg->from);
       }
       ++msgs;
+    }
+    for (const auto& [id, sealed] : previous_updates) {
+      Status updated = repo.UpdateInboundPayload(tenant, id, sealed);
+      // Purged since (retention) is fine: nothing is left to mask.
+      if (!updated.ok() && updated.code() != StatusCode::kNotFound) return updated;
     }
     for (const PreparedStatus& p : statuses) {
       const whatsapp::StatusUpdate& st = *p.status;

@@ -405,6 +405,7 @@ class WebhookReceiver {
   ConsentService* consent_ = nullptr;
   MessageService* replies_ = nullptr;
   ContentGuard* content_ = nullptr;
+  SplitCardDetector splits_;
 };
 
 }  // namespace cs

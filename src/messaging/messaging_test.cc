@@ -978,5 +978,75 @@ TEST_F(ContentProtectionTest, QuarantinedBodiesHaveTheirCardsMasked) {
   EXPECT_NE(body.find("4111 11** **** 1111"), std::string::npos) << body;
 }
 
+
+// covers: B-38
+TEST(SplitCardDetectorTest, JoinsTwoPartsOfOneCustomerWithinAMinute) {
+  SplitCardDetector d;
+  EXPECT_FALSE(d.Observe("ch/sub_a", "inm_1", "my card: 4111 1111", 1000));
+  auto split = d.Observe("ch/sub_a", "inm_2", "1111 1111 thanks", 5000);
+  ASSERT_TRUE(split.has_value());
+  EXPECT_EQ(split->previous_inbound_id, "inm_1");
+  EXPECT_EQ(split->lead_start, 0u);
+  EXPECT_EQ(split->lead_end, 9u);
+  // Another customer, too late, or digits that do not make a card: nothing.
+  EXPECT_FALSE(d.Observe("ch/sub_a", "inm_3", "4111 1111", 10000));
+  EXPECT_FALSE(d.Observe("ch/sub_b", "inm_4", "1111 1111", 11000));
+  EXPECT_FALSE(d.Observe("ch/sub_a", "inm_5", "1111 1111", 10000 + SplitCardDetector::kWindowMs + 1));
+  EXPECT_FALSE(d.Observe("ch/sub_c", "inm_6", "order 4111 1111", 1000));
+  EXPECT_FALSE(d.Observe("ch/sub_c", "inm_7", "1111 1112", 2000));  // fails Luhn
+  EXPECT_EQ(SplitCardDetector::TrailingDigits("ref AB1234"), (std::pair<size_t, size_t>{0, 0}));
+  EXPECT_EQ(SplitCardDetector::TrailingDigits("it is 5500 0000 "), (std::pair<size_t, size_t>{6, 15}));
+}
+
+// covers: B-38, CHAN-04
+TEST_F(ContentProtectionTest, ACardSplitOverTwoMessagesIsMaskedInBoth) {
+  Receiver company;
+  UrlPolicy url_policy{{"127.0.0.1"}};
+  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, url_policy);
+  SubscriberSpec spec;
+  spec.tenant_id = "ten_a";
+  spec.url = company.listener.url() + "/events";
+  spec.include_content = true;
+  ASSERT_TRUE(subscribers.Create(AuditActor::System(), spec).ok());
+  ForwarderOptions fo;
+  fo.idle_poll_ms = 5;
+  Forwarder forwarder(*store_, *keyring_, clock_, url_policy, fo);
+  forwarder.Start();
+
+  UserWrites("my card: 4111 1111");
+  UserWrites("1111 1111 thanks");
+  ASSERT_TRUE(WaitFor([&] { return company.Count() >= 2; }));
+  const std::string second = company.Take()[1].body;
+  EXPECT_NE(second.find(R"("body":"**** **** thanks")"), std::string::npos) << second;
+  EXPECT_NE(second.find(R"("type":"card","detail":"split")"), std::string::npos) << second;
+  std::vector<AuditRecord> pan = Audit("content.pan_received");
+  ASSERT_EQ(pan.size(), 1u);
+  EXPECT_EQ(pan[0].details, R"({"split":true})");
+  forwarder.Stop();
+
+  // Both stored copies hold masked digits only.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir_ + "/consentry.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT id, subject, payload_sealed FROM inbound_messages ORDER BY received_at_ms",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  std::vector<std::string> bodies;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const std::string id(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    const std::string subject(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
+    const std::string sealed(static_cast<const char*>(sqlite3_column_blob(st, 2)),
+                             static_cast<size_t>(sqlite3_column_bytes(st, 2)));
+    auto opened = keyring_->Open("ten_a", sealed, FieldBinding{"ten_a", subject, id, "payload"});
+    ASSERT_TRUE(opened.ok());
+    bodies.emplace_back(InsecureSecretAccess::Get(*opened));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  ASSERT_EQ(bodies.size(), 2u);
+  EXPECT_NE(bodies[0].find(R"("body":"my card: **** ****")"), std::string::npos) << bodies[0];
+  EXPECT_NE(bodies[1].find(R"("body":"**** **** thanks")"), std::string::npos) << bodies[1];
+}
+
 }  // namespace
 }  // namespace cs

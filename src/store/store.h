@@ -336,6 +336,12 @@ class MessagingRepository {
   // Forgets delivery keys older than `before_ms`; returns how many.
   virtual Result<int64_t> PurgeSeen(int64_t before_ms) = 0;
   virtual Status InsertInbound(const InboundMessageRecord& message) = 0;
+  // Returns an inbound message of the tenant, or kNotFound.
+  virtual Result<InboundMessageRecord> GetInbound(const std::string& tenant_id, const std::string& id) = 0;
+  // Replaces the sealed payload of an inbound message (content protection
+  // masking a value found after it was stored). kNotFound if absent.
+  virtual Status UpdateInboundPayload(const std::string& tenant_id, const std::string& id,
+                                      const std::string& payload_sealed) = 0;
   virtual Result<int64_t> CountInbound(const std::string& tenant_id) = 0;
   // The customer-service window: the last inbound message time per (channel, subject).
   virtual Status TouchWindow(const std::string& channel_id, const std::string& subject, int64_t at_ms) = 0;

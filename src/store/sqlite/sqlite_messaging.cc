@@ -347,6 +347,39 @@ class SqliteMessaging final : public MessagingRepository {
     return StepDone(*c, s, "insert inbound message");
   }
 
+  Result<InboundMessageRecord> GetInbound(const std::string& tenant_id, const std::string& id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT id, tenant_id, channel_id, subject, wamid, type, sent_at_ms, "
+                                                 "received_at_ms, payload_sealed FROM inbound_messages "
+                                                 "WHERE tenant_id = ? AND id = ?"));
+    Binder(s).Text(tenant_id).Text(id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFound("no such inbound message");
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read inbound message");
+    InboundMessageRecord m;
+    m.id = ColumnText(s, 0);
+    m.tenant_id = ColumnText(s, 1);
+    m.channel_id = ColumnText(s, 2);
+    m.subject = ColumnText(s, 3);
+    m.wamid = ColumnText(s, 4);
+    m.type = ColumnText(s, 5);
+    m.sent_at_ms = sqlite3_column_int64(s, 6);
+    m.received_at_ms = sqlite3_column_int64(s, 7);
+    m.payload_sealed = ColumnBlob(s, 8);
+    return m;
+  }
+
+  Status UpdateInboundPayload(const std::string& tenant_id, const std::string& id,
+                              const std::string& payload_sealed) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE inbound_messages SET payload_sealed = ? "
+                                                 "WHERE tenant_id = ? AND id = ?"));
+    Binder(s).Blob(payload_sealed).Text(tenant_id).Text(id);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "update inbound payload"));
+    if (sqlite3_changes(c->db()) == 0) return NotFound("no such inbound message");
+    return Status::Ok();
+  }
+
   Result<int64_t> CountInbound(const std::string& tenant_id) override {
     return Count("SELECT COUNT(*) FROM inbound_messages WHERE tenant_id = ?", {tenant_id});
   }
