@@ -1,7 +1,6 @@
 // The content protection routes of scan_routes.h.
 #include "api/scan_routes.h"
 
-#include "common/json_writer.h"
 
 namespace cs::api_internal {
 
@@ -19,24 +18,8 @@ Result<HttpResponse> ScanText(const ScanRouteDeps& d, const HttpRequest& req, co
   CS_ASSIGN_OR_RETURN(std::optional<bool> mask, r.OptionalBool("mask"));
   CS_RETURN_IF_ERROR(r.Finish());
   CS_ASSIGN_OR_RETURN(scan::ContentPolicy policy, d.content->PolicyFor(p.tenant_id));
-  std::vector<scan::Finding> found = d.content->scanner().Scan(text);
-  scan::Decision out = scan::Decide(policy, scan::Direction::kOutbound, text, found);
-  scan::Decision in = scan::Decide(policy, scan::Direction::kInbound, text, found);
-  JsonWriter w;
-  w.BeginObject().Key("findings").BeginArray();
-  for (size_t i = 0; i < found.size(); ++i) {
-    const scan::Finding& f = found[i];
-    w.BeginObject().Key("type").String(scan::TypeName(f.type));
-    if (!f.detail.empty()) w.Key("detail").String(f.detail);
-    w.Key("start").Int(static_cast<int64_t>(f.start)).Key("end").Int(static_cast<int64_t>(f.end));
-    w.Key("outbound").String(scan::ActionName(out.actions[i]));
-    w.Key("inbound").String(scan::ActionName(in.actions[i])).EndObject();
-  }
-  w.EndArray();
-  w.Key("outbound").String(out.refused ? "refused" : out.masked ? "masked" : "sent");
-  if (mask.value_or(false)) w.Key("masked_text").String(in.text);
-  w.EndObject();
-  return JsonResponse(200, w.Take());
+  const std::vector<scan::Finding> found = d.content->scanner().Scan(text);
+  return JsonResponse(200, scan::ExplainJson(policy, text, found, mask.value_or(false)));
 }
 
 Result<HttpResponse> GetContentPolicy(const ScanRouteDeps& d, const Principal& p) {

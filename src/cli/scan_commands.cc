@@ -88,27 +88,13 @@ int ScanJsonLines(const scan::Scanner& scanner, const scan::ContentPolicy& polic
 
 int ScanOne(const scan::Scanner& scanner, const scan::ContentPolicy& policy, const std::string& text, bool json,
             bool mask) {
-  std::vector<scan::Finding> found = scanner.Scan(text);
-  scan::Decision out = scan::Decide(policy, scan::Direction::kOutbound, text, found);
-  scan::Decision in = scan::Decide(policy, scan::Direction::kInbound, text, found);
+  const std::vector<scan::Finding> found = scanner.Scan(text);
   if (json) {
-    JsonWriter w;
-    w.BeginObject().Key("findings").BeginArray();
-    for (size_t i = 0; i < found.size(); ++i) {
-      const scan::Finding& f = found[i];
-      w.BeginObject().Key("type").String(scan::TypeName(f.type));
-      if (!f.detail.empty()) w.Key("detail").String(f.detail);
-      w.Key("start").Int(static_cast<int64_t>(f.start)).Key("end").Int(static_cast<int64_t>(f.end));
-      w.Key("outbound").String(scan::ActionName(out.actions[i]));
-      w.Key("inbound").String(scan::ActionName(in.actions[i])).EndObject();
-    }
-    w.EndArray();
-    w.Key("outbound").String(out.refused ? "refused" : out.masked ? "masked" : "sent");
-    if (mask) w.Key("masked_text").String(in.text);
-    w.EndObject();
-    std::cout << w.str() << "\n";
+    std::cout << scan::ExplainJson(policy, text, found, mask) << "\n";
     return 0;
   }
+  const scan::Decision out = scan::Decide(policy, scan::Direction::kOutbound, text, found);
+  const scan::Decision in = scan::Decide(policy, scan::Direction::kInbound, text, found);
   if (found.empty()) {
     std::cout << "no findings\n";
     return 0;

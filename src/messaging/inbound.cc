@@ -425,17 +425,15 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
       w.BeginObject().Key("type").String(p.record.type).Key("channel_id").String(p.record.channel_id);
       if (!p.content_findings.empty()) w.Key("content").Raw(p.content_findings);
       e.details = w.EndObject().Take();
+      const AuditEvent receive = e;
       events.push_back(std::move(e));
       if (p.card) {
         // The tenant's notice that a customer typed a card number: no digits in it (CHAN-04).
-        AuditEvent pan;
-        pan.tenant_id = tenant;
+        AuditEvent pan = receive;
         pan.actor = AuditActor{"system", "whatsapp", "content", ""};
         pan.action = "content.pan_received";
-        pan.subject = p.record.subject;
-        pan.resource = "inbound:" + p.record.id;
         pan.outcome = "masked";
-        if (p.split_card) pan.details = R"({"split":true})";
+        pan.details = p.split_card ? R"({"split":true})" : "{}";
         events.push_back(std::move(pan));
         if (!p.msg->from.empty()) card_senders.push_back(p.msg->from);
       }

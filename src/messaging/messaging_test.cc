@@ -141,6 +141,19 @@ class MessagingTest : public ::testing::Test {
     dispatcher_->Start();
   }
 
+  // Every byte of every file under `dir`, for canary searches.
+  static std::string AllBytesUnder(const std::string& dir) {
+    std::string all;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+      if (!entry.is_regular_file()) continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      all += ss.str();
+    }
+    return all;
+  }
+
   // Calls a sandbox control endpoint in process.
   std::string Control(const std::string& method, const std::string& path, const std::string& body = "") {
     HttpRequest req;
@@ -793,14 +806,7 @@ TEST_F(MessagingTest, NoPhoneNumberMessageTextOrSecretIsStoredInTheClear) {
   dispatcher_->Stop();
   sandbox_->Stop();
   // Checkpoint the WAL so every byte is in files we read.
-  std::string all;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    all += ss.str();
-  }
+  const std::string all = AllBytesUnder(dir_);
   ASSERT_GT(all.size(), 10000u);
   for (const std::string& canary : {std::string(kPhone), std::string("outbound canary text 4422"),
                                     std::string("inbound canary text 7391"), std::string(kToken),
@@ -835,6 +841,23 @@ class ContentProtectionTest : public MessagingTest {
   }
 
   std::string SentBodies() { return Control("GET", "/_sandbox/messages"); }
+
+  // A subscriber that sees message content, and the forwarder that serves it.
+  std::unique_ptr<Forwarder> ForwardWithContentTo(Receiver& company) {
+    SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, url_policy_);
+    SubscriberSpec spec;
+    spec.tenant_id = "ten_a";
+    spec.url = company.listener.url() + "/events";
+    spec.include_content = true;
+    if (!subscribers.Create(AuditActor::System(), spec).ok()) return nullptr;
+    ForwarderOptions fo;
+    fo.idle_poll_ms = 5;
+    auto forwarder = std::make_unique<Forwarder>(*store_, *keyring_, clock_, url_policy_, fo);
+    forwarder->Start();
+    return forwarder;
+  }
+
+  UrlPolicy url_policy_{{"127.0.0.1"}};
 
   std::unique_ptr<scan::Scanner> scanner_;
   std::unique_ptr<ContentGuard> guard_;
@@ -903,17 +926,8 @@ TEST_F(ContentProtectionTest, TheTenantPolicyMasksOrRefusesOtherTypes) {
 // covers: CHAN-04, SEN-05, B-38, MIN-02
 TEST_F(ContentProtectionTest, InboundCardsAreMaskedBeforeStorageAndForwardingAndAnswered) {
   Receiver company;
-  UrlPolicy url_policy{{"127.0.0.1"}};
-  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, url_policy);
-  SubscriberSpec spec;
-  spec.tenant_id = "ten_a";
-  spec.url = company.listener.url() + "/events";
-  spec.include_content = true;
-  ASSERT_TRUE(subscribers.Create(AuditActor::System(), spec).ok());
-  ForwarderOptions fo;
-  fo.idle_poll_ms = 5;
-  Forwarder forwarder(*store_, *keyring_, clock_, url_policy, fo);
-  forwarder.Start();
+  std::unique_ptr<Forwarder> forwarder = ForwardWithContentTo(company);
+  ASSERT_TRUE(forwarder);
   StartDispatcher();
 
   // Through the sandbox, as a real user's message arrives (signed webhook).
@@ -939,17 +953,10 @@ TEST_F(ContentProtectionTest, InboundCardsAreMaskedBeforeStorageAndForwardingAnd
   ASSERT_TRUE(WaitFor([&] { return SentBodies().find("removed the card number") != std::string::npos; }));
 
   // Stored: the sealed inbound body holds the masked text only; on disk, no trace of the card.
-  forwarder.Stop();
+  forwarder->Stop();
   dispatcher_->Stop();
   sandbox_->Stop();
-  std::string all;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    all += ss.str();
-  }
+  const std::string all = AllBytesUnder(dir_);
   for (const std::string& canary : {std::string("4111 1111 1111 1111"), std::string("4111111111111111"),
                                     std::string("DE89370400440532013000")}) {
     EXPECT_EQ(all.find(canary), std::string::npos) << canary;
@@ -1001,17 +1008,8 @@ TEST(SplitCardDetectorTest, JoinsTwoPartsOfOneCustomerWithinAMinute) {
 // covers: B-38, CHAN-04
 TEST_F(ContentProtectionTest, ACardSplitOverTwoMessagesIsMaskedInBoth) {
   Receiver company;
-  UrlPolicy url_policy{{"127.0.0.1"}};
-  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, url_policy);
-  SubscriberSpec spec;
-  spec.tenant_id = "ten_a";
-  spec.url = company.listener.url() + "/events";
-  spec.include_content = true;
-  ASSERT_TRUE(subscribers.Create(AuditActor::System(), spec).ok());
-  ForwarderOptions fo;
-  fo.idle_poll_ms = 5;
-  Forwarder forwarder(*store_, *keyring_, clock_, url_policy, fo);
-  forwarder.Start();
+  std::unique_ptr<Forwarder> forwarder = ForwardWithContentTo(company);
+  ASSERT_TRUE(forwarder);
 
   UserWrites("my card: 4111 1111");
   UserWrites("1111 1111 thanks");
@@ -1022,7 +1020,7 @@ TEST_F(ContentProtectionTest, ACardSplitOverTwoMessagesIsMaskedInBoth) {
   std::vector<AuditRecord> pan = Audit("content.pan_received");
   ASSERT_EQ(pan.size(), 1u);
   EXPECT_EQ(pan[0].details, R"({"split":true})");
-  forwarder.Stop();
+  forwarder->Stop();
 
   // Both stored copies hold masked digits only.
   sqlite3* db = nullptr;

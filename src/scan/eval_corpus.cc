@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "scan/lexicon.h"
+#include "scan/validators.h"
 
 namespace cs::scan {
 
@@ -41,21 +42,6 @@ std::string Group(std::string_view digits, const std::vector<size_t>& sizes, cha
   }
   if (pos < digits.size()) out.append(digits.substr(pos));
   return out;
-}
-
-char LuhnCheckDigit(std::string_view body) {
-  int sum = 0;
-  bool twice = true;
-  for (size_t i = body.size(); i-- > 0;) {
-    int d = body[i] - '0';
-    if (twice) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    twice = !twice;
-  }
-  return static_cast<char>('0' + (10 - sum % 10) % 10);
 }
 
 // --- Values -----------------------------------------------------------------
@@ -252,15 +238,7 @@ std::string NationalId(Rng& rng) {
         std::shuffle(digits.begin(), digits.end(), rng);
         if (digits[0] == '0') continue;
         digits[9] = digits[Pick(rng, 9)];
-        int product = 10;
-        for (size_t i = 0; i < 10; ++i) {
-          int sum = (digits[i] - '0' + product) % 10;
-          if (sum == 0) sum = 10;
-          product = (sum * 2) % 11;
-        }
-        int check = 11 - product;
-        if (check == 10) check = 0;
-        digits.push_back(static_cast<char>('0' + check));
+        digits.push_back(GermanTaxIdCheckDigit(digits));
         return digits;
       }
     }

@@ -139,4 +139,25 @@ std::string FindingsJson(const Decision& decision) {
   return w.Take();
 }
 
+std::string ExplainJson(const ContentPolicy& policy, std::string_view text, const std::vector<Finding>& findings,
+                        bool with_masked_text) {
+  const Decision out = Decide(policy, Direction::kOutbound, text, findings);
+  const Decision in = Decide(policy, Direction::kInbound, text, findings);
+  JsonWriter w;
+  w.BeginObject().Key("findings").BeginArray();
+  for (size_t i = 0; i < findings.size(); ++i) {
+    const Finding& f = findings[i];
+    w.BeginObject().Key("type").String(TypeName(f.type));
+    if (!f.detail.empty()) w.Key("detail").String(f.detail);
+    w.Key("start").Int(static_cast<int64_t>(f.start)).Key("end").Int(static_cast<int64_t>(f.end));
+    w.Key("outbound").String(ActionName(out.actions[i])).Key("inbound").String(ActionName(in.actions[i]));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("outbound").String(out.refused ? "refused" : out.masked ? "masked" : "sent");
+  if (with_masked_text) w.Key("masked_text").String(in.text);
+  w.EndObject();
+  return w.Take();
+}
+
 }  // namespace cs::scan

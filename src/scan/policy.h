@@ -62,4 +62,12 @@ Decision Decide(const ContentPolicy& policy, Direction direction, std::string_vi
 // found and done, never the value, for audit entries and API answers.
 std::string FindingsJson(const Decision& decision);
 
+// What `policy` would do with `text` in both directions, for people and
+// tools (POST /v1/scan, `consentry scan --json`):
+// {"findings":[{"type","detail"?,"start","end","outbound","inbound"}],
+//  "outbound":"refused"|"masked"|"sent","masked_text"?}. The masked text
+// (by the inbound policy) only when asked for; never the values otherwise.
+std::string ExplainJson(const ContentPolicy& policy, std::string_view text, const std::vector<Finding>& findings,
+                        bool with_masked_text);
+
 }  // namespace cs::scan

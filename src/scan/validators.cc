@@ -23,12 +23,11 @@ int PrefixNumber(std::string_view digits, size_t n) {
 
 }  // namespace
 
-bool LuhnValid(std::string_view digits) {
-  if (!AllDigits(digits)) return false;
+char LuhnCheckDigit(std::string_view body) {
   int sum = 0;
-  bool twice = false;
-  for (size_t i = digits.size(); i-- > 0;) {
-    int d = digits[i] - '0';
+  bool twice = true;  // the check digit itself is not doubled, so the last body digit is
+  for (size_t i = body.size(); i-- > 0;) {
+    int d = body[i] - '0';
     if (twice) {
       d *= 2;
       if (d > 9) d -= 9;
@@ -36,7 +35,12 @@ bool LuhnValid(std::string_view digits) {
     sum += d;
     twice = !twice;
   }
-  return sum % 10 == 0;
+  return static_cast<char>('0' + (10 - sum % 10) % 10);
+}
+
+bool LuhnValid(std::string_view digits) {
+  if (!AllDigits(digits) || digits.size() < 2) return false;
+  return LuhnCheckDigit(digits.substr(0, digits.size() - 1)) == digits.back();
 }
 
 std::optional<std::string_view> CardBrand(std::string_view digits) {
@@ -213,15 +217,19 @@ bool GermanTaxIdValid(std::string_view digits) {
       if (digits[i] == digits[i + 1] && digits[i] == digits[i + 2]) return false;
     }
   }
+  return digits[10] == GermanTaxIdCheckDigit(digits.substr(0, 10));
+}
+
+char GermanTaxIdCheckDigit(std::string_view first_ten) {
   int product = 10;
-  for (size_t i = 0; i < 10; ++i) {
-    int sum = (digits[i] - '0' + product) % 10;
+  for (char c : first_ten) {
+    int sum = (c - '0' + product) % 10;
     if (sum == 0) sum = 10;
     product = (sum * 2) % 11;
   }
   int check = 11 - product;
   if (check == 10) check = 0;
-  return digits[10] - '0' == check;
+  return static_cast<char>('0' + check);
 }
 
 bool ValidDate(int year, int month, int day) {

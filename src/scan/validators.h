@@ -11,6 +11,8 @@ namespace cs::scan {
 
 // Luhn (ISO/IEC 7812-1) over ASCII digits.
 bool LuhnValid(std::string_view digits);
+// The digit that, appended to `body` (ASCII digits), makes it Luhn-valid.
+char LuhnCheckDigit(std::string_view body);
 
 // The card brand whose issuer prefix and length fit `digits` ("visa",
 // "mastercard", "amex", "discover", "jcb", "diners", "unionpay", "mir",
@@ -36,6 +38,8 @@ bool SpanishNieValid(std::string_view compact);
 // German Steuerliche Identifikationsnummer, 11 digits (digit-frequency rule
 // and ISO 7064 MOD 11,10 check digit).
 bool GermanTaxIdValid(std::string_view digits);
+// Its ISO 7064 MOD 11,10 check digit over the first ten digits.
+char GermanTaxIdCheckDigit(std::string_view first_ten);
 
 // True for a real calendar date between 1900-01-01 and 2100-12-31.
 bool ValidDate(int year, int month, int day);

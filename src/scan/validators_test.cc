@@ -12,6 +12,8 @@ TEST(LuhnTest, AcceptsValidAndRejectsOneDigitOff) {
   EXPECT_FALSE(LuhnValid("4111111111111112"));
   EXPECT_FALSE(LuhnValid("41111111111111a1"));
   EXPECT_FALSE(LuhnValid(""));
+  EXPECT_EQ(LuhnCheckDigit("411111111111111"), '1');
+  EXPECT_EQ(LuhnCheckDigit("37828224631000"), '5');
 }
 
 TEST(CardBrandTest, KnowsPrefixesAndLengths) {
