@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -458,6 +459,14 @@ TEST_F(MessagingTest, TheProviderRestartingMidRunDuplicatesNothing) {
 TEST_F(MessagingTest, ACampaignQueuedBeforeAWithdrawalNeverReachesThatSubject) {
   ConsentService consent(*store_, *commits_, ledger_, clock_);
   MessageService gated(*store_, *commits_, *keyring_, ledger_, clock_, random_, &consent);
+  // The dispatcher started below reads `consent`: stop it before `consent`
+  // goes away, on every path out of this test (ASan found the race).
+  struct OnExit {
+    std::function<void()> run;
+    ~OnExit() { run(); }
+  } stop_dispatcher_first{[this] {
+    if (dispatcher_) dispatcher_->Stop();
+  }};
   const AuditActor actor{"integration", "key_test", "test", ""};
   Purpose marketing;
   marketing.tenant_id = "ten_a";
