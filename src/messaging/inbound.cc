@@ -32,6 +32,7 @@ struct PreparedMessage {
   std::shared_ptr<const whatsapp::InboundMessage> masked;
   std::string content_findings;  // "" or [{"field","type","start","end","action"},…]
   bool card = false;             // a card number was masked (pan_received)
+  bool health = false;           // a health term was found (possible PHI)
   bool split_card = false;       // …typed over this message and the previous one
   InboundMessageRecord record;
   std::vector<OutboxEntry> forwards;  // one per subscriber of "messages"
@@ -71,6 +72,7 @@ void ProtectContent(const ContentGuard& content, const scan::ContentPolicy& poli
   if (c.findings == 0) return;
   p.content_findings = std::move(c.findings_json);
   p.card = c.card;
+  p.health = c.health;
   if (!c.changed) return;
   auto masked = std::make_shared<whatsapp::InboundMessage>(msg);
   masked->raw_json = std::move(c.json);
@@ -436,6 +438,15 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
         pan.details = p.split_card ? R"({"split":true})" : "{}";
         events.push_back(std::move(pan));
         if (!p.msg->from.empty()) card_senders.push_back(p.msg->from);
+      }
+      if (p.health) {
+        // Possible PHI (SEN-02): the operator's flag; the terms stay in the sealed message.
+        AuditEvent phi = receive;
+        phi.actor = AuditActor{"system", "whatsapp", "content", ""};
+        phi.action = "content.phi_flagged";
+        phi.outcome = "flagged";
+        phi.details = "{}";
+        events.push_back(std::move(phi));
       }
       ++msgs;
     }

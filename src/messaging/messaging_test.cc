@@ -955,6 +955,7 @@ TEST_F(ContentProtectionTest, InboundCardsAreMaskedBeforeStorageAndForwardingAnd
   std::vector<AuditRecord> pan = Audit("content.pan_received");
   ASSERT_EQ(pan.size(), 1u);
   EXPECT_EQ(pan[0].outcome, "masked");
+  EXPECT_EQ(Audit("content.phi_flagged").size(), 1u);
   std::vector<AuditRecord> received = Audit("message.receive");
   ASSERT_EQ(received.size(), 1u);
   EXPECT_NE(received[0].details.find(R"("type":"card")"), std::string::npos);
