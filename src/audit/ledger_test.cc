@@ -433,6 +433,7 @@ class FlakyStore final : public Store {
   AuditRepository& audit() override { return real_.audit(); }
   MessagingRepository& messaging() override { return real_.messaging(); }
   ConsentRepository& consents() override { return real_.consents(); }
+  VaultRepository& vault() override { return real_.vault(); }
   Status InTransaction(const std::function<Status(StoreTransaction&)>& body) override {
     if (failures_ > 0) {
       --failures_;

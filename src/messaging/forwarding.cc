@@ -234,7 +234,7 @@ Status Forwarder::Deliver(const OutboxEntry& e, HttpClient& guarded, HttpClient&
     return sb.status();
   }
   CS_ASSIGN_OR_RETURN(SecretString value, keyring_.Open(e.tenant_id, e.payload_sealed,
-                                                        FieldBinding{e.tenant_id, "", e.id, "payload"}));
+                                                        FieldBinding{e.tenant_id, e.subject, e.id, "payload"}));
   CS_ASSIGN_OR_RETURN(SecretString secret, keyring_.Open(sb->tenant_id, sb->secret_sealed,
                                                          FieldBinding{sb->tenant_id, "", sb->id, "secret"}));
   const std::string body = whatsapp::WebhookEnvelope(e.waba_id, e.field, InsecureSecretAccess::Get(value));

@@ -149,7 +149,7 @@ Status MaskSplitCard(Store& store, TenantKeyring& keyring, const std::string& te
       if (!sb.ok()) continue;
       CS_ASSIGN_OR_RETURN(f.payload_sealed,
                           keyring.Seal(tenant, ForwardedMessageValue(*e.msg, e.record.subject, *sb, e.content_findings),
-                                        FieldBinding{tenant, "", f.id, "payload"}));
+                                        FieldBinding{tenant, f.subject, f.id, "payload"}));
     }
     return Status::Ok();
   }
@@ -281,17 +281,19 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, store_.messaging().ListSubscribers(tenant));
   // One outbox entry per (event, subscriber), sealed; inserted only if the
   // event is new (inside the transaction), so a replay forwards nothing.
+  // Sealed under the subject's key: erasing the subject shreds its pending events too.
   auto forward = [&](const Subscriber& sb, const std::string& field, const std::string& waba,
-                     const std::string& value) -> Result<OutboxEntry> {
+                     const std::string& value, const std::string& subject) -> Result<OutboxEntry> {
     OutboxEntry e;
     CS_ASSIGN_OR_RETURN(e.id, NewId(random_, "evt", 12));
     e.tenant_id = tenant;
+    e.subject = subject;
     e.subscriber_id = sb.id;
     e.field = field;
     e.waba_id = waba;
     e.due_ms = now;
     e.created_at_ms = now;
-    CS_ASSIGN_OR_RETURN(e.payload_sealed, keyring_.Seal(tenant, value, FieldBinding{tenant, "", e.id, "payload"}));
+    CS_ASSIGN_OR_RETURN(e.payload_sealed, keyring_.Seal(tenant, value, FieldBinding{tenant, e.subject, e.id, "payload"}));
     return e;
   };
 
@@ -345,7 +347,8 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     for (const Subscriber& sb : subscribers) {
       if (!Wants(sb, "messages")) continue;
       CS_ASSIGN_OR_RETURN(OutboxEntry e, forward(sb, "messages", msg.where.waba_id,
-                                                 ForwardedMessageValue(*p.msg, r.subject, sb, p.content_findings)));
+                                                 ForwardedMessageValue(*p.msg, r.subject, sb, p.content_findings),
+                                                 r.subject));
       p.forwards.push_back(std::move(e));
     }
     messages.push_back(std::move(p));
@@ -383,7 +386,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     for (const Subscriber& sb : subscribers) {
       if (!Wants(sb, "preferences")) continue;
       CS_ASSIGN_OR_RETURN(OutboxEntry e, forward(sb, "user_preferences", pref.where.waba_id,
-                                                 ForwardedPreferenceValue(pref, p.subject, sb)));
+                                                 ForwardedPreferenceValue(pref, p.subject, sb), p.subject));
       p.forwards.push_back(std::move(e));
     }
     prefs.push_back(std::move(p));
@@ -500,7 +503,8 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
       }
       for (const Subscriber& sb : subscribers) {
         if (!Wants(sb, "statuses")) continue;
-        CS_ASSIGN_OR_RETURN(OutboxEntry e, forward(sb, "messages", st.where.waba_id, ForwardedStatusValue(st, m, sb)));
+        CS_ASSIGN_OR_RETURN(OutboxEntry e,
+                            forward(sb, "messages", st.where.waba_id, ForwardedStatusValue(st, m, sb), m.subject));
         CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
       }
       ++stats;

@@ -1,4 +1,6 @@
 // TenantKeyring and the message state machine.
+#include <chrono>
+
 #include "messaging/messaging.h"
 
 namespace cs {
@@ -36,16 +38,123 @@ Result<std::string> TenantKeyring::Pseudonym(const std::string& tenant_id, std::
   return SubjectPseudonym(keys->pepper, identity);
 }
 
+namespace {
+
+int64_t MonotonicNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string SubjectCacheKey(const std::string& tenant_id, const std::string& subject) {
+  return tenant_id + "/" + subject;
+}
+
+std::string DekField(int64_t generation) { return "dek:" + std::to_string(generation); }
+
+// The cache holds at most this many subject keys; past it, it starts over.
+constexpr size_t kSubjectKeyCacheMax = 200000;
+
+}  // namespace
+
+Result<TenantKeyring::SubjectKey> TenantKeyring::UnwrapSubjectKey(const Keys& keys, const SubjectKeyRecord& record) {
+  SubjectKey out;
+  out.generation = record.generation;
+  out.loaded_at_ns = MonotonicNanos();
+  if (!record.wrapped) return out;
+  const std::string field = DekField(record.generation);
+  CS_ASSIGN_OR_RETURN(SecretString bytes,
+                      cs::Open(*keys.content, *record.wrapped,
+                               FieldBinding{record.tenant_id, record.subject, "subject_key", field}));
+  CS_ASSIGN_OR_RETURN(AeadKey key,
+                      AeadKey::Create(std::move(bytes), kSubjectKeyFlag | static_cast<uint32_t>(record.generation)));
+  out.key = std::make_shared<const AeadKey>(std::move(key));
+  return out;
+}
+
+Result<TenantKeyring::SubjectKey> TenantKeyring::SubjectKeyFor(const std::string& tenant_id,
+                                                               const std::string& subject, bool create) {
+  const std::string cache_key = SubjectCacheKey(tenant_id, subject);
+  const int64_t now = MonotonicNanos();
+  {
+    std::lock_guard lock(mu_);
+    auto it = subject_cache_.find(cache_key);
+    if (it != subject_cache_.end() && now - it->second.loaded_at_ns < kSubjectKeyCacheSeconds * 1'000'000'000LL &&
+        (it->second.key || !create)) {
+      return it->second;
+    }
+  }
+  CS_ASSIGN_OR_RETURN(const Keys* keys, KeysFor(tenant_id));
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    CS_ASSIGN_OR_RETURN(std::optional<SubjectKeyRecord> stored, store_.vault().GetSubjectKey(tenant_id, subject));
+    if (!create || (stored && stored->wrapped)) {
+      SubjectKey out;
+      if (stored) {
+        CS_ASSIGN_OR_RETURN(out, UnwrapSubjectKey(*keys, *stored));
+      } else {
+        out.loaded_at_ns = now;
+      }
+      std::lock_guard lock(mu_);
+      if (subject_cache_.size() >= kSubjectKeyCacheMax) subject_cache_.clear();
+      subject_cache_[cache_key] = out;
+      return out;
+    }
+    // A first key, or a new generation after an erasure (the person wrote again).
+    SubjectKeyRecord fresh;
+    fresh.tenant_id = tenant_id;
+    fresh.subject = subject;
+    fresh.generation = stored ? stored->generation + 1 : 1;
+    fresh.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    CS_ASSIGN_OR_RETURN(std::string bytes, random_.Bytes(32));
+    const std::string field = DekField(fresh.generation);
+    CS_ASSIGN_OR_RETURN(fresh.wrapped, cs::Seal(*keys->content, bytes, FieldBinding{tenant_id, subject, "subject_key", field},
+                                                random_));
+    // Whether this writer or a racing one won, the stored key is read next.
+    CS_ASSIGN_OR_RETURN([[maybe_unused]] bool won, stored ? store_.vault().RenewSubjectKey(fresh, stored->generation)
+                                                          : store_.vault().InsertSubjectKey(fresh));
+  }
+  return Unavailable("storage_unavailable", "subject key could not be created");
+}
+
 Result<std::string> TenantKeyring::Seal(const std::string& tenant_id, std::string_view plaintext,
                                         const FieldBinding& binding) {
+  if (!binding.subject.empty()) {
+    CS_ASSIGN_OR_RETURN(SubjectKey k, SubjectKeyFor(tenant_id, std::string(binding.subject), true));
+    if (!k.key) return Internal("subject key missing after creation");
+    return cs::Seal(*k.key, plaintext, binding, random_);
+  }
   CS_ASSIGN_OR_RETURN(const Keys* keys, KeysFor(tenant_id));
   return cs::Seal(*keys->content, plaintext, binding, random_);
 }
 
 Result<SecretString> TenantKeyring::Open(const std::string& tenant_id, std::string_view ciphertext,
                                          const FieldBinding& binding) {
-  CS_ASSIGN_OR_RETURN(const Keys* keys, KeysFor(tenant_id));
-  return cs::Open(*keys->content, ciphertext, binding);
+  CS_ASSIGN_OR_RETURN(uint32_t version, CiphertextKeyVersion(ciphertext));
+  if ((version & kSubjectKeyFlag) == 0) {
+    CS_ASSIGN_OR_RETURN(const Keys* keys, KeysFor(tenant_id));
+    return cs::Open(*keys->content, ciphertext, binding);
+  }
+  const int64_t generation = version & ~kSubjectKeyFlag;
+  if (binding.subject.empty()) return DataLoss("a subject-key ciphertext in a field without a subject");
+  CS_ASSIGN_OR_RETURN(SubjectKey k, SubjectKeyFor(tenant_id, std::string(binding.subject), false));
+  if (!k.key || generation < k.generation) {
+    return FailedPrecondition("subject_erased", "this data belonged to a subject who was erased: its key is destroyed");
+  }
+  if (generation > k.generation) return DataLoss("ciphertext names a subject key generation that does not exist");
+  return cs::Open(*k.key, ciphertext, binding);
+}
+
+Status TenantKeyring::DestroySubjectKey(StoreTransaction& tx, const std::string& tenant_id,
+                                        const std::string& subject, int64_t at_ms) {
+  CS_RETURN_IF_ERROR(tx.vault().DestroySubjectKey(tenant_id, subject, at_ms));
+  ForgetSubject(tenant_id, subject);
+  return Status::Ok();
+}
+
+void TenantKeyring::ForgetSubject(const std::string& tenant_id, const std::string& subject) {
+  std::lock_guard lock(mu_);
+  subject_cache_.erase(SubjectCacheKey(tenant_id, subject));
 }
 
 int64_t StatusBit(std::string_view status) {

@@ -41,8 +41,15 @@ class HttpClient;
 
 // ------------------------------------------------------------------ keys
 
-// Per-tenant keys under the KMS: the pseudonym pepper and the content key,
-// created on first use, stored wrapped, cached unwrapped in memory.
+// The key hierarchy below the KMS (docs/formats/ciphertext.md, issue 5):
+// per tenant a pseudonym pepper and a content key, wrapped by the KMS; per
+// subject a data key, wrapped by the tenant's content key. All are created on
+// first use, stored wrapped, cached unwrapped in memory.
+//
+// Seal picks the key from the binding: a field bound to a subject is sealed
+// under that subject's data key, so erasing the subject (DestroySubjectKey)
+// makes every copy of it unreadable, backups included; a field without a
+// subject (channel secrets, quarantine) under the tenant's content key.
 class TenantKeyring {
  public:
   TenantKeyring(Store& store, Kms& kms, Random& random) : store_(store), kms_(kms), random_(random) {}
@@ -51,21 +58,45 @@ class TenantKeyring {
   // ("+4917…") or "bsuid:" + a BSUID.
   Result<std::string> Pseudonym(const std::string& tenant_id, std::string_view identity);
   Result<std::string> Seal(const std::string& tenant_id, std::string_view plaintext, const FieldBinding& binding);
+  // The ciphertext's header says which key opens it. Besides the errors of
+  // vault/aead.h: failed_precondition "subject_erased" when it was sealed
+  // under a subject key that erasure destroyed.
   Result<SecretString> Open(const std::string& tenant_id, std::string_view ciphertext, const FieldBinding& binding);
+
+  // Destroys the subject's data key (crypto-shredding) and drops it from
+  // this process's cache. Other processes drop theirs within
+  // kSubjectKeyCacheSeconds.
+  Status DestroySubjectKey(StoreTransaction& tx, const std::string& tenant_id, const std::string& subject,
+                           int64_t at_ms);
+  void ForgetSubject(const std::string& tenant_id, const std::string& subject);
+
+  static constexpr int kSubjectKeyCacheSeconds = 30;
+  // Ciphertext key versions with this bit are subject key generations.
+  static constexpr uint32_t kSubjectKeyFlag = 0x80000000u;
 
  private:
   struct Keys {
     SecretString pepper;
     std::optional<AeadKey> content;
   };
+  struct SubjectKey {
+    int64_t generation = 0;
+    std::shared_ptr<const AeadKey> key;  // null: destroyed
+    int64_t loaded_at_ns = 0;
+  };
   Result<const Keys*> KeysFor(const std::string& tenant_id);
   Result<SecretString> LoadOrCreate(const std::string& tenant_id, const std::string& purpose);
+  // The subject's current key; with `create`, a missing or destroyed one is
+  // (re)created. Without, a missing one is returned as a null key.
+  Result<SubjectKey> SubjectKeyFor(const std::string& tenant_id, const std::string& subject, bool create);
+  Result<SubjectKey> UnwrapSubjectKey(const Keys& keys, const SubjectKeyRecord& record);
 
   Store& store_;
   Kms& kms_;
   Random& random_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Keys>> cache_;  // guarded by mu_; entries never removed
+  std::map<std::string, SubjectKey> subject_cache_;    // guarded by mu_; key: tenant + '/' + subject
 };
 
 // ------------------------------------------------------------------ state

@@ -302,6 +302,36 @@ ALTER TABLE messages ADD COLUMN purpose_id TEXT NOT NULL DEFAULT '';
     {7, "0007_content_policy", R"sql(
 ALTER TABLE tenants ADD COLUMN content_policy TEXT;
 )sql"},
+    {8, "0008_subject_keys_and_erasure", R"sql(
+-- One data key per subject, wrapped under the tenant's content key;
+-- wrapped is NULL once destroyed (crypto-shredding).
+CREATE TABLE subject_keys (
+  tenant_id        TEXT NOT NULL REFERENCES tenants(id),
+  subject          TEXT NOT NULL,
+  generation       INTEGER NOT NULL,
+  wrapped          BLOB,
+  created_at_ms    INTEGER NOT NULL,
+  destroyed_at_ms  INTEGER,
+  PRIMARY KEY (tenant_id, subject)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE erasures (
+  id               TEXT PRIMARY KEY,
+  tenant_id        TEXT NOT NULL REFERENCES tenants(id),
+  subject          TEXT NOT NULL,
+  step             TEXT NOT NULL,
+  actor            TEXT NOT NULL,
+  requested_at_ms  INTEGER NOT NULL,
+  updated_at_ms    INTEGER NOT NULL,
+  details          TEXT NOT NULL
+) STRICT;
+CREATE INDEX erasures_pending ON erasures(step) WHERE step <> 'done';
+
+ALTER TABLE outbox ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+CREATE INDEX outbox_by_subject ON outbox(tenant_id, subject) WHERE subject <> '';
+CREATE INDEX outbound_jobs_by_subject ON outbound_jobs(tenant_id, subject);
+CREATE INDEX inbound_messages_by_tenant_subject ON inbound_messages(tenant_id, subject);
+)sql"},
 };
 
 }  // namespace

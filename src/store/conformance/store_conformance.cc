@@ -241,4 +241,53 @@ TEST_P(StoreConformanceTest, TenantContentPolicyCanBeSetAndCleared) {
 }
 
 }  // namespace
+// covers: F-03 (the journal and the key table behind crypto-shredding)
+TEST_P(StoreConformanceTest, SubjectKeysAreCreatedOnceDestroyedAndRenewed) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
+  VaultRepository& v = store_->vault();
+  EXPECT_FALSE(v.GetSubjectKey("ten_a", "sub_x")->has_value());
+  SubjectKeyRecord k{"ten_a", "sub_x", 1, std::string("wrapped-1"), 10, std::nullopt};
+  EXPECT_TRUE(*v.InsertSubjectKey(k));
+  k.wrapped = "wrapped-other";
+  EXPECT_FALSE(*v.InsertSubjectKey(k));  // the first writer's key stays
+  EXPECT_EQ((*v.GetSubjectKey("ten_a", "sub_x"))->wrapped, "wrapped-1");
+  EXPECT_EQ(*v.CountSubjectKeys("ten_a"), 1);
+  ASSERT_TRUE(v.DestroySubjectKey("ten_a", "sub_x", 20).ok());
+  auto destroyed = *v.GetSubjectKey("ten_a", "sub_x");
+  EXPECT_FALSE(destroyed->wrapped.has_value());
+  EXPECT_EQ(destroyed->destroyed_at_ms, 20);
+  EXPECT_EQ(*v.CountSubjectKeys("ten_a"), 0);
+  ASSERT_TRUE(v.DestroySubjectKey("ten_a", "sub_x", 30).ok());  // idempotent, first time kept
+  EXPECT_EQ((*v.GetSubjectKey("ten_a", "sub_x"))->destroyed_at_ms, 20);
+  SubjectKeyRecord next{"ten_a", "sub_x", 2, std::string("wrapped-2"), 40, std::nullopt};
+  EXPECT_FALSE(*v.RenewSubjectKey(next, 7));  // not the generation on record
+  EXPECT_TRUE(*v.RenewSubjectKey(next, 1));
+  EXPECT_FALSE(*v.RenewSubjectKey(next, 1));  // only once
+  auto renewed = *v.GetSubjectKey("ten_a", "sub_x");
+  EXPECT_EQ(renewed->generation, 2);
+  EXPECT_EQ(renewed->wrapped, "wrapped-2");
+  EXPECT_FALSE(renewed->destroyed_at_ms.has_value());
+  // A subject that never had a key still gets a destroyed row on record.
+  ASSERT_TRUE(v.DestroySubjectKey("ten_a", "sub_never", 50).ok());
+  EXPECT_FALSE((*v.GetSubjectKey("ten_a", "sub_never"))->wrapped.has_value());
+}
+
+TEST_P(StoreConformanceTest, ErasureJournalListsWhatIsNotDone) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
+  VaultRepository& v = store_->vault();
+  ErasureRecord a{"era_a", "ten_a", "sub_1", "requested", "operator:cli:x", 1, 1, "{}"};
+  ErasureRecord b{"era_b", "ten_a", "sub_2", "requested", "operator:cli:x", 2, 2, "{}"};
+  ASSERT_TRUE(v.InsertErasure(a).ok());
+  ASSERT_TRUE(v.InsertErasure(b).ok());
+  a.step = "done";
+  a.details = R"({"inbound_messages":3})";
+  ASSERT_TRUE(v.UpdateErasure(a).ok());
+  auto pending = v.PendingErasures();
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ(pending->front().id, "era_b");
+  EXPECT_EQ(v.GetErasure("ten_a", "era_a")->details, R"({"inbound_messages":3})");
+  EXPECT_EQ(v.GetErasure("ten_b", "era_a").status().code(), StatusCode::kNotFound);
+}
+
 }  // namespace cs

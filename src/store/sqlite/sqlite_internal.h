@@ -238,5 +238,7 @@ class ConnectionHandle {
 std::unique_ptr<MessagingRepository> NewMessagingRepository(std::function<ConnectionHandle()> acquire);
 // The consent repository (sqlite_consent.cc).
 std::unique_ptr<ConsentRepository> NewConsentRepository(std::function<ConnectionHandle()> acquire);
+// Subject keys and the erasure journal (sqlite_vault.cc).
+std::unique_ptr<VaultRepository> NewVaultRepository(std::function<ConnectionHandle()> acquire);
 
 }  // namespace cs::sqlite_internal

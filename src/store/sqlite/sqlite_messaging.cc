@@ -16,7 +16,8 @@ constexpr std::string_view kMessageColumns =
 constexpr std::string_view kSubscriberColumns =
     "id, tenant_id, url, secret_sealed, events, clear_phone_numbers, include_content, created_at_ms, deleted_at_ms";
 constexpr std::string_view kOutboxColumns =
-    "id, tenant_id, subscriber_id, field, waba_id, payload_sealed, state, due_ms, attempts, last_error, created_at_ms";
+    "id, tenant_id, subscriber_id, field, waba_id, payload_sealed, state, due_ms, attempts, last_error, created_at_ms, "
+    "subject";
 
 Subscriber ReadSubscriber(sqlite3_stmt* s) {
   Subscriber sb;
@@ -52,6 +53,7 @@ OutboxEntry ReadOutbox(sqlite3_stmt* s) {
   e.attempts = sqlite3_column_int64(s, 8);
   e.last_error = ColumnText(s, 9);
   e.created_at_ms = sqlite3_column_int64(s, 10);
+  e.subject = ColumnText(s, 11);
   return e;
 }
 
@@ -468,9 +470,9 @@ class SqliteMessaging final : public MessagingRepository {
   Status InsertOutbox(const OutboxEntry& e) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO outbox(" + std::string(kOutboxColumns) +
-                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     Binder(s).Text(e.id).Text(e.tenant_id).Text(e.subscriber_id).Text(e.field).Text(e.waba_id).Blob(e.payload_sealed)
-        .Text(e.state).Int(e.due_ms).Int(e.attempts).Text(e.last_error).Int(e.created_at_ms);
+        .Text(e.state).Int(e.due_ms).Int(e.attempts).Text(e.last_error).Int(e.created_at_ms).Text(e.subject);
     return StepDone(*c, s, "insert outbox");
   }
 

@@ -424,12 +424,14 @@ class SqliteTransaction final : public StoreTransaction {
       : conn_(c),
         repos_([c] { return ConnectionHandle(c); }),
         messaging_(NewMessagingRepository([c] { return ConnectionHandle(c); })),
-        consents_(NewConsentRepository([c] { return ConnectionHandle(c); })) {}
+        consents_(NewConsentRepository([c] { return ConnectionHandle(c); })),
+        vault_(NewVaultRepository([c] { return ConnectionHandle(c); })) {}
   TenantRepository& tenants() override { return repos_; }
   ApiKeyRepository& api_keys() override { return repos_; }
   AuditRepository& audit() override { return repos_; }
   MessagingRepository& messaging() override { return *messaging_; }
   ConsentRepository& consents() override { return *consents_; }
+  VaultRepository& vault() override { return *vault_; }
   Status Savepoint(const std::function<Status(StoreTransaction&)>& body) override {
     // Without an open transaction, InWriteTransaction would start (and
     // commit) one of its own: a unit must never commit apart from its batch.
@@ -443,6 +445,7 @@ class SqliteTransaction final : public StoreTransaction {
   SqliteRepositories repos_;
   std::unique_ptr<MessagingRepository> messaging_;
   std::unique_ptr<ConsentRepository> consents_;
+  std::unique_ptr<VaultRepository> vault_;
 };
 
 class SqliteStore final : public Store {
@@ -451,13 +454,15 @@ class SqliteStore final : public Store {
       : pool_(std::move(pool)),
         repos_([this] { return ConnectionHandle(pool_->Acquire()); }),
         messaging_(NewMessagingRepository([this] { return ConnectionHandle(pool_->Acquire()); })),
-        consents_(NewConsentRepository([this] { return ConnectionHandle(pool_->Acquire()); })) {}
+        consents_(NewConsentRepository([this] { return ConnectionHandle(pool_->Acquire()); })),
+        vault_(NewVaultRepository([this] { return ConnectionHandle(pool_->Acquire()); })) {}
 
   TenantRepository& tenants() override { return repos_; }
   ApiKeyRepository& api_keys() override { return repos_; }
   AuditRepository& audit() override { return repos_; }
   MessagingRepository& messaging() override { return *messaging_; }
   ConsentRepository& consents() override { return *consents_; }
+  VaultRepository& vault() override { return *vault_; }
 
   Status InTransaction(const std::function<Status(StoreTransaction&)>& body) override {
     auto c = pool_->Acquire();
@@ -534,6 +539,7 @@ class SqliteStore final : public Store {
   SqliteRepositories repos_;
   std::unique_ptr<MessagingRepository> messaging_;
   std::unique_ptr<ConsentRepository> consents_;
+  std::unique_ptr<VaultRepository> vault_;
 };
 
 Result<std::unique_ptr<Connection>> OpenConnection(const SqliteOptions& options) {
