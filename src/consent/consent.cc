@@ -256,6 +256,18 @@ Status ConsentService::OnMarketingStop(StoreTransaction& tx, const std::string& 
   return Status::Ok();
 }
 
+Status ConsentService::OnErasure(StoreTransaction& tx, const std::string& tenant_id, const std::string& subject,
+                                 const AuditActor& actor, std::vector<AuditEvent>& events) {
+  CS_ASSIGN_OR_RETURN(std::vector<ConsentRecord> all, tx.consents().SubjectConsents(tenant_id, subject));
+  for (const ConsentRecord& c : all) {
+    if (c.state != "active" && c.state != "pending") continue;
+    ConsentRecord next = c;
+    next.state = c.state == "active" ? "withdrawn" : "declined";
+    CS_RETURN_IF_ERROR(Transition(tx, c, next, ActorName(actor), "erasure", "{}", events));
+  }
+  return Status::Ok();
+}
+
 Status ConsentService::OnInbound(StoreTransaction& tx, const std::string& tenant_id, const std::string& channel_id,
                                  const std::string& subject, std::string_view text, std::string_view payload,
                                  const std::string& wamid, std::vector<AuditEvent>& events,

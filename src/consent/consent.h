@@ -102,6 +102,12 @@ class ConsentService {
   Status OnMarketingStop(StoreTransaction& tx, const std::string& tenant_id, const std::string& subject,
                          const std::string& source, std::vector<AuditEvent>& events);
 
+  // The subject is erased (GDPR Art. 17): every active or pending consent
+  // ends, whatever its purpose, inside `tx`. The ledger keeps its
+  // pseudonymous history as the proof Art. 7(1) asks for.
+  Status OnErasure(StoreTransaction& tx, const std::string& tenant_id, const std::string& subject,
+                   const AuditActor& actor, std::vector<AuditEvent>& events);
+
   // The send gate for a template (CONS-03): returns the purpose the send is
   // for, or permission_denied "consent_required" (template not registered,
   // no active consent), "optout_affordance_missing" (422).

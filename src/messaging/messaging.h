@@ -384,6 +384,44 @@ class Forwarder {
   std::thread thread_;
 };
 
+// ----------------------------------------------------------------- erasure
+
+// Erasing a subject (GDPR Art. 17, F-03; docs/erasure.md): its data key is
+// destroyed first (crypto-shredding: every sealed copy, in the database or
+// in any backup, becomes unreadable at once), then its rows are deleted or
+// cleared and its consents end. Each step is journalled and commits with
+// its own changes, so an erasure interrupted by a crash is finished by
+// ResumePending at the next start. The rest of the tenant is untouched.
+class ErasureService {
+ public:
+  ErasureService(Store& store, TenantKeyring& keyring, ConsentService* consent, const AuditLedger& ledger,
+                 const Clock& clock, Random& random)
+      : store_(store), keyring_(keyring), consent_(consent), ledger_(ledger), clock_(clock), random_(random) {}
+
+  // Erases `subject` ("sub_…") of the tenant and returns the finished
+  // journal entry. invalid_argument "invalid_subject" for a malformed id.
+  Result<ErasureRecord> Erase(const std::string& tenant_id, const std::string& subject, const AuditActor& actor);
+  // Finishes every erasure a crash interrupted; returns how many.
+  Result<int> ResumePending();
+
+  // Tests only: behave as if the process died right after `step` committed.
+  void CrashAfterStepForTest(std::string step) { crash_after_ = std::move(step); }
+
+ private:
+  Result<ErasureRecord> Continue(ErasureRecord erasure);
+
+  Store& store_;
+  TenantKeyring& keyring_;
+  ConsentService* consent_;
+  const AuditLedger& ledger_;
+  const Clock& clock_;
+  Random& random_;
+  std::string crash_after_;
+};
+
+// Returns an erasure journal entry as the JSON object of docs/api.md.
+std::string ErasureJson(const ErasureRecord& erasure);
+
 // ---------------------------------------------------------------- receiving
 
 struct WebhookOutcome {

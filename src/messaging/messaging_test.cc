@@ -1056,5 +1056,133 @@ TEST_F(ContentProtectionTest, ACardSplitOverTwoMessagesIsMaskedInBoth) {
   EXPECT_NE(bodies[1].find(R"("body":"**** **** thanks")"), std::string::npos) << bodies[1];
 }
 
+
+// Erasure by crypto-shredding (issue 5).
+class ErasureTest : public MessagingTest {
+ protected:
+  // The sealed inbound payloads of a subject, read straight from the database: what a backup holds.
+  std::vector<std::pair<std::string, std::string>> SealedInbound(const std::string& subject) {
+    std::vector<std::pair<std::string, std::string>> out;
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2((dir_ + "/consentry.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT id, payload_sealed FROM inbound_messages WHERE subject = ?", -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, subject.c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+                       std::string(static_cast<const char*>(sqlite3_column_blob(st, 1)),
+                                   static_cast<size_t>(sqlite3_column_bytes(st, 1))));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+  }
+
+  void Writes(const std::string& from, const std::string& text) {
+    const int64_t before = Inbound();
+    Control("POST", "/_sandbox/inbound",
+            R"({"from":")" + from + R"(","type":"text","text":{"body":")" + text + R"("}})");
+    ASSERT_TRUE(WaitFor([&] { return Inbound() > before; }));
+  }
+
+  std::string Subject(const std::string& digits) { return keyring_->Pseudonym("ten_a", "+" + digits).value(); }
+
+  std::vector<AuditRecord> Audit(const std::string& action) {
+    AuditQuery q;
+    q.tenant_id = "ten_a";
+    q.action = action;
+    auto r = store_->audit().Query(q);
+    return r.ok() ? *r : std::vector<AuditRecord>{};
+  }
+};
+
+// covers: F-03, DSR-05
+TEST_F(ErasureTest, ErasureShredsTheSubjectAndLeavesTheRestOfTheTenant) {
+  const std::string other_phone = "4917600000001";
+  Writes(kPhone, "erase canary 5151");
+  Writes(other_phone, "keep me 6262");
+  const std::string a = Subject(kPhone), b = Subject(other_phone);
+  // Queued but not sent (no dispatcher): the erasure cancels it.
+  auto queued = Send(std::string(R"({"messaging_product":"whatsapp","to":")") + kPhone +
+                     R"(","text":{"body":"queued canary 7373"}})");
+  ASSERT_TRUE(queued.ok()) << queued.status().ToString();
+  const auto before = SealedInbound(a);  // a copy, as a backup would hold it
+  ASSERT_EQ(before.size(), 1u);
+  ASSERT_TRUE(keyring_->Open("ten_a", before[0].second, FieldBinding{"ten_a", a, before[0].first, "payload"}).ok());
+
+  ErasureService erasure(*store_, *keyring_, nullptr, ledger_, clock_, random_);
+  auto done = erasure.Erase("ten_a", a, AuditActor{"integration", "key_dpo", "test", ""});
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->step, "done");
+  EXPECT_EQ(done->details, R"({"inbound_messages":1,"outbound_payloads":1,"cancelled_sends":1,"forwarded_events":0})");
+
+  // Every copy of the subject's data is unreadable, with a clear error.
+  auto shredded = keyring_->Open("ten_a", before[0].second, FieldBinding{"ten_a", a, before[0].first, "payload"});
+  ASSERT_FALSE(shredded.ok());
+  EXPECT_EQ(shredded.status().machine_code(), "subject_erased");
+  EXPECT_TRUE(SealedInbound(a).empty());
+  EXPECT_FALSE((*store_->vault().GetSubjectKey("ten_a", a))->wrapped.has_value());
+  MessageRecord cancelled = Get(queued->message.id);
+  EXPECT_EQ(cancelled.state, "failed");
+  EXPECT_EQ(cancelled.error_code, "subject_erased");
+  EXPECT_TRUE(cancelled.payload_sealed.empty());
+  EXPECT_EQ(store_->messaging().CountJobs().value(), 0);
+  // The rest of the tenant is untouched.
+  const auto kept = SealedInbound(b);
+  ASSERT_EQ(kept.size(), 1u);
+  auto readable = keyring_->Open("ten_a", kept[0].second, FieldBinding{"ten_a", b, kept[0].first, "payload"});
+  ASSERT_TRUE(readable.ok());
+  EXPECT_NE(std::string(InsecureSecretAccess::Get(*readable)).find("keep me 6262"), std::string::npos);
+  // On the record, without personal data.
+  ASSERT_EQ(Audit("subject.erase_requested").size(), 1u);
+  ASSERT_EQ(Audit("subject.erase").size(), 1u);
+  EXPECT_EQ(Audit("subject.erase")[0].subject, a);
+
+  // The same person writing again starts afresh under a new key; the old data stays shredded.
+  Writes(kPhone, "new conversation");
+  const auto fresh = SealedInbound(a);
+  ASSERT_EQ(fresh.size(), 1u);
+  EXPECT_TRUE(keyring_->Open("ten_a", fresh[0].second, FieldBinding{"ten_a", a, fresh[0].first, "payload"}).ok());
+  EXPECT_EQ((*store_->vault().GetSubjectKey("ten_a", a))->generation, 2);
+  EXPECT_EQ(keyring_->Open("ten_a", before[0].second, FieldBinding{"ten_a", a, before[0].first, "payload"})
+                .status()
+                .machine_code(),
+            "subject_erased");
+  // Moved to another subject's place, a ciphertext does not open either.
+  EXPECT_FALSE(keyring_->Open("ten_a", kept[0].second, FieldBinding{"ten_a", a, kept[0].first, "payload"}).ok());
+  EXPECT_EQ(erasure.Erase("ten_a", "sub_nothex", AuditActor::System()).status().machine_code(), "invalid_subject");
+}
+
+// covers: F-03
+TEST_F(ErasureTest, AnErasureInterruptedAtAnyStepResumesToACleanEnd) {
+  int n = 0;
+  for (const std::string step : {"requested", "key_destroyed", "data_erased"}) {
+    const std::string phone = "49176000001" + std::to_string(10 + n++);
+    Writes(phone, "resume canary");
+    const std::string subject = Subject(phone);
+    ErasureRecord interrupted;
+    if (step == "requested") {
+      // Died right after the request was journalled.
+      interrupted = ErasureRecord{"era_000000000000000000000001", "ten_a", subject, "requested", "operator:cli:x",
+                                  clock_.NowUnixMillis(), clock_.NowUnixMillis(), "{}"};
+      ASSERT_TRUE(store_->vault().InsertErasure(interrupted).ok());
+    } else {
+      ErasureService crashing(*store_, *keyring_, nullptr, ledger_, clock_, random_);
+      crashing.CrashAfterStepForTest(step);
+      auto partial = crashing.Erase("ten_a", subject, AuditActor::System());
+      ASSERT_TRUE(partial.ok());
+      ASSERT_EQ(partial->step, step);
+      interrupted = *partial;
+    }
+    ErasureService restarted(*store_, *keyring_, nullptr, ledger_, clock_, random_);
+    ASSERT_EQ(restarted.ResumePending().value(), 1) << step;
+    EXPECT_EQ(store_->vault().GetErasure("ten_a", interrupted.id)->step, "done") << step;
+    EXPECT_TRUE(SealedInbound(subject).empty()) << step;
+    EXPECT_FALSE((*store_->vault().GetSubjectKey("ten_a", subject))->wrapped.has_value()) << step;
+    EXPECT_EQ(restarted.ResumePending().value(), 0);
+  }
+  EXPECT_EQ(Audit("subject.erase").size(), 3u);
+}
+
 }  // namespace
 }  // namespace cs
