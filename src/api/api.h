@@ -41,6 +41,7 @@ struct GatewayApiDeps {
   ConsentService* consent = nullptr;         // not owned
   TenantKeyring* keyring = nullptr;          // not owned
   ContentGuard* content = nullptr;           // not owned: content protection (docs/scan.md)
+  ErasureService* erasures = nullptr;        // not owned: subject erasure (docs/erasure.md)
   std::vector<std::string> allowed_graph_urls;  // for channels created through the API
 };
 

@@ -202,4 +202,31 @@ Result<HttpResponse> SubjectConsents(const ConsentRouteDeps& d, const Principal&
   return JsonResponse(200, ConsentProofJson(subject, all, events));
 }
 
+Result<HttpResponse> EraseSubject(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                  const AuditActor& actor) {
+  if (d.erasures == nullptr) return Disabled();
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(auto phone, r.OptionalString("phone"));
+  CS_ASSIGN_OR_RETURN(auto subject_in, r.OptionalString("subject"));
+  CS_RETURN_IF_ERROR(r.Finish());
+  std::string subject;
+  if (phone && subject_in) return InvalidArgument("ambiguous_input", "give phone or subject, not both");
+  if (phone) {
+    CS_ASSIGN_OR_RETURN(subject, SubjectOf(d, p.tenant_id, *phone, nullptr));
+  } else if (subject_in) {
+    subject = *subject_in;
+  } else {
+    return InvalidArgument("missing_field", "give phone or subject");
+  }
+  CS_ASSIGN_OR_RETURN(ErasureRecord done, d.erasures->Erase(p.tenant_id, subject, actor));
+  return JsonResponse(200, ErasureJson(done));
+}
+
+Result<HttpResponse> GetErasure(const ConsentRouteDeps& d, const Principal& p, const std::string& id) {
+  if (d.erasures == nullptr) return Disabled();
+  CS_ASSIGN_OR_RETURN(ErasureRecord e, d.store->vault().GetErasure(p.tenant_id, id));
+  return JsonResponse(200, ErasureJson(e));
+}
+
 }  // namespace cs::api_internal

@@ -15,6 +15,7 @@ struct ConsentRouteDeps {
   ConsentService* consent = nullptr;
   MessageService* messages = nullptr;
   TenantKeyring* keyring = nullptr;
+  ErasureService* erasures = nullptr;
   Store* store = nullptr;
   JsonLimits json_limits;
 };
@@ -31,5 +32,10 @@ Result<HttpResponse> WithdrawConsent(const ConsentRouteDeps& d, const HttpReques
                                      const AuditActor& actor);
 // The proof export of one subject (CONS-06); the caller audits the read.
 Result<HttpResponse> SubjectConsents(const ConsentRouteDeps& d, const Principal& p, const std::string& subject);
+
+// Erasure of one subject (GDPR Art. 17, docs/erasure.md): by phone or pseudonym.
+Result<HttpResponse> EraseSubject(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                  const AuditActor& actor);
+Result<HttpResponse> GetErasure(const ConsentRouteDeps& d, const Principal& p, const std::string& id);
 
 }  // namespace cs::api_internal

@@ -57,6 +57,7 @@ class GatewayApiImpl final : public GatewayApi {
     cd_.consent = deps_.consent;
     cd_.messages = deps_.messages;
     cd_.keyring = deps_.keyring;
+    cd_.erasures = deps_.erasures;
     cd_.store = deps_.store;
     cd_.json_limits = deps_.json_limits;
     sd_.content = deps_.content;
@@ -116,6 +117,15 @@ class GatewayApiImpl final : public GatewayApi {
       if (!IsIdentifier(subject)) return NotFound("no such subject");
       CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "consent.read", "subject:" + subject, subject));
       return api_internal::SubjectConsents(cd_, *c.principal, subject);
+    });
+    Private("POST", "/v1/erasures", "dsar:manage", [this](const Context& c) {
+      return api_internal::EraseSubject(cd_, c.request, *c.principal, Actor(c));
+    });
+    Private("GET", "/v1/erasures/{id}", "dsar:manage", [this](const Context& c) -> Result<HttpResponse> {
+      const std::string& id = c.params.at("id");
+      if (!IsIdentifier(id)) return NotFound("no such erasure");
+      CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "erasure.read", "erasure:" + id, ""));
+      return api_internal::GetErasure(cd_, *c.principal, id);
     });
     Private("POST", "/v1/scan", "content:scan", [this](const Context& c) -> Result<HttpResponse> {
       // The text itself is never recorded: only that a scan was asked for.

@@ -69,6 +69,8 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->webhooks = std::make_unique<WebhookReceiver>(*rt.store, *m->commits, *m->keyring, *m->channels, rt.ledger, rt.clock, rt.random);
   m->webhooks->AttachConsent(m->consent.get(), m->messages.get());
   m->webhooks->AttachContentGuard(m->content.get());
+  m->erasures = std::make_unique<ErasureService>(*rt.store, *m->keyring, m->consent.get(), rt.ledger, rt.clock,
+                                                 rt.random);
   return m;
 }
 

@@ -483,6 +483,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     deps.subscribers = messaging->subscribers.get();
     deps.consent = messaging->consent.get();
     deps.content = messaging->content.get();
+    deps.erasures = messaging->erasures.get();
     deps.keyring = messaging->keyring.get();
   } else {
     log->Log(LogLevel::kWarn, "messaging_disabled", {{"code", std::string_view(m.status().machine_code())}});
@@ -507,6 +508,10 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   }
   std::unique_ptr<Dispatcher> dispatcher;
   if (messaging) {
+    // Erasures a crash interrupted are finished before anything else runs (F-03).
+    Result<int> resumed = messaging->erasures->ResumePending();
+    if (!resumed.ok()) return resumed.status();
+    if (*resumed > 0) log->Log(LogLevel::kWarn, "erasures_resumed", {{"count", int64_t{*resumed}}});
     dispatcher = std::make_unique<Dispatcher>(*rt.store, *messaging->commits, *messaging->keyring, *messaging->channels, rt.ledger, rt.clock,
                                               DispatcherOptionsFrom(config->messaging),
                                               [&log](const std::string& what) {

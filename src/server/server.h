@@ -65,6 +65,7 @@ struct MessagingRuntime {
   std::unique_ptr<MessageService> messages;
   std::unique_ptr<WebhookReceiver> webhooks;
   std::unique_ptr<SubscriberService> subscribers;
+  std::unique_ptr<ErasureService> erasures;
   UrlPolicy url_policy;
 };
 

@@ -206,6 +206,33 @@ TEST_F(WhatsAppDemoTest, ContentProtectionOverHttp) {
   }
 }
 
+// covers: F-03, DSR-05
+TEST_F(WhatsAppDemoTest, ErasureOverHttp) {
+  const std::string subject = OptIn(kPhone);
+  HttpReply erased = Call(port(), "POST", "/v1/erasures", token_, R"({"phone":"+49 176 12345678"})");
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  EXPECT_NE(erased.body.find(R"("subject":")" + subject + "\""), std::string::npos) << erased.body;
+  EXPECT_NE(erased.body.find(R"("state":"done")"), std::string::npos);
+  const std::string id = After(erased.body, R"("id":")");
+  HttpReply again = Call(port(), "GET", "/v1/erasures/" + id, token_);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(Call(port(), "GET", "/v1/erasures/era_000000000000000000000000", token_).status, 404);
+  // Consents ended with the erasure: nothing more is sent to this person.
+  HttpReply proof = Call(port(), "GET", "/v1/subjects/" + subject + "/consents", token_);
+  EXPECT_NE(proof.body.find(R"("purpose":"order_updates","state":"withdrawn")"), std::string::npos) << proof.body;
+  EXPECT_NE(proof.body.find(R"("reason":"erasure")"), std::string::npos);
+  HttpReply refused = Call(port(), "POST", "/v1/messages", token_, Template("+49 176 12345678"));
+  EXPECT_EQ(refused.ErrorCode(), "consent_required");
+  // Bad requests say what is wrong.
+  EXPECT_EQ(Call(port(), "POST", "/v1/erasures", token_, R"({"subject":"sub_x"})").ErrorCode(), "invalid_subject");
+  EXPECT_EQ(Call(port(), "POST", "/v1/erasures", token_, R"({"subject":")" + subject + R"(","phone":"+4917612345678"})")
+                .ErrorCode(),
+            "ambiguous_input");
+  EXPECT_EQ(Call(port(), "POST", "/v1/erasures", token_, R"({})").ErrorCode(), "missing_field");
+  std::string logs = server_->Stderr() + server_->Stdout();
+  EXPECT_EQ(logs.find(kPhone), std::string::npos);
+}
+
 // covers: F-20
 TEST_F(WhatsAppDemoTest, IdempotencyKeyOverHttp) {
   OptIn(kPhone);
