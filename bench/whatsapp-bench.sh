@@ -35,5 +35,5 @@ echo "# signed single-message webhooks"
 taskset -c 1 "$load" webhooks "$url" bench-secret 100000000000002 "$duration" "$connections" 1
 echo "# signed 10-message webhooks"
 taskset -c 1 "$load" webhooks "$url" bench-secret 100000000000002 "$duration" "$connections" 10
-echo "# outbound templates accepted (POST /v1/messages; the dispatcher has no upstream here)"
+echo "# outbound replies accepted (POST /v1/messages; the dispatcher has no upstream here)"
 taskset -c 1 "$load" send "http://127.0.0.1:$port/v1/messages" "$token" "$duration" "$connections"

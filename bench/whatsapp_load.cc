@@ -6,12 +6,13 @@
 //
 // `webhooks` POSTs signed, ~1 KB-per-message Meta deliveries with unique
 // wamids to URL (a /webhooks/whatsapp/{channel} route) over keep-alive
-// connections; `send` POSTs templates to URL (a /v1/messages route). Bodies
+// connections; `send` POSTs free-form replies to URL (a /v1/messages route). Bodies
 // are prepared before the clock starts. Prints one JSON line: requests/s,
 // messages/s, p50/p99/max latency in ms, and the count of non-2xx answers.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -38,7 +39,8 @@ std::string Delivery(int conn, int64_t seq, int per_post, const std::string& pni
     if (i) messages += ",";
     std::string id = "wamid.L" + std::to_string(conn) + "x" + std::to_string(seq) + "x" + std::to_string(i);
     messages += R"({"from":"49176)" + std::to_string(10000000 + (seq * per_post + i) % 90000000) + R"(","id":")" + id +
-                R"(","timestamp":"1771423555","type":"text","text":{"body":")" + Filler(800) + R"("}})";
+                R"(","timestamp":")" + std::to_string(std::time(nullptr)) + R"(","type":"text","text":{"body":")" +
+                Filler(800) + R"("}})";
   }
   std::string value = R"({"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550000000","phone_number_id":")" +
                       pnid + R"("},"contacts":[{"profile":{"name":"Load Test"},"wa_id":"4917600000000"}],"messages":[)" +
@@ -82,7 +84,9 @@ int main(int argc, char** argv) {
       // Prepared ahead: generation and signing are not what is measured.
       std::vector<std::pair<std::string, std::string>> bodies;
       const std::string tmpl =
-          R"({"to":"+4917612345678","type":"template","template":{"name":"order_shipped","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"Jonas"}]}]}})";
+          // A free-form reply to the first sender of the webhook phase, whose
+          // 24-hour window that phase opened (a template would need a consent).
+          R"({"to":"+4917610000000","type":"text","text":{"body":"Your order 4471 has shipped and arrives on Tuesday."}})";
       // About 200 MB of bodies in all, whatever the batch size.
       const int prepared = webhooks ? std::max(100, 200000 / (per_post * connections)) : 1;
       for (int i = 0; i < prepared; ++i) {
