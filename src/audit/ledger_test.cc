@@ -442,6 +442,7 @@ class FlakyStore final : public Store {
     return real_.InTransaction(body);
   }
   Status Ping() override { return real_.Ping(); }
+  Status Checkpoint() override { return real_.Checkpoint(); }
   Result<MigrationStatus> GetMigrationStatus() override { return real_.GetMigrationStatus(); }
   Result<MigrationStatus> Migrate() override { return real_.Migrate(); }
 

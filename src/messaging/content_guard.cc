@@ -207,24 +207,25 @@ std::pair<size_t, size_t> SplitCardDetector::TrailingDigits(std::string_view tex
   return {start, end};
 }
 
-std::optional<SplitCardDetector::Split> SplitCardDetector::Observe(const std::string& key,
-                                                                   const std::string& inbound_id,
-                                                                   std::string_view text, int64_t now_ms) {
+std::optional<SplitCardDetector::Split> SplitCardDetector::Match(const std::string& key, std::string_view text,
+                                                                 int64_t now_ms) const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::optional<Split> found;
   auto it = fragments_.find(key);
-  if (it != fragments_.end() && now_ms - it->second.at_ms <= kWindowMs) {
-    auto [lead_start, lead_end] = LeadingDigits(text);
-    if (lead_end > lead_start) {
-      const std::string combined = it->second.digits + DigitsIn(text, lead_start, lead_end);
-      if (combined.size() >= 13 && combined.size() <= 19 && scan::CardBrand(combined) &&
-          scan::LuhnValid(combined)) {
-        found = Split{it->second.inbound_id, lead_start, lead_end};
-      }
-    }
+  if (it == fragments_.end() || now_ms - it->second.at_ms > kWindowMs) return std::nullopt;
+  auto [lead_start, lead_end] = LeadingDigits(text);
+  if (lead_end <= lead_start) return std::nullopt;
+  const std::string combined = it->second.digits + DigitsIn(text, lead_start, lead_end);
+  if (combined.size() < 13 || combined.size() > 19 || !scan::CardBrand(combined) || !scan::LuhnValid(combined)) {
+    return std::nullopt;
   }
+  return Split{it->second.inbound_id, lead_start, lead_end};
+}
+
+void SplitCardDetector::Remember(const std::string& key, const std::string& inbound_id, std::string_view text,
+                                 bool completed, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
   auto [tail_start, tail_end] = TrailingDigits(text);
-  if (!found && tail_end > tail_start) {
+  if (!completed && tail_end > tail_start) {
     fragments_[key] = Fragment{now_ms, inbound_id, DigitsIn(text, tail_start, tail_end)};
   } else {
     fragments_.erase(key);
@@ -236,7 +237,6 @@ std::optional<SplitCardDetector::Split> SplitCardDetector::Observe(const std::st
       f = now_ms - f->second.at_ms > kWindowMs ? fragments_.erase(f) : std::next(f);
     }
   }
-  return found;
 }
 
 }  // namespace cs

@@ -92,10 +92,15 @@ class SplitCardDetector {
     size_t lead_end = 0;
   };
 
-  // Feeds one inbound text (after whole card numbers were masked), in order
-  // of arrival. `key` names the customer on a channel.
-  std::optional<Split> Observe(const std::string& key, const std::string& inbound_id, std::string_view text,
-                               int64_t now_ms);
+  // Whether `text` (a message just received, whole card numbers already
+  // masked) completes a card number with the digits the customer's last
+  // stored message ended with. Changes nothing: a delivery that fails or
+  // turns out to be a duplicate must not move the state.
+  std::optional<Split> Match(const std::string& key, std::string_view text, int64_t now_ms) const;
+  // After the message with `text` committed: remembers the digits it ends
+  // with for the next one, or forgets them (`completed` a card, or none).
+  void Remember(const std::string& key, const std::string& inbound_id, std::string_view text, bool completed,
+                int64_t now_ms);
 
   // The byte range of the digits (with separators) that `text` ends with,
   // if it ends with 4 to 15 digits; {0, 0} otherwise.
@@ -107,7 +112,7 @@ class SplitCardDetector {
     std::string inbound_id;
     std::string digits;
   };
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, Fragment> fragments_;  // guarded by mu_
   uint64_t observed_ = 0;                      // guarded by mu_
 };

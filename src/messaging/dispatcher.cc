@@ -316,7 +316,10 @@ struct Dispatcher::Impl {
     if (wait > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait));
     // From here on the outcome may be unknown: if this worker dies before
     // recording it, the next one must not send again (F-02).
-    CS_RETURN_IF_ERROR(commits.Run([&](StoreTransaction& tx) { return tx.messaging().MarkInFlight(m.id); }));
+    Status marked = commits.Run([&](StoreTransaction& tx) { return tx.messaging().MarkInFlight(m.id); });
+    // Cancelled while this worker waited (an erasure): it is never sent.
+    if (marked.code() == StatusCode::kNotFound) return Status::Ok();
+    CS_RETURN_IF_ERROR(marked);
 
     const std::string url = channel.graph_base_url + "/" + channel.graph_version + "/" + channel.phone_number_id + "/messages";
     HeaderList headers = {{"Authorization", "Bearer " + std::string(InsecureSecretAccess::Get(secrets->access_token))},

@@ -1,5 +1,6 @@
 // WebhookReceiver: inbound Cloud API webhooks (docs/messaging.md).
 #include <algorithm>
+#include <set>
 
 #include "common/json_writer.h"
 #include "common/strings.h"
@@ -34,6 +35,7 @@ struct PreparedMessage {
   bool card = false;             // a card number was masked (pan_received)
   bool health = false;           // a health term was found (possible PHI)
   bool split_card = false;       // …typed over this message and the previous one
+  std::string fragment_key;      // channel/subject for split-card tracking ("" when not tracked)
   InboundMessageRecord record;
   std::vector<OutboxEntry> forwards;  // one per subscriber of "messages"
 };
@@ -122,7 +124,7 @@ std::string AppendFinding(const std::string& findings, size_t start, size_t end)
 // already stored, whose new sealed copy goes to `previous_updates`).
 Status MaskSplitCard(Store& store, TenantKeyring& keyring, const std::string& tenant,
                      const SplitCardDetector::Split& split, PreparedMessage& current,
-                     std::vector<PreparedMessage>& earlier,
+                     std::vector<PreparedMessage>& earlier, const std::vector<Subscriber>& subscribers,
                      std::vector<std::pair<std::string, std::string>>& previous_updates) {
   // The second part, in this message, before it is sealed or forwarded.
   auto masked = std::make_shared<whatsapp::InboundMessage>(*current.msg);
@@ -145,8 +147,9 @@ Status MaskSplitCard(Store& store, TenantKeyring& keyring, const std::string& te
                         keyring.Seal(tenant, e.msg->raw_json, FieldBinding{tenant, e.record.subject, e.record.id, "payload"}));
     // Its forwarded copies were built from the unmasked text: build them again.
     for (OutboxEntry& f : e.forwards) {
-      Result<Subscriber> sb = store.messaging().GetSubscriber(tenant, f.subscriber_id);
-      if (!sb.ok()) continue;
+      auto sb = std::find_if(subscribers.begin(), subscribers.end(),
+                             [&](const Subscriber& s) { return s.id == f.subscriber_id; });
+      if (sb == subscribers.end()) return Internal("forward without its subscriber");
       CS_ASSIGN_OR_RETURN(f.payload_sealed,
                           keyring.Seal(tenant, ForwardedMessageValue(*e.msg, e.record.subject, *sb, e.content_findings),
                                         FieldBinding{tenant, f.subject, f.id, "payload"}));
@@ -312,6 +315,8 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   }
 
   std::vector<PreparedMessage> messages;
+  SplitCardDetector batch_splits;          // fragments of this delivery's own messages
+  std::set<std::string> batch_fragments;   // customers with a message earlier in this delivery
   // Earlier messages whose stored copy must be masked (the first part of a split card).
   std::vector<std::pair<std::string, std::string>> previous_updates;  // (inbound id, sealed payload)
   for (const whatsapp::InboundMessage& msg : batch.messages) {
@@ -339,9 +344,18 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     r.sent_at_ms = msg.timestamp > 0 ? std::min(msg.timestamp * 1000, now) : now;
     r.received_at_ms = now;
     if (policy && r.type == "text" && !r.subject.empty()) {
-      std::optional<SplitCardDetector::Split> split =
-          splits_.Observe(target->id + "/" + r.subject, r.id, p.msg->text, now);
-      if (split) CS_RETURN_IF_ERROR(MaskSplitCard(store_, keyring_, tenant, *split, p, messages, previous_updates));
+      // Within this delivery, an earlier message of the same customer is the
+      // one to join; otherwise the last one stored. State moves only after the commit.
+      p.fragment_key = target->id + "/" + r.subject;
+      std::optional<SplitCardDetector::Split> split = batch_fragments.count(p.fragment_key) > 0
+                                                           ? batch_splits.Match(p.fragment_key, p.msg->text, now)
+                                                           : splits_.Match(p.fragment_key, p.msg->text, now);
+      if (split) {
+        CS_RETURN_IF_ERROR(
+            MaskSplitCard(store_, keyring_, tenant, *split, p, messages, subscribers, previous_updates));
+      }
+      batch_fragments.insert(p.fragment_key);
+      batch_splits.Remember(p.fragment_key, r.id, p.msg->text, p.split_card, now);
     }
     CS_ASSIGN_OR_RETURN(r.payload_sealed, keyring_.Seal(tenant, p.msg->raw_json, FieldBinding{tenant, r.subject, r.id, "payload"}));
     for (const Subscriber& sb : subscribers) {
@@ -393,14 +407,23 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   }
 
   int dup = 0, msgs = 0, stats = 0;
-  // Opt-outs to confirm after the commit: (sender number, language).
-  std::vector<std::pair<std::string, std::string>> optouts;
-  std::vector<std::string> card_senders;  // answered with the neutral payment reply (SEN-05)
+  // Replies to send after the commit, each on the channel the message came in
+  // on (its window is the open one): opt-out confirmations (channel id,
+  // sender number, language) and the neutral payment reply (SEN-05).
+  struct Reply {
+    std::string channel_id;
+    std::string to;
+    std::string language;
+  };
+  std::vector<Reply> optouts;
+  std::vector<Reply> card_senders;
+  std::vector<char> stored(messages.size(), 0);  // per message: new, not a duplicate
   std::vector<std::string> stopped_subjects;  // 131050 failures
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     dup = msgs = stats = 0;
     optouts.clear();
     card_senders.clear();
+    std::fill(stored.begin(), stored.end(), 0);
     stopped_subjects.clear();
     MessagingRepository& repo = tx.messaging();
     std::vector<AuditEvent> events;
@@ -411,13 +434,14 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
         continue;
       }
       CS_RETURN_IF_ERROR(repo.InsertInbound(p.record));
+      stored[static_cast<size_t>(&p - messages.data())] = 1;
       for (const OutboxEntry& e : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
       if (consent_ != nullptr && !p.record.subject.empty()) {
         // Opt-out at every interaction (CONS-05), confirmations (CONS-01).
         InboundConsentOutcome co;
         CS_RETURN_IF_ERROR(consent_->OnInbound(tx, tenant, p.record.channel_id, p.record.subject, p.msg->text,
                                                p.msg->reply_id, p.record.wamid, events, co));
-        if (co.opted_out && !p.msg->from.empty()) optouts.emplace_back(p.msg->from, co.language);
+        if (co.opted_out && !p.msg->from.empty()) optouts.push_back({p.record.channel_id, p.msg->from, co.language});
       }
       if (!p.record.subject.empty()) CS_RETURN_IF_ERROR(repo.TouchWindow(p.record.channel_id, p.record.subject, p.record.sent_at_ms));
       AuditEvent e;
@@ -440,7 +464,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
         pan.outcome = "masked";
         pan.details = p.split_card ? R"({"split":true})" : "{}";
         events.push_back(std::move(pan));
-        if (!p.msg->from.empty()) card_senders.push_back(p.msg->from);
+        if (!p.msg->from.empty()) card_senders.push_back({p.record.channel_id, p.msg->from, ""});
       }
       if (p.health) {
         // Possible PHI (SEN-02): the operator's flag; the terms stay in the sealed message.
@@ -553,9 +577,20 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     for (const std::string& subject : stopped_subjects) consent_->Forget(tenant, subject);
   }
   CS_RETURN_IF_ERROR(s);
-  for (const auto& [from, language] : optouts) SendOptOutConfirmation(channel, from, language);
-  for (const std::string& from : card_senders) {
-    SendText(channel, from, policy && !policy->pan_reply.empty() ? policy->pan_reply : std::string(kDefaultPanReply),
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const PreparedMessage& p = messages[i];
+    if (stored[i] && !p.fragment_key.empty()) splits_.Remember(p.fragment_key, p.record.id, p.msg->text, p.split_card, now);
+  }
+  auto channel_of = [&](const std::string& id) -> const Channel& {
+    for (const auto& [pnid, routed] : routes) {
+      if (routed && routed->id == id) return *routed;
+    }
+    return channel;
+  };
+  for (const Reply& r : optouts) SendOptOutConfirmation(channel_of(r.channel_id), r.to, r.language);
+  for (const Reply& r : card_senders) {
+    SendText(channel_of(r.channel_id), r.to,
+             policy && !policy->pan_reply.empty() ? policy->pan_reply : std::string(kDefaultPanReply),
              AuditActor{"system", "whatsapp", "content", ""});
   }
   outcome.messages = msgs;

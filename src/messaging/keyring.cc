@@ -72,14 +72,16 @@ Result<TenantKeyring::SubjectKey> TenantKeyring::UnwrapSubjectKey(const Keys& ke
 }
 
 Result<TenantKeyring::SubjectKey> TenantKeyring::SubjectKeyFor(const std::string& tenant_id,
-                                                               const std::string& subject, bool create) {
+                                                               const std::string& subject, bool create, bool fresh) {
   const std::string cache_key = SubjectCacheKey(tenant_id, subject);
   const int64_t now = MonotonicNanos();
+  uint64_t epoch = 0;
   {
     std::lock_guard lock(mu_);
+    epoch = forget_epoch_;
     auto it = subject_cache_.find(cache_key);
-    if (it != subject_cache_.end() && now - it->second.loaded_at_ns < kSubjectKeyCacheSeconds * 1'000'000'000LL &&
-        (it->second.key || !create)) {
+    if (!fresh && it != subject_cache_.end() &&
+        now - it->second.loaded_at_ns < kSubjectKeyCacheSeconds * 1'000'000'000LL && (it->second.key || !create)) {
       return it->second;
     }
   }
@@ -94,25 +96,27 @@ Result<TenantKeyring::SubjectKey> TenantKeyring::SubjectKeyFor(const std::string
         out.loaded_at_ns = now;
       }
       std::lock_guard lock(mu_);
+      // A destruction committed while this read ran: do not cache what was read before it.
+      if (forget_epoch_ != epoch) return out;
       if (subject_cache_.size() >= kSubjectKeyCacheMax) subject_cache_.clear();
       subject_cache_[cache_key] = out;
       return out;
     }
     // A first key, or a new generation after an erasure (the person wrote again).
-    SubjectKeyRecord fresh;
-    fresh.tenant_id = tenant_id;
-    fresh.subject = subject;
-    fresh.generation = stored ? stored->generation + 1 : 1;
-    fresh.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+    SubjectKeyRecord created;
+    created.tenant_id = tenant_id;
+    created.subject = subject;
+    created.generation = stored ? stored->generation + 1 : 1;
+    created.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
     CS_ASSIGN_OR_RETURN(std::string bytes, random_.Bytes(32));
-    const std::string field = DekField(fresh.generation);
-    CS_ASSIGN_OR_RETURN(fresh.wrapped, cs::Seal(*keys->content, bytes, FieldBinding{tenant_id, subject, "subject_key", field},
+    const std::string field = DekField(created.generation);
+    CS_ASSIGN_OR_RETURN(created.wrapped, cs::Seal(*keys->content, bytes, FieldBinding{tenant_id, subject, "subject_key", field},
                                                 random_));
     // Whether this writer or a racing one won, the stored key is read next.
-    CS_ASSIGN_OR_RETURN([[maybe_unused]] bool won, stored ? store_.vault().RenewSubjectKey(fresh, stored->generation)
-                                                          : store_.vault().InsertSubjectKey(fresh));
+    CS_ASSIGN_OR_RETURN([[maybe_unused]] bool won, stored ? store_.vault().RenewSubjectKey(created, stored->generation)
+                                                          : store_.vault().InsertSubjectKey(created));
   }
   return Unavailable("storage_unavailable", "subject key could not be created");
 }
@@ -138,6 +142,10 @@ Result<SecretString> TenantKeyring::Open(const std::string& tenant_id, std::stri
   const int64_t generation = version & ~kSubjectKeyFlag;
   if (binding.subject.empty()) return DataLoss("a subject-key ciphertext in a field without a subject");
   CS_ASSIGN_OR_RETURN(SubjectKey k, SubjectKeyFor(tenant_id, std::string(binding.subject), false));
+  if (!k.key || generation != k.generation) {
+    // The cache may be behind another process (a new generation after an erasure): ask the store.
+    CS_ASSIGN_OR_RETURN(k, SubjectKeyFor(tenant_id, std::string(binding.subject), false, true));
+  }
   if (!k.key || generation < k.generation) {
     return FailedPrecondition("subject_erased", "this data belonged to a subject who was erased: its key is destroyed");
   }
@@ -154,6 +162,7 @@ Status TenantKeyring::DestroySubjectKey(StoreTransaction& tx, const std::string&
 
 void TenantKeyring::ForgetSubject(const std::string& tenant_id, const std::string& subject) {
   std::lock_guard lock(mu_);
+  ++forget_epoch_;
   subject_cache_.erase(SubjectCacheKey(tenant_id, subject));
 }
 

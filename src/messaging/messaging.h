@@ -48,8 +48,9 @@ class HttpClient;
 //
 // Seal picks the key from the binding: a field bound to a subject is sealed
 // under that subject's data key, so erasing the subject (DestroySubjectKey)
-// makes every copy of it unreadable, backups included; a field without a
-// subject (channel secrets, quarantine) under the tenant's content key.
+// makes every copy of it unreadable that does not come with an older copy
+// of the key table (docs/erasure.md); a field without a subject (channel
+// secrets, quarantine) under the tenant's content key.
 class TenantKeyring {
  public:
   TenantKeyring(Store& store, Kms& kms, Random& random) : store_(store), kms_(kms), random_(random) {}
@@ -87,8 +88,10 @@ class TenantKeyring {
   Result<const Keys*> KeysFor(const std::string& tenant_id);
   Result<SecretString> LoadOrCreate(const std::string& tenant_id, const std::string& purpose);
   // The subject's current key; with `create`, a missing or destroyed one is
-  // (re)created. Without, a missing one is returned as a null key.
-  Result<SubjectKey> SubjectKeyFor(const std::string& tenant_id, const std::string& subject, bool create);
+  // (re)created. Without, a missing one is returned as a null key. `fresh`
+  // skips the cache (another process may have made a newer generation).
+  Result<SubjectKey> SubjectKeyFor(const std::string& tenant_id, const std::string& subject, bool create,
+                                   bool fresh = false);
   Result<SubjectKey> UnwrapSubjectKey(const Keys& keys, const SubjectKeyRecord& record);
 
   Store& store_;
@@ -97,6 +100,9 @@ class TenantKeyring {
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Keys>> cache_;  // guarded by mu_; entries never removed
   std::map<std::string, SubjectKey> subject_cache_;    // guarded by mu_; key: tenant + '/' + subject
+  // Bumped by every ForgetSubject: a key read from the store before a
+  // destruction committed is used once but never cached (guarded by mu_).
+  uint64_t forget_epoch_ = 0;
 };
 
 // ------------------------------------------------------------------ state
@@ -387,11 +393,12 @@ class Forwarder {
 // ----------------------------------------------------------------- erasure
 
 // Erasing a subject (GDPR Art. 17, F-03; docs/erasure.md): its data key is
-// destroyed first (crypto-shredding: every sealed copy, in the database or
-// in any backup, becomes unreadable at once), then its rows are deleted or
+// destroyed first (crypto-shredding: every sealed copy becomes unreadable at
+// once, unless it comes with an older copy of the key table), then its rows are deleted or
 // cleared and its consents end. Each step is journalled and commits with
 // its own changes, so an erasure interrupted by a crash is finished by
-// ResumePending at the next start. The rest of the tenant is untouched.
+// ResumePending at the next start (and every minute while serving). The
+// rest of the tenant is untouched.
 class ErasureService {
  public:
   ErasureService(Store& store, TenantKeyring& keyring, ConsentService* consent, const AuditLedger& ledger,
@@ -401,7 +408,8 @@ class ErasureService {
   // Erases `subject` ("sub_…") of the tenant and returns the finished
   // journal entry. invalid_argument "invalid_subject" for a malformed id.
   Result<ErasureRecord> Erase(const std::string& tenant_id, const std::string& subject, const AuditActor& actor);
-  // Finishes every erasure a crash interrupted; returns how many.
+  // Finishes every erasure a crash interrupted; returns how many finished.
+  // One that fails stays pending (an error only when none could finish).
   Result<int> ResumePending();
 
   // Tests only: behave as if the process died right after `step` committed.

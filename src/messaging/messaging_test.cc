@@ -142,6 +142,24 @@ class MessagingTest : public ::testing::Test {
     dispatcher_->Start();
   }
 
+  // The sealed inbound payloads of a subject, read straight from the database: what a backup holds.
+  std::vector<std::pair<std::string, std::string>> SealedInbound(const std::string& subject) {
+    std::vector<std::pair<std::string, std::string>> out;
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2((dir_ + "/consentry.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT id, payload_sealed FROM inbound_messages WHERE subject = ?", -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, subject.c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+                       std::string(static_cast<const char*>(sqlite3_column_blob(st, 1)),
+                                   static_cast<size_t>(sqlite3_column_bytes(st, 1))));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+  }
+
   // Every byte of every file under `dir`, for canary searches.
   static std::string AllBytesUnder(const std::string& dir) {
     std::string all;
@@ -999,18 +1017,23 @@ TEST_F(ContentProtectionTest, QuarantinedBodiesHaveTheirCardsMasked) {
 // covers: B-38
 TEST(SplitCardDetectorTest, JoinsTwoPartsOfOneCustomerWithinAMinute) {
   SplitCardDetector d;
-  EXPECT_FALSE(d.Observe("ch/sub_a", "inm_1", "my card: 4111 1111", 1000));
-  auto split = d.Observe("ch/sub_a", "inm_2", "1111 1111 thanks", 5000);
+  EXPECT_FALSE(d.Match("ch/sub_a", "my card: 4111 1111", 1000));
+  d.Remember("ch/sub_a", "inm_1", "my card: 4111 1111", false, 1000);
+  // Matching changes nothing: a failed or duplicate delivery can ask again.
+  auto split = d.Match("ch/sub_a", "1111 1111 thanks", 5000);
   ASSERT_TRUE(split.has_value());
+  EXPECT_TRUE(d.Match("ch/sub_a", "1111 1111 thanks", 5000).has_value());
   EXPECT_EQ(split->previous_inbound_id, "inm_1");
   EXPECT_EQ(split->lead_start, 0u);
   EXPECT_EQ(split->lead_end, 9u);
+  d.Remember("ch/sub_a", "inm_2", "**** **** thanks", true, 5000);
+  EXPECT_FALSE(d.Match("ch/sub_a", "1111 1111", 6000));  // completed: forgotten
   // Another customer, too late, or digits that do not make a card: nothing.
-  EXPECT_FALSE(d.Observe("ch/sub_a", "inm_3", "4111 1111", 10000));
-  EXPECT_FALSE(d.Observe("ch/sub_b", "inm_4", "1111 1111", 11000));
-  EXPECT_FALSE(d.Observe("ch/sub_a", "inm_5", "1111 1111", 10000 + SplitCardDetector::kWindowMs + 1));
-  EXPECT_FALSE(d.Observe("ch/sub_c", "inm_6", "order 4111 1111", 1000));
-  EXPECT_FALSE(d.Observe("ch/sub_c", "inm_7", "1111 1112", 2000));  // fails Luhn
+  d.Remember("ch/sub_a", "inm_3", "4111 1111", false, 10000);
+  EXPECT_FALSE(d.Match("ch/sub_b", "1111 1111", 11000));
+  EXPECT_FALSE(d.Match("ch/sub_a", "1111 1111", 10000 + SplitCardDetector::kWindowMs + 1));
+  d.Remember("ch/sub_c", "inm_6", "order 4111 1111", false, 1000);
+  EXPECT_FALSE(d.Match("ch/sub_c", "1111 1112", 2000));  // fails Luhn
   EXPECT_EQ(SplitCardDetector::TrailingDigits("ref AB1234"), (std::pair<size_t, size_t>{0, 0}));
   EXPECT_EQ(SplitCardDetector::TrailingDigits("it is 5500 0000 "), (std::pair<size_t, size_t>{6, 15}));
 }
@@ -1060,24 +1083,6 @@ TEST_F(ContentProtectionTest, ACardSplitOverTwoMessagesIsMaskedInBoth) {
 // Erasure by crypto-shredding (issue 5).
 class ErasureTest : public MessagingTest {
  protected:
-  // The sealed inbound payloads of a subject, read straight from the database: what a backup holds.
-  std::vector<std::pair<std::string, std::string>> SealedInbound(const std::string& subject) {
-    std::vector<std::pair<std::string, std::string>> out;
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open_v2((dir_ + "/consentry.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, "SELECT id, payload_sealed FROM inbound_messages WHERE subject = ?", -1, &st, nullptr);
-    sqlite3_bind_text(st, 1, subject.c_str(), -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
-                       std::string(static_cast<const char*>(sqlite3_column_blob(st, 1)),
-                                   static_cast<size_t>(sqlite3_column_bytes(st, 1))));
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
-  }
-
   void Writes(const std::string& from, const std::string& text) {
     const int64_t before = Inbound();
     Control("POST", "/_sandbox/inbound",
@@ -1110,6 +1115,8 @@ TEST_F(ErasureTest, ErasureShredsTheSubjectAndLeavesTheRestOfTheTenant) {
   ASSERT_EQ(before.size(), 1u);
   ASSERT_TRUE(keyring_->Open("ten_a", before[0].second, FieldBinding{"ten_a", a, before[0].first, "payload"}).ok());
 
+  const std::string wrapped_key = *(*store_->vault().GetSubjectKey("ten_a", a))->wrapped;
+  ASSERT_NE(AllBytesUnder(dir_).find(wrapped_key), std::string::npos);
   ErasureService erasure(*store_, *keyring_, nullptr, ledger_, clock_, random_);
   auto done = erasure.Erase("ten_a", a, AuditActor{"integration", "key_dpo", "test", ""});
   ASSERT_TRUE(done.ok()) << done.status().ToString();
@@ -1122,6 +1129,8 @@ TEST_F(ErasureTest, ErasureShredsTheSubjectAndLeavesTheRestOfTheTenant) {
   EXPECT_EQ(shredded.status().machine_code(), "subject_erased");
   EXPECT_TRUE(SealedInbound(a).empty());
   EXPECT_FALSE((*store_->vault().GetSubjectKey("ten_a", a))->wrapped.has_value());
+  // Not in the database file, nor in its write-ahead log (secure_delete, checkpoint).
+  EXPECT_EQ(AllBytesUnder(dir_).find(wrapped_key), std::string::npos);
   MessageRecord cancelled = Get(queued->message.id);
   EXPECT_EQ(cancelled.state, "failed");
   EXPECT_EQ(cancelled.error_code, "subject_erased");
@@ -1182,6 +1191,32 @@ TEST_F(ErasureTest, AnErasureInterruptedAtAnyStepResumesToACleanEnd) {
     EXPECT_EQ(restarted.ResumePending().value(), 0);
   }
   EXPECT_EQ(Audit("subject.erase").size(), 3u);
+}
+
+
+// covers: B-38
+TEST_F(ContentProtectionTest, ARedeliveredFirstPartStillGetsMasked) {
+  const std::string ts = std::to_string(clock_.NowUnixMillis() / 1000);
+  auto delivery = [&](const std::string& wamid, const std::string& text) {
+    return whatsapp::WebhookEnvelope(
+        "100000000000001", "messages",
+        std::string(R"({"messaging_product":"whatsapp","metadata":{"phone_number_id":"100000000000002"},"messages":[{"from":")") +
+            kPhone + R"(","id":")" + wamid + R"(","timestamp":")" + ts + R"(","type":"text","text":{"body":")" + text +
+            R"("}}]})");
+  };
+  ASSERT_EQ(Deliver(delivery("wamid.FIRST", "card: 4111 1111")).messages, 1);
+  ASSERT_EQ(Deliver(delivery("wamid.FIRST", "card: 4111 1111")).duplicates, 1);  // Meta retries
+  ASSERT_EQ(Deliver(delivery("wamid.SECOND", "1111 1111 ok")).messages, 1);
+  const std::string subject = keyring_->Pseudonym("ten_a", std::string("+") + kPhone).value();
+  std::string all;
+  for (const auto& [id, sealed] : SealedInbound(subject)) {
+    auto opened = keyring_->Open("ten_a", sealed, FieldBinding{"ten_a", subject, id, "payload"});
+    ASSERT_TRUE(opened.ok());
+    all += std::string(InsecureSecretAccess::Get(*opened));
+  }
+  EXPECT_NE(all.find(R"("body":"card: **** ****")"), std::string::npos) << all;
+  EXPECT_NE(all.find(R"("body":"**** **** ok")"), std::string::npos) << all;
+  EXPECT_EQ(all.find("4111"), std::string::npos);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -60,10 +61,13 @@ bool IsNumberSeparator(char c) { return c == ' ' || c == '-' || c == '.' || c ==
 // normalised text back to the start of its character in the caller's text.
 
 struct Prepared {
-  std::string_view text;
+  std::string_view original;
   std::string buffer;
-  std::vector<uint32_t> origin;  // empty when text is the caller's own
+  std::vector<uint32_t> origin;  // empty when the caller's text is used as it is
   size_t original_size = 0;
+
+  // Computed on each call: a stored view into `buffer` would dangle if the struct moved.
+  std::string_view text() const { return origin.empty() ? original : std::string_view(buffer); }
 
   size_t Start(size_t i) const { return origin.empty() ? i : origin[i]; }
   size_t End(size_t i) const { return origin.empty() ? i : (i < origin.size() ? origin[i] : original_size); }
@@ -110,7 +114,7 @@ char AsciiEquivalent(std::string_view t, size_t p, size_t* length) {
 
 Prepared Prepare(std::string_view text) {
   Prepared out;
-  out.text = text;
+  out.original = text;
   out.original_size = text.size();
   size_t first = text.size();
   for (size_t i = 0; i < text.size(); ++i) {
@@ -142,7 +146,6 @@ Prepared Prepare(std::string_view text) {
       ++i;
     }
   }
-  out.text = out.buffer;
   return out;
 }
 
@@ -885,7 +888,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text) const {
   std::vector<Finding> findings;
   if (text.empty()) return findings;
   Prepared prepared = Prepare(text);
-  const std::string_view t = prepared.text;
+  const std::string_view t = prepared.text();
   std::vector<Candidate> candidates;
   FullContext ctx{ScanContext{t, &candidates}, {}};
   Scratch scratch = impl_->Borrow();
@@ -914,17 +917,17 @@ std::vector<Finding> Scanner::Scan(std::string_view text) const {
     if (a.priority != b.priority) return a.priority < b.priority;
     return (a.finding.end - a.finding.start) > (b.finding.end - b.finding.start);
   });
+  // Accepted spans by start: they never overlap, so only the neighbours of
+  // a new span can (linear in the findings, whatever the text holds).
+  std::map<size_t, Finding> accepted;
   for (Candidate& c : candidates) {
-    bool overlaps = false;
-    for (const Finding& f : findings) {
-      if (c.finding.start < f.end && f.start < c.finding.end) {
-        overlaps = true;
-        break;
-      }
-    }
-    if (!overlaps) findings.push_back(std::move(c.finding));
+    auto next = accepted.lower_bound(c.finding.start);
+    if (next != accepted.end() && next->second.start < c.finding.end) continue;
+    if (next != accepted.begin() && std::prev(next)->second.end > c.finding.start) continue;
+    accepted.emplace(c.finding.start, std::move(c.finding));
   }
-  std::sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) { return a.start < b.start; });
+  findings.reserve(accepted.size());
+  for (auto& [start, f] : accepted) findings.push_back(std::move(f));
   for (Finding& f : findings) {
     f.start = prepared.Start(f.start);
     f.end = prepared.End(f.end);

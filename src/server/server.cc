@@ -508,10 +508,14 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   }
   std::unique_ptr<Dispatcher> dispatcher;
   if (messaging) {
-    // Erasures a crash interrupted are finished before anything else runs (F-03).
+    // Erasures a crash interrupted are finished before anything else runs
+    // (F-03); one that cannot finish now is logged and retried every minute.
     Result<int> resumed = messaging->erasures->ResumePending();
-    if (!resumed.ok()) return resumed.status();
-    if (*resumed > 0) log->Log(LogLevel::kWarn, "erasures_resumed", {{"count", int64_t{*resumed}}});
+    if (!resumed.ok()) {
+      log->Log(LogLevel::kError, "erasure_resume_failed", {{"code", std::string_view(resumed.status().machine_code())}});
+    } else if (*resumed > 0) {
+      log->Log(LogLevel::kWarn, "erasures_resumed", {{"count", int64_t{*resumed}}});
+    }
     dispatcher = std::make_unique<Dispatcher>(*rt.store, *messaging->commits, *messaging->keyring, *messaging->channels, rt.ledger, rt.clock,
                                               DispatcherOptionsFrom(config->messaging),
                                               [&log](const std::string& what) {
@@ -541,6 +545,12 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     EverySecond purge_seen([&rt, &ticks] {
       if (++ticks % 3600 != 1) return;
       rt.store->messaging().PurgeSeen(rt.clock.NowUnixMillis() - (7LL * 24 + 1) * 3600 * 1000).status().IgnoreError();  // retried next hour
+    });
+    // An erasure interrupted by a failure (not a crash) is finished within a minute.
+    int64_t erasure_ticks = 0;
+    EverySecond resume_erasures([&messaging, &erasure_ticks] {
+      if (!messaging || ++erasure_ticks % 60 != 0) return;
+      messaging->erasures->ResumePending().status().IgnoreError();  // still pending: retried next minute
     });
     server->Run();
   }

@@ -321,6 +321,8 @@ class MessagingRepository {
   // previous holder was about to call the provider and never recorded the outcome).
   virtual Result<std::vector<OutboundJob>> LeaseJobs(int64_t now_ms, int64_t lease_until_ms, int limit) = 0;
   // Marks a leased job as being sent now (committed before the provider call).
+  // kNotFound when the job is gone (cancelled by an erasure meanwhile) or
+  // already in flight: the caller must not send.
   virtual Status MarkInFlight(const std::string& message_id) = 0;
   // Puts a job back for later: no lease, not in flight.
   virtual Status RescheduleJob(const std::string& message_id, int64_t due_ms, int64_t attempts) = 0;
@@ -561,6 +563,10 @@ class Store {
   virtual Status InTransaction(const std::function<Status(StoreTransaction&)>& body) = 0;
   // Checks that the database answers a trivial query.
   virtual Status Ping() = 0;
+  // Moves everything committed from the write-ahead log into the database
+  // and empties the log, so superseded page images (a destroyed key's) do
+  // not linger in it. Best effort: busy readers can make it a no-op.
+  virtual Status Checkpoint() = 0;
   // Returns the applied and the latest known schema version.
   virtual Result<MigrationStatus> GetMigrationStatus() = 0;
   // Applies every pending migration, each in its own transaction.

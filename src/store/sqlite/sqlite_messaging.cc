@@ -279,9 +279,12 @@ class SqliteMessaging final : public MessagingRepository {
 
   Status MarkInFlight(const std::string& message_id) override {
     auto c = acquire_();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE outbound_jobs SET in_flight = 1 WHERE message_id = ?"));
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE outbound_jobs SET in_flight = 1 WHERE message_id = ? AND "
+                                                 "in_flight = 0"));
     Binder(s).Text(message_id);
-    return StepDone(*c, s, "mark in flight");
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "mark in flight"));
+    if (sqlite3_changes(c->db()) == 0) return NotFound("the job is gone or already in flight");
+    return Status::Ok();
   }
 
   Status RescheduleJob(const std::string& message_id, int64_t due_ms, int64_t attempts) override {

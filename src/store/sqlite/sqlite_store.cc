@@ -481,6 +481,14 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  Status Checkpoint() override {
+    auto c = pool_->Acquire();
+    int log_frames = 0, checkpointed = 0;
+    int rc = sqlite3_wal_checkpoint_v2(c->db(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames, &checkpointed);
+    if (rc != SQLITE_OK) return SqliteError(c->db(), rc, "checkpoint");
+    return Status::Ok();
+  }
+
   Result<MigrationStatus> GetMigrationStatus() override {
     auto c = pool_->Acquire();
     return ReadMigrationStatus(*c);
