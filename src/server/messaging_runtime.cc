@@ -28,7 +28,35 @@ Status CreateDemoKeyFile(const std::string& path, Random& random) {
   return Status::Ok();
 }
 
+// A tenant key this data directory already holds, if any: the proof that a
+// master key is the right one (or that one is needed at all).
+Result<std::optional<std::pair<std::string, std::string>>> AnyWrappedTenantKey(Store& store) {
+  CS_ASSIGN_OR_RETURN(std::vector<Tenant> tenants, store.tenants().List());
+  for (const Tenant& t : tenants) {
+    CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, store.messaging().TenantKey(t.id, "content"));
+    if (wrapped) return std::optional<std::pair<std::string, std::string>>({t.id, std::move(*wrapped)});
+  }
+  return std::optional<std::pair<std::string, std::string>>();
+}
+
 }  // namespace
+
+Status CheckMasterKeyFits(Store& store, Kms& kms) {
+  CS_ASSIGN_OR_RETURN(auto existing, AnyWrappedTenantKey(store));
+  if (!existing) return Status::Ok();
+  Result<SecretString> opened = kms.Unwrap(existing->second, "tenant:" + existing->first + ":content:1");
+  if (!opened.ok()) {
+    return FailedPrecondition("master_key_wrong",
+                              "the master key does not open the keys stored in this data directory: check "
+                              "vault.master_key_file or CONSENTRY_MASTER_KEY (docs/runbooks/operations.md)");
+  }
+  return Status::Ok();
+}
+
+Result<bool> HoldsSealedData(Store& store) {
+  CS_ASSIGN_OR_RETURN(auto existing, AnyWrappedTenantKey(store));
+  return existing.has_value();
+}
 
 Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, AdminRuntime& rt, bool create_demo_key) {
   MasterKeySource source;
@@ -47,6 +75,8 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   auto m = std::make_unique<MessagingRuntime>();
   m->commits = std::make_unique<GroupCommitter>(*rt.store);
   m->kms = CreateLocalKms(std::move(master), rt.random);
+  // A wrong key must stop the start, not surface later as unreadable data.
+  CS_RETURN_IF_ERROR(CheckMasterKeyFits(*rt.store, *m->kms));
   m->keyring = std::make_unique<TenantKeyring>(*rt.store, *m->kms, rt.random);
   CS_ASSIGN_OR_RETURN(m->scanner, scan::Scanner::Create());
   m->content = std::make_unique<ContentGuard>(*m->scanner, *rt.store, rt.ledger, rt.clock);

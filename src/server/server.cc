@@ -486,7 +486,20 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     deps.erasures = messaging->erasures.get();
     deps.keyring = messaging->keyring.get();
   } else {
-    log->Log(LogLevel::kWarn, "messaging_disabled", {{"code", std::string_view(m.status().machine_code())}});
+    // Serving without messaging is fine for a gateway that never sealed
+    // anything; with sealed data, a missing or wrong key is refused at start.
+    const Status failure = m.status();
+    const std::string& code = failure.machine_code();
+    if (code == "master_key_wrong") return failure;
+    if (code == "master_key_missing") {
+      CS_ASSIGN_OR_RETURN(bool sealed, HoldsSealedData(*rt.store));
+      if (sealed) {
+        return FailedPrecondition("master_key_missing",
+                                  "this data directory holds encrypted data: set vault.master_key_file or "
+                                  "CONSENTRY_MASTER_KEY to its master key (docs/runbooks/operations.md)");
+      }
+    }
+    log->Log(LogLevel::kWarn, "messaging_disabled", {{"code", std::string_view(code)}});
   }
   deps.allowed_graph_urls = AllowedGraphUrls(config->messaging);
   std::unique_ptr<GatewayApi> api = CreateGatewayApi(std::move(deps));

@@ -75,6 +75,11 @@ struct MessagingRuntime {
 // LoadMasterKey (failed_precondition "master_key_missing", …).
 Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, AdminRuntime& runtime,
                                                         bool create_demo_key);
+// failed_precondition "master_key_wrong" when `kms` cannot unwrap a tenant
+// key already stored (the check OpenMessaging makes before anything runs).
+Status CheckMasterKeyFits(Store& store, Kms& kms);
+// True once any tenant key is stored: the data directory holds sealed data.
+Result<bool> HoldsSealedData(Store& store);
 
 struct ServeOptions {
   bool demo = false;          // create a demo tenant and print a fresh key for it

@@ -302,6 +302,30 @@ TEST_F(WhatsAppDemoTest, SdkShapedRequestsGetMetaShapedAnswers) {
   EXPECT_EQ(read.body, R"({"success":true})");
 }
 
+// covers: SEC-02 (issue 5: master key missing or wrong)
+// The master key is checked at start: a wrong or missing key for a data
+// directory with sealed data stops the gateway with a clear message.
+TEST(MasterKeyStartTest, AWrongOrMissingKeyRefusesToStart) {
+  std::string dir = MakeTempDir("masterkey");
+  Credentials admin = CreateTenantWithKey(dir, "mk", "admin");
+  {
+    ServerProcess first(dir, {"CONSENTRY_MASTER_KEY=" + std::string(64, 'a')});
+    ASSERT_TRUE(first.started());
+    HttpReply created = Call(first.port(), "POST", "/v1/channels", admin.token,
+                             R"({"phone_number_id":"100000000000002","waba_id":"100000000000001","access_token":"t","app_secret":"s","verify_token":"v"})");
+    ASSERT_EQ(created.status, 201) << created.body;
+  }
+  const std::vector<std::string> serve = {"serve", "--data-dir", dir, "--listen", "127.0.0.1:0"};
+  CliResult wrong = RunConsentry(serve, {"CONSENTRY_MASTER_KEY=" + std::string(64, 'b')});
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.err.find("master_key_wrong"), std::string::npos) << wrong.err;
+  CliResult missing = RunConsentry(serve);
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("master_key_missing"), std::string::npos) << missing.err;
+  ServerProcess right(dir, {"CONSENTRY_MASTER_KEY=" + std::string(64, 'a')});
+  EXPECT_TRUE(right.started());
+}
+
 // covers: F-01, W-01
 // SIGKILL while signed webhooks stream in: every delivery answered 200 is
 // in the database after the restart (the 200 follows the commit).
