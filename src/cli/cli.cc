@@ -355,6 +355,7 @@ int RunCli(int argc, char** argv) {
 
   AddAuditCommands(app, o, run);
   AddScanCommands(app, o, run);
+  AddKeysCommands(app, o, run);
 
   auto* apikey = app.add_subcommand("apikey", "Manage integration API keys");
   apikey->require_subcommand(1);

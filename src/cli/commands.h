@@ -31,6 +31,8 @@ Result<std::unique_ptr<AdminRuntime>> Open(const CommonOptions& o, MigrationMode
 
 // Adds `consentry audit …`; the chosen command's body is stored in `run`.
 void AddAuditCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
+// Adds `consentry keys …`.
+void AddKeysCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
 // Adds `consentry scan`.
 void AddScanCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
 

@@ -14,7 +14,7 @@ TEST(CliTest, EverySubcommandHasHelp) {
            {"--help"}, {"serve", "--help"}, {"version", "--help"}, {"config", "--help"}, {"config", "check", "--help"},
            {"migrate", "--help"}, {"tenant", "create", "--help"}, {"tenant", "list", "--help"},
            {"apikey", "create", "--help"}, {"apikey", "list", "--help"}, {"apikey", "revoke", "--help"},
-           {"apikey", "rotate", "--help"}, {"scan", "--help"}}) {
+           {"apikey", "rotate", "--help"}, {"scan", "--help"}, {"keys", "status", "--help"}}) {
     CliResult r = RunConsentry(args);
     EXPECT_EQ(r.exit_code, 0) << args[0];
     EXPECT_NE(r.out.find("Usage:"), std::string::npos) << args[0];
@@ -171,6 +171,25 @@ TEST(CliTest, ScanExplainsOneTextWithTheActionsOfAPolicy) {
   CliResult text = RunConsentry({"scan", "call +33 6 12 34 56 78"});
   EXPECT_NE(text.out.find("phone (international) at bytes 5-22: outbound allow, inbound flag"), std::string::npos)
       << text.out;
+}
+
+// Issue 5: the key hierarchy at a glance, never a key byte.
+TEST(CliTest, KeysStatusNamesTheMasterKeyAndCountsPerTenant) {
+  std::string dir = MakeTempDir("keys");
+  ASSERT_EQ(RunConsentry({"tenant", "create", "--data-dir", dir, "--name", "k1"}).exit_code, 0);
+  CliResult missing = RunConsentry({"keys", "status", "--data-dir", dir, "--json"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find(R"("code":"master_key_missing")"), std::string::npos) << missing.out;
+  const std::string key = std::string(64, 'c');
+  CliResult ok = RunConsentry({"keys", "status", "--data-dir", dir, "--json"}, {"CONSENTRY_MASTER_KEY=" + key});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  JsonValue j = ok.Json();
+  EXPECT_EQ(j.Find("master_key")->Find("id")->as_string().rfind("local:", 0), 0u);
+  ASSERT_EQ(j.Find("tenants")->as_array().size(), 1u);
+  const JsonValue& t = j.Find("tenants")->as_array()[0];
+  EXPECT_EQ(t.Find("name")->as_string(), "k1");
+  EXPECT_EQ(t.Find("subject_keys")->as_int(), 0);
+  EXPECT_EQ(ok.out.find(key), std::string::npos);
 }
 
 }  // namespace
