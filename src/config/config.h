@@ -87,6 +87,7 @@ struct MessagingConfig {
   int64_t pair_interval_ms = 0;       // messaging.pair_interval_ms
   std::string allowed_graph_urls;     // messaging.allowed_graph_urls (comma-separated)
   std::string subscriber_allowed_hosts;  // messaging.subscriber_allowed_hosts (comma-separated)
+  int64_t quarantine_retention_days = 0;  // messaging.quarantine_retention_days
 };
 
 struct Config {

@@ -143,6 +143,11 @@ const std::vector<KeySpec>& Table() {
        "How long a message keeps being retried through retryable errors (network, 5xx, throughput and pair "
        "limits) before it is `failed` with `expired`. Permanent errors are never retried.",
        [](Config& c, const RawValue& v) { c.messaging.valid_for_seconds = I(v); }},
+      {"messaging.quarantine_retention_days", KeyType::kInt, "30", 1, 3650, {},
+       "How long quarantined webhook items (signed but unreadable or unroutable deliveries, unknown fields) are "
+       "kept for an operator before they are purged. They are sealed under the tenant key, not a subject key, "
+       "so subject erasure does not reach them: keep this short.",
+       [](Config& c, const RawValue& v) { c.messaging.quarantine_retention_days = I(v); }},
       {"messaging.pair_burst", KeyType::kInt, "45", 1, 1000, {},
        "Messages to one user the dispatcher sends in a burst before pacing to `messaging.pair_interval_ms` "
        "(Meta's pair rate limit, error 131056).",

@@ -555,9 +555,13 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     EverySecond flush_api_audit([api_ptr] { api_ptr->FlushPendingAudit().IgnoreError(); });  // retried each second
     // Webhook delivery keys are kept 7 days and an hour (W-03), purged hourly.
     int64_t ticks = 0;
-    EverySecond purge_seen([&rt, &ticks] {
+    // Quarantined items go after messaging.quarantine_retention_days, checked hourly too.
+    const int64_t quarantine_ms = config->messaging.quarantine_retention_days * 24 * 3600 * 1000;
+    EverySecond purge_seen([&rt, &ticks, quarantine_ms] {
       if (++ticks % 3600 != 1) return;
-      rt.store->messaging().PurgeSeen(rt.clock.NowUnixMillis() - (7LL * 24 + 1) * 3600 * 1000).status().IgnoreError();  // retried next hour
+      const int64_t now = rt.clock.NowUnixMillis();
+      rt.store->messaging().PurgeSeen(now - (7LL * 24 + 1) * 3600 * 1000).status().IgnoreError();  // retried next hour
+      rt.store->messaging().PurgeQuarantine(now - quarantine_ms).status().IgnoreError();  // retried next hour
     });
     // An erasure interrupted by a failure (not a crash) is finished within a minute.
     int64_t erasure_ticks = 0;

@@ -352,6 +352,8 @@ class MessagingRepository {
   // Keeps what could not be routed or parsed, sealed, for an operator.
   virtual Status Quarantine(int64_t at_ms, const std::string& reason, const std::string& body_sealed) = 0;
   virtual Result<int64_t> CountQuarantined() = 0;
+  // Deletes quarantined items kept since before `before_ms`; returns how many.
+  virtual Result<int64_t> PurgeQuarantine(int64_t before_ms) = 0;
 
   virtual Status InsertSubscriber(const Subscriber& subscriber) = 0;
   // Live (not deleted) subscribers of the tenant, oldest first.

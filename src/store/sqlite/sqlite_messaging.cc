@@ -418,6 +418,14 @@ class SqliteMessaging final : public MessagingRepository {
 
   Result<int64_t> CountQuarantined() override { return Count("SELECT COUNT(*) FROM quarantine", {}); }
 
+  Result<int64_t> PurgeQuarantine(int64_t before_ms) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("DELETE FROM quarantine WHERE at_ms < ?"));
+    Binder(s).Int(before_ms);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "purge quarantine"));
+    return static_cast<int64_t>(sqlite3_changes(c->db()));
+  }
+
   Status InsertSubscriber(const Subscriber& sb) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO subscribers(id, tenant_id, url, secret_sealed, events, "
