@@ -1,12 +1,13 @@
 // TenantKeyring and the message state machine.
 #include <chrono>
 
+#include "common/json_writer.h"
 #include "messaging/messaging.h"
 
 namespace cs {
 
 Result<SecretString> TenantKeyring::LoadOrCreate(const std::string& tenant_id, const std::string& purpose) {
-  const std::string context = "tenant:" + tenant_id + ":" + purpose + ":1";
+  const std::string context = TenantKeyContext(tenant_id, purpose);
   CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, store_.messaging().TenantKey(tenant_id, purpose));
   if (!wrapped) {
     CS_ASSIGN_OR_RETURN(std::string fresh, random_.Bytes(32));
@@ -164,6 +165,34 @@ void TenantKeyring::ForgetSubject(const std::string& tenant_id, const std::strin
   std::lock_guard lock(mu_);
   ++forget_epoch_;
   subject_cache_.erase(SubjectCacheKey(tenant_id, subject));
+}
+
+std::string TenantKeyContext(const std::string& tenant_id, const std::string& purpose) {
+  return "tenant:" + tenant_id + ":" + purpose + ":1";
+}
+
+Result<int> RewrapTenantKeys(Store& store, Kms& from, Kms& to, const AuditLedger& ledger, const AuditActor& actor) {
+  int rewrapped = 0;
+  CS_RETURN_IF_ERROR(store.InTransaction([&](StoreTransaction& tx) -> Status {
+    rewrapped = 0;
+    CS_ASSIGN_OR_RETURN(auto keys, tx.messaging().ListTenantKeys());
+    for (const auto& [tenant_id, purpose, wrapped] : keys) {
+      const std::string context = TenantKeyContext(tenant_id, purpose);
+      CS_ASSIGN_OR_RETURN(SecretString key, from.Unwrap(wrapped, context));
+      CS_ASSIGN_OR_RETURN(std::string again, to.Wrap(key, context));
+      CS_RETURN_IF_ERROR(tx.messaging().ReplaceTenantKey(tenant_id, purpose, again));
+      ++rewrapped;
+    }
+    AuditEvent e;
+    e.actor = actor;
+    e.action = "keys.rotate_master";
+    e.resource = "keys";
+    JsonWriter w;
+    w.BeginObject().Key("from").String(from.key_id()).Key("to").String(to.key_id()).Key("rewrapped").Int(rewrapped);
+    e.details = w.EndObject().Take();
+    return ledger.Append(tx.audit(), e);
+  }));
+  return rewrapped;
 }
 
 int64_t StatusBit(std::string_view status) {

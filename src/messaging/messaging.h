@@ -105,6 +105,16 @@ class TenantKeyring {
   uint64_t forget_epoch_ = 0;
 };
 
+// What a tenant key is bound to when the KMS wraps it.
+std::string TenantKeyContext(const std::string& tenant_id, const std::string& purpose);
+
+// Master-key rotation: every tenant key is unwrapped under `from` and wrapped
+// under `to`, all in one transaction with its audit entry
+// ("keys.rotate_master"), so a crash leaves either key working, never half.
+// Returns how many keys were re-wrapped. The keys themselves do not change:
+// nothing sealed under them needs touching.
+Result<int> RewrapTenantKeys(Store& store, Kms& from, Kms& to, const AuditLedger& ledger, const AuditActor& actor);
+
 // ------------------------------------------------------------------ state
 
 // Bits of MessageRecord::seen.

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <string_view>
 #include <vector>
 
@@ -379,6 +380,12 @@ class MessagingRepository {
   // Inserts the key unless one exists (first writer wins; read it back after).
   virtual Status InsertTenantKey(const std::string& tenant_id, const std::string& purpose,
                                  const std::string& wrapped) = 0;
+  // Every stored tenant key: (tenant id, purpose, wrapped), for master-key rotation.
+  virtual Result<std::vector<std::tuple<std::string, std::string, std::string>>> ListTenantKeys() = 0;
+  // Replaces a stored tenant key's wrapped form (the same key under another
+  // master key). kNotFound if absent.
+  virtual Status ReplaceTenantKey(const std::string& tenant_id, const std::string& purpose,
+                                  const std::string& wrapped) = 0;
 };
 
 // --------------------------------------------------------------- consent

@@ -14,7 +14,7 @@ TEST(CliTest, EverySubcommandHasHelp) {
            {"--help"}, {"serve", "--help"}, {"version", "--help"}, {"config", "--help"}, {"config", "check", "--help"},
            {"migrate", "--help"}, {"tenant", "create", "--help"}, {"tenant", "list", "--help"},
            {"apikey", "create", "--help"}, {"apikey", "list", "--help"}, {"apikey", "revoke", "--help"},
-           {"apikey", "rotate", "--help"}, {"scan", "--help"}, {"keys", "status", "--help"}}) {
+           {"apikey", "rotate", "--help"}, {"scan", "--help"}, {"keys", "status", "--help"}, {"keys", "rotate-master", "--help"}}) {
     CliResult r = RunConsentry(args);
     EXPECT_EQ(r.exit_code, 0) << args[0];
     EXPECT_NE(r.out.find("Usage:"), std::string::npos) << args[0];

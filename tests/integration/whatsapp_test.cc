@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "testing/http_client.h"
@@ -322,8 +324,33 @@ TEST(MasterKeyStartTest, AWrongOrMissingKeyRefusesToStart) {
   CliResult missing = RunConsentry(serve);
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.err.find("master_key_missing"), std::string::npos) << missing.err;
-  ServerProcess right(dir, {"CONSENTRY_MASTER_KEY=" + std::string(64, 'a')});
-  EXPECT_TRUE(right.started());
+  {
+    ServerProcess right(dir, {"CONSENTRY_MASTER_KEY=" + std::string(64, 'a')});
+    EXPECT_TRUE(right.started());
+  }
+
+  // Rotation: every tenant key re-wrapped under the new master key at once.
+  const std::string new_key_file = dir + "/new-master.key";
+  {
+    std::ofstream(new_key_file) << std::string(64, 'd');
+  }
+  std::filesystem::permissions(new_key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  CliResult rotated = RunConsentry({"keys", "rotate-master", "--data-dir", dir, "--new-key-file", new_key_file, "--json"},
+                                   {"CONSENTRY_MASTER_KEY=" + std::string(64, 'a')});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err << rotated.out;
+  EXPECT_NE(rotated.out.find(R"("rewrapped":2)"), std::string::npos) << rotated.out;  // pepper and content key
+  CliResult old_key = RunConsentry(serve, {"CONSENTRY_MASTER_KEY=" + std::string(64, 'a')});
+  EXPECT_NE(old_key.err.find("master_key_wrong"), std::string::npos) << old_key.err;
+  ServerProcess rotated_server(dir, {"CONSENTRY_MASTER_KEY=" + std::string(64, 'd')});
+  ASSERT_TRUE(rotated_server.started());
+  // The channel's sealed verify token still opens: the handshake answers.
+  HttpReply channels = Call(rotated_server.port(), "GET", "/v1/channels", admin.token);
+  const std::string channel = After(channels.body, R"("id":")");
+  HttpReply handshake = Call(rotated_server.port(), "GET",
+                             "/webhooks/whatsapp/" + channel + "?hub.mode=subscribe&hub.verify_token=v&hub.challenge=ok123",
+                             "");
+  EXPECT_EQ(handshake.status, 200);
+  EXPECT_EQ(handshake.body, "ok123");
 }
 
 // covers: F-01, W-01

@@ -582,6 +582,28 @@ class SqliteMessaging final : public MessagingRepository {
     return StepDone(*c, s, "insert tenant key");
   }
 
+  Result<std::vector<std::tuple<std::string, std::string, std::string>>> ListTenantKeys() override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT tenant_id, purpose, wrapped FROM tenant_keys "
+                                                 "ORDER BY tenant_id, purpose"));
+    std::vector<std::tuple<std::string, std::string, std::string>> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.emplace_back(ColumnText(s, 0), ColumnText(s, 1), ColumnBlob(s, 2));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list tenant keys");
+    return out;
+  }
+
+  Status ReplaceTenantKey(const std::string& tenant_id, const std::string& purpose,
+                          const std::string& wrapped) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE tenant_keys SET wrapped = ? WHERE tenant_id = ? AND "
+                                                 "purpose = ?"));
+    Binder(s).Blob(wrapped).Text(tenant_id).Text(purpose);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "replace tenant key"));
+    if (sqlite3_changes(c->db()) == 0) return NotFound("no such tenant key");
+    return Status::Ok();
+  }
+
  private:
   Result<Channel> OneChannel(const std::string& sql, std::initializer_list<std::string> args) {
     auto c = acquire_();
