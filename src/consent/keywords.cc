@@ -119,4 +119,13 @@ std::string OptOutConfirmation(std::string_view language, std::string_view busin
   return "You will no longer receive promotional messages from " + b + " on WhatsApp.";
 }
 
+std::string OptOutFooter(std::string_view language) {
+  if (language == "de") return "Antworten Sie STOPP, um keine Nachrichten mehr zu erhalten.";
+  if (language == "fr") return "Répondez STOP pour ne plus recevoir de messages.";
+  if (language == "it") return "Rispondi BASTA per non ricevere più messaggi.";
+  if (language == "es") return "Responde BAJA para dejar de recibir mensajes.";
+  if (language == "pt") return "Responda SAIR para não receber mais mensagens.";
+  return "Reply STOP to stop receiving messages.";
+}
+
 }  // namespace cs

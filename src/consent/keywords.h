@@ -43,4 +43,9 @@ ReplyMeaning ClassifyReply(std::string_view text, std::string_view button_payloa
 // when unknown). Non-promotional; names the business.
 std::string OptOutConfirmation(std::string_view language, std::string_view business_name);
 
+// The opt-out footer appended to every automated free-form reply the gateway
+// writes itself (CONS-07), in `language` (English when unknown). The word it
+// asks for is one ClassifyReply reads as an opt-out in that language.
+std::string OptOutFooter(std::string_view language);
+
 }  // namespace cs

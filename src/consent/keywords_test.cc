@@ -61,4 +61,26 @@ TEST(KeywordsTest, ConfirmsTheOptOutInTheSubjectsLanguage) {
 }
 
 }  // namespace
+// covers: CONS-07 (the footer's own word works: replying with it opts out)
+TEST(OptOutFooterTest, EveryLanguagesFooterNamesAWordThatOptsOut) {
+  for (const char* language : {"en", "de", "fr", "it", "es", "pt"}) {
+    const std::string footer = OptOutFooter(language);
+    // The word the footer asks for is the one in capitals.
+    std::string word;
+    for (char c : footer) {
+      if (c >= 'A' && c <= 'Z') {
+        word.push_back(c);
+      } else if (word.size() > 1) {
+        break;
+      } else {
+        word.clear();
+      }
+    }
+    ASSERT_GT(word.size(), 1u) << language;
+    const ReplyMeaning m = ClassifyReply(word);
+    EXPECT_EQ(m.intent, ReplyIntent::kOptOut) << language << ": " << word;
+  }
+  EXPECT_EQ(OptOutFooter("xx"), OptOutFooter("en"));
+}
+
 }  // namespace cs

@@ -589,8 +589,10 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   };
   for (const Reply& r : optouts) SendOptOutConfirmation(channel_of(r.channel_id), r.to, r.language);
   for (const Reply& r : card_senders) {
-    SendText(channel_of(r.channel_id), r.to,
-             policy && !policy->pan_reply.empty() ? policy->pan_reply : std::string(kDefaultPanReply),
+    // An automated reply: it carries the opt-out footer (CONS-07). The
+    // customer's language is not known here, so English.
+    const std::string text = policy && !policy->pan_reply.empty() ? policy->pan_reply : std::string(kDefaultPanReply);
+    SendText(channel_of(r.channel_id), r.to, text + "\n\n" + OptOutFooter("en"),
              AuditActor{"system", "whatsapp", "content", ""});
   }
   outcome.messages = msgs;

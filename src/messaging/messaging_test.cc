@@ -979,6 +979,7 @@ TEST_F(ContentProtectionTest, InboundCardsAreMaskedBeforeStorageAndForwardingAnd
   EXPECT_NE(received[0].details.find(R"("type":"card")"), std::string::npos);
   EXPECT_EQ(received[0].details.find("4111"), std::string::npos);
   ASSERT_TRUE(WaitFor([&] { return SentBodies().find("removed the card number") != std::string::npos; }));
+  EXPECT_NE(SentBodies().find("Reply STOP to stop receiving messages."), std::string::npos);  // CONS-07
 
   // Stored: the sealed inbound body holds the masked text only; on disk, no trace of the card.
   forwarder->Stop();
