@@ -48,6 +48,15 @@ Result<std::string> SubjectOf(const ConsentRouteDeps& d, const std::string& tena
   return d.keyring->Pseudonym(tenant_id, *e164);
 }
 
+// The subject a body names: by "phone" (pseudonymised here) or by "subject".
+Result<std::string> SubjectFromBody(const ConsentRouteDeps& d, const std::string& tenant_id,
+                                    const std::optional<std::string>& phone,
+                                    const std::optional<std::string>& subject) {
+  if (phone) return SubjectOf(d, tenant_id, *phone, nullptr);
+  if (subject) return *subject;
+  return InvalidArgument("missing_field", "give phone or subject");
+}
+
 }  // namespace
 
 Result<HttpResponse> DefinePurpose(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
@@ -179,14 +188,7 @@ Result<HttpResponse> WithdrawConsent(const ConsentRouteDeps& d, const HttpReques
   CS_ASSIGN_OR_RETURN(auto subject_in, r.OptionalString("subject"));
   CS_ASSIGN_OR_RETURN(auto purpose, r.OptionalString("purpose"));
   CS_RETURN_IF_ERROR(r.Finish());
-  std::string subject;
-  if (phone) {
-    CS_ASSIGN_OR_RETURN(subject, SubjectOf(d, p.tenant_id, *phone, nullptr));
-  } else if (subject_in) {
-    subject = *subject_in;
-  } else {
-    return InvalidArgument("missing_field", "give phone or subject");
-  }
+  CS_ASSIGN_OR_RETURN(std::string subject, SubjectFromBody(d, p.tenant_id, phone, subject_in));
   CS_RETURN_IF_ERROR(d.consent->Withdraw(actor, p.tenant_id, subject, purpose.value_or(""), "api_withdrawal"));
   CS_ASSIGN_OR_RETURN(std::vector<ConsentRecord> all, d.store->consents().SubjectConsents(p.tenant_id, subject));
   JsonWriter w;
@@ -210,15 +212,9 @@ Result<HttpResponse> EraseSubject(const ConsentRouteDeps& d, const HttpRequest& 
   CS_ASSIGN_OR_RETURN(auto phone, r.OptionalString("phone"));
   CS_ASSIGN_OR_RETURN(auto subject_in, r.OptionalString("subject"));
   CS_RETURN_IF_ERROR(r.Finish());
-  std::string subject;
+  // An erasure must not guess which of two people was meant.
   if (phone && subject_in) return InvalidArgument("ambiguous_input", "give phone or subject, not both");
-  if (phone) {
-    CS_ASSIGN_OR_RETURN(subject, SubjectOf(d, p.tenant_id, *phone, nullptr));
-  } else if (subject_in) {
-    subject = *subject_in;
-  } else {
-    return InvalidArgument("missing_field", "give phone or subject");
-  }
+  CS_ASSIGN_OR_RETURN(std::string subject, SubjectFromBody(d, p.tenant_id, phone, subject_in));
   CS_ASSIGN_OR_RETURN(ErasureRecord done, d.erasures->Erase(p.tenant_id, subject, actor));
   return JsonResponse(200, ErasureJson(done));
 }

@@ -23,15 +23,28 @@ struct TenantKeys {
   int64_t erasures_pending = 0;
 };
 
-int KeysStatus(const CommonOptions& o) {
+// The data directory with its key hierarchy open: OpenMessaging checks that
+// the configured master key opens the stored keys, as a start would.
+struct OpenedKeys {
+  std::unique_ptr<AdminRuntime> rt;
+  std::unique_ptr<MessagingRuntime> messaging;
+};
+
+Result<OpenedKeys> OpenKeys(const CommonOptions& o) {
   ConfigLoad load = Load(o);
-  if (!load.ok()) return PrintError(load.ToStatus(), o.json);
-  Result<std::unique_ptr<AdminRuntime>> rt = OpenAdminRuntime(*load.config, MigrationMode::kApply, OperatorActor());
-  if (!rt.ok()) return PrintError(rt.status(), o.json);
-  // Opening messaging checks that the master key opens the stored keys.
-  Result<std::unique_ptr<MessagingRuntime>> messaging = OpenMessaging(*load.config, **rt, false);
-  if (!messaging.ok()) return PrintError(messaging.status(), o.json);
-  Store& store = *(*rt)->store;
+  if (!load.ok()) return load.ToStatus();
+  OpenedKeys k;
+  CS_ASSIGN_OR_RETURN(k.rt, OpenAdminRuntime(*load.config, MigrationMode::kApply, OperatorActor()));
+  CS_ASSIGN_OR_RETURN(k.messaging, OpenMessaging(*load.config, *k.rt, false));
+  return k;
+}
+
+int KeysStatus(const CommonOptions& o) {
+  Result<OpenedKeys> opened = OpenKeys(o);
+  if (!opened.ok()) return PrintError(opened.status(), o.json);
+  std::unique_ptr<AdminRuntime>& rt = opened->rt;
+  std::unique_ptr<MessagingRuntime>& messaging = opened->messaging;
+  Store& store = *rt->store;
   Result<std::vector<Tenant>> tenants = store.tenants().List();
   if (!tenants.ok()) return PrintError(tenants.status(), o.json);
   Result<std::vector<ErasureRecord>> pending = store.vault().PendingErasures();
@@ -53,13 +66,13 @@ int KeysStatus(const CommonOptions& o) {
   }
   // Reading key metadata is an operator action like any other: on the record.
   AuditEvent e;
-  e.actor = (*rt)->actor;
+  e.actor = rt->actor;
   e.action = "keys.status";
   e.resource = "keys";
-  Status recorded = store.InTransaction([&](StoreTransaction& tx) { return (*rt)->ledger.Append(tx.audit(), e); });
+  Status recorded = store.InTransaction([&](StoreTransaction& tx) { return rt->ledger.Append(tx.audit(), e); });
   if (!recorded.ok()) return PrintError(recorded, o.json);
 
-  const std::string master_id = (*messaging)->kms->key_id();
+  const std::string master_id = messaging->kms->key_id();
   if (o.json) {
     JsonWriter w;
     w.BeginObject().Key("master_key").BeginObject().Key("id").String(master_id).Key("opens_stored_keys").Bool(true);
@@ -87,26 +100,23 @@ int KeysStatus(const CommonOptions& o) {
 }
 
 int RotateMaster(const CommonOptions& o, const std::string& new_key_file) {
-  ConfigLoad load = Load(o);
-  if (!load.ok()) return PrintError(load.ToStatus(), o.json);
-  Result<std::unique_ptr<AdminRuntime>> rt = OpenAdminRuntime(*load.config, MigrationMode::kApply, OperatorActor());
-  if (!rt.ok()) return PrintError(rt.status(), o.json);
-  // The current key, checked against the stored keys like a start would.
-  Result<std::unique_ptr<MessagingRuntime>> messaging = OpenMessaging(*load.config, **rt, false);
-  if (!messaging.ok()) return PrintError(messaging.status(), o.json);
+  Result<OpenedKeys> opened = OpenKeys(o);
+  if (!opened.ok()) return PrintError(opened.status(), o.json);
+  std::unique_ptr<AdminRuntime>& rt = opened->rt;
+  std::unique_ptr<MessagingRuntime>& messaging = opened->messaging;
   MasterKeySource next_source;
   next_source.file = new_key_file;
   Result<SecretString> next = LoadMasterKey(next_source);
   if (!next.ok()) return PrintError(next.status(), o.json);
-  std::unique_ptr<Kms> to = CreateLocalKms(std::move(next).value(), (*rt)->random);
-  if (to->key_id() == (*messaging)->kms->key_id()) {
+  std::unique_ptr<Kms> to = CreateLocalKms(std::move(next).value(), rt->random);
+  if (to->key_id() == messaging->kms->key_id()) {
     return PrintError(InvalidArgument("same_master_key", "the new key file holds the current master key"), o.json);
   }
-  Result<int> n = RewrapTenantKeys(*(*rt)->store, *(*messaging)->kms, *to, (*rt)->ledger, (*rt)->actor);
+  Result<int> n = RewrapTenantKeys(*rt->store, *messaging->kms, *to, rt->ledger, rt->actor);
   if (!n.ok()) return PrintError(n.status(), o.json);
   if (o.json) {
     JsonWriter w;
-    w.BeginObject().Key("rewrapped").Int(*n).Key("from").String((*messaging)->kms->key_id());
+    w.BeginObject().Key("rewrapped").Int(*n).Key("from").String(messaging->kms->key_id());
     w.Key("to").String(to->key_id()).EndObject();
     std::cout << w.str() << "\n";
   } else {
