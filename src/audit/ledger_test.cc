@@ -443,6 +443,8 @@ class FlakyStore final : public Store {
   }
   Status Ping() override { return real_.Ping(); }
   Status Checkpoint() override { return real_.Checkpoint(); }
+  Status SnapshotTo(const std::string& path) override { return real_.SnapshotTo(path); }
+  Status CheckIntegrity() override { return real_.CheckIntegrity(); }
   Result<MigrationStatus> GetMigrationStatus() override { return real_.GetMigrationStatus(); }
   Result<MigrationStatus> Migrate() override { return real_.Migrate(); }
 

@@ -33,14 +33,6 @@ struct AuditArgs {
   int64_t upto = 0;
 };
 
-// Progress goes to a terminal only; piped output stays clean.
-void Progress(const std::string& text) {
-  if (isatty(STDERR_FILENO)) std::cerr << "\r" << text << std::flush;
-}
-void ProgressDone() {
-  if (isatty(STDERR_FILENO)) std::cerr << "\r\033[K" << std::flush;
-}
-
 Status RecordOperatorAction(AdminRuntime& rt, std::string action, std::string details = "{}") {
   AuditEvent e;
   e.actor = rt.actor;

@@ -48,6 +48,24 @@ Result<std::unique_ptr<AdminRuntime>> Open(const CommonOptions& o, MigrationMode
   return OpenAdminRuntime(*load.config, mode, OperatorActor());
 }
 
+void Progress(const std::string& text) {
+  if (isatty(STDERR_FILENO)) std::cerr << "\r" << text << "\033[K" << std::flush;
+}
+
+void ProgressDone() {
+  if (isatty(STDERR_FILENO)) std::cerr << "\r\033[K" << std::flush;
+}
+
+Result<OpenedKeys> OpenKeys(const CommonOptions& o) {
+  ConfigLoad load = Load(o);
+  if (!load.ok()) return load.ToStatus();
+  OpenedKeys k;
+  k.config = load.config;
+  CS_ASSIGN_OR_RETURN(k.rt, OpenAdminRuntime(*load.config, MigrationMode::kApply, OperatorActor()));
+  CS_ASSIGN_OR_RETURN(k.messaging, OpenMessaging(*load.config, *k.rt, false));
+  return k;
+}
+
 }  // namespace cli_internal
 
 namespace {
@@ -356,6 +374,7 @@ int RunCli(int argc, char** argv) {
   AddAuditCommands(app, o, run);
   AddScanCommands(app, o, run);
   AddKeysCommands(app, o, run);
+  AddBackupCommands(app, o, run);
 
   auto* apikey = app.add_subcommand("apikey", "Manage integration API keys");
   apikey->require_subcommand(1);

@@ -29,10 +29,25 @@ ConfigLoad Load(const CommonOptions& o);
 AuditActor OperatorActor();
 Result<std::unique_ptr<AdminRuntime>> Open(const CommonOptions& o, MigrationMode mode);
 
+// The data directory with its key hierarchy open: OpenMessaging checks that
+// the configured master key opens the stored keys, as a start would.
+struct OpenedKeys {
+  std::shared_ptr<const Config> config;
+  std::unique_ptr<AdminRuntime> rt;
+  std::unique_ptr<MessagingRuntime> messaging;
+};
+Result<OpenedKeys> OpenKeys(const CommonOptions& o);
+
+// Progress for a terminal only (stderr); piped output stays clean.
+void Progress(const std::string& text);
+void ProgressDone();
+
 // Adds `consentry audit …`; the chosen command's body is stored in `run`.
 void AddAuditCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
 // Adds `consentry keys …`.
 void AddKeysCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
+// Adds `consentry backup …`.
+void AddBackupCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
 // Adds `consentry scan`.
 void AddScanCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
 

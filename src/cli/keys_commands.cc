@@ -23,22 +23,6 @@ struct TenantKeys {
   int64_t erasures_pending = 0;
 };
 
-// The data directory with its key hierarchy open: OpenMessaging checks that
-// the configured master key opens the stored keys, as a start would.
-struct OpenedKeys {
-  std::unique_ptr<AdminRuntime> rt;
-  std::unique_ptr<MessagingRuntime> messaging;
-};
-
-Result<OpenedKeys> OpenKeys(const CommonOptions& o) {
-  ConfigLoad load = Load(o);
-  if (!load.ok()) return load.ToStatus();
-  OpenedKeys k;
-  CS_ASSIGN_OR_RETURN(k.rt, OpenAdminRuntime(*load.config, MigrationMode::kApply, OperatorActor()));
-  CS_ASSIGN_OR_RETURN(k.messaging, OpenMessaging(*load.config, *k.rt, false));
-  return k;
-}
-
 int KeysStatus(const CommonOptions& o) {
   Result<OpenedKeys> opened = OpenKeys(o);
   if (!opened.ok()) return PrintError(opened.status(), o.json);

@@ -177,6 +177,11 @@ void ValidateCrossField(Config& config, Collector& out) {
   if (config.store.sqlite_path.empty()) config.store.sqlite_path = config.data_dir + "/consentry.db";
   if (config.audit.signing_key_file.empty()) config.audit.signing_key_file = config.data_dir + "/audit-signing-key.pem";
   if (config.audit.heads_file.empty()) config.audit.heads_file = config.data_dir + "/audit-heads.jsonl";
+  if (config.backup.dir.empty()) {
+    std::string base = config.data_dir;
+    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    config.backup.dir = base + "-backups";
+  }
 }
 
 }  // namespace

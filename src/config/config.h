@@ -80,6 +80,11 @@ struct VaultConfig {
   std::string master_key_file;        // vault.master_key_file ("" = none; CONSENTRY_MASTER_KEY wins)
 };
 
+struct BackupConfig {
+  std::string dir;                    // backup.dir ("" = <data_dir>-backups)
+  int64_t retention_days = 0;         // backup.retention_days
+};
+
 struct MessagingConfig {
   int dispatch_threads = 0;           // messaging.dispatch_threads
   int64_t valid_for_seconds = 0;      // messaging.valid_for_seconds
@@ -99,6 +104,7 @@ struct Config {
   AuthConfig auth;
   AuditConfig audit;
   VaultConfig vault;
+  BackupConfig backup;
   MessagingConfig messaging;
   // Where each value came from ("default", "file", "env", "flag"), by key;
   // shown by `config check --json` so an operator sees what won.

@@ -136,6 +136,15 @@ const std::vector<KeySpec>& Table() {
        "messages (`serve --demo` creates `<data_dir>/master.key` for trying it out). Keep the key on another "
        "volume than the database and its backups.",
        [](Config& c, const RawValue& v) { c.vault.master_key_file = S(v); }},
+      {"backup.dir", KeyType::kString, "", 0, 0, {},
+       "Where `consentry backup create` writes and `backup prune` expires backups. Put it on another volume "
+       "than the database, and keep the master key elsewhere again. Empty: `<data_dir>-backups` beside the "
+       "data directory.",
+       [](Config& c, const RawValue& v) { c.backup.dir = S(v); }},
+      {"backup.retention_days", KeyType::kInt, "35", 1, 3650, {},
+       "How long backups are kept: `consentry backup prune` deletes both files of every backup older than "
+       "this. It bounds how long an erased subject's keys survive in a keys archive (DSR-05, RET-08).",
+       [](Config& c, const RawValue& v) { c.backup.retention_days = I(v); }},
       {"messaging.dispatch_threads", KeyType::kInt, "2", 1, 64, {},
        "Threads sending queued messages to the Cloud API, each with its own keep-alive connection.",
        [](Config& c, const RawValue& v) { c.messaging.dispatch_threads = static_cast<int>(I(v)); }},

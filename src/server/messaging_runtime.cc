@@ -1,9 +1,12 @@
 // OpenMessaging (server.h): the master key and the messaging services.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "common/strings.h"
@@ -58,7 +61,24 @@ Result<bool> HoldsSealedData(Store& store) {
   return existing.has_value();
 }
 
-Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, AdminRuntime& rt, bool create_demo_key) {
+Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& data_dir, bool exclusive) {
+  const std::string path = (std::filesystem::path(data_dir) / "gateway.lock").string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Unavailable("storage_unavailable", "cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+    ::close(fd);
+    if (exclusive) {
+      return FailedPrecondition("gateway_running",
+                                "a gateway is serving from " + data_dir + ": stop every gateway process first");
+    }
+    return FailedPrecondition("restore_in_progress", "a restore is replacing the database in " + data_dir);
+  }
+  return std::make_unique<DataDirLock>(fd);
+}
+
+DataDirLock::~DataDirLock() { ::close(fd_); }
+
+Result<SecretString> LoadConfiguredMasterKey(const Config& config, Random& random, bool create_demo_key) {
   MasterKeySource source;
   if (const char* env = std::getenv("CONSENTRY_MASTER_KEY"); env != nullptr && *env != '\0') source.env_hex = env;
   if (!config.vault.master_key_file.empty()) {
@@ -68,10 +88,14 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
     // out (docs/runbooks/operations.md says where a real key belongs). A
     // gateway started without --demo never picks it up.
     std::string path = (std::filesystem::path(config.data_dir) / "master.key").string();
-    CS_RETURN_IF_ERROR(CreateDemoKeyFile(path, rt.random));
+    CS_RETURN_IF_ERROR(CreateDemoKeyFile(path, random));
     source.file = path;
   }
-  CS_ASSIGN_OR_RETURN(SecretString master, LoadMasterKey(source));
+  return LoadMasterKey(source);
+}
+
+Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, AdminRuntime& rt, bool create_demo_key) {
+  CS_ASSIGN_OR_RETURN(SecretString master, LoadConfiguredMasterKey(config, rt.random, create_demo_key));
   auto m = std::make_unique<MessagingRuntime>();
   m->commits = std::make_unique<GroupCommitter>(*rt.store);
   m->kms = CreateLocalKms(std::move(master), rt.random);

@@ -449,6 +449,14 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   BlockStopSignals();
   CS_ASSIGN_OR_RETURN(LogLevel level, ParseLogLevel(config->log.level));
   CS_ASSIGN_OR_RETURN(std::unique_ptr<Logger> log, CreateJsonLogger(level, config->log.file));
+  // Held until the process ends: a restore waits for every gateway to stop.
+  Status dir_ready = EnsureDataDir(config->data_dir);
+  Result<std::unique_ptr<DataDirLock>> data_dir_lock =
+      dir_ready.ok() ? DataDirLock::Acquire(config->data_dir, false) : Result<std::unique_ptr<DataDirLock>>(dir_ready);
+  if (!data_dir_lock.ok()) {
+    log->Log(LogLevel::kError, "startup_failed", {{"code", std::string_view(data_dir_lock.status().machine_code())}});
+    return data_dir_lock.status();
+  }
   auto runtime = OpenAdminRuntime(
       *config, config->store.auto_migrate ? MigrationMode::kApply : MigrationMode::kRequireCurrent,
       AuditActor::System());

@@ -69,6 +69,27 @@ struct MessagingRuntime {
   UrlPolicy url_policy;
 };
 
+// Loads the master key: CONSENTRY_MASTER_KEY, else vault.master_key_file,
+// else (with `create_demo_key`) <data_dir>/master.key, generated if missing.
+Result<SecretString> LoadConfiguredMasterKey(const Config& config, Random& random, bool create_demo_key);
+
+// An advisory lock on <data_dir>/gateway.lock, released when dropped (or
+// when the process dies, even by SIGKILL). Every serving process holds it
+// shared; a restore needs it exclusive, so it never swaps the database
+// under a running gateway. failed_precondition "gateway_running" (for an
+// exclusive request) or "restore_in_progress" (for a shared one).
+class DataDirLock {
+ public:
+  static Result<std::unique_ptr<DataDirLock>> Acquire(const std::string& data_dir, bool exclusive);
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  ~DataDirLock();
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 // Loads the master key (vault.master_key_file or CONSENTRY_MASTER_KEY) and
 // builds the messaging services. With `create_demo_key`, a missing key is
 // generated into <data_dir>/master.key (0600) first. Refusals are those of

@@ -386,6 +386,8 @@ class MessagingRepository {
   // master key). kNotFound if absent.
   virtual Status ReplaceTenantKey(const std::string& tenant_id, const std::string& purpose,
                                   const std::string& wrapped) = 0;
+  // Deletes every tenant key (a backup's data part holds none); returns how many.
+  virtual Result<int64_t> DeleteAllTenantKeys() = 0;
 };
 
 // --------------------------------------------------------------- consent
@@ -530,6 +532,18 @@ class VaultRepository {
   virtual Result<ErasureRecord> GetErasure(const std::string& tenant_id, const std::string& id) = 0;
   // Erasures not yet done, oldest first (resumed at start).
   virtual Result<std::vector<ErasureRecord>> PendingErasures() = 0;
+
+  // For backups (docs/backup.md), which keep keys apart from data.
+  // Subject keys in (tenant_id, subject) order after the given position
+  // ("" "" for the first page), at most `limit`.
+  virtual Result<std::vector<SubjectKeyRecord>> ListSubjectKeys(const std::string& after_tenant,
+                                                                const std::string& after_subject, int limit) = 0;
+  // Writes the row exactly as given, replacing any row of that subject.
+  virtual Status PutSubjectKey(const SubjectKeyRecord& key) = 0;
+  // Deletes every subject key row; returns how many there were.
+  virtual Result<int64_t> DeleteAllSubjectKeys() = 0;
+  // Every erasure, done or not, oldest first.
+  virtual Result<std::vector<ErasureRecord>> ListErasures() = 0;
 };
 
 // ---------------------------------------------------------------- store
@@ -576,6 +590,12 @@ class Store {
   // and empties the log, so superseded page images (a destroyed key's) do
   // not linger in it. Best effort: busy readers can make it a no-op.
   virtual Status Checkpoint() = 0;
+  // Writes a transactionally consistent, compacted copy of the whole
+  // database to `path`, which must not exist; writers are not blocked.
+  virtual Status SnapshotTo(const std::string& path) = 0;
+  // Checks every page and index; kDataLoss "database_corrupt" with the first
+  // problem found.
+  virtual Status CheckIntegrity() = 0;
   // Returns the applied and the latest known schema version.
   virtual Result<MigrationStatus> GetMigrationStatus() = 0;
   // Applies every pending migration, each in its own transaction.

@@ -129,6 +129,11 @@ class Binder {
     sqlite3_bind_blob(s_, ++i_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  Binder& OptBlob(const std::optional<std::string>& v) {
+    if (v) return Blob(*v);
+    sqlite3_bind_null(s_, ++i_);
+    return *this;
+  }
   Binder& OptText(const std::optional<std::string>& v) {
     if (v) return Text(*v);
     sqlite3_bind_null(s_, ++i_);

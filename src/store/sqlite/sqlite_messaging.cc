@@ -604,6 +604,13 @@ class SqliteMessaging final : public MessagingRepository {
     return Status::Ok();
   }
 
+  Result<int64_t> DeleteAllTenantKeys() override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("DELETE FROM tenant_keys"));
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "delete tenant keys"));
+    return static_cast<int64_t>(sqlite3_changes(c->db()));
+  }
+
  private:
   Result<Channel> OneChannel(const std::string& sql, std::initializer_list<std::string> args) {
     auto c = acquire_();

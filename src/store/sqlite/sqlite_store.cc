@@ -489,6 +489,27 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  Status SnapshotTo(const std::string& path) override {
+    auto c = pool_->Acquire();
+    // VACUUM INTO reads in one transaction (a consistent snapshot while
+    // writers go on in the WAL) and writes a compacted copy without free pages.
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("VACUUM INTO ?"));
+    Binder(s).Text(path);
+    return StepDone(*c, s, "snapshot");
+  }
+
+  Status CheckIntegrity() override {
+    auto c = pool_->Acquire();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("PRAGMA integrity_check(1)"));
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "integrity check");
+    std::string first = ColumnText(s, 0);
+    if (first != "ok") {
+      return Status(StatusCode::kDataLoss, "database_corrupt", "the database fails its integrity check: " + first);
+    }
+    return Status::Ok();
+  }
+
   Result<MigrationStatus> GetMigrationStatus() override {
     auto c = pool_->Acquire();
     return ReadMigrationStatus(*c);

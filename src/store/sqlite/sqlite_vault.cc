@@ -9,6 +9,20 @@ namespace {
 constexpr std::string_view kErasureColumns =
     "id, tenant_id, subject, step, actor, requested_at_ms, updated_at_ms, details";
 
+constexpr std::string_view kSubjectKeyColumns =
+    "tenant_id, subject, generation, wrapped, created_at_ms, destroyed_at_ms";
+
+SubjectKeyRecord ReadSubjectKey(sqlite3_stmt* s) {
+  SubjectKeyRecord k;
+  k.tenant_id = ColumnText(s, 0);
+  k.subject = ColumnText(s, 1);
+  k.generation = sqlite3_column_int64(s, 2);
+  if (sqlite3_column_type(s, 3) != SQLITE_NULL) k.wrapped = ColumnBlob(s, 3);
+  k.created_at_ms = sqlite3_column_int64(s, 4);
+  if (sqlite3_column_type(s, 5) != SQLITE_NULL) k.destroyed_at_ms = sqlite3_column_int64(s, 5);
+  return k;
+}
+
 ErasureRecord ReadErasure(sqlite3_stmt* s) {
   ErasureRecord e;
   e.id = ColumnText(s, 0);
@@ -152,6 +166,47 @@ class SqliteVault final : public VaultRepository {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kErasureColumns) +
                                                  " FROM erasures WHERE step <> 'done' ORDER BY requested_at_ms, id"));
+    std::vector<ErasureRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadErasure(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list erasures");
+    return out;
+  }
+
+  Result<std::vector<SubjectKeyRecord>> ListSubjectKeys(const std::string& after_tenant,
+                                                        const std::string& after_subject, int limit) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kSubjectKeyColumns) +
+                                                 " FROM subject_keys WHERE (tenant_id, subject) > (?, ?) "
+                                                 "ORDER BY tenant_id, subject LIMIT ?"));
+    Binder(s).Text(after_tenant).Text(after_subject).Int(limit);
+    std::vector<SubjectKeyRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadSubjectKey(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list subject keys");
+    return out;
+  }
+
+  Status PutSubjectKey(const SubjectKeyRecord& k) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT OR REPLACE INTO subject_keys(" +
+                                                 std::string(kSubjectKeyColumns) + ") VALUES (?, ?, ?, ?, ?, ?)"));
+    Binder(s).Text(k.tenant_id).Text(k.subject).Int(k.generation).OptBlob(k.wrapped).Int(k.created_at_ms)
+        .OptInt(k.destroyed_at_ms);
+    return StepDone(*c, s, "put subject key");
+  }
+
+  Result<int64_t> DeleteAllSubjectKeys() override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("DELETE FROM subject_keys"));
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "delete subject keys"));
+    return static_cast<int64_t>(sqlite3_changes(c->db()));
+  }
+
+  Result<std::vector<ErasureRecord>> ListErasures() override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kErasureColumns) +
+                                                 " FROM erasures ORDER BY requested_at_ms, id"));
     std::vector<ErasureRecord> out;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadErasure(s));

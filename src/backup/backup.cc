@@ -1,0 +1,545 @@
+// Backup, verification and restore preparation (backup.h, docs/backup.md).
+#include "backup/backup.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include "common/json_writer.h"
+#include "common/strings.h"
+#include "json/json.h"
+
+namespace cs {
+
+namespace {
+
+constexpr int kKeyPage = 5000;
+constexpr size_t kCopyBytes = 1 << 20;
+
+void Report(const BackupProgress& progress, std::string_view phase, int64_t done, int64_t total) {
+  if (progress) progress(phase, done, total);
+}
+
+// Removes a SQLite database file and its companions when it goes out of scope.
+class TempDatabase {
+ public:
+  explicit TempDatabase(std::string path) : path_(std::move(path)) {}
+  ~TempDatabase() {
+    if (keep_) return;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((path_ + suffix).c_str());
+  }
+  TempDatabase(const TempDatabase&) = delete;
+  TempDatabase& operator=(const TempDatabase&) = delete;
+  const std::string& path() const { return path_; }
+  void Keep() { keep_ = true; }
+
+ private:
+  std::string path_;
+  bool keep_ = false;
+};
+
+Status EnsurePrivateDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Unavailable("io_error", "cannot create " + dir + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return InvalidArgument("invalid_backup_dir", dir + " is not a directory");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Store>> OpenFile(const std::string& path) {
+  SqliteOptions options;
+  options.path = path;
+  options.pool_size = 1;
+  options.synchronous_full = false;  // a scratch copy: durability comes from the archive's fsync
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(options));
+  ::chmod(path.c_str(), 0600);
+  return store;
+}
+
+int64_t FileSize(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+}
+
+// ------------------------------------------------------- keys archive rows
+
+void TenantKeyLine(JsonWriter& w, const std::string& tenant, const std::string& purpose, const std::string& wrapped) {
+  w.BeginObject().Key("tenant_key").BeginObject();
+  w.Key("tenant_id").String(tenant).Key("purpose").String(purpose).Key("wrapped").String(HexEncode(wrapped));
+  w.EndObject().EndObject();
+}
+
+void SubjectKeyLine(JsonWriter& w, const SubjectKeyRecord& k) {
+  w.BeginObject().Key("subject_key").BeginObject();
+  w.Key("tenant_id").String(k.tenant_id).Key("subject").String(k.subject).Key("generation").Int(k.generation);
+  w.Key("wrapped");
+  if (k.wrapped) {
+    w.String(HexEncode(*k.wrapped));
+  } else {
+    w.Null();
+  }
+  w.Key("created_at_ms").Int(k.created_at_ms).Key("destroyed_at_ms");
+  if (k.destroyed_at_ms) {
+    w.Int(*k.destroyed_at_ms);
+  } else {
+    w.Null();
+  }
+  w.EndObject().EndObject();
+}
+
+void ErasureLine(JsonWriter& w, const ErasureRecord& e) {
+  w.BeginObject().Key("erasure").BeginObject();
+  w.Key("id").String(e.id).Key("tenant_id").String(e.tenant_id).Key("subject").String(e.subject);
+  w.Key("step").String(e.step).Key("actor").String(e.actor).Key("requested_at_ms").Int(e.requested_at_ms);
+  w.Key("updated_at_ms").Int(e.updated_at_ms).Key("details").String(e.details);
+  w.EndObject().EndObject();
+}
+
+// One parsed row of a keys archive.
+struct KeyRow {
+  enum class Kind { kTenantKey, kSubjectKey, kErasure } kind = Kind::kTenantKey;
+  std::string tenant_id;
+  std::string purpose;
+  std::string wrapped;
+  SubjectKeyRecord subject_key;
+  ErasureRecord erasure;
+};
+
+Status BadRow(int64_t line, const std::string& why) {
+  return Status(StatusCode::kDataLoss, "backup_corrupt",
+                "keys archive row " + std::to_string(line) + " is malformed: " + why);
+}
+
+Result<KeyRow> ParseKeyRow(std::string_view text, int64_t line) {
+  Result<JsonValue> parsed = ParseJson(text);
+  if (!parsed.ok() || !parsed->is_object() || parsed->as_object().size() != 1) return BadRow(line, "not one object");
+  const auto& [kind, body] = parsed->as_object().front();
+  if (!body.is_object()) return BadRow(line, "not an object");
+  auto str = [&](std::string_view key) -> std::optional<std::string> {
+    const JsonValue* v = body.Find(key);
+    if (v == nullptr || !v->is_string()) return std::nullopt;
+    return v->as_string();
+  };
+  auto num = [&](std::string_view key) -> std::optional<int64_t> {
+    const JsonValue* v = body.Find(key);
+    if (v == nullptr || v->type() != JsonValue::Type::kInt) return std::nullopt;
+    return v->as_int();
+  };
+  KeyRow row;
+  if (kind == "tenant_key") {
+    auto tenant = str("tenant_id");
+    auto purpose = str("purpose");
+    auto wrapped = str("wrapped");
+    std::optional<std::string> bytes = wrapped ? HexDecode(*wrapped) : std::nullopt;
+    if (!tenant || !purpose || !bytes) return BadRow(line, "incomplete tenant key");
+    row.kind = KeyRow::Kind::kTenantKey;
+    row.tenant_id = *tenant;
+    row.purpose = *purpose;
+    row.wrapped = std::move(*bytes);
+    return row;
+  }
+  if (kind == "subject_key") {
+    auto tenant = str("tenant_id");
+    auto subject = str("subject");
+    auto generation = num("generation");
+    auto created = num("created_at_ms");
+    if (!tenant || !subject || !generation || !created) return BadRow(line, "incomplete subject key");
+    row.kind = KeyRow::Kind::kSubjectKey;
+    row.subject_key.tenant_id = *tenant;
+    row.subject_key.subject = *subject;
+    row.subject_key.generation = *generation;
+    row.subject_key.created_at_ms = *created;
+    if (auto wrapped = str("wrapped")) {
+      std::optional<std::string> bytes = HexDecode(*wrapped);
+      if (!bytes) return BadRow(line, "malformed wrapped key");
+      row.subject_key.wrapped = std::move(*bytes);
+    }
+    row.subject_key.destroyed_at_ms = num("destroyed_at_ms");
+    return row;
+  }
+  if (kind == "erasure") {
+    auto id = str("id");
+    auto tenant = str("tenant_id");
+    auto subject = str("subject");
+    auto step = str("step");
+    auto actor = str("actor");
+    auto requested = num("requested_at_ms");
+    auto updated = num("updated_at_ms");
+    auto details = str("details");
+    if (!id || !tenant || !subject || !step || !actor || !requested || !updated || !details) {
+      return BadRow(line, "incomplete erasure");
+    }
+    row.kind = KeyRow::Kind::kErasure;
+    row.erasure = ErasureRecord{*id, *tenant, *subject, *step, *actor, *requested, *updated, *details};
+    return row;
+  }
+  return BadRow(line, "unknown row type " + kind);
+}
+
+// Reads a keys archive row by row, across chunk boundaries.
+Status ForEachKeyRow(ArchiveReader& reader, const std::function<Status(const KeyRow&)>& visit) {
+  if (reader.header().kind != "keys") {
+    return InvalidArgument("wrong_backup_kind", "expected a keys archive (*.keys.cbk), got a " +
+                                                    reader.header().kind + " archive");
+  }
+  std::string carry;
+  int64_t line = 0;
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(std::optional<SecretString> chunk, reader.Next());
+    if (!chunk) break;
+    carry += InsecureSecretAccess::Get(*chunk);
+    size_t start = 0;
+    for (size_t nl = carry.find('\n'); nl != std::string::npos; nl = carry.find('\n', start)) {
+      ++line;
+      CS_ASSIGN_OR_RETURN(KeyRow row, ParseKeyRow(std::string_view(carry).substr(start, nl - start), line));
+      CS_RETURN_IF_ERROR(visit(row));
+      start = nl + 1;
+    }
+    carry.erase(0, start);
+  }
+  if (!carry.empty()) return BadRow(line + 1, "no line end");
+  return Status::Ok();
+}
+
+std::string StepAfterReplay(const std::string& step) {
+  // A journalled erasure restarts where its key is gone, or from the start
+  // if the key source had not destroyed it yet; data_erased and done
+  // happened in a database this backup predates, so they run again here.
+  return step == "requested" ? "requested" : "key_destroyed";
+}
+
+}  // namespace
+
+std::string CompactUtcStamp(int64_t unix_millis) {
+  std::string stamp;
+  for (char ch : FormatRfc3339Millis(unix_millis).substr(0, 19)) {
+    if (ch != '-' && ch != ':') stamp.push_back(ch);
+  }
+  return stamp + "Z";
+}
+
+std::string BackupFileName(int64_t created_at_ms, const std::string& backup_id, std::string_view kind) {
+  return "consentry-" + CompactUtcStamp(created_at_ms) + "-" + backup_id + "." + std::string(kind) + ".cbk";
+}
+
+// ------------------------------------------------------------------ create
+
+Result<BackupSet> CreateBackup(Store& live, Kms& kms, Random& random, const Clock& clock, const std::string& out_dir,
+                               const BackupProgress& progress) {
+  CS_RETURN_IF_ERROR(EnsurePrivateDir(out_dir));
+  BackupSet set;
+  CS_ASSIGN_OR_RETURN(std::string id_bytes, random.Bytes(8));
+  set.backup_id = "bk_" + HexEncode(id_bytes);
+  set.created_at_ms = clock.NowUnixMillis();
+  CS_ASSIGN_OR_RETURN(MigrationStatus schema, live.GetMigrationStatus());
+  set.schema_version = schema.current_version;
+  set.data_file = out_dir + "/" + BackupFileName(set.created_at_ms, set.backup_id, "data");
+  set.keys_file = out_dir + "/" + BackupFileName(set.created_at_ms, set.backup_id, "keys");
+
+  // 1. One consistent snapshot; keys and data below both come from it.
+  Report(progress, "snapshot", 0, 1);
+  TempDatabase snapshot(out_dir + "/." + set.backup_id + ".snapshot.db");
+  CS_RETURN_IF_ERROR(live.SnapshotTo(snapshot.path()));
+  ::chmod(snapshot.path().c_str(), 0600);
+  Report(progress, "snapshot", 1, 1);
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<Store> copy, OpenFile(snapshot.path()));
+
+  // 2. The keys archive: tenant keys, subject keys, the erasure journal.
+  std::string rows;
+  {
+    CS_ASSIGN_OR_RETURN(auto tenant_keys, copy->messaging().ListTenantKeys());
+    for (const auto& [tenant, purpose, wrapped] : tenant_keys) {
+      JsonWriter w;
+      TenantKeyLine(w, tenant, purpose, wrapped);
+      rows += w.Take();
+      rows += '\n';
+      ++set.tenant_keys;
+    }
+    std::string after_tenant, after_subject;
+    for (;;) {
+      CS_ASSIGN_OR_RETURN(auto page, copy->vault().ListSubjectKeys(after_tenant, after_subject, kKeyPage));
+      for (const SubjectKeyRecord& k : page) {
+        JsonWriter w;
+        SubjectKeyLine(w, k);
+        rows += w.Take();
+        rows += '\n';
+      }
+      set.subject_keys += static_cast<int64_t>(page.size());
+      Report(progress, "keys", set.subject_keys, 0);
+      if (page.size() < static_cast<size_t>(kKeyPage)) break;
+      after_tenant = page.back().tenant_id;
+      after_subject = page.back().subject;
+    }
+    CS_ASSIGN_OR_RETURN(auto erasures, copy->vault().ListErasures());
+    for (const ErasureRecord& e : erasures) {
+      JsonWriter w;
+      ErasureLine(w, e);
+      rows += w.Take();
+      rows += '\n';
+    }
+    set.erasures = static_cast<int64_t>(erasures.size());
+  }
+  ArchiveHeader keys_header;
+  keys_header.kind = "keys";
+  keys_header.backup_id = set.backup_id;
+  keys_header.created_at_ms = set.created_at_ms;
+  keys_header.schema_version = set.schema_version;
+  keys_header.content_bytes = static_cast<int64_t>(rows.size());
+  CS_ASSIGN_OR_RETURN(auto keys_writer, ArchiveWriter::Create(set.keys_file, keys_header, kms, random));
+  CS_RETURN_IF_ERROR(keys_writer->Write(rows));
+  std::fill(rows.begin(), rows.end(), '\0');
+  CS_RETURN_IF_ERROR(keys_writer->Finish());
+
+  // 3. The data archive: the snapshot without any key. secure_delete
+  // zeroes the freed pages and the checkpoint folds them into the file.
+  Status stripped = copy->InTransaction([](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.vault().DeleteAllSubjectKeys().status());
+    return tx.messaging().DeleteAllTenantKeys().status();
+  });
+  if (stripped.ok()) stripped = copy->Checkpoint();
+  copy.reset();  // the last connection closes: the WAL is folded in and removed
+  if (!stripped.ok()) {
+    ::unlink(set.keys_file.c_str());
+    return stripped;
+  }
+  ArchiveHeader data_header;
+  data_header.kind = "data";
+  data_header.backup_id = set.backup_id;
+  data_header.created_at_ms = set.created_at_ms;
+  data_header.schema_version = set.schema_version;
+  data_header.content_bytes = FileSize(snapshot.path());
+  Status written = [&]() -> Status {
+    CS_ASSIGN_OR_RETURN(auto data_writer, ArchiveWriter::Create(set.data_file, data_header, kms, random));
+    int fd = ::open(snapshot.path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Unavailable("io_error", "cannot read the snapshot: " + std::string(std::strerror(errno)));
+    std::string buffer(kCopyBytes, '\0');
+    Status s = Status::Ok();
+    for (;;) {
+      ssize_t n = ::read(fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        s = Unavailable("io_error", "cannot read the snapshot: " + std::string(std::strerror(errno)));
+        break;
+      }
+      if (n == 0) break;
+      s = data_writer->Write(std::string_view(buffer.data(), static_cast<size_t>(n)));
+      if (!s.ok()) break;
+      Report(progress, "encrypt", data_writer->bytes_written(), data_header.content_bytes);
+    }
+    ::close(fd);
+    CS_RETURN_IF_ERROR(s);
+    return data_writer->Finish();
+  }();
+  if (!written.ok()) {
+    ::unlink(set.keys_file.c_str());
+    return written;
+  }
+  set.data_bytes = FileSize(set.data_file);
+  set.keys_bytes = FileSize(set.keys_file);
+  return set;
+}
+
+// ------------------------------------------------------------------ verify
+
+namespace {
+
+// Decrypts a data archive into `path` (mode 0600, must not exist).
+Status DecryptDataTo(ArchiveReader& reader, const std::string& path, const BackupProgress& progress) {
+  if (reader.header().kind != "data") {
+    return InvalidArgument("wrong_backup_kind", "expected a data archive (*.data.cbk), got a " +
+                                                    reader.header().kind + " archive");
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Unavailable("io_error", "cannot create " + path + ": " + std::strerror(errno));
+  Status s = Status::Ok();
+  for (;;) {
+    Result<std::optional<SecretString>> chunk = reader.Next();
+    if (!chunk.ok()) {
+      s = chunk.status();
+      break;
+    }
+    if (!*chunk) break;
+    std::string_view bytes = InsecureSecretAccess::Get(**chunk);
+    while (!bytes.empty()) {
+      ssize_t n = ::write(fd, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        s = Unavailable("io_error", "cannot write " + path + ": " + std::strerror(errno));
+        break;
+      }
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    if (!s.ok()) break;
+    Report(progress, "decrypt", reader.bytes_read(), reader.header().content_bytes);
+  }
+  if (s.ok() && ::fsync(fd) != 0) s = Unavailable("io_error", "cannot flush " + path);
+  ::close(fd);
+  return s;
+}
+
+}  // namespace
+
+Result<ArchiveCheck> VerifyArchive(const std::string& path, Kms& kms, const std::string& scratch_dir,
+                                   const BackupProgress& progress) {
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<ArchiveReader> reader, ArchiveReader::Open(path, kms));
+  ArchiveCheck check;
+  check.header = reader->header();
+  check.file_bytes = FileSize(path);
+  if (check.header.kind == "keys") {
+    CS_RETURN_IF_ERROR(ForEachKeyRow(*reader, [&](const KeyRow& row) -> Status {
+      switch (row.kind) {
+        case KeyRow::Kind::kTenantKey: ++check.tenant_keys; break;
+        case KeyRow::Kind::kSubjectKey: ++check.subject_keys; break;
+        case KeyRow::Kind::kErasure: ++check.erasures; break;
+      }
+      return Status::Ok();
+    }));
+    return check;
+  }
+  CS_RETURN_IF_ERROR(EnsurePrivateDir(scratch_dir));
+  TempDatabase copy(scratch_dir + "/." + check.header.backup_id + ".verify.db");
+  CS_RETURN_IF_ERROR(DecryptDataTo(*reader, copy.path(), progress));
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenFile(copy.path()));
+  CS_RETURN_IF_ERROR(store->CheckIntegrity());
+  check.database_intact = true;
+  CS_ASSIGN_OR_RETURN(auto tail, store->audit().Tail());
+  check.audit_entries = tail.first;
+  return check;
+}
+
+// ------------------------------------------------------------------ restore
+
+Result<PreparedRestore> PrepareRestore(const RestorePlan& plan, Kms& kms, const BackupProgress& progress) {
+  if (!plan.keys_archive && plan.live == nullptr) {
+    return FailedPrecondition("backup_keys_missing",
+                              "no key source: restore into the data directory whose database still opens, or give "
+                              "the keys archive with --keys (*.keys.cbk)");
+  }
+  PreparedRestore out;
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<ArchiveReader> data, ArchiveReader::Open(plan.data_archive, kms));
+  out.data_header = data->header();
+  std::unique_ptr<ArchiveReader> keys;
+  if (plan.keys_archive) {
+    CS_ASSIGN_OR_RETURN(keys, ArchiveReader::Open(*plan.keys_archive, kms));
+    if (keys->header().kind != "keys") {
+      return InvalidArgument("wrong_backup_kind", "--keys expects a keys archive (*.keys.cbk)");
+    }
+    const size_t slash = plan.keys_archive->find_last_of('/');
+    out.key_source = slash == std::string::npos ? *plan.keys_archive : plan.keys_archive->substr(slash + 1);
+  } else {
+    out.key_source = "live";
+  }
+
+  TempDatabase target(plan.target_path);
+  CS_RETURN_IF_ERROR(DecryptDataTo(*data, plan.target_path, progress));
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<Store> restored, OpenFile(plan.target_path));
+  CS_RETURN_IF_ERROR(restored->CheckIntegrity());
+  CS_RETURN_IF_ERROR(restored->Migrate().status());
+
+  std::set<std::string> tenants;
+  {
+    CS_ASSIGN_OR_RETURN(std::vector<Tenant> list, restored->tenants().List());
+    for (const Tenant& t : list) tenants.insert(t.id);
+  }
+  std::set<std::string> known_erasures;
+  {
+    CS_ASSIGN_OR_RETURN(std::vector<ErasureRecord> list, restored->vault().ListErasures());
+    for (const ErasureRecord& e : list) known_erasures.insert(e.id);
+  }
+
+  // Keys, in batches of one transaction each.
+  std::vector<KeyRow> batch;
+  std::vector<ErasureRecord> erasures;
+  auto flush = [&]() -> Status {
+    Status s = restored->InTransaction([&](StoreTransaction& tx) -> Status {
+      for (const KeyRow& row : batch) {
+        if (row.kind == KeyRow::Kind::kTenantKey) {
+          CS_RETURN_IF_ERROR(tx.messaging().InsertTenantKey(row.tenant_id, row.purpose, row.wrapped));
+        } else {
+          CS_RETURN_IF_ERROR(tx.vault().PutSubjectKey(row.subject_key));
+        }
+      }
+      return Status::Ok();
+    });
+    batch.clear();
+    Report(progress, "keys", out.subject_keys, 0);
+    return s;
+  };
+  auto take = [&](KeyRow row) -> Status {
+    const std::string& tenant = row.kind == KeyRow::Kind::kSubjectKey ? row.subject_key.tenant_id
+                                : row.kind == KeyRow::Kind::kErasure  ? row.erasure.tenant_id
+                                                                      : row.tenant_id;
+    if (tenants.count(tenant) == 0) {
+      ++out.skipped_rows;
+      return Status::Ok();
+    }
+    switch (row.kind) {
+      case KeyRow::Kind::kTenantKey: ++out.tenant_keys; break;
+      case KeyRow::Kind::kSubjectKey: ++out.subject_keys; break;
+      case KeyRow::Kind::kErasure: erasures.push_back(std::move(row.erasure)); return Status::Ok();
+    }
+    batch.push_back(std::move(row));
+    return batch.size() >= static_cast<size_t>(kKeyPage) ? flush() : Status::Ok();
+  };
+  if (keys) {
+    CS_RETURN_IF_ERROR(ForEachKeyRow(*keys, [&](const KeyRow& row) { return take(row); }));
+  } else {
+    CS_ASSIGN_OR_RETURN(auto tenant_keys, plan.live->messaging().ListTenantKeys());
+    for (auto& [tenant, purpose, wrapped] : tenant_keys) {
+      KeyRow row;
+      row.kind = KeyRow::Kind::kTenantKey;
+      row.tenant_id = tenant;
+      row.purpose = purpose;
+      row.wrapped = wrapped;
+      CS_RETURN_IF_ERROR(take(std::move(row)));
+    }
+    std::string after_tenant, after_subject;
+    for (;;) {
+      CS_ASSIGN_OR_RETURN(auto page, plan.live->vault().ListSubjectKeys(after_tenant, after_subject, kKeyPage));
+      for (SubjectKeyRecord& k : page) {
+        KeyRow row;
+        row.kind = KeyRow::Kind::kSubjectKey;
+        row.subject_key = std::move(k);
+        CS_RETURN_IF_ERROR(take(std::move(row)));
+      }
+      if (page.size() < static_cast<size_t>(kKeyPage)) break;
+      after_tenant = page.back().tenant_id;
+      after_subject = page.back().subject;
+    }
+  }
+  CS_RETURN_IF_ERROR(flush());
+  // The live journal knows erasures a keys archive may not (those after it).
+  if (plan.live != nullptr) {
+    CS_ASSIGN_OR_RETURN(std::vector<ErasureRecord> live_erasures, plan.live->vault().ListErasures());
+    for (ErasureRecord& e : live_erasures) {
+      if (tenants.count(e.tenant_id) != 0) erasures.push_back(std::move(e));
+    }
+  }
+
+  // Every erasure the backup predates goes into the restored journal, to be
+  // carried out again on the restored data before anything serves.
+  CS_RETURN_IF_ERROR(restored->InTransaction([&](StoreTransaction& tx) -> Status {
+    for (ErasureRecord& e : erasures) {
+      if (!known_erasures.insert(e.id).second) continue;
+      e.step = StepAfterReplay(e.step);
+      CS_RETURN_IF_ERROR(tx.vault().InsertErasure(e));
+      ++out.erasures_to_replay;
+    }
+    return Status::Ok();
+  }));
+  CS_RETURN_IF_ERROR(restored->Checkpoint());
+  restored.reset();
+  target.Keep();
+  return out;
+}
+
+}  // namespace cs
