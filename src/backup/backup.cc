@@ -210,14 +210,54 @@ Status ForEachKeyRow(ArchiveReader& reader, const std::function<Status(const Key
   return Status::Ok();
 }
 
-std::string StepAfterReplay(const std::string& step) {
-  // A journalled erasure restarts where its key is gone, or from the start
-  // if the key source had not destroyed it yet; data_erased and done
-  // happened in a database this backup predates, so they run again here.
-  return step == "requested" ? "requested" : "key_destroyed";
-}
+constexpr std::string_view kJournalCopyName = "erasure-journal.jsonl";
 
 }  // namespace
+
+std::string ErasureJournalCopyPath(const std::string& dir) { return dir + "/" + std::string(kJournalCopyName); }
+
+Status AppendErasureJournalCopy(const std::string& dir, const ErasureRecord& erasure) {
+  CS_RETURN_IF_ERROR(EnsurePrivateDir(dir));
+  const std::string path = ErasureJournalCopyPath(dir);
+  JsonWriter w;
+  ErasureLine(w, erasure);
+  std::string line = w.Take();
+  line += '\n';
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return Unavailable("erasure_journal_copy_failed", "cannot open " + path + ": " + std::strerror(errno));
+  // One write of one line: O_APPEND keeps concurrent writers' lines whole.
+  const ssize_t n = ::write(fd, line.data(), line.size());
+  const bool synced = n == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced) return Unavailable("erasure_journal_copy_failed", "cannot append to " + path + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+Result<std::vector<ErasureRecord>> ReadErasureJournalCopy(const std::string& dir) {
+  std::vector<ErasureRecord> out;
+  const std::string path = ErasureJournalCopyPath(dir);
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    if (errno == ENOENT) return out;
+    return Unavailable("io_error", "cannot read " + path + ": " + std::strerror(errno));
+  }
+  std::string text;
+  char buffer[65536];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
+  std::fclose(f);
+  int64_t line = 0;
+  size_t start = 0;
+  for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
+    ++line;
+    CS_ASSIGN_OR_RETURN(KeyRow row, ParseKeyRow(std::string_view(text).substr(start, nl - start), line));
+    if (row.kind != KeyRow::Kind::kErasure) return BadRow(line, "not an erasure");
+    out.push_back(std::move(row.erasure));
+    start = nl + 1;
+  }
+  // A torn last line (a crash mid-append) was never acknowledged: skip it.
+  return out;
+}
 
 std::string CompactUtcStamp(int64_t unix_millis) {
   std::string stamp;
@@ -517,6 +557,11 @@ Result<PreparedRestore> PrepareRestore(const RestorePlan& plan, Kms& kms, const 
     }
   }
   CS_RETURN_IF_ERROR(flush());
+  // The copy beside the backups knows erasures made after the newest keys
+  // archive, even when the database is gone.
+  for (const ErasureRecord& e : plan.journal_copy) {
+    if (tenants.count(e.tenant_id) != 0) erasures.push_back(e);
+  }
   // The live journal knows erasures a keys archive may not (those after it).
   if (plan.live != nullptr) {
     CS_ASSIGN_OR_RETURN(std::vector<ErasureRecord> live_erasures, plan.live->vault().ListErasures());
@@ -530,7 +575,12 @@ Result<PreparedRestore> PrepareRestore(const RestorePlan& plan, Kms& kms, const 
   CS_RETURN_IF_ERROR(restored->InTransaction([&](StoreTransaction& tx) -> Status {
     for (ErasureRecord& e : erasures) {
       if (!known_erasures.insert(e.id).second) continue;
-      e.step = StepAfterReplay(e.step);
+      // From the start: whatever the key source says, the key goes (a key
+      // archive older than the erasure still holds it), then the data. Every
+      // replayed erasure postdates the backup, so all of the subject's data
+      // in it predates the erasure; a newer key generation from the live
+      // store seals nothing in this database and is safe to destroy too.
+      e.step = "requested";
       CS_RETURN_IF_ERROR(tx.vault().InsertErasure(e));
       ++out.erasures_to_replay;
     }

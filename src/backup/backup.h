@@ -72,10 +72,22 @@ struct ArchiveCheck {
 Result<ArchiveCheck> VerifyArchive(const std::string& path, Kms& kms, const std::string& scratch_dir,
                                    const BackupProgress& progress);
 
+// The copy of the erasure journal kept beside the backups, off the database
+// volume: <dir>/erasure-journal.jsonl, one JSON line per erasure whose key
+// was destroyed (pseudonyms and ids only). It lets a restore replay the
+// erasures made after the newest backup even when the database is lost.
+std::string ErasureJournalCopyPath(const std::string& dir);
+// Appends `erasure` (mode 0600, fsync before returning).
+Status AppendErasureJournalCopy(const std::string& dir, const ErasureRecord& erasure);
+// Every entry of the copy (empty when there is none). data_loss
+// "backup_corrupt" for a line that does not parse.
+Result<std::vector<ErasureRecord>> ReadErasureJournalCopy(const std::string& dir);
+
 struct RestorePlan {
   std::string data_archive;
   std::optional<std::string> keys_archive;  // nullopt: the keys come from `live`
   Store* live = nullptr;                    // the current database, when it still opens
+  std::vector<ErasureRecord> journal_copy;  // ReadErasureJournalCopy of backup.dir
   std::string target_path;                  // where the restored database is written (must not exist)
 };
 

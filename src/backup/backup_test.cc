@@ -245,13 +245,13 @@ TEST_F(BackupTest, ARestoreTakesTheLiveKeysAndJournalsEveryLaterErasure) {
   ASSERT_TRUE(sub2.ok() && sub2->has_value());
   EXPECT_EQ((*sub2)->wrapped, "WRAPPED-DEK-sub_2");
   EXPECT_EQ(*restored->messaging().TenantKey("ten_a", "content"), "WRAPPED-CONTENT-BYTES");
-  // Both later erasures wait in the journal, to be carried out before serving:
-  // the finished one from its key step, the pending one from the start.
+  // Both later erasures wait in the journal, to be carried out again from
+  // the start before serving.
   auto pending = restored->vault().PendingErasures();
   ASSERT_TRUE(pending.ok());
   ASSERT_EQ(pending->size(), 2u);
   EXPECT_EQ((*pending)[0].id, "era_1");
-  EXPECT_EQ((*pending)[0].step, "key_destroyed");
+  EXPECT_EQ((*pending)[0].step, "requested");
   EXPECT_EQ((*pending)[1].id, "era_2");
   EXPECT_EQ((*pending)[1].step, "requested");
   EXPECT_EQ(restored->vault().GetErasure("ten_a", "era_3")->step, "done");  // the backup knew it
@@ -281,6 +281,45 @@ TEST_F(BackupTest, WithoutTheLiveDatabaseTheKeysArchiveIsTheSource) {
   EXPECT_EQ((*restored->vault().GetSubjectKey("ten_a", "sub_1"))->wrapped, "WRAPPED-DEK-sub_1");
   EXPECT_FALSE((*restored->vault().GetSubjectKey("ten_a", "sub_3"))->wrapped.has_value());
   EXPECT_TRUE(restored->CheckIntegrity().ok());
+}
+
+// covers: F-18, RET-08
+TEST_F(BackupTest, TheJournalCopyReplaysErasuresTheKeysArchiveDoesNotKnow) {
+  Populate(*live_);
+  auto set = CreateBackup(*live_, *kms_, random_, clock_, dir_ + "/backups", nullptr);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  const std::string copy_dir = dir_ + "/beside";
+  EXPECT_TRUE(ReadErasureJournalCopy(copy_dir)->empty());  // none yet: not an error
+  ErasureRecord later{"era_9", "ten_a", "sub_1", "key_destroyed", "operator:cli", 50, 51, "{}"};
+  ASSERT_TRUE(AppendErasureJournalCopy(copy_dir, later).ok());
+  ASSERT_TRUE(AppendErasureJournalCopy(copy_dir, later).ok());  // a retried step appends again
+  {
+    std::ofstream torn(ErasureJournalCopyPath(copy_dir), std::ios::app);
+    torn << R"({"erasure":{"id":"era_torn")";  // a crash mid-append: never acknowledged
+  }
+  auto copy = ReadErasureJournalCopy(copy_dir);
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  ASSERT_EQ(copy->size(), 2u);
+  EXPECT_EQ((*copy)[0].id, "era_9");
+  struct stat st {};
+  ASSERT_EQ(::stat(ErasureJournalCopyPath(copy_dir).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // The database is lost; the keys archive predates the erasure and still
+  // holds sub_1's key: the copy puts the erasure back in the journal.
+  RestorePlan plan;
+  plan.data_archive = set->data_file;
+  plan.keys_archive = set->keys_file;
+  plan.journal_copy = *copy;
+  plan.target_path = dir_ + "/restored.db";
+  auto prepared = PrepareRestore(plan, *kms_, nullptr);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  EXPECT_EQ(prepared->erasures_to_replay, 1);
+  auto restored = OpenStore(plan.target_path);
+  auto pending = restored->vault().PendingErasures();
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].subject, "sub_1");
+  EXPECT_EQ((*pending)[0].step, "requested");  // the key goes first, then the data
 }
 
 // covers: SEC-02

@@ -223,7 +223,10 @@ int Restore(const CommonOptions& o, const BackupArgs& a) {
                       o.json);
   }
 
+  Result<std::vector<ErasureRecord>> journal_copy = ReadErasureJournalCopy(config.backup.dir);
+  if (!journal_copy.ok()) return PrintError(journal_copy.status(), o.json);
   RestorePlan plan;
+  plan.journal_copy = std::move(journal_copy).value();
   plan.data_archive = a.data_file;
   if (!a.keys_file.empty()) plan.keys_archive = a.keys_file;
   plan.live = live.get();

@@ -108,6 +108,9 @@ Result<ErasureRecord> ErasureService::Continue(ErasureRecord e) {
   }
   // 2. The rows: gone or cleared, queued sends cancelled, consents ended.
   if (e.step == "key_destroyed") {
+    if (key_destroyed_hook_) {
+      CS_RETURN_IF_ERROR(key_destroyed_hook_(e));
+    }
     CS_RETURN_IF_ERROR(advance("data_erased", [&](StoreTransaction& tx, ErasureRecord& updated) -> Status {
       CS_ASSIGN_OR_RETURN(ErasedCounts n, tx.vault().EraseSubjectData(e.tenant_id, e.subject, clock_.NowUnixMillis()));
       std::vector<AuditEvent> events;

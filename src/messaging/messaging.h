@@ -422,11 +422,20 @@ class ErasureService {
   // One that fails stays pending (an error only when none could finish).
   Result<int> ResumePending();
 
+  // Called with the journal entry once the key is destroyed and before the
+  // data step; an error keeps the erasure pending (retried by
+  // ResumePending). The gateway copies the entry off the database volume
+  // with it, so a restore after losing the database still replays it
+  // (docs/backup.md). Set before use.
+  void SetKeyDestroyedHook(std::function<Status(const ErasureRecord&)> hook) { key_destroyed_hook_ = std::move(hook); }
+
   // Tests only: behave as if the process died right after `step` committed.
   void CrashAfterStepForTest(std::string step) { crash_after_ = std::move(step); }
 
  private:
   Result<ErasureRecord> Continue(ErasureRecord erasure);
+
+  std::function<Status(const ErasureRecord&)> key_destroyed_hook_;
 
   Store& store_;
   TenantKeyring& keyring_;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "backup/backup.h"
 #include "common/strings.h"
 #include "server/server.h"
 
@@ -125,6 +126,10 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->webhooks->AttachContentGuard(m->content.get());
   m->erasures = std::make_unique<ErasureService>(*rt.store, *m->keyring, m->consent.get(), rt.ledger, rt.clock,
                                                  rt.random);
+  // Off the database volume, so a restore after losing the database still
+  // replays erasures made since the newest backup (docs/backup.md).
+  m->erasures->SetKeyDestroyedHook(
+      [dir = config.backup.dir](const ErasureRecord& e) { return AppendErasureJournalCopy(dir, e); });
   return m;
 }
 

@@ -235,6 +235,107 @@ TEST_F(WhatsAppDemoTest, ErasureOverHttp) {
   EXPECT_EQ(logs.find(kPhone), std::string::npos);
 }
 
+// The canary proof of issue 5 over the real binary: a unique number and
+// text go through the gateway; no backup file, no byte of the data
+// directory, no log holds them in clear; after the subject's erasure, a
+// restore of the older backup (from the live key store, and after the
+// database is lost, from a later keys archive) leaves the subject erased
+// before the gateway serves again.
+// covers: F-18, RET-08, DSR-05, OPS-01, SEC-02
+TEST_F(WhatsAppDemoTest, ARestoredBackupNeverBringsAnErasedSubjectBack) {
+  const std::string canary_phone = "4915199988877";
+  const std::string canary_text = "canary-backup-7731 parcel";
+  const std::string subject = OptIn(canary_phone);
+  OptIn(kPhone);  // someone else, who stays
+  HttpReply in = Call(sandbox_port_, "POST", "/_sandbox/inbound", "",
+                      R"({"from":")" + canary_phone + R"(","type":"text","text":{"body":")" + canary_text + R"("}})");
+  ASSERT_EQ(in.status, 200);
+  ASSERT_TRUE(WaitFor([&] {
+    HttpReply r = Call(port(), "GET", "/v1/audit/events?action=message.receive&subject=" + subject, token_);
+    size_t n = 0;
+    for (size_t at = r.body.find("\"seq\""); at != std::string::npos; at = r.body.find("\"seq\"", at + 1)) ++n;
+    return n >= 2;  // the YES and the canary text
+  }));
+
+  const std::vector<std::string> key_env = {"CONSENTRY_VAULT_MASTER_KEY_FILE=" + dir_ + "/master.key"};
+  const std::string backups = MakeTempDir("backups");
+  auto create = [&] {
+    CliResult r = RunConsentry({"backup", "create", "--data-dir", dir_, "--out", backups, "--json"}, key_env);
+    EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+    JsonValue j = r.Json();
+    return std::make_pair(j.Find("data_file")->as_string(), j.Find("keys_file")->as_string());
+  };
+  auto keys_status = [&] {
+    CliResult r = RunConsentry({"keys", "status", "--data-dir", dir_, "--json"}, key_env);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    JsonValue j = r.Json();
+    return j.Find("tenants")->as_array().front().Find("subject_keys")->as_int();
+  };
+  const auto [data1, keys1] = create();
+  const int64_t keys_before = keys_status();
+
+  // Nowhere in clear: backups, the data directory, logs.
+  const std::string everything = ReadTree(backups) + ReadTree(dir_) + server_->Stdout() + server_->Stderr();
+  for (const std::string& canary : {canary_phone, std::string("151 99988877"), std::string("canary-backup-7731")}) {
+    EXPECT_EQ(everything.find(canary), std::string::npos) << canary;
+  }
+  CliResult verified = RunConsentry({"backup", "verify", data1, keys1, "--data-dir", dir_, "--json"}, key_env);
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find(R"("database_intact":true)"), std::string::npos) << verified.out;
+
+  HttpReply erased = Call(port(), "POST", "/v1/erasures", token_, R"({"subject":")" + subject + R"("})");
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  const std::string erasure_id = After(erased.body, R"("id":")");
+  EXPECT_EQ(keys_status(), keys_before - 1);
+
+  // Never under a serving gateway.
+  CliResult busy = RunConsentry({"backup", "restore", data1, "--data-dir", dir_, "--json"}, key_env);
+  EXPECT_NE(busy.exit_code, 0);
+  EXPECT_NE(busy.out.find(R"("code":"gateway_running")"), std::string::npos) << busy.out;
+  const auto [data2, keys2] = create();  // after the erasure: its keys archive knows it
+  ASSERT_EQ(server_->Stop(), 0);
+
+  auto restore_and_check = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"backup", "restore", data1, "--data-dir", dir_, "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    CliResult restored = RunConsentry(args, key_env);
+    ASSERT_EQ(restored.exit_code, 0) << restored.err << restored.out;
+    EXPECT_NE(restored.out.find(R"("erasures_replayed":1)"), std::string::npos) << restored.out;
+    // The erased subject stays erased, before anything serves: its key is
+    // gone, the other subject's is there.
+    EXPECT_EQ(keys_status(), keys_before - 1);
+    server_ = std::make_unique<ServerProcess>(dir_, std::vector<std::string>{},
+                                              std::vector<std::string>{"--demo", "--sandbox-listen", "127.0.0.1:0"});
+    ASSERT_TRUE(server_->started());
+    token_ = After(server_->Stdout(), "csk_", "csk_");
+    HttpReply journal = Call(port(), "GET", "/v1/erasures/" + erasure_id, token_);
+    EXPECT_NE(journal.body.find(R"("state":"done")"), std::string::npos) << journal.body;
+    HttpReply consents = Call(port(), "GET", "/v1/subjects/" + subject + "/consents", token_);
+    EXPECT_NE(consents.body.find(R"("reason":"erasure")"), std::string::npos) << consents.body;
+    // The restore is on the record, and the restored ledger verifies (the
+    // previous ledger's tree heads file was set aside with it).
+    CliResult restore_audit = RunConsentry({"audit", "search", "--data-dir", dir_, "--action", "backup.restore", "--json"});
+    EXPECT_NE(restore_audit.out.find(R"("action":"backup.restore")"), std::string::npos) << restore_audit.out;
+    CliResult audit_ok = RunConsentry({"audit", "verify", "--data-dir", dir_, "--json"});
+    EXPECT_EQ(audit_ok.exit_code, 0) << audit_ok.out << audit_ok.err;
+    const std::string after = ReadTree(dir_) + server_->Stdout() + server_->Stderr();
+    EXPECT_EQ(after.find("canary-backup-7731"), std::string::npos);
+    ASSERT_EQ(server_->Stop(), 0);
+  };
+  // 1. The database is there: its key store and journal are the source.
+  restore_and_check({});
+  // 2. The database is lost, and only the older keys archive is left (it
+  // still holds the subject's key): the copy of the erasure journal the
+  // gateway keeps beside the backups (<data_dir>-backups) replays it.
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    if (entry.path().filename().string().rfind("consentry.db", 0) == 0) std::filesystem::remove(entry.path());
+  }
+  CliResult no_source = RunConsentry({"backup", "restore", data1, "--data-dir", dir_, "--json"}, key_env);
+  EXPECT_NE(no_source.out.find(R"("code":"backup_keys_missing")"), std::string::npos) << no_source.out;
+  restore_and_check({"--keys", keys1});
+  (void)keys2;
+}
+
 // covers: F-20
 TEST_F(WhatsAppDemoTest, IdempotencyKeyOverHttp) {
   OptIn(kPhone);
