@@ -346,20 +346,24 @@ Result<BackupSet> CreateBackup(Store& live, Kms& kms, Random& random, const Cloc
     return tx.messaging().DeleteAllTenantKeys().status();
   });
   if (stripped.ok()) stripped = copy->Checkpoint();
+  // Compacted once more: the pages the keys held (zeroed) are left out.
+  TempDatabase compact(out_dir + "/." + set.backup_id + ".compact.db");
+  if (stripped.ok()) stripped = copy->SnapshotTo(compact.path());
   copy.reset();  // the last connection closes: the WAL is folded in and removed
   if (!stripped.ok()) {
     ::unlink(set.keys_file.c_str());
     return stripped;
   }
+  ::chmod(compact.path().c_str(), 0600);
   ArchiveHeader data_header;
   data_header.kind = "data";
   data_header.backup_id = set.backup_id;
   data_header.created_at_ms = set.created_at_ms;
   data_header.schema_version = set.schema_version;
-  data_header.content_bytes = FileSize(snapshot.path());
+  data_header.content_bytes = FileSize(compact.path());
   Status written = [&]() -> Status {
     CS_ASSIGN_OR_RETURN(auto data_writer, ArchiveWriter::Create(set.data_file, data_header, kms, random));
-    int fd = ::open(snapshot.path().c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = ::open(compact.path().c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Unavailable("io_error", "cannot read the snapshot: " + std::string(std::strerror(errno)));
     std::string buffer(kCopyBytes, '\0');
     Status s = Status::Ok();
