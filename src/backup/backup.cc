@@ -1,6 +1,7 @@
 // Backup, verification and restore preparation (backup.h, docs/backup.md).
 #include "backup/backup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "common/json_writer.h"
@@ -257,6 +259,44 @@ Result<std::vector<ErasureRecord>> ReadErasureJournalCopy(const std::string& dir
   }
   // A torn last line (a crash mid-append) was never acknowledged: skip it.
   return out;
+}
+
+Result<std::vector<ListedBackupFile>> ListBackupFiles(const std::string& dir) {
+  std::vector<ListedBackupFile> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return out;
+    return Unavailable("io_error", "cannot list " + dir + ": " + std::strerror(errno));
+  }
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.size() < 4 || name.compare(name.size() - 4, 4, ".cbk") != 0) continue;
+    ListedBackupFile l;
+    l.path = dir + "/" + name;
+    Result<ArchiveHeader> h = ArchiveReader::ReadHeader(l.path);
+    if (!h.ok()) continue;
+    l.header = std::move(h).value();
+    l.bytes = FileSize(l.path);
+    out.push_back(std::move(l));
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(), [](const ListedBackupFile& x, const ListedBackupFile& y) {
+    return std::tie(x.header.created_at_ms, x.path) < std::tie(y.header.created_at_ms, y.path);
+  });
+  return out;
+}
+
+Result<std::vector<std::string>> PruneBackupFiles(const std::string& dir, int64_t cutoff_ms) {
+  CS_ASSIGN_OR_RETURN(std::vector<ListedBackupFile> listed, ListBackupFiles(dir));
+  std::vector<std::string> deleted;
+  for (const ListedBackupFile& l : listed) {
+    if (l.header.created_at_ms > cutoff_ms) continue;
+    if (::unlink(l.path.c_str()) != 0) {
+      return Unavailable("io_error", "cannot delete " + l.path + ": " + std::strerror(errno));
+    }
+    deleted.push_back(l.path.substr(dir.size() + 1));
+  }
+  return deleted;
 }
 
 std::string CompactUtcStamp(int64_t unix_millis) {

@@ -106,6 +106,21 @@ struct PreparedRestore {
 // failed_precondition "backup_keys_missing" when there is no key source.
 Result<PreparedRestore> PrepareRestore(const RestorePlan& plan, Kms& kms, const BackupProgress& progress);
 
+struct ListedBackupFile {
+  std::string path;
+  ArchiveHeader header;
+  int64_t bytes = 0;
+};
+
+// The backup files (*.cbk) of `dir`, oldest first; files that are not
+// backups are left out (`verify` says what is wrong with them). An absent
+// directory lists empty.
+Result<std::vector<ListedBackupFile>> ListBackupFiles(const std::string& dir);
+
+// Deletes every backup file of `dir` taken at or before `cutoff_ms`;
+// returns their names.
+Result<std::vector<std::string>> PruneBackupFiles(const std::string& dir, int64_t cutoff_ms);
+
 // "20261122T170000Z": a time for file names.
 std::string CompactUtcStamp(int64_t unix_millis);
 

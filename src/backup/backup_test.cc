@@ -322,6 +322,41 @@ TEST_F(BackupTest, TheJournalCopyReplaysErasuresTheKeysArchiveDoesNotKnow) {
   EXPECT_EQ((*pending)[0].step, "requested");  // the key goes first, then the data
 }
 
+// covers: RET-08, DSR-05
+TEST_F(BackupTest, PruneDeletesBothFilesOfEveryBackupPastTheHorizon) {
+  const std::string backups = dir_ + "/backups";
+  ASSERT_EQ(::mkdir(backups.c_str(), 0700), 0);
+  auto write = [&](const std::string& name, const std::string& kind, int64_t at) {
+    ArchiveHeader h;
+    h.kind = kind;
+    h.backup_id = "bk_" + name;
+    h.created_at_ms = at;
+    h.content_bytes = 1;
+    auto w = ArchiveWriter::Create(backups + "/" + name + "." + kind + ".cbk", h, *kms_, random_);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Write("x").ok());
+    ASSERT_TRUE((*w)->Finish().ok());
+  };
+  const int64_t day = 86'400'000;
+  write("old", "data", 10 * day);
+  write("old", "keys", 10 * day);
+  write("new", "data", 50 * day);
+  write("new", "keys", 50 * day);
+  WriteAll(backups + "/notes.cbk", "not a backup");  // never touched
+  WriteAll(ErasureJournalCopyPath(backups), "");       // never touched
+  auto listed = ListBackupFiles(backups);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 4u);
+  EXPECT_EQ(listed->front().header.created_at_ms, 10 * day);
+  auto deleted = PruneBackupFiles(backups, 50 * day - 35 * day);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, (std::vector<std::string>{"old.data.cbk", "old.keys.cbk"}));
+  EXPECT_EQ(ListBackupFiles(backups)->size(), 2u);
+  EXPECT_EQ(::access((backups + "/notes.cbk").c_str(), F_OK), 0);
+  EXPECT_EQ(::access(ErasureJournalCopyPath(backups).c_str(), F_OK), 0);
+  EXPECT_TRUE(ListBackupFiles(dir_ + "/absent")->empty());
+}
+
 // covers: SEC-02
 TEST_F(BackupTest, AKeysArchiveFromAnotherMasterKeyOrDamagedIsRefused) {
   Populate(*live_);

@@ -1,6 +1,5 @@
 // `consentry backup create|verify|restore|list|prune` (docs/backup.md).
 #include <CLI/CLI.hpp>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -240,7 +239,11 @@ int Restore(const CommonOptions& o, const BackupArgs& a) {
 
   // Finish every replayed erasure on the restored database before it can
   // serve, with the same code the gateway uses (ErasureService).
-  const std::string stamp = CompactUtcStamp(SystemClock().NowUnixMillis());
+  // Never over an earlier restore's copy (two restores in one second).
+  std::string stamp = CompactUtcStamp(SystemClock().NowUnixMillis());
+  for (int n = 2; ::access((db + ".pre-restore-" + stamp).c_str(), F_OK) == 0; ++n) {
+    stamp = CompactUtcStamp(SystemClock().NowUnixMillis()) + "-" + std::to_string(n);
+  }
   const std::string aside = db + ".pre-restore-" + stamp;
   int replayed = 0;
   Status finished = [&]() -> Status {
@@ -313,49 +316,17 @@ int Restore(const CommonOptions& o, const BackupArgs& a) {
 
 // ------------------------------------------------------------------ list / prune
 
-struct Listed {
-  std::string path;
-  ArchiveHeader header;
-  int64_t bytes = 0;
-};
-
-Result<std::vector<Listed>> ListBackups(const std::string& dir) {
-  std::vector<Listed> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) {
-    if (errno == ENOENT) return out;
-    return Unavailable("io_error", "cannot list " + dir + ": " + std::strerror(errno));
-  }
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name.size() < 4 || name.compare(name.size() - 4, 4, ".cbk") != 0) continue;
-    Listed l;
-    l.path = dir + "/" + name;
-    Result<ArchiveHeader> h = ArchiveReader::ReadHeader(l.path);
-    if (!h.ok()) continue;  // not ours, or damaged: `verify` says which
-    l.header = std::move(h).value();
-    struct stat st {};
-    if (::stat(l.path.c_str(), &st) == 0) l.bytes = st.st_size;
-    out.push_back(std::move(l));
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end(), [](const Listed& x, const Listed& y) {
-    return std::tie(x.header.created_at_ms, x.path) < std::tie(y.header.created_at_ms, y.path);
-  });
-  return out;
-}
-
 int List(const CommonOptions& o) {
   ConfigLoad load = Load(o);
   if (!load.ok()) return PrintError(load.ToStatus(), o.json);
   const Config& config = *load.config;
-  Result<std::vector<Listed>> listed = ListBackups(config.backup.dir);
+  Result<std::vector<ListedBackupFile>> listed = ListBackupFiles(config.backup.dir);
   if (!listed.ok()) return PrintError(listed.status(), o.json);
   const int64_t now = SystemClock().NowUnixMillis();
   const int64_t horizon = config.backup.retention_days * 86'400'000LL;
   JsonWriter w;
   w.BeginObject().Key("dir").String(config.backup.dir).Key("backups").BeginArray();
-  for (const Listed& l : *listed) {
+  for (const ListedBackupFile& l : *listed) {
     const int64_t expires = l.header.created_at_ms + horizon;
     w.BeginObject().Key("file").String(BaseName(l.path)).Key("kind").String(l.header.kind);
     w.Key("backup_id").String(l.header.backup_id).Key("created_at").String(FormatRfc3339Millis(l.header.created_at_ms));
@@ -377,29 +348,23 @@ int Prune(const CommonOptions& o) {
   if (!rt.ok()) return PrintError(rt.status(), o.json);
   ConfigLoad load = Load(o);
   const Config& config = *load.config;
-  Result<std::vector<Listed>> listed = ListBackups(config.backup.dir);
+  Result<std::vector<ListedBackupFile>> listed = ListBackupFiles(config.backup.dir);
   if (!listed.ok()) return PrintError(listed.status(), o.json);
   const int64_t cutoff = (*rt)->clock.NowUnixMillis() - config.backup.retention_days * 86'400'000LL;
-  std::vector<std::string> deleted;
-  for (const Listed& l : *listed) {
-    if (l.header.created_at_ms > cutoff) continue;
-    if (::unlink(l.path.c_str()) != 0) {
-      return PrintError(Unavailable("io_error", "cannot delete " + l.path + ": " + std::strerror(errno)), o.json);
-    }
-    deleted.push_back(BaseName(l.path));
-  }
+  Result<std::vector<std::string>> deleted = PruneBackupFiles(config.backup.dir, cutoff);
+  if (!deleted.ok()) return PrintError(deleted.status(), o.json);
   JsonWriter w;
   w.BeginObject().Key("retention_days").Int(config.backup.retention_days).Key("deleted").BeginArray();
-  for (const std::string& name : deleted) w.String(name);
+  for (const std::string& name : *deleted) w.String(name);
   const std::string json = w.EndArray().EndObject().Take();
-  if (!deleted.empty()) {
+  if (!deleted->empty()) {
     Status recorded = Record(**rt, "backup.prune", json);
     if (!recorded.ok()) return PrintError(recorded, o.json);
   }
   if (o.json) {
     std::cout << json << "\n";
   } else {
-    std::cout << "deleted " << deleted.size() << " backup files older than " << config.backup.retention_days
+    std::cout << "deleted " << deleted->size() << " backup files older than " << config.backup.retention_days
               << " days from " << config.backup.dir << "\n";
   }
   return 0;
