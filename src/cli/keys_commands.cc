@@ -1,8 +1,9 @@
-// `consentry keys status|rotate-master`: the key hierarchy of a data
-// directory, without a single key byte, and master-key rotation
-// (docs/erasure.md). Tenant-key rotation follows (issue 5).
+// `consentry keys status|rotate-master|rotate-tenant`: the key hierarchy of
+// a data directory, without a single key byte, and its rotation
+// (docs/erasure.md).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -18,7 +19,8 @@ struct TenantKeys {
   std::string id;
   std::string name;
   bool pepper = false;
-  bool content = false;
+  std::vector<uint32_t> content_versions;
+  std::map<uint32_t, int64_t> subject_keys_by_version;  // live subject keys per wrapping version
   int64_t subject_keys = 0;
   int64_t erasures_pending = 0;
 };
@@ -35,16 +37,20 @@ int KeysStatus(const CommonOptions& o) {
   if (!pending.ok()) return PrintError(pending.status(), o.json);
   std::vector<TenantKeys> rows;
   for (const Tenant& t : *tenants) {
-    TenantKeys k{t.id, t.name};
+    TenantKeys k;
+    k.id = t.id;
+    k.name = t.name;
     Result<std::optional<std::string>> pepper = store.messaging().TenantKey(t.id, "pepper");
-    Result<std::optional<std::string>> content = store.messaging().TenantKey(t.id, "content");
-    Result<int64_t> subjects = store.vault().CountSubjectKeys(t.id);
-    if (!pepper.ok() || !content.ok() || !subjects.ok()) {
-      return PrintError(!pepper.ok() ? pepper.status() : !content.ok() ? content.status() : subjects.status(), o.json);
+    Result<std::vector<uint32_t>> versions = messaging->keyring->ContentKeyVersions(t.id);
+    Result<std::map<uint32_t, int64_t>> by_version = store.vault().CountSubjectKeysByWrappingVersion(t.id);
+    if (!pepper.ok() || !versions.ok() || !by_version.ok()) {
+      return PrintError(!pepper.ok() ? pepper.status() : !versions.ok() ? versions.status() : by_version.status(),
+                        o.json);
     }
     k.pepper = pepper->has_value();
-    k.content = content->has_value();
-    k.subject_keys = *subjects;
+    k.content_versions = std::move(versions).value();
+    k.subject_keys_by_version = std::move(by_version).value();
+    for (const auto& [v, n] : k.subject_keys_by_version) k.subject_keys += n;
     for (const ErasureRecord& e : *pending) k.erasures_pending += e.tenant_id == t.id ? 1 : 0;
     rows.push_back(std::move(k));
   }
@@ -64,12 +70,16 @@ int KeysStatus(const CommonOptions& o) {
     for (const TenantKeys& k : rows) {
       w.BeginObject().Key("id").String(k.id).Key("name").String(k.name);
       w.Key("pepper").Bool(k.pepper).Key("content_key_version");
-      if (k.content) {
-        w.Int(1);
+      if (!k.content_versions.empty()) {
+        w.Int(k.content_versions.back());
       } else {
         w.Null();
       }
-      w.Key("subject_keys").Int(k.subject_keys).Key("erasures_pending").Int(k.erasures_pending).EndObject();
+      w.Key("content_key_versions").BeginArray();
+      for (uint32_t v : k.content_versions) w.Int(v);
+      w.EndArray().Key("subject_keys").Int(k.subject_keys).Key("subject_keys_by_content_key_version").BeginObject();
+      for (const auto& [v, n] : k.subject_keys_by_version) w.Key(std::to_string(v)).Int(n);
+      w.EndObject().Key("erasures_pending").Int(k.erasures_pending).EndObject();
     }
     w.EndArray().EndObject();
     std::cout << w.str() << "\n";
@@ -77,8 +87,13 @@ int KeysStatus(const CommonOptions& o) {
   }
   std::cout << "master key " << master_id << ": opens the stored keys\n";
   for (const TenantKeys& k : rows) {
-    std::cout << k.id << "  " << k.name << "  content key " << (k.content ? "v1" : "none yet") << ", "
-              << k.subject_keys << " subject keys, " << k.erasures_pending << " erasures pending\n";
+    std::cout << k.id << "  " << k.name << "  content key "
+              << (k.content_versions.empty() ? "none yet" : "v" + std::to_string(k.content_versions.back())) << ", "
+              << k.subject_keys << " subject keys";
+    int64_t older = 0;
+    for (const auto& [v, n] : k.subject_keys_by_version) older += k.content_versions.empty() || v != k.content_versions.back() ? n : 0;
+    if (older > 0) std::cout << " (" << older << " still wrapped under an older version: `keys rotate-tenant` resumes)";
+    std::cout << ", " << k.erasures_pending << " erasures pending\n";
   }
   return 0;
 }
@@ -111,6 +126,48 @@ int RotateMaster(const CommonOptions& o, const std::string& new_key_file) {
   return 0;
 }
 
+int RotateTenant(const CommonOptions& o, const std::string& tenant_ref, bool resume_only) {
+  Result<OpenedKeys> opened = OpenKeys(o);
+  if (!opened.ok()) return PrintError(opened.status(), o.json);
+  AdminRuntime& rt = *opened->rt;
+  TenantKeyring& keyring = *opened->messaging->keyring;
+  Result<std::vector<Tenant>> tenants = rt.store->tenants().List();
+  if (!tenants.ok()) return PrintError(tenants.status(), o.json);
+  auto tenant = std::find_if(tenants->begin(), tenants->end(),
+                             [&](const Tenant& t) { return t.id == tenant_ref || t.name == tenant_ref; });
+  if (tenant == tenants->end()) return PrintError(NotFound("no tenant " + tenant_ref), o.json);
+  uint32_t version = 0;
+  if (resume_only) {
+    Result<std::vector<uint32_t>> versions = keyring.ContentKeyVersions(tenant->id);
+    if (!versions.ok()) return PrintError(versions.status(), o.json);
+    version = versions->empty() ? 0 : versions->back();
+  } else {
+    // A tenant that never sealed anything gets its first key, then the next.
+    Result<uint32_t> rotated = keyring.RotateContentKey(tenant->id, rt.ledger, rt.actor);
+    if (!rotated.ok()) return PrintError(rotated.status(), o.json);
+    version = *rotated;
+  }
+  Result<TenantKeyring::RewrapCounts> counts = keyring.RewrapSubjectKeys(
+      tenant->id, o.json ? std::function<void(int64_t)>() : [](int64_t n) {
+        Progress("re-wrapped subject keys: " + std::to_string(n) + " seen");
+      });
+  ProgressDone();
+  if (!counts.ok()) return PrintError(counts.status(), o.json);
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("tenant").String(tenant->id).Key("content_key_version").Int(version);
+    w.Key("rewrapped").Int(counts->rewrapped).Key("already_current").Int(counts->current);
+    w.Key("changed_meanwhile").Int(counts->raced).EndObject();
+    std::cout << w.str() << "\n";
+  } else {
+    std::cout << tenant->id << ": content key v" << version << "; " << counts->rewrapped
+              << " subject keys re-wrapped under it, " << counts->current << " already were";
+    if (counts->raced > 0) std::cout << ", " << counts->raced << " changed meanwhile (run `--resume` again)";
+    std::cout << ".\nEarlier versions stay: what they sealed still opens (docs/erasure.md).\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 void AddKeysCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run) {
@@ -125,6 +182,16 @@ void AddKeysCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run)
   AddCommon(rotate, o);
   rotate->add_option("--new-key-file", *new_key_file, "The new master key: 64 hex characters, mode 0600")->required();
   rotate->callback([&run, &o, new_key_file] { run = [&o, new_key_file] { return RotateMaster(o, *new_key_file); }; });
+  auto tenant_ref = std::make_shared<std::string>();
+  auto resume = std::make_shared<bool>(false);
+  auto* rotate_tenant = keys->add_subcommand(
+      "rotate-tenant", "New content-key version for a tenant, then every subject key re-wrapped under it (online)");
+  AddCommon(rotate_tenant, o);
+  rotate_tenant->add_option("--tenant", *tenant_ref, "Tenant id or name")->required();
+  rotate_tenant->add_flag("--resume", *resume, "Only finish re-wrapping under the current version");
+  rotate_tenant->callback([&run, &o, tenant_ref, resume] {
+    run = [&o, tenant_ref, resume] { return RotateTenant(o, *tenant_ref, *resume); };
+  });
 }
 
 }  // namespace cs::cli_internal

@@ -20,22 +20,94 @@ Result<SecretString> TenantKeyring::LoadOrCreate(const std::string& tenant_id, c
   return kms_.Unwrap(*wrapped, context);
 }
 
-Result<const TenantKeyring::Keys*> TenantKeyring::KeysFor(const std::string& tenant_id) {
-  std::lock_guard lock(mu_);
-  auto it = cache_.find(tenant_id);
-  if (it != cache_.end()) return it->second.get();
-  auto keys = std::make_unique<Keys>();
+Result<std::shared_ptr<const TenantKeyring::Keys>> TenantKeyring::KeysFor(const std::string& tenant_id, bool fresh) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(tenant_id);
+    if (!fresh && it != cache_.end() && now - it->second->loaded_at_ns < kTenantKeyCacheSeconds * 1'000'000'000LL) {
+      return it->second;
+    }
+  }
+  auto keys = std::make_shared<Keys>();
+  keys->loaded_at_ns = now;
   CS_ASSIGN_OR_RETURN(keys->pepper, LoadOrCreate(tenant_id, "pepper"));
-  CS_ASSIGN_OR_RETURN(SecretString content, LoadOrCreate(tenant_id, "content"));
-  CS_ASSIGN_OR_RETURN(AeadKey key, AeadKey::Create(std::move(content), 1));
-  keys->content.emplace(std::move(key));
-  const Keys* out = keys.get();
-  cache_.emplace(tenant_id, std::move(keys));
+  CS_ASSIGN_OR_RETURN(SecretString first, LoadOrCreate(tenant_id, ContentKeyPurpose(1)));
+  CS_ASSIGN_OR_RETURN(AeadKey key, AeadKey::Create(std::move(first), 1));
+  keys->content.emplace(1, std::move(key));
+  // Versions are consecutive: read them until the first one missing.
+  for (uint32_t v = 2;; ++v) {
+    const std::string purpose = ContentKeyPurpose(v);
+    CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, store_.messaging().TenantKey(tenant_id, purpose));
+    if (!wrapped) break;
+    CS_ASSIGN_OR_RETURN(SecretString bytes, kms_.Unwrap(*wrapped, TenantKeyContext(tenant_id, purpose)));
+    CS_ASSIGN_OR_RETURN(AeadKey next, AeadKey::Create(std::move(bytes), v));
+    keys->content.emplace(v, std::move(next));
+    keys->current = v;
+  }
+  std::shared_ptr<const Keys> out = std::move(keys);
+  std::lock_guard lock(mu_);
+  cache_[tenant_id] = out;
   return out;
 }
 
+Result<std::shared_ptr<const TenantKeyring::Keys>> TenantKeyring::KeysOpening(const std::string& tenant_id,
+                                                                               std::string_view ciphertext,
+                                                                               uint32_t* version) {
+  CS_ASSIGN_OR_RETURN(*version, CiphertextKeyVersion(ciphertext));
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id));
+  if (keys->content.count(*version) == 0) {
+    CS_ASSIGN_OR_RETURN(keys, KeysFor(tenant_id, true));
+  }
+  if (keys->content.count(*version) == 0) {
+    return FailedPrecondition("wrong_key_version",
+                              "the ciphertext names tenant key version " + std::to_string(*version) +
+                                  ", which this tenant does not have");
+  }
+  return keys;
+}
+
+Result<std::vector<uint32_t>> TenantKeyring::ContentKeyVersions(const std::string& tenant_id) {
+  CS_ASSIGN_OR_RETURN(std::optional<std::string> first, store_.messaging().TenantKey(tenant_id, ContentKeyPurpose(1)));
+  std::vector<uint32_t> out;
+  if (!first) return out;
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id, true));
+  for (const auto& [v, key] : keys->content) out.push_back(v);
+  return out;
+}
+
+Result<uint32_t> TenantKeyring::RotateContentKey(const std::string& tenant_id, const AuditLedger& ledger,
+                                                 const AuditActor& actor) {
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id, true));
+  const uint32_t next = keys->current + 1;
+  const std::string purpose = ContentKeyPurpose(next);
+  CS_ASSIGN_OR_RETURN(std::string fresh, random_.Bytes(32));
+  CS_ASSIGN_OR_RETURN(std::string wrapped, kms_.Wrap(SecretString(std::move(fresh)), TenantKeyContext(tenant_id, purpose)));
+  CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_ASSIGN_OR_RETURN(std::optional<std::string> existing, tx.messaging().TenantKey(tenant_id, purpose));
+    if (existing) {
+      return AlreadyExists("rotation_in_progress", "another process added content key version " +
+                                                       std::to_string(next) + " meanwhile: run it again");
+    }
+    CS_RETURN_IF_ERROR(tx.messaging().InsertTenantKey(tenant_id, purpose, wrapped));
+    AuditEvent e;
+    e.tenant_id = tenant_id;
+    e.actor = actor;
+    e.action = "keys.rotate_tenant";
+    e.resource = "keys";
+    JsonWriter w;
+    w.BeginObject().Key("content_key_version").Int(next).Key("previous_version").Int(keys->current);
+    e.details = w.EndObject().Take();
+    return ledger.Append(tx.audit(), e);
+  }));
+  CS_RETURN_IF_ERROR(KeysFor(tenant_id, true).status());
+  return next;
+}
+
 Result<std::string> TenantKeyring::Pseudonym(const std::string& tenant_id, std::string_view identity) {
-  CS_ASSIGN_OR_RETURN(const Keys* keys, KeysFor(tenant_id));
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id));
   return SubjectPseudonym(keys->pepper, identity);
 }
 
@@ -57,14 +129,16 @@ constexpr size_t kSubjectKeyCacheMax = 200000;
 
 }  // namespace
 
-Result<TenantKeyring::SubjectKey> TenantKeyring::UnwrapSubjectKey(const Keys& keys, const SubjectKeyRecord& record) {
+Result<TenantKeyring::SubjectKey> TenantKeyring::UnwrapSubjectKey(const Keys&, const SubjectKeyRecord& record) {
   SubjectKey out;
   out.generation = record.generation;
   out.loaded_at_ns = MonotonicNanos();
   if (!record.wrapped) return out;
   const std::string field = DekField(record.generation);
+  uint32_t version = 0;
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> wrapping, KeysOpening(record.tenant_id, *record.wrapped, &version));
   CS_ASSIGN_OR_RETURN(SecretString bytes,
-                      cs::Open(*keys.content, *record.wrapped,
+                      cs::Open(wrapping->content.at(version), *record.wrapped,
                                FieldBinding{record.tenant_id, record.subject, "subject_key", field}));
   CS_ASSIGN_OR_RETURN(AeadKey key,
                       AeadKey::Create(std::move(bytes), kSubjectKeyFlag | static_cast<uint32_t>(record.generation)));
@@ -86,7 +160,7 @@ Result<TenantKeyring::SubjectKey> TenantKeyring::SubjectKeyFor(const std::string
       return it->second;
     }
   }
-  CS_ASSIGN_OR_RETURN(const Keys* keys, KeysFor(tenant_id));
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id));
   for (int attempt = 0; attempt < 3; ++attempt) {
     CS_ASSIGN_OR_RETURN(std::optional<SubjectKeyRecord> stored, store_.vault().GetSubjectKey(tenant_id, subject));
     if (!create || (stored && stored->wrapped)) {
@@ -113,7 +187,7 @@ Result<TenantKeyring::SubjectKey> TenantKeyring::SubjectKeyFor(const std::string
                               .count();
     CS_ASSIGN_OR_RETURN(std::string bytes, random_.Bytes(32));
     const std::string field = DekField(created.generation);
-    CS_ASSIGN_OR_RETURN(created.wrapped, cs::Seal(*keys->content, bytes, FieldBinding{tenant_id, subject, "subject_key", field},
+    CS_ASSIGN_OR_RETURN(created.wrapped, cs::Seal(keys->sealing(), bytes, FieldBinding{tenant_id, subject, "subject_key", field},
                                                 random_));
     // Whether this writer or a racing one won, the stored key is read next.
     CS_ASSIGN_OR_RETURN([[maybe_unused]] bool won, stored ? store_.vault().RenewSubjectKey(created, stored->generation)
@@ -129,16 +203,16 @@ Result<std::string> TenantKeyring::Seal(const std::string& tenant_id, std::strin
     if (!k.key) return Internal("subject key missing after creation");
     return cs::Seal(*k.key, plaintext, binding, random_);
   }
-  CS_ASSIGN_OR_RETURN(const Keys* keys, KeysFor(tenant_id));
-  return cs::Seal(*keys->content, plaintext, binding, random_);
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id));
+  return cs::Seal(keys->sealing(), plaintext, binding, random_);
 }
 
 Result<SecretString> TenantKeyring::Open(const std::string& tenant_id, std::string_view ciphertext,
                                          const FieldBinding& binding) {
   CS_ASSIGN_OR_RETURN(uint32_t version, CiphertextKeyVersion(ciphertext));
   if ((version & kSubjectKeyFlag) == 0) {
-    CS_ASSIGN_OR_RETURN(const Keys* keys, KeysFor(tenant_id));
-    return cs::Open(*keys->content, ciphertext, binding);
+    CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysOpening(tenant_id, ciphertext, &version));
+    return cs::Open(keys->content.at(version), ciphertext, binding);
   }
   const int64_t generation = version & ~kSubjectKeyFlag;
   if (binding.subject.empty()) return DataLoss("a subject-key ciphertext in a field without a subject");
@@ -165,6 +239,62 @@ void TenantKeyring::ForgetSubject(const std::string& tenant_id, const std::strin
   std::lock_guard lock(mu_);
   ++forget_epoch_;
   subject_cache_.erase(SubjectCacheKey(tenant_id, subject));
+}
+
+std::string ContentKeyPurpose(uint32_t version) {
+  return version == 1 ? "content" : "content:" + std::to_string(version);
+}
+
+Result<TenantKeyring::RewrapCounts> TenantKeyring::RewrapSubjectKeys(const std::string& tenant_id,
+                                                                    const std::function<void(int64_t)>& progress) {
+  RewrapCounts counts;
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id, true));
+  constexpr int kPage = 2000;
+  std::string after;
+  int64_t seen = 0;
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(std::vector<SubjectKeyRecord> page, store_.vault().ListSubjectKeys(tenant_id, after, kPage));
+    size_t mine = 0;
+    while (mine < page.size() && page[mine].tenant_id == tenant_id) ++mine;
+    page.resize(mine);
+    if (page.empty()) break;
+    after = page.back().subject;
+    // Unwrap and re-wrap outside the transaction; the transaction only
+    // swaps each row if it is still the one read.
+    std::vector<std::pair<SubjectKeyRecord, std::string>> moves;
+    for (const SubjectKeyRecord& k : page) {
+      if (!k.wrapped) continue;
+      CS_ASSIGN_OR_RETURN(uint32_t version, CiphertextKeyVersion(*k.wrapped));
+      if (version == keys->current) {
+        ++counts.current;
+        continue;
+      }
+      auto key = keys->content.find(version);
+      if (key == keys->content.end()) {
+        return FailedPrecondition("wrong_key_version", "subject key wrapped under unknown content key version " +
+                                                           std::to_string(version));
+      }
+      const FieldBinding binding{k.tenant_id, k.subject, "subject_key", DekField(k.generation)};
+      CS_ASSIGN_OR_RETURN(SecretString dek, cs::Open(key->second, *k.wrapped, binding));
+      CS_ASSIGN_OR_RETURN(std::string again, cs::Seal(keys->sealing(), InsecureSecretAccess::Get(dek), binding, random_));
+      moves.emplace_back(k, std::move(again));
+    }
+    int64_t moved = 0;
+    CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
+      moved = 0;
+      for (const auto& [k, again] : moves) {
+        CS_ASSIGN_OR_RETURN(bool swapped, tx.vault().ReplaceWrappedSubjectKey(k, again));
+        moved += swapped ? 1 : 0;
+      }
+      return Status::Ok();
+    }));
+    counts.rewrapped += moved;
+    counts.raced += static_cast<int64_t>(moves.size()) - moved;
+    seen += static_cast<int64_t>(page.size());
+    if (progress) progress(seen);
+    if (mine < static_cast<size_t>(kPage)) break;
+  }
+  return counts;
 }
 
 std::string TenantKeyContext(const std::string& tenant_id, const std::string& purpose) {

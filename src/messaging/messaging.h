@@ -71,21 +71,51 @@ class TenantKeyring {
                            int64_t at_ms);
   void ForgetSubject(const std::string& tenant_id, const std::string& subject);
 
+  // Tenant content-key rotation (docs/erasure.md#rotating-a-tenant-key).
+  // Adds version current+1 of the tenant's content key, committed with its
+  // audit entry ("keys.rotate_tenant"); from then on this process seals
+  // under it, other processes within kTenantKeyCacheSeconds. Older versions
+  // stay: what they sealed still opens. Returns the new version.
+  Result<uint32_t> RotateContentKey(const std::string& tenant_id, const AuditLedger& ledger, const AuditActor& actor);
+  struct RewrapCounts {
+    int64_t rewrapped = 0;   // subject keys moved to the current version
+    int64_t current = 0;     // already under it
+    int64_t raced = 0;       // changed meanwhile (erased, renewed): left for the next run
+  };
+  // Re-wraps every subject key of the tenant that an older content-key
+  // version wraps under the current one, a page per transaction, each row
+  // only if unchanged since it was read (an erasure racing it wins). Safe
+  // while the gateway serves and to run again; `progress` gets the rows seen.
+  Result<RewrapCounts> RewrapSubjectKeys(const std::string& tenant_id,
+                                         const std::function<void(int64_t)>& progress = nullptr);
+  // The tenant's content-key versions (oldest first; empty before first use).
+  Result<std::vector<uint32_t>> ContentKeyVersions(const std::string& tenant_id);
+
   static constexpr int kSubjectKeyCacheSeconds = 30;
+  static constexpr int kTenantKeyCacheSeconds = 30;
   // Ciphertext key versions with this bit are subject key generations.
   static constexpr uint32_t kSubjectKeyFlag = 0x80000000u;
 
  private:
   struct Keys {
     SecretString pepper;
-    std::optional<AeadKey> content;
+    std::map<uint32_t, AeadKey> content;  // every version; sealing uses `current`
+    uint32_t current = 1;
+    int64_t loaded_at_ns = 0;
+    const AeadKey& sealing() const { return content.at(current); }
   };
   struct SubjectKey {
     int64_t generation = 0;
     std::shared_ptr<const AeadKey> key;  // null: destroyed
     int64_t loaded_at_ns = 0;
   };
-  Result<const Keys*> KeysFor(const std::string& tenant_id);
+  // The tenant's keys, from the cache unless `fresh` or older than
+  // kTenantKeyCacheSeconds (another process may have rotated).
+  Result<std::shared_ptr<const Keys>> KeysFor(const std::string& tenant_id, bool fresh = false);
+  // The content key that opens `ciphertext` (its header names the version);
+  // reloads once when the version is newer than the cache.
+  Result<std::shared_ptr<const Keys>> KeysOpening(const std::string& tenant_id, std::string_view ciphertext,
+                                                  uint32_t* version);
   Result<SecretString> LoadOrCreate(const std::string& tenant_id, const std::string& purpose);
   // The subject's current key; with `create`, a missing or destroyed one is
   // (re)created. Without, a missing one is returned as a null key. `fresh`
@@ -98,7 +128,7 @@ class TenantKeyring {
   Kms& kms_;
   Random& random_;
   std::mutex mu_;
-  std::map<std::string, std::unique_ptr<Keys>> cache_;  // guarded by mu_; entries never removed
+  std::map<std::string, std::shared_ptr<const Keys>> cache_;  // guarded by mu_
   std::map<std::string, SubjectKey> subject_cache_;    // guarded by mu_; key: tenant + '/' + subject
   // Bumped by every ForgetSubject: a key read from the store before a
   // destruction committed is used once but never cached (guarded by mu_).
@@ -107,6 +137,8 @@ class TenantKeyring {
 
 // What a tenant key is bound to when the KMS wraps it.
 std::string TenantKeyContext(const std::string& tenant_id, const std::string& purpose);
+// The tenant_keys purpose of content-key `version`: "content" for 1, then "content:2", …
+std::string ContentKeyPurpose(uint32_t version);
 
 // Master-key rotation: every tenant key is unwrapped under `from` and wrapped
 // under `to`, all in one transaction with its audit entry

@@ -1102,6 +1102,78 @@ class ErasureTest : public MessagingTest {
   }
 };
 
+// Tenant content-key rotation while data keeps being sealed: every
+// ciphertext from before, during and after still opens, in this process
+// and in another one whose cache only knew the old version; the re-wrap
+// moves every subject key to the new version.
+// covers: SEC-03, SEC-02
+TEST_F(ErasureTest, ATenantKeyRotatesUnderLoadAndEverythingStillOpens) {
+  Writes(kPhone, "before rotation 1111");
+  const std::string a = Subject(kPhone);
+  const auto inbound = SealedInbound(a);
+  ASSERT_EQ(inbound.size(), 1u);
+  const FieldBinding tenant_field{"ten_a", "", "rec", "secret"};
+  auto v1_blob = keyring_->Seal("ten_a", "tenant secret v1", tenant_field);
+  ASSERT_TRUE(v1_blob.ok());
+  EXPECT_EQ(*CiphertextKeyVersion(*v1_blob), 1u);
+  TenantKeyring other(*store_, *kms_, random_);  // another gateway process, cache warm on version 1
+  ASSERT_TRUE(other.Open("ten_a", *v1_blob, tenant_field).ok());
+
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> written;  // (subject, ciphertext)
+  std::thread load([&] {
+    for (int i = 0; !stop.load() || i < 50; ++i) {
+      const std::string subject = "sub_load" + std::to_string(i);
+      auto blob = keyring_->Seal("ten_a", "load " + std::to_string(i), FieldBinding{"ten_a", subject, "rec", "f"});
+      ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+      std::lock_guard lock(mu);
+      written.emplace_back(subject, *blob);
+    }
+  });
+  auto version = keyring_->RotateContentKey("ten_a", ledger_, AuditActor{"operator", "cli:test", "cli", ""});
+  ASSERT_TRUE(version.ok()) << version.status().ToString();
+  EXPECT_EQ(*version, 2u);
+  auto first = keyring_->RewrapSubjectKeys("ten_a");
+  stop = true;
+  load.join();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  // A second run moves what was created under a view read before the rotation.
+  auto second = keyring_->RewrapSubjectKeys("ten_a");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->raced, 0);
+  auto by_version = store_->vault().CountSubjectKeysByWrappingVersion("ten_a");
+  ASSERT_TRUE(by_version.ok());
+  ASSERT_EQ(by_version->size(), 1u);
+  EXPECT_EQ(by_version->begin()->first, 2u);
+  EXPECT_EQ(by_version->begin()->second, static_cast<int64_t>(written.size()) + 1);
+
+  // New tenant-level data is sealed under version 2; the other process
+  // opens it (it reloads on a version it does not know) and the old one.
+  auto v2_blob = keyring_->Seal("ten_a", "tenant secret v2", tenant_field);
+  EXPECT_EQ(*CiphertextKeyVersion(*v2_blob), 2u);
+  for (TenantKeyring* k : {keyring_.get(), &other}) {
+    EXPECT_EQ(InsecureSecretAccess::Get(*k->Open("ten_a", *v1_blob, tenant_field)), "tenant secret v1");
+    EXPECT_EQ(InsecureSecretAccess::Get(*k->Open("ten_a", *v2_blob, tenant_field)), "tenant secret v2");
+    EXPECT_TRUE(k->Open("ten_a", inbound[0].second, FieldBinding{"ten_a", a, inbound[0].first, "payload"}).ok());
+  }
+  TenantKeyring cold(*store_, *kms_, random_);  // a process started after the rotation
+  for (size_t i = 0; i < written.size(); ++i) {
+    const auto& [subject, blob] = written[i];
+    auto opened = cold.Open("ten_a", blob, FieldBinding{"ten_a", subject, "rec", "f"});
+    ASSERT_TRUE(opened.ok()) << i << ": " << opened.status().ToString();
+  }
+  EXPECT_EQ(*keyring_->ContentKeyVersions("ten_a"), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(Audit("keys.rotate_tenant").size(), 1u);
+  // Another tenant is untouched.
+  auto b_blob = keyring_->Seal("ten_b", "b", FieldBinding{"ten_b", "", "rec", "secret"});
+  EXPECT_EQ(*CiphertextKeyVersion(*b_blob), 1u);
+  // A version the tenant does not have is a clear error.
+  std::string forged = *v2_blob;
+  forged[5] = 9;
+  EXPECT_EQ(keyring_->Open("ten_a", forged, tenant_field).status().machine_code(), "wrong_key_version");
+}
+
 // covers: F-03, DSR-05
 TEST_F(ErasureTest, ErasureShredsTheSubjectAndLeavesTheRestOfTheTenant) {
   const std::string other_phone = "4917600000001";

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -540,6 +541,13 @@ class VaultRepository {
                                                                 const std::string& after_subject, int limit) = 0;
   // Writes the row exactly as given, replacing any row of that subject.
   virtual Status PutSubjectKey(const SubjectKeyRecord& key) = 0;
+  // Tenant-key rotation: replaces the wrapped form of `key` with `rewrapped`
+  // only if the row still holds key.generation and key.wrapped (an erasure
+  // or a renewal meanwhile wins); false when it did not.
+  virtual Result<bool> ReplaceWrappedSubjectKey(const SubjectKeyRecord& key, const std::string& rewrapped) = 0;
+  // Live subject keys of the tenant per content-key version that wraps them
+  // (read from the ciphertext header, docs/formats/ciphertext.md).
+  virtual Result<std::map<uint32_t, int64_t>> CountSubjectKeysByWrappingVersion(const std::string& tenant_id) = 0;
   // Deletes every subject key row; returns how many there were.
   virtual Result<int64_t> DeleteAllSubjectKeys() = 0;
   // Every erasure, done or not, oldest first.

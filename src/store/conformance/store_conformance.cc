@@ -272,6 +272,47 @@ TEST_P(StoreConformanceTest, SubjectKeysAreCreatedOnceDestroyedAndRenewed) {
   EXPECT_FALSE((*v.GetSubjectKey("ten_a", "sub_never"))->wrapped.has_value());
 }
 
+// What backups and tenant-key rotation need from the key table.
+// covers: SEC-03, F-18
+TEST_P(StoreConformanceTest, SubjectKeysPageRewrapAndCountByVersion) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(store_->tenants().Create({"ten_b", "B", 1, std::nullopt, std::nullopt}).ok());
+  VaultRepository& v = store_->vault();
+  // Ciphertext-shaped blobs: bytes 2..5 name the wrapping version.
+  auto blob = [](uint8_t version, char fill) { return std::string{1, 1, 0, 0, 0, static_cast<char>(version)} + std::string(40, fill); };
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(*v.InsertSubjectKey({"ten_a", "sub_" + std::to_string(i), 1, blob(i < 3 ? 1 : 2, 'a'), 1, std::nullopt}));
+  }
+  ASSERT_TRUE(*v.InsertSubjectKey({"ten_b", "sub_0", 1, blob(1, 'b'), 1, std::nullopt}));
+  ASSERT_TRUE(v.DestroySubjectKey("ten_a", "sub_4", 5).ok());
+  EXPECT_EQ(*v.CountSubjectKeysByWrappingVersion("ten_a"), (std::map<uint32_t, int64_t>{{1, 3}, {2, 1}}));
+  // Pages in (tenant, subject) order, across tenants.
+  auto p1 = *v.ListSubjectKeys("", "", 4);
+  ASSERT_EQ(p1.size(), 4u);
+  EXPECT_EQ(p1.front().subject, "sub_0");
+  auto p2 = *v.ListSubjectKeys(p1.back().tenant_id, p1.back().subject, 4);
+  ASSERT_EQ(p2.size(), 2u);
+  EXPECT_FALSE(p2[0].wrapped.has_value());  // sub_4, destroyed, listed as such
+  EXPECT_EQ(p2[1].tenant_id, "ten_b");
+  // Re-wrap only the row as read: a changed row is left alone.
+  SubjectKeyRecord read = p1[0];
+  EXPECT_TRUE(*v.ReplaceWrappedSubjectKey(read, blob(2, 'n')));
+  EXPECT_FALSE(*v.ReplaceWrappedSubjectKey(read, blob(2, 'x')));  // no longer what was read
+  EXPECT_EQ((*v.GetSubjectKey("ten_a", "sub_0"))->wrapped, blob(2, 'n'));
+  SubjectKeyRecord gone = p2[0];
+  gone.wrapped = blob(1, 'a');
+  EXPECT_FALSE(*v.ReplaceWrappedSubjectKey(gone, blob(2, 'z')));  // destroyed: stays destroyed
+  EXPECT_FALSE((*v.GetSubjectKey("ten_a", "sub_4"))->wrapped.has_value());
+  // Put writes a row exactly, destroyed or not; DeleteAll empties the table.
+  ASSERT_TRUE(v.PutSubjectKey({"ten_a", "sub_9", 3, std::nullopt, 7, 8}).ok());
+  auto put = *v.GetSubjectKey("ten_a", "sub_9");
+  EXPECT_EQ(put->generation, 3);
+  EXPECT_EQ(put->destroyed_at_ms, 8);
+  EXPECT_EQ(*v.DeleteAllSubjectKeys(), 7);
+  EXPECT_TRUE(v.ListSubjectKeys("", "", 10)->empty());
+  EXPECT_TRUE(store_->CheckIntegrity().ok());
+}
+
 TEST_P(StoreConformanceTest, ErasureJournalListsWhatIsNotDone) {
   ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
   VaultRepository& v = store_->vault();

@@ -1,5 +1,7 @@
 // SQLite implementation of VaultRepository (store.h): subject data keys and
 // the erasure journal.
+#include <cstdlib>
+
 #include "store/sqlite/sqlite_internal.h"
 
 namespace cs::sqlite_internal {
@@ -194,6 +196,32 @@ class SqliteVault final : public VaultRepository {
     Binder(s).Text(k.tenant_id).Text(k.subject).Int(k.generation).OptBlob(k.wrapped).Int(k.created_at_ms)
         .OptInt(k.destroyed_at_ms);
     return StepDone(*c, s, "put subject key");
+  }
+
+  Result<bool> ReplaceWrappedSubjectKey(const SubjectKeyRecord& k, const std::string& rewrapped) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE subject_keys SET wrapped = ? WHERE tenant_id = ? AND "
+                                                 "subject = ? AND generation = ? AND wrapped = ?"));
+    Binder(s).Blob(rewrapped).Text(k.tenant_id).Text(k.subject).Int(k.generation).Blob(k.wrapped.value_or(""));
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "rewrap subject key"));
+    return sqlite3_changes(c->db()) == 1;
+  }
+
+  Result<std::map<uint32_t, int64_t>> CountSubjectKeysByWrappingVersion(const std::string& tenant_id) override {
+    auto c = acquire_();
+    // Bytes 2..5 of a ciphertext are its key version, big-endian.
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT hex(substr(wrapped, 3, 4)), COUNT(*) FROM subject_keys "
+                                                 "WHERE tenant_id = ? AND wrapped IS NOT NULL GROUP BY 1"));
+    Binder(s).Text(tenant_id);
+    std::map<uint32_t, int64_t> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      const std::string hex = ColumnText(s, 0);
+      if (hex.size() != 8) continue;  // not a ciphertext (too short to name a version)
+      out[static_cast<uint32_t>(std::strtoul(hex.c_str(), nullptr, 16))] += sqlite3_column_int64(s, 1);
+    }
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "count subject keys by version");
+    return out;
   }
 
   Result<int64_t> DeleteAllSubjectKeys() override {
