@@ -138,6 +138,8 @@ Result<HttpResponse> UpdateChannel(const MessagingRouteDeps& d, const HttpReques
   // The stored endpoint is kept unless the body names another one, which
   // must then be allowed.
   CS_RETURN_IF_ERROR(ReadChannelEndpoint(d, reader, spec, /*check_default=*/false));
+  CS_ASSIGN_OR_RETURN(auto overlap, reader.OptionalInt("app_secret_overlap_seconds"));
+  if (overlap) spec.app_secret_overlap_seconds = *overlap;
   CS_RETURN_IF_ERROR(reader.Finish());
   CS_ASSIGN_OR_RETURN(Channel updated, d.channels->Update(actor, id, spec));
   return JsonResponse(200, ChannelJson(updated));

@@ -1,5 +1,6 @@
 // ChannelService: channels with sealed secrets.
 #include "common/json_writer.h"
+#include "common/sha256.h"
 #include "common/strings.h"
 #include "http/client.h"
 #include "messaging/messaging.h"
@@ -26,6 +27,9 @@ std::string ChannelJson(const Channel& c) {
   w.Key("throughput_per_second").Int(c.throughput_per_second);
   w.Key("state").String(c.paused_reason.empty() ? "active" : "paused");
   if (!c.paused_reason.empty()) w.Key("paused_reason").String(c.paused_reason);
+  if (c.previous_app_secret_until_ms > 0) {
+    w.Key("previous_app_secret_accepted_until").String(FormatRfc3339Millis(c.previous_app_secret_until_ms));
+  }
   w.Key("webhook_path").String("/webhooks/whatsapp/" + c.id);
   w.Key("created_at").String(FormatRfc3339Millis(c.created_at_ms));
   w.EndObject();
@@ -115,9 +119,26 @@ Result<Channel> ChannelService::Create(const AuditActor& actor, const ChannelSpe
 Result<Channel> ChannelService::Update(const AuditActor& actor, const std::string& channel_id, const ChannelSpec& spec) {
   CS_ASSIGN_OR_RETURN(Channel c, store_.messaging().GetChannel(spec.tenant_id, channel_id));
   CS_ASSIGN_OR_RETURN(std::string base, CheckEndpoint(spec));
+  if (spec.app_secret_overlap_seconds < 0 || spec.app_secret_overlap_seconds > 7 * 86400) {
+    return InvalidArgument("invalid_field", "app_secret_overlap_seconds must be 0-604800");
+  }
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<const ChannelSecrets> before, Secrets(c));
+  const bool secret_changed = !before->app_secret.ConstantTimeEquals(InsecureSecretAccess::Get(spec.app_secret));
   c.graph_base_url = base;
   c.graph_version = spec.graph_version;
   c.throughput_per_second = spec.throughput_per_second;
+  const int64_t now = clock_.NowUnixMillis();
+  if (secret_changed) {
+    // SEC-03: deliveries Meta signed before the change keep verifying for the overlap.
+    c.previous_app_secret_sealed.clear();
+    c.previous_app_secret_until_ms = 0;
+    if (spec.app_secret_overlap_seconds > 0) {
+      CS_ASSIGN_OR_RETURN(c.previous_app_secret_sealed,
+                          keyring_.Seal(c.tenant_id, InsecureSecretAccess::Get(before->app_secret),
+                                        SecretBinding(c, "previous_app_secret")));
+      c.previous_app_secret_until_ms = now + spec.app_secret_overlap_seconds * 1000;
+    }
+  }
   CS_RETURN_IF_ERROR(SealSecrets(c, spec));
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.messaging().UpdateChannel(c));
@@ -127,7 +148,11 @@ Result<Channel> ChannelService::Update(const AuditActor& actor, const std::strin
     e.action = "channel.update";
     e.resource = "channel:" + c.id;
     JsonWriter w;
-    w.BeginObject().Key("graph_base_url").String(c.graph_base_url).EndObject();
+    w.BeginObject().Key("graph_base_url").String(c.graph_base_url).Key("app_secret_replaced").Bool(secret_changed);
+    if (secret_changed && c.previous_app_secret_until_ms > 0) {
+      w.Key("previous_app_secret_until").String(FormatRfc3339Millis(c.previous_app_secret_until_ms));
+    }
+    w.EndObject();
     e.details = w.Take();
     return ledger_.Append(tx.audit(), e);
   }));
@@ -137,12 +162,21 @@ Result<Channel> ChannelService::Update(const AuditActor& actor, const std::strin
 }
 
 Result<std::shared_ptr<const ChannelSecrets>> ChannelService::Secrets(const Channel& c) {
+  const std::string fingerprint =
+      Sha256({c.access_token_sealed, c.app_secret_sealed, c.verify_token_sealed, c.previous_app_secret_sealed});
   {
     std::lock_guard lock(mu_);
     auto it = secrets_.find(c.id);
-    if (it != secrets_.end()) return it->second;
+    if (it != secrets_.end() && it->second->sealed_fingerprint == fingerprint) return it->second;
   }
   auto out = std::make_shared<ChannelSecrets>();
+  out->sealed_fingerprint = fingerprint;
+  if (!c.previous_app_secret_sealed.empty()) {
+    CS_ASSIGN_OR_RETURN(SecretString previous, keyring_.Open(c.tenant_id, c.previous_app_secret_sealed,
+                                                             SecretBinding(c, "previous_app_secret")));
+    out->previous_app_secret.emplace(std::move(previous));
+    out->previous_app_secret_until_ms = c.previous_app_secret_until_ms;
+  }
   CS_ASSIGN_OR_RETURN(out->access_token, keyring_.Open(c.tenant_id, c.access_token_sealed, SecretBinding(c, "access_token")));
   CS_ASSIGN_OR_RETURN(out->app_secret, keyring_.Open(c.tenant_id, c.app_secret_sealed, SecretBinding(c, "app_secret")));
   CS_ASSIGN_OR_RETURN(out->verify_token, keyring_.Open(c.tenant_id, c.verify_token_sealed, SecretBinding(c, "verify_token")));

@@ -226,8 +226,14 @@ WebhookOutcome WebhookReceiver::Receive(const std::string& channel_id, const std
   Result<std::shared_ptr<const ChannelSecrets>> secrets = channels_.Secrets(*channel);
   if (!secrets.ok()) return Refuse(503, "kms_unavailable");
   // W-01: the MAC over the exact bytes, before any parsing.
-  Status sig = whatsapp::VerifyHubSignature(InsecureSecretAccess::Get((*secrets)->app_secret),
-                                            signature != nullptr ? *signature : "", raw_body);
+  const std::string_view presented = signature != nullptr ? std::string_view(*signature) : std::string_view();
+  Status sig = whatsapp::VerifyHubSignature(InsecureSecretAccess::Get((*secrets)->app_secret), presented, raw_body);
+  if (!sig.ok() && sig.machine_code() == "signature_mismatch" && (*secrets)->previous_app_secret &&
+      clock_.NowUnixMillis() < (*secrets)->previous_app_secret_until_ms) {
+    // SEC-03: a delivery Meta signed before the secret was replaced.
+    sig = whatsapp::VerifyHubSignature(InsecureSecretAccess::Get(*(*secrets)->previous_app_secret), presented,
+                                       raw_body);
+  }
   if (!sig.ok()) return Refuse(401, sig.machine_code());
 
   WebhookOutcome outcome;

@@ -181,12 +181,21 @@ struct ChannelSpec {
   SecretString app_secret;
   SecretString verify_token;
   int64_t throughput_per_second = 80;
+  // Update only: how long webhooks signed with the app secret being
+  // replaced are still accepted (SEC-03; Meta may retry deliveries signed
+  // before the change). 0 ends the old secret at once.
+  int64_t app_secret_overlap_seconds = 86400;
 };
 
 struct ChannelSecrets {
   SecretString access_token;
   SecretString app_secret;
   SecretString verify_token;
+  std::optional<SecretString> previous_app_secret;  // while its overlap lasts
+  int64_t previous_app_secret_until_ms = 0;
+  // The sealed forms these were opened from: a change by another process
+  // shows as a different blob, and the cache entry is dropped.
+  std::string sealed_fingerprint;
 };
 
 class ChannelService {
@@ -200,7 +209,8 @@ class ChannelService {
   // Replaces the endpoint, throughput and secrets of an existing channel
   // (the number and account stay), with an audit entry.
   Result<Channel> Update(const AuditActor& actor, const std::string& channel_id, const ChannelSpec& spec);
-  // Opens a channel's secrets (cached per channel).
+  // Opens a channel's secrets (cached per channel, until the stored sealed
+  // forms change).
   Result<std::shared_ptr<const ChannelSecrets>> Secrets(const Channel& channel);
   // Pauses (reason non-empty) or resumes a channel, with an audit entry.
   Status SetPaused(const AuditActor& actor, const Channel& channel, const std::string& reason);

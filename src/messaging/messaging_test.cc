@@ -658,6 +658,73 @@ TEST_F(MessagingTest, ForgedUnsignedTamperedAndReplayedWebhooks) {
   EXPECT_EQ(Inbound(), 2);
 }
 
+// Replacing the Meta app secret loses no webhook: deliveries signed with
+// the previous secret verify during the overlap, and not after it ends.
+// covers: SEC-03, W-01
+TEST_F(MessagingTest, AReplacedAppSecretKeepsVerifyingForItsOverlapOnly) {
+  auto body = [&](int n) {
+    return whatsapp::WebhookEnvelope(
+        "100000000000001", "messages",
+        std::string(R"({"messaging_product":"whatsapp","metadata":{"phone_number_id":"100000000000002"},"messages":[{"from":")") +
+            kPhone + R"(","id":"wamid.ROT)" + std::to_string(n) + R"(","timestamp":"1771423555","type":"text","text":{"body":"hi"}}]})");
+  };
+  auto deliver = [&](const std::string& secret, int n) {
+    const std::string b = body(n);
+    const std::string sig = whatsapp::HubSignature(secret, b);
+    return receiver_->Receive(channel_.id, &sig, b, {});
+  };
+  ChannelService other(*store_, *keyring_, ledger_, clock_, random_);  // another process, cache warm
+  ASSERT_TRUE(other.Secrets(channel_).ok());
+  auto replace = [&](const std::string& secret, int64_t overlap) {
+    ChannelSpec spec;
+    spec.tenant_id = "ten_a";
+    spec.graph_base_url = sandbox_listener_->url();
+    spec.access_token = SecretString(kToken);
+    spec.app_secret = SecretString(secret);
+    spec.verify_token = SecretString("verify-me");
+    spec.app_secret_overlap_seconds = overlap;
+    auto updated = channels_->Update(AuditActor::System(), channel_.id, spec);
+    EXPECT_TRUE(updated.ok()) << updated.status().ToString();
+    return updated.ok() ? *updated : Channel{};
+  };
+  Channel rotated = replace("new-secret", 3600);
+  EXPECT_GT(rotated.previous_app_secret_until_ms, clock_.NowUnixMillis() + 3500 * 1000);
+  EXPECT_NE(ChannelJson(rotated).find("previous_app_secret_accepted_until"), std::string::npos);
+  EXPECT_EQ(deliver(kAppSecret, 1).http_status, 200);    // signed before the change
+  EXPECT_EQ(deliver("new-secret", 2).http_status, 200);
+  EXPECT_EQ(deliver("someone-else", 3).error_code, "signature_mismatch");
+  // The other process sees the stored change, not its cached secret.
+  auto fresh = other.Secrets(*store_->messaging().GetChannel("ten_a", channel_.id));
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(InsecureSecretAccess::Get((*fresh)->app_secret), "new-secret");
+  // Re-sending the same secret is not a rotation: the overlap stays.
+  EXPECT_EQ(replace("new-secret", 3600).previous_app_secret_until_ms, rotated.previous_app_secret_until_ms);
+
+  // No overlap: the replaced secret ends at once (a leaked secret).
+  replace("newest-secret", 0);
+  EXPECT_EQ(deliver("new-secret", 4).error_code, "signature_mismatch");
+  EXPECT_EQ(deliver(kAppSecret, 5).error_code, "signature_mismatch");
+  EXPECT_EQ(deliver("newest-secret", 6).http_status, 200);
+  EXPECT_EQ(Inbound(), 3);
+  ChannelSpec bad;
+  bad.tenant_id = "ten_a";
+  bad.graph_base_url = sandbox_listener_->url();
+  bad.access_token = SecretString(kToken);
+  bad.app_secret = SecretString("x");
+  bad.verify_token = SecretString("v");
+  bad.app_secret_overlap_seconds = 8 * 86400;
+  EXPECT_EQ(channels_->Update(AuditActor::System(), channel_.id, bad).status().machine_code(), "invalid_field");
+  // The audit trail says a secret was replaced, never which.
+  AuditQuery q;
+  q.tenant_id = "ten_a";
+  q.action = "channel.update";
+  auto updates = store_->audit().Query(q);
+  ASSERT_TRUE(updates.ok());
+  ASSERT_EQ(updates->size(), 3u);
+  EXPECT_NE(updates->front().details.find(R"("app_secret_replaced":true)"), std::string::npos);
+  for (const AuditRecord& r : *updates) EXPECT_EQ(r.details.find("secret\":\"new"), std::string::npos);
+}
+
 // covers: B-08, B-09, B-11
 TEST_F(MessagingTest, UnroutableAndUnreadableDeliveriesAreQuarantined) {
   // A status for a wamid nobody sent.

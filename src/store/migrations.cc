@@ -332,6 +332,12 @@ CREATE INDEX outbox_by_subject ON outbox(tenant_id, subject) WHERE subject <> ''
 CREATE INDEX outbound_jobs_by_subject ON outbound_jobs(tenant_id, subject);
 CREATE INDEX inbound_messages_by_tenant_subject ON inbound_messages(tenant_id, subject);
 )sql"},
+    {9, "0009_app_secret_overlap", R"sql(
+-- SEC-03: after an app secret is replaced, webhooks signed with the previous
+-- one are still accepted until previous_app_secret_until_ms.
+ALTER TABLE channels ADD COLUMN previous_app_secret_sealed BLOB NOT NULL DEFAULT X'';
+ALTER TABLE channels ADD COLUMN previous_app_secret_until_ms INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 }  // namespace

@@ -200,6 +200,10 @@ struct Channel {
   std::string access_token_sealed;   // Meta token, sealed
   std::string app_secret_sealed;     // verifies inbound webhooks, sealed
   std::string verify_token_sealed;   // the GET handshake token, sealed
+  // The app secret replaced last, sealed ("" when none), and until when
+  // webhooks signed with it are still accepted (SEC-03).
+  std::string previous_app_secret_sealed;
+  int64_t previous_app_secret_until_ms = 0;
   int64_t throughput_per_second = 80;
   std::string paused_reason;         // "" while active, e.g. "token_invalid"
   int64_t created_at_ms = 0;

@@ -8,7 +8,7 @@ namespace {
 constexpr std::string_view kChannelColumns =
     "id, tenant_id, phone_number_id, waba_id, display_phone_number, graph_base_url, graph_version, "
     "access_token_sealed, app_secret_sealed, verify_token_sealed, throughput_per_second, paused_reason, "
-    "created_at_ms";
+    "created_at_ms, previous_app_secret_sealed, previous_app_secret_until_ms";
 constexpr std::string_view kMessageColumns =
     "id, tenant_id, channel_id, subject, kind, type, free_form, payload_sealed, state, wamid, error_code, "
     "provider_code, seen, attempts, created_at_ms, updated_at_ms, purpose_id";
@@ -72,6 +72,8 @@ Channel ReadChannel(sqlite3_stmt* s) {
   c.throughput_per_second = sqlite3_column_int64(s, 10);
   c.paused_reason = ColumnText(s, 11);
   c.created_at_ms = sqlite3_column_int64(s, 12);
+  c.previous_app_secret_sealed = ColumnBlob(s, 13);
+  c.previous_app_secret_until_ms = sqlite3_column_int64(s, 14);
   return c;
 }
 
@@ -104,7 +106,7 @@ class SqliteMessaging final : public MessagingRepository {
   Status InsertChannel(const Channel& ch) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO channels(" + std::string(kChannelColumns) +
-                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     Binder(s)
         .Text(ch.id)
         .Text(ch.tenant_id)
@@ -118,7 +120,9 @@ class SqliteMessaging final : public MessagingRepository {
         .Blob(ch.verify_token_sealed)
         .Int(ch.throughput_per_second)
         .Text(ch.paused_reason)
-        .Int(ch.created_at_ms);
+        .Int(ch.created_at_ms)
+        .Blob(ch.previous_app_secret_sealed)
+        .Int(ch.previous_app_secret_until_ms);
     return StepDone(*c, s, "insert channel");
   }
 
@@ -154,10 +158,12 @@ class SqliteMessaging final : public MessagingRepository {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE channels SET graph_base_url = ?, graph_version = ?, "
                                                  "throughput_per_second = ?, access_token_sealed = ?, "
-                                                 "app_secret_sealed = ?, verify_token_sealed = ? "
+                                                 "app_secret_sealed = ?, verify_token_sealed = ?, "
+                                                 "previous_app_secret_sealed = ?, previous_app_secret_until_ms = ? "
                                                  "WHERE tenant_id = ? AND id = ?"));
     Binder(s).Text(ch.graph_base_url).Text(ch.graph_version).Int(ch.throughput_per_second)
-        .Blob(ch.access_token_sealed).Blob(ch.app_secret_sealed).Blob(ch.verify_token_sealed).Text(ch.tenant_id).Text(ch.id);
+        .Blob(ch.access_token_sealed).Blob(ch.app_secret_sealed).Blob(ch.verify_token_sealed)
+        .Blob(ch.previous_app_secret_sealed).Int(ch.previous_app_secret_until_ms).Text(ch.tenant_id).Text(ch.id);
     CS_RETURN_IF_ERROR(StepDone(*c, s, "update channel"));
     if (sqlite3_changes(c->db()) == 0) return NotFound("no such channel");
     return Status::Ok();
