@@ -19,7 +19,8 @@ struct TenantKeys {
   std::string id;
   std::string name;
   bool pepper = false;
-  std::vector<uint32_t> content_versions;
+  std::vector<uint32_t> content_versions;  // live, oldest first
+  std::vector<uint32_t> retired_versions;
   std::map<uint32_t, int64_t> subject_keys_by_version;  // live subject keys per wrapping version
   int64_t subject_keys = 0;
   int64_t erasures_pending = 0;
@@ -41,14 +42,15 @@ int KeysStatus(const CommonOptions& o) {
     k.id = t.id;
     k.name = t.name;
     Result<std::optional<std::string>> pepper = store.messaging().TenantKey(t.id, "pepper");
-    Result<std::vector<uint32_t>> versions = messaging->keyring->ContentKeyVersions(t.id);
+    Result<TenantKeyring::ContentKeyInfo> versions = messaging->keyring->ContentKeyVersions(t.id);
     Result<std::map<uint32_t, int64_t>> by_version = store.vault().CountSubjectKeysByWrappingVersion(t.id);
     if (!pepper.ok() || !versions.ok() || !by_version.ok()) {
       return PrintError(!pepper.ok() ? pepper.status() : !versions.ok() ? versions.status() : by_version.status(),
                         o.json);
     }
     k.pepper = pepper->has_value();
-    k.content_versions = std::move(versions).value();
+    k.content_versions = versions->live;
+    k.retired_versions = versions->retired;
     k.subject_keys_by_version = std::move(by_version).value();
     for (const auto& [v, n] : k.subject_keys_by_version) k.subject_keys += n;
     for (const ErasureRecord& e : *pending) k.erasures_pending += e.tenant_id == t.id ? 1 : 0;
@@ -77,6 +79,8 @@ int KeysStatus(const CommonOptions& o) {
       }
       w.Key("content_key_versions").BeginArray();
       for (uint32_t v : k.content_versions) w.Int(v);
+      w.EndArray().Key("retired_content_key_versions").BeginArray();
+      for (uint32_t v : k.retired_versions) w.Int(v);
       w.EndArray().Key("subject_keys").Int(k.subject_keys).Key("subject_keys_by_content_key_version").BeginObject();
       for (const auto& [v, n] : k.subject_keys_by_version) w.Key(std::to_string(v)).Int(n);
       w.EndObject().Key("erasures_pending").Int(k.erasures_pending).EndObject();
@@ -138,9 +142,9 @@ int RotateTenant(const CommonOptions& o, const std::string& tenant_ref, bool res
   if (tenant == tenants->end()) return PrintError(NotFound("no tenant " + tenant_ref), o.json);
   uint32_t version = 0;
   if (resume_only) {
-    Result<std::vector<uint32_t>> versions = keyring.ContentKeyVersions(tenant->id);
+    Result<TenantKeyring::ContentKeyInfo> versions = keyring.ContentKeyVersions(tenant->id);
     if (!versions.ok()) return PrintError(versions.status(), o.json);
-    version = versions->empty() ? 0 : versions->back();
+    version = versions->live.empty() ? 0 : versions->live.back();
   } else {
     // A tenant that never sealed anything gets its first key, then the next.
     Result<uint32_t> rotated = keyring.RotateContentKey(tenant->id, rt.ledger, rt.actor);
@@ -153,17 +157,48 @@ int RotateTenant(const CommonOptions& o, const std::string& tenant_ref, bool res
       });
   ProgressDone();
   if (!counts.ok()) return PrintError(counts.status(), o.json);
+  Result<int64_t> resealed = keyring.ResealTenantFields(tenant->id);
+  if (!resealed.ok()) return PrintError(resealed.status(), o.json);
   if (o.json) {
     JsonWriter w;
     w.BeginObject().Key("tenant").String(tenant->id).Key("content_key_version").Int(version);
     w.Key("rewrapped").Int(counts->rewrapped).Key("already_current").Int(counts->current);
-    w.Key("changed_meanwhile").Int(counts->raced).EndObject();
+    w.Key("changed_meanwhile").Int(counts->raced).Key("tenant_fields_resealed").Int(*resealed).EndObject();
     std::cout << w.str() << "\n";
   } else {
     std::cout << tenant->id << ": content key v" << version << "; " << counts->rewrapped
-              << " subject keys re-wrapped under it, " << counts->current << " already were";
+              << " subject keys re-wrapped under it, " << counts->current << " already were, " << *resealed
+              << " channel, subscriber and subject-less fields re-sealed";
     if (counts->raced > 0) std::cout << ", " << counts->raced << " changed meanwhile (run `--resume` again)";
-    std::cout << ".\nEarlier versions stay: what they sealed still opens (docs/erasure.md).\n";
+    std::cout << ".\nEarlier versions stay until `keys retire-tenant` (docs/erasure.md).\n";
+  }
+  return 0;
+}
+
+int RetireTenant(const CommonOptions& o, const std::string& tenant_ref, int64_t version) {
+  Result<OpenedKeys> opened = OpenKeys(o);
+  if (!opened.ok()) return PrintError(opened.status(), o.json);
+  AdminRuntime& rt = *opened->rt;
+  Result<std::vector<Tenant>> tenants = rt.store->tenants().List();
+  if (!tenants.ok()) return PrintError(tenants.status(), o.json);
+  auto tenant = std::find_if(tenants->begin(), tenants->end(),
+                             [&](const Tenant& t) { return t.id == tenant_ref || t.name == tenant_ref; });
+  if (tenant == tenants->end()) return PrintError(NotFound("no tenant " + tenant_ref), o.json);
+  if (version < 1 || version > 0x7fffffff) {
+    return PrintError(InvalidArgument("invalid_field", "--version must be a content key version"), o.json);
+  }
+  // Backups within their horizon and quarantined bodies may still need it.
+  const Config& config = *opened->config;
+  const int64_t min_days = std::max(config.backup.retention_days, config.messaging.quarantine_retention_days);
+  Status retired = opened->messaging->keyring->RetireContentKey(tenant->id, static_cast<uint32_t>(version),
+                                                                min_days * 86'400'000LL, rt.clock, rt.ledger, rt.actor);
+  if (!retired.ok()) return PrintError(retired, o.json);
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("tenant").String(tenant->id).Key("retired_content_key_version").Int(version).EndObject();
+    std::cout << w.str() << "\n";
+  } else {
+    std::cout << tenant->id << ": content key v" << version << " retired; what it sealed no longer opens.\n";
   }
   return 0;
 }
@@ -191,6 +226,15 @@ void AddKeysCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run)
   rotate_tenant->add_flag("--resume", *resume, "Only finish re-wrapping under the current version");
   rotate_tenant->callback([&run, &o, tenant_ref, resume] {
     run = [&o, tenant_ref, resume] { return RotateTenant(o, *tenant_ref, *resume); };
+  });
+  auto version = std::make_shared<int64_t>(0);
+  auto* retire = keys->add_subcommand(
+      "retire-tenant", "Retire an old content-key version once nothing, backups included, can still need it");
+  AddCommon(retire, o);
+  retire->add_option("--tenant", *tenant_ref, "Tenant id or name")->required();
+  retire->add_option("--version", *version, "The content key version to retire")->required();
+  retire->callback([&run, &o, tenant_ref, version] {
+    run = [&o, tenant_ref, version] { return RetireTenant(o, *tenant_ref, *version); };
   });
 }
 

@@ -1,7 +1,9 @@
 // TenantKeyring and the message state machine.
+#include <algorithm>
 #include <chrono>
 
 #include "common/json_writer.h"
+#include "common/strings.h"
 #include "messaging/messaging.h"
 
 namespace cs {
@@ -9,6 +11,8 @@ namespace cs {
 Result<SecretString> TenantKeyring::LoadOrCreate(const std::string& tenant_id, const std::string& purpose) {
   const std::string context = TenantKeyContext(tenant_id, purpose);
   CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, store_.messaging().TenantKey(tenant_id, purpose));
+  // A retired key stays retired: never created again under the same version.
+  if (wrapped && wrapped->empty()) return SecretString();
   if (!wrapped) {
     CS_ASSIGN_OR_RETURN(std::string fresh, random_.Bytes(32));
     CS_ASSIGN_OR_RETURN(std::string sealed, kms_.Wrap(SecretString(std::move(fresh)), context));
@@ -33,20 +37,23 @@ Result<std::shared_ptr<const TenantKeyring::Keys>> TenantKeyring::KeysFor(const 
   }
   auto keys = std::make_shared<Keys>();
   keys->loaded_at_ns = now;
+  // First use creates the pepper and content key version 1.
   CS_ASSIGN_OR_RETURN(keys->pepper, LoadOrCreate(tenant_id, "pepper"));
-  CS_ASSIGN_OR_RETURN(SecretString first, LoadOrCreate(tenant_id, ContentKeyPurpose(1)));
-  CS_ASSIGN_OR_RETURN(AeadKey key, AeadKey::Create(std::move(first), 1));
-  keys->content.emplace(1, std::move(key));
-  // Versions are consecutive: read them until the first one missing.
-  for (uint32_t v = 2;; ++v) {
-    const std::string purpose = ContentKeyPurpose(v);
-    CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, store_.messaging().TenantKey(tenant_id, purpose));
-    if (!wrapped) break;
-    CS_ASSIGN_OR_RETURN(SecretString bytes, kms_.Unwrap(*wrapped, TenantKeyContext(tenant_id, purpose)));
-    CS_ASSIGN_OR_RETURN(AeadKey next, AeadKey::Create(std::move(bytes), v));
-    keys->content.emplace(v, std::move(next));
-    keys->current = v;
+  CS_RETURN_IF_ERROR(LoadOrCreate(tenant_id, ContentKeyPurpose(1)).status());
+  CS_ASSIGN_OR_RETURN(auto rows, store_.messaging().TenantKeysOf(tenant_id));
+  for (const auto& [purpose, wrapped] : rows) {
+    std::optional<uint32_t> version = ContentKeyVersionOf(purpose);
+    if (!version) continue;
+    if (wrapped.empty()) {
+      keys->retired.insert(*version);
+      continue;
+    }
+    CS_ASSIGN_OR_RETURN(SecretString bytes, kms_.Unwrap(wrapped, TenantKeyContext(tenant_id, purpose)));
+    CS_ASSIGN_OR_RETURN(AeadKey key, AeadKey::Create(std::move(bytes), *version));
+    keys->content.emplace(*version, std::move(key));
   }
+  if (keys->content.empty()) return Internal("every content key of tenant " + tenant_id + " is retired");
+  keys->current = keys->content.rbegin()->first;
   std::shared_ptr<const Keys> out = std::move(keys);
   std::lock_guard lock(mu_);
   cache_[tenant_id] = out;
@@ -61,6 +68,10 @@ Result<std::shared_ptr<const TenantKeyring::Keys>> TenantKeyring::KeysOpening(co
   if (keys->content.count(*version) == 0) {
     CS_ASSIGN_OR_RETURN(keys, KeysFor(tenant_id, true));
   }
+  if (keys->retired.count(*version) != 0) {
+    return FailedPrecondition("key_version_retired", "the tenant key version " + std::to_string(*version) +
+                                                         " that sealed this data was retired");
+  }
   if (keys->content.count(*version) == 0) {
     return FailedPrecondition("wrong_key_version",
                               "the ciphertext names tenant key version " + std::to_string(*version) +
@@ -69,19 +80,20 @@ Result<std::shared_ptr<const TenantKeyring::Keys>> TenantKeyring::KeysOpening(co
   return keys;
 }
 
-Result<std::vector<uint32_t>> TenantKeyring::ContentKeyVersions(const std::string& tenant_id) {
+Result<TenantKeyring::ContentKeyInfo> TenantKeyring::ContentKeyVersions(const std::string& tenant_id) {
   CS_ASSIGN_OR_RETURN(std::optional<std::string> first, store_.messaging().TenantKey(tenant_id, ContentKeyPurpose(1)));
-  std::vector<uint32_t> out;
+  ContentKeyInfo out;
   if (!first) return out;
   CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id, true));
-  for (const auto& [v, key] : keys->content) out.push_back(v);
+  for (const auto& [v, key] : keys->content) out.live.push_back(v);
+  out.retired.assign(keys->retired.begin(), keys->retired.end());
   return out;
 }
 
 Result<uint32_t> TenantKeyring::RotateContentKey(const std::string& tenant_id, const AuditLedger& ledger,
                                                  const AuditActor& actor) {
   CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id, true));
-  const uint32_t next = keys->current + 1;
+  const uint32_t next = std::max(keys->current, keys->retired.empty() ? 0u : *keys->retired.rbegin()) + 1;
   const std::string purpose = ContentKeyPurpose(next);
   CS_ASSIGN_OR_RETURN(std::string fresh, random_.Bytes(32));
   CS_ASSIGN_OR_RETURN(std::string wrapped, kms_.Wrap(SecretString(std::move(fresh)), TenantKeyContext(tenant_id, purpose)));
@@ -245,6 +257,105 @@ std::string ContentKeyPurpose(uint32_t version) {
   return version == 1 ? "content" : "content:" + std::to_string(version);
 }
 
+std::optional<uint32_t> ContentKeyVersionOf(std::string_view purpose) {
+  if (purpose == "content") return 1u;
+  if (purpose.rfind("content:", 0) != 0) return std::nullopt;
+  std::optional<int64_t> v = ParseNonNegativeInt(purpose.substr(8));
+  if (!v || *v < 2 || *v > 0x7fffffff) return std::nullopt;
+  return static_cast<uint32_t>(*v);
+}
+
+Result<int64_t> TenantKeyring::ResealTenantFields(const std::string& tenant_id) {
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id, true));
+  int64_t resealed = 0;
+  for (const auto& [version, key] : keys->content) {
+    if (version == keys->current) continue;
+    for (;;) {
+      CS_ASSIGN_OR_RETURN(std::vector<TenantSealedField> fields,
+                          store_.messaging().ListTenantSealedFields(tenant_id, version, 500));
+      if (fields.empty()) break;
+      std::vector<std::string> again;
+      for (const TenantSealedField& f : fields) {
+        const std::string name = f.column.substr(0, f.column.size() - std::string_view("_sealed").size());
+        const FieldBinding binding{tenant_id, "", f.row_id, name};
+        CS_ASSIGN_OR_RETURN(SecretString plain, cs::Open(key, f.sealed, binding));
+        CS_ASSIGN_OR_RETURN(std::string sealed, cs::Seal(keys->sealing(), InsecureSecretAccess::Get(plain), binding,
+                                                         random_));
+        again.push_back(std::move(sealed));
+      }
+      int64_t moved = 0;
+      CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
+        moved = 0;
+        for (size_t i = 0; i < fields.size(); ++i) {
+          CS_ASSIGN_OR_RETURN(bool swapped, tx.messaging().ReplaceTenantSealedField(tenant_id, fields[i], again[i]));
+          moved += swapped ? 1 : 0;
+        }
+        return Status::Ok();
+      }));
+      resealed += moved;
+      if (moved == 0) break;  // every row changed under us: the next run picks them up
+    }
+  }
+  return resealed;
+}
+
+Status TenantKeyring::RetireContentKey(const std::string& tenant_id, uint32_t version, int64_t min_age_ms,
+                                       const Clock& clock, const AuditLedger& ledger, const AuditActor& actor) {
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id, true));
+  if (keys->content.count(version) == 0) {
+    return NotFound(keys->retired.count(version) != 0 ? "content key version " + std::to_string(version) +
+                                                             " is already retired"
+                                                       : "no content key version " + std::to_string(version));
+  }
+  if (version == keys->current) {
+    return FailedPrecondition("version_current", "version " + std::to_string(version) +
+                                                     " is the current content key: rotate first");
+  }
+  CS_ASSIGN_OR_RETURN(auto by_version, store_.vault().CountSubjectKeysByWrappingVersion(tenant_id));
+  const int64_t subject_keys = by_version.count(version) != 0 ? by_version.at(version) : 0;
+  CS_ASSIGN_OR_RETURN(std::vector<TenantSealedField> fields,
+                      store_.messaging().ListTenantSealedFields(tenant_id, version, 1000));
+  if (subject_keys > 0 || !fields.empty()) {
+    return FailedPrecondition("version_in_use", std::to_string(subject_keys) + " subject keys and " +
+                                                    std::to_string(fields.size()) +
+                                                    " tenant fields are still sealed under version " +
+                                                    std::to_string(version) + ": run `keys rotate-tenant --resume`");
+  }
+  // When it stopped being current: the rotation that made the next version.
+  AuditQuery q;
+  q.tenant_id = tenant_id;
+  q.action = "keys.rotate_tenant";
+  q.limit = 1000;
+  CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> rotations, store_.audit().Query(q));
+  const std::string marker = "\"content_key_version\":" + std::to_string(version + 1) + ",";
+  std::optional<int64_t> superseded_at;
+  for (const AuditRecord& r : rotations) {
+    if (r.details.find(marker) != std::string::npos) superseded_at = r.ts_ms;
+  }
+  const int64_t now = clock.NowUnixMillis();
+  if (!superseded_at || now - *superseded_at < min_age_ms) {
+    return FailedPrecondition(
+        "version_in_backups",
+        "version " + std::to_string(version) + " was superseded " +
+            (superseded_at ? std::to_string((now - *superseded_at) / 86'400'000) + " days ago" : "at an unknown time") +
+            "; backups and quarantined bodies younger than " + std::to_string(min_age_ms / 86'400'000) +
+            " days may still need it");
+  }
+  CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_RETURN_IF_ERROR(tx.messaging().RetireTenantKey(tenant_id, ContentKeyPurpose(version)));
+    AuditEvent e;
+    e.tenant_id = tenant_id;
+    e.actor = actor;
+    e.action = "keys.retire_tenant";
+    e.resource = "keys";
+    JsonWriter w;
+    w.BeginObject().Key("content_key_version").Int(version);
+    e.details = w.EndObject().Take();
+    return ledger.Append(tx.audit(), e);
+  }));
+  return KeysFor(tenant_id, true).status();
+}
+
 Result<TenantKeyring::RewrapCounts> TenantKeyring::RewrapSubjectKeys(const std::string& tenant_id,
                                                                     const std::function<void(int64_t)>& progress) {
   RewrapCounts counts;
@@ -307,6 +418,7 @@ Result<int> RewrapTenantKeys(Store& store, Kms& from, Kms& to, const AuditLedger
     rewrapped = 0;
     CS_ASSIGN_OR_RETURN(auto keys, tx.messaging().ListTenantKeys());
     for (const auto& [tenant_id, purpose, wrapped] : keys) {
+      if (wrapped.empty()) continue;  // retired: nothing to re-wrap
       const std::string context = TenantKeyContext(tenant_id, purpose);
       CS_ASSIGN_OR_RETURN(SecretString key, from.Unwrap(wrapped, context));
       CS_ASSIGN_OR_RETURN(std::string again, to.Wrap(key, context));

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -88,8 +89,25 @@ class TenantKeyring {
   // while the gateway serves and to run again; `progress` gets the rows seen.
   Result<RewrapCounts> RewrapSubjectKeys(const std::string& tenant_id,
                                          const std::function<void(int64_t)>& progress = nullptr);
-  // The tenant's content-key versions (oldest first; empty before first use).
-  Result<std::vector<uint32_t>> ContentKeyVersions(const std::string& tenant_id);
+  // Re-seals every field sealed directly under an older content-key version
+  // (channel and subscriber secrets, payloads without a subject) under the
+  // current one, each only if unchanged since read. Returns how many.
+  Result<int64_t> ResealTenantFields(const std::string& tenant_id);
+  // Retires content-key version `version` of the tenant: its wrapped form is
+  // erased, and what it sealed no longer opens (key_version_retired). Only
+  // when nothing uses it: failed_precondition "version_current", or
+  // "version_in_use" (subject keys or tenant fields still under it: run
+  // rotate-tenant --resume), or "version_in_backups" (superseded less than
+  // `min_age_ms` ago: backups and quarantined bodies of that age may need it).
+  // Committed with its audit entry ("keys.retire_tenant").
+  Status RetireContentKey(const std::string& tenant_id, uint32_t version, int64_t min_age_ms, const Clock& clock,
+                          const AuditLedger& ledger, const AuditActor& actor);
+  struct ContentKeyInfo {
+    std::vector<uint32_t> live;     // oldest first; the last is current
+    std::vector<uint32_t> retired;
+  };
+  // The tenant's content-key versions (empty before first use).
+  Result<ContentKeyInfo> ContentKeyVersions(const std::string& tenant_id);
 
   static constexpr int kSubjectKeyCacheSeconds = 30;
   static constexpr int kTenantKeyCacheSeconds = 30;
@@ -99,7 +117,8 @@ class TenantKeyring {
  private:
   struct Keys {
     SecretString pepper;
-    std::map<uint32_t, AeadKey> content;  // every version; sealing uses `current`
+    std::map<uint32_t, AeadKey> content;  // every live version; sealing uses `current`
+    std::set<uint32_t> retired;
     uint32_t current = 1;
     int64_t loaded_at_ns = 0;
     const AeadKey& sealing() const { return content.at(current); }
@@ -139,6 +158,8 @@ class TenantKeyring {
 std::string TenantKeyContext(const std::string& tenant_id, const std::string& purpose);
 // The tenant_keys purpose of content-key `version`: "content" for 1, then "content:2", …
 std::string ContentKeyPurpose(uint32_t version);
+// The version a purpose names, or nullopt for another purpose ("pepper").
+std::optional<uint32_t> ContentKeyVersionOf(std::string_view purpose);
 
 // Master-key rotation: every tenant key is unwrapped under `from` and wrapped
 // under `to`, all in one transaction with its audit entry

@@ -1230,7 +1230,7 @@ TEST_F(ErasureTest, ATenantKeyRotatesUnderLoadAndEverythingStillOpens) {
     auto opened = cold.Open("ten_a", blob, FieldBinding{"ten_a", subject, "rec", "f"});
     ASSERT_TRUE(opened.ok()) << i << ": " << opened.status().ToString();
   }
-  EXPECT_EQ(*keyring_->ContentKeyVersions("ten_a"), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(keyring_->ContentKeyVersions("ten_a")->live, (std::vector<uint32_t>{1, 2}));
   EXPECT_EQ(Audit("keys.rotate_tenant").size(), 1u);
   // Another tenant is untouched.
   auto b_blob = keyring_->Seal("ten_b", "b", FieldBinding{"ten_b", "", "rec", "secret"});
@@ -1239,6 +1239,57 @@ TEST_F(ErasureTest, ATenantKeyRotatesUnderLoadAndEverythingStillOpens) {
   std::string forged = *v2_blob;
   forged[5] = 9;
   EXPECT_EQ(keyring_->Open("ten_a", forged, tenant_field).status().machine_code(), "wrong_key_version");
+}
+
+// An old content-key version retires only when nothing uses it: no subject
+// key, no channel or subscriber secret, and no backup or quarantined body
+// young enough to need it. After that, what it sealed is a clear error.
+// covers: SEC-03
+TEST_F(ErasureTest, AnOldTenantKeyVersionRetiresOnlyWhenNothingUsesIt) {
+  const AuditActor actor{"operator", "cli:test", "cli", ""};
+  Writes(kPhone, "retire canary");
+  const std::string a = Subject(kPhone);
+  const auto inbound = SealedInbound(a);
+  ASSERT_EQ(inbound.size(), 1u);
+  const FieldBinding kept_binding{"ten_a", "", "rec", "old"};
+  auto v1_blob = keyring_->Seal("ten_a", "sealed under v1", kept_binding);  // a copy kept elsewhere
+  ASSERT_EQ(*keyring_->RotateContentKey("ten_a", ledger_, actor), 2u);
+  auto retire = [&](uint32_t v, int64_t min_age_ms) {
+    return keyring_->RetireContentKey("ten_a", v, min_age_ms, clock_, ledger_, actor).machine_code();
+  };
+  EXPECT_EQ(retire(2, 0), "version_current");
+  EXPECT_EQ(retire(1, 0), "version_in_use");  // the subject key and the channel secrets
+  ASSERT_TRUE(keyring_->RewrapSubjectKeys("ten_a").ok());
+  EXPECT_EQ(retire(1, 0), "version_in_use");  // the channel secrets
+  auto resealed = keyring_->ResealTenantFields("ten_a");
+  ASSERT_TRUE(resealed.ok()) << resealed.status().ToString();
+  EXPECT_EQ(*resealed, 3);  // access token, app secret, verify token
+  EXPECT_EQ(retire(1, 35LL * 86'400'000), "version_in_backups");
+  ASSERT_EQ(retire(1, 0), "");
+  EXPECT_EQ(retire(1, 0), "not_found");  // already retired
+
+  // Everything in use still opens, in this process and in a fresh one.
+  TenantKeyring cold(*store_, *kms_, random_);
+  for (TenantKeyring* k : {keyring_.get(), &cold}) {
+    EXPECT_TRUE(k->Open("ten_a", inbound[0].second, FieldBinding{"ten_a", a, inbound[0].first, "payload"}).ok());
+    auto old = k->Open("ten_a", *v1_blob, kept_binding);
+    EXPECT_EQ(old.status().machine_code(), "key_version_retired");
+  }
+  ChannelService fresh_channels(*store_, cold, ledger_, clock_, random_);
+  auto secrets = fresh_channels.Secrets(*store_->messaging().GetChannel("ten_a", channel_.id));
+  ASSERT_TRUE(secrets.ok()) << secrets.status().ToString();
+  EXPECT_EQ(InsecureSecretAccess::Get((*secrets)->app_secret), kAppSecret);
+  EXPECT_EQ(Deliver(StatusBody("wamid.AFTER", "delivered", 1771420388)).http_status, 200);
+  // The retired version is never made again: the next one is 3.
+  EXPECT_EQ(*keyring_->RotateContentKey("ten_a", ledger_, actor), 3u);
+  auto versions = keyring_->ContentKeyVersions("ten_a");
+  EXPECT_EQ(versions->live, (std::vector<uint32_t>{2, 3}));
+  EXPECT_EQ(versions->retired, (std::vector<uint32_t>{1}));
+  EXPECT_EQ(Audit("keys.retire_tenant").size(), 1u);
+  // Master-key rotation passes over the retired version.
+  auto next_kms = CreateLocalKms(SecretString(std::string(32, 'n')), random_);
+  auto rewrapped = RewrapTenantKeys(*store_, *kms_, *next_kms, ledger_, actor);
+  ASSERT_TRUE(rewrapped.ok()) << rewrapped.status().ToString();
 }
 
 // covers: F-03, DSR-05

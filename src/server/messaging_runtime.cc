@@ -37,7 +37,8 @@ Status CreateDemoKeyFile(const std::string& path, Random& random) {
 Result<std::optional<std::pair<std::string, std::string>>> AnyWrappedTenantKey(Store& store) {
   CS_ASSIGN_OR_RETURN(std::vector<Tenant> tenants, store.tenants().List());
   for (const Tenant& t : tenants) {
-    CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, store.messaging().TenantKey(t.id, "content"));
+    // The pepper: never rotated nor retired, so always there once a tenant holds keys.
+    CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, store.messaging().TenantKey(t.id, "pepper"));
     if (wrapped) return std::optional<std::pair<std::string, std::string>>({t.id, std::move(*wrapped)});
   }
   return std::optional<std::pair<std::string, std::string>>();
@@ -48,7 +49,7 @@ Result<std::optional<std::pair<std::string, std::string>>> AnyWrappedTenantKey(S
 Status CheckMasterKeyFits(Store& store, Kms& kms) {
   CS_ASSIGN_OR_RETURN(auto existing, AnyWrappedTenantKey(store));
   if (!existing) return Status::Ok();
-  Result<SecretString> opened = kms.Unwrap(existing->second, "tenant:" + existing->first + ":content:1");
+  Result<SecretString> opened = kms.Unwrap(existing->second, TenantKeyContext(existing->first, "pepper"));
   if (!opened.ok()) {
     return FailedPrecondition("master_key_wrong",
                               "the master key does not open the keys stored in this data directory: check "

@@ -188,6 +188,14 @@ class AuditRepository {
 // recipients appear only as subject pseudonyms. Nothing here is plaintext
 // personal data except the business's own display number.
 
+// Where a field sealed under a tenant key lives (see ListTenantSealedFields).
+struct TenantSealedField {
+  std::string table;    // "channels", "subscribers", "outbox", "inbound_messages", "messages"
+  std::string column;   // e.g. "app_secret_sealed"
+  std::string row_id;
+  std::string sealed;
+};
+
 // A business phone number on the Cloud API, owned by one tenant.
 struct Channel {
   std::string id;                    // "chn_" + 24 hex
@@ -393,6 +401,21 @@ class MessagingRepository {
                                   const std::string& wrapped) = 0;
   // Deletes every tenant key (a backup's data part holds none); returns how many.
   virtual Result<int64_t> DeleteAllTenantKeys() = 0;
+  // The tenant's keys as (purpose, wrapped); a retired key has wrapped "".
+  virtual Result<std::vector<std::pair<std::string, std::string>>> TenantKeysOf(const std::string& tenant_id) = 0;
+  // Retires a tenant key: its wrapped form is erased, the row stays (so the
+  // version is never created again). kNotFound if absent.
+  virtual Status RetireTenantKey(const std::string& tenant_id, const std::string& purpose) = 0;
+
+  // Tenant-key rotation: fields of the tenant sealed directly under a
+  // tenant key (channel and subscriber secrets, payloads without a subject)
+  // whose ciphertext header names `version`, at most `limit`. Each is bound
+  // to (tenant, "", row_id, column without "_sealed").
+  virtual Result<std::vector<TenantSealedField>> ListTenantSealedFields(const std::string& tenant_id,
+                                                                        uint32_t version, int limit) = 0;
+  // Replaces one such field if it still holds field.sealed; false otherwise.
+  virtual Result<bool> ReplaceTenantSealedField(const std::string& tenant_id, const TenantSealedField& field,
+                                                const std::string& resealed) = 0;
 };
 
 // --------------------------------------------------------------- consent

@@ -5,6 +5,24 @@ namespace cs::sqlite_internal {
 
 namespace {
 
+// Every column holding data sealed directly under a tenant key (not a
+// subject key); `only` narrows to the rows that have no subject.
+struct TenantSealedColumn {
+  const char* table;
+  const char* column;
+  const char* only;
+};
+constexpr TenantSealedColumn kTenantSealedColumns[] = {
+    {"channels", "access_token_sealed", ""},
+    {"channels", "app_secret_sealed", ""},
+    {"channels", "verify_token_sealed", ""},
+    {"channels", "previous_app_secret_sealed", ""},
+    {"subscribers", "secret_sealed", ""},
+    {"outbox", "payload_sealed", " AND subject = ''"},
+    {"inbound_messages", "payload_sealed", " AND subject = ''"},
+    {"messages", "payload_sealed", " AND subject = ''"},
+};
+
 constexpr std::string_view kChannelColumns =
     "id, tenant_id, phone_number_id, waba_id, display_phone_number, graph_base_url, graph_version, "
     "access_token_sealed, app_secret_sealed, verify_token_sealed, throughput_per_second, paused_reason, "
@@ -608,6 +626,65 @@ class SqliteMessaging final : public MessagingRepository {
     CS_RETURN_IF_ERROR(StepDone(*c, s, "replace tenant key"));
     if (sqlite3_changes(c->db()) == 0) return NotFound("no such tenant key");
     return Status::Ok();
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> TenantKeysOf(const std::string& tenant_id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT purpose, wrapped FROM tenant_keys WHERE tenant_id = ? "
+                                                 "ORDER BY purpose"));
+    Binder(s).Text(tenant_id);
+    std::vector<std::pair<std::string, std::string>> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.emplace_back(ColumnText(s, 0), ColumnBlob(s, 1));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list tenant keys");
+    return out;
+  }
+
+  Status RetireTenantKey(const std::string& tenant_id, const std::string& purpose) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE tenant_keys SET wrapped = X'' WHERE tenant_id = ? AND "
+                                                 "purpose = ?"));
+    Binder(s).Text(tenant_id).Text(purpose);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "retire tenant key"));
+    if (sqlite3_changes(c->db()) == 0) return NotFound("no such tenant key");
+    return Status::Ok();
+  }
+
+  Result<std::vector<TenantSealedField>> ListTenantSealedFields(const std::string& tenant_id, uint32_t version,
+                                                                int limit) override {
+    auto c = acquire_();
+    const std::string header{static_cast<char>((version >> 24) & 0xff), static_cast<char>((version >> 16) & 0xff),
+                             static_cast<char>((version >> 8) & 0xff), static_cast<char>(version & 0xff)};
+    std::vector<TenantSealedField> out;
+    for (const TenantSealedColumn& col : kTenantSealedColumns) {
+      if (static_cast<int>(out.size()) >= limit) break;
+      // Bytes 2..5 of a ciphertext are its key version (docs/formats/ciphertext.md).
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare(std::string("SELECT id, ") + col.column + " FROM " + col.table +
+                                                   " WHERE tenant_id = ? AND substr(" + col.column +
+                                                   ", 3, 4) = ?" + col.only + " LIMIT ?"));
+      Binder(s).Text(tenant_id).Blob(header).Int(limit - static_cast<int>(out.size()));
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        out.push_back(TenantSealedField{col.table, col.column, ColumnText(s, 0), ColumnBlob(s, 1)});
+      }
+      if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list sealed fields");
+    }
+    return out;
+  }
+
+  Result<bool> ReplaceTenantSealedField(const std::string& tenant_id, const TenantSealedField& field,
+                                        const std::string& resealed) override {
+    const TenantSealedColumn* col = nullptr;
+    for (const TenantSealedColumn& candidate : kTenantSealedColumns) {
+      if (field.table == candidate.table && field.column == candidate.column) col = &candidate;
+    }
+    if (col == nullptr) return InvalidArgument("invalid_field", "not a tenant-sealed column: " + field.table);
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare(std::string("UPDATE ") + col->table + " SET " + col->column +
+                                                 " = ? WHERE tenant_id = ? AND id = ? AND " + col->column + " = ?"));
+    Binder(s).Blob(resealed).Text(tenant_id).Text(field.row_id).Blob(field.sealed);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "reseal field"));
+    return sqlite3_changes(c->db()) == 1;
   }
 
   Result<int64_t> DeleteAllTenantKeys() override {
