@@ -60,38 +60,29 @@ std::string HeaderJson(const ArchiveHeader& h) {
   return w.EndObject().Take();
 }
 
-Result<ArchiveHeader> ParseHeader(std::string_view text) {
-  Result<JsonValue> parsed = ParseJson(text);
-  if (!parsed.ok()) return Corrupt("unreadable header");
-  auto str = [&](std::string_view key) -> std::optional<std::string> {
-    const JsonValue* v = parsed->Find(key);
-    if (v == nullptr || !v->is_string()) return std::nullopt;
-    return v->as_string();
-  };
-  auto num = [&](std::string_view key) -> std::optional<int64_t> {
-    const JsonValue* v = parsed->Find(key);
-    if (v == nullptr || v->type() != JsonValue::Type::kInt) return std::nullopt;
-    return v->as_int();
-  };
+Result<ArchiveHeader> DecodeHeader(std::string_view text) {
+  CS_ASSIGN_OR_RETURN(JsonValue parsed, ParseJson(text));
+  // Not Finish(): a later format version may add fields this one ignores.
+  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(parsed, "header"));
   ArchiveHeader h;
-  auto kind = str("kind");
-  auto id = str("backup_id");
-  auto master = str("master_key_id");
-  auto wrapped = str("wrapped_key");
-  auto created = num("created_at_ms");
-  auto schema = num("schema_version");
-  auto bytes = num("content_bytes");
-  if (!kind || !id || !master || !wrapped || !created || !schema || !bytes) return Corrupt("incomplete header");
-  if (*kind != "data" && *kind != "keys") return Corrupt("unknown kind " + *kind);
-  std::optional<std::string> key = HexDecode(*wrapped);
-  if (!key) return Corrupt("malformed wrapped key");
-  h.kind = *kind;
-  h.backup_id = *id;
-  h.master_key_id = *master;
+  CS_ASSIGN_OR_RETURN(h.kind, r.RequiredString("kind"));
+  CS_ASSIGN_OR_RETURN(h.backup_id, r.RequiredString("backup_id"));
+  CS_ASSIGN_OR_RETURN(h.master_key_id, r.RequiredString("master_key_id"));
+  CS_ASSIGN_OR_RETURN(std::string wrapped, r.RequiredString("wrapped_key"));
+  CS_ASSIGN_OR_RETURN(h.created_at_ms, r.RequiredInt("created_at_ms"));
+  CS_ASSIGN_OR_RETURN(int64_t schema, r.RequiredInt("schema_version"));
+  CS_ASSIGN_OR_RETURN(h.content_bytes, r.RequiredInt("content_bytes"));
+  if (h.kind != "data" && h.kind != "keys") return InvalidArgument("invalid_field", "unknown kind " + h.kind);
+  std::optional<std::string> key = HexDecode(wrapped);
+  if (!key) return InvalidArgument("invalid_field", "malformed wrapped key");
   h.wrapped_key = std::move(*key);
-  h.created_at_ms = *created;
-  h.schema_version = static_cast<int>(*schema);
-  h.content_bytes = *bytes;
+  h.schema_version = static_cast<int>(schema);
+  return h;
+}
+
+Result<ArchiveHeader> ParseHeader(std::string_view text) {
+  Result<ArchiveHeader> h = DecodeHeader(text);
+  if (!h.ok()) return Corrupt("bad header (" + h.status().message() + ")");
   return h;
 }
 

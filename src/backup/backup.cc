@@ -121,70 +121,63 @@ Status BadRow(int64_t line, const std::string& why) {
                 "keys archive row " + std::to_string(line) + " is malformed: " + why);
 }
 
-Result<KeyRow> ParseKeyRow(std::string_view text, int64_t line) {
-  Result<JsonValue> parsed = ParseJson(text);
-  if (!parsed.ok() || !parsed->is_object() || parsed->as_object().size() != 1) return BadRow(line, "not one object");
-  const auto& [kind, body] = parsed->as_object().front();
-  if (!body.is_object()) return BadRow(line, "not an object");
-  auto str = [&](std::string_view key) -> std::optional<std::string> {
-    const JsonValue* v = body.Find(key);
-    if (v == nullptr || !v->is_string()) return std::nullopt;
-    return v->as_string();
-  };
-  auto num = [&](std::string_view key) -> std::optional<int64_t> {
-    const JsonValue* v = body.Find(key);
-    if (v == nullptr || v->type() != JsonValue::Type::kInt) return std::nullopt;
-    return v->as_int();
-  };
+Result<std::string> RequiredHex(ObjectReader& r, std::string_view key) {
+  CS_ASSIGN_OR_RETURN(std::string hex, r.RequiredString(key));
+  std::optional<std::string> bytes = HexDecode(hex);
+  if (!bytes) return InvalidArgument("invalid_field", std::string(key) + " is not hex");
+  return std::move(*bytes);
+}
+
+Result<KeyRow> DecodeKeyRow(std::string_view text) {
+  CS_ASSIGN_OR_RETURN(JsonValue parsed, ParseJson(text));
+  if (!parsed.is_object() || parsed.as_object().size() != 1) {
+    return InvalidArgument("invalid_type", "not an object with one member");
+  }
+  const auto& [kind, body] = parsed.as_object().front();
+  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body, kind));
   KeyRow row;
   if (kind == "tenant_key") {
-    auto tenant = str("tenant_id");
-    auto purpose = str("purpose");
-    auto wrapped = str("wrapped");
-    std::optional<std::string> bytes = wrapped ? HexDecode(*wrapped) : std::nullopt;
-    if (!tenant || !purpose || !bytes) return BadRow(line, "incomplete tenant key");
     row.kind = KeyRow::Kind::kTenantKey;
-    row.tenant_id = *tenant;
-    row.purpose = *purpose;
-    row.wrapped = std::move(*bytes);
-    return row;
-  }
-  if (kind == "subject_key") {
-    auto tenant = str("tenant_id");
-    auto subject = str("subject");
-    auto generation = num("generation");
-    auto created = num("created_at_ms");
-    if (!tenant || !subject || !generation || !created) return BadRow(line, "incomplete subject key");
+    CS_ASSIGN_OR_RETURN(row.tenant_id, r.RequiredString("tenant_id"));
+    CS_ASSIGN_OR_RETURN(row.purpose, r.RequiredString("purpose"));
+    CS_ASSIGN_OR_RETURN(row.wrapped, RequiredHex(r, "wrapped"));
+  } else if (kind == "subject_key") {
     row.kind = KeyRow::Kind::kSubjectKey;
-    row.subject_key.tenant_id = *tenant;
-    row.subject_key.subject = *subject;
-    row.subject_key.generation = *generation;
-    row.subject_key.created_at_ms = *created;
-    if (auto wrapped = str("wrapped")) {
-      std::optional<std::string> bytes = HexDecode(*wrapped);
-      if (!bytes) return BadRow(line, "malformed wrapped key");
-      row.subject_key.wrapped = std::move(*bytes);
+    SubjectKeyRecord& k = row.subject_key;
+    CS_ASSIGN_OR_RETURN(k.tenant_id, r.RequiredString("tenant_id"));
+    CS_ASSIGN_OR_RETURN(k.subject, r.RequiredString("subject"));
+    CS_ASSIGN_OR_RETURN(k.generation, r.RequiredInt("generation"));
+    CS_ASSIGN_OR_RETURN(k.created_at_ms, r.RequiredInt("created_at_ms"));
+    CS_ASSIGN_OR_RETURN(k.destroyed_at_ms, r.OptionalInt("destroyed_at_ms"));
+    CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, r.OptionalString("wrapped"));
+    if (wrapped) {
+      k.wrapped = HexDecode(*wrapped);
+      if (!k.wrapped) return InvalidArgument("invalid_field", "wrapped is not hex");
     }
-    row.subject_key.destroyed_at_ms = num("destroyed_at_ms");
-    return row;
-  }
-  if (kind == "erasure") {
-    auto id = str("id");
-    auto tenant = str("tenant_id");
-    auto subject = str("subject");
-    auto step = str("step");
-    auto actor = str("actor");
-    auto requested = num("requested_at_ms");
-    auto updated = num("updated_at_ms");
-    auto details = str("details");
-    if (!id || !tenant || !subject || !step || !actor || !requested || !updated || !details) {
-      return BadRow(line, "incomplete erasure");
-    }
+  } else if (kind == "erasure") {
     row.kind = KeyRow::Kind::kErasure;
-    row.erasure = ErasureRecord{*id, *tenant, *subject, *step, *actor, *requested, *updated, *details};
-    return row;
+    ErasureRecord& e = row.erasure;
+    CS_ASSIGN_OR_RETURN(e.id, r.RequiredString("id"));
+    CS_ASSIGN_OR_RETURN(e.tenant_id, r.RequiredString("tenant_id"));
+    CS_ASSIGN_OR_RETURN(e.subject, r.RequiredString("subject"));
+    CS_ASSIGN_OR_RETURN(e.step, r.RequiredString("step"));
+    CS_ASSIGN_OR_RETURN(e.actor, r.RequiredString("actor"));
+    CS_ASSIGN_OR_RETURN(e.requested_at_ms, r.RequiredInt("requested_at_ms"));
+    CS_ASSIGN_OR_RETURN(e.updated_at_ms, r.RequiredInt("updated_at_ms"));
+    CS_ASSIGN_OR_RETURN(e.details, r.RequiredString("details"));
+  } else {
+    return InvalidArgument("invalid_type", "unknown row type " + kind);
   }
-  return BadRow(line, "unknown row type " + kind);
+  CS_RETURN_IF_ERROR(r.Finish());
+  return row;
+}
+
+// Any row that does not decode is damage: the content was authenticated,
+// so it was written that way.
+Result<KeyRow> ParseKeyRow(std::string_view text, int64_t line) {
+  Result<KeyRow> row = DecodeKeyRow(text);
+  if (!row.ok()) return BadRow(line, row.status().message());
+  return row;
 }
 
 // Reads a keys archive row by row, across chunk boundaries.

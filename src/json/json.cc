@@ -153,6 +153,12 @@ Result<std::optional<int64_t>> ObjectReader::OptionalInt(std::string_view key) {
   return std::optional<int64_t>(v->as_int());
 }
 
+Result<int64_t> ObjectReader::RequiredInt(std::string_view key) {
+  CS_ASSIGN_OR_RETURN(std::optional<int64_t> v, OptionalInt(key));
+  if (!v) return InvalidArgument("missing_field", where_ + "." + std::string(key) + " is required");
+  return *v;
+}
+
 Result<std::optional<bool>> ObjectReader::OptionalBool(std::string_view key) {
   const JsonValue* v = Take(key);
   if (v == nullptr || v->is_null()) return std::optional<bool>();

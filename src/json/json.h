@@ -91,6 +91,7 @@ class ObjectReader {
   Result<std::optional<std::string>> OptionalString(std::string_view key);
   Result<std::string> RequiredString(std::string_view key);
   Result<std::optional<int64_t>> OptionalInt(std::string_view key);
+  Result<int64_t> RequiredInt(std::string_view key);
   Result<std::optional<bool>> OptionalBool(std::string_view key);
   Result<std::optional<std::vector<std::string>>> OptionalStringArray(std::string_view key);
   // Returns the member `key` if it is an object (nullptr when absent).

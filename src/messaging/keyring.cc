@@ -385,7 +385,8 @@ Result<TenantKeyring::RewrapCounts> TenantKeyring::RewrapSubjectKeys(const std::
         return FailedPrecondition("wrong_key_version", "subject key wrapped under unknown content key version " +
                                                            std::to_string(version));
       }
-      const FieldBinding binding{k.tenant_id, k.subject, "subject_key", DekField(k.generation)};
+      const std::string field = DekField(k.generation);  // outlives the binding's view of it
+      const FieldBinding binding{k.tenant_id, k.subject, "subject_key", field};
       CS_ASSIGN_OR_RETURN(SecretString dek, cs::Open(key->second, *k.wrapped, binding));
       CS_ASSIGN_OR_RETURN(std::string again, cs::Seal(keys->sealing(), InsecureSecretAccess::Get(dek), binding, random_));
       moves.emplace_back(k, std::move(again));
