@@ -65,9 +65,11 @@ int KeysStatus(const CommonOptions& o) {
   if (!recorded.ok()) return PrintError(recorded, o.json);
 
   const std::string master_id = messaging->kms->key_id();
+  const std::string previous_id = messaging->kms->previous_key_id();
   if (o.json) {
     JsonWriter w;
     w.BeginObject().Key("master_key").BeginObject().Key("id").String(master_id).Key("opens_stored_keys").Bool(true);
+    if (!previous_id.empty()) w.Key("rotating_from").String(previous_id);
     w.EndObject().Key("tenants").BeginArray();
     for (const TenantKeys& k : rows) {
       w.BeginObject().Key("id").String(k.id).Key("name").String(k.name);
@@ -89,7 +91,9 @@ int KeysStatus(const CommonOptions& o) {
     std::cout << w.str() << "\n";
     return 0;
   }
-  std::cout << "master key " << master_id << ": opens the stored keys\n";
+  std::cout << "master key " << master_id << ": opens the stored keys";
+  if (!previous_id.empty()) std::cout << " (rotation from " << previous_id << " under way: finish with `keys rotate-master`)";
+  std::cout << "\n";
   for (const TenantKeys& k : rows) {
     std::cout << k.id << "  " << k.name << "  content key "
               << (k.content_versions.empty() ? "none yet" : "v" + std::to_string(k.content_versions.back())) << ", "
@@ -102,7 +106,34 @@ int KeysStatus(const CommonOptions& o) {
   return 0;
 }
 
+// Online: the gateways already run with the new key as vault.master_key_file
+// and the old one as vault.previous_master_key_file; every tenant key is
+// re-wrapped under the new one, after which the old one can go.
+int FinishMasterRotation(const CommonOptions& o) {
+  Result<OpenedKeys> opened = OpenKeys(o);
+  if (!opened.ok()) return PrintError(opened.status(), o.json);
+  Kms& kms = *opened->messaging->kms;
+  if (kms.previous_key_id().empty()) {
+    return PrintError(InvalidArgument("no_rotation",
+                                      "give --new-key-file, or set vault.previous_master_key_file to the key being "
+                                      "replaced (docs/erasure.md)"),
+                      o.json);
+  }
+  Result<int> n = RewrapTenantKeys(*opened->rt->store, kms, kms, opened->rt->ledger, opened->rt->actor);
+  if (!n.ok()) return PrintError(n.status(), o.json);
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("rewrapped").Int(*n).Key("from").String(kms.previous_key_id()).Key("to").String(kms.key_id());
+    std::cout << w.EndObject().Take() << "\n";
+  } else {
+    std::cout << "re-wrapped " << *n << " tenant keys under master key " << kms.key_id()
+              << ".\nRemove vault.previous_master_key_file from every gateway's configuration at its next restart.\n";
+  }
+  return 0;
+}
+
 int RotateMaster(const CommonOptions& o, const std::string& new_key_file) {
+  if (new_key_file.empty()) return FinishMasterRotation(o);
   Result<OpenedKeys> opened = OpenKeys(o);
   if (!opened.ok()) return PrintError(opened.status(), o.json);
   std::unique_ptr<AdminRuntime>& rt = opened->rt;
@@ -215,7 +246,9 @@ void AddKeysCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run)
   auto* rotate = keys->add_subcommand("rotate-master",
                                       "Re-wrap every tenant key under a new master key (one transaction, audited)");
   AddCommon(rotate, o);
-  rotate->add_option("--new-key-file", *new_key_file, "The new master key: 64 hex characters, mode 0600")->required();
+  rotate->add_option("--new-key-file", *new_key_file,
+                     "The new master key (64 hex characters, mode 0600), gateways stopped; without it, finish an "
+                     "online rotation (vault.previous_master_key_file set)");
   rotate->callback([&run, &o, new_key_file] { run = [&o, new_key_file] { return RotateMaster(o, *new_key_file); }; });
   auto tenant_ref = std::make_shared<std::string>();
   auto resume = std::make_shared<bool>(false);

@@ -78,6 +78,7 @@ struct AuditConfig {
 
 struct VaultConfig {
   std::string master_key_file;        // vault.master_key_file ("" = none; CONSENTRY_MASTER_KEY wins)
+  std::string previous_master_key_file;  // vault.previous_master_key_file ("" = no rotation under way)
 };
 
 struct BackupConfig {

@@ -136,6 +136,12 @@ const std::vector<KeySpec>& Table() {
        "messages (`serve --demo` creates `<data_dir>/master.key` for trying it out). Keep the key on another "
        "volume than the database and its backups.",
        [](Config& c, const RawValue& v) { c.vault.master_key_file = S(v); }},
+      {"vault.previous_master_key_file", KeyType::kString, "", 0, 0, {},
+       "During a master-key rotation only: the file of the key being replaced (same format). Keys wrapped "
+       "under it still open, new ones are wrapped under `vault.master_key_file`, so gateways can be restarted "
+       "one by one; `consentry keys rotate-master` then re-wraps everything and this setting is removed "
+       "(docs/erasure.md).",
+       [](Config& c, const RawValue& v) { c.vault.previous_master_key_file = S(v); }},
       {"backup.dir", KeyType::kString, "", 0, 0, {},
        "Where `consentry backup create` writes and `backup prune` expires backups. Put it on another volume "
        "than the database, and keep the master key elsewhere again. Empty: `<data_dir>-backups` beside the "

@@ -430,8 +430,10 @@ Result<int> RewrapTenantKeys(Store& store, Kms& from, Kms& to, const AuditLedger
     e.actor = actor;
     e.action = "keys.rotate_master";
     e.resource = "keys";
+    // Finishing an online rotation: one Kms that still accepts the previous key.
+    const std::string from_id = &from == &to && !from.previous_key_id().empty() ? from.previous_key_id() : from.key_id();
     JsonWriter w;
-    w.BeginObject().Key("from").String(from.key_id()).Key("to").String(to.key_id()).Key("rewrapped").Int(rewrapped);
+    w.BeginObject().Key("from").String(from_id).Key("to").String(to.key_id()).Key("rewrapped").Int(rewrapped);
     e.details = w.EndObject().Take();
     return ledger.Append(tx.audit(), e);
   }));

@@ -98,9 +98,15 @@ Result<SecretString> LoadConfiguredMasterKey(const Config& config, Random& rando
 
 Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, AdminRuntime& rt, bool create_demo_key) {
   CS_ASSIGN_OR_RETURN(SecretString master, LoadConfiguredMasterKey(config, rt.random, create_demo_key));
+  std::optional<SecretString> previous;
+  if (!config.vault.previous_master_key_file.empty()) {
+    MasterKeySource source;
+    source.file = config.vault.previous_master_key_file;
+    CS_ASSIGN_OR_RETURN(previous, LoadMasterKey(source));
+  }
   auto m = std::make_unique<MessagingRuntime>();
   m->commits = std::make_unique<GroupCommitter>(*rt.store);
-  m->kms = CreateLocalKms(std::move(master), rt.random);
+  m->kms = CreateLocalKms(std::move(master), rt.random, std::move(previous));
   // A wrong key must stop the start, not surface later as unreadable data.
   CS_RETURN_IF_ERROR(CheckMasterKeyFits(*rt.store, *m->kms));
   m->keyring = std::make_unique<TenantKeyring>(*rt.store, *m->kms, rt.random);

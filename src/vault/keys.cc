@@ -25,25 +25,42 @@ Result<SecretString> FromHex(std::string_view hex) {
   return SecretString(std::move(*bytes));
 }
 
+std::string KeyId(const SecretString& master_key) {
+  // Names the key without revealing it: a domain-separated hash of it, truncated.
+  return "local:" + HexEncode(Sha256({"consentry-kms-id", InsecureSecretAccess::Get(master_key)})).substr(0, 16);
+}
+
 class LocalKms final : public Kms {
  public:
-  LocalKms(AeadKey key, std::string id, Random& random) : key_(std::move(key)), id_(std::move(id)), random_(random) {}
+  LocalKms(AeadKey key, std::string id, std::optional<AeadKey> previous, std::string previous_id, Random& random)
+      : key_(std::move(key)),
+        id_(std::move(id)),
+        previous_(std::move(previous)),
+        previous_id_(std::move(previous_id)),
+        random_(random) {}
 
   Result<std::string> Wrap(const SecretString& key, std::string_view context) override {
     return Seal(key_, InsecureSecretAccess::Get(key), Binding(context), random_);
   }
 
   Result<SecretString> Unwrap(std::string_view wrapped, std::string_view context) override {
-    return Open(key_, wrapped, Binding(context));
+    Result<SecretString> opened = Open(key_, wrapped, Binding(context));
+    if (opened.ok() || !previous_) return opened;
+    // Wrapped before the rotation began: the previous key opens it.
+    Result<SecretString> before = Open(*previous_, wrapped, Binding(context));
+    return before.ok() ? std::move(before) : std::move(opened);
   }
 
   std::string key_id() const override { return id_; }
+  std::string previous_key_id() const override { return previous_id_; }
 
  private:
   static FieldBinding Binding(std::string_view context) { return FieldBinding{"", "", context, "wrapped-key"}; }
 
   AeadKey key_;
   std::string id_;
+  std::optional<AeadKey> previous_;
+  std::string previous_id_;
   Random& random_;
 };
 
@@ -69,11 +86,17 @@ Result<SecretString> LoadMasterKey(const MasterKeySource& source) {
   return FromHex(InsecureSecretAccess::Get(text));
 }
 
-std::unique_ptr<Kms> CreateLocalKms(SecretString master_key, Random& random) {
-  // The id names the key without revealing it: a domain-separated hash of it, truncated.
-  std::string id = "local:" + HexEncode(Sha256({"consentry-kms-id", InsecureSecretAccess::Get(master_key)})).substr(0, 16);
+std::unique_ptr<Kms> CreateLocalKms(SecretString master_key, Random& random, std::optional<SecretString> previous) {
+  std::string id = KeyId(master_key);
   AeadKey key = std::move(AeadKey::Create(std::move(master_key), 1)).value();
-  return std::make_unique<LocalKms>(std::move(key), std::move(id), random);
+  std::optional<AeadKey> previous_key;
+  std::string previous_id;
+  if (previous && KeyId(*previous) != id) {
+    previous_id = KeyId(*previous);
+    previous_key.emplace(std::move(AeadKey::Create(std::move(*previous), 1)).value());
+  }
+  return std::make_unique<LocalKms>(std::move(key), std::move(id), std::move(previous_key), std::move(previous_id),
+                                    random);
 }
 
 std::string SubjectPseudonym(const SecretString& pepper, std::string_view e164) {

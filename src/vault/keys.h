@@ -40,11 +40,16 @@ class Kms {
   virtual Result<SecretString> Unwrap(std::string_view wrapped, std::string_view context) = 0;
   // A short, non-secret id of the wrapping key (for rotation bookkeeping).
   virtual std::string key_id() const = 0;
+  // The id of the previous key that Unwrap still accepts during a rotation, or "".
+  virtual std::string previous_key_id() const { return ""; }
 };
 
 // A Kms over a local master key (file or environment). An external KMS or
-// HSM implements the same interface.
-std::unique_ptr<Kms> CreateLocalKms(SecretString master_key, Random& random);
+// HSM implements the same interface. With `previous`, a master-key rotation
+// is under way: Wrap uses `master_key`, Unwrap accepts either, so gateways
+// restarted one by one keep serving (docs/erasure.md).
+std::unique_ptr<Kms> CreateLocalKms(SecretString master_key, Random& random,
+                                    std::optional<SecretString> previous = std::nullopt);
 
 // Returns the subject pseudonym "sub_" + hex(HMAC-SHA-256(pepper, e164)).
 // REQUIRES: `e164` is normalised (NormalizePhone). The same number gives the

@@ -59,6 +59,28 @@ TEST(LocalKmsTest, WrapsBoundToTheirContext) {
 }
 
 // covers: MIN-02, B-26
+// covers: SEC-03
+TEST(LocalKmsTest, DuringARotationTheNewKeyWrapsAndBothUnwrap) {
+  CryptoRandom random;
+  auto old_kms = CreateLocalKms(SecretString(std::string(32, 'o')), random);
+  auto new_only = CreateLocalKms(SecretString(std::string(32, 'n')), random);
+  auto rotating = CreateLocalKms(SecretString(std::string(32, 'n')), random, SecretString(std::string(32, 'o')));
+  EXPECT_EQ(rotating->key_id(), new_only->key_id());
+  EXPECT_EQ(rotating->previous_key_id(), old_kms->key_id());
+  EXPECT_EQ(new_only->previous_key_id(), "");
+  const std::string before = *old_kms->Wrap(SecretString("tenant key"), "tenant:t:content:1");
+  EXPECT_EQ(InsecureSecretAccess::Get(*rotating->Unwrap(before, "tenant:t:content:1")), "tenant key");
+  EXPECT_FALSE(new_only->Unwrap(before, "tenant:t:content:1").ok());
+  EXPECT_FALSE(rotating->Unwrap(before, "tenant:t:pepper:1").ok());  // still bound to its context
+  const std::string after = *rotating->Wrap(SecretString("tenant key"), "tenant:t:content:1");
+  EXPECT_TRUE(new_only->Unwrap(after, "tenant:t:content:1").ok());
+  EXPECT_FALSE(old_kms->Unwrap(after, "tenant:t:content:1").ok());
+  // The same key given twice is no rotation.
+  EXPECT_EQ(CreateLocalKms(SecretString(std::string(32, 'n')), random, SecretString(std::string(32, 'n')))
+                ->previous_key_id(),
+            "");
+}
+
 TEST(PseudonymTest, SamePersonSameTenantSamePseudonymOtherwiseUnrelated) {
   SecretString pepper_a(std::string(32, 'a'));
   SecretString pepper_b(std::string(32, 'b'));

@@ -274,8 +274,12 @@ TEST_F(WhatsAppDemoTest, ARestoredBackupNeverBringsAnErasedSubjectBack) {
   const auto [data1, keys1] = create();
   const int64_t keys_before = keys_status();
 
-  // Nowhere in clear: backups, the data directory, logs.
-  const std::string everything = ReadTree(backups) + ReadTree(dir_) + server_->Stdout() + server_->Stderr();
+  // Nowhere in clear: backups, the data directory (with the erasure journal
+  // copy beside it), logs, metrics.
+  HttpReply metrics = Call(port(), "GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  const std::string everything = ReadTree(backups) + ReadTree(dir_) + server_->Stdout() + server_->Stderr() +
+                                 metrics.body;
   for (const std::string& canary : {canary_phone, std::string("151 99988877"), std::string("canary-backup-7731")}) {
     EXPECT_EQ(everything.find(canary), std::string::npos) << canary;
   }
@@ -318,7 +322,7 @@ TEST_F(WhatsAppDemoTest, ARestoredBackupNeverBringsAnErasedSubjectBack) {
     EXPECT_NE(restore_audit.out.find(R"("action":"backup.restore")"), std::string::npos) << restore_audit.out;
     CliResult audit_ok = RunConsentry({"audit", "verify", "--data-dir", dir_, "--json"});
     EXPECT_EQ(audit_ok.exit_code, 0) << audit_ok.out << audit_ok.err;
-    const std::string after = ReadTree(dir_) + server_->Stdout() + server_->Stderr();
+    const std::string after = ReadTree(dir_) + ReadTree(dir_ + "-backups") + server_->Stdout() + server_->Stderr();
     EXPECT_EQ(after.find("canary-backup-7731"), std::string::npos);
     ASSERT_EQ(server_->Stop(), 0);
   };
@@ -442,7 +446,7 @@ TEST_F(WhatsAppDemoTest, SdkShapedRequestsGetMetaShapedAnswers) {
   EXPECT_EQ(read.body, R"({"success":true})");
 }
 
-// covers: SEC-02 (issue 5: master key missing or wrong)
+// covers: SEC-02, SEC-03 (issue 5: master key missing or wrong; master-key rotation offline and online)
 // The master key is checked at start: a wrong or missing key for a data
 // directory with sealed data stops the gateway with a clear message.
 TEST(MasterKeyStartTest, AWrongOrMissingKeyRefusesToStart) {
@@ -489,6 +493,40 @@ TEST(MasterKeyStartTest, AWrongOrMissingKeyRefusesToStart) {
                              "");
   EXPECT_EQ(handshake.status, 200);
   EXPECT_EQ(handshake.body, "ok123");
+  rotated_server.Stop();
+
+  // Online rotation (no gateway stopped at once): each gateway restarts
+  // with the new key and the old one as previous, serves, and the
+  // re-wrap runs while it does; the old key can then go.
+  auto key_file = [&](const std::string& name, char fill) {
+    const std::string path = dir + "/" + name;
+    std::ofstream(path) << std::string(64, fill);
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    return path;
+  };
+  const std::string key_d = key_file("d.key", 'd'), key_e = key_file("e.key", 'e');
+  const std::vector<std::string> during = {"CONSENTRY_VAULT_MASTER_KEY_FILE=" + key_e,
+                                           "CONSENTRY_VAULT_PREVIOUS_MASTER_KEY_FILE=" + key_d};
+  ServerProcess rolling(dir, during);
+  ASSERT_TRUE(rolling.started()) << rolling.Stderr();
+  CliResult status = RunConsentry({"keys", "status", "--data-dir", dir, "--json"}, during);
+  EXPECT_NE(status.out.find(R"("rotating_from":"local:)"), std::string::npos) << status.out;
+  CliResult finished = RunConsentry({"keys", "rotate-master", "--data-dir", dir, "--json"}, during);
+  ASSERT_EQ(finished.exit_code, 0) << finished.out << finished.err;
+  EXPECT_NE(finished.out.find(R"("rewrapped":2)"), std::string::npos) << finished.out;
+  HttpReply still = Call(rolling.port(), "GET",
+                         "/webhooks/whatsapp/" + channel + "?hub.mode=subscribe&hub.verify_token=v&hub.challenge=ok456", "");
+  EXPECT_EQ(still.body, "ok456");
+  rolling.Stop();
+  ServerProcess after(dir, {"CONSENTRY_VAULT_MASTER_KEY_FILE=" + key_e});
+  EXPECT_TRUE(after.started());
+  after.Stop();
+  CliResult old_only = RunConsentry(serve, {"CONSENTRY_VAULT_MASTER_KEY_FILE=" + key_d});
+  EXPECT_NE(old_only.err.find("master_key_wrong"), std::string::npos) << old_only.err;
+  // Without a rotation under way, there is nothing to finish.
+  CliResult nothing = RunConsentry({"keys", "rotate-master", "--data-dir", dir, "--json"},
+                                   {"CONSENTRY_VAULT_MASTER_KEY_FILE=" + key_e});
+  EXPECT_NE(nothing.out.find(R"("code":"no_rotation")"), std::string::npos) << nothing.out;
 }
 
 // covers: F-01, W-01
