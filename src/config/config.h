@@ -94,6 +94,8 @@ struct MessagingConfig {
   std::string allowed_graph_urls;     // messaging.allowed_graph_urls (comma-separated)
   std::string subscriber_allowed_hosts;  // messaging.subscriber_allowed_hosts (comma-separated)
   int64_t quarantine_retention_days = 0;  // messaging.quarantine_retention_days
+  int64_t inbound_body_seconds = 0;       // messaging.inbound_body_seconds
+  int64_t forward_body_ttl_seconds = 0;   // messaging.forward_body_ttl_seconds
 };
 
 struct Config {

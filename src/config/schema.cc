@@ -163,6 +163,16 @@ const std::vector<KeySpec>& Table() {
        "kept for an operator before they are purged. They are sealed under the tenant key, not a subject key, "
        "so subject erasure does not reach them: keep this short.",
        [](Config& c, const RawValue& v) { c.messaging.quarantine_retention_days = I(v); }},
+      {"messaging.inbound_body_seconds", KeyType::kInt, "300", 120, 31536000, {},
+       "How long the sealed body of an inbound message is kept once received (MIN-01: no conversation history "
+       "by default). Forwarding works from its own copy; the body is needed only to catch a card number split "
+       "over two messages (60 s). The metadata (id, time, pseudonym) stays.",
+       [](Config& c, const RawValue& v) { c.messaging.inbound_body_seconds = I(v); }},
+      {"messaging.forward_body_ttl_seconds", KeyType::kInt, "86400", 60, 2592000, {},
+       "How long an event waiting to be forwarded keeps its body (MIN-01: queue entries expire). An event not "
+       "delivered by then becomes a dead letter with `last_error` `expired` and no body; dead letters lose "
+       "their body after the same time counted from their last requeue.",
+       [](Config& c, const RawValue& v) { c.messaging.forward_body_ttl_seconds = I(v); }},
       {"messaging.pair_burst", KeyType::kInt, "45", 1, 1000, {},
        "Messages to one user the dispatcher sends in a burst before pacing to `messaging.pair_interval_ms` "
        "(Meta's pair rate limit, error 131056).",

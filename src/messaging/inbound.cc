@@ -158,6 +158,7 @@ Status MaskSplitCard(Store& store, TenantKeyring& keyring, const std::string& te
   }
   Result<InboundMessageRecord> stored = store.messaging().GetInbound(tenant, split.previous_inbound_id);
   if (!stored.ok()) return stored.status().code() == StatusCode::kNotFound ? Status::Ok() : stored.status();
+  if (stored->payload_sealed.empty()) return Status::Ok();  // its body is already purged (MIN-01)
   const FieldBinding binding{tenant, stored->subject, stored->id, "payload"};
   CS_ASSIGN_OR_RETURN(SecretString opened, keyring.Open(tenant, stored->payload_sealed, binding));
   const std::string raw(InsecureSecretAccess::Get(opened));

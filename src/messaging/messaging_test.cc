@@ -887,6 +887,48 @@ TEST_F(MessagingTest, UndeliverableEventsBecomeDeadLettersAndCanBeRequeued) {
   forwarder.Stop();
 }
 
+// MIN-01 on the inbound side: no conversation history. The body of an
+// inbound message goes after messaging.inbound_body_seconds, the body of an
+// event waiting to be forwarded after messaging.forward_body_ttl_seconds
+// (it becomes a dead letter "expired" that cannot be requeued); metadata stays.
+// covers: MIN-01
+TEST_F(MessagingTest, InboundAndForwardBodiesAreDeletedAfterTheirRetention) {
+  UrlPolicy policy{{"127.0.0.1"}};
+  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, policy);
+  SubscriberSpec spec;
+  spec.tenant_id = "ten_a";
+  spec.url = "https://127.0.0.1:1/hook";  // nobody there, and no forwarder running: the event waits
+  spec.events = {"messages"};
+  auto created = subscribers.Create(AuditActor::System(), spec);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  UserWrites("history canary 8080");
+  const std::string subject = keyring_->Pseudonym("ten_a", std::string("+") + kPhone).value();
+  const auto sealed = SealedInbound(subject);
+  ASSERT_EQ(sealed.size(), 1u);
+  ASSERT_EQ(store_->messaging().CountOutbox("pending").value(), 1);
+  const int64_t now = clock_.NowUnixMillis();
+  // Younger than the retention: kept.
+  EXPECT_EQ(*store_->messaging().PurgeInboundBodies(now - 300'000), 0);
+  EXPECT_EQ(*store_->messaging().ExpireOutboxBodies(now - 86'400'000, now), 0);
+  // Older: gone, and their bytes with them (secure_delete).
+  EXPECT_EQ(*store_->messaging().PurgeInboundBodies(now + 1), 1);
+  EXPECT_EQ(*store_->messaging().ExpireOutboxBodies(now + 1, now), 1);
+  EXPECT_EQ(*store_->messaging().PurgeInboundBodies(now + 1), 0);  // once
+  EXPECT_EQ(Inbound(), 1);                                          // the metadata stays
+  auto stored = store_->messaging().GetInbound("ten_a", sealed[0].first);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_TRUE(stored->payload_sealed.empty());
+  auto dead = store_->messaging().DeadLetters("ten_a", created->subscriber.id, 10);
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(dead->front().last_error, "expired");
+  EXPECT_TRUE(dead->front().payload_sealed.empty());
+  EXPECT_EQ(subscribers.Requeue(AuditActor::System(), "ten_a", dead->front().id).machine_code(), "body_expired");
+  ASSERT_TRUE(store_->Checkpoint().ok());
+  const std::string all = AllBytesUnder(dir_);
+  EXPECT_EQ(all.find(sealed[0].second.substr(18, 24)), std::string::npos);  // not even the ciphertext
+}
+
 // covers: MIN-02, MIN-01
 TEST_F(MessagingTest, NoPhoneNumberMessageTextOrSecretIsStoredInTheClear) {
   StartDispatcher();

@@ -338,6 +338,11 @@ CREATE INDEX inbound_messages_by_tenant_subject ON inbound_messages(tenant_id, s
 ALTER TABLE channels ADD COLUMN previous_app_secret_sealed BLOB NOT NULL DEFAULT X'';
 ALTER TABLE channels ADD COLUMN previous_app_secret_until_ms INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    {10, "0010_body_retention", R"sql(
+-- MIN-01: bodies are purged after their retention; these find them cheaply.
+CREATE INDEX inbound_messages_holding_body ON inbound_messages(received_at_ms) WHERE length(payload_sealed) > 0;
+CREATE INDEX outbox_holding_body ON outbox(created_at_ms) WHERE length(payload_sealed) > 0;
+)sql"},
 };
 
 }  // namespace

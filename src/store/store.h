@@ -368,6 +368,13 @@ class MessagingRepository {
   virtual Result<int64_t> CountQuarantined() = 0;
   // Deletes quarantined items kept since before `before_ms`; returns how many.
   virtual Result<int64_t> PurgeQuarantine(int64_t before_ms) = 0;
+  // MIN-01: clears the sealed body of every inbound message received before
+  // `before_ms` (the metadata stays); returns how many.
+  virtual Result<int64_t> PurgeInboundBodies(int64_t before_ms) = 0;
+  // MIN-01: events created before `before_ms` lose their body; those not yet
+  // delivered become dead letters with last_error "expired". An event a
+  // forwarder holds a lease on at `now_ms` waits for the next run. Returns how many.
+  virtual Result<int64_t> ExpireOutboxBodies(int64_t before_ms, int64_t now_ms) = 0;
 
   virtual Status InsertSubscriber(const Subscriber& subscriber) = 0;
   // Live (not deleted) subscribers of the tenant, oldest first.

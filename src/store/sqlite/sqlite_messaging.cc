@@ -450,6 +450,27 @@ class SqliteMessaging final : public MessagingRepository {
     return static_cast<int64_t>(sqlite3_changes(c->db()));
   }
 
+  Result<int64_t> PurgeInboundBodies(int64_t before_ms) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE inbound_messages SET payload_sealed = X'' "
+                                                 "WHERE received_at_ms < ? AND length(payload_sealed) > 0"));
+    Binder(s).Int(before_ms);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "purge inbound bodies"));
+    return static_cast<int64_t>(sqlite3_changes(c->db()));
+  }
+
+  Result<int64_t> ExpireOutboxBodies(int64_t before_ms, int64_t now_ms) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE outbox SET payload_sealed = X'', lease_until_ms = 0, "
+                                                 "last_error = CASE WHEN state = 'pending' THEN 'expired' ELSE "
+                                                 "last_error END, state = 'dead' "
+                                                 "WHERE created_at_ms < ? AND length(payload_sealed) > 0 AND "
+                                                 "(state = 'dead' OR lease_until_ms < ?)"));
+    Binder(s).Int(before_ms).Int(now_ms);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "expire outbox bodies"));
+    return static_cast<int64_t>(sqlite3_changes(c->db()));
+  }
+
   Status InsertSubscriber(const Subscriber& sb) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO subscribers(id, tenant_id, url, secret_sealed, events, "
@@ -574,6 +595,17 @@ class SqliteMessaging final : public MessagingRepository {
 
   Status RequeueDead(const std::string& tenant_id, const std::string& id, int64_t now_ms) override {
     auto c = acquire_();
+    {
+      CS_ASSIGN_OR_RETURN(ScopedStmt check, c->Prepare("SELECT length(payload_sealed) FROM outbox WHERE tenant_id = ? "
+                                                       "AND id = ? AND state = 'dead'"));
+      Binder(check).Text(tenant_id).Text(id);
+      int rc = sqlite3_step(check);
+      if (rc == SQLITE_ROW && sqlite3_column_int64(check, 0) == 0) {
+        return FailedPrecondition("body_expired", "this event's body was deleted after its retention (MIN-01): it "
+                                                  "cannot be delivered again");
+      }
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(c->db(), rc, "read dead letter");
+    }
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE outbox SET state = 'pending', due_ms = ?, attempts = 0, "
                                                  "created_at_ms = ?, lease_until_ms = 0 WHERE tenant_id = ? AND id = ? "
                                                  "AND state = 'dead'"));
