@@ -30,6 +30,7 @@ struct HttpConfig {
   uint16_t listen_port = 0;       // http.listen, port part (0 = any free port)
   int threads = 0;                // http.threads
   int64_t max_body_bytes = 0;     // http.max_body_bytes
+  int64_t max_webhook_body_bytes = 0;  // http.max_webhook_body_bytes
   int64_t max_header_bytes = 0;   // http.max_header_bytes
   int64_t idle_timeout_ms = 0;    // http.idle_timeout_ms
   int64_t read_timeout_ms = 0;    // http.read_timeout_ms
@@ -95,6 +96,7 @@ struct MessagingConfig {
   std::string subscriber_allowed_hosts;  // messaging.subscriber_allowed_hosts (comma-separated)
   int64_t quarantine_retention_days = 0;  // messaging.quarantine_retention_days
   int64_t inbound_body_seconds = 0;       // messaging.inbound_body_seconds
+  int64_t signature_alert_per_minute = 0;  // messaging.signature_alert_per_minute
   int64_t forward_body_ttl_seconds = 0;   // messaging.forward_body_ttl_seconds
 };
 

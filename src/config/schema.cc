@@ -28,6 +28,10 @@ const std::vector<KeySpec>& Table() {
        "Largest request body accepted. Larger bodies are refused with 413 `payload_too_large` while "
        "streaming, before they are fully read.",
        [](Config& c, const RawValue& v) { c.http.max_body_bytes = I(v); }},
+      {"http.max_webhook_body_bytes", KeyType::kInt, "4194304", 1 * kKiB, 64 * kMiB, {},
+       "Largest body accepted on the Meta webhook route (`/webhooks/…`), whose batched deliveries can exceed "
+       "any API request. Larger ones get 413 `payload_too_large` before they are read; Meta retries them.",
+       [](Config& c, const RawValue& v) { c.http.max_webhook_body_bytes = I(v); }},
       {"http.max_header_bytes", KeyType::kInt, "16384", 1 * kKiB, 1 * kMiB, {},
        "Largest request line plus header section. Larger ones are refused with 431 `headers_too_large`.",
        [](Config& c, const RawValue& v) { c.http.max_header_bytes = I(v); }},
@@ -173,6 +177,11 @@ const std::vector<KeySpec>& Table() {
        "delivered by then becomes a dead letter with `last_error` `expired` and no body; dead letters lose "
        "their body after the same time counted from their last requeue.",
        [](Config& c, const RawValue& v) { c.messaging.forward_body_ttl_seconds = I(v); }},
+      {"messaging.signature_alert_per_minute", KeyType::kInt, "20", 1, 1000000, {},
+       "Webhook deliveries with a missing, malformed or wrong signature on one channel within a minute that "
+       "raise an alert: a `webhook_signature_alert` error log line and a `webhook.signature_failures` audit "
+       "entry, once per channel and minute (forgery attempts, or an app secret rotated at Meta but not here).",
+       [](Config& c, const RawValue& v) { c.messaging.signature_alert_per_minute = I(v); }},
       {"messaging.pair_burst", KeyType::kInt, "45", 1, 1000, {},
        "Messages to one user the dispatcher sends in a burst before pacing to `messaging.pair_interval_ms` "
        "(Meta's pair rate limit, error 131056).",

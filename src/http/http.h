@@ -89,6 +89,9 @@ struct HttpServerOptions {
   uint16_t port = 0;
   int threads = 2;
   int64_t max_body_bytes = 1 << 20;
+  // Paths starting with a prefix get that body limit instead (Meta's
+  // webhook deliveries can be larger than any API request).
+  std::vector<std::pair<std::string, int64_t>> body_limit_by_path_prefix;
   int64_t max_header_bytes = 16 << 10;
   int64_t idle_timeout_ms = 30000;
   int64_t read_timeout_ms = 10000;

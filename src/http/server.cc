@@ -146,7 +146,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void ParseHeader() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opt().max_header_bytes));
-    parser_->body_limit(static_cast<std::uint64_t>(opt().max_body_bytes));
+    // The largest limit until the target is known; OnHeader narrows it.
+    body_limit_ = opt().max_body_bytes;
+    for (const auto& [prefix, limit] : opt().body_limit_by_path_prefix) body_limit_ = std::max(body_limit_, limit);
+    parser_->body_limit(static_cast<std::uint64_t>(body_limit_));
     parser_->eager(false);
     beast::error_code ec;
     size_t used = parser_->put(buffer_.data(), ec);
@@ -166,6 +169,20 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     if (content_lengths > 1 || (content_lengths == 1 && has_te)) {
       return Refuse(400, "malformed_request", "ambiguous message length (W-07)");
+    }
+    // The limit of this path: checked against Content-Length now, and
+    // against chunked bodies as they stream.
+    const std::string_view target(req.target().data(), req.target().size());
+    int64_t limit = opt().max_body_bytes;
+    for (const auto& [prefix, prefix_limit] : opt().body_limit_by_path_prefix) {
+      if (target.substr(0, prefix.size()) == prefix) limit = prefix_limit;
+    }
+    if (limit != body_limit_) {
+      body_limit_ = limit;
+      if (parser_->content_length() && *parser_->content_length() > static_cast<std::uint64_t>(limit)) {
+        return OnReadError(bhttp::error::body_limit);
+      }
+      parser_->body_limit(static_cast<std::uint64_t>(limit));
     }
     auto expect = req.find(bhttp::field::expect);
     if (expect != req.end() && beast::iequals(expect->value(), "100-continue")) {
@@ -191,7 +208,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void OnReadError(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
       return Refuse(413, "payload_too_large",
-                    "the request body exceeds " + std::to_string(opt().max_body_bytes) + " bytes");
+                    "the request body exceeds " + std::to_string(body_limit_) + " bytes");
     }
     if (ec == bhttp::error::header_limit) {
       return Refuse(431, "headers_too_large", "the request header section is too large");
@@ -314,6 +331,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::shared_ptr<Shared> shared_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  int64_t body_limit_ = 0;  // of the request being read
   std::shared_ptr<bhttp::response<bhttp::string_body>> res_;
   std::shared_ptr<bhttp::response<bhttp::empty_body>> continue_;
   std::string method_;

@@ -217,6 +217,19 @@ WebhookOutcome WebhookReceiver::Verify(const std::string& channel_id, const std:
   return o;
 }
 
+void WebhookReceiver::CountSignatureFailure(const std::string& channel_id) {
+  if (!signature_alert_ || signature_alert_per_minute_ <= 0) return;
+  const int64_t minute = clock_.NowUnixMillis() / 60'000;
+  int64_t reached = 0;
+  {
+    std::lock_guard lock(failures_mu_);
+    FailureWindow& w = failures_[channel_id];
+    if (w.minute != minute) w = FailureWindow{minute, 0};
+    if (++w.count == signature_alert_per_minute_) reached = w.count;
+  }
+  if (reached > 0) signature_alert_(channel_id, reached);
+}
+
 WebhookOutcome WebhookReceiver::Receive(const std::string& channel_id, const std::string* signature,
                                         const std::string& raw_body, const JsonLimits& limits) {
   Result<Channel> channel = store_.messaging().FindChannel(channel_id);
@@ -235,7 +248,10 @@ WebhookOutcome WebhookReceiver::Receive(const std::string& channel_id, const std
     sig = whatsapp::VerifyHubSignature(InsecureSecretAccess::Get(*(*secrets)->previous_app_secret), presented,
                                        raw_body);
   }
-  if (!sig.ok()) return Refuse(401, sig.machine_code());
+  if (!sig.ok()) {
+    CountSignatureFailure(channel->id);
+    return Refuse(401, sig.machine_code());
+  }
 
   WebhookOutcome outcome;
   const int64_t now = clock_.NowUnixMillis();

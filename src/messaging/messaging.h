@@ -539,6 +539,14 @@ class WebhookReceiver {
   // forwarded (CHAN-04, B-38), and answers a card number with a neutral
   // reply through the `replies` given to AttachConsent (SEN-05).
   void AttachContentGuard(ContentGuard* content) { content_ = content; }
+  // Signature failures on one channel reaching `per_minute` within a clock
+  // minute call `alert` once for that minute (with the channel and the
+  // count): forged or misconfigured deliveries, or a rotated secret not
+  // yet set here. Set before use.
+  void SetSignatureFailureAlert(int64_t per_minute, std::function<void(const std::string&, int64_t)> alert) {
+    signature_alert_per_minute_ = per_minute;
+    signature_alert_ = std::move(alert);
+  }
 
   // The GET verification handshake (W-02).
   WebhookOutcome Verify(const std::string& channel_id, const std::string& mode, const std::string& token,
@@ -553,6 +561,7 @@ class WebhookReceiver {
                  WebhookOutcome& outcome);
   void SendOptOutConfirmation(const Channel& channel, const std::string& from, const std::string& language);
   void SendText(const Channel& channel, const std::string& to, const std::string& text, const AuditActor& actor);
+  void CountSignatureFailure(const std::string& channel_id);
 
   Store& store_;
   GroupCommitter& commits_;
@@ -565,6 +574,14 @@ class WebhookReceiver {
   MessageService* replies_ = nullptr;
   ContentGuard* content_ = nullptr;
   SplitCardDetector splits_;
+  int64_t signature_alert_per_minute_ = 0;
+  std::function<void(const std::string&, int64_t)> signature_alert_;
+  struct FailureWindow {
+    int64_t minute = 0;
+    int64_t count = 0;
+  };
+  std::mutex failures_mu_;
+  std::map<std::string, FailureWindow> failures_;  // by channel id (existing channels only); guarded by failures_mu_
 };
 
 }  // namespace cs

@@ -725,6 +725,26 @@ TEST_F(MessagingTest, AReplacedAppSecretKeepsVerifyingForItsOverlapOnly) {
   for (const AuditRecord& r : *updates) EXPECT_EQ(r.details.find("secret\":\"new"), std::string::npos);
 }
 
+// A burst of bad signatures on a channel raises one alert per minute.
+// covers: W-01, AUD-01
+TEST_F(MessagingTest, ABurstOfBadSignaturesRaisesOneAlert) {
+  std::vector<std::pair<std::string, int64_t>> alerts;
+  receiver_->SetSignatureFailureAlert(3, [&](const std::string& channel, int64_t n) { alerts.emplace_back(channel, n); });
+  const std::string body = StatusBody("wamid.X", "delivered", 1771420388);
+  const std::string forged = whatsapp::HubSignature("not-the-secret", body);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(receiver_->Receive(channel_.id, &forged, body, {}).http_status, 401);
+  EXPECT_TRUE(alerts.empty());
+  EXPECT_EQ(receiver_->Receive(channel_.id, nullptr, body, {}).http_status, 401);  // missing counts too
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0], std::make_pair(channel_.id, int64_t{3}));
+  for (int i = 0; i < 5; ++i) receiver_->Receive(channel_.id, &forged, body, {});
+  EXPECT_EQ(alerts.size(), 1u);  // once per minute
+  // Good deliveries and unknown channels do not count.
+  EXPECT_EQ(Deliver(body).http_status, 200);
+  EXPECT_EQ(receiver_->Receive("chn_000000000000000000000000", &forged, body, {}).http_status, 404);
+  EXPECT_EQ(alerts.size(), 1u);
+}
+
 // covers: B-08, B-09, B-11
 TEST_F(MessagingTest, UnroutableAndUnreadableDeliveriesAreQuarantined) {
   // A status for a wamid nobody sent.

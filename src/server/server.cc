@@ -191,6 +191,7 @@ HttpServerOptions HttpOptionsFrom(const HttpConfig& hc) {
   http.port = hc.listen_port;
   http.threads = hc.threads;
   http.max_body_bytes = hc.max_body_bytes;
+  http.body_limit_by_path_prefix = {{"/webhooks/", hc.max_webhook_body_bytes}};
   http.max_header_bytes = hc.max_header_bytes;
   http.idle_timeout_ms = hc.idle_timeout_ms;
   http.read_timeout_ms = hc.read_timeout_ms;
@@ -493,6 +494,13 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     deps.content = messaging->content.get();
     deps.erasures = messaging->erasures.get();
     deps.keyring = messaging->keyring.get();
+    messaging->webhooks->SetSignatureFailureAlert(
+        config->messaging.signature_alert_per_minute, [&log, &audit](const std::string& channel, int64_t count) {
+          log->Log(LogLevel::kError, "webhook_signature_alert", {{"channel", std::string_view(channel)}, {"failures", count}});
+          JsonWriter w;
+          w.BeginObject().Key("channel").String(channel).Key("failures_in_minute").Int(count).EndObject();
+          RecordSystemEvent(audit, "webhook.signature_failures", w.Take()).IgnoreError();  // the log line stays
+        });
   } else {
     // Serving without messaging is fine for a gateway that never sealed
     // anything; with sealed data, a missing or wrong key is refused at start.

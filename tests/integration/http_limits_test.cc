@@ -15,7 +15,7 @@ class HttpLimitsTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = std::make_unique<std::string>(MakeTempDir("limits"));
     admin_ = std::make_unique<Credentials>(CreateTenantWithKey(*dir_, "limits", "admin"));
-    server_ = std::make_unique<ServerProcess>(*dir_, std::vector<std::string>{"CONSENTRY_HTTP_MAX_BODY_BYTES=4096", "CONSENTRY_HTTP_MAX_HEADER_BYTES=2048",
+    server_ = std::make_unique<ServerProcess>(*dir_, std::vector<std::string>{"CONSENTRY_HTTP_MAX_BODY_BYTES=4096", "CONSENTRY_HTTP_MAX_WEBHOOK_BODY_BYTES=16384", "CONSENTRY_HTTP_MAX_HEADER_BYTES=2048",
                                         "CONSENTRY_HTTP_IDLE_TIMEOUT_MS=400", "CONSENTRY_HTTP_READ_TIMEOUT_MS=700",
                                         "CONSENTRY_JSON_MAX_DEPTH=8"});
   }
@@ -96,6 +96,31 @@ TEST_F(HttpLimitsTest, OversizedBodyIsRefusedFromTheHeaderBeforeItIsSent) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 413);
   EXPECT_EQ(r->ErrorCode(), "payload_too_large");
+}
+
+// Meta's webhook route has its own, larger limit; every other route keeps the API's.
+TEST_F(HttpLimitsTest, TheWebhookRouteHasItsOwnBodyLimit) {
+  auto announce = [&](const std::string& path, size_t length) {
+    HttpConnection c(port());
+    c.Send("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(length) + "\r\n\r\n");
+    return c.Read(3000);
+  };
+  // Above the API's 4 KiB but within the webhook's 16 KiB: read, then judged (no such channel).
+  HttpConnection within(port());
+  within.Send("POST /webhooks/whatsapp/chn_000000000000000000000000 HTTP/1.1\r\nHost: x\r\n"
+              "Content-Type: application/json\r\nContent-Length: 8000\r\n\r\n" + std::string(8000, ' '));
+  auto read = within.Read(3000);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_NE(read->status, 413) << read->raw;
+  auto too_big = announce("/webhooks/whatsapp/chn_000000000000000000000000", 20000);
+  ASSERT_TRUE(too_big.has_value());
+  EXPECT_EQ(too_big->status, 413);
+  EXPECT_NE(too_big->body.find("16384 bytes"), std::string::npos) << too_big->body;
+  auto api = announce("/v1/apikeys", 8000);
+  ASSERT_TRUE(api.has_value());
+  EXPECT_EQ(api->status, 413);
+  EXPECT_NE(api->body.find("4096 bytes"), std::string::npos) << api->body;
 }
 
 TEST_F(HttpLimitsTest, OversizedChunkedBodyIsRefusedWhileStreaming) {
