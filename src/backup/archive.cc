@@ -73,6 +73,10 @@ Result<ArchiveHeader> DecodeHeader(std::string_view text) {
   CS_ASSIGN_OR_RETURN(int64_t schema, r.RequiredInt("schema_version"));
   CS_ASSIGN_OR_RETURN(h.content_bytes, r.RequiredInt("content_bytes"));
   if (h.kind != "data" && h.kind != "keys") return InvalidArgument("invalid_field", "unknown kind " + h.kind);
+  // The id names files; nothing but "bk_" and 16 lowercase hex digits may reach a path.
+  const bool id_ok = h.backup_id.size() == 19 && h.backup_id.rfind("bk_", 0) == 0 &&
+                     h.backup_id.find_first_not_of("0123456789abcdef", 3) == std::string::npos;
+  if (!id_ok) return InvalidArgument("invalid_field", "malformed backup id");
   std::optional<std::string> key = HexDecode(wrapped);
   if (!key) return InvalidArgument("invalid_field", "malformed wrapped key");
   h.wrapped_key = std::move(*key);
@@ -259,7 +263,7 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(const std::string& pa
     return FailedPrecondition("backup_master_key_mismatch",
                               "this backup was sealed under master key " + raw->header.master_key_id +
                                   ", the configured one is " + kms.key_id() +
-                                  ": give the older key with --backup-master-key-file");
+                                  ": give the older key with --archive-master-key-file");
   }
   Result<SecretString> key_bytes = kms.Unwrap(raw->header.wrapped_key, KeyContext(raw->header));
   if (!key_bytes.ok()) {

@@ -3,10 +3,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/types.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -45,6 +47,37 @@ class TempDatabase {
   std::string path_;
   bool keep_ = false;
 };
+
+// Files created while it lives are private whatever the caller's umask
+// (VACUUM INTO creates its file itself, before any chmod could run).
+class PrivateUmask {
+ public:
+  PrivateUmask() : previous_(::umask(077)) {}
+  ~PrivateUmask() { ::umask(previous_); }
+  PrivateUmask(const PrivateUmask&) = delete;
+  PrivateUmask& operator=(const PrivateUmask&) = delete;
+
+ private:
+  mode_t previous_;
+};
+
+// Temporary files of a backup or verify that died (a crash, Ctrl-C):
+// ".bk_…" snapshots and "*.partial" archives, left more than an hour ago.
+void SweepStaleTemporaries(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  const time_t cutoff = ::time(nullptr) - 3600;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    const bool temporary = name.rfind(".bk_", 0) == 0 ||
+                           (name.size() > 8 && name.compare(name.size() - 8, 8, ".partial") == 0);
+    if (!temporary) continue;
+    const std::string path = dir + "/" + name;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && st.st_mtime < cutoff) ::unlink(path.c_str());
+  }
+  ::closedir(d);
+}
 
 Status EnsurePrivateDir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -218,17 +251,33 @@ Status AppendErasureJournalCopy(const std::string& dir, const ErasureRecord& era
   ErasureLine(w, erasure);
   std::string line = w.Take();
   line += '\n';
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const bool created = ::access(path.c_str(), F_OK) != 0;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return Unavailable("erasure_journal_copy_failed", "cannot open " + path + ": " + std::strerror(errno));
+  // A line torn by a crash or a full disk stays on a line of its own: the
+  // retried entry starts on the next one.
+  struct stat st {};
+  char last = '\n';
+  if (::fstat(fd, &st) == 0 && st.st_size > 0 && ::pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+    line.insert(line.begin(), '\n');
+  }
   // One write of one line: O_APPEND keeps concurrent writers' lines whole.
   const ssize_t n = ::write(fd, line.data(), line.size());
   const bool synced = n == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
   ::close(fd);
+  if (created) {
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+  }
   if (!synced) return Unavailable("erasure_journal_copy_failed", "cannot append to " + path + ": " + std::strerror(errno));
   return Status::Ok();
 }
 
-Result<std::vector<ErasureRecord>> ReadErasureJournalCopy(const std::string& dir) {
+Result<std::vector<ErasureRecord>> ReadErasureJournalCopy(const std::string& dir, int64_t* damaged_lines) {
+  if (damaged_lines != nullptr) *damaged_lines = 0;
   std::vector<ErasureRecord> out;
   const std::string path = ErasureJournalCopyPath(dir);
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -245,10 +294,15 @@ Result<std::vector<ErasureRecord>> ReadErasureJournalCopy(const std::string& dir
   size_t start = 0;
   for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
     ++line;
-    CS_ASSIGN_OR_RETURN(KeyRow row, ParseKeyRow(std::string_view(text).substr(start, nl - start), line));
-    if (row.kind != KeyRow::Kind::kErasure) return BadRow(line, "not an erasure");
-    out.push_back(std::move(row.erasure));
+    Result<KeyRow> row = ParseKeyRow(std::string_view(text).substr(start, nl - start), line);
     start = nl + 1;
+    // A line torn by a crash mid-append was never acknowledged; the entry
+    // was appended again whole. Counted, so the restore can say so.
+    if (!row.ok() || row->kind != KeyRow::Kind::kErasure) {
+      if (damaged_lines != nullptr) ++*damaged_lines;
+      continue;
+    }
+    out.push_back(std::move(row->erasure));
   }
   // A torn last line (a crash mid-append) was never acknowledged: skip it.
   return out;
@@ -280,6 +334,7 @@ Result<std::vector<ListedBackupFile>> ListBackupFiles(const std::string& dir) {
 }
 
 Result<std::vector<std::string>> PruneBackupFiles(const std::string& dir, int64_t cutoff_ms) {
+  SweepStaleTemporaries(dir);
   CS_ASSIGN_OR_RETURN(std::vector<ListedBackupFile> listed, ListBackupFiles(dir));
   std::vector<std::string> deleted;
   for (const ListedBackupFile& l : listed) {
@@ -308,7 +363,9 @@ std::string BackupFileName(int64_t created_at_ms, const std::string& backup_id, 
 
 Result<BackupSet> CreateBackup(Store& live, Kms& kms, Random& random, const Clock& clock, const std::string& out_dir,
                                const BackupProgress& progress) {
+  PrivateUmask private_files;
   CS_RETURN_IF_ERROR(EnsurePrivateDir(out_dir));
+  SweepStaleTemporaries(out_dir);
   BackupSet set;
   CS_ASSIGN_OR_RETURN(std::string id_bytes, random.Bytes(8));
   set.backup_id = "bk_" + HexEncode(id_bytes);
@@ -483,7 +540,10 @@ Result<ArchiveCheck> VerifyArchive(const std::string& path, Kms& kms, const std:
     return check;
   }
   CS_RETURN_IF_ERROR(EnsurePrivateDir(scratch_dir));
-  TempDatabase copy(scratch_dir + "/." + check.header.backup_id + ".verify.db");
+  // A name of its own: two verifies of one file must not share (or delete) a scratch copy.
+  static std::atomic<int64_t> verifies{0};
+  TempDatabase copy(scratch_dir + "/." + check.header.backup_id + "." + std::to_string(::getpid()) + "." +
+                    std::to_string(verifies.fetch_add(1)) + ".verify.db");
   CS_RETURN_IF_ERROR(DecryptDataTo(*reader, copy.path(), progress));
   CS_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenFile(copy.path()));
   CS_RETURN_IF_ERROR(store->CheckIntegrity());
@@ -510,12 +570,22 @@ Result<PreparedRestore> PrepareRestore(const RestorePlan& plan, Kms& kms, const 
     if (keys->header().kind != "keys") {
       return InvalidArgument("wrong_backup_kind", "--keys expects a keys archive (*.keys.cbk)");
     }
+    // An older key store lacks the keys of subjects seen since, and may still
+    // hold keys the backup's own journal says were destroyed.
+    if (keys->header().created_at_ms < out.data_header.created_at_ms) {
+      return FailedPrecondition("backup_keys_too_old",
+                                "the keys archive was taken before the data archive: give the keys archive of the "
+                                "same or a later backup");
+    }
     const size_t slash = plan.keys_archive->find_last_of('/');
     out.key_source = slash == std::string::npos ? *plan.keys_archive : plan.keys_archive->substr(slash + 1);
   } else {
     out.key_source = "live";
   }
 
+  if (::access(plan.target_path.c_str(), F_OK) == 0) {
+    return AlreadyExists("backup_exists", plan.target_path + " exists: another restore may be running");
+  }
   TempDatabase target(plan.target_path);
   CS_RETURN_IF_ERROR(DecryptDataTo(*data, plan.target_path, progress));
   CS_ASSIGN_OR_RETURN(std::unique_ptr<Store> restored, OpenFile(plan.target_path));
@@ -594,6 +664,19 @@ Result<PreparedRestore> PrepareRestore(const RestorePlan& plan, Kms& kms, const 
     }
   }
   CS_RETURN_IF_ERROR(flush());
+  // A tenant with sealed data and no key in the source would get fresh keys
+  // on first use: its data unreadable, its pseudonyms changed. Refuse.
+  for (const std::string& tenant : tenants) {
+    CS_ASSIGN_OR_RETURN(std::optional<std::string> pepper, restored->messaging().TenantKey(tenant, "pepper"));
+    if (pepper) continue;
+    CS_ASSIGN_OR_RETURN(std::vector<Channel> channels, restored->messaging().ListChannels(tenant));
+    CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, restored->messaging().ListSubscribers(tenant));
+    if (!channels.empty() || !subscribers.empty()) {
+      return FailedPrecondition("backup_keys_missing", "the key source has no keys for tenant " + tenant +
+                                                           ", which holds sealed data: give the keys archive of "
+                                                           "this or a later backup with --keys");
+    }
+  }
   // The copy beside the backups knows erasures made after the newest keys
   // archive, even when the database is gone.
   for (const ErasureRecord& e : plan.journal_copy) {

@@ -79,13 +79,14 @@ Result<ArchiveCheck> VerifyArchive(const std::string& path, Kms& kms, const std:
 std::string ErasureJournalCopyPath(const std::string& dir);
 // Appends `erasure` (mode 0600, fsync before returning).
 Status AppendErasureJournalCopy(const std::string& dir, const ErasureRecord& erasure);
-// Every entry of the copy (empty when there is none). data_loss
-// "backup_corrupt" for a line that does not parse.
-Result<std::vector<ErasureRecord>> ReadErasureJournalCopy(const std::string& dir);
+// Every entry of the copy (empty when there is none). Lines that do not
+// parse (torn by a crash mid-append; the entry was appended again whole)
+// are skipped and counted in `damaged_lines`.
+Result<std::vector<ErasureRecord>> ReadErasureJournalCopy(const std::string& dir, int64_t* damaged_lines = nullptr);
 
 struct RestorePlan {
   std::string data_archive;
-  std::optional<std::string> keys_archive;  // nullopt: the keys come from `live`
+  std::optional<std::string> keys_archive;  // given: the keys come from it; nullopt: from `live`
   Store* live = nullptr;                    // the current database, when it still opens
   std::vector<ErasureRecord> journal_copy;  // ReadErasureJournalCopy of backup.dir
   std::string target_path;                  // where the restored database is written (must not exist)
@@ -103,7 +104,9 @@ struct PreparedRestore {
 // Writes the restored database to plan.target_path with its keys and every
 // erasure the backup predates journalled as pending; the caller finishes
 // them (ErasureService::ResumePending) before anything serves from it.
-// failed_precondition "backup_keys_missing" when there is no key source.
+// failed_precondition "backup_keys_missing" when there is no key source, or
+// it lacks the keys of a tenant holding sealed data; "backup_keys_too_old"
+// for a keys archive taken before the data archive.
 Result<PreparedRestore> PrepareRestore(const RestorePlan& plan, Kms& kms, const BackupProgress& progress);
 
 struct ListedBackupFile {

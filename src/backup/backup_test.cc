@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <chrono>
 #include <iterator>
+#include <thread>
 
 #include "common/strings.h"
 
@@ -297,9 +299,15 @@ TEST_F(BackupTest, TheJournalCopyReplaysErasuresTheKeysArchiveDoesNotKnow) {
     std::ofstream torn(ErasureJournalCopyPath(copy_dir), std::ios::app);
     torn << R"({"erasure":{"id":"era_torn")";  // a crash mid-append: never acknowledged
   }
-  auto copy = ReadErasureJournalCopy(copy_dir);
+  int64_t damaged = -1;
+  EXPECT_EQ(ReadErasureJournalCopy(copy_dir, &damaged)->size(), 2u);  // the torn tail is not a line yet
+  EXPECT_EQ(damaged, 0);
+  // The retried append starts on a line of its own; the torn one is skipped and counted.
+  ASSERT_TRUE(AppendErasureJournalCopy(copy_dir, later).ok());
+  auto copy = ReadErasureJournalCopy(copy_dir, &damaged);
   ASSERT_TRUE(copy.ok()) << copy.status().ToString();
-  ASSERT_EQ(copy->size(), 2u);
+  ASSERT_EQ(copy->size(), 3u);
+  EXPECT_EQ(damaged, 1);
   EXPECT_EQ((*copy)[0].id, "era_9");
   struct stat st {};
   ASSERT_EQ(::stat(ErasureJournalCopyPath(copy_dir).c_str(), &st), 0);
@@ -329,7 +337,7 @@ TEST_F(BackupTest, PruneDeletesBothFilesOfEveryBackupPastTheHorizon) {
   auto write = [&](const std::string& name, const std::string& kind, int64_t at) {
     ArchiveHeader h;
     h.kind = kind;
-    h.backup_id = "bk_" + name;
+    h.backup_id = name == "old" ? "bk_00000000000000aa" : "bk_00000000000000bb";
     h.created_at_ms = at;
     h.content_bytes = 1;
     auto w = ArchiveWriter::Create(backups + "/" + name + "." + kind + ".cbk", h, *kms_, random_);
@@ -355,6 +363,39 @@ TEST_F(BackupTest, PruneDeletesBothFilesOfEveryBackupPastTheHorizon) {
   EXPECT_EQ(::access((backups + "/notes.cbk").c_str(), F_OK), 0);
   EXPECT_EQ(::access(ErasureJournalCopyPath(backups).c_str(), F_OK), 0);
   EXPECT_TRUE(ListBackupFiles(dir_ + "/absent")->empty());
+}
+
+// covers: F-18, OPS-01
+TEST_F(BackupTest, AKeySourceThatCannotServeTheBackupIsRefused) {
+  Populate(*live_);
+  Channel ch;
+  ch.id = "chn_000000000000000000000001";
+  ch.tenant_id = "ten_a";
+  ch.phone_number_id = "100000000000002";
+  ch.waba_id = "1";
+  ch.access_token_sealed = ch.app_secret_sealed = ch.verify_token_sealed = "sealed";
+  ASSERT_TRUE(live_->messaging().InsertChannel(ch).ok());
+  auto older = CreateBackup(*live_, *kms_, random_, clock_, dir_ + "/backups", nullptr);
+  ASSERT_TRUE(older.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a later creation time
+  auto newer = CreateBackup(*live_, *kms_, random_, clock_, dir_ + "/backups", nullptr);
+  ASSERT_TRUE(newer.ok());
+  RestorePlan plan;
+  plan.data_archive = newer->data_file;
+  plan.keys_archive = older->keys_file;
+  plan.target_path = dir_ + "/restored.db";
+  EXPECT_EQ(PrepareRestore(plan, *kms_, nullptr).status().machine_code(), "backup_keys_too_old");
+  // A "live" database that opens but never held this tenant's keys: its
+  // channel's secrets would be lost and fresh keys made on first use.
+  auto empty = OpenStore(dir_ + "/other.db");
+  plan.keys_archive.reset();
+  plan.live = empty.get();
+  EXPECT_EQ(PrepareRestore(plan, *kms_, nullptr).status().machine_code(), "backup_keys_missing");
+  EXPECT_NE(::access(plan.target_path.c_str(), F_OK), 0);
+  // The same or a later keys archive is fine.
+  plan.live = nullptr;
+  plan.keys_archive = newer->keys_file;
+  EXPECT_TRUE(PrepareRestore(plan, *kms_, nullptr).ok());
 }
 
 // covers: SEC-02

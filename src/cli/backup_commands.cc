@@ -222,7 +222,8 @@ int Restore(const CommonOptions& o, const BackupArgs& a) {
                       o.json);
   }
 
-  Result<std::vector<ErasureRecord>> journal_copy = ReadErasureJournalCopy(config.backup.dir);
+  int64_t damaged_lines = 0;
+  Result<std::vector<ErasureRecord>> journal_copy = ReadErasureJournalCopy(config.backup.dir, &damaged_lines);
   if (!journal_copy.ok()) return PrintError(journal_copy.status(), o.json);
   RestorePlan plan;
   plan.journal_copy = std::move(journal_copy).value();
@@ -234,8 +235,15 @@ int Restore(const CommonOptions& o, const BackupArgs& a) {
   Result<PreparedRestore> prepared =
       PrepareRestore(plan, **archive_kms, o.json ? BackupProgress() : TerminalProgress());
   ProgressDone();
+  // Its write-ahead log emptied into the file: the -wal must not meet the
+  // restored database once it takes the name.
+  Status folded = live ? live->Checkpoint() : Status::Ok();
   live.reset();
   if (!prepared.ok()) return PrintError(prepared.status(), o.json);
+  if (!folded.ok()) {
+    for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((plan.target_path + suffix).c_str());
+    return PrintError(folded, o.json);
+  }
 
   // Finish every replayed erasure on the restored database before it can
   // serve, with the same code the gateway uses (ErasureService).
@@ -275,19 +283,27 @@ int Restore(const CommonOptions& o, const BackupArgs& a) {
     return PrintError(finished, o.json);
   }
 
-  // Swap: the current database (and its tree heads file, which describes
-  // its ledger) stays beside it, renamed, for its audit trail.
+  // Swap, so that a crash at any point leaves a database at `db`: the
+  // current one gets a second name (a hard link), its emptied -wal/-shm go
+  // aside, and one rename replaces it atomically; a failure puts it back.
+  // Its tree heads file (which describes its ledger) goes aside with it.
   Status swapped = [&]() -> Status {
-    for (const char* suffix : {"", "-wal", "-shm"}) {
+    const bool had_db = ::access(db.c_str(), F_OK) == 0;
+    if (had_db && ::link(db.c_str(), aside.c_str()) != 0) {
+      return Unavailable("io_error", "cannot keep the current database as " + aside + ": " + std::strerror(errno));
+    }
+    for (const char* suffix : {"-wal", "-shm"}) {
       CS_RETURN_IF_ERROR(RenameIfPresent(db + suffix, aside + suffix));
     }
-    CS_RETURN_IF_ERROR(RenameIfPresent(config.audit.heads_file, config.audit.heads_file + ".pre-restore-" + stamp));
     for (const char* suffix : {"-wal", "-shm"}) ::unlink((plan.target_path + suffix).c_str());
     if (::rename(plan.target_path.c_str(), db.c_str()) != 0) {
-      return Unavailable("io_error", "cannot move the restored database into place: " + std::string(std::strerror(errno)));
+      const std::string why = std::strerror(errno);
+      for (const char* suffix : {"-wal", "-shm"}) RenameIfPresent(aside + suffix, db + suffix).IgnoreError();
+      if (had_db) ::unlink(aside.c_str());  // `db` still names the current database
+      return Unavailable("io_error", "cannot move the restored database into place: " + why);
     }
     SyncDirectoryOf(db);
-    return Status::Ok();
+    return RenameIfPresent(config.audit.heads_file, config.audit.heads_file + ".pre-restore-" + stamp);
   }();
   if (!swapped.ok()) return PrintError(swapped, o.json);
 
@@ -301,6 +317,7 @@ int Restore(const CommonOptions& o, const BackupArgs& a) {
       .Key("subject_keys").Int(prepared->subject_keys)
       .Key("erasures_replayed").Int(replayed)
       .Key("skipped_rows").Int(prepared->skipped_rows)
+      .Key("journal_copy_damaged_lines").Int(damaged_lines)
       .Key("database").String(db)
       .Key("previous_database").String(aside);
   if (o.json) {
@@ -344,10 +361,11 @@ int List(const CommonOptions& o) {
 }
 
 int Prune(const CommonOptions& o) {
+  ConfigLoad load = Load(o);
+  if (!load.ok()) return PrintError(load.ToStatus(), o.json);
+  const Config& config = *load.config;
   Result<std::unique_ptr<AdminRuntime>> rt = Open(o, MigrationMode::kApply);
   if (!rt.ok()) return PrintError(rt.status(), o.json);
-  ConfigLoad load = Load(o);
-  const Config& config = *load.config;
   Result<std::vector<ListedBackupFile>> listed = ListBackupFiles(config.backup.dir);
   if (!listed.ok()) return PrintError(listed.status(), o.json);
   const int64_t cutoff = (*rt)->clock.NowUnixMillis() - config.backup.retention_days * 86'400'000LL;

@@ -2,8 +2,10 @@
 
 #include <CLI/CLI.hpp>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
 #include <iostream>
 
@@ -42,10 +44,24 @@ AuditActor OperatorActor() {
   return AuditActor{"operator", "cli:" + user, "cli", ""};
 }
 
+namespace {
+
+Result<std::unique_ptr<DataDirLock>> LockDataDirShared(const Config& config) {
+  if (::mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Unavailable("storage_unavailable", "cannot create data_dir " + config.data_dir);
+  }
+  return DataDirLock::Acquire(config.data_dir, false);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<AdminRuntime>> Open(const CommonOptions& o, MigrationMode mode) {
   ConfigLoad load = Load(o);
   if (!load.ok()) return load.ToStatus();
-  return OpenAdminRuntime(*load.config, mode, OperatorActor());
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<DataDirLock> lock, LockDataDirShared(*load.config));
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<AdminRuntime> rt, OpenAdminRuntime(*load.config, mode, OperatorActor()));
+  rt->data_dir_lock = std::move(lock);
+  return rt;
 }
 
 void Progress(const std::string& text) {
@@ -61,7 +77,9 @@ Result<OpenedKeys> OpenKeys(const CommonOptions& o) {
   if (!load.ok()) return load.ToStatus();
   OpenedKeys k;
   k.config = load.config;
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<DataDirLock> lock, LockDataDirShared(*load.config));
   CS_ASSIGN_OR_RETURN(k.rt, OpenAdminRuntime(*load.config, MigrationMode::kApply, OperatorActor()));
+  k.rt->data_dir_lock = std::move(lock);
   CS_ASSIGN_OR_RETURN(k.messaging, OpenMessaging(*load.config, *k.rt, false));
   return k;
 }

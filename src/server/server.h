@@ -22,6 +22,23 @@ namespace cs {
 // Returns the version string of this build.
 std::string_view ConsentryVersion();
 
+// An advisory lock on <data_dir>/gateway.lock, released when dropped (or
+// when the process dies, even by SIGKILL). Every serving process holds it
+// shared; a restore needs it exclusive, so it never swaps the database
+// under a running gateway. failed_precondition "gateway_running" (for an
+// exclusive request) or "restore_in_progress" (for a shared one).
+class DataDirLock {
+ public:
+  static Result<std::unique_ptr<DataDirLock>> Acquire(const std::string& data_dir, bool exclusive);
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  ~DataDirLock();
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 // What an admin command (or the server) needs: the store, the audit ledger
 // and its signing key, and the key service over them, acting as `actor`.
 struct AdminRuntime {
@@ -34,6 +51,9 @@ struct AdminRuntime {
   int64_t audit_retention_days = 0;  // the default, before tenant overrides
   std::unique_ptr<ApiKeyService> api_keys;
   AuditActor actor;
+  // Held (shared) by admin commands, so none writes into a database a
+  // restore is replacing; the server and the restore take their own.
+  std::unique_ptr<DataDirLock> data_dir_lock;
 };
 
 enum class MigrationMode { kApply, kRequireCurrent, kNone };
@@ -73,22 +93,6 @@ struct MessagingRuntime {
 // else (with `create_demo_key`) <data_dir>/master.key, generated if missing.
 Result<SecretString> LoadConfiguredMasterKey(const Config& config, Random& random, bool create_demo_key);
 
-// An advisory lock on <data_dir>/gateway.lock, released when dropped (or
-// when the process dies, even by SIGKILL). Every serving process holds it
-// shared; a restore needs it exclusive, so it never swaps the database
-// under a running gateway. failed_precondition "gateway_running" (for an
-// exclusive request) or "restore_in_progress" (for a shared one).
-class DataDirLock {
- public:
-  static Result<std::unique_ptr<DataDirLock>> Acquire(const std::string& data_dir, bool exclusive);
-  explicit DataDirLock(int fd) : fd_(fd) {}
-  ~DataDirLock();
-  DataDirLock(const DataDirLock&) = delete;
-  DataDirLock& operator=(const DataDirLock&) = delete;
-
- private:
-  int fd_;
-};
 
 // Loads the master key (vault.master_key_file or CONSENTRY_MASTER_KEY) and
 // builds the messaging services. With `create_demo_key`, a missing key is

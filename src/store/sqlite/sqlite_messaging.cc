@@ -608,7 +608,7 @@ class SqliteMessaging final : public MessagingRepository {
     }
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE outbox SET state = 'pending', due_ms = ?, attempts = 0, "
                                                  "created_at_ms = ?, lease_until_ms = 0 WHERE tenant_id = ? AND id = ? "
-                                                 "AND state = 'dead'"));
+                                                 "AND state = 'dead' AND length(payload_sealed) > 0"));
     Binder(s).Int(now_ms).Int(now_ms).Text(tenant_id).Text(id);
     CS_RETURN_IF_ERROR(StepDone(*c, s, "requeue dead letter"));
     if (sqlite3_changes(c->db()) == 0) return NotFound("no such dead letter");
