@@ -56,7 +56,9 @@ Result<std::shared_ptr<const TenantKeyring::Keys>> TenantKeyring::KeysFor(const 
   keys->current = keys->content.rbegin()->first;
   std::shared_ptr<const Keys> out = std::move(keys);
   std::lock_guard lock(mu_);
-  cache_[tenant_id] = out;
+  // A slower load that started earlier must not replace a newer one.
+  std::shared_ptr<const Keys>& slot = cache_[tenant_id];
+  if (!slot || slot->loaded_at_ns <= out->loaded_at_ns) slot = out;
   return out;
 }
 
