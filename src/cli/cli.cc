@@ -64,6 +64,17 @@ Result<std::unique_ptr<AdminRuntime>> Open(const CommonOptions& o, MigrationMode
   return rt;
 }
 
+// Resolves --tenant given as an id ("ten_…") or a name.
+Result<Tenant> ResolveTenant(Store& store, const std::string& ref) {
+  if (ref.rfind("ten_", 0) == 0) {
+    auto t = store.tenants().Get(ref);
+    if (t.ok() || t.status().code() != StatusCode::kNotFound) return t;
+  }
+  auto t = store.tenants().FindByName(ref);
+  if (!t.ok() && t.status().code() == StatusCode::kNotFound) return NotFound("no tenant with that id or name");
+  return t;
+}
+
 void Progress(const std::string& text) {
   if (isatty(STDERR_FILENO)) std::cerr << "\r" << text << "\033[K" << std::flush;
 }
@@ -89,17 +100,6 @@ Result<OpenedKeys> OpenKeys(const CommonOptions& o) {
 namespace {
 
 using namespace cli_internal;  // NOLINT(google-build-using-namespace): this file's own helpers
-
-// Resolves --tenant given as an id ("ten_…") or a name.
-Result<Tenant> ResolveTenant(Store& store, const std::string& ref) {
-  if (ref.rfind("ten_", 0) == 0) {
-    auto t = store.tenants().Get(ref);
-    if (t.ok() || t.status().code() != StatusCode::kNotFound) return t;
-  }
-  auto t = store.tenants().FindByName(ref);
-  if (!t.ok() && t.status().code() == StatusCode::kNotFound) return NotFound("no tenant with that id or name");
-  return t;
-}
 
 int CmdVersion(const CommonOptions& o) {
   if (o.json) {

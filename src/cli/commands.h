@@ -38,6 +38,9 @@ struct OpenedKeys {
 };
 Result<OpenedKeys> OpenKeys(const CommonOptions& o);
 
+// Resolves --tenant given as an id ("ten_…") or a name.
+Result<Tenant> ResolveTenant(Store& store, const std::string& ref);
+
 // Progress for a terminal only (stderr); piped output stays clean.
 void Progress(const std::string& text);
 void ProgressDone();

@@ -166,11 +166,8 @@ int RotateTenant(const CommonOptions& o, const std::string& tenant_ref, bool res
   if (!opened.ok()) return PrintError(opened.status(), o.json);
   AdminRuntime& rt = *opened->rt;
   TenantKeyring& keyring = *opened->messaging->keyring;
-  Result<std::vector<Tenant>> tenants = rt.store->tenants().List();
-  if (!tenants.ok()) return PrintError(tenants.status(), o.json);
-  auto tenant = std::find_if(tenants->begin(), tenants->end(),
-                             [&](const Tenant& t) { return t.id == tenant_ref || t.name == tenant_ref; });
-  if (tenant == tenants->end()) return PrintError(NotFound("no tenant " + tenant_ref), o.json);
+  Result<Tenant> tenant = ResolveTenant(*rt.store, tenant_ref);
+  if (!tenant.ok()) return PrintError(tenant.status(), o.json);
   uint32_t version = 0;
   if (resume_only) {
     Result<TenantKeyring::ContentKeyInfo> versions = keyring.ContentKeyVersions(tenant->id);
@@ -210,11 +207,8 @@ int RetireTenant(const CommonOptions& o, const std::string& tenant_ref, int64_t 
   Result<OpenedKeys> opened = OpenKeys(o);
   if (!opened.ok()) return PrintError(opened.status(), o.json);
   AdminRuntime& rt = *opened->rt;
-  Result<std::vector<Tenant>> tenants = rt.store->tenants().List();
-  if (!tenants.ok()) return PrintError(tenants.status(), o.json);
-  auto tenant = std::find_if(tenants->begin(), tenants->end(),
-                             [&](const Tenant& t) { return t.id == tenant_ref || t.name == tenant_ref; });
-  if (tenant == tenants->end()) return PrintError(NotFound("no tenant " + tenant_ref), o.json);
+  Result<Tenant> tenant = ResolveTenant(*rt.store, tenant_ref);
+  if (!tenant.ok()) return PrintError(tenant.status(), o.json);
   if (version < 1 || version > 0x7fffffff) {
     return PrintError(InvalidArgument("invalid_field", "--version must be a content key version"), o.json);
   }

@@ -8,6 +8,21 @@
 
 namespace cs {
 
+namespace {
+
+// The audit entry of a change to a tenant's keys.
+AuditEvent KeyEvent(const std::string& tenant_id, const AuditActor& actor, std::string action, std::string details) {
+  AuditEvent e;
+  e.tenant_id = tenant_id;
+  e.actor = actor;
+  e.action = std::move(action);
+  e.resource = "keys";
+  e.details = std::move(details);
+  return e;
+}
+
+}  // namespace
+
 Result<SecretString> TenantKeyring::LoadOrCreate(const std::string& tenant_id, const std::string& purpose) {
   const std::string context = TenantKeyContext(tenant_id, purpose);
   CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, store_.messaging().TenantKey(tenant_id, purpose));
@@ -106,15 +121,9 @@ Result<uint32_t> TenantKeyring::RotateContentKey(const std::string& tenant_id, c
                                                        std::to_string(next) + " meanwhile: run it again");
     }
     CS_RETURN_IF_ERROR(tx.messaging().InsertTenantKey(tenant_id, purpose, wrapped));
-    AuditEvent e;
-    e.tenant_id = tenant_id;
-    e.actor = actor;
-    e.action = "keys.rotate_tenant";
-    e.resource = "keys";
     JsonWriter w;
     w.BeginObject().Key("content_key_version").Int(next).Key("previous_version").Int(keys->current);
-    e.details = w.EndObject().Take();
-    return ledger.Append(tx.audit(), e);
+    return ledger.Append(tx.audit(), KeyEvent(tenant_id, actor, "keys.rotate_tenant", w.EndObject().Take()));
   }));
   CS_RETURN_IF_ERROR(KeysFor(tenant_id, true).status());
   return next;
@@ -345,15 +354,9 @@ Status TenantKeyring::RetireContentKey(const std::string& tenant_id, uint32_t ve
   }
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.messaging().RetireTenantKey(tenant_id, ContentKeyPurpose(version)));
-    AuditEvent e;
-    e.tenant_id = tenant_id;
-    e.actor = actor;
-    e.action = "keys.retire_tenant";
-    e.resource = "keys";
     JsonWriter w;
     w.BeginObject().Key("content_key_version").Int(version);
-    e.details = w.EndObject().Take();
-    return ledger.Append(tx.audit(), e);
+    return ledger.Append(tx.audit(), KeyEvent(tenant_id, actor, "keys.retire_tenant", w.EndObject().Take()));
   }));
   return KeysFor(tenant_id, true).status();
 }
