@@ -1,8 +1,12 @@
 // The consent routes of consent_routes.h.
 #include "api/consent_routes.h"
 
+#include <algorithm>
+
 #include "common/json_writer.h"
+#include "common/sha256.h"
 #include "common/strings.h"
+#include "consent/proof_pdf.h"
 #include "vault/phone.h"
 
 namespace cs::api_internal {
@@ -57,7 +61,126 @@ Result<std::string> SubjectFromBody(const ConsentRouteDeps& d, const std::string
   return InvalidArgument("missing_field", "give phone or subject");
 }
 
+bool GpcHeader(const HttpRequest& req) {
+  const std::string* h = req.Header("sec-gpc");
+  return h != nullptr && TrimAscii(*h) == "1";
+}
+
+std::string NoticeJson(const Notice& n, bool with_text) {
+  JsonWriter w;
+  w.BeginObject().Key("version").String(n.version).Key("language").String(n.language).Key("seq").Int(n.seq);
+  w.Key("sha256").String(n.sha256).Key("requires_reconsent").Bool(n.requires_reconsent);
+  w.Key("reconsent_purposes").BeginArray();
+  for (const std::string& id : n.reconsent_purposes) w.String(id);
+  w.EndArray().Key("special_category_purposes").BeginArray();
+  for (const std::string& id : n.special_category_purposes) w.String(id);
+  w.EndArray().Key("valid_from").String(FormatRfc3339Millis(n.valid_from_ms));
+  w.Key("created_at").String(FormatRfc3339Millis(n.created_at_ms)).Key("created_by").String(n.created_by);
+  if (with_text) w.Key("text").String(n.text).Key("info_message").String(n.info_message);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string SaleSharingJson(const SaleSharingChoice& c) {
+  JsonWriter w;
+  w.BeginObject().Key("subject").String(c.subject).Key("opted_out").Bool(c.opted_out);
+  if (c.opted_out_at_ms > 0) w.Key("last_opt_out_at").String(FormatRfc3339Millis(c.opted_out_at_ms));
+  if (c.opted_out) w.Key("gpc").Bool(c.gpc);
+  if (!c.source.empty()) w.Key("source").String(c.source);
+  w.EndObject();
+  return w.Take();
+}
+
 }  // namespace
+
+Result<HttpResponse> PublishNotice(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                   const AuditActor& actor) {
+  if (d.consent == nullptr) return Disabled();
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  Notice n;
+  n.tenant_id = p.tenant_id;
+  CS_ASSIGN_OR_RETURN(n.version, r.RequiredString("version"));
+  CS_ASSIGN_OR_RETURN(n.language, r.RequiredString("language"));
+  CS_ASSIGN_OR_RETURN(n.text, r.RequiredString("text"));
+  CS_ASSIGN_OR_RETURN(n.info_message, r.RequiredString("info_message"));
+  CS_ASSIGN_OR_RETURN(auto reconsent, r.OptionalBool("requires_reconsent"));
+  CS_ASSIGN_OR_RETURN(auto reconsent_purposes, r.OptionalStringArray("reconsent_purposes"));
+  CS_ASSIGN_OR_RETURN(auto special, r.OptionalStringArray("special_category_purposes"));
+  CS_ASSIGN_OR_RETURN(auto valid_from, r.OptionalString("valid_from"));
+  CS_RETURN_IF_ERROR(r.Finish());
+  n.requires_reconsent = reconsent.value_or(false);
+  n.reconsent_purposes = reconsent_purposes.value_or(std::vector<std::string>{});
+  n.special_category_purposes = special.value_or(std::vector<std::string>{});
+  if (valid_from) {
+    std::optional<int64_t> ms = ParseRfc3339Millis(*valid_from);
+    if (!ms) return InvalidArgument("invalid_field", "valid_from must be an RFC 3339 time");
+    n.valid_from_ms = *ms;
+  }
+  CS_ASSIGN_OR_RETURN(Notice stored, d.consent->notices().Publish(actor, n));
+  return JsonResponse(201, NoticeJson(stored, true));
+}
+
+Result<HttpResponse> ListNotices(const ConsentRouteDeps& d, const Principal& p) {
+  if (d.consent == nullptr) return Disabled();
+  CS_ASSIGN_OR_RETURN(std::vector<Notice> all, d.consent->notices().List(p.tenant_id));
+  return ListResponse("notices", all, [](const Notice& n) { return NoticeJson(n, true); });
+}
+
+Result<HttpResponse> SaleSharingChoiceRoute(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                            const AuditActor& actor, bool opt_out) {
+  if (d.consent == nullptr) return Disabled();
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(auto phone, r.OptionalString("phone"));
+  CS_ASSIGN_OR_RETURN(auto subject_in, r.OptionalString("subject"));
+  std::optional<bool> gpc;
+  std::optional<std::string> initiated_by;
+  if (opt_out) {
+    CS_ASSIGN_OR_RETURN(gpc, r.OptionalBool("gpc"));
+  } else {
+    CS_ASSIGN_OR_RETURN(initiated_by, r.OptionalString("initiated_by"));
+  }
+  CS_RETURN_IF_ERROR(r.Finish());
+  if (phone && subject_in) return InvalidArgument("ambiguous_input", "give phone or subject, not both");
+  CS_ASSIGN_OR_RETURN(std::string subject, SubjectFromBody(d, p.tenant_id, phone, subject_in));
+  if (opt_out) {
+    // No identity verification or account is needed for an opt-out (CCPA §7026(d)).
+    const bool signal = gpc.value_or(false) || GpcHeader(req);
+    CS_ASSIGN_OR_RETURN(SaleSharingChoice c, d.consent->OptOutOfSaleSharing(actor, p.tenant_id, subject,
+                                                                            signal ? "gpc_signal" : "request", signal));
+    return JsonResponse(200, SaleSharingJson(c));
+  }
+  if (!initiated_by || (*initiated_by != "subject" && *initiated_by != "business")) {
+    return InvalidArgument("invalid_field", "initiated_by must be subject or business");
+  }
+  CS_ASSIGN_OR_RETURN(SaleSharingChoice c,
+                      d.consent->OptInToSaleSharing(actor, p.tenant_id, subject, *initiated_by == "business"));
+  return JsonResponse(200, SaleSharingJson(c));
+}
+
+Result<HttpResponse> SaleSharingInventory(const ConsentRouteDeps& d, const Principal& p) {
+  // DOC-05 / CONS-10: the gateway itself sells and shares nothing; the only
+  // possible flows are subscribers the tenant marked as such.
+  CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, d.store->messaging().ListSubscribers(p.tenant_id));
+  JsonWriter w;
+  w.BeginObject().Key("flows").BeginArray();
+  for (const Subscriber& sb : subscribers) {
+    if (!sb.sale_or_sharing) continue;
+    w.BeginObject().Key("subscriber_id").String(sb.id).Key("events").BeginArray();
+    for (const std::string& e : sb.events) w.String(e);
+    w.EndArray().EndObject();
+  }
+  w.EndArray();
+  const bool any = std::any_of(subscribers.begin(), subscribers.end(), [](const Subscriber& sb) { return sb.sale_or_sharing; });
+  w.Key("sells_or_shares").Bool(any);
+  w.Key("statement").String(any ? "Events are forwarded to the listed subscribers, which the tenant marked as sale or "
+                                  "sharing; subjects who opted out (including by Global Privacy Control) are never "
+                                  "forwarded to them."
+                                : "No personal data is sold or shared: no subscriber is marked as sale or sharing.");
+  w.EndObject();
+  return JsonResponse(200, w.Take());
+}
 
 Result<HttpResponse> DefinePurpose(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                    const AuditActor& actor) {
@@ -128,11 +251,15 @@ Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpReques
   CS_ASSIGN_OR_RETURN(evidence.source_channel, ev.RequiredString("source_channel"));
   CS_ASSIGN_OR_RETURN(auto ref, ev.OptionalString("source_ref"));
   CS_ASSIGN_OR_RETURN(evidence.notice_version, ev.RequiredString("notice_version"));
-  CS_ASSIGN_OR_RETURN(evidence.notice_sha256, ev.RequiredString("notice_sha256"));
+  CS_ASSIGN_OR_RETURN(auto notice_language, ev.OptionalString("notice_language"));
+  CS_ASSIGN_OR_RETURN(auto notice_sha256, ev.OptionalString("notice_sha256"));
   CS_ASSIGN_OR_RETURN(std::string captured, ev.RequiredString("captured_at"));
+  CS_ASSIGN_OR_RETURN(auto gpc_field, r.OptionalBool("gpc"));
   CS_RETURN_IF_ERROR(ev.Finish());
   CS_RETURN_IF_ERROR(r.Finish());
   if (ref) evidence.source_ref = *ref;
+  evidence.notice_language = notice_language.value_or("");
+  evidence.notice_sha256 = notice_sha256.value_or("");
   std::optional<int64_t> captured_ms = ParseRfc3339Millis(captured);
   if (!captured_ms) return InvalidArgument("invalid_field", "evidence.captured_at must be an RFC 3339 time");
   evidence.captured_at_ms = *captured_ms;
@@ -140,6 +267,11 @@ Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpReques
   CS_ASSIGN_OR_RETURN(std::string subject, SubjectOf(d, p.tenant_id, phone, &e164));
   CS_ASSIGN_OR_RETURN(RegisterResult reg, d.consent->Register(actor, p.tenant_id, subject, purpose_id, evidence,
                                                               explicit_consent.value_or(false)));
+  // CONS-10: a Global Privacy Control signal seen where the consent was
+  // captured (the browser's Sec-GPC header, relayed or as "gpc": true) is
+  // an opt-out of sale and sharing.
+  const bool gpc = gpc_field.value_or(false) || GpcHeader(req);
+  if (gpc) CS_RETURN_IF_ERROR(d.consent->OptOutOfSaleSharing(actor, p.tenant_id, subject, "gpc_signal", true).status());
   if (reg.needs_confirmation) {
     // The double opt-in request (CONS-01, CONS-02): the purpose's UTILITY
     // template naming the business and the purpose, with confirm and decline buttons.
@@ -198,10 +330,21 @@ Result<HttpResponse> WithdrawConsent(const ConsentRouteDeps& d, const HttpReques
   return JsonResponse(200, w.Take());
 }
 
-Result<HttpResponse> SubjectConsents(const ConsentRouteDeps& d, const Principal& p, const std::string& subject) {
-  CS_ASSIGN_OR_RETURN(std::vector<ConsentRecord> all, d.store->consents().SubjectConsents(p.tenant_id, subject));
-  CS_ASSIGN_OR_RETURN(std::vector<ConsentEvent> events, d.store->consents().ConsentEvents(p.tenant_id, subject));
-  return JsonResponse(200, ConsentProofJson(subject, all, events));
+Result<HttpResponse> SubjectConsents(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                     const std::string& subject, bool printable_allowed) {
+  CS_ASSIGN_OR_RETURN(ConsentProof proof, LoadConsentProof(*d.store, *d.clock, p.tenant_id, subject));
+  std::string json = ConsentProofJson(proof);
+  const std::string* accept = req.Header("accept");
+  const bool pdf = printable_allowed && ((accept != nullptr && accept->find("application/pdf") != std::string::npos) ||
+                                         req.query == "format=pdf");
+  if (!pdf) return JsonResponse(200, std::move(json));
+  CS_ASSIGN_OR_RETURN(std::string bytes, RenderConsentProofPdf(proof, HexEncode(Sha256({json}))));
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = "application/pdf";
+  r.body = std::move(bytes);
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"consent-proof-" + subject + ".pdf\"");
+  return r;
 }
 
 Result<HttpResponse> EraseSubject(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,

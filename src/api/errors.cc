@@ -21,6 +21,8 @@ const std::map<std::string, int, std::less<>>& CodeTable() {
       {"consent_required", 403},    {"explicit_consent_required", 403},
       {"confirmation_template_miscategorised", 409},
       {"optout_affordance_missing", 422}, {"bundled_consent", 422},
+      {"notice_unknown", 422},      {"notice_mismatch", 422},       {"notice_superseded", 422},
+      {"notice_exists", 409},       {"notice_conflict", 409},       {"resolicit_too_early", 409},
       {"unauthenticated", 401},     {"mfa_required", 401},
       {"forbidden", 403},           {"insufficient_scope", 403},
       {"not_found", 404},           {"method_not_allowed", 405},

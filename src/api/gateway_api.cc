@@ -59,6 +59,7 @@ class GatewayApiImpl final : public GatewayApi {
     cd_.keyring = deps_.keyring;
     cd_.erasures = deps_.erasures;
     cd_.store = deps_.store;
+    cd_.clock = deps_.clock;
     cd_.json_limits = deps_.json_limits;
     sd_.content = deps_.content;
     sd_.json_limits = deps_.json_limits;
@@ -106,6 +107,18 @@ class GatewayApiImpl final : public GatewayApi {
     Private("POST", "/v1/templates", "admin", [this](const Context& c) {
       return api_internal::RegisterTemplate(cd_, c.request, *c.principal, Actor(c));
     });
+    Private("GET", "/v1/notices", "consent:read", [this](const Context& c) { return api_internal::ListNotices(cd_, *c.principal); });
+    Private("POST", "/v1/notices", "admin", [this](const Context& c) {
+      return api_internal::PublishNotice(cd_, c.request, *c.principal, Actor(c));
+    });
+    Private("POST", "/v1/privacy/sale-sharing/opt-out", "consent:write", [this](const Context& c) {
+      return api_internal::SaleSharingChoiceRoute(cd_, c.request, *c.principal, Actor(c), true);
+    });
+    Private("POST", "/v1/privacy/sale-sharing/opt-in", "consent:write", [this](const Context& c) {
+      return api_internal::SaleSharingChoiceRoute(cd_, c.request, *c.principal, Actor(c), false);
+    });
+    Private("GET", "/v1/privacy/sale-sharing", "consent:read",
+            [this](const Context& c) { return api_internal::SaleSharingInventory(cd_, *c.principal); });
     Private("POST", "/v1/consents", "consent:write", [this](const Context& c) {
       return api_internal::RegisterConsent(cd_, c.request, *c.principal, Actor(c));
     });
@@ -116,7 +129,14 @@ class GatewayApiImpl final : public GatewayApi {
       const std::string& subject = c.params.at("subject");
       if (!IsIdentifier(subject)) return NotFound("no such subject");
       CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "consent.read", "subject:" + subject, subject));
-      return api_internal::SubjectConsents(cd_, *c.principal, subject);
+      return api_internal::SubjectConsents(cd_, c.request, *c.principal, subject, false);
+    });
+    // CONS-06's evidence export: the same proof, printable on request.
+    Private("GET", "/v1/subjects/{subject}/consents/evidence", "consent:read", [this](const Context& c) -> Result<HttpResponse> {
+      const std::string& subject = c.params.at("subject");
+      if (!IsIdentifier(subject)) return NotFound("no such subject");
+      CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "consent.evidence_export", "subject:" + subject, subject));
+      return api_internal::SubjectConsents(cd_, c.request, *c.principal, subject, true);
     });
     Private("POST", "/v1/erasures", "dsar:manage", [this](const Context& c) {
       return api_internal::EraseSubject(cd_, c.request, *c.principal, Actor(c));

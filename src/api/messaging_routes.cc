@@ -166,11 +166,13 @@ Result<HttpResponse> CreateSubscriber(const MessagingRouteDeps& d, const HttpReq
   CS_ASSIGN_OR_RETURN(auto secret, reader.OptionalString("secret"));
   CS_ASSIGN_OR_RETURN(auto clear, reader.OptionalBool("clear_phone_numbers"));
   CS_ASSIGN_OR_RETURN(auto content, reader.OptionalBool("include_content"));
+  CS_ASSIGN_OR_RETURN(auto sale_or_sharing, reader.OptionalBool("sale_or_sharing"));
   CS_RETURN_IF_ERROR(reader.Finish());
   if (events) spec.events = *events;
   if (secret) spec.secret = SecretString(*secret);
   spec.clear_phone_numbers = clear.value_or(false);
   spec.include_content = content.value_or(false);
+  spec.sale_or_sharing = sale_or_sharing.value_or(false);
   // Clear numbers leave the pseudonymisation boundary: only a key that may
   // read numbers may ask for them (MIN-02's pii:phone:read is not a scope
   // yet, so the admin scope stands in).

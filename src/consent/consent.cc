@@ -144,12 +144,28 @@ Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const s
   if (ev.source_channel.empty() || ev.source_channel.size() > 64) {
     return InvalidArgument("invalid_field", "evidence.source_channel is required");
   }
-  if (ev.notice_version.empty() || !IsHex64(ev.notice_sha256)) {
-    return InvalidArgument("invalid_field", "evidence needs notice_version and notice_sha256 (64 lowercase hex)");
+  if (ev.notice_version.empty() || (!ev.notice_sha256.empty() && !IsHex64(ev.notice_sha256))) {
+    return InvalidArgument("invalid_field", "evidence needs notice_version (and notice_sha256, if given, is 64 lowercase hex)");
   }
   const int64_t now = clock_.NowUnixMillis();
   if (ev.captured_at_ms <= 0 || ev.captured_at_ms > now + 300000) {
     return InvalidArgument("invalid_field", "evidence.captured_at must be a past time");
+  }
+  // DOC-07: the evidence points at a published, immutable text.
+  CS_ASSIGN_OR_RETURN(Notice notice,
+                      notices_.Resolve(tenant_id, ev.notice_version, ev.notice_language, ev.notice_sha256));
+  if (purpose.special_category &&
+      std::find(notice.special_category_purposes.begin(), notice.special_category_purposes.end(), purpose_id) ==
+          notice.special_category_purposes.end()) {
+    return PermissionDenied("explicit_consent_required",
+                            "notice version " + notice.version + " does not name the special category of purpose " +
+                                purpose_id + " (GDPR Art. 9(2)(a)): publish a version listing it in "
+                                "special_category_purposes");
+  }
+  CS_ASSIGN_OR_RETURN(NoticeRegistry::Floor floor, notices_.ReconsentFloor(tenant_id, purpose_id));
+  if (notice.seq < floor.seq) {
+    return InvalidArgument("notice_superseded", "notice version " + notice.version + " is older than version " +
+                                                    floor.version + ", which requires re-consent: show that one");
   }
   RegisterResult out;
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
@@ -160,9 +176,16 @@ Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const s
       out = {*current, current->confirmation_message_id.empty()};
       return Status::Ok();
     }
+    std::string reason = "registered";
     if (current && current->state == "active") {
-      out = {*current, false};
-      return Status::Ok();
+      CS_ASSIGN_OR_RETURN(int64_t given_under, notices_.SeqOf(tenant_id, current->notice_version));
+      if (given_under >= floor.seq) {
+        out = {*current, false};
+        return Status::Ok();
+      }
+      // CONS-09: the consent predates a notice asking for re-consent; it
+      // no longer counts, and is confirmed again under the new notice.
+      reason = "reconsent_requested";
     }
     ConsentRecord next;
     next.tenant_id = tenant_id;
@@ -171,8 +194,8 @@ Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const s
     next.state = "pending";
     next.updated_at_ms = now;
     next.pending_expires_at_ms = now + ttl_ms_;
-    next.notice_version = ev.notice_version;
-    next.notice_hash = ev.notice_sha256;
+    next.notice_version = notice.version;
+    next.notice_hash = notice.sha256;
     next.explicit_consent = explicit_consent;
     std::vector<AuditEvent> events;
     if (current && current->state == "pending") {
@@ -185,10 +208,14 @@ Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const s
     }
     JsonWriter w;
     w.BeginObject().Key("source_channel").String(ev.source_channel).Key("source_ref").String(ev.source_ref);
-    w.Key("notice_version").String(ev.notice_version).Key("notice_sha256").String(ev.notice_sha256);
+    w.Key("notice_version").String(notice.version).Key("notice_language").String(notice.language);
+    w.Key("notice_sha256").String(notice.sha256);
     w.Key("captured_at").String(FormatRfc3339Millis(ev.captured_at_ms)).Key("explicit").Bool(explicit_consent);
     w.Key("legal_basis").String(purpose.legal_basis).EndObject();
-    CS_RETURN_IF_ERROR(Transition(tx, current, next, ActorName(actor), "registered", w.str(), events));
+    CS_RETURN_IF_ERROR(Transition(tx, current, next, ActorName(actor), reason, w.str(), events));
+    // The capture page showed this notice: the subject has been informed (Art. 13).
+    CS_RETURN_IF_ERROR(tx.consents().PutNoticeDelivery(
+        NoticeDelivery{tenant_id, subject, notice.version, notice.language, "consent_evidence", "", "", now}));
     CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), events));
     next.version = current ? current->version + 1 : 1;
     out = {next, true};
@@ -265,7 +292,8 @@ Status ConsentService::OnErasure(StoreTransaction& tx, const std::string& tenant
     next.state = c.state == "active" ? "withdrawn" : "declined";
     CS_RETURN_IF_ERROR(Transition(tx, c, next, ActorName(actor), "erasure", "{}", events));
   }
-  return Status::Ok();
+  // Should the person write again, they are a first contact and are informed again.
+  return tx.consents().DeleteNoticeDeliveries(tenant_id, subject);
 }
 
 Status ConsentService::OnInbound(StoreTransaction& tx, const std::string& tenant_id, const std::string& channel_id,
@@ -291,6 +319,7 @@ Status ConsentService::OnInbound(StoreTransaction& tx, const std::string& tenant
     }
     // One confirmation per opt-out that changed something, not per keyword.
     outcome.opted_out = changed;
+    outcome.stop_keyword = true;
     outcome.language = meaning.language;
     return Status::Ok();
   }
@@ -343,44 +372,86 @@ Status ConsentService::OnInbound(StoreTransaction& tx, const std::string& tenant
   return Status::Ok();
 }
 
+std::string_view GateRefusalName(GateRefusal refusal) {
+  switch (refusal) {
+    case GateRefusal::kNone: return "";
+    case GateRefusal::kTemplateUnregistered: return "template_unregistered";
+    case GateRefusal::kOptOutMissing: return "optout_affordance_missing";
+    case GateRefusal::kNoConsent: return "no_active_consent";
+    case GateRefusal::kReconsent: return "reconsent";
+  }
+  return "";
+}
+
 Result<std::string> ConsentService::CheckTemplateSend(const std::string& tenant_id, const std::string& subject,
-                                                      const std::string& name, const std::string& language) {
+                                                      const std::string& name, const std::string& language,
+                                                      GateRefusal* why) {
+  GateRefusal ignored;
+  GateRefusal& reason = why != nullptr ? *why : ignored;
+  reason = GateRefusal::kNone;
   CS_ASSIGN_OR_RETURN(std::optional<TemplateRecord> t, store_.consents().GetTemplate(tenant_id, name, language));
   if (!t) {
+    reason = GateRefusal::kTemplateUnregistered;
     return PermissionDenied("consent_required",
                             "the template is not registered: its category and purpose are unknown, so no consent "
                             "can cover it (POST /v1/templates)");
   }
   if (t->category == "MARKETING" && !t->has_optout) {
+    reason = GateRefusal::kOptOutMissing;
     return InvalidArgument("optout_affordance_missing", "a MARKETING template needs an opt-out button or text");
   }
-  CS_ASSIGN_OR_RETURN(bool active, IsActive(tenant_id, subject, t->purpose_id));
-  if (!active) return PermissionDenied("consent_required", "no active consent for purpose " + t->purpose_id);
+  CS_ASSIGN_OR_RETURN(Standing standing, Evaluate(tenant_id, subject, t->purpose_id));
+  if (standing == Standing::kReconsent) {
+    reason = GateRefusal::kReconsent;
+    CS_ASSIGN_OR_RETURN(NoticeRegistry::Floor floor, notices_.ReconsentFloor(tenant_id, t->purpose_id));
+    return PermissionDenied("consent_required", "consent for purpose " + t->purpose_id +
+                                                    " was given under an older notice; notice version " +
+                                                    floor.version + " requires re-consent (reconsent)");
+  }
+  if (standing != Standing::kActive) {
+    reason = GateRefusal::kNoConsent;
+    return PermissionDenied("consent_required", "no active consent for purpose " + t->purpose_id);
+  }
   return t->purpose_id;
 }
 
 Result<bool> ConsentService::IsActive(const std::string& tenant_id, const std::string& subject,
                                       const std::string& purpose_id) {
+  CS_ASSIGN_OR_RETURN(Standing standing, Evaluate(tenant_id, subject, purpose_id));
+  return standing == Standing::kActive;
+}
+
+Result<ConsentService::Standing> ConsentService::Evaluate(const std::string& tenant_id, const std::string& subject,
+                                                          const std::string& purpose_id) {
   std::string key = tenant_id + "\n" + subject;
+  std::optional<Indexed> known;
   uint64_t generation;
   {
     std::lock_guard lock(index_mu_);
     auto it = index_.find(key);
     if (it != index_.end()) {
-      for (const auto& [purpose, active] : it->second) {
-        if (purpose == purpose_id) return active;
+      for (const Indexed& entry : it->second) {
+        if (entry.purpose_id == purpose_id) known = entry;
       }
     }
     generation = generation_;
   }
-  CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> c, store_.consents().GetConsent(tenant_id, subject, purpose_id));
-  const bool active = c.has_value() && c->state == "active";
-  std::lock_guard lock(index_mu_);
-  if (generation_ == generation) {  // no change committed meanwhile: the answer may be kept
-    if (index_.size() >= kMaxIndexedSubjects) index_.clear();
-    index_[key].emplace_back(purpose_id, active);
+  if (!known) {
+    CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> c, store_.consents().GetConsent(tenant_id, subject, purpose_id));
+    known = Indexed{purpose_id, c.has_value() && c->state == "active", 0};
+    if (known->active) {
+      CS_ASSIGN_OR_RETURN(known->notice_seq, notices_.SeqOf(tenant_id, c->notice_version));
+    }
+    std::lock_guard lock(index_mu_);
+    if (generation_ == generation) {  // no change committed meanwhile: the answer may be kept
+      if (index_.size() >= kMaxIndexedSubjects) index_.clear();
+      index_[key].push_back(*known);
+    }
   }
-  return active;
+  if (!known->active) return Standing::kNone;
+  // CONS-09: a notice version asking for re-consent retires older consents.
+  CS_ASSIGN_OR_RETURN(NoticeRegistry::Floor floor, notices_.ReconsentFloor(tenant_id, purpose_id));
+  return known->notice_seq >= floor.seq ? Standing::kActive : Standing::kReconsent;
 }
 
 void ConsentService::Forget(const std::string& tenant_id, const std::string& subject) {
@@ -403,23 +474,149 @@ Status ConsentService::CheckConfirmationSend(const std::string& tenant_id, const
   return Status::Ok();
 }
 
-std::string ConsentProofJson(const std::string& subject, const std::vector<ConsentRecord>& consents,
-                             const std::vector<ConsentEvent>& events) {
+Result<SaleSharingChoice> ConsentService::OptOutOfSaleSharing(const AuditActor& actor, const std::string& tenant_id,
+                                                               const std::string& subject, const std::string& source,
+                                                               bool gpc) {
+  SaleSharingChoice out;
+  Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
+    CS_ASSIGN_OR_RETURN(std::optional<SaleSharingChoice> current, tx.consents().GetSaleSharing(tenant_id, subject));
+    const int64_t now = clock_.NowUnixMillis();
+    if (current && current->opted_out) {
+      out = *current;  // already honoured; the 12 months run from the first opt-out
+      return Status::Ok();
+    }
+    out = SaleSharingChoice{tenant_id, subject, true, gpc, source, now, now};
+    CS_RETURN_IF_ERROR(tx.consents().PutSaleSharing(out));
+    JsonWriter w;
+    w.BeginObject().Key("source").String(source).Key("gpc").Bool(gpc).EndObject();
+    const std::string evidence = w.Take();
+    ConsentEvent e{0, tenant_id, subject, std::string(kSaleSharingPurpose), current ? "opted_in" : "none", "opted_out",
+                   now, ActorName(actor), gpc ? "gpc_signal" : "opt_out_request", evidence};
+    CS_RETURN_IF_ERROR(tx.consents().AppendConsentEvent(e));
+    AuditEvent a;
+    a.tenant_id = tenant_id;
+    a.actor = actor;
+    a.action = "privacy.sale_sharing_opt_out";
+    a.subject = subject;
+    a.purpose = std::string(kSaleSharingPurpose);
+    a.resource = "subject:" + subject;
+    a.details = evidence;
+    return ledger_.Append(tx.audit(), a);
+  });
+  CS_RETURN_IF_ERROR(s);
+  return out;
+}
+
+Result<SaleSharingChoice> ConsentService::OptInToSaleSharing(const AuditActor& actor, const std::string& tenant_id,
+                                                              const std::string& subject, bool business_initiated) {
+  static constexpr int64_t kResolicitBlockMs = 365LL * 24 * 3600 * 1000;
+  SaleSharingChoice out;
+  Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
+    CS_ASSIGN_OR_RETURN(std::optional<SaleSharingChoice> current, tx.consents().GetSaleSharing(tenant_id, subject));
+    const int64_t now = clock_.NowUnixMillis();
+    if (!current || !current->opted_out) {
+      out = current.value_or(SaleSharingChoice{tenant_id, subject, false, false, "", 0, now});
+      return Status::Ok();
+    }
+    if (business_initiated && now - current->opted_out_at_ms < kResolicitBlockMs) {
+      return FailedPrecondition("resolicit_too_early",
+                                "the subject opted out of sale or sharing on " +
+                                    FormatRfc3339Millis(current->opted_out_at_ms) +
+                                    "; the business may not ask again for 12 months (CCPA, 11 CCR 7026(k))");
+    }
+    out = *current;
+    out.opted_out = false;
+    out.gpc = false;
+    out.source = business_initiated ? "business_request" : "subject_request";
+    out.updated_at_ms = now;
+    CS_RETURN_IF_ERROR(tx.consents().PutSaleSharing(out));
+    JsonWriter w;
+    w.BeginObject().Key("initiated_by").String(business_initiated ? "business" : "subject").EndObject();
+    const std::string evidence = w.Take();
+    ConsentEvent e{0, tenant_id, subject, std::string(kSaleSharingPurpose), "opted_out", "opted_in", now,
+                   ActorName(actor), "opt_in_request", evidence};
+    CS_RETURN_IF_ERROR(tx.consents().AppendConsentEvent(e));
+    AuditEvent a;
+    a.tenant_id = tenant_id;
+    a.actor = actor;
+    a.action = "privacy.sale_sharing_opt_in";
+    a.subject = subject;
+    a.purpose = std::string(kSaleSharingPurpose);
+    a.resource = "subject:" + subject;
+    a.details = evidence;
+    return ledger_.Append(tx.audit(), a);
+  });
+  CS_RETURN_IF_ERROR(s);
+  return out;
+}
+
+Result<bool> ConsentService::SaleSharingOptedOut(const std::string& tenant_id, const std::string& subject) {
+  CS_ASSIGN_OR_RETURN(std::optional<SaleSharingChoice> c, store_.consents().GetSaleSharing(tenant_id, subject));
+  return c.has_value() && c->opted_out;
+}
+
+Result<ConsentProof> LoadConsentProof(Store& store, const Clock& clock, const std::string& tenant_id,
+                                      const std::string& subject) {
+  ConsentProof proof;
+  proof.tenant_id = tenant_id;
+  proof.subject = subject;
+  proof.generated_at_ms = clock.NowUnixMillis();
+  CS_ASSIGN_OR_RETURN(Tenant tenant, store.tenants().Get(tenant_id));
+  proof.tenant_name = tenant.name;
+  CS_ASSIGN_OR_RETURN(proof.consents, store.consents().SubjectConsents(tenant_id, subject));
+  CS_ASSIGN_OR_RETURN(proof.events, store.consents().ConsentEvents(tenant_id, subject));
+  CS_ASSIGN_OR_RETURN(proof.sale_sharing, store.consents().GetSaleSharing(tenant_id, subject));
+  // The exact texts the history refers to (CONS-06: stored once per version).
+  std::vector<std::pair<std::string, std::string>> referenced;  // (version, sha256)
+  for (const ConsentRecord& c : proof.consents) referenced.emplace_back(c.notice_version, c.notice_hash);
+  CS_ASSIGN_OR_RETURN(std::vector<Notice> notices, store.consents().ListNotices(tenant_id));
+  for (const ConsentEvent& e : proof.events) {
+    for (const Notice& n : notices) {
+      if (e.evidence.find("\"notice_sha256\":\"" + n.sha256 + "\"") != std::string::npos) {
+        referenced.emplace_back(n.version, n.sha256);
+      }
+    }
+  }
+  for (const Notice& n : notices) {
+    if (std::any_of(referenced.begin(), referenced.end(),
+                    [&](const auto& r) { return r.first == n.version && r.second == n.sha256; })) {
+      proof.notices.push_back(n);
+    }
+  }
+  return proof;
+}
+
+std::string ConsentProofJson(const ConsentProof& proof) {
   JsonWriter w;
-  w.BeginObject().Key("subject").String(subject).Key("consents").BeginArray();
-  for (const ConsentRecord& c : consents) {
+  w.BeginObject().Key("subject").String(proof.subject).Key("tenant").String(proof.tenant_id);
+  w.Key("generated_at").String(FormatRfc3339Millis(proof.generated_at_ms));
+  w.Key("consents").BeginArray();
+  for (const ConsentRecord& c : proof.consents) {
     w.BeginObject().Key("purpose").String(c.purpose_id).Key("state").String(c.state);
     w.Key("updated_at").String(FormatRfc3339Millis(c.updated_at_ms));
     if (c.state == "pending") w.Key("expires_at").String(FormatRfc3339Millis(c.pending_expires_at_ms));
     w.Key("notice_version").String(c.notice_version).Key("notice_sha256").String(c.notice_hash);
     w.Key("explicit").Bool(c.explicit_consent).EndObject();
   }
-  w.EndArray().Key("history").BeginArray();
-  for (const ConsentEvent& e : events) {
+  w.EndArray().Key("sale_sharing").BeginObject();
+  const bool opted_out = proof.sale_sharing && proof.sale_sharing->opted_out;
+  w.Key("opted_out").Bool(opted_out);
+  if (opted_out) {
+    w.Key("since").String(FormatRfc3339Millis(proof.sale_sharing->opted_out_at_ms));
+    w.Key("gpc").Bool(proof.sale_sharing->gpc).Key("source").String(proof.sale_sharing->source);
+  }
+  w.EndObject().Key("history").BeginArray();
+  for (const ConsentEvent& e : proof.events) {
     w.BeginObject().Key("seq").Int(e.seq).Key("time").String(FormatRfc3339Millis(e.at_ms));
     w.Key("purpose").String(e.purpose_id).Key("from").String(e.from_state).Key("to").String(e.to_state);
     w.Key("actor").String(e.actor).Key("reason").String(e.reason).Key("evidence").Raw(e.evidence.empty() ? "{}" : e.evidence);
     w.EndObject();
+  }
+  w.EndArray().Key("notices").BeginArray();
+  for (const Notice& n : proof.notices) {
+    w.BeginObject().Key("version").String(n.version).Key("language").String(n.language);
+    w.Key("sha256").String(n.sha256).Key("valid_from").String(FormatRfc3339Millis(n.valid_from_ms));
+    w.Key("text").String(n.text).EndObject();
   }
   w.EndArray().EndObject();
   return w.Take();

@@ -26,6 +26,7 @@
 
 #include "audit/audit.h"
 #include "consent/keywords.h"
+#include "consent/notices.h"
 #include "env/env.h"
 #include "store/store.h"
 
@@ -35,8 +36,9 @@ namespace cs {
 struct ConsentEvidence {
   std::string source_channel;    // "web_form", "shop", "phone", "in_store", …
   std::string source_ref;        // the form, order or call it came from
-  std::string notice_version;    // the privacy notice shown
-  std::string notice_sha256;     // hex SHA-256 of the exact notice text
+  std::string notice_version;    // the privacy notice shown: a published version (POST /v1/notices)
+  std::string notice_language;   // its language; optional with notice_sha256 or a one-language version
+  std::string notice_sha256;     // optional: hex SHA-256 of the text shown, checked against the published one
   int64_t captured_at_ms = 0;
 };
 
@@ -48,14 +50,31 @@ struct RegisterResult {
 // What a reply changed, for the caller to act on after its commit.
 struct InboundConsentOutcome {
   bool opted_out = false;        // send one opt-out confirmation
+  bool stop_keyword = false;     // the reply was an opt-out, whether or not it changed anything
   std::string language;          // of the keyword that matched
 };
+
+// Why a template send was refused (recorded with "send.refused").
+enum class GateRefusal { kNone, kTemplateUnregistered, kOptOutMissing, kNoConsent, kReconsent };
+std::string_view GateRefusalName(GateRefusal refusal);
+
+// The CCPA/CPRA purpose id under which sale/sharing choices are kept in the
+// consent history; tenant purpose ids cannot contain ':'.
+inline constexpr std::string_view kSaleSharingPurpose = "ccpa:sale_sharing";
 
 class ConsentService {
  public:
   ConsentService(Store& store, GroupCommitter& commits, const AuditLedger& ledger, const Clock& clock,
                  int64_t confirmation_ttl_ms = 72LL * 3600 * 1000)
-      : store_(store), commits_(commits), ledger_(ledger), clock_(clock), ttl_ms_(confirmation_ttl_ms) {}
+      : store_(store),
+        commits_(commits),
+        ledger_(ledger),
+        clock_(clock),
+        ttl_ms_(confirmation_ttl_ms),
+        notices_(store, ledger, clock) {}
+
+  // The tenant's privacy notices (notices.h).
+  NoticeRegistry& notices() { return notices_; }
 
   // Creates or replaces a purpose. invalid_field for an unknown legal basis
   // or category, or a consent-based purpose without a confirmation template.
@@ -68,11 +87,14 @@ class ConsentService {
 
   // Records a first-step consent as pending (CONS-01). While pending, a
   // second call returns the same record without asking again (CONS-02).
-  // An active consent is returned as is. For a purpose on another legal
-  // basis than consent, the record is the WhatsApp opt-in Meta requires.
-  // Refusals: not_found (purpose), permission_denied
-  // "explicit_consent_required" (a special-category purpose registered
-  // without explicit consent, CONS-11), invalid_field (evidence).
+  // An active consent is returned as is, unless a later notice asks for
+  // re-consent (CONS-09): then it becomes pending again and is re-confirmed.
+  // For a purpose on another legal basis than consent, the record is the
+  // WhatsApp opt-in Meta requires. The evidence must name a published
+  // notice (notice_unknown, notice_mismatch). Refusals: not_found
+  // (purpose), permission_denied "explicit_consent_required" (a
+  // special-category purpose registered without explicit consent, or under
+  // a notice that does not name its category, CONS-11), invalid_field.
   Result<RegisterResult> Register(const AuditActor& actor, const std::string& tenant_id, const std::string& subject,
                                   const std::string& purpose_id, const ConsentEvidence& evidence,
                                   bool explicit_consent);
@@ -110,11 +132,15 @@ class ConsentService {
 
   // The send gate for a template (CONS-03): returns the purpose the send is
   // for, or permission_denied "consent_required" (template not registered,
-  // no active consent), "optout_affordance_missing" (422).
+  // no active consent, or one given under a notice older than a version
+  // that requires re-consent, CONS-09), "optout_affordance_missing" (422).
+  // `why`, when given, receives the reason of a refusal.
   Result<std::string> CheckTemplateSend(const std::string& tenant_id, const std::string& subject,
-                                        const std::string& template_name, const std::string& language);
+                                        const std::string& template_name, const std::string& language,
+                                        GateRefusal* why = nullptr);
 
-  // For the dispatch-time re-check (CONS-04): is the consent still active?
+  // For the dispatch-time re-check (CONS-04): is the consent still active
+  // (and given under a notice no re-consent has superseded)?
   // Answered from an in-memory index filled on first read and dropped by
   // Forget() after every committed change (a read racing a change never
   // re-installs the old answer: fills are discarded when a change happened
@@ -126,12 +152,27 @@ class ConsentService {
   // OnInbound and OnMarketingStop do it after their transaction commits).
   void Forget(const std::string& tenant_id, const std::string& subject);
 
+  // CCPA/CPRA (CONS-10): records an opt-out of the sale or sharing of the
+  // subject's data. Idempotent; `gpc` marks a Global Privacy Control signal.
+  Result<SaleSharingChoice> OptOutOfSaleSharing(const AuditActor& actor, const std::string& tenant_id,
+                                                const std::string& subject, const std::string& source, bool gpc);
+  // Records an opt-in to sale or sharing. `business_initiated`: the tenant
+  // asked for it, which is refused for 12 months after an opt-out
+  // (resolicit_too_early, 11 CCR §7026(k)); the subject may always ask.
+  Result<SaleSharingChoice> OptInToSaleSharing(const AuditActor& actor, const std::string& tenant_id,
+                                               const std::string& subject, bool business_initiated);
+  // Whether the subject opted out of sale or sharing.
+  Result<bool> SaleSharingOptedOut(const std::string& tenant_id, const std::string& subject);
+
   // For the confirmation request itself: the template must be UTILITY
   // (confirmation_template_miscategorised otherwise, CONS-02) and the consent pending.
   Status CheckConfirmationSend(const std::string& tenant_id, const std::string& subject, const std::string& purpose_id,
                                const std::string& template_name, const std::string& language);
 
  private:
+  enum class Standing { kNone, kActive, kReconsent };
+  Result<Standing> Evaluate(const std::string& tenant_id, const std::string& subject, const std::string& purpose_id);
+
   Status Transition(StoreTransaction& tx, const std::optional<ConsentRecord>& current, ConsentRecord next,
                     const std::string& actor, const std::string& reason, const std::string& evidence,
                     std::vector<AuditEvent>& events);
@@ -141,17 +182,39 @@ class ConsentService {
   const AuditLedger& ledger_;
   const Clock& clock_;
   int64_t ttl_ms_;
+  NoticeRegistry notices_;
 
-  // The index: "tenant\nsubject" → (purpose, active) pairs.
+  // The index: "tenant\nsubject" → what is known of each purpose.
+  struct Indexed {
+    std::string purpose_id;
+    bool active = false;
+    int64_t notice_seq = 0;  // of the notice the consent was given under
+  };
   static constexpr size_t kMaxIndexedSubjects = 2'000'000;
   std::mutex index_mu_;
-  std::unordered_map<std::string, std::vector<std::pair<std::string, bool>>> index_;  // guarded by index_mu_
+  std::unordered_map<std::string, std::vector<Indexed>> index_;  // guarded by index_mu_
   uint64_t generation_ = 0;                                                          // guarded by index_mu_
 };
 
-// Returns the consent and its history as JSON (docs/api.md): the proof
-// export of one subject (CONS-06).
-std::string ConsentProofJson(const std::string& subject, const std::vector<ConsentRecord>& consents,
-                             const std::vector<ConsentEvent>& events);
+// One subject's proof (CONS-06): current states, the history with its
+// evidence, the exact texts of the notices it refers to, and the
+// sale/sharing choice.
+struct ConsentProof {
+  std::string tenant_id;
+  std::string tenant_name;
+  std::string subject;
+  std::vector<ConsentRecord> consents;
+  std::vector<ConsentEvent> events;
+  std::vector<Notice> notices;
+  std::optional<SaleSharingChoice> sale_sharing;
+  int64_t generated_at_ms = 0;
+};
+
+// Gathers the proof of one subject from the store.
+Result<ConsentProof> LoadConsentProof(Store& store, const Clock& clock, const std::string& tenant_id,
+                                      const std::string& subject);
+
+// Returns the proof as JSON (docs/api.md).
+std::string ConsentProofJson(const ConsentProof& proof);
 
 }  // namespace cs

@@ -12,7 +12,7 @@
 namespace cs {
 namespace {
 
-const std::string kNotice(64, 'b');
+const std::string kNoticeText = "Privacy notice of a: we process your number to send what you asked for.";
 
 class ConsentTest : public ::testing::Test {
  protected:
@@ -46,10 +46,28 @@ class ConsentTest : public ::testing::Test {
     TemplateRecord promo{"ten_a", "promo", "en_US", "MARKETING", "marketing", true, 0};
     ASSERT_TRUE(consent_->RegisterTemplate(actor_, confirm).ok());
     ASSERT_TRUE(consent_->RegisterTemplate(actor_, promo).ok());
+    auto published = Publish("2026-11", "en", kNoticeText);
+    ASSERT_TRUE(published.ok()) << published.status().ToString();
+    notice_sha_ = published->sha256;
   }
 
-  ConsentEvidence Evidence() const {
-    return ConsentEvidence{"web_form", "newsletter-box", "2026-11", kNotice, clock_.NowUnixMillis() - 1000};
+  Result<Notice> Publish(const std::string& version, const std::string& language, const std::string& text,
+                         bool reconsent = false, std::vector<std::string> reconsent_purposes = {},
+                         std::vector<std::string> special = {}) {
+    Notice n;
+    n.tenant_id = "ten_a";
+    n.version = version;
+    n.language = language;
+    n.text = text;
+    n.info_message = "How we use your data: https://a.example/privacy";
+    n.requires_reconsent = reconsent;
+    n.reconsent_purposes = std::move(reconsent_purposes);
+    n.special_category_purposes = std::move(special);
+    return consent_->notices().Publish(actor_, n);
+  }
+
+  ConsentEvidence Evidence(const std::string& version = "2026-11") const {
+    return ConsentEvidence{"web_form", "newsletter-box", version, "en", "", clock_.NowUnixMillis() - 1000};
   }
 
   // Registers and marks the confirmation as sent on channel "chn_1".
@@ -93,6 +111,7 @@ class ConsentTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::unique_ptr<GroupCommitter> commits_;
   std::unique_ptr<ConsentService> consent_;
+  std::string notice_sha_;
 };
 
 // covers: CONS-01, CONS-06
@@ -110,7 +129,7 @@ TEST_F(ConsentTest, DoubleOptInActivatesOnlyOnAnAffirmativeReply) {
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 3u);  // registered, confirmation requested, affirmed
   EXPECT_EQ((*events)[0].reason, "registered");
-  EXPECT_NE((*events)[0].evidence.find("\"notice_sha256\":\"" + kNotice + "\""), std::string::npos);
+  EXPECT_NE((*events)[0].evidence.find("\"notice_sha256\":\"" + notice_sha_ + "\""), std::string::npos);
   EXPECT_NE((*events)[0].evidence.find("newsletter-box"), std::string::npos);
   EXPECT_NE((*events)[1].evidence.find("msg_confirm"), std::string::npos);
   EXPECT_EQ((*events)[2].to_state, "active");
@@ -293,7 +312,13 @@ TEST_F(ConsentTest, TheSendGateAndItsRefusals) {
   ASSERT_TRUE(consent_->DefinePurpose(actor_, health).ok());
   EXPECT_EQ(consent_->Register(actor_, "ten_a", "sub_11", "health_reminders", Evidence(), false).status().machine_code(),
             "explicit_consent_required");
-  EXPECT_TRUE(consent_->Register(actor_, "ten_a", "sub_11", "health_reminders", Evidence(), true).ok());
+  // Explicit, but under a notice that does not name the category: refused too.
+  EXPECT_EQ(consent_->Register(actor_, "ten_a", "sub_11", "health_reminders", Evidence(), true).status().machine_code(),
+            "explicit_consent_required");
+  ASSERT_TRUE(Publish("2026-12-health", "en", "We also process health data (GDPR Art. 9) for reminders.", false, {},
+                      {"health_reminders"})
+                  .ok());
+  EXPECT_TRUE(consent_->Register(actor_, "ten_a", "sub_11", "health_reminders", Evidence("2026-12-health"), true).ok());
   // Bad purposes and evidence are refused.
   Purpose bad = health;
   bad.id = "ads";
@@ -304,6 +329,160 @@ TEST_F(ConsentTest, TheSendGateAndItsRefusals) {
   no_notice.notice_sha256 = "abc";
   EXPECT_EQ(consent_->Register(actor_, "ten_a", "sub_12", "orders", no_notice, false).status().machine_code(),
             "invalid_field");
+}
+
+// covers: DOC-07, CONS-06
+TEST_F(ConsentTest, EvidenceMustPointAtAPublishedImmutableNotice) {
+  // A version the gateway does not hold, or a text other than the one published, is refused.
+  EXPECT_EQ(consent_->Register(actor_, "ten_a", "sub_n", "orders", Evidence("1999-01"), false).status().machine_code(),
+            "notice_unknown");
+  ConsentEvidence edited = Evidence();
+  edited.notice_language.clear();
+  edited.notice_sha256 = std::string(64, 'c');
+  EXPECT_EQ(consent_->Register(actor_, "ten_a", "sub_n", "orders", edited, false).status().machine_code(),
+            "notice_mismatch");
+  // The hash alone identifies the language.
+  ConsentEvidence by_hash = Evidence();
+  by_hash.notice_language.clear();
+  by_hash.notice_sha256 = notice_sha_;
+  ASSERT_TRUE(consent_->Register(actor_, "ten_a", "sub_n", "orders", by_hash, false).ok());
+  // Published once: the same version and language cannot be replaced, in the API or in the database.
+  EXPECT_EQ(Publish("2026-11", "en", "another text").status().machine_code(), "notice_exists");
+  auto conn = store_->consents().ListNotices("ten_a");
+  ASSERT_TRUE(conn.ok());
+  EXPECT_EQ(conn->front().text, kNoticeText);
+  // Another language of a version keeps the version's rules.
+  EXPECT_EQ(Publish("2026-11", "de", "Datenschutzhinweis", true).status().machine_code(), "notice_conflict");
+  auto de = Publish("2026-11", "de", "Datenschutzhinweis von a.");
+  ASSERT_TRUE(de.ok());
+  EXPECT_EQ(de->seq, conn->front().seq);
+  // The proof carries the exact text the evidence refers to.
+  auto proof = LoadConsentProof(*store_, clock_, "ten_a", "sub_n");
+  ASSERT_TRUE(proof.ok());
+  ASSERT_EQ(proof->notices.size(), 1u);
+  EXPECT_EQ(proof->notices[0].text, kNoticeText);
+  EXPECT_NE(ConsentProofJson(*proof).find(kNoticeText), std::string::npos);
+}
+
+// covers: CONS-09
+TEST_F(ConsentTest, ANoticeRequiringReconsentRetiresOlderConsentsUntilConfirmedAgain) {
+  Request("sub_r", "marketing");
+  Reply("sub_r", "YES");
+  Request("sub_o", "orders");
+  Reply("sub_o", "YES");
+  ASSERT_TRUE(consent_->CheckTemplateSend("ten_a", "sub_r", "promo", "en_US").ok());
+  // v2 asks for re-consent for marketing only.
+  ASSERT_TRUE(Publish("2027-01", "en", "New notice: we now also measure campaign reach.", true, {"marketing"}).ok());
+  GateRefusal why = GateRefusal::kNone;
+  auto refused = consent_->CheckTemplateSend("ten_a", "sub_r", "promo", "en_US", &why);
+  EXPECT_EQ(refused.status().machine_code(), "consent_required");
+  EXPECT_EQ(why, GateRefusal::kReconsent);
+  EXPECT_NE(refused.status().message().find("reconsent"), std::string::npos);
+  EXPECT_FALSE(consent_->IsActive("ten_a", "sub_r", "marketing").value());  // the dispatch re-check agrees
+  EXPECT_TRUE(consent_->IsActive("ten_a", "sub_o", "orders").value());       // other purposes are untouched
+  // New evidence under the old notice is refused; under the new one the
+  // consent goes back to pending and needs a fresh confirmation.
+  EXPECT_EQ(consent_->Register(actor_, "ten_a", "sub_r", "marketing", Evidence(), false).status().machine_code(),
+            "notice_superseded");
+  auto again = consent_->Register(actor_, "ten_a", "sub_r", "marketing", Evidence("2027-01"), false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->needs_confirmation);
+  EXPECT_EQ(State("sub_r", "marketing"), "pending");
+  ASSERT_TRUE(consent_->MarkConfirmationSent("ten_a", "sub_r", "marketing", "chn_1", "msg_confirm2").ok());
+  Reply("sub_r", "YES");
+  EXPECT_EQ(State("sub_r", "marketing"), "active");
+  EXPECT_TRUE(consent_->CheckTemplateSend("ten_a", "sub_r", "promo", "en_US").ok());
+  auto events = store_->consents().ConsentEvents("ten_a", "sub_r");
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE(std::any_of(events->begin(), events->end(),
+                          [](const ConsentEvent& e) { return e.reason == "reconsent_requested"; }));
+}
+
+// covers: CONS-10
+TEST_F(ConsentTest, SaleSharingOptOutIsRecordedAndBlocksResolicitationForTwelveMonths) {
+  EXPECT_FALSE(consent_->SaleSharingOptedOut("ten_a", "sub_c").value());
+  auto out = consent_->OptOutOfSaleSharing(actor_, "ten_a", "sub_c", "gpc_signal", true);
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(out->gpc);
+  EXPECT_TRUE(consent_->SaleSharingOptedOut("ten_a", "sub_c").value());
+  // A second signal changes nothing: the 12 months run from the first.
+  auto twice = consent_->OptOutOfSaleSharing(actor_, "ten_a", "sub_c", "request", false);
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(twice->opted_out_at_ms, out->opted_out_at_ms);
+  // The business may not ask again within 12 months; the subject may opt back in.
+  EXPECT_EQ(consent_->OptInToSaleSharing(actor_, "ten_a", "sub_c", true).status().machine_code(),
+            "resolicit_too_early");
+  EXPECT_TRUE(consent_->SaleSharingOptedOut("ten_a", "sub_c").value());
+  // After 12 months the business may ask.
+  SaleSharingChoice old = *store_->consents().GetSaleSharing("ten_a", "sub_c").value();
+  old.opted_out_at_ms -= 366LL * 24 * 3600 * 1000;
+  ASSERT_TRUE(store_->consents().PutSaleSharing(old).ok());
+  EXPECT_TRUE(consent_->OptInToSaleSharing(actor_, "ten_a", "sub_c", true).ok());
+  EXPECT_FALSE(consent_->SaleSharingOptedOut("ten_a", "sub_c").value());
+  auto refusal_free = consent_->OptOutOfSaleSharing(actor_, "ten_a", "sub_d", "request", false);
+  ASSERT_TRUE(refusal_free.ok());
+  EXPECT_TRUE(consent_->OptInToSaleSharing(actor_, "ten_a", "sub_d", false).ok());  // the subject's own choice
+  // Every change is in the history with its evidence, and audited.
+  auto events = store_->consents().ConsentEvents("ten_a", "sub_c");
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].purpose_id, kSaleSharingPurpose);
+  EXPECT_EQ((*events)[0].reason, "gpc_signal");
+  EXPECT_EQ((*events)[1].to_state, "opted_in");
+  EXPECT_EQ(AuditCount("privacy.sale_sharing_opt_out"), 2);
+  EXPECT_EQ(AuditCount("privacy.sale_sharing_opt_in"), 2);
+}
+
+// covers: DOC-07 (first contact, GDPR Art. 13)
+TEST_F(ConsentTest, TheInformationMessageGoesOnceAtFirstContactAndAgainForAReconsentVersion) {
+  auto reserve = [&](const std::string& subject, const std::string& language) {
+    std::optional<Notice> out;
+    Status s = commits_->Run([&](StoreTransaction& tx) -> Status {
+      std::vector<AuditEvent> events;
+      CS_ASSIGN_OR_RETURN(out, consent_->notices().ReserveInformation(tx, "ten_a", subject, language, "chn_1", events));
+      return ledger_.Append(tx.audit(), events);
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return out;
+  };
+  ASSERT_TRUE(Publish("2026-11", "de", "Datenschutzhinweis von a.").ok());
+  auto first = reserve("sub_f", LanguageForPhone("+4915112345678"));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->language, "de");
+  EXPECT_NE(NoticeRegistry::InformationText(*first).find("STOPP"), std::string::npos);  // CONS-07 footer
+  // While its send is in flight, a second message does not send it again.
+  EXPECT_FALSE(reserve("sub_f", "de").has_value());
+  ASSERT_TRUE(consent_->notices().Delivered("ten_a", "sub_f", *first, "chn_1", std::string("msg_info")).ok());
+  EXPECT_FALSE(reserve("sub_f", "de").has_value());
+  // A failed send is released and tried at the next contact.
+  auto other = reserve("sub_g", "fr");
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(other->language, "en");  // no French text: English
+  ASSERT_TRUE(consent_->notices().Delivered("ten_a", "sub_g", *other, "chn_1",
+                                            Result<std::string>(Unavailable("provider_unavailable", "down"))).ok());
+  EXPECT_TRUE(reserve("sub_g", "fr").has_value());
+  // Consent captured on a page that showed the notice counts as informed.
+  Request("sub_h", "orders");
+  EXPECT_FALSE(reserve("sub_h", "en").has_value());
+  // A minor revision is not pushed; one asking for re-consent is, once.
+  ASSERT_TRUE(Publish("2026-11b", "en", "Typo fixed.").ok());
+  EXPECT_FALSE(reserve("sub_h", "en").has_value());
+  ASSERT_TRUE(Publish("2027-02", "en", "We now share reach figures.", true).ok());
+  auto pushed = reserve("sub_h", "en");
+  ASSERT_TRUE(pushed.has_value());
+  EXPECT_EQ(pushed->version, "2027-02");
+  EXPECT_EQ(AuditCount("notice.sent"), 4);
+  EXPECT_EQ(AuditCount("notice.send_failed"), 1);
+  // Erasure makes the person a first contact again.
+  Status erased = commits_->Run([&](StoreTransaction& tx) -> Status {
+    std::vector<AuditEvent> events;
+    CS_RETURN_IF_ERROR(consent_->OnErasure(tx, "ten_a", "sub_f", actor_, events));
+    return ledger_.Append(tx.audit(), events);
+  });
+  ASSERT_TRUE(erased.ok());
+  consent_->notices().ForgetSubject("ten_a", "sub_f");
+  EXPECT_TRUE(store_->consents().NoticeDeliveries("ten_a", "sub_f").value().empty());
+  EXPECT_TRUE(reserve("sub_f", "de").has_value());
 }
 
 }  // namespace

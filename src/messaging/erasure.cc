@@ -122,7 +122,10 @@ Result<ErasureRecord> ErasureService::Continue(ErasureRecord e) {
       updated.details = CountsJson(n);
       return Status::Ok();
     }));
-    if (consent_ != nullptr) consent_->Forget(e.tenant_id, e.subject);
+    if (consent_ != nullptr) {
+      consent_->Forget(e.tenant_id, e.subject);
+      consent_->notices().ForgetSubject(e.tenant_id, e.subject);
+    }
     if (crash_after_ == e.step) return e;
   }
   // 3. Done, on the record.

@@ -31,6 +31,7 @@ std::string SubscriberJson(const Subscriber& sb) {
   for (const std::string& e : sb.events) w.String(e);
   w.EndArray();
   w.Key("clear_phone_numbers").Bool(sb.clear_phone_numbers).Key("include_content").Bool(sb.include_content);
+  w.Key("sale_or_sharing").Bool(sb.sale_or_sharing);
   w.Key("created_at").String(FormatRfc3339Millis(sb.created_at_ms)).EndObject();
   return w.Take();
 }
@@ -136,6 +137,7 @@ Result<CreatedSubscriber> SubscriberService::Create(const AuditActor& actor, con
   sb.events = events;
   sb.clear_phone_numbers = spec.clear_phone_numbers;
   sb.include_content = spec.include_content;
+  sb.sale_or_sharing = spec.sale_or_sharing;
   sb.created_at_ms = clock_.NowUnixMillis();
   CS_ASSIGN_OR_RETURN(sb.secret_sealed, keyring_.Seal(sb.tenant_id, InsecureSecretAccess::Get(out.secret),
                                                       FieldBinding{sb.tenant_id, "", sb.id, "secret"}));
@@ -147,7 +149,8 @@ Result<CreatedSubscriber> SubscriberService::Create(const AuditActor& actor, con
     e.action = "subscriber.create";
     e.resource = "subscriber:" + sb.id;
     JsonWriter w;
-    w.BeginObject().Key("clear_phone_numbers").Bool(sb.clear_phone_numbers).Key("include_content").Bool(sb.include_content).EndObject();
+    w.BeginObject().Key("clear_phone_numbers").Bool(sb.clear_phone_numbers).Key("include_content").Bool(sb.include_content);
+    w.Key("sale_or_sharing").Bool(sb.sale_or_sharing).EndObject();
     e.details = w.Take();
     return ledger_.Append(tx.audit(), e);
   }));
@@ -232,6 +235,15 @@ Status Forwarder::Deliver(const OutboxEntry& e, HttpClient& guarded, HttpClient&
   if (!sb.ok()) {
     if (sb.status().code() == StatusCode::kNotFound) return store_.messaging().DeleteOutbox(e.id);
     return sb.status();
+  }
+  if (sb->sale_or_sharing && !e.subject.empty()) {
+    // CONS-10: checked at delivery, so an opt-out also stops what was
+    // queued before it. The event is dropped, not delayed.
+    CS_ASSIGN_OR_RETURN(std::optional<SaleSharingChoice> choice, store_.consents().GetSaleSharing(e.tenant_id, e.subject));
+    if (choice && choice->opted_out) {
+      stats_.withheld++;
+      return store_.messaging().DeleteOutbox(e.id);
+    }
   }
   CS_ASSIGN_OR_RETURN(SecretString value, keyring_.Open(e.tenant_id, e.payload_sealed,
                                                         FieldBinding{e.tenant_id, e.subject, e.id, "payload"}));

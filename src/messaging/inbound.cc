@@ -183,24 +183,26 @@ void WebhookReceiver::SendOptOutConfirmation(const Channel& channel, const std::
   // One non-promotional reply inside the window the STOP just opened;
   // failing to send it does not undo the opt-out.
   SendText(channel, from, OptOutConfirmation(language, tenant.ok() ? tenant->name : "us"),
-           AuditActor{"system", "consent", "consent", ""});
+           AuditActor{"system", "consent", "consent", ""})
+      .status()
+      .IgnoreError();
 }
 
-void WebhookReceiver::SendText(const Channel& channel, const std::string& to, const std::string& text,
-                               const AuditActor& actor) {
-  if (replies_ == nullptr) return;
+Result<std::string> WebhookReceiver::SendText(const Channel& channel, const std::string& to, const std::string& text,
+                                              const AuditActor& actor) {
+  if (replies_ == nullptr) return FailedPrecondition("no_channel", "automated replies are not enabled");
   JsonWriter w;
   w.BeginObject().Key("messaging_product").String("whatsapp").Key("to").String(to).Key("type").String("text");
   w.Key("text").BeginObject().Key("body").String(text);
   w.EndObject().EndObject();
-  Result<JsonValue> body = ParseJson(w.str());
-  if (!body.ok()) return;
+  CS_ASSIGN_OR_RETURN(JsonValue body, ParseJson(w.str()));
   SendRequest r;
   r.tenant_id = channel.tenant_id;
   r.actor = actor;
   r.channel_id = channel.id;
-  r.body = &*body;
-  replies_->Send(r).status().IgnoreError();
+  r.body = &body;
+  CS_ASSIGN_OR_RETURN(SendResult sent, replies_->Send(r));
+  return sent.message.id;
 }
 
 WebhookOutcome WebhookReceiver::Verify(const std::string& channel_id, const std::string& mode,
@@ -440,12 +442,21 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   };
   std::vector<Reply> optouts;
   std::vector<Reply> card_senders;
+  // First contacts to inform (GDPR Art. 13): the notice reserved for each.
+  struct Information {
+    std::string channel_id;
+    std::string to;
+    std::string subject;
+    Notice notice;
+  };
+  std::vector<Information> informs;
   std::vector<char> stored(messages.size(), 0);  // per message: new, not a duplicate
   std::vector<std::string> stopped_subjects;  // 131050 failures
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     dup = msgs = stats = 0;
     optouts.clear();
     card_senders.clear();
+    informs.clear();
     std::fill(stored.begin(), stored.end(), 0);
     stopped_subjects.clear();
     MessagingRepository& repo = tx.messaging();
@@ -465,6 +476,15 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
         CS_RETURN_IF_ERROR(consent_->OnInbound(tx, tenant, p.record.channel_id, p.record.subject, p.msg->text,
                                                p.msg->reply_id, p.record.wamid, events, co));
         if (co.opted_out && !p.msg->from.empty()) optouts.push_back({p.record.channel_id, p.msg->from, co.language});
+        // The information message at first contact; not in answer to a STOP,
+        // which gets its one confirmation and nothing more (CONS-05).
+        if (!co.stop_keyword && !p.msg->from.empty()) {
+          CS_ASSIGN_OR_RETURN(std::optional<Notice> notice,
+                              consent_->notices().ReserveInformation(tx, tenant, p.record.subject,
+                                                                     LanguageForPhone("+" + p.msg->from),
+                                                                     p.record.channel_id, events));
+          if (notice) informs.push_back({p.record.channel_id, p.msg->from, p.record.subject, std::move(*notice)});
+        }
       }
       if (!p.record.subject.empty()) CS_RETURN_IF_ERROR(repo.TouchWindow(p.record.channel_id, p.record.subject, p.record.sent_at_ms));
       AuditEvent e;
@@ -611,12 +631,20 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     return channel;
   };
   for (const Reply& r : optouts) SendOptOutConfirmation(channel_of(r.channel_id), r.to, r.language);
+  for (const Information& i : informs) {
+    Result<std::string> sent = SendText(channel_of(i.channel_id), i.to, NoticeRegistry::InformationText(i.notice),
+                                        AuditActor{"system", "notice", "notice", ""});
+    // A failed send releases the reservation: the next contact tries again.
+    consent_->notices().Delivered(tenant, i.subject, i.notice, i.channel_id, sent).IgnoreError();
+  }
   for (const Reply& r : card_senders) {
     // An automated reply: it carries the opt-out footer (CONS-07). The
     // customer's language is not known here, so English.
     const std::string text = policy && !policy->pan_reply.empty() ? policy->pan_reply : std::string(kDefaultPanReply);
     SendText(channel_of(r.channel_id), r.to, text + "\n\n" + OptOutFooter("en"),
-             AuditActor{"system", "whatsapp", "content", ""});
+             AuditActor{"system", "whatsapp", "content", ""})
+        .status()
+        .IgnoreError();
   }
   outcome.messages = msgs;
   outcome.statuses = stats;

@@ -375,6 +375,7 @@ struct SubscriberSpec {
   std::vector<std::string> events = {"messages", "preferences", "statuses"};
   bool clear_phone_numbers = false;
   bool include_content = false;
+  bool sale_or_sharing = false;        // CCPA: this recipient buys or shares the data (CONS-10)
 };
 
 struct CreatedSubscriber {
@@ -435,6 +436,7 @@ struct ForwarderStats {
   std::atomic<int64_t> delivered{0};
   std::atomic<int64_t> retried{0};
   std::atomic<int64_t> dead{0};
+  std::atomic<int64_t> withheld{0};  // not sent: the subject opted out of sale or sharing (CONS-10)
 };
 
 // Delivers outbox entries: signed with the subscriber's secret
@@ -560,7 +562,9 @@ class WebhookReceiver {
   Status Process(const Channel& channel, const whatsapp::WebhookBatch& batch, const std::string& raw_body,
                  WebhookOutcome& outcome);
   void SendOptOutConfirmation(const Channel& channel, const std::string& from, const std::string& language);
-  void SendText(const Channel& channel, const std::string& to, const std::string& text, const AuditActor& actor);
+  // Queues an automated text reply; returns the message id.
+  Result<std::string> SendText(const Channel& channel, const std::string& to, const std::string& text,
+                               const AuditActor& actor);
   void CountSignatureFailure(const std::string& channel_id);
 
   Store& store_;

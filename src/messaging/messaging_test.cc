@@ -562,9 +562,15 @@ TEST_F(MessagingTest, ACampaignQueuedBeforeAWithdrawalNeverReachesThatSubject) {
   keyed.actor = actor;
   keyed.body = &*retry_body;
   keyed.idempotency_key = "campaign-retry";
+  Notice notice;
+  notice.tenant_id = "ten_a";
+  notice.version = "1";
+  notice.language = "en";
+  notice.text = "How ten_a uses your number.";
+  notice.info_message = "How we use your data: https://a.example/privacy";
+  ASSERT_TRUE(consent.notices().Publish(actor, notice).ok());
   ASSERT_TRUE(consent.Register(actor, "ten_a", subjects[k], "marketing",
-                               ConsentEvidence{"web_form", "x", "1", std::string(64, 'c'), clock_.NowUnixMillis() - 10},
-                               false)
+                               ConsentEvidence{"web_form", "x", "1", "en", "", clock_.NowUnixMillis() - 10}, false)
                   .ok());
   EXPECT_EQ(gated.Send(keyed).status().machine_code(), "consent_required");  // first attempt: refused, nothing stored
   ConsentRecord again = *store_->consents().GetConsent("ten_a", subjects[k], "marketing").value();
@@ -866,6 +872,42 @@ TEST_F(MessagingTest, EventsAreForwardedPseudonymisedSignedAndOnce) {
   ASSERT_EQ(Deliver(body).duplicates, 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(company.Count(), 5u);
+  forwarder.Stop();
+}
+
+// covers: CONS-10
+TEST_F(MessagingTest, ASubjectWhoOptedOutOfSaleOrSharingIsNeverForwardedToASharingRecipient) {
+  Receiver company, ad_partner;
+  UrlPolicy policy{{"127.0.0.1"}};
+  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, policy);
+  SubscriberSpec own;
+  own.tenant_id = "ten_a";
+  own.url = company.listener.url() + "/events";
+  own.events = {"messages"};
+  SubscriberSpec sharing;
+  sharing.tenant_id = "ten_a";
+  sharing.url = ad_partner.listener.url() + "/events";
+  sharing.events = {"messages"};
+  sharing.sale_or_sharing = true;
+  ASSERT_TRUE(subscribers.Create(AuditActor::System(), own).ok());
+  auto partner = subscribers.Create(AuditActor::System(), sharing);
+  ASSERT_TRUE(partner.ok());
+  EXPECT_TRUE(partner->subscriber.sale_or_sharing);
+  ConsentService consent(*store_, *commits_, ledger_, clock_);
+  auto subject = keyring_->Pseudonym("ten_a", std::string("+") + kPhone);
+  ASSERT_TRUE(subject.ok());
+  // Queued before the opt-out, delivered after it: still withheld (checked at delivery).
+  UserWrites("before the opt-out");
+  ASSERT_TRUE(consent.OptOutOfSaleSharing(AuditActor::System(), "ten_a", *subject, "gpc_signal", true).ok());
+  UserWrites("after the opt-out");
+  ForwarderOptions fo;
+  fo.idle_poll_ms = 5;
+  Forwarder forwarder(*store_, *keyring_, clock_, policy, fo);
+  forwarder.Start();
+  ASSERT_TRUE(WaitFor([&] { return company.Count() >= 2 && forwarder.stats().withheld.load() >= 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(ad_partner.Count(), 0u);
+  EXPECT_EQ(company.Count(), 2u);  // the tenant's own systems still get both
   forwarder.Stop();
 }
 

@@ -146,9 +146,14 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
                                                   parsed.template_language);
       if (!ok.ok()) return Refuse(r, m.subject, ok);
     } else {
+      GateRefusal why = GateRefusal::kNone;
       Result<std::string> purpose =
-          consent_->CheckTemplateSend(r.tenant_id, m.subject, parsed.template_name, parsed.template_language);
-      if (!purpose.ok()) return Refuse(r, m.subject, purpose.status());
+          consent_->CheckTemplateSend(r.tenant_id, m.subject, parsed.template_name, parsed.template_language, &why);
+      if (!purpose.ok()) {
+        JsonWriter w;
+        w.BeginObject().Key("reason").String(GateRefusalName(why)).EndObject();
+        return Refuse(r, m.subject, purpose.status(), why == GateRefusal::kNone ? std::string() : w.Take());
+      }
       m.purpose_id = *purpose;
     }
   }

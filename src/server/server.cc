@@ -354,6 +354,32 @@ Status PrepareDemoConsent(MessagingRuntime& messaging, const std::string& tenant
     r.has_optout = t.optout;
     CS_RETURN_IF_ERROR(consent.RegisterTemplate(actor, r));
   }
+  // A privacy notice in two languages: consent evidence points at it, and
+  // a first contact gets its information message (docs/consent.md).
+  struct Text {
+    const char* language;
+    const char* text;
+    const char* info;
+  };
+  for (const Text& t :
+       {Text{"en", "Demo Shop privacy notice. We use your WhatsApp number to send the messages you ask for: order "
+                   "updates, offers if you agree, login codes. Legal bases: GDPR Art. 6(1)(a) and (b). You can "
+                   "withdraw at any time by writing STOP; you have the rights of GDPR Art. 15-22.",
+             "Demo Shop processes your number to answer you. Privacy notice: https://shop.example/privacy"},
+        Text{"de", "Datenschutzhinweis des Demo Shop. Wir nutzen Ihre WhatsApp-Nummer für die Nachrichten, die Sie "
+                   "wünschen: Bestellinformationen, Angebote mit Ihrer Einwilligung, Anmeldecodes. Rechtsgrundlagen: "
+                   "Art. 6 Abs. 1 lit. a und b DSGVO. Widerruf jederzeit mit STOPP; Ihre Rechte: Art. 15-22 DSGVO.",
+             "Der Demo Shop verarbeitet Ihre Nummer, um Ihnen zu antworten. Datenschutz: https://shop.example/datenschutz"}}) {
+    Notice n;
+    n.tenant_id = tenant_id;
+    n.version = "2026-11";
+    n.language = t.language;
+    n.text = t.text;
+    n.info_message = t.info;
+    Status published = consent.notices().Publish(actor, n).status();
+    // Notices are immutable: a restarted demo keeps the one it published.
+    if (!published.ok() && published.machine_code() != "notice_exists") return published;
+  }
   return Status::Ok();
 }
 

@@ -343,6 +343,57 @@ ALTER TABLE channels ADD COLUMN previous_app_secret_until_ms INTEGER NOT NULL DE
 CREATE INDEX inbound_messages_holding_body ON inbound_messages(received_at_ms) WHERE length(payload_sealed) > 0;
 CREATE INDEX outbox_holding_body ON outbox(created_at_ms) WHERE length(payload_sealed) > 0;
 )sql"},
+    {11, "0011_notices_and_sale_sharing", R"sql(
+-- DOC-07: privacy notices, once per version and language, immutable.
+CREATE TABLE notices (
+  tenant_id                  TEXT NOT NULL REFERENCES tenants(id),
+  version                    TEXT NOT NULL,
+  language                   TEXT NOT NULL,
+  seq                        INTEGER NOT NULL,
+  text                       TEXT NOT NULL,
+  sha256                     TEXT NOT NULL,
+  info_message               TEXT NOT NULL,
+  requires_reconsent         INTEGER NOT NULL,
+  reconsent_purposes         TEXT NOT NULL,
+  special_category_purposes  TEXT NOT NULL,
+  valid_from_ms              INTEGER NOT NULL,
+  created_at_ms              INTEGER NOT NULL,
+  created_by                 TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, version, language)
+) STRICT;
+CREATE TRIGGER notices_immutable_update BEFORE UPDATE ON notices
+  BEGIN SELECT RAISE(ABORT, 'notices are immutable'); END;
+CREATE TRIGGER notices_immutable_delete BEFORE DELETE ON notices
+  BEGIN SELECT RAISE(ABORT, 'notices are immutable'); END;
+
+-- Which notice each subject was given (GDPR Art. 13), pseudonymous.
+CREATE TABLE notice_deliveries (
+  tenant_id   TEXT NOT NULL,
+  subject     TEXT NOT NULL,
+  version     TEXT NOT NULL,
+  language    TEXT NOT NULL,
+  source      TEXT NOT NULL,
+  channel_id  TEXT NOT NULL,
+  message_id  TEXT NOT NULL,
+  at_ms       INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, subject, version, language)
+) STRICT, WITHOUT ROWID;
+
+-- CONS-10: opt-out of the sale or sharing of personal data (CCPA/CPRA).
+CREATE TABLE sale_sharing (
+  tenant_id        TEXT NOT NULL,
+  subject          TEXT NOT NULL,
+  opted_out        INTEGER NOT NULL,
+  gpc              INTEGER NOT NULL,
+  source           TEXT NOT NULL,
+  opted_out_at_ms  INTEGER NOT NULL,
+  updated_at_ms    INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, subject)
+) STRICT, WITHOUT ROWID;
+
+-- A subscriber that receives data for sale or cross-context sharing (CCPA).
+ALTER TABLE subscribers ADD COLUMN sale_or_sharing INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 }  // namespace

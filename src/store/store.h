@@ -283,6 +283,10 @@ struct Subscriber {
   std::vector<std::string> events;  // sorted subset of "messages", "statuses", "preferences"
   bool clear_phone_numbers = false; // false: numbers replaced by subject pseudonyms (MIN-03)
   bool include_content = false;     // false: ids, types, states and times only (MIN-03)
+  // A third party that receives data for sale or cross-context behavioural
+  // advertising (CCPA "sale or sharing"): subjects who opted out are never
+  // forwarded to it (CONS-10).
+  bool sale_or_sharing = false;
   int64_t created_at_ms = 0;
   std::optional<int64_t> deleted_at_ms;
 };
@@ -482,6 +486,49 @@ struct TemplateRecord {
   int64_t updated_at_ms = 0;
 };
 
+// A privacy notice in one language (DOC-07): stored once per version and
+// language, immutable, referenced by the consent events given under it.
+struct Notice {
+  std::string tenant_id;
+  std::string version;             // chosen by the tenant, e.g. "2026-11"
+  std::string language;            // ISO 639-1: "en", "de", …
+  int64_t seq = 0;                 // publication order of the version within the tenant
+  std::string text;                // the exact notice text
+  std::string sha256;              // hex SHA-256 of text
+  std::string info_message;        // the short information message sent at first contact
+  bool requires_reconsent = false; // CONS-09: consents under older versions stop counting
+  std::vector<std::string> reconsent_purposes;         // empty: every purpose
+  std::vector<std::string> special_category_purposes;  // whose special category the text names (CONS-11)
+  int64_t valid_from_ms = 0;
+  int64_t created_at_ms = 0;
+  std::string created_by;
+};
+
+// That a subject was given a notice version: by the information message
+// the gateway sent, or on the page that captured their consent.
+struct NoticeDelivery {
+  std::string tenant_id;
+  std::string subject;
+  std::string version;
+  std::string language;
+  std::string source;              // "info_message" | "consent_evidence"
+  std::string channel_id;
+  std::string message_id;          // "" while the information message is being sent
+  int64_t at_ms = 0;
+};
+
+// A subject's choice about the sale or sharing of their data (CCPA/CPRA
+// §1798.120, CONS-10). No record: the default (not opted out).
+struct SaleSharingChoice {
+  std::string tenant_id;
+  std::string subject;
+  bool opted_out = false;
+  bool gpc = false;                // the last opt-out came from a Global Privacy Control signal
+  std::string source;              // "gpc_header", "integration", "request", …
+  int64_t opted_out_at_ms = 0;     // the last opt-out (re-solicitation is blocked 12 months after it)
+  int64_t updated_at_ms = 0;
+};
+
 class ConsentRepository {
  public:
   virtual ~ConsentRepository() = default;
@@ -502,6 +549,24 @@ class ConsentRepository {
   virtual Result<std::optional<TemplateRecord>> GetTemplate(const std::string& tenant_id, const std::string& name,
                                                             const std::string& language) = 0;
   virtual Result<std::vector<TemplateRecord>> ListTemplates(const std::string& tenant_id) = 0;
+
+  // Notices are immutable: kAlreadyExists "notice_exists" when the version
+  // and language are already stored.
+  virtual Status InsertNotice(const Notice& notice) = 0;
+  // Every notice of the tenant, in publication order (seq, then language).
+  virtual Result<std::vector<Notice>> ListNotices(const std::string& tenant_id) = 0;
+  // Inserts or replaces the delivery of (tenant, subject, version, language).
+  virtual Status PutNoticeDelivery(const NoticeDelivery& delivery) = 0;
+  virtual Status DeleteNoticeDelivery(const std::string& tenant_id, const std::string& subject,
+                                      const std::string& version, const std::string& language) = 0;
+  virtual Result<std::vector<NoticeDelivery>> NoticeDeliveries(const std::string& tenant_id,
+                                                               const std::string& subject) = 0;
+  // Erasure: the subject starts over, as a first contact.
+  virtual Status DeleteNoticeDeliveries(const std::string& tenant_id, const std::string& subject) = 0;
+
+  virtual Result<std::optional<SaleSharingChoice>> GetSaleSharing(const std::string& tenant_id,
+                                                                  const std::string& subject) = 0;
+  virtual Status PutSaleSharing(const SaleSharingChoice& choice) = 0;
 };
 
 // Repositories bound to one open write transaction.

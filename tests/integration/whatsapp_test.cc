@@ -71,8 +71,8 @@ class WhatsAppDemoTest : public ::testing::Test {
   // asks over WhatsApp, the simulated user answers YES. Returns the subject.
   std::string OptIn(const std::string& phone_digits, const std::string& purpose = "order_updates") {
     const std::string body = R"({"phone":"+)" + phone_digits + R"(","purpose":")" + purpose +
-                             R"(","evidence":{"source_channel":"web_form","source_ref":"checkout","notice_version":"2026-11","notice_sha256":")" +
-                             std::string(64, 'a') + R"(","captured_at":"2026-11-22T10:00:00Z"}})";
+                             R"(","evidence":{"source_channel":"web_form","source_ref":"checkout","notice_version":"2026-11",)"
+                             R"("notice_language":"en","captured_at":"2026-11-22T10:00:00Z"}})";
     HttpReply registered = Call(port(), "POST", "/v1/consents", token_, body);
     EXPECT_EQ(registered.status, 201) << registered.body;
     EXPECT_NE(registered.body.find(R"("state":"pending")"), std::string::npos) << registered.body;
@@ -206,6 +206,98 @@ TEST_F(WhatsAppDemoTest, ContentProtectionOverHttp) {
                                     std::string("a@example.org")}) {
     EXPECT_EQ(logs.find(canary), std::string::npos) << canary;
   }
+}
+
+// covers: DOC-07, CONS-07, CONS-09, CONS-10
+TEST_F(WhatsAppDemoTest, NoticesFirstContactAndSaleSharingOverHttp) {
+  // The demo's notice is published in English and German.
+  HttpReply notices = Call(port(), "GET", "/v1/notices", token_);
+  ASSERT_EQ(notices.status, 200) << notices.body;
+  EXPECT_NE(notices.body.find(R"("version":"2026-11","language":"de")"), std::string::npos) << notices.body;
+  // Published notices are immutable.
+  HttpReply again = Call(port(), "POST", "/v1/notices", token_,
+                         R"({"version":"2026-11","language":"en","text":"other","info_message":"x"})");
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_EQ(again.ErrorCode(), "notice_exists");
+
+  // A German number writes for the first time: the information message in
+  // German, with the opt-out footer, once.
+  const std::string german = "4915112345678";
+  auto info_count = [&] {
+    std::string sent = Call(sandbox_port_, "GET", "/_sandbox/messages", "").body;
+    size_t n = 0;
+    for (size_t at = sent.find("Der Demo Shop verarbeitet"); at != std::string::npos;
+         at = sent.find("Der Demo Shop verarbeitet", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  for (const char* text : {"Hallo, wo ist mein Paket?", "Noch da?"}) {
+    ASSERT_EQ(Call(sandbox_port_, "POST", "/_sandbox/inbound", "",
+                   R"({"from":")" + german + R"(","type":"text","text":{"body":")" + text + R"("}})")
+                  .status,
+              200);
+    EXPECT_TRUE(WaitFor([&] { return info_count() >= 1; }));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(info_count(), 1u);
+  EXPECT_NE(Call(sandbox_port_, "GET", "/_sandbox/messages", "").body.find("STOPP"), std::string::npos);
+  HttpReply sent_audit = Call(port(), "GET", "/v1/audit/events?action=notice.sent", token_);
+  EXPECT_NE(sent_audit.body.find(R"("resource":"notice:2026-11:de")"), std::string::npos) << sent_audit.body;
+
+  // Evidence must name a published notice.
+  HttpReply unknown = Call(port(), "POST", "/v1/consents", token_,
+                           R"({"phone":"+4915112345679","purpose":"marketing","evidence":{"source_channel":"web_form",)"
+                           R"("notice_version":"1999","captured_at":"2026-11-22T10:00:00Z"}})");
+  EXPECT_EQ(unknown.status, 422) << unknown.body;  // a well-formed request naming an unknown notice
+  EXPECT_EQ(unknown.ErrorCode(), "notice_unknown");
+
+  // A consent captured on a page whose browser sent Sec-GPC: 1 also opts
+  // the subject out of sale and sharing.
+  HttpReply gpc = Call(port(), "POST", "/v1/consents", token_,
+                       R"({"phone":"+4915112345670","purpose":"order_updates","evidence":{"source_channel":"web_form",)"
+                       R"("notice_version":"2026-11","notice_language":"en","captured_at":"2026-11-22T10:00:00Z"}})",
+                       {{"Sec-GPC", "1"}});
+  ASSERT_EQ(gpc.status, 201) << gpc.body;
+  const std::string subject = After(gpc.body, R"("subject":")");
+  HttpReply proof = Call(port(), "GET", "/v1/subjects/" + subject + "/consents", token_);
+  EXPECT_NE(proof.body.find(R"("sale_sharing":{"opted_out":true)"), std::string::npos) << proof.body;
+  EXPECT_NE(proof.body.find(R"("reason":"gpc_signal")"), std::string::npos) << proof.body;
+  EXPECT_NE(proof.body.find("Demo Shop privacy notice"), std::string::npos);  // the exact text shown
+  // covers: CONS-06 (the printable proof)
+  HttpReply pdf = Call(port(), "GET", "/v1/subjects/" + subject + "/consents/evidence", token_, "",
+                       {{"Accept", "application/pdf"}});
+  ASSERT_EQ(pdf.status, 200) << pdf.body.substr(0, 300);
+  EXPECT_EQ(pdf.Header("content-type"), "application/pdf");
+  EXPECT_EQ(pdf.body.rfind("%PDF-", 0), 0u);
+  HttpReply evidence_json = Call(port(), "GET", "/v1/subjects/" + subject + "/consents/evidence", token_);
+  EXPECT_EQ(evidence_json.Header("content-type").rfind("application/json", 0), 0u);
+  HttpReply exported = Call(port(), "GET", "/v1/audit/events?action=consent.evidence_export", token_);
+  EXPECT_NE(exported.body.find(subject), std::string::npos) << exported.body;
+  HttpReply resolicit = Call(port(), "POST", "/v1/privacy/sale-sharing/opt-in", token_,
+                             R"({"subject":")" + subject + R"(","initiated_by":"business"})");
+  EXPECT_EQ(resolicit.status, 409) << resolicit.body;
+  EXPECT_EQ(resolicit.ErrorCode(), "resolicit_too_early");
+  HttpReply inventory = Call(port(), "GET", "/v1/privacy/sale-sharing", token_);
+  EXPECT_NE(inventory.body.find(R"("sells_or_shares":false)"), std::string::npos) << inventory.body;
+
+  // A notice asking for re-consent of marketing: the earlier consent stops
+  // counting at once, with the reason.
+  OptIn(german, "marketing");
+  HttpReply promo_ok = Call(port(), "POST", "/v1/messages", token_,
+                            R"({"to":"+)" + german + R"(","type":"template","template":{"name":"spring_sale",)"
+                            R"("language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"x"}]}]}})");
+  EXPECT_EQ(promo_ok.status, 202) << promo_ok.body;
+  HttpReply v2 = Call(port(), "POST", "/v1/notices", token_,
+                      R"({"version":"2027-01","language":"en","text":"We now measure reach.","info_message":"Updated: https://shop.example/privacy",)"
+                      R"("requires_reconsent":true,"reconsent_purposes":["marketing"]})");
+  ASSERT_EQ(v2.status, 201) << v2.body;
+  HttpReply promo_refused = Call(port(), "POST", "/v1/messages", token_,
+                                 R"({"to":"+)" + german + R"(","type":"template","template":{"name":"spring_sale",)"
+                                 R"("language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"x"}]}]}})");
+  EXPECT_EQ(promo_refused.status, 403) << promo_refused.body;
+  EXPECT_EQ(promo_refused.ErrorCode(), "consent_required");
+  EXPECT_NE(promo_refused.body.find("reconsent"), std::string::npos) << promo_refused.body;
 }
 
 // covers: F-03, DSR-05

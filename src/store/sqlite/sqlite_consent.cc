@@ -73,6 +73,75 @@ TemplateRecord ReadTemplate(sqlite3_stmt* s) {
   return t;
 }
 
+constexpr std::string_view kNoticeColumns =
+    "tenant_id, version, language, seq, text, sha256, info_message, requires_reconsent, reconsent_purposes, "
+    "special_category_purposes, valid_from_ms, created_at_ms, created_by";
+constexpr std::string_view kDeliveryColumns =
+    "tenant_id, subject, version, language, source, channel_id, message_id, at_ms";
+constexpr std::string_view kSaleSharingColumns =
+    "tenant_id, subject, opted_out, gpc, source, opted_out_at_ms, updated_at_ms";
+
+// Purpose ids are [a-z0-9_], so a comma-separated column is unambiguous.
+std::string JoinIds(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const std::string& id : ids) out += (out.empty() ? "" : ",") + id;
+  return out;
+}
+
+std::vector<std::string> SplitIds(std::string_view joined) {
+  std::vector<std::string> out;
+  while (!joined.empty()) {
+    size_t comma = joined.find(',');
+    out.emplace_back(joined.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    joined.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+Notice ReadNotice(sqlite3_stmt* s) {
+  Notice n;
+  n.tenant_id = ColumnText(s, 0);
+  n.version = ColumnText(s, 1);
+  n.language = ColumnText(s, 2);
+  n.seq = sqlite3_column_int64(s, 3);
+  n.text = ColumnText(s, 4);
+  n.sha256 = ColumnText(s, 5);
+  n.info_message = ColumnText(s, 6);
+  n.requires_reconsent = sqlite3_column_int64(s, 7) != 0;
+  n.reconsent_purposes = SplitIds(ColumnText(s, 8));
+  n.special_category_purposes = SplitIds(ColumnText(s, 9));
+  n.valid_from_ms = sqlite3_column_int64(s, 10);
+  n.created_at_ms = sqlite3_column_int64(s, 11);
+  n.created_by = ColumnText(s, 12);
+  return n;
+}
+
+NoticeDelivery ReadDelivery(sqlite3_stmt* s) {
+  NoticeDelivery d;
+  d.tenant_id = ColumnText(s, 0);
+  d.subject = ColumnText(s, 1);
+  d.version = ColumnText(s, 2);
+  d.language = ColumnText(s, 3);
+  d.source = ColumnText(s, 4);
+  d.channel_id = ColumnText(s, 5);
+  d.message_id = ColumnText(s, 6);
+  d.at_ms = sqlite3_column_int64(s, 7);
+  return d;
+}
+
+SaleSharingChoice ReadSaleSharing(sqlite3_stmt* s) {
+  SaleSharingChoice c;
+  c.tenant_id = ColumnText(s, 0);
+  c.subject = ColumnText(s, 1);
+  c.opted_out = sqlite3_column_int64(s, 2) != 0;
+  c.gpc = sqlite3_column_int64(s, 3) != 0;
+  c.source = ColumnText(s, 4);
+  c.opted_out_at_ms = sqlite3_column_int64(s, 5);
+  c.updated_at_ms = sqlite3_column_int64(s, 6);
+  return c;
+}
+
 class SqliteConsents final : public ConsentRepository {
  public:
   explicit SqliteConsents(std::function<ConnectionHandle()> acquire) : acquire_(std::move(acquire)) {}
@@ -207,6 +276,92 @@ class SqliteConsents final : public ConsentRepository {
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadTemplate(s));
     if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list templates");
     return out;
+  }
+
+  Status InsertNotice(const Notice& n) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO notices(" + std::string(kNoticeColumns) +
+                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    const std::string reconsent = JoinIds(n.reconsent_purposes);
+    const std::string special = JoinIds(n.special_category_purposes);
+    Binder(s).Text(n.tenant_id).Text(n.version).Text(n.language).Int(n.seq).Text(n.text).Text(n.sha256)
+        .Text(n.info_message).Int(n.requires_reconsent ? 1 : 0).Text(reconsent).Text(special).Int(n.valid_from_ms)
+        .Int(n.created_at_ms).Text(n.created_by);
+    int rc = sqlite3_step(s);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) return AlreadyExists("notice_exists", "this notice version and language exist; notices are immutable");
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "insert notice");
+    return Status::Ok();
+  }
+
+  Result<std::vector<Notice>> ListNotices(const std::string& tenant_id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kNoticeColumns) +
+                                                 " FROM notices WHERE tenant_id = ? ORDER BY seq, language"));
+    Binder(s).Text(tenant_id);
+    std::vector<Notice> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadNotice(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list notices");
+    return out;
+  }
+
+  Status PutNoticeDelivery(const NoticeDelivery& d) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT OR REPLACE INTO notice_deliveries(" +
+                                                 std::string(kDeliveryColumns) + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    Binder(s).Text(d.tenant_id).Text(d.subject).Text(d.version).Text(d.language).Text(d.source).Text(d.channel_id)
+        .Text(d.message_id).Int(d.at_ms);
+    return StepDone(*c, s, "put notice delivery");
+  }
+
+  Status DeleteNoticeDelivery(const std::string& tenant_id, const std::string& subject, const std::string& version,
+                              const std::string& language) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("DELETE FROM notice_deliveries WHERE tenant_id = ? AND subject = ? "
+                                                 "AND version = ? AND language = ?"));
+    Binder(s).Text(tenant_id).Text(subject).Text(version).Text(language);
+    return StepDone(*c, s, "delete notice delivery");
+  }
+
+  Result<std::vector<NoticeDelivery>> NoticeDeliveries(const std::string& tenant_id,
+                                                       const std::string& subject) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kDeliveryColumns) +
+                                                 " FROM notice_deliveries WHERE tenant_id = ? AND subject = ? ORDER BY at_ms"));
+    Binder(s).Text(tenant_id).Text(subject);
+    std::vector<NoticeDelivery> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadDelivery(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list notice deliveries");
+    return out;
+  }
+
+  Status DeleteNoticeDeliveries(const std::string& tenant_id, const std::string& subject) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("DELETE FROM notice_deliveries WHERE tenant_id = ? AND subject = ?"));
+    Binder(s).Text(tenant_id).Text(subject);
+    return StepDone(*c, s, "delete notice deliveries");
+  }
+
+  Result<std::optional<SaleSharingChoice>> GetSaleSharing(const std::string& tenant_id,
+                                                          const std::string& subject) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kSaleSharingColumns) +
+                                                 " FROM sale_sharing WHERE tenant_id = ? AND subject = ?"));
+    Binder(s).Text(tenant_id).Text(subject);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<SaleSharingChoice>();
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read sale/sharing choice");
+    return std::optional<SaleSharingChoice>(ReadSaleSharing(s));
+  }
+
+  Status PutSaleSharing(const SaleSharingChoice& x) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT OR REPLACE INTO sale_sharing(" +
+                                                 std::string(kSaleSharingColumns) + ") VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    Binder(s).Text(x.tenant_id).Text(x.subject).Int(x.opted_out ? 1 : 0).Int(x.gpc ? 1 : 0).Text(x.source)
+        .Int(x.opted_out_at_ms).Int(x.updated_at_ms);
+    return StepDone(*c, s, "put sale/sharing choice");
   }
 
  private:

@@ -32,7 +32,8 @@ constexpr std::string_view kMessageColumns =
     "provider_code, seen, attempts, created_at_ms, updated_at_ms, purpose_id";
 
 constexpr std::string_view kSubscriberColumns =
-    "id, tenant_id, url, secret_sealed, events, clear_phone_numbers, include_content, created_at_ms, deleted_at_ms";
+    "id, tenant_id, url, secret_sealed, events, clear_phone_numbers, include_content, created_at_ms, deleted_at_ms, "
+    "sale_or_sharing";
 constexpr std::string_view kOutboxColumns =
     "id, tenant_id, subscriber_id, field, waba_id, payload_sealed, state, due_ms, attempts, last_error, created_at_ms, "
     "subject";
@@ -55,6 +56,7 @@ Subscriber ReadSubscriber(sqlite3_stmt* s) {
   sb.include_content = sqlite3_column_int64(s, 6) != 0;
   sb.created_at_ms = sqlite3_column_int64(s, 7);
   if (sqlite3_column_type(s, 8) != SQLITE_NULL) sb.deleted_at_ms = sqlite3_column_int64(s, 8);
+  sb.sale_or_sharing = sqlite3_column_int64(s, 9) != 0;
   return sb;
 }
 
@@ -474,12 +476,13 @@ class SqliteMessaging final : public MessagingRepository {
   Status InsertSubscriber(const Subscriber& sb) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO subscribers(id, tenant_id, url, secret_sealed, events, "
-                                                 "clear_phone_numbers, include_content, created_at_ms) "
-                                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+                                                 "clear_phone_numbers, include_content, created_at_ms, sale_or_sharing) "
+                                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     std::string events;
     for (const std::string& e : sb.events) events += (events.empty() ? "" : " ") + e;
     Binder(s).Text(sb.id).Text(sb.tenant_id).Text(sb.url).Blob(sb.secret_sealed).Text(events)
-        .Int(sb.clear_phone_numbers ? 1 : 0).Int(sb.include_content ? 1 : 0).Int(sb.created_at_ms);
+        .Int(sb.clear_phone_numbers ? 1 : 0).Int(sb.include_content ? 1 : 0).Int(sb.created_at_ms)
+        .Int(sb.sale_or_sharing ? 1 : 0);
     return StepDone(*c, s, "insert subscriber");
   }
 
