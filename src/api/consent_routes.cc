@@ -28,7 +28,7 @@ std::string PurposeJson(const Purpose& p) {
 std::string TemplateJson(const TemplateRecord& t) {
   JsonWriter w;
   w.BeginObject().Key("name").String(t.name).Key("language").String(t.language).Key("category").String(t.category);
-  w.Key("purpose").String(t.purpose_id).Key("has_optout").Bool(t.has_optout);
+  w.Key("purpose").String(t.purpose_id).Key("has_optout").Bool(t.has_optout).Key("status").String(t.status);
   w.Key("updated_at").String(FormatRfc3339Millis(t.updated_at_ms)).EndObject();
   return w.Take();
 }

@@ -22,6 +22,7 @@ const std::map<std::string, int, std::less<>>& CodeTable() {
       {"confirmation_template_miscategorised", 409},
       {"optout_affordance_missing", 422}, {"bundled_consent", 422},
       {"notice_unknown", 422},      {"notice_mismatch", 422},       {"notice_superseded", 422},
+      {"template_not_approved", 409},
       {"notice_exists", 409},       {"notice_conflict", 409},       {"resolicit_too_early", 409},
       {"unauthenticated", 401},     {"mfa_required", 401},
       {"forbidden", 403},           {"insufficient_scope", 403},

@@ -113,12 +113,19 @@ Status ConsentService::RegisterTemplate(const AuditActor& actor, TemplateRecord 
     return InvalidArgument("invalid_field", "category must be MARKETING, UTILITY or AUTHENTICATION");
   }
   if (t.name.empty() || t.language.empty()) return InvalidArgument("missing_field", "name and language are required");
-  CS_RETURN_IF_ERROR(store_.consents().GetPurpose(t.tenant_id, t.purpose_id).status());
+  CS_ASSIGN_OR_RETURN(Purpose purpose, store_.consents().GetPurpose(t.tenant_id, t.purpose_id));
+  if (t.category == "MARKETING" && !IsMarketing(purpose)) {
+    // Otherwise a non-marketing consent (order updates) would carry marketing.
+    return InvalidArgument("invalid_field", "a MARKETING template must serve a MARKETING purpose; " + purpose.id +
+                                                " is " + purpose.category);
+  }
   if (t.category == "MARKETING" && !t.has_optout) {
     return InvalidArgument("optout_affordance_missing",
                            "a MARKETING template needs an opt-out button or text (ePD Art. 13(2))");
   }
   t.updated_at_ms = clock_.NowUnixMillis();
+  // Registering is the admin's statement that Meta approved it as categorised.
+  t.status = "APPROVED";
   return store_.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.consents().PutTemplate(t));
     AuditEvent e;
@@ -129,6 +136,47 @@ Status ConsentService::RegisterTemplate(const AuditActor& actor, TemplateRecord 
     e.resource = "template:" + t.name + ":" + t.language;
     return ledger_.Append(tx.audit(), e);
   });
+}
+
+Status ConsentService::ApplyTemplateReview(StoreTransaction& tx, const std::string& tenant_id,
+                                           const TemplateReview& review, std::vector<AuditEvent>& events) {
+  CS_ASSIGN_OR_RETURN(std::optional<TemplateRecord> t, tx.consents().GetTemplate(tenant_id, review.name, review.language));
+  AuditEvent a;
+  a.tenant_id = tenant_id;
+  a.actor = AuditActor{"system", "whatsapp", "webhook", ""};
+  a.action = "template.review";
+  a.resource = "template:" + review.name + ":" + review.language;
+  JsonWriter w;
+  w.BeginObject();
+  if (!review.status.empty()) w.Key("status").String(review.status);
+  if (!review.category.empty()) w.Key("category").String(review.category);
+  if (!review.announced_category.empty()) {
+    w.Key("announced_category").String(review.announced_category);
+    if (review.announced_at_ms > 0) w.Key("applies_at").String(FormatRfc3339Millis(review.announced_at_ms));
+  }
+  if (t) {
+    w.Key("previous_category").String(t->category).Key("previous_status").String(t->status);
+    a.purpose = t->purpose_id;
+  }
+  a.details = w.EndObject().Take();
+  if (!t) {
+    a.outcome = "unregistered";
+    events.push_back(std::move(a));
+    return Status::Ok();
+  }
+  TemplateRecord next = *t;
+  if (!review.status.empty()) next.status = review.status;
+  if (review.category == "MARKETING" || review.category == "UTILITY" || review.category == "AUTHENTICATION") {
+    next.category = review.category;
+  }
+  if (next.category != t->category || next.status != t->status) {
+    next.updated_at_ms = clock_.NowUnixMillis();
+    CS_RETURN_IF_ERROR(tx.consents().PutTemplate(next));
+  } else {
+    a.outcome = review.announced_category.empty() ? "unchanged" : "announced";
+  }
+  events.push_back(std::move(a));
+  return Status::Ok();
 }
 
 Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const std::string& tenant_id,
@@ -376,6 +424,8 @@ std::string_view GateRefusalName(GateRefusal refusal) {
   switch (refusal) {
     case GateRefusal::kNone: return "";
     case GateRefusal::kTemplateUnregistered: return "template_unregistered";
+    case GateRefusal::kTemplateNotApproved: return "template_not_approved";
+    case GateRefusal::kTemplateRecategorised: return "template_recategorised";
     case GateRefusal::kOptOutMissing: return "optout_affordance_missing";
     case GateRefusal::kNoConsent: return "no_active_consent";
     case GateRefusal::kReconsent: return "reconsent";
@@ -395,6 +445,22 @@ Result<std::string> ConsentService::CheckTemplateSend(const std::string& tenant_
     return PermissionDenied("consent_required",
                             "the template is not registered: its category and purpose are unknown, so no consent "
                             "can cover it (POST /v1/templates)");
+  }
+  if (t->status != "APPROVED") {
+    reason = GateRefusal::kTemplateNotApproved;
+    return FailedPrecondition("template_not_approved",
+                              "Meta reports this template as " + t->status + ": it cannot be sent until approved");
+  }
+  if (t->category == "MARKETING") {
+    // Meta may move a template to MARKETING after approval; the consent for
+    // the purpose it was registered for does not cover marketing.
+    CS_ASSIGN_OR_RETURN(Purpose purpose, store_.consents().GetPurpose(tenant_id, t->purpose_id));
+    if (!IsMarketing(purpose)) {
+      reason = GateRefusal::kTemplateRecategorised;
+      return PermissionDenied("consent_required", "Meta categorises this template as MARKETING, but it is registered "
+                                                  "for the purpose " + purpose.id + ", which does not cover marketing: "
+                                                  "register it for a marketing purpose");
+    }
   }
   if (t->category == "MARKETING" && !t->has_optout) {
     reason = GateRefusal::kOptOutMissing;

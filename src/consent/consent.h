@@ -55,7 +55,26 @@ struct InboundConsentOutcome {
 };
 
 // Why a template send was refused (recorded with "send.refused").
-enum class GateRefusal { kNone, kTemplateUnregistered, kOptOutMissing, kNoConsent, kReconsent };
+enum class GateRefusal {
+  kNone,
+  kTemplateUnregistered,
+  kTemplateNotApproved,
+  kTemplateRecategorised,
+  kOptOutMissing,
+  kNoConsent,
+  kReconsent,
+};
+
+// What Meta says of a template after its review (webhooks
+// template_category_update and message_template_status_update).
+struct TemplateReview {
+  std::string name;
+  std::string language;
+  std::string status;               // APPROVED, PAUSED, DISABLED, REJECTED, …; "" unchanged
+  std::string category;             // the category in force now; "" unchanged
+  std::string announced_category;   // a change Meta announced but has not applied yet
+  int64_t announced_at_ms = 0;      // when it applies
+}; 
 std::string_view GateRefusalName(GateRefusal refusal);
 
 // The CCPA/CPRA purpose id under which sale/sharing choices are kept in the
@@ -82,8 +101,18 @@ class ConsentService {
 
   // Registers a template as Meta categorised it, with the purpose it
   // serves. optout_affordance_missing (422) for a MARKETING template
-  // without an opt-out (CONS-07); not_found for an unknown purpose.
+  // without an opt-out (CONS-07); invalid_field for a MARKETING template
+  // serving a purpose that is not marketing; not_found for an unknown purpose.
   Status RegisterTemplate(const AuditActor& actor, TemplateRecord record);
+
+  // Follows Meta's review of a registered template, inside the webhook's
+  // transaction: its category and status as Meta has them now. The send
+  // gate then refuses a template that is not APPROVED, or that Meta moved
+  // to MARKETING while it serves a purpose that is not marketing, until an
+  // admin registers it again. An announced change is only audited. A
+  // template the tenant never registered is audited and otherwise ignored.
+  Status ApplyTemplateReview(StoreTransaction& tx, const std::string& tenant_id, const TemplateReview& review,
+                             std::vector<AuditEvent>& events);
 
   // Records a first-step consent as pending (CONS-01). While pending, a
   // second call returns the same record without asking again (CONS-02).

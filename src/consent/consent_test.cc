@@ -485,5 +485,52 @@ TEST_F(ConsentTest, TheInformationMessageGoesOnceAtFirstContactAndAgainForARecon
   EXPECT_TRUE(reserve("sub_f", "de").has_value());
 }
 
+// covers: CONS-02, CONS-03, CHAN-02
+TEST_F(ConsentTest, MetasTemplateReviewReachesTheSendGate) {
+  auto review = [&](TemplateReview r) {
+    Status s = commits_->Run([&](StoreTransaction& tx) -> Status {
+      std::vector<AuditEvent> events;
+      CS_RETURN_IF_ERROR(consent_->ApplyTemplateReview(tx, "ten_a", r, events));
+      return ledger_.Append(tx.audit(), events);
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  };
+  // A MARKETING template cannot ride on a non-marketing purpose.
+  TemplateRecord sneaky{"ten_a", "sneaky", "en_US", "MARKETING", "orders", true, 0};
+  EXPECT_EQ(consent_->RegisterTemplate(actor_, sneaky).machine_code(), "invalid_field");
+  TemplateRecord shipped{"ten_a", "shipped", "en_US", "UTILITY", "orders", false, 0};
+  ASSERT_TRUE(consent_->RegisterTemplate(actor_, shipped).ok());
+  Request("sub_t", "orders");
+  Reply("sub_t", "YES");
+  ASSERT_TRUE(consent_->CheckTemplateSend("ten_a", "sub_t", "shipped", "en_US").ok());
+  // Meta pauses it: refused locally, before Meta would refuse it.
+  review({"shipped", "en_US", "PAUSED", "UTILITY", "", 0});
+  GateRefusal why = GateRefusal::kNone;
+  EXPECT_EQ(consent_->CheckTemplateSend("ten_a", "sub_t", "shipped", "en_US", &why).status().machine_code(),
+            "template_not_approved");
+  EXPECT_EQ(why, GateRefusal::kTemplateNotApproved);
+  review({"shipped", "en_US", "APPROVED", "", "", 0});
+  ASSERT_TRUE(consent_->CheckTemplateSend("ten_a", "sub_t", "shipped", "en_US").ok());
+  // An announced change is only recorded.
+  review({"shipped", "en_US", "", "", "MARKETING", 1795000000000});
+  ASSERT_TRUE(consent_->CheckTemplateSend("ten_a", "sub_t", "shipped", "en_US").ok());
+  // Meta moves it to MARKETING: an order-updates consent does not cover it.
+  review({"shipped", "en_US", "", "MARKETING", "", 0});
+  auto refused = consent_->CheckTemplateSend("ten_a", "sub_t", "shipped", "en_US", &why);
+  EXPECT_EQ(refused.status().machine_code(), "consent_required");
+  EXPECT_EQ(why, GateRefusal::kTemplateRecategorised);
+  // The double opt-in's own request stops when Meta calls it MARKETING (CONS-02).
+  Request("sub_u", "marketing");
+  ASSERT_TRUE(consent_->CheckConfirmationSend("ten_a", "sub_u", "marketing", "confirm", "en_US").ok());
+  review({"confirm", "en_US", "", "MARKETING", "", 0});
+  EXPECT_EQ(consent_->CheckConfirmationSend("ten_a", "sub_u", "marketing", "confirm", "en_US").machine_code(),
+            "confirmation_template_miscategorised");
+  // Reviews of templates the tenant never registered are kept on record only.
+  review({"someone_elses", "en_US", "APPROVED", "UTILITY", "", 0});
+  EXPECT_EQ(AuditCount("template.review", "unregistered"), 1);
+  EXPECT_EQ(AuditCount("template.review", "announced"), 1);
+  EXPECT_EQ(AuditCount("template.review"), 6);
+}
+
 }  // namespace
 }  // namespace cs

@@ -599,6 +599,14 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
       e.details = w.Take();
       events.push_back(std::move(e));
     }
+    for (const whatsapp::TemplateUpdate& t : batch.templates) {
+      // Meta's review of a template: the send gate follows it. Not
+      // deduplicated: a redelivery sets the same state again, and two real
+      // changes can look alike (PAUSED, APPROVED, PAUSED again).
+      if (consent_ == nullptr) continue;
+      TemplateReview review{t.name, t.language, t.status, t.category, t.correct_category, t.change_at * 1000};
+      CS_RETURN_IF_ERROR(consent_->ApplyTemplateReview(tx, tenant, review, events));
+    }
     for (const whatsapp::ValueError& err : batch.errors) {
       // Value-level errors (e.g. 130429 for the number) concern the channel, not a person.
       AuditEvent e;

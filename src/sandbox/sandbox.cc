@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <random>
 #include <set>
@@ -214,12 +215,15 @@ class SandboxImpl final : public Sandbox {
     const std::string& user = msg->wa_id.empty() ? msg->recipient_user_id : msg->wa_id;
     if (user == options_.display_phone_number) return GraphError(wa::MakeGraphError(131021));
 
-    const SandboxTemplate* tmpl = nullptr;
+    std::optional<SandboxTemplate> tmpl;
     if (msg->type == "template") {
-      for (const SandboxTemplate& t : options_.templates) {
-        if (t.name == msg->template_name && t.language == msg->template_language) tmpl = &t;
+      {
+        std::lock_guard lock(mu_);  // the control API may change a template's review meanwhile
+        for (const SandboxTemplate& t : options_.templates) {
+          if (t.name == msg->template_name && t.language == msg->template_language) tmpl = t;
+        }
       }
-      if (tmpl == nullptr) return GraphError(wa::MakeGraphError(132001, "template name or language does not exist"));
+      if (!tmpl) return GraphError(wa::MakeGraphError(132001, "template name or language does not exist"));
       if (tmpl->status == "PAUSED") return GraphError(wa::MakeGraphError(132015));
       if (tmpl->status == "DISABLED") return GraphError(wa::MakeGraphError(132016));
       if (msg->template_body_parameters != tmpl->body_parameters) {
@@ -267,7 +271,7 @@ class SandboxImpl final : public Sandbox {
       auto last = last_inbound_ms_.find(user);
       bool window_open = last != last_inbound_ms_.end() && now - last->second < 24LL * 3600 * 1000;
       if (msg->free_form && !window_open) async_failure = 131047;
-      if (tmpl != nullptr && tmpl->category == "MARKETING" && marketing_stopped_.count(user)) async_failure = 131050;
+      if (tmpl && tmpl->category == "MARKETING" && marketing_stopped_.count(user)) async_failure = 131050;
       const JsonValue* cb = body->Find("biz_opaque_callback_data");
       callback = cb != nullptr && cb->is_string() ? cb->as_string() : "";
       sent_.push_back({callback, wamid, user, msg->type, msg->body_json, now});
@@ -287,7 +291,7 @@ class SandboxImpl final : public Sandbox {
     }
     w.EndObject().EndArray();
     w.Key("messages").BeginArray().BeginObject().Key("id").String(wamid);
-    if (tmpl != nullptr) w.Key("message_status").String("accepted");
+    if (tmpl.has_value()) w.Key("message_status").String("accepted");
     w.EndObject().EndArray().EndObject();
     return JsonResponse(200, wa::MetaEscape(w.str()));
   }
@@ -404,6 +408,7 @@ class SandboxImpl final : public Sandbox {
     if (what == "inbound" && req.method == "POST") return SimulateInbound(*body, req.request_id);
     if (what == "preferences" && req.method == "POST") return SimulatePreference(*body, req.request_id);
     if (what == "faults" && req.method == "POST") return AddFault(*body, req.request_id);
+    if (what == "templates" && req.method == "POST") return ReviewTemplate(*body, req.request_id);
     if (what == "faults" && req.method == "DELETE") {
       std::lock_guard lock(mu_);
       faults_.clear();
@@ -455,6 +460,56 @@ class SandboxImpl final : public Sandbox {
     JsonWriter out;
     out.BeginObject().Key("id").String(wamid).EndObject();
     return JsonResponse(200, out.Take());
+  }
+
+  // Meta's review of a template changes: its category (template_category_update)
+  // or its status (message_template_status_update), each announced by webhook.
+  HttpResponse ReviewTemplate(const JsonValue& body, const std::string& request_id) {
+    auto text = [&](const char* key) -> std::string {
+      const JsonValue* v = body.Find(key);
+      return v != nullptr && v->is_string() ? v->as_string() : "";
+    };
+    const std::string name = text("name"), language = text("language").empty() ? "en_US" : text("language");
+    const std::string category = text("category"), status = text("status");
+    if (name.empty() || (category.empty() && status.empty())) {
+      return JsonResponse(400, ErrorEnvelope("missing_field", "name and category or status are required", request_id));
+    }
+    if (!category.empty() && category != "MARKETING" && category != "UTILITY" && category != "AUTHENTICATION") {
+      return JsonResponse(400, ErrorEnvelope("invalid_field", "category must be MARKETING, UTILITY or AUTHENTICATION", request_id));
+    }
+    std::string previous_category;
+    int64_t template_id = 0;
+    {
+      std::lock_guard lock(mu_);
+      for (size_t i = 0; i < options_.templates.size(); ++i) {
+        SandboxTemplate& t = options_.templates[i];
+        if (t.name != name || t.language != language) continue;
+        previous_category = t.category;
+        template_id = 1284000000000 + static_cast<int64_t>(i);
+        if (!category.empty()) t.category = category;
+        if (!status.empty()) t.status = status;
+      }
+    }
+    if (template_id == 0) {
+      return JsonResponse(404, ErrorEnvelope("not_found", "no such template name and language", request_id));
+    }
+    const int64_t now = clock_.NowUnixMillis();
+    if (!category.empty() && category != previous_category) {
+      JsonWriter v;
+      v.BeginObject().Key("message_template_id").Int(template_id).Key("message_template_name").String(name);
+      v.Key("message_template_language").String(language).Key("previous_category").String(previous_category);
+      v.Key("new_category").String(category).EndObject();
+      Enqueue(wa::WebhookEnvelope(options_.waba_id, "template_category_update", v.str()), now);
+    }
+    if (!status.empty()) {
+      JsonWriter v;
+      v.BeginObject().Key("event").String(status).Key("message_template_id").Int(template_id);
+      v.Key("message_template_name").String(name).Key("message_template_language").String(language);
+      v.Key("reason").String("NONE");
+      v.Key("message_template_category").String(category.empty() ? previous_category : category).EndObject();
+      Enqueue(wa::WebhookEnvelope(options_.waba_id, "message_template_status_update", v.str()), now);
+    }
+    return JsonResponse(200, R"({"ok":true})");
   }
 
   HttpResponse SimulatePreference(const JsonValue& body, const std::string& request_id) {

@@ -345,6 +345,8 @@ Status PrepareDemoConsent(MessagingRuntime& messaging, const std::string& tenant
                         Tmpl{"consent_request", "UTILITY", "order_updates", false},
                         Tmpl{"spring_sale", "MARKETING", "marketing", true},
                         Tmpl{"login_code", "AUTHENTICATION", "login_codes", false}}) {
+    // Registered at every start: the demo's sandbox starts afresh with its
+    // templates approved as listed, and the gateway must agree with it.
     TemplateRecord r;
     r.tenant_id = tenant_id;
     r.name = t.name;

@@ -391,6 +391,9 @@ CREATE TABLE sale_sharing (
   PRIMARY KEY (tenant_id, subject)
 ) STRICT, WITHOUT ROWID;
 
+-- Meta's review of a template (message_template_status_update).
+ALTER TABLE templates ADD COLUMN status TEXT NOT NULL DEFAULT 'APPROVED';
+
 -- A subscriber that receives data for sale or cross-context sharing (CCPA).
 ALTER TABLE subscribers ADD COLUMN sale_or_sharing INTEGER NOT NULL DEFAULT 0;
 )sql"},

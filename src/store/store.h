@@ -484,6 +484,7 @@ struct TemplateRecord {
   std::string purpose_id;          // what sending it is for
   bool has_optout = false;         // carries an opt-out button or text (CONS-07)
   int64_t updated_at_ms = 0;
+  std::string status = "APPROVED"; // Meta's review: APPROVED, PAUSED, DISABLED, REJECTED, …
 };
 
 // A privacy notice in one language (DOC-07): stored once per version and

@@ -211,6 +211,29 @@ Result<WebhookBatch> ParseWebhook(const JsonValue& root) {
           handled = true;
         }
       }
+      if (field == "template_category_update" || field == "message_template_status_update") {
+        TemplateUpdate t;
+        t.where = where;
+        t.field = field;
+        t.name = StringOr(value->Find("message_template_name"), kEmpty);
+        t.language = StringOr(value->Find("message_template_language"), kEmpty);
+        t.reason = StringOr(value->Find("reason"), kEmpty);
+        if (field == "message_template_status_update") {
+          t.status = StringOr(value->Find("event"), kEmpty);
+          t.category = StringOr(value->Find("message_template_category"), kEmpty);
+        } else {
+          t.previous_category = StringOr(value->Find("previous_category"), kEmpty);
+          t.correct_category = StringOr(value->Find("correct_category"), kEmpty);
+          t.change_at = Timestamp(value->Find("category_update_timestamp"));
+          // An announcement names the category in force now as new_category;
+          // only a completed change has previous_category.
+          if (t.correct_category.empty()) t.category = StringOr(value->Find("new_category"), kEmpty);
+        }
+        if (!t.name.empty() && !t.language.empty()) {
+          out.templates.push_back(std::move(t));
+          handled = true;
+        }
+      }
       if (!handled) out.other_changes.push_back(ToJson(change));
     }
   }

@@ -148,11 +148,27 @@ struct ValueError {
 };
 
 // Everything in one delivery: every entry, change and item (spec §6.2).
+// Meta's review of a template changed (fields template_category_update and
+// message_template_status_update, spec §6.7).
+struct TemplateUpdate {
+  WebhookMetadata where;
+  std::string field;
+  std::string name;
+  std::string language;
+  std::string status;             // message_template_status_update's event: APPROVED, PAUSED, …; "" otherwise
+  std::string category;           // the category in force after the change; "" when not given
+  std::string previous_category;  // a completed category change
+  std::string correct_category;   // an announced change: the category Meta will apply
+  int64_t change_at = 0;          // when an announced change applies (Unix seconds)
+  std::string reason;
+};
+
 struct WebhookBatch {
   std::vector<InboundMessage> messages;
   std::vector<StatusUpdate> statuses;
   std::vector<UserPreference> preferences;
   std::vector<ValueError> errors;
+  std::vector<TemplateUpdate> templates;
   std::vector<std::string> other_changes;  // raw JSON of changes of other fields (kept, not acted on)
 };
 

@@ -190,6 +190,33 @@ TEST(ParseWebhookTest, ReadsEveryEntryChangeAndItem) {
   EXPECT_EQ(batch->other_changes.size(), 1u);
 }
 
+// covers: CHAN-02
+TEST(ParseWebhookTest, ReadsTemplateReviewsCompletedAndAnnounced) {
+  std::string body = R"({"object":"whatsapp_business_account","entry":[{"id":"WABA1","time":1771423000,"changes":[
+      {"field":"template_category_update","value":{"message_template_id":12,"message_template_name":"shipped",
+        "message_template_language":"en_US","previous_category":"UTILITY","new_category":"MARKETING"}},
+      {"field":"template_category_update","value":{"message_template_id":12,"message_template_name":"shipped",
+        "message_template_language":"en_US","correct_category":"MARKETING","new_category":"UTILITY",
+        "category_update_timestamp":1771500000}},
+      {"field":"message_template_status_update","value":{"event":"PAUSED","message_template_id":12,
+        "message_template_name":"shipped","message_template_language":"en_US","reason":"NONE",
+        "message_template_category":"UTILITY"}}]}]})";
+  Result<JsonValue> root = ParseJson(body);
+  ASSERT_TRUE(root.ok());
+  Result<WebhookBatch> batch = ParseWebhook(*root);
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch->templates.size(), 3u);
+  EXPECT_EQ(batch->templates[0].category, "MARKETING");
+  EXPECT_EQ(batch->templates[0].previous_category, "UTILITY");
+  // An announcement's new_category is the category in force now, not the coming one.
+  EXPECT_EQ(batch->templates[1].category, "");
+  EXPECT_EQ(batch->templates[1].correct_category, "MARKETING");
+  EXPECT_EQ(batch->templates[1].change_at, 1771500000);
+  EXPECT_EQ(batch->templates[2].status, "PAUSED");
+  EXPECT_EQ(batch->templates[2].language, "en_US");
+  EXPECT_TRUE(batch->other_changes.empty());
+}
+
 TEST(ParseWebhookTest, RefusesWhatIsNotAWhatsAppDelivery) {
   for (const char* json : {R"([])", R"({"object":"page","entry":[]})", R"({"object":"whatsapp_business_account"})"}) {
     Result<JsonValue> root = ParseJson(json);

@@ -300,6 +300,44 @@ TEST_F(WhatsAppDemoTest, NoticesFirstContactAndSaleSharingOverHttp) {
   EXPECT_NE(promo_refused.body.find("reconsent"), std::string::npos) << promo_refused.body;
 }
 
+// covers: CHAN-02, CONS-02, CONS-03
+TEST_F(WhatsAppDemoTest, MetasTemplateReviewReachesTheSendGateOverWebhooks) {
+  OptIn(kPhone);
+  ASSERT_EQ(Call(port(), "POST", "/v1/messages", token_, Template(kPhone)).status, 202);
+  // Meta pauses the template: the gateway refuses before Meta would.
+  ASSERT_EQ(Call(sandbox_port_, "POST", "/_sandbox/templates", "", R"({"name":"order_shipped","status":"PAUSED"})").status,
+            200);
+  HttpReply paused;
+  EXPECT_TRUE(WaitFor([&] {
+    paused = Call(port(), "POST", "/v1/messages", token_, Template(kPhone));
+    return paused.status == 409;
+  })) << paused.body;
+  EXPECT_EQ(paused.ErrorCode(), "template_not_approved");
+  // Approved again, then moved to MARKETING: the order-updates consent no longer covers it.
+  Call(sandbox_port_, "POST", "/_sandbox/templates", "", R"({"name":"order_shipped","status":"APPROVED"})");
+  EXPECT_TRUE(WaitFor([&] { return Call(port(), "POST", "/v1/messages", token_, Template(kPhone)).status == 202; }));
+  Call(sandbox_port_, "POST", "/_sandbox/templates", "", R"({"name":"order_shipped","category":"MARKETING"})");
+  HttpReply moved;
+  EXPECT_TRUE(WaitFor([&] {
+    moved = Call(port(), "POST", "/v1/messages", token_, Template(kPhone));
+    return moved.status == 403;
+  })) << moved.body;
+  EXPECT_EQ(moved.ErrorCode(), "consent_required");
+  HttpReply templates = Call(port(), "GET", "/v1/templates", token_);
+  EXPECT_NE(templates.body.find(R"("name":"order_shipped","language":"en_US","category":"MARKETING")"), std::string::npos)
+      << templates.body;
+  // The double opt-in's request template recategorised: no request goes out (CONS-02).
+  Call(sandbox_port_, "POST", "/_sandbox/templates", "", R"({"name":"consent_request","category":"MARKETING"})");
+  HttpReply refused;
+  EXPECT_TRUE(WaitFor([&] {
+    refused = Call(port(), "POST", "/v1/consents", token_,
+                   R"({"phone":"+4915112345600","purpose":"order_updates","evidence":{"source_channel":"web_form",)"
+                   R"("notice_version":"2026-11","notice_language":"en","captured_at":"2026-11-22T10:00:00Z"}})");
+    return refused.status == 409;
+  })) << refused.body;
+  EXPECT_EQ(refused.ErrorCode(), "confirmation_template_miscategorised");
+}
+
 // covers: F-03, DSR-05
 TEST_F(WhatsAppDemoTest, ErasureOverHttp) {
   const std::string subject = OptIn(kPhone);

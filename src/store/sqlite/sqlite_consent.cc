@@ -13,7 +13,8 @@ constexpr std::string_view kConsentColumns =
     "confirmation_message_id, notice_version, notice_hash, explicit_consent";
 constexpr std::string_view kEventColumns =
     "seq, tenant_id, subject, purpose_id, from_state, to_state, at_ms, actor, reason, evidence";
-constexpr std::string_view kTemplateColumns = "tenant_id, name, language, category, purpose_id, has_optout, updated_at_ms";
+constexpr std::string_view kTemplateColumns =
+    "tenant_id, name, language, category, purpose_id, has_optout, updated_at_ms, status";
 
 Purpose ReadPurpose(sqlite3_stmt* s) {
   Purpose p;
@@ -70,6 +71,7 @@ TemplateRecord ReadTemplate(sqlite3_stmt* s) {
   t.purpose_id = ColumnText(s, 4);
   t.has_optout = sqlite3_column_int64(s, 5) != 0;
   t.updated_at_ms = sqlite3_column_int64(s, 6);
+  t.status = ColumnText(s, 7);
   return t;
 }
 
@@ -248,9 +250,9 @@ class SqliteConsents final : public ConsentRepository {
   Status PutTemplate(const TemplateRecord& t) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT OR REPLACE INTO templates(" + std::string(kTemplateColumns) +
-                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?)"));
+                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
     Binder(s).Text(t.tenant_id).Text(t.name).Text(t.language).Text(t.category).Text(t.purpose_id)
-        .Int(t.has_optout ? 1 : 0).Int(t.updated_at_ms);
+        .Int(t.has_optout ? 1 : 0).Int(t.updated_at_ms).Text(t.status);
     return StepDone(*c, s, "put template");
   }
 
