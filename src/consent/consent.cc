@@ -487,6 +487,21 @@ Result<bool> ConsentService::IsActive(const std::string& tenant_id, const std::s
   return standing == Standing::kActive;
 }
 
+Result<ConsentService::Indexed> ConsentService::ReadIndexed(const std::string& tenant_id, const ConsentRecord* c,
+                                                             const std::string& purpose_id) {
+  Indexed out{purpose_id, c != nullptr && c->state == "active", 0};
+  if (out.active) {
+    CS_ASSIGN_OR_RETURN(out.notice_seq, notices_.SeqOf(tenant_id, c->notice_version));
+  }
+  return out;
+}
+
+void ConsentService::ClearIndexLocked() {
+  index_.clear();
+  complete_tenants_.clear();
+  ++clear_epoch_;
+}
+
 Result<ConsentService::Standing> ConsentService::Evaluate(const std::string& tenant_id, const std::string& subject,
                                                           const std::string& purpose_id) {
   std::string key = tenant_id + "\n" + subject;
@@ -495,23 +510,26 @@ Result<ConsentService::Standing> ConsentService::Evaluate(const std::string& ten
   {
     std::lock_guard lock(index_mu_);
     auto it = index_.find(key);
-    if (it != index_.end()) {
-      for (const Indexed& entry : it->second) {
+    if (it != index_.end() && !it->second.stale) {
+      for (const Indexed& entry : it->second.purposes) {
         if (entry.purpose_id == purpose_id) known = entry;
       }
+      if (!known && it->second.complete) known = Indexed{purpose_id, false, 0};
+    } else if (it == index_.end() && complete_tenants_.count(tenant_id) != 0) {
+      known = Indexed{purpose_id, false, 0};  // preloaded: no record at all
     }
     generation = generation_;
   }
   if (!known) {
     CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> c, store_.consents().GetConsent(tenant_id, subject, purpose_id));
-    known = Indexed{purpose_id, c.has_value() && c->state == "active", 0};
-    if (known->active) {
-      CS_ASSIGN_OR_RETURN(known->notice_seq, notices_.SeqOf(tenant_id, c->notice_version));
-    }
+    CS_ASSIGN_OR_RETURN(Indexed read, ReadIndexed(tenant_id, c ? &*c : nullptr, purpose_id));
+    known = read;
     std::lock_guard lock(index_mu_);
     if (generation_ == generation) {  // no change committed meanwhile: the answer may be kept
-      if (index_.size() >= kMaxIndexedSubjects) index_.clear();
-      index_[key].push_back(*known);
+      if (index_.size() >= kMaxIndexedSubjects) ClearIndexLocked();
+      SubjectEntry& entry = index_[key];
+      if (entry.stale) entry = SubjectEntry{};
+      entry.purposes.push_back(*known);
     }
   }
   if (!known->active) return Standing::kNone;
@@ -523,8 +541,99 @@ Result<ConsentService::Standing> ConsentService::Evaluate(const std::string& ten
 void ConsentService::Forget(const std::string& tenant_id, const std::string& subject) {
   std::lock_guard lock(index_mu_);
   ++generation_;
-  index_.erase(tenant_id + "\n" + subject);
+  std::string key = tenant_id + "\n" + subject;
+  if (complete_tenants_.count(tenant_id) != 0 || preloading_tenants_.count(tenant_id) != 0) {
+    // Missing would mean "no consent" here: keep a marker that says "read again".
+    if (index_.size() >= kMaxIndexedSubjects) ClearIndexLocked();
+    index_[key] = SubjectEntry{true, false, {}};
+  } else {
+    index_.erase(key);
+  }
 }
+
+Status ConsentService::Preload(const std::string& tenant_id) {
+  uint64_t epoch;
+  {
+    std::lock_guard lock(index_mu_);
+    if (complete_tenants_.count(tenant_id) != 0 || preloading_tenants_.count(tenant_id) != 0) return Status::Ok();
+    preloading_tenants_.insert(tenant_id);
+    epoch = clear_epoch_;
+  }
+  auto finish = [&](bool complete) {
+    std::lock_guard lock(index_mu_);
+    preloading_tenants_.erase(tenant_id);
+    // A clear meanwhile dropped part of what was loaded: not complete then.
+    if (complete && clear_epoch_ == epoch) complete_tenants_.insert(tenant_id);
+  };
+  constexpr int kPage = 5000;
+  std::string after_subject, after_purpose;
+  std::string pending_subject;  // its rows may continue on the next page
+  SubjectEntry pending;
+  auto install = [&](const std::string& subject, SubjectEntry entry) -> Status {
+    std::lock_guard lock(index_mu_);
+    if (clear_epoch_ != epoch) return ResourceExhausted("index_full", "the consent index was cleared during the preload");
+    if (index_.size() >= kMaxIndexedSubjects) {
+      return ResourceExhausted("index_full", "the tenant has more subjects than the consent index holds");
+    }
+    // An entry already there is at least as fresh (a check or a change
+    // after this row was read): never overwrite it with the older read.
+    index_.emplace(tenant_id + "\n" + subject, std::move(entry));
+    return Status::Ok();
+  };
+  while (!stopping_.load()) {
+    Result<std::vector<ConsentRecord>> page = store_.consents().ConsentsPage(tenant_id, after_subject, after_purpose, kPage);
+    if (!page.ok()) {
+      finish(false);
+      return page.status();
+    }
+    for (const ConsentRecord& c : *page) {
+      if (c.subject != pending_subject) {
+        if (!pending_subject.empty()) {
+          Status s = install(pending_subject, std::move(pending));
+          if (!s.ok()) {
+            finish(false);
+            return s;
+          }
+        }
+        pending_subject = c.subject;
+        pending = SubjectEntry{false, true, {}};
+      }
+      Result<Indexed> read = ReadIndexed(tenant_id, &c, c.purpose_id);
+      if (!read.ok()) {
+        finish(false);
+        return read.status();
+      }
+      pending.purposes.push_back(std::move(*read));
+    }
+    if (page->size() < static_cast<size_t>(kPage)) {
+      Status s = pending_subject.empty() ? Status::Ok() : install(pending_subject, std::move(pending));
+      finish(s.ok());
+      return s;
+    }
+    after_subject = page->back().subject;
+    after_purpose = page->back().purpose_id;
+  }
+  finish(false);
+  return Status::Ok();
+}
+
+void ConsentService::PreloadInBackground(std::vector<std::string> tenant_ids) {
+  if (preload_thread_.joinable()) return;
+  preload_thread_ = std::thread([this, tenants = std::move(tenant_ids)] {
+    for (const std::string& t : tenants) {
+      if (stopping_.load()) return;
+      // A tenant too large for the index keeps the lazy index; nothing is lost.
+      Preload(t).IgnoreError();
+    }
+  });
+}
+
+void ConsentService::Stop() {
+  stopping_ = true;
+  if (preload_thread_.joinable()) preload_thread_.join();
+}
+
+ConsentService::~ConsentService() { Stop(); }
 
 Status ConsentService::CheckConfirmationSend(const std::string& tenant_id, const std::string& subject,
                                              const std::string& purpose_id, const std::string& name,

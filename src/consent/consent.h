@@ -17,10 +17,13 @@
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -181,6 +184,20 @@ class ConsentService {
   // OnInbound and OnMarketingStop do it after their transaction commits).
   void Forget(const std::string& tenant_id, const std::string& subject);
 
+  // Loads every consent of the tenant into the index, page by page, so that
+  // a subject's first check is answered from memory too (a campaign to a
+  // million subjects this process has never seen). Safe while changes
+  // commit: a subject changed during the load is read again at its next
+  // check. Gives up (ResourceExhausted) rather than grow the index past its
+  // bound, and stops early when Stop() is called.
+  Status Preload(const std::string& tenant_id);
+
+  // Preloads the tenants one after another on a thread of this service.
+  void PreloadInBackground(std::vector<std::string> tenant_ids);
+  // Ends a background preload (also done by the destructor).
+  void Stop();
+  ~ConsentService();
+
   // CCPA/CPRA (CONS-10): records an opt-out of the sale or sharing of the
   // subject's data. Idempotent; `gpc` marks a Global Privacy Control signal.
   Result<SaleSharingChoice> OptOutOfSaleSharing(const AuditActor& actor, const std::string& tenant_id,
@@ -213,16 +230,30 @@ class ConsentService {
   int64_t ttl_ms_;
   NoticeRegistry notices_;
 
-  // The index: "tenant\nsubject" → what is known of each purpose.
+  // The index: "tenant\nsubject" → what is known of the subject's purposes.
   struct Indexed {
     std::string purpose_id;
     bool active = false;
     int64_t notice_seq = 0;  // of the notice the consent was given under
   };
+  struct SubjectEntry {
+    bool stale = false;     // changed since it was read: read again
+    bool complete = false;  // every purpose with a record is listed (a preload read them all)
+    std::vector<Indexed> purposes;
+  };
+  Result<Indexed> ReadIndexed(const std::string& tenant_id, const ConsentRecord* record, const std::string& purpose_id);
+  void ClearIndexLocked();
+
   static constexpr size_t kMaxIndexedSubjects = 2'000'000;
   std::mutex index_mu_;
-  std::unordered_map<std::string, std::vector<Indexed>> index_;  // guarded by index_mu_
-  uint64_t generation_ = 0;                                                          // guarded by index_mu_
+  std::unordered_map<std::string, SubjectEntry> index_;  // guarded by index_mu_
+  // Tenants whose every consent is in the index: a subject missing from it has none.
+  std::unordered_set<std::string> complete_tenants_;    // guarded by index_mu_
+  std::unordered_set<std::string> preloading_tenants_;  // guarded by index_mu_
+  uint64_t generation_ = 0;                              // guarded by index_mu_; +1 per change
+  uint64_t clear_epoch_ = 0;                             // guarded by index_mu_; +1 per clear
+  std::atomic<bool> stopping_{false};
+  std::thread preload_thread_;
 };
 
 // One subject's proof (CONS-06): current states, the history with its

@@ -532,5 +532,55 @@ TEST_F(ConsentTest, MetasTemplateReviewReachesTheSendGate) {
   EXPECT_EQ(AuditCount("template.review"), 6);
 }
 
+// covers: CONS-04 (the index a preload fills stays true while changes commit)
+TEST_F(ConsentTest, APreloadRacingChangesNeverLeavesAStaleAnswer) {
+  constexpr int kSubjects = 12000;  // more than two pages
+  auto subject = [](int i) { return "sub_p" + std::to_string(100000 + i); };
+  ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) -> Status {
+    for (int i = 0; i < kSubjects; ++i) {
+      for (const char* purpose : {"marketing", "orders"}) {
+        ConsentRecord c;
+        c.tenant_id = "ten_a";
+        c.subject = subject(i);
+        c.purpose_id = purpose;
+        c.state = i % 3 == 0 ? "withdrawn" : "active";
+        c.notice_version = "2026-11";
+        CS_RETURN_IF_ERROR(tx.consents().PutConsent(c, 0));
+      }
+    }
+    return Status::Ok();
+  }).ok());
+  // A writer flips consents while the preload runs, the way commits do: write, then Forget.
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int round = 0; !done.load() || round < 200; ++round) {
+      const int i = (round * 7919) % kSubjects;
+      auto c = store_->consents().GetConsent("ten_a", subject(i), "marketing");
+      if (!c.ok() || !*c) continue;
+      ConsentRecord next = **c;
+      next.state = next.state == "active" ? "withdrawn" : "active";
+      if (store_->consents().PutConsent(next, next.version).ok()) consent_->Forget("ten_a", subject(i));
+    }
+  });
+  ASSERT_TRUE(consent_->Preload("ten_a").ok());
+  done = true;
+  writer.join();
+  // Every answer, from the index or the store, matches the store.
+  for (int i = 0; i < kSubjects; ++i) {
+    for (const char* purpose : {"marketing", "orders"}) {
+      auto c = store_->consents().GetConsent("ten_a", subject(i), purpose);
+      ASSERT_TRUE(c.ok() && *c);
+      EXPECT_EQ(consent_->IsActive("ten_a", subject(i), purpose).value(), (*c)->state == "active")
+          << subject(i) << " " << purpose;
+    }
+  }
+  // Someone with no record at all is answered without a record, and a
+  // consent given after the preload is seen.
+  EXPECT_FALSE(consent_->IsActive("ten_a", "sub_never_seen", "orders").value());
+  Request("sub_late", "orders");
+  Reply("sub_late", "YES");
+  EXPECT_TRUE(consent_->IsActive("ten_a", "sub_late", "orders").value());
+}
+
 }  // namespace
 }  // namespace cs

@@ -573,6 +573,13 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     } else if (*resumed > 0) {
       log->Log(LogLevel::kWarn, "erasures_resumed", {{"count", int64_t{*resumed}}});
     }
+    // The consent index is filled in the background, so first checks of a
+    // large campaign are answered from memory too (docs/consent.md).
+    if (Result<std::vector<Tenant>> tenants = rt.store->tenants().List(); tenants.ok()) {
+      std::vector<std::string> ids;
+      for (const Tenant& t : *tenants) ids.push_back(t.id);
+      messaging->consent->PreloadInBackground(std::move(ids));
+    }
     dispatcher = std::make_unique<Dispatcher>(*rt.store, *messaging->commits, *messaging->keyring, *messaging->channels, rt.ledger, rt.clock,
                                               DispatcherOptionsFrom(config->messaging),
                                               [&log](const std::string& what) {

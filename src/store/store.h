@@ -541,6 +541,11 @@ class ConsentRepository {
                                                           const std::string& purpose_id) = 0;
   virtual Result<std::vector<ConsentRecord>> SubjectConsents(const std::string& tenant_id,
                                                              const std::string& subject) = 0;
+  // The tenant's consents in (subject, purpose) order, after the given pair
+  // ("", "" for the first page): for loading them all, page by page.
+  virtual Result<std::vector<ConsentRecord>> ConsentsPage(const std::string& tenant_id,
+                                                          const std::string& after_subject,
+                                                          const std::string& after_purpose, int limit) = 0;
   // Writes `record` if the stored version is `expected_version` (0: none
   // stored yet); otherwise kAlreadyExists "conflict". Stores version + 1.
   virtual Status PutConsent(const ConsentRecord& record, int64_t expected_version) = 0;

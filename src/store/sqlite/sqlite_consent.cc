@@ -204,6 +204,20 @@ class SqliteConsents final : public ConsentRepository {
     return out;
   }
 
+  Result<std::vector<ConsentRecord>> ConsentsPage(const std::string& tenant_id, const std::string& after_subject,
+                                                  const std::string& after_purpose, int limit) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kConsentColumns) +
+                                                 " FROM consents WHERE tenant_id = ? AND (subject, purpose_id) > (?, ?) "
+                                                 "ORDER BY subject, purpose_id LIMIT ?"));
+    Binder(s).Text(tenant_id).Text(after_subject).Text(after_purpose).Int(limit);
+    std::vector<ConsentRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadConsent(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "page consents");
+    return out;
+  }
+
   Status PutConsent(const ConsentRecord& r, int64_t expected_version) override {
     auto c = acquire_();
     if (expected_version == 0) {
