@@ -4,9 +4,9 @@
 #include <algorithm>
 
 #include "common/json_writer.h"
-#include "common/sha256.h"
 #include "common/strings.h"
 #include "consent/proof_pdf.h"
+#include "vault/keys.h"
 #include "vault/phone.h"
 
 namespace cs::api_internal {
@@ -57,6 +57,10 @@ Result<std::string> SubjectFromBody(const ConsentRouteDeps& d, const std::string
                                     const std::optional<std::string>& phone,
                                     const std::optional<std::string>& subject) {
   if (phone) return SubjectOf(d, tenant_id, *phone, nullptr);
+  // Anything else (a number typed into the wrong field) would be stored as is.
+  if (subject && !IsSubjectPseudonym(*subject)) {
+    return InvalidArgument("invalid_subject", "subject must be a pseudonym: sub_ and 64 hex characters");
+  }
   if (subject) return *subject;
   return InvalidArgument("missing_field", "give phone or subject");
 }
@@ -136,10 +140,23 @@ Result<HttpResponse> SaleSharingChoiceRoute(const ConsentRouteDeps& d, const Htt
   CS_ASSIGN_OR_RETURN(auto subject_in, r.OptionalString("subject"));
   std::optional<bool> gpc;
   std::optional<std::string> initiated_by;
+  SaleSharingOptIn opt_in;
   if (opt_out) {
     CS_ASSIGN_OR_RETURN(gpc, r.OptionalBool("gpc"));
   } else {
     CS_ASSIGN_OR_RETURN(initiated_by, r.OptionalString("initiated_by"));
+    CS_ASSIGN_OR_RETURN(const JsonValue* evidence, r.OptionalObject("evidence"));
+    if (evidence != nullptr) {
+      CS_ASSIGN_OR_RETURN(ObjectReader ev, ObjectReader::Create(*evidence, "body.evidence"));
+      CS_ASSIGN_OR_RETURN(opt_in.source_channel, ev.RequiredString("source_channel"));
+      CS_ASSIGN_OR_RETURN(auto ref, ev.OptionalString("source_ref"));
+      CS_ASSIGN_OR_RETURN(std::string captured, ev.RequiredString("captured_at"));
+      CS_RETURN_IF_ERROR(ev.Finish());
+      opt_in.source_ref = ref.value_or("");
+      std::optional<int64_t> ms = ParseRfc3339Millis(captured);
+      if (!ms) return InvalidArgument("invalid_field", "evidence.captured_at must be an RFC 3339 time");
+      opt_in.captured_at_ms = *ms;
+    }
   }
   CS_RETURN_IF_ERROR(r.Finish());
   if (phone && subject_in) return InvalidArgument("ambiguous_input", "give phone or subject, not both");
@@ -154,8 +171,8 @@ Result<HttpResponse> SaleSharingChoiceRoute(const ConsentRouteDeps& d, const Htt
   if (!initiated_by || (*initiated_by != "subject" && *initiated_by != "business")) {
     return InvalidArgument("invalid_field", "initiated_by must be subject or business");
   }
-  CS_ASSIGN_OR_RETURN(SaleSharingChoice c,
-                      d.consent->OptInToSaleSharing(actor, p.tenant_id, subject, *initiated_by == "business"));
+  opt_in.business_initiated = *initiated_by == "business";
+  CS_ASSIGN_OR_RETURN(SaleSharingChoice c, d.consent->OptInToSaleSharing(actor, p.tenant_id, subject, opt_in));
   return JsonResponse(200, SaleSharingJson(c));
 }
 
@@ -265,13 +282,14 @@ Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpReques
   evidence.captured_at_ms = *captured_ms;
   std::string e164;
   CS_ASSIGN_OR_RETURN(std::string subject, SubjectOf(d, p.tenant_id, phone, &e164));
-  CS_ASSIGN_OR_RETURN(RegisterResult reg, d.consent->Register(actor, p.tenant_id, subject, purpose_id, evidence,
-                                                              explicit_consent.value_or(false)));
   // CONS-10: a Global Privacy Control signal seen where the consent was
   // captured (the browser's Sec-GPC header, relayed or as "gpc": true) is
-  // an opt-out of sale and sharing.
-  const bool gpc = gpc_field.value_or(false) || GpcHeader(req);
-  if (gpc) CS_RETURN_IF_ERROR(d.consent->OptOutOfSaleSharing(actor, p.tenant_id, subject, "gpc_signal", true).status());
+  // an opt-out of sale and sharing, honoured whatever becomes of the consent.
+  if (gpc_field.value_or(false) || GpcHeader(req)) {
+    CS_RETURN_IF_ERROR(d.consent->OptOutOfSaleSharing(actor, p.tenant_id, subject, "gpc_signal", true).status());
+  }
+  CS_ASSIGN_OR_RETURN(RegisterResult reg, d.consent->Register(actor, p.tenant_id, subject, purpose_id, evidence,
+                                                              explicit_consent.value_or(false)));
   if (reg.needs_confirmation) {
     // The double opt-in request (CONS-01, CONS-02): the purpose's UTILITY
     // template naming the business and the purpose, with confirm and decline buttons.
@@ -333,12 +351,20 @@ Result<HttpResponse> WithdrawConsent(const ConsentRouteDeps& d, const HttpReques
 Result<HttpResponse> SubjectConsents(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                      const std::string& subject, bool printable_allowed) {
   CS_ASSIGN_OR_RETURN(ConsentProof proof, LoadConsentProof(*d.store, *d.clock, p.tenant_id, subject));
-  std::string json = ConsentProofJson(proof);
-  const std::string* accept = req.Header("accept");
-  const bool pdf = printable_allowed && ((accept != nullptr && accept->find("application/pdf") != std::string::npos) ||
-                                         req.query == "format=pdf");
-  if (!pdf) return JsonResponse(200, std::move(json));
-  CS_ASSIGN_OR_RETURN(std::string bytes, RenderConsentProofPdf(proof, HexEncode(Sha256({json}))));
+  bool pdf = false;
+  if (printable_allowed) {
+    const std::string* accept = req.Header("accept");
+    pdf = accept != nullptr && accept->find("application/pdf") != std::string::npos;
+    CS_ASSIGN_OR_RETURN(auto params, ParseQuery(req.query));
+    for (const auto& [name, value] : params) {
+      if (name == "format" && value != "pdf" && value != "json") {
+        return InvalidArgument("invalid_query", "format must be pdf or json");
+      }
+      if (name == "format") pdf = value == "pdf";
+    }
+  }
+  if (!pdf) return JsonResponse(200, ConsentProofJson(proof));
+  CS_ASSIGN_OR_RETURN(std::string bytes, RenderConsentProofPdf(proof));
   HttpResponse r;
   r.status = 200;
   r.content_type = "application/pdf";

@@ -32,6 +32,18 @@ std::string ReplyEvidence(std::string_view wamid, std::string_view text, int64_t
   return w.Take();
 }
 
+// message_template_status_update names what happened, not always the
+// status that results: FLAGGED (quality warning), LOCKED and the like leave
+// the template sendable. Unknown events keep the status the gateway has.
+std::string StatusAfterEvent(const std::string& event, const std::string& current) {
+  if (event == "APPROVED" || event == "REINSTATED" || event == "UNPAUSED") return "APPROVED";
+  if (event == "PAUSED" || event == "DISABLED" || event == "REJECTED" || event == "PENDING" ||
+      event == "PENDING_DELETION" || event == "DELETED" || event == "ARCHIVED" || event == "IN_APPEAL") {
+    return event;
+  }
+  return current;
+}
+
 }  // namespace
 
 Status ConsentService::Transition(StoreTransaction& tx, const std::optional<ConsentRecord>& current,
@@ -124,9 +136,11 @@ Status ConsentService::RegisterTemplate(const AuditActor& actor, TemplateRecord 
                            "a MARKETING template needs an opt-out button or text (ePD Art. 13(2))");
   }
   t.updated_at_ms = clock_.NowUnixMillis();
-  // Registering is the admin's statement that Meta approved it as categorised.
-  t.status = "APPROVED";
   return store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    // A new template is taken as approved (registering states that it is);
+    // registering again, e.g. for another purpose, keeps what Meta's review said.
+    CS_ASSIGN_OR_RETURN(std::optional<TemplateRecord> known, tx.consents().GetTemplate(t.tenant_id, t.name, t.language));
+    t.status = known ? known->status : "APPROVED";
     CS_RETURN_IF_ERROR(tx.consents().PutTemplate(t));
     AuditEvent e;
     e.tenant_id = t.tenant_id;
@@ -165,7 +179,7 @@ Status ConsentService::ApplyTemplateReview(StoreTransaction& tx, const std::stri
     return Status::Ok();
   }
   TemplateRecord next = *t;
-  if (!review.status.empty()) next.status = review.status;
+  if (!review.status.empty()) next.status = StatusAfterEvent(review.status, t->status);
   if (review.category == "MARKETING" || review.category == "UTILITY" || review.category == "AUTHENTICATION") {
     next.category = review.category;
   }
@@ -215,18 +229,28 @@ Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const s
     return InvalidArgument("notice_superseded", "notice version " + notice.version + " is older than version " +
                                                     floor.version + ", which requires re-consent: show that one");
   }
+  // Read before the transaction: the notices are not read inside it.
+  CS_ASSIGN_OR_RETURN(std::vector<Notice> notices, notices_.List(tenant_id));
   RegisterResult out;
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> current, tx.consents().GetConsent(tenant_id, subject, purpose_id));
-    if (current && current->state == "pending" && current->pending_expires_at_ms > now) {
-      // CONS-02: one request per pending record; a record whose request
-      // never went out (the send failed) still needs it.
-      out = {*current, current->confirmation_message_id.empty()};
-      return Status::Ok();
+    const int64_t given_under = current ? NoticeRegistry::SeqIn(notices, current->notice_version) : 0;
+    std::string superseded;  // why a pending request is replaced
+    if (current && current->state == "pending") {
+      if (current->pending_expires_at_ms <= now) {
+        superseded = "ttl_passed";
+      } else if (given_under < floor.seq) {
+        // Confirming it would give a consent retired at once (CONS-09).
+        superseded = "notice_superseded";
+      } else {
+        // CONS-02: one request per pending record; a record whose request
+        // never went out (the send failed) still needs it.
+        out = {*current, current->confirmation_message_id.empty()};
+        return Status::Ok();
+      }
     }
     std::string reason = "registered";
     if (current && current->state == "active") {
-      CS_ASSIGN_OR_RETURN(int64_t given_under, notices_.SeqOf(tenant_id, current->notice_version));
       if (given_under >= floor.seq) {
         out = {*current, false};
         return Status::Ok();
@@ -247,10 +271,10 @@ Result<RegisterResult> ConsentService::Register(const AuditActor& actor, const s
     next.explicit_consent = explicit_consent;
     std::vector<AuditEvent> events;
     if (current && current->state == "pending") {
-      // An expired request: record the expiry before the new request.
+      // An expired or superseded request: record its end before the new request.
       ConsentRecord expired = *current;
       expired.state = "expired";
-      CS_RETURN_IF_ERROR(Transition(tx, current, expired, "system:consent", "ttl_passed", "{}", events));
+      CS_RETURN_IF_ERROR(Transition(tx, current, expired, "system:consent", superseded, "{}", events));
       expired.version = current->version + 1;
       current = expired;
     }
@@ -617,6 +641,11 @@ Status ConsentService::Preload(const std::string& tenant_id) {
   return Status::Ok();
 }
 
+bool ConsentService::IsIndexComplete(const std::string& tenant_id) {
+  std::lock_guard lock(index_mu_);
+  return complete_tenants_.count(tenant_id) != 0;
+}
+
 void ConsentService::PreloadInBackground(std::vector<std::string> tenant_ids) {
   if (preload_thread_.joinable()) return;
   preload_thread_ = std::thread([this, tenants = std::move(tenant_ids)] {
@@ -683,8 +712,18 @@ Result<SaleSharingChoice> ConsentService::OptOutOfSaleSharing(const AuditActor& 
 }
 
 Result<SaleSharingChoice> ConsentService::OptInToSaleSharing(const AuditActor& actor, const std::string& tenant_id,
-                                                              const std::string& subject, bool business_initiated) {
+                                                              const std::string& subject,
+                                                              const SaleSharingOptIn& request) {
   static constexpr int64_t kResolicitBlockMs = 365LL * 24 * 3600 * 1000;
+  const bool business_initiated = request.business_initiated;
+  if (!business_initiated) {
+    // Otherwise "the subject asked" would be a way around the 12 months.
+    const int64_t now = clock_.NowUnixMillis();
+    if (request.source_channel.empty() || request.source_channel.size() > 64 || request.captured_at_ms <= 0 ||
+        request.captured_at_ms > now + 300000) {
+      return InvalidArgument("invalid_field", "a subject's own opt-in needs evidence: source_channel and captured_at");
+    }
+  }
   SaleSharingChoice out;
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     CS_ASSIGN_OR_RETURN(std::optional<SaleSharingChoice> current, tx.consents().GetSaleSharing(tenant_id, subject));
@@ -706,7 +745,12 @@ Result<SaleSharingChoice> ConsentService::OptInToSaleSharing(const AuditActor& a
     out.updated_at_ms = now;
     CS_RETURN_IF_ERROR(tx.consents().PutSaleSharing(out));
     JsonWriter w;
-    w.BeginObject().Key("initiated_by").String(business_initiated ? "business" : "subject").EndObject();
+    w.BeginObject().Key("initiated_by").String(business_initiated ? "business" : "subject");
+    if (!business_initiated) {
+      w.Key("source_channel").String(request.source_channel).Key("source_ref").String(request.source_ref);
+      w.Key("captured_at").String(FormatRfc3339Millis(request.captured_at_ms));
+    }
+    w.EndObject();
     const std::string evidence = w.Take();
     ConsentEvent e{0, tenant_id, subject, std::string(kSaleSharingPurpose), "opted_out", "opted_in", now,
                    ActorName(actor), "opt_in_request", evidence};

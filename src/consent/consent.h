@@ -80,6 +80,14 @@ struct TemplateReview {
 }; 
 std::string_view GateRefusalName(GateRefusal refusal);
 
+// An opt-in to the sale or sharing of one's data (CONS-10).
+struct SaleSharingOptIn {
+  bool business_initiated = false;
+  std::string source_channel;  // where the subject asked: "web_form", "phone", …
+  std::string source_ref;
+  int64_t captured_at_ms = 0;
+};
+
 // The CCPA/CPRA purpose id under which sale/sharing choices are kept in the
 // consent history; tenant purpose ids cannot contain ':'.
 inline constexpr std::string_view kSaleSharingPurpose = "ccpa:sale_sharing";
@@ -192,6 +200,9 @@ class ConsentService {
   // bound, and stops early when Stop() is called.
   Status Preload(const std::string& tenant_id);
 
+  // Whether every consent of the tenant is in the index (a preload finished).
+  bool IsIndexComplete(const std::string& tenant_id);
+
   // Preloads the tenants one after another on a thread of this service.
   void PreloadInBackground(std::vector<std::string> tenant_ids);
   // Ends a background preload (also done by the destructor).
@@ -202,11 +213,13 @@ class ConsentService {
   // subject's data. Idempotent; `gpc` marks a Global Privacy Control signal.
   Result<SaleSharingChoice> OptOutOfSaleSharing(const AuditActor& actor, const std::string& tenant_id,
                                                 const std::string& subject, const std::string& source, bool gpc);
-  // Records an opt-in to sale or sharing. `business_initiated`: the tenant
-  // asked for it, which is refused for 12 months after an opt-out
-  // (resolicit_too_early, 11 CCR §7026(k)); the subject may always ask.
+  // Records an opt-in to sale or sharing. Business-initiated (the tenant
+  // asked for it): refused for 12 months after an opt-out
+  // (resolicit_too_early, 11 CCR §7026(k)). The subject may always ask,
+  // and their request carries its evidence (source_channel and
+  // captured_at required, invalid_field otherwise).
   Result<SaleSharingChoice> OptInToSaleSharing(const AuditActor& actor, const std::string& tenant_id,
-                                               const std::string& subject, bool business_initiated);
+                                               const std::string& subject, const SaleSharingOptIn& request);
   // Whether the subject opted out of sale or sharing.
   Result<bool> SaleSharingOptedOut(const std::string& tenant_id, const std::string& subject);
 

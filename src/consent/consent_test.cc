@@ -371,8 +371,17 @@ TEST_F(ConsentTest, ANoticeRequiringReconsentRetiresOlderConsentsUntilConfirmedA
   Request("sub_o", "orders");
   Reply("sub_o", "YES");
   ASSERT_TRUE(consent_->CheckTemplateSend("ten_a", "sub_r", "promo", "en_US").ok());
+  auto waiting = consent_->Register(actor_, "ten_a", "sub_w", "marketing", Evidence(), false);  // pending under v1
+  ASSERT_TRUE(waiting.ok());
   // v2 asks for re-consent for marketing only.
   ASSERT_TRUE(Publish("2027-01", "en", "New notice: we now also measure campaign reach.", true, {"marketing"}).ok());
+  // A request still pending under v1 is replaced, not confirmed into a consent retired at once.
+  auto replaced = consent_->Register(actor_, "ten_a", "sub_w", "marketing", Evidence("2027-01"), false);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_TRUE(replaced->needs_confirmation);
+  EXPECT_EQ(replaced->record.notice_version, "2027-01");
+  auto w_events = store_->consents().ConsentEvents("ten_a", "sub_w").value();
+  EXPECT_EQ(w_events[w_events.size() - 2].reason, "notice_superseded");
   GateRefusal why = GateRefusal::kNone;
   auto refused = consent_->CheckTemplateSend("ten_a", "sub_r", "promo", "en_US", &why);
   EXPECT_EQ(refused.status().machine_code(), "consent_required");
@@ -410,18 +419,24 @@ TEST_F(ConsentTest, SaleSharingOptOutIsRecordedAndBlocksResolicitationForTwelveM
   ASSERT_TRUE(twice.ok());
   EXPECT_EQ(twice->opted_out_at_ms, out->opted_out_at_ms);
   // The business may not ask again within 12 months; the subject may opt back in.
-  EXPECT_EQ(consent_->OptInToSaleSharing(actor_, "ten_a", "sub_c", true).status().machine_code(),
+  EXPECT_EQ(consent_->OptInToSaleSharing(actor_, "ten_a", "sub_c", SaleSharingOptIn{true, "", "", 0}).status().machine_code(),
             "resolicit_too_early");
+  // The subject's own request needs its evidence, like any consent.
+  EXPECT_EQ(consent_->OptInToSaleSharing(actor_, "ten_a", "sub_c", SaleSharingOptIn{false, "", "", 0}).status().machine_code(),
+            "invalid_field");
   EXPECT_TRUE(consent_->SaleSharingOptedOut("ten_a", "sub_c").value());
   // After 12 months the business may ask.
   SaleSharingChoice old = *store_->consents().GetSaleSharing("ten_a", "sub_c").value();
   old.opted_out_at_ms -= 366LL * 24 * 3600 * 1000;
   ASSERT_TRUE(store_->consents().PutSaleSharing(old).ok());
-  EXPECT_TRUE(consent_->OptInToSaleSharing(actor_, "ten_a", "sub_c", true).ok());
+  EXPECT_TRUE(consent_->OptInToSaleSharing(actor_, "ten_a", "sub_c", SaleSharingOptIn{true, "", "", 0}).ok());
   EXPECT_FALSE(consent_->SaleSharingOptedOut("ten_a", "sub_c").value());
   auto refusal_free = consent_->OptOutOfSaleSharing(actor_, "ten_a", "sub_d", "request", false);
   ASSERT_TRUE(refusal_free.ok());
-  EXPECT_TRUE(consent_->OptInToSaleSharing(actor_, "ten_a", "sub_d", false).ok());  // the subject's own choice
+  // The subject's own choice, with its evidence.
+  EXPECT_TRUE(consent_->OptInToSaleSharing(actor_, "ten_a", "sub_d",
+                                           SaleSharingOptIn{false, "web_form", "privacy-center", clock_.NowUnixMillis()})
+                  .ok());
   // Every change is in the history with its evidence, and audited.
   auto events = store_->consents().ConsentEvents("ten_a", "sub_c");
   ASSERT_TRUE(events.ok());
@@ -438,9 +453,8 @@ TEST_F(ConsentTest, TheInformationMessageGoesOnceAtFirstContactAndAgainForARecon
   auto reserve = [&](const std::string& subject, const std::string& language) {
     std::optional<Notice> out;
     Status s = commits_->Run([&](StoreTransaction& tx) -> Status {
-      std::vector<AuditEvent> events;
-      CS_ASSIGN_OR_RETURN(out, consent_->notices().ReserveInformation(tx, "ten_a", subject, language, "chn_1", events));
-      return ledger_.Append(tx.audit(), events);
+      CS_ASSIGN_OR_RETURN(out, consent_->notices().ReserveInformation(tx, "ten_a", subject, language, "chn_1"));
+      return Status::Ok();
     });
     EXPECT_TRUE(s.ok()) << s.ToString();
     return out;
@@ -464,6 +478,11 @@ TEST_F(ConsentTest, TheInformationMessageGoesOnceAtFirstContactAndAgainForARecon
   // Consent captured on a page that showed the notice counts as informed.
   Request("sub_h", "orders");
   EXPECT_FALSE(reserve("sub_h", "en").has_value());
+  // A failed send releases only its own reservation, never that record.
+  Notice en = *consent_->notices().InForce("ten_a", "en").value();
+  ASSERT_TRUE(consent_->notices().Delivered("ten_a", "sub_h", en, "chn_1",
+                                            Result<std::string>(Unavailable("provider_unavailable", "down"))).ok());
+  EXPECT_EQ(store_->consents().NoticeDeliveries("ten_a", "sub_h").value().size(), 1u);
   // A minor revision is not pushed; one asking for re-consent is, once.
   ASSERT_TRUE(Publish("2026-11b", "en", "Typo fixed.").ok());
   EXPECT_FALSE(reserve("sub_h", "en").has_value());
@@ -471,8 +490,9 @@ TEST_F(ConsentTest, TheInformationMessageGoesOnceAtFirstContactAndAgainForARecon
   auto pushed = reserve("sub_h", "en");
   ASSERT_TRUE(pushed.has_value());
   EXPECT_EQ(pushed->version, "2027-02");
-  EXPECT_EQ(AuditCount("notice.sent"), 4);
-  EXPECT_EQ(AuditCount("notice.send_failed"), 1);
+  // Audited when queued, with the message that carried it; a failure too.
+  EXPECT_EQ(AuditCount("notice.sent"), 1);
+  EXPECT_EQ(AuditCount("notice.send_failed"), 2);
   // Erasure makes the person a first contact again.
   Status erased = commits_->Run([&](StoreTransaction& tx) -> Status {
     std::vector<AuditEvent> events;
@@ -509,7 +529,13 @@ TEST_F(ConsentTest, MetasTemplateReviewReachesTheSendGate) {
   EXPECT_EQ(consent_->CheckTemplateSend("ten_a", "sub_t", "shipped", "en_US", &why).status().machine_code(),
             "template_not_approved");
   EXPECT_EQ(why, GateRefusal::kTemplateNotApproved);
-  review({"shipped", "en_US", "APPROVED", "", "", 0});
+  // Re-registering (e.g. for another purpose) does not lift Meta's pause.
+  ASSERT_TRUE(consent_->RegisterTemplate(actor_, shipped).ok());
+  EXPECT_EQ(store_->consents().GetTemplate("ten_a", "shipped", "en_US").value()->status, "PAUSED");
+  review({"shipped", "en_US", "REINSTATED", "", "", 0});
+  ASSERT_TRUE(consent_->CheckTemplateSend("ten_a", "sub_t", "shipped", "en_US").ok());
+  // Events that leave a template sendable (a quality flag) do not block it.
+  review({"shipped", "en_US", "FLAGGED", "", "", 0});
   ASSERT_TRUE(consent_->CheckTemplateSend("ten_a", "sub_t", "shipped", "en_US").ok());
   // An announced change is only recorded.
   review({"shipped", "en_US", "", "", "MARKETING", 1795000000000});
@@ -529,7 +555,7 @@ TEST_F(ConsentTest, MetasTemplateReviewReachesTheSendGate) {
   review({"someone_elses", "en_US", "APPROVED", "UTILITY", "", 0});
   EXPECT_EQ(AuditCount("template.review", "unregistered"), 1);
   EXPECT_EQ(AuditCount("template.review", "announced"), 1);
-  EXPECT_EQ(AuditCount("template.review"), 6);
+  EXPECT_EQ(AuditCount("template.review"), 7);
 }
 
 // covers: CONS-04 (the index a preload fills stays true while changes commit)
@@ -552,6 +578,7 @@ TEST_F(ConsentTest, APreloadRacingChangesNeverLeavesAStaleAnswer) {
   }).ok());
   // A writer flips consents while the preload runs, the way commits do: write, then Forget.
   std::atomic<bool> done{false};
+  std::atomic<int> flips{0};
   std::thread writer([&] {
     for (int round = 0; !done.load() || round < 200; ++round) {
       const int i = (round * 7919) % kSubjects;
@@ -559,12 +586,20 @@ TEST_F(ConsentTest, APreloadRacingChangesNeverLeavesAStaleAnswer) {
       if (!c.ok() || !*c) continue;
       ConsentRecord next = **c;
       next.state = next.state == "active" ? "withdrawn" : "active";
-      if (store_->consents().PutConsent(next, next.version).ok()) consent_->Forget("ten_a", subject(i));
+      if (store_->consents().PutConsent(next, next.version).ok()) {
+        consent_->Forget("ten_a", subject(i));
+        ++flips;
+      }
     }
   });
+  while (flips.load() == 0) std::this_thread::yield();  // the writer is running before the preload starts
+  const int before = flips.load();
   ASSERT_TRUE(consent_->Preload("ten_a").ok());
+  const int during = flips.load() - before;
   done = true;
   writer.join();
+  EXPECT_TRUE(consent_->IsIndexComplete("ten_a"));
+  EXPECT_GT(during, 0);  // changes committed while the preload ran
   // Every answer, from the index or the store, matches the store.
   for (int i = 0; i < kSubjects; ++i) {
     for (const char* purpose : {"marketing", "orders"}) {

@@ -69,14 +69,15 @@ std::string NoticeRegistry::InformationText(const Notice& notice) {
   return notice.info_message + "\n\n" + OptOutFooter(notice.language);
 }
 
-Result<NoticeRegistry::Notices> NoticeRegistry::Load(const std::string& tenant_id) {
+Result<NoticeRegistry::Notices> NoticeRegistry::Load(const std::string& tenant_id, ConsentRepository& via,
+                                                     int64_t max_age_ms) {
   const int64_t now = clock_.NowUnixMillis();
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(tenant_id);
-    if (it != cache_.end() && now - it->second.loaded_at_ms < kCacheMs) return it->second.notices;
+    if (it != cache_.end() && now - it->second.loaded_at_ms < max_age_ms) return it->second.notices;
   }
-  CS_ASSIGN_OR_RETURN(std::vector<Notice> all, store_.consents().ListNotices(tenant_id));
+  CS_ASSIGN_OR_RETURN(std::vector<Notice> all, via.ListNotices(tenant_id));
   auto loaded = std::make_shared<const std::vector<Notice>>(std::move(all));
   std::lock_guard lock(mu_);
   cache_[tenant_id] = Cached{loaded, now};
@@ -193,25 +194,24 @@ Result<Notice> NoticeRegistry::Resolve(const std::string& tenant_id, const std::
                                                "': name notice_language or give notice_sha256");
 }
 
-Result<std::optional<Notice>> NoticeRegistry::InForce(const std::string& tenant_id, std::string_view language) {
-  CS_ASSIGN_OR_RETURN(Notices all, Load(tenant_id));
+std::optional<Notice> NoticeRegistry::InForceIn(const std::vector<Notice>& all, std::string_view language) const {
   const int64_t now = clock_.NowUnixMillis();
   int64_t best_seq = 0;
-  for (const Notice& n : *all) {
+  for (const Notice& n : all) {
     if (n.valid_from_ms <= now) best_seq = std::max(best_seq, n.seq);
   }
-  if (best_seq == 0) return std::optional<Notice>();
-  const Notice* chosen = nullptr;
+  if (best_seq == 0) return std::nullopt;
   for (std::string_view want : {language, std::string_view("en"), std::string_view()}) {
-    for (const Notice& n : *all) {
-      if (n.seq == best_seq && n.valid_from_ms <= now && (want.empty() || n.language == want)) {
-        chosen = &n;
-        break;
-      }
+    for (const Notice& n : all) {
+      if (n.seq == best_seq && n.valid_from_ms <= now && (want.empty() || n.language == want)) return n;
     }
-    if (chosen != nullptr) break;
   }
-  return chosen != nullptr ? std::optional<Notice>(*chosen) : std::optional<Notice>();
+  return std::nullopt;
+}
+
+Result<std::optional<Notice>> NoticeRegistry::InForce(const std::string& tenant_id, std::string_view language) {
+  CS_ASSIGN_OR_RETURN(Notices all, Load(tenant_id));
+  return InForceIn(*all, language);
 }
 
 Result<NoticeRegistry::Floor> NoticeRegistry::ReconsentFloor(const std::string& tenant_id,
@@ -227,19 +227,32 @@ Result<NoticeRegistry::Floor> NoticeRegistry::ReconsentFloor(const std::string& 
   return floor;
 }
 
-Result<int64_t> NoticeRegistry::SeqOf(const std::string& tenant_id, const std::string& version) {
-  CS_ASSIGN_OR_RETURN(Notices all, Load(tenant_id));
-  for (const Notice& n : *all) {
+int64_t NoticeRegistry::SeqIn(const std::vector<Notice>& notices, const std::string& version) {
+  for (const Notice& n : notices) {
     if (n.version == version) return n.seq;
   }
-  return int64_t{0};
+  return 0;
+}
+
+Result<int64_t> NoticeRegistry::SeqOf(const std::string& tenant_id, const std::string& version) {
+  CS_ASSIGN_OR_RETURN(Notices all, Load(tenant_id));
+  int64_t seq = SeqIn(*all, version);
+  if (seq == 0 && !version.empty()) {
+    // Maybe published through another process since: look again, but not
+    // for every consent of a version that was never stored.
+    CS_ASSIGN_OR_RETURN(all, Load(tenant_id, store_.consents(), 1000));
+    seq = SeqIn(*all, version);
+  }
+  return seq;
 }
 
 Result<std::optional<Notice>> NoticeRegistry::ReserveInformation(StoreTransaction& tx, const std::string& tenant_id,
                                                                  const std::string& subject, std::string_view language,
-                                                                 const std::string& channel_id,
-                                                                 std::vector<AuditEvent>& events) {
-  CS_ASSIGN_OR_RETURN(std::optional<Notice> notice, InForce(tenant_id, language));
+                                                                 const std::string& channel_id) {
+  // Read through the transaction: a second connection could wait forever
+  // for a pool of one, and would not see the transaction's own writes.
+  CS_ASSIGN_OR_RETURN(Notices all, Load(tenant_id, tx.consents()));
+  std::optional<Notice> notice = InForceIn(*all, language);
   if (!notice) return std::optional<Notice>();
   if (KnownDelivered(tenant_id, subject, notice->version)) return std::optional<Notice>();
   const int64_t now = clock_.NowUnixMillis();
@@ -258,36 +271,32 @@ Result<std::optional<Notice>> NoticeRegistry::ReserveInformation(StoreTransactio
   }
   CS_RETURN_IF_ERROR(tx.consents().PutNoticeDelivery(
       NoticeDelivery{tenant_id, subject, notice->version, notice->language, "info_message", channel_id, "", now}));
-  AuditEvent e;
-  e.tenant_id = tenant_id;
-  e.actor = AuditActor{"system", "notice", "notice", ""};
-  e.action = "notice.sent";
-  e.subject = subject;
-  e.resource = "notice:" + notice->version + ":" + notice->language;
-  JsonWriter w;
-  w.BeginObject().Key("version").String(notice->version).Key("language").String(notice->language);
-  w.Key("sha256").String(notice->sha256).Key("channel_id").String(channel_id).EndObject();
-  e.details = w.Take();
-  events.push_back(std::move(e));
   return notice;
 }
 
 Status NoticeRegistry::Delivered(const std::string& tenant_id, const std::string& subject, const Notice& notice,
                                  const std::string& channel_id, const Result<std::string>& message_id) {
   Status s = store_.InTransaction([&](StoreTransaction& tx) -> Status {
-    if (message_id.ok()) {
-      return tx.consents().PutNoticeDelivery(NoticeDelivery{tenant_id, subject, notice.version, notice.language,
-                                                            "info_message", channel_id, *message_id,
-                                                            clock_.NowUnixMillis()});
-    }
-    CS_RETURN_IF_ERROR(tx.consents().DeleteNoticeDelivery(tenant_id, subject, notice.version, notice.language));
     AuditEvent e;
     e.tenant_id = tenant_id;
     e.actor = AuditActor{"system", "notice", "notice", ""};
-    e.action = "notice.send_failed";
     e.subject = subject;
     e.resource = "notice:" + notice.version + ":" + notice.language;
-    e.outcome = message_id.status().machine_code().empty() ? "internal" : message_id.status().machine_code();
+    if (message_id.ok()) {
+      CS_RETURN_IF_ERROR(tx.consents().PutNoticeDelivery(NoticeDelivery{tenant_id, subject, notice.version,
+                                                                        notice.language, "info_message", channel_id,
+                                                                        *message_id, clock_.NowUnixMillis()}));
+      e.action = "notice.sent";
+      JsonWriter w;
+      w.BeginObject().Key("version").String(notice.version).Key("language").String(notice.language);
+      w.Key("sha256").String(notice.sha256).Key("channel_id").String(channel_id);
+      w.Key("message_id").String(*message_id).EndObject();
+      e.details = w.Take();
+    } else {
+      CS_RETURN_IF_ERROR(tx.consents().ReleaseNoticeReservation(tenant_id, subject, notice.version, notice.language));
+      e.action = "notice.send_failed";
+      e.outcome = message_id.status().machine_code().empty() ? "internal" : message_id.status().machine_code();
+    }
     return ledger_.Append(tx.audit(), e);
   });
   if (s.ok() && message_id.ok()) RememberDelivered(tenant_id, subject, notice.version);

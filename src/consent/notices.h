@@ -62,22 +62,26 @@ class NoticeRegistry {
   Result<Floor> ReconsentFloor(const std::string& tenant_id, const std::string& purpose_id);
 
   // The publication order of a version; 0 when it is not stored (a consent
-  // recorded before notices were kept in the gateway).
+  // recorded before notices were kept in the gateway). A version this
+  // process has not seen yet is looked up again (at most once a second).
   Result<int64_t> SeqOf(const std::string& tenant_id, const std::string& version);
+  // The same, in a list of the tenant's notices.
+  static int64_t SeqIn(const std::vector<Notice>& notices, const std::string& version);
 
   // First contact (GDPR Art. 13): inside the transaction that stores a
   // subject's inbound message, decides whether the notice in force must be
   // sent to them (they never got any version, or they lack one that asks
-  // for re-consent). If so, reserves the delivery, appends a "notice.sent"
-  // audit event to `events` and returns the notice; the caller sends its
-  // information message after the commit and reports with Delivered().
+  // for re-consent). If so, reserves the delivery (so a second message in
+  // flight does not send it again) and returns the notice; the caller sends
+  // its information message after the commit and reports with Delivered().
   Result<std::optional<Notice>> ReserveInformation(StoreTransaction& tx, const std::string& tenant_id,
                                                    const std::string& subject, std::string_view language,
-                                                   const std::string& channel_id, std::vector<AuditEvent>& events);
+                                                   const std::string& channel_id);
 
-  // The information message was queued as `message_id`, or could not be
-  // (`message_id` not ok): the reservation is then released, so the next
-  // contact tries again.
+  // The information message was queued as `message_id`: the delivery is
+  // recorded with it and audited as "notice.sent". Or it could not be
+  // (`message_id` not ok): the reservation is released, so the next
+  // contact tries again, and "notice.send_failed" is audited.
   Status Delivered(const std::string& tenant_id, const std::string& subject, const Notice& notice,
                    const std::string& channel_id, const Result<std::string>& message_id);
 
@@ -90,15 +94,19 @@ class NoticeRegistry {
   static std::string InformationText(const Notice& notice);
 
  private:
+  static constexpr int64_t kCacheMs = 30'000;
   using Notices = std::shared_ptr<const std::vector<Notice>>;
-  Result<Notices> Load(const std::string& tenant_id);
+  // The tenant's notices, from the cache when younger than `max_age_ms`,
+  // else read through `via` (a transaction's repository inside one).
+  Result<Notices> Load(const std::string& tenant_id, ConsentRepository& via, int64_t max_age_ms = kCacheMs);
+  Result<Notices> Load(const std::string& tenant_id) { return Load(tenant_id, store_.consents()); }
+  std::optional<Notice> InForceIn(const std::vector<Notice>& notices, std::string_view language) const;
   void Invalidate(const std::string& tenant_id);
 
   Store& store_;
   const AuditLedger& ledger_;
   const Clock& clock_;
 
-  static constexpr int64_t kCacheMs = 30'000;
   struct Cached {
     Notices notices;
     int64_t loaded_at_ms = 0;

@@ -152,7 +152,7 @@ std::string EventLine(const ConsentEvent& e) {
 
 }  // namespace
 
-Result<std::string> RenderConsentProofPdf(const ConsentProof& proof, const std::string& json_sha256) {
+Result<std::string> RenderConsentProofPdf(const ConsentProof& proof) {
   ErrorSink sink;
   DocPtr doc(HPDF_New(&OnError, &sink), &HPDF_Free);
   if (!doc) return Internal("cannot start a PDF document");
@@ -172,7 +172,9 @@ Result<std::string> RenderConsentProofPdf(const ConsentProof& proof, const std::
       unicode = true;
       break;
     }
-    sink = ErrorSink{};  // try the next one
+    // Try the next one; libharu refuses every call until its error is reset.
+    HPDF_ResetError(doc.get());
+    sink = ErrorSink{};
   }
   if (font == nullptr) font = HPDF_GetFont(doc.get(), "Helvetica", nullptr);
   if (font == nullptr || sink.error != HPDF_OK) {
@@ -225,8 +227,6 @@ Result<std::string> RenderConsentProofPdf(const ConsentProof& proof, const std::
     out.Paragraph(n.text, kBodySize, kLeading, 12);
   }
 
-  out.Heading("Integrity");
-  out.Line("SHA-256 of the JSON proof served with this document: " + json_sha256);
   out.Finish();
   if (sink.error != HPDF_OK) {
     return Internal("the PDF could not be laid out (libharu error " + std::to_string(sink.error) + ")");

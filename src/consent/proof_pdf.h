@@ -1,9 +1,8 @@
 // File: proof_pdf.h
 // The printable consent proof of one subject (CONS-06): the same content as
 // ConsentProofJson, laid out as an A4 PDF for a supervisory authority or a
-// court, with the SHA-256 of each event's evidence (the value sealed in the
-// audit ledger) and of the JSON proof, so the paper can be matched to the
-// machine-readable record.
+// court, with the SHA-256 of each event's evidence: the value sealed in the
+// tamper-evident audit ledger, so the paper can be checked against it.
 //
 // Rendering uses libharu with an embedded TrueType font (DejaVu Sans), so
 // any language of the notices prints as written; without the font file it
@@ -19,8 +18,7 @@
 
 namespace cs {
 
-// Returns the PDF bytes. `json_sha256` is the hex SHA-256 of the JSON proof
-// served for the same request.
-Result<std::string> RenderConsentProofPdf(const ConsentProof& proof, const std::string& json_sha256);
+// Returns the PDF bytes (the font embedded: about 0.8 MB).
+Result<std::string> RenderConsentProofPdf(const ConsentProof& proof);
 
 }  // namespace cs

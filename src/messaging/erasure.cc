@@ -41,10 +41,7 @@ std::string ErasureJson(const ErasureRecord& e) {
 
 Result<ErasureRecord> ErasureService::Erase(const std::string& tenant_id, const std::string& subject,
                                             const AuditActor& actor) {
-  const bool well_formed = subject.size() == 68 && subject.rfind("sub_", 0) == 0 &&
-                           std::all_of(subject.begin() + 4, subject.end(),
-                                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-  if (!well_formed) {
+  if (!IsSubjectPseudonym(subject)) {
     return InvalidArgument("invalid_subject", "subject must be a pseudonym: sub_ and 64 hex characters");
   }
   ErasureRecord e;

@@ -236,11 +236,15 @@ Status Forwarder::Deliver(const OutboxEntry& e, HttpClient& guarded, HttpClient&
     if (sb.status().code() == StatusCode::kNotFound) return store_.messaging().DeleteOutbox(e.id);
     return sb.status();
   }
-  if (sb->sale_or_sharing && !e.subject.empty()) {
+  if (sb->sale_or_sharing) {
     // CONS-10: checked at delivery, so an opt-out also stops what was
-    // queued before it. The event is dropped, not delayed.
-    CS_ASSIGN_OR_RETURN(std::optional<SaleSharingChoice> choice, store_.consents().GetSaleSharing(e.tenant_id, e.subject));
-    if (choice && choice->opted_out) {
+    // queued before it. The event is dropped, not delayed. An event whose
+    // subject is unknown cannot be checked: it is withheld too.
+    std::optional<SaleSharingChoice> choice;
+    if (!e.subject.empty()) {
+      CS_ASSIGN_OR_RETURN(choice, store_.consents().GetSaleSharing(e.tenant_id, e.subject));
+    }
+    if (e.subject.empty() || (choice && choice->opted_out)) {
       stats_.withheld++;
       return store_.messaging().DeleteOutbox(e.id);
     }

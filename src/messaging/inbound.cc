@@ -410,6 +410,26 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   // kept, sealed, for an operator; the gateway does not act on them yet.
   for (const std::string& change : batch.other_changes) CS_RETURN_IF_ERROR(quarantine("other_field", change));
 
+  // Template reviews concern a WhatsApp Business Account: applied only when
+  // it is one of this tenant's (a Meta app shared by several tenants
+  // delivers every account's reviews to each), otherwise kept aside.
+  std::vector<const whatsapp::TemplateUpdate*> reviews;
+  if (!batch.templates.empty()) {
+    CS_ASSIGN_OR_RETURN(std::vector<Channel> own, store_.messaging().ListChannels(tenant));
+    for (const whatsapp::TemplateUpdate& t : batch.templates) {
+      const bool mine = !t.where.waba_id.empty() &&
+                        std::any_of(own.begin(), own.end(), [&](const Channel& c) { return c.waba_id == t.where.waba_id; });
+      if (mine) {
+        reviews.push_back(&t);
+        continue;
+      }
+      JsonWriter w;
+      w.BeginObject().Key("field").String(t.field).Key("waba_id").String(t.where.waba_id).Key("name").String(t.name);
+      w.Key("language").String(t.language).Key("status").String(t.status).Key("category").String(t.category).EndObject();
+      CS_RETURN_IF_ERROR(quarantine("unknown_waba_id", w.str()));
+    }
+  }
+
   std::vector<PreparedPreference> prefs;
   for (const whatsapp::UserPreference& pref : batch.preferences) {
     CS_ASSIGN_OR_RETURN(const Channel* target, route(pref.where.phone_number_id));
@@ -482,7 +502,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
           CS_ASSIGN_OR_RETURN(std::optional<Notice> notice,
                               consent_->notices().ReserveInformation(tx, tenant, p.record.subject,
                                                                      LanguageForPhone("+" + p.msg->from),
-                                                                     p.record.channel_id, events));
+                                                                     p.record.channel_id));
           if (notice) informs.push_back({p.record.channel_id, p.msg->from, p.record.subject, std::move(*notice)});
         }
       }
@@ -599,12 +619,12 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
       e.details = w.Take();
       events.push_back(std::move(e));
     }
-    for (const whatsapp::TemplateUpdate& t : batch.templates) {
+    for (const whatsapp::TemplateUpdate* t : reviews) {
       // Meta's review of a template: the send gate follows it. Not
       // deduplicated: a redelivery sets the same state again, and two real
       // changes can look alike (PAUSED, APPROVED, PAUSED again).
       if (consent_ == nullptr) continue;
-      TemplateReview review{t.name, t.language, t.status, t.category, t.correct_category, t.change_at * 1000};
+      TemplateReview review{t->name, t->language, t->status, t->category, t->correct_category, t->change_at * 1000};
       CS_RETURN_IF_ERROR(consent_->ApplyTemplateReview(tx, tenant, review, events));
     }
     for (const whatsapp::ValueError& err : batch.errors) {

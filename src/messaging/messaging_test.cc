@@ -778,7 +778,16 @@ TEST_F(MessagingTest, UnroutableAndUnreadableDeliveriesAreQuarantined) {
   WebhookOutcome garbage = Deliver("{\"object\": truncated");
   EXPECT_EQ(garbage.http_status, 200);
   EXPECT_EQ(garbage.quarantined, 1);
-  EXPECT_EQ(store_->messaging().CountQuarantined().value(), 3);
+  // A template review of another tenant's business account (an app shared
+  // by tenants) is kept aside, never applied to this tenant's templates.
+  const std::string review =
+      R"({"message_template_id":1,"message_template_name":"order_shipped","message_template_language":"en_US","event":"PAUSED","reason":"NONE"})";
+  WebhookOutcome theirs = Deliver(whatsapp::WebhookEnvelope("200000000000001", "message_template_status_update", review));
+  EXPECT_EQ(theirs.http_status, 200);
+  EXPECT_EQ(theirs.quarantined, 1);
+  WebhookOutcome ours = Deliver(whatsapp::WebhookEnvelope("100000000000001", "message_template_status_update", review));
+  EXPECT_EQ(ours.quarantined, 0);
+  EXPECT_EQ(store_->messaging().CountQuarantined().value(), 4);
   EXPECT_EQ(Inbound(), 0);
 }
 

@@ -563,8 +563,10 @@ class ConsentRepository {
   virtual Result<std::vector<Notice>> ListNotices(const std::string& tenant_id) = 0;
   // Inserts or replaces the delivery of (tenant, subject, version, language).
   virtual Status PutNoticeDelivery(const NoticeDelivery& delivery) = 0;
-  virtual Status DeleteNoticeDelivery(const std::string& tenant_id, const std::string& subject,
-                                      const std::string& version, const std::string& language) = 0;
+  // Deletes the delivery of (tenant, subject, version, language) only if it
+  // is still an information message reserved and never sent.
+  virtual Status ReleaseNoticeReservation(const std::string& tenant_id, const std::string& subject,
+                                          const std::string& version, const std::string& language) = 0;
   virtual Result<std::vector<NoticeDelivery>> NoticeDeliveries(const std::string& tenant_id,
                                                                const std::string& subject) = 0;
   // Erasure: the subject starts over, as a first contact.

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -109,6 +110,12 @@ std::string SubjectPseudonym(const SecretString& pepper, std::string_view e164) 
     std::abort();  // only on allocation failure; a wrong pseudonym would silently split a person in two
   }
   return "sub_" + HexEncode(std::string_view(reinterpret_cast<const char*>(mac), len));
+}
+
+bool IsSubjectPseudonym(std::string_view subject) {
+  return subject.size() == 68 && subject.substr(0, 4) == "sub_" &&
+         std::all_of(subject.begin() + 4, subject.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 }  // namespace cs

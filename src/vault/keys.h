@@ -55,5 +55,8 @@ std::unique_ptr<Kms> CreateLocalKms(SecretString master_key, Random& random,
 // REQUIRES: `e164` is normalised (NormalizePhone). The same number gives the
 // same pseudonym under one tenant's pepper and unrelated ones across tenants.
 std::string SubjectPseudonym(const SecretString& pepper, std::string_view e164);
+// Whether `subject` has the form SubjectPseudonym gives: "sub_" and 64
+// lowercase hex characters (so a phone number cannot pass for one).
+bool IsSubjectPseudonym(std::string_view subject);
 
 }  // namespace cs

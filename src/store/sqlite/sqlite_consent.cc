@@ -330,11 +330,12 @@ class SqliteConsents final : public ConsentRepository {
     return StepDone(*c, s, "put notice delivery");
   }
 
-  Status DeleteNoticeDelivery(const std::string& tenant_id, const std::string& subject, const std::string& version,
-                              const std::string& language) override {
+  Status ReleaseNoticeReservation(const std::string& tenant_id, const std::string& subject, const std::string& version,
+                                  const std::string& language) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("DELETE FROM notice_deliveries WHERE tenant_id = ? AND subject = ? "
-                                                 "AND version = ? AND language = ?"));
+                                                 "AND version = ? AND language = ? AND source = 'info_message' "
+                                                 "AND message_id = ''"));
     Binder(s).Text(tenant_id).Text(subject).Text(version).Text(language);
     return StepDone(*c, s, "delete notice delivery");
   }
