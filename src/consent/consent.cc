@@ -678,6 +678,19 @@ Status ConsentService::CheckConfirmationSend(const std::string& tenant_id, const
   return Status::Ok();
 }
 
+Status ConsentService::RecordSaleSharingChange(StoreTransaction& tx, const AuditActor& actor, const ConsentEvent& e) {
+  CS_RETURN_IF_ERROR(tx.consents().AppendConsentEvent(e));
+  AuditEvent a;
+  a.tenant_id = e.tenant_id;
+  a.actor = actor;
+  a.action = "privacy.sale_sharing_" + std::string(e.to_state == "opted_out" ? "opt_out" : "opt_in");
+  a.subject = e.subject;
+  a.purpose = e.purpose_id;
+  a.resource = "subject:" + e.subject;
+  a.details = e.evidence;
+  return ledger_.Append(tx.audit(), a);
+}
+
 Result<SaleSharingChoice> ConsentService::OptOutOfSaleSharing(const AuditActor& actor, const std::string& tenant_id,
                                                                const std::string& subject, const std::string& source,
                                                                bool gpc) {
@@ -693,19 +706,10 @@ Result<SaleSharingChoice> ConsentService::OptOutOfSaleSharing(const AuditActor& 
     CS_RETURN_IF_ERROR(tx.consents().PutSaleSharing(out));
     JsonWriter w;
     w.BeginObject().Key("source").String(source).Key("gpc").Bool(gpc).EndObject();
-    const std::string evidence = w.Take();
-    ConsentEvent e{0, tenant_id, subject, std::string(kSaleSharingPurpose), current ? "opted_in" : "none", "opted_out",
-                   now, ActorName(actor), gpc ? "gpc_signal" : "opt_out_request", evidence};
-    CS_RETURN_IF_ERROR(tx.consents().AppendConsentEvent(e));
-    AuditEvent a;
-    a.tenant_id = tenant_id;
-    a.actor = actor;
-    a.action = "privacy.sale_sharing_opt_out";
-    a.subject = subject;
-    a.purpose = std::string(kSaleSharingPurpose);
-    a.resource = "subject:" + subject;
-    a.details = evidence;
-    return ledger_.Append(tx.audit(), a);
+    return RecordSaleSharingChange(tx, actor, ConsentEvent{0, tenant_id, subject, std::string(kSaleSharingPurpose),
+                                                           current ? "opted_in" : "none", "opted_out", now,
+                                                           ActorName(actor), gpc ? "gpc_signal" : "opt_out_request",
+                                                           w.Take()});
   });
   CS_RETURN_IF_ERROR(s);
   return out;
@@ -751,19 +755,9 @@ Result<SaleSharingChoice> ConsentService::OptInToSaleSharing(const AuditActor& a
       w.Key("captured_at").String(FormatRfc3339Millis(request.captured_at_ms));
     }
     w.EndObject();
-    const std::string evidence = w.Take();
-    ConsentEvent e{0, tenant_id, subject, std::string(kSaleSharingPurpose), "opted_out", "opted_in", now,
-                   ActorName(actor), "opt_in_request", evidence};
-    CS_RETURN_IF_ERROR(tx.consents().AppendConsentEvent(e));
-    AuditEvent a;
-    a.tenant_id = tenant_id;
-    a.actor = actor;
-    a.action = "privacy.sale_sharing_opt_in";
-    a.subject = subject;
-    a.purpose = std::string(kSaleSharingPurpose);
-    a.resource = "subject:" + subject;
-    a.details = evidence;
-    return ledger_.Append(tx.audit(), a);
+    return RecordSaleSharingChange(tx, actor, ConsentEvent{0, tenant_id, subject, std::string(kSaleSharingPurpose),
+                                                           "opted_out", "opted_in", now, ActorName(actor),
+                                                           "opt_in_request", w.Take()});
   });
   CS_RETURN_IF_ERROR(s);
   return out;

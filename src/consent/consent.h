@@ -229,6 +229,9 @@ class ConsentService {
                                const std::string& template_name, const std::string& language);
 
  private:
+  // Appends a sale/sharing change to the history and its audit entry.
+  Status RecordSaleSharingChange(StoreTransaction& tx, const AuditActor& actor, const ConsentEvent& event);
+
   enum class Standing { kNone, kActive, kReconsent };
   Result<Standing> Evaluate(const std::string& tenant_id, const std::string& subject, const std::string& purpose_id);
 
