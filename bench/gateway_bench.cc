@@ -164,6 +164,25 @@ void BM_AuditVerify(benchmark::State& state) {
 }
 BENCHMARK(BM_AuditVerify)->Arg(200000)->Unit(benchmark::kMillisecond);
 
+// An inclusion proof of a random entry in a sealed ledger of state.range(0)
+// entries: stored Merkle nodes plus at most a few hundred leaves per level.
+void BM_AuditProveInclusion(benchmark::State& state) {
+  AuditFixture f("prove");
+  std::vector<AuditEvent> batch;
+  for (int i = 0; i < 10000; ++i) batch.push_back(SampleEvent(i));
+  for (int64_t n = 0; n < state.range(0); n += 10000) {
+    (void)f.store->InTransaction([&](StoreTransaction& tx) { return f.ledger.Append(tx.audit(), batch); });
+  }
+  (void)SealLedger(*f.store, *f.signer, f.clock);
+  int64_t i = 0;
+  for (auto _ : state) {
+    auto proof = ProveInclusion(*f.store, 1 + (i++ * 7919) % state.range(0), 0);
+    if (!proof.ok()) state.SkipWithError("proof failed");
+    benchmark::DoNotOptimize(proof);
+  }
+}
+BENCHMARK(BM_AuditProveInclusion)->Arg(1000000)->Unit(benchmark::kMillisecond);
+
 // Issue 5's target: encrypt + decrypt of a 200-byte field >= 400,000/s per core.
 void BM_FieldSealOpen200(benchmark::State& state) {
   CryptoRandom random;

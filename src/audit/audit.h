@@ -107,7 +107,13 @@ class AuditSigner {
 
 // Signs a tree head over every entry not yet covered by one. Returns the new
 // head, or nullopt when the latest head already covers the whole ledger.
+// Also extends the stored Merkle nodes (ExtendMerkleNodes) over the new head.
 Result<std::optional<TreeHead>> SealLedger(Store& store, const AuditSigner& signer, const Clock& clock);
+
+// Stores the roots of every complete 256-leaf subtree of the first
+// `tree_size` entries, and of every larger perfect subtree they complete,
+// up to `max_chunks` new 256-leaf subtrees per call (one transaction).
+Status ExtendMerkleNodes(Store& store, int64_t tree_size, int64_t max_chunks = 4096);
 
 struct AuditVerifyReport {
   bool ok = true;
@@ -174,6 +180,8 @@ struct AuditInclusionProof {
 
 // Proves entry `seq` is in the tree of the signed head of size `tree_size`
 // (the latest head when 0). kNotFound for a missing entry or head.
+// Proofs read stored Merkle nodes (ExtendMerkleNodes) and at most a few
+// hundred leaves per level where none is stored yet: O(log n) rows.
 Result<AuditInclusionProof> ProveInclusion(Store& store, int64_t seq, int64_t tree_size);
 
 struct AuditConsistencyProof {

@@ -1,6 +1,7 @@
 // Appending, sealing, verifying and proving: see audit.h and
 // docs/formats/audit-ledger.md for the byte formats.
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "audit/audit.h"
@@ -93,6 +94,9 @@ Result<std::optional<TreeHead>> SealLedger(Store& store, const AuditSigner& sign
     return Status::Ok();
   });
   CS_RETURN_IF_ERROR(s);
+  // The proof cache follows the signed tree. It is only a cache: proofs fall
+  // back to the leaves where it is missing, so a failure here fails nothing.
+  if (sealed) ExtendMerkleNodes(store, sealed->tree_size).IgnoreError();
   return sealed;
 }
 
@@ -263,13 +267,74 @@ Result<TreeHead> HeadOfSize(Store& store, int64_t size) {
 
 }  // namespace
 
+namespace {
+
+// Nodes are stored from this level up (subtrees of 256 leaves and more):
+// one row per 128 entries on average, so the append path never pays for them.
+constexpr int kLowestStoredLevel = 8;
+constexpr uint64_t kLowestStoredSize = uint64_t{1} << kLowestStoredLevel;
+
+bool IsPowerOfTwo(uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
+
+int Log2(uint64_t n) { return 63 - __builtin_clzll(n); }
+
+// The root of leaves [begin, end) (0-based): a stored node for an aligned
+// perfect subtree, else split as RFC 6962 does; at most 256 leaves are read
+// for a range no node covers.
+merkle::RangeRootFn StoredRangeRoot(AuditRepository& audit) {
+  return [&audit](uint64_t begin, uint64_t end) -> Result<std::string> {
+    std::function<Result<std::string>(uint64_t, uint64_t)> root = [&](uint64_t lo, uint64_t hi) -> Result<std::string> {
+      const uint64_t n = hi - lo;
+      if (n == 0) return merkle::EmptyRoot();
+      if (n >= kLowestStoredSize && IsPowerOfTwo(n) && lo % n == 0) {
+        CS_ASSIGN_OR_RETURN(std::optional<std::string> node, audit.GetMerkleNode(Log2(n), static_cast<int64_t>(lo / n)));
+        if (node) return *node;
+      }
+      if (n <= kLowestStoredSize) {
+        CS_ASSIGN_OR_RETURN(std::vector<std::string> leaves,
+                            audit.EntryHashes(static_cast<int64_t>(lo) + 1, static_cast<int64_t>(hi)));
+        if (leaves.size() != n) return DataLoss("the audit ledger has gaps");
+        return merkle::RootOf(leaves);
+      }
+      const uint64_t k = merkle::LargestPowerOfTwoBelow(n);
+      CS_ASSIGN_OR_RETURN(std::string left, root(lo, lo + k));
+      CS_ASSIGN_OR_RETURN(std::string right, root(lo + k, hi));
+      return merkle::NodeHash(left, right);
+    };
+    return root(begin, end);
+  };
+}
+
+}  // namespace
+
+Status ExtendMerkleNodes(Store& store, int64_t tree_size, int64_t max_chunks) {
+  return store.InTransaction([&](StoreTransaction& tx) -> Status {
+    AuditRepository& audit = tx.audit();
+    CS_ASSIGN_OR_RETURN(int64_t chunk, audit.CountMerkleNodes(kLowestStoredLevel));
+    const int64_t size = static_cast<int64_t>(kLowestStoredSize);
+    for (int64_t done = 0; done < max_chunks && (chunk + 1) * size <= tree_size; ++done, ++chunk) {
+      CS_ASSIGN_OR_RETURN(std::vector<std::string> leaves, audit.EntryHashes(chunk * size + 1, (chunk + 1) * size));
+      if (static_cast<int64_t>(leaves.size()) != size) return DataLoss("the audit ledger has gaps");
+      std::string node = merkle::RootOf(leaves);
+      CS_RETURN_IF_ERROR(audit.PutMerkleNode(kLowestStoredLevel, chunk, node));
+      // Each right child completes its parent, up the tree like a carry.
+      int level = kLowestStoredLevel;
+      for (int64_t index = chunk; index % 2 == 1; index /= 2, ++level) {
+        CS_ASSIGN_OR_RETURN(std::optional<std::string> left, audit.GetMerkleNode(level, index - 1));
+        if (!left) return DataLoss("a stored Merkle node is missing");
+        node = merkle::NodeHash(*left, node);
+        CS_RETURN_IF_ERROR(audit.PutMerkleNode(level + 1, index / 2, node));
+      }
+    }
+    return Status::Ok();
+  });
+}
+
 Result<AuditInclusionProof> ProveInclusion(Store& store, int64_t seq, int64_t tree_size) {
   AuditInclusionProof proof;
   CS_ASSIGN_OR_RETURN(proof.head, HeadOfSize(store, tree_size));
   proof.tree_size = proof.head.tree_size;
   if (seq < 1 || seq > proof.tree_size) return NotFound("entry " + std::to_string(seq) + " is not in that tree");
-  CS_ASSIGN_OR_RETURN(std::vector<std::string> leaves, store.audit().EntryHashes(1, proof.tree_size));
-  if (static_cast<int64_t>(leaves.size()) != proof.tree_size) return DataLoss("the audit ledger has gaps");
   bool found = false;
   CS_RETURN_IF_ERROR(store.audit().Scan(seq, [&](const AuditRecord& r) {
     found = r.seq == seq;
@@ -277,7 +342,9 @@ Result<AuditInclusionProof> ProveInclusion(Store& store, int64_t seq, int64_t tr
     return false;
   }));
   if (!found) return NotFound("audit entry " + std::to_string(seq) + " is archived; prove it from its segment");
-  proof.path = merkle::InclusionProof(leaves, static_cast<size_t>(seq - 1));
+  CS_ASSIGN_OR_RETURN(proof.path, merkle::InclusionProof(static_cast<uint64_t>(seq - 1),
+                                                         static_cast<uint64_t>(proof.tree_size),
+                                                         StoredRangeRoot(store.audit())));
   return proof;
 }
 
@@ -288,9 +355,9 @@ Result<AuditConsistencyProof> ProveConsistency(Store& store, int64_t old_size, i
   if (old_size <= 0 || old_size > new_size) {
     return InvalidArgument("invalid_argument", "the old tree size must be positive and not above the new one");
   }
-  CS_ASSIGN_OR_RETURN(std::vector<std::string> leaves, store.audit().EntryHashes(1, new_size));
-  if (static_cast<int64_t>(leaves.size()) != new_size) return DataLoss("the audit ledger has gaps");
-  proof.path = merkle::ConsistencyProof(leaves, static_cast<size_t>(old_size));
+  CS_ASSIGN_OR_RETURN(proof.path, merkle::ConsistencyProof(static_cast<uint64_t>(old_size),
+                                                           static_cast<uint64_t>(new_size),
+                                                           StoredRangeRoot(store.audit())));
   return proof;
 }
 

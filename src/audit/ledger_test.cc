@@ -240,6 +240,42 @@ TEST_F(AuditLedgerTest, ProofsVerifyAgainstSignedHeads) {
   EXPECT_EQ(ProveConsistency(*store_, 5, 13).status().code(), StatusCode::kNotFound);
 }
 
+// covers: AUD-02 (proofs from stored Merkle nodes match proofs from every leaf)
+TEST_F(AuditLedgerTest, ProofsFromStoredNodesMatchProofsFromTheLeaves) {
+  // Sizes that leave partial subtrees at every level: 256-leaf chunks, a
+  // 1024 subtree, and a ragged right edge.
+  AppendN(1100);
+  Seal();
+  AppendN(1500);
+  Seal();
+  const int64_t size = 2600;
+  auto leaves = store_->audit().EntryHashes(1, size);
+  ASSERT_TRUE(leaves.ok());
+  // 10 complete chunks of 256 leaves, their parents up to 2048 leaves.
+  EXPECT_EQ(store_->audit().CountMerkleNodes(8).value(), 10);
+  EXPECT_EQ(store_->audit().CountMerkleNodes(9).value(), 5);
+  EXPECT_EQ(store_->audit().CountMerkleNodes(11).value(), 1);
+  auto head = store_->audit().LatestTreeHead();
+  ASSERT_TRUE(head.ok() && *head);
+  EXPECT_EQ(merkle::RootOf(*leaves), (*head)->root_hash);
+  for (int64_t seq : {1, 2, 255, 256, 257, 1024, 1025, 2048, 2049, 2599, 2600}) {
+    auto proof = ProveInclusion(*store_, seq, size);
+    ASSERT_TRUE(proof.ok()) << seq << proof.status().ToString();
+    EXPECT_EQ(proof->path, merkle::InclusionProof(*leaves, static_cast<size_t>(seq - 1))) << seq;
+    EXPECT_TRUE(merkle::VerifyInclusion((*leaves)[seq - 1], seq - 1, size, proof->path, (*head)->root_hash)) << seq;
+  }
+  auto consistency = ProveConsistency(*store_, 1100, size);
+  ASSERT_TRUE(consistency.ok()) << consistency.status().ToString();
+  EXPECT_EQ(consistency->path, merkle::ConsistencyProof(*leaves, 1100));
+  EXPECT_TRUE(merkle::VerifyConsistency(1100, size, consistency->old_head.root_hash, (*head)->root_hash,
+                                        consistency->path));
+  // A tampered node cannot forge anything: the proof no longer verifies.
+  Sql("UPDATE audit_merkle_nodes SET hash = zeroblob(32) WHERE level = 10 AND idx = 0;");  // on 2000's path
+  auto forged = ProveInclusion(*store_, 2000, size);
+  ASSERT_TRUE(forged.ok());
+  EXPECT_FALSE(merkle::VerifyInclusion((*leaves)[1999], 1999, size, forged->path, (*head)->root_hash));
+}
+
 TEST_F(AuditLedgerTest, AnExportVerifiesOfflineAndTamperingIsFound) {
   AppendN(6);
   Seal();

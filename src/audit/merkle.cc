@@ -7,8 +7,8 @@ namespace cs::merkle {
 namespace {
 
 // Largest power of two strictly smaller than n (n >= 2).
-size_t SplitPoint(size_t n) {
-  size_t k = 1;
+uint64_t SplitPoint(uint64_t n) {
+  uint64_t k = 1;
   while (k << 1 < n) k <<= 1;
   return k;
 }
@@ -21,34 +21,49 @@ std::string RangeRoot(const std::vector<std::string>& leaves, size_t lo, size_t 
   return NodeHash(RangeRoot(leaves, lo, lo + k), RangeRoot(leaves, lo + k, hi));
 }
 
-void Path(const std::vector<std::string>& leaves, size_t m, size_t lo, size_t hi, std::vector<std::string>& out) {
-  size_t n = hi - lo;
-  if (n <= 1) return;
-  size_t k = SplitPoint(n);
+// RFC 6962 §2.1.1 PATH(m, D[lo:hi]), with the subtree roots from `root_of`.
+Status Path(uint64_t m, uint64_t lo, uint64_t hi, const RangeRootFn& root_of, std::vector<std::string>& out) {
+  uint64_t n = hi - lo;
+  if (n <= 1) return Status::Ok();
+  uint64_t k = SplitPoint(n);
   if (m < k) {
-    Path(leaves, m, lo, lo + k, out);
-    out.push_back(RangeRoot(leaves, lo + k, hi));
+    CS_RETURN_IF_ERROR(Path(m, lo, lo + k, root_of, out));
+    CS_ASSIGN_OR_RETURN(std::string sibling, root_of(lo + k, hi));
+    out.push_back(std::move(sibling));
   } else {
-    Path(leaves, m - k, lo + k, hi, out);
-    out.push_back(RangeRoot(leaves, lo, lo + k));
+    CS_RETURN_IF_ERROR(Path(m - k, lo + k, hi, root_of, out));
+    CS_ASSIGN_OR_RETURN(std::string sibling, root_of(lo, lo + k));
+    out.push_back(std::move(sibling));
   }
+  return Status::Ok();
 }
 
-void SubProof(const std::vector<std::string>& leaves, size_t m, size_t lo, size_t hi, bool complete,
-              std::vector<std::string>& out) {
-  size_t n = hi - lo;
+// RFC 6962 §2.1.2 SUBPROOF(m, D[lo:hi], complete).
+Status SubProof(uint64_t m, uint64_t lo, uint64_t hi, bool complete, const RangeRootFn& root_of,
+                std::vector<std::string>& out) {
+  uint64_t n = hi - lo;
   if (m == n) {
-    if (!complete) out.push_back(RangeRoot(leaves, lo, hi));
-    return;
+    if (!complete) {
+      CS_ASSIGN_OR_RETURN(std::string root, root_of(lo, hi));
+      out.push_back(std::move(root));
+    }
+    return Status::Ok();
   }
-  size_t k = SplitPoint(n);
+  uint64_t k = SplitPoint(n);
   if (m <= k) {
-    SubProof(leaves, m, lo, lo + k, complete, out);
-    out.push_back(RangeRoot(leaves, lo + k, hi));
+    CS_RETURN_IF_ERROR(SubProof(m, lo, lo + k, complete, root_of, out));
+    CS_ASSIGN_OR_RETURN(std::string right, root_of(lo + k, hi));
+    out.push_back(std::move(right));
   } else {
-    SubProof(leaves, m - k, lo + k, hi, false, out);
-    out.push_back(RangeRoot(leaves, lo, lo + k));
+    CS_RETURN_IF_ERROR(SubProof(m - k, lo + k, hi, false, root_of, out));
+    CS_ASSIGN_OR_RETURN(std::string left, root_of(lo, lo + k));
+    out.push_back(std::move(left));
   }
+  return Status::Ok();
+}
+
+RangeRootFn Over(const std::vector<std::string>& leaves) {
+  return [&leaves](uint64_t lo, uint64_t hi) -> Result<std::string> { return RangeRoot(leaves, lo, hi); };
 }
 
 }  // namespace
@@ -92,17 +107,27 @@ std::string Frontier::Serialize() const {
   return out;
 }
 
-std::vector<std::string> InclusionProof(const std::vector<std::string>& leaves, size_t index) {
+Result<std::vector<std::string>> InclusionProof(uint64_t index, uint64_t tree_size, const RangeRootFn& root_of) {
   std::vector<std::string> out;
-  Path(leaves, index, 0, leaves.size(), out);
+  CS_RETURN_IF_ERROR(Path(index, 0, tree_size, root_of, out));
   return out;
 }
 
-std::vector<std::string> ConsistencyProof(const std::vector<std::string>& leaves, size_t old_size) {
+Result<std::vector<std::string>> ConsistencyProof(uint64_t old_size, uint64_t new_size, const RangeRootFn& root_of) {
   std::vector<std::string> out;
-  SubProof(leaves, old_size, 0, leaves.size(), true, out);
+  CS_RETURN_IF_ERROR(SubProof(old_size, 0, new_size, true, root_of, out));
   return out;
 }
+
+std::vector<std::string> InclusionProof(const std::vector<std::string>& leaves, size_t index) {
+  return InclusionProof(index, leaves.size(), Over(leaves)).value();  // a vector's ranges cannot fail
+}
+
+std::vector<std::string> ConsistencyProof(const std::vector<std::string>& leaves, size_t old_size) {
+  return ConsistencyProof(old_size, leaves.size(), Over(leaves)).value();
+}
+
+uint64_t LargestPowerOfTwoBelow(uint64_t n) { return SplitPoint(n); }
 
 bool VerifyInclusion(std::string_view leaf_hash, uint64_t index, uint64_t tree_size,
                      const std::vector<std::string>& proof, std::string_view root) {

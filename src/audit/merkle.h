@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,19 @@ class Frontier {
   int64_t size_ = 0;
   std::vector<std::string> nodes_;
 };
+
+// Returns the root of the leaves [begin, end) of a tree: how the proofs
+// below get subtree roots (from stored nodes, or computed from leaves).
+using RangeRootFn = std::function<Result<std::string>(uint64_t begin, uint64_t end)>;
+
+// The audit path of leaf `index` in a tree of `tree_size` leaves, and the
+// consistency proof between sizes, asking `root_of` for O(log n) subtree
+// roots. REQUIRES: index < tree_size; 0 < old_size <= new_size.
+Result<std::vector<std::string>> InclusionProof(uint64_t index, uint64_t tree_size, const RangeRootFn& root_of);
+Result<std::vector<std::string>> ConsistencyProof(uint64_t old_size, uint64_t new_size, const RangeRootFn& root_of);
+
+// The largest power of two strictly below n (n >= 2): where RFC 6962 splits a tree.
+uint64_t LargestPowerOfTwoBelow(uint64_t n);
 
 // Returns the audit path for leaf `index` in the tree over `leaves`.
 // REQUIRES: index < leaves.size().

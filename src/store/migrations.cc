@@ -397,6 +397,16 @@ ALTER TABLE templates ADD COLUMN status TEXT NOT NULL DEFAULT 'APPROVED';
 -- A subscriber that receives data for sale or cross-context sharing (CCPA).
 ALTER TABLE subscribers ADD COLUMN sale_or_sharing INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    {12, "0012_audit_merkle_nodes", R"sql(
+-- Perfect-subtree roots of the audit Merkle tree from 256 leaves up, so an
+-- inclusion or consistency proof reads O(log n) rows instead of every leaf.
+CREATE TABLE audit_merkle_nodes (
+  level  INTEGER NOT NULL,
+  idx    INTEGER NOT NULL,
+  hash   BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) STRICT, WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace

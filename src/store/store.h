@@ -181,6 +181,14 @@ class AuditRepository {
   virtual Result<std::vector<TreeHead>> TreeHeads() = 0;
   // Returns the largest tree head, or nullopt when none.
   virtual Result<std::optional<TreeHead>> LatestTreeHead() = 0;
+
+  // Stored Merkle nodes (a cache for proofs, docs/audit.md): the root of the
+  // leaves [index * 2^level, (index + 1) * 2^level). A wrong node only
+  // yields a proof that fails against the signed root.
+  virtual Status PutMerkleNode(int level, int64_t index, const std::string& hash) = 0;
+  virtual Result<std::optional<std::string>> GetMerkleNode(int level, int64_t index) = 0;
+  // How many consecutive nodes from index 0 are stored at `level`.
+  virtual Result<int64_t> CountMerkleNodes(int level) = 0;
 };
 
 // ------------------------------------------------------------- messaging

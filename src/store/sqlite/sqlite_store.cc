@@ -390,6 +390,33 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
     return std::optional<TreeHead>(ReadTreeHead(s));
   }
 
+  Status PutMerkleNode(int level, int64_t index, const std::string& hash) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT OR REPLACE INTO audit_merkle_nodes(level, idx, hash) VALUES (?, ?, ?)"));
+    Binder(s).Int(level).Int(index).Blob(hash);
+    return StepDone(*c, s, "put merkle node");
+  }
+
+  Result<std::optional<std::string>> GetMerkleNode(int level, int64_t index) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT hash FROM audit_merkle_nodes WHERE level = ? AND idx = ?"));
+    Binder(s).Int(level).Int(index);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read merkle node");
+    return std::optional<std::string>(ColumnBlob(s, 0));
+  }
+
+  Result<int64_t> CountMerkleNodes(int level) override {
+    auto c = acquire_();
+    // Nodes are added in order from 0, so the count is one past the largest index.
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_merkle_nodes WHERE level = ?"));
+    Binder(s).Int(level);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "count merkle nodes");
+    return sqlite3_column_int64(s, 0);
+  }
+
  private:
   static Tenant ReadTenant(sqlite3_stmt* s) {
     Tenant t{ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2), std::nullopt, std::nullopt};
