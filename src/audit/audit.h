@@ -30,6 +30,7 @@
 
 #include "audit/merkle.h"
 #include "audit/record_format.h"
+#include "common/secret.h"
 #include "common/status.h"
 #include "env/env.h"
 #include "store/store.h"
@@ -90,18 +91,37 @@ class AuditPublicKey {
   std::string pem_;
 };
 
-// The signing key, kept in a PEM file (mode 0600) beside the data.
+// Seals and opens the signing key's private part under the master key (a
+// Kms wrap bound to the context "audit-signing-key"), so it never lies in
+// the clear on disk. `reseal` asks to seal it again under the current key
+// after opening it (a master-key rotation is under way).
+struct SigningKeySealer {
+  std::function<Result<std::string>(const SecretString& private_key)> seal;
+  std::function<Result<SecretString>(std::string_view sealed)> open;
+  bool reseal = false;
+};
+
+// The signing key, in a file (mode 0600) beside the data. With a sealer
+// (a master key is configured) the file holds the public key in the clear
+// and the private key sealed (docs/formats/audit-ledger.md); a plaintext
+// PEM key found there is sealed in place. Without one, the file is a plain
+// PEM private key (only for deployments without a master key), and a sealed
+// file loads for verification only: Sign() then fails with
+// "master_key_required".
 class AuditSigner {
  public:
   // Loads the key at `path`, creating it on first use. Refuses a file that
   // group or others may read.
-  static Result<std::unique_ptr<AuditSigner>> LoadOrCreate(const std::string& path);
+  static Result<std::unique_ptr<AuditSigner>> LoadOrCreate(const std::string& path,
+                                                           const SigningKeySealer* sealer = nullptr);
   Result<std::string> Sign(std::string_view message) const;
   const AuditPublicKey& public_key() const { return public_key_; }
+  // Whether the private key is at hand (Sign works).
+  bool can_sign() const { return key_ != nullptr; }
 
  private:
   AuditSigner(std::shared_ptr<EVP_PKEY> key, AuditPublicKey pub) : key_(std::move(key)), public_key_(std::move(pub)) {}
-  std::shared_ptr<EVP_PKEY> key_;
+  std::shared_ptr<EVP_PKEY> key_;  // null: verification only
   AuditPublicKey public_key_;
 };
 

@@ -148,6 +148,8 @@ int RotateMaster(const CommonOptions& o, const std::string& new_key_file) {
   }
   Result<int> n = RewrapTenantKeys(*rt->store, *messaging->kms, *to, rt->ledger, rt->actor);
   if (!n.ok()) return PrintError(n.status(), o.json);
+  // The audit signing key follows: opened with the old key, sealed with the new.
+  if (Status s = SealAuditSigningKey(*opened->config, *rt, *messaging->kms, *to); !s.ok()) return PrintError(s, o.json);
   if (o.json) {
     JsonWriter w;
     w.BeginObject().Key("rewrapped").Int(*n).Key("from").String(messaging->kms->key_id());

@@ -126,7 +126,8 @@ const std::vector<KeySpec>& Table() {
        "after which they may be destroyed; nothing is deleted from the online ledger but by archiving.",
        [](Config& c, const RawValue& v) { c.audit.retention_days = I(v); }},
       {"audit.signing_key_file", KeyType::kString, "", 0, 0, {},
-       "Ed25519 private key (PEM, mode 0600) that signs tree heads; created on first start. Empty: "
+       "Ed25519 key (mode 0600) that signs tree heads; created on first start. With a master key its private "
+       "part is sealed under it (docs/audit.md#keys), else a plain PEM key. Empty: "
        "`<data_dir>/audit-signing-key.pem`.",
        [](Config& c, const RawValue& v) { c.audit.signing_key_file = S(v); }},
       {"audit.heads_file", KeyType::kString, "", 0, 0, {},

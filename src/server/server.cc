@@ -105,6 +105,25 @@ Result<IssuedKey> PrepareDemo(AdminRuntime& rt) {
 
 }  // namespace
 
+Status SealAuditSigningKey(const Config& config, AdminRuntime& rt, Kms& from, Kms& to) {
+  constexpr std::string_view kContext = "audit-signing-key";
+  SigningKeySealer sealer;
+  sealer.seal = [&to, kContext](const SecretString& key) { return to.Wrap(key, kContext); };
+  sealer.open = [&from, kContext, &config](std::string_view sealed) -> Result<SecretString> {
+    Result<SecretString> key = from.Unwrap(sealed, kContext);
+    if (!key.ok() && key.status().code() == StatusCode::kDataLoss) {
+      return FailedPrecondition("master_key_wrong", "the master key does not open the audit signing key " +
+                                                        config.audit.signing_key_file +
+                                                        ": it was sealed under another master key");
+    }
+    return key;
+  };
+  // Another key to seal under, or a rotation under way: seal it again now.
+  sealer.reseal = &from != &to || !from.previous_key_id().empty();
+  CS_ASSIGN_OR_RETURN(rt.signer, AuditSigner::LoadOrCreate(config.audit.signing_key_file, &sealer));
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, MigrationMode mode, AuditActor actor) {
   CS_RETURN_IF_ERROR(EnsureDataDir(config.data_dir));
   auto rt = std::make_unique<AdminRuntime>();
@@ -130,6 +149,19 @@ Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, Mig
     }
   }
   CS_ASSIGN_OR_RETURN(rt->signer, AuditSigner::LoadOrCreate(config.audit.signing_key_file));
+  // With a configured master key, the signing key is kept sealed under it
+  // (and a plaintext one sealed now). Without one, verification still works
+  // and `serve` seals it once messaging has its key (the demo's included).
+  if (Result<SecretString> master = LoadConfiguredMasterKey(config, rt->random, false); master.ok()) {
+    std::optional<SecretString> previous;
+    if (!config.vault.previous_master_key_file.empty()) {
+      MasterKeySource source;
+      source.file = config.vault.previous_master_key_file;
+      CS_ASSIGN_OR_RETURN(previous, LoadMasterKey(source));
+    }
+    std::unique_ptr<Kms> kms = CreateLocalKms(std::move(master).value(), rt->random, std::move(previous));
+    CS_RETURN_IF_ERROR(SealAuditSigningKey(config, *rt, *kms, *kms));
+  }
   rt->heads_file = config.audit.heads_file;
   rt->audit_retention_days = config.audit.retention_days;
   if (!applied.empty()) {
@@ -495,6 +527,20 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   }
   AdminRuntime& rt = **runtime;
 
+  // Messaging needs the master key; without one the rest of the API still
+  // serves, and the messaging routes say why they cannot. Opened before the
+  // audit writer: with a master key, the audit signing key is sealed under it.
+  Result<std::unique_ptr<MessagingRuntime>> m = OpenMessaging(*config, rt, options.demo);
+  std::unique_ptr<MessagingRuntime> messaging;
+  if (m.ok()) {
+    messaging = std::move(m).value();
+    Status sealed = SealAuditSigningKey(*config, rt, *messaging->kms, *messaging->kms);
+    if (!sealed.ok()) {
+      log->Log(LogLevel::kError, "startup_failed", {{"code", std::string_view(sealed.machine_code())}});
+      return sealed;
+    }
+  }
+
   // Declaration order is destruction order in reverse: the server (and its
   // handlers) go first, the audit writer (which they use) after them.
   MetricsRegistry metrics;
@@ -509,11 +555,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   deps.json_limits.max_depth = config->json.max_depth;
   deps.json_limits.max_array_items = static_cast<size_t>(config->json.max_array_items);
   deps.version = std::string(ConsentryVersion());
-  // Messaging needs the master key; without one the rest of the API still
-  // serves, and the messaging routes say why they cannot.
-  std::unique_ptr<MessagingRuntime> messaging;
-  if (auto m = OpenMessaging(*config, rt, options.demo); m.ok()) {
-    messaging = std::move(m).value();
+  if (messaging) {
     deps.messages = messaging->messages.get();
     deps.channels = messaging->channels.get();
     deps.webhooks = messaging->webhooks.get();

@@ -64,6 +64,13 @@ enum class MigrationMode { kApply, kRequireCurrent, kNone };
 // Applied migrations are recorded in the audit ledger as "system.migrate".
 Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, MigrationMode mode, AuditActor actor);
 
+// Reloads rt.signer with its private key sealed under the master key
+// (AuditSigner, docs/audit.md): opened with `from`, sealed with `to` (the
+// same Kms, except when rotate-master moves it to a new key). A plaintext
+// key is sealed in place. Until this runs, rt.signer may be verify-only.
+// REQUIRES: nothing holds a reference to the previous rt.signer.
+Status SealAuditSigningKey(const Config& config, AdminRuntime& rt, Kms& from, Kms& to);
+
 // Creates a tenant and its "tenant.create" audit entry in one transaction.
 Result<Tenant> CreateTenant(AdminRuntime& runtime, const std::string& name);
 

@@ -292,5 +292,40 @@ TEST(AuditIntegrationTest, ProofsFromTheCliVerify) {
   EXPECT_TRUE(consistency.Json().Find("verified")->as_bool());
 }
 
+// covers: SEC-02 (no secret on disk outside encrypted fields), AUD-03
+TEST(AuditSigningKeyTest, TheSigningKeyIsSealedUnderTheMasterKey) {
+  const std::string dir = MakeTempDir("sealed-signing-key");
+  const std::string key_file = dir + "/audit-signing-key.pem";
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::vector<std::string> with_key = {"CONSENTRY_MASTER_KEY=" + std::string(64, 'a')};
+  // Without a master key, a plaintext key (as before) …
+  ASSERT_EQ(RunConsentry({"tenant", "create", "--data-dir", dir, "--name", "keyed"}).exit_code, 0);
+  ASSERT_EQ(RunConsentry({"audit", "seal", "--data-dir", dir}).exit_code, 0);
+  ASSERT_NE(read(key_file).find("BEGIN PRIVATE KEY"), std::string::npos);
+  const std::string public_before = RunConsentry({"audit", "public-key", "--data-dir", dir}).out;
+  // … sealed in place as soon as one is configured, with the same key pair:
+  // the heads signed before still verify.
+  ASSERT_EQ(RunConsentry({"tenant", "create", "--data-dir", dir, "--name", "keyed-2"}, with_key).exit_code, 0);
+  const std::string sealed = read(key_file);
+  EXPECT_EQ(sealed.find("PRIVATE KEY-----\n"), std::string::npos) << sealed;
+  EXPECT_NE(sealed.find("consentry-sealed-private-key: "), std::string::npos);
+  EXPECT_EQ(RunConsentry({"audit", "public-key", "--data-dir", dir}).out, public_before);
+  ASSERT_EQ(RunConsentry({"audit", "seal", "--data-dir", dir}, with_key).exit_code, 0);
+  CliResult verified = RunConsentry({"audit", "verify", "--data-dir", dir, "--json"});  // no key needed to verify
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  // Signing needs the key; a wrong one is named as such.
+  ASSERT_EQ(RunConsentry({"tenant", "create", "--data-dir", dir, "--name", "keyed-3"}, with_key).exit_code, 0);
+  CliResult unkeyed = RunConsentry({"audit", "seal", "--data-dir", dir});
+  EXPECT_NE(unkeyed.exit_code, 0);
+  EXPECT_NE(unkeyed.err.find("master_key_required"), std::string::npos) << unkeyed.err;
+  CliResult wrong = RunConsentry({"audit", "seal", "--data-dir", dir}, {"CONSENTRY_MASTER_KEY=" + std::string(64, 'b')});
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.err.find("master_key_wrong"), std::string::npos) << wrong.err;
+  EXPECT_EQ(read(key_file), sealed);  // untouched by the failed attempts
+}
+
 }  // namespace
 }  // namespace cs::testing
