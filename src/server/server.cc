@@ -148,11 +148,12 @@ Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, Mig
                                                           ": run `consentry migrate`");
     }
   }
-  CS_ASSIGN_OR_RETURN(rt->signer, AuditSigner::LoadOrCreate(config.audit.signing_key_file));
-  // With a configured master key, the signing key is kept sealed under it
-  // (and a plaintext one sealed now). Without one, verification still works
-  // and `serve` seals it once messaging has its key (the demo's included).
-  if (Result<SecretString> master = LoadConfiguredMasterKey(config, rt->random, false); master.ok()) {
+  // With a configured master key, the signing key is created sealed under it
+  // (and a plaintext one sealed now). Without one, it is a plain PEM key, or a
+  // sealed one loaded for verification only; `serve` seals it once messaging
+  // has its key (the demo's included).
+  Result<SecretString> master = LoadConfiguredMasterKey(config, rt->random, false);
+  if (master.ok()) {
     std::optional<SecretString> previous;
     if (!config.vault.previous_master_key_file.empty()) {
       MasterKeySource source;
@@ -161,6 +162,10 @@ Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, Mig
     }
     std::unique_ptr<Kms> kms = CreateLocalKms(std::move(master).value(), rt->random, std::move(previous));
     CS_RETURN_IF_ERROR(SealAuditSigningKey(config, *rt, *kms, *kms));
+  } else if (master.status().machine_code() == "master_key_missing") {
+    CS_ASSIGN_OR_RETURN(rt->signer, AuditSigner::LoadOrCreate(config.audit.signing_key_file));
+  } else {
+    return master.status();  // configured but unusable (a loose file, malformed): say so now
   }
   rt->heads_file = config.audit.heads_file;
   rt->audit_retention_days = config.audit.retention_days;
