@@ -98,7 +98,8 @@ class AuditPublicKey {
 struct SigningKeySealer {
   std::function<Result<std::string>(const SecretString& private_key)> seal;
   std::function<Result<SecretString>(std::string_view sealed)> open;
-  bool reseal = false;
+  std::string key_id;   // of the master key `seal` uses, written beside the sealed key
+  bool reseal = false;  // seal again when the file names another master key (a rotation)
 };
 
 // The signing key, in a file (mode 0600) beside the data. With a sealer
@@ -112,8 +113,11 @@ class AuditSigner {
  public:
   // Loads the key at `path`, creating it on first use. Refuses a file that
   // group or others may read.
+  // Creation and rewrites are atomic and serialised between processes by
+  // `<path>.lock`. With `create` false a missing file is master_key_required.
   static Result<std::unique_ptr<AuditSigner>> LoadOrCreate(const std::string& path,
-                                                           const SigningKeySealer* sealer = nullptr);
+                                                           const SigningKeySealer* sealer = nullptr,
+                                                           bool create = true);
   Result<std::string> Sign(std::string_view message) const;
   const AuditPublicKey& public_key() const { return public_key_; }
   // Whether the private key is at hand (Sign works).

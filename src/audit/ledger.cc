@@ -281,12 +281,14 @@ int Log2(uint64_t n) { return 63 - __builtin_clzll(n); }
 // The root of leaves [begin, end) (0-based): a stored node for an aligned
 // perfect subtree, else split as RFC 6962 does; at most 256 leaves are read
 // for a range no node covers.
-merkle::RangeRootFn StoredRangeRoot(AuditRepository& audit) {
-  return [&audit](uint64_t begin, uint64_t end) -> Result<std::string> {
+// With `use_nodes` false, everything is computed from the leaves: the
+// fallback when a stored node turns out wrong.
+merkle::RangeRootFn StoredRangeRoot(AuditRepository& audit, bool use_nodes = true) {
+  return [&audit, use_nodes](uint64_t begin, uint64_t end) -> Result<std::string> {
     std::function<Result<std::string>(uint64_t, uint64_t)> root = [&](uint64_t lo, uint64_t hi) -> Result<std::string> {
       const uint64_t n = hi - lo;
       if (n == 0) return merkle::EmptyRoot();
-      if (n >= kLowestStoredSize && IsPowerOfTwo(n) && lo % n == 0) {
+      if (use_nodes && n >= kLowestStoredSize && IsPowerOfTwo(n) && lo % n == 0) {
         CS_ASSIGN_OR_RETURN(std::optional<std::string> node, audit.GetMerkleNode(Log2(n), static_cast<int64_t>(lo / n)));
         if (node) return *node;
       }
@@ -308,26 +310,35 @@ merkle::RangeRootFn StoredRangeRoot(AuditRepository& audit) {
 }  // namespace
 
 Status ExtendMerkleNodes(Store& store, int64_t tree_size, int64_t max_chunks) {
-  return store.InTransaction([&](StoreTransaction& tx) -> Status {
-    AuditRepository& audit = tx.audit();
-    CS_ASSIGN_OR_RETURN(int64_t chunk, audit.CountMerkleNodes(kLowestStoredLevel));
-    const int64_t size = static_cast<int64_t>(kLowestStoredSize);
-    for (int64_t done = 0; done < max_chunks && (chunk + 1) * size <= tree_size; ++done, ++chunk) {
-      CS_ASSIGN_OR_RETURN(std::vector<std::string> leaves, audit.EntryHashes(chunk * size + 1, (chunk + 1) * size));
-      if (static_cast<int64_t>(leaves.size()) != size) return DataLoss("the audit ledger has gaps");
-      std::string node = merkle::RootOf(leaves);
-      CS_RETURN_IF_ERROR(audit.PutMerkleNode(kLowestStoredLevel, chunk, node));
-      // Each right child completes its parent, up the tree like a carry.
-      int level = kLowestStoredLevel;
-      for (int64_t index = chunk; index % 2 == 1; index /= 2, ++level) {
-        CS_ASSIGN_OR_RETURN(std::optional<std::string> left, audit.GetMerkleNode(level, index - 1));
-        if (!left) return DataLoss("a stored Merkle node is missing");
-        node = merkle::NodeHash(*left, node);
-        CS_RETURN_IF_ERROR(audit.PutMerkleNode(level + 1, index / 2, node));
+  // Short transactions: appenders wait for the write lock meanwhile.
+  constexpr int64_t kChunksPerTransaction = 64;
+  bool more = true;
+  for (int64_t budget = max_chunks; more && budget > 0; budget -= kChunksPerTransaction) {
+    CS_RETURN_IF_ERROR(store.InTransaction([&](StoreTransaction& tx) -> Status {
+      AuditRepository& audit = tx.audit();
+      CS_ASSIGN_OR_RETURN(int64_t chunk, audit.CountMerkleNodes(kLowestStoredLevel));
+      const int64_t size = static_cast<int64_t>(kLowestStoredSize);
+      const int64_t limit = std::min(budget, kChunksPerTransaction);
+      int64_t done = 0;
+      for (; done < limit && (chunk + 1) * size <= tree_size; ++done, ++chunk) {
+        CS_ASSIGN_OR_RETURN(std::vector<std::string> leaves, audit.EntryHashes(chunk * size + 1, (chunk + 1) * size));
+        if (static_cast<int64_t>(leaves.size()) != size) return DataLoss("the audit ledger has gaps");
+        std::string node = merkle::RootOf(leaves);
+        CS_RETURN_IF_ERROR(audit.PutMerkleNode(kLowestStoredLevel, chunk, node));
+        // Each right child completes its parent, up the tree like a carry.
+        int level = kLowestStoredLevel;
+        for (int64_t index = chunk; index % 2 == 1; index /= 2, ++level) {
+          CS_ASSIGN_OR_RETURN(std::optional<std::string> left, audit.GetMerkleNode(level, index - 1));
+          if (!left) return DataLoss("a stored Merkle node is missing");
+          node = merkle::NodeHash(*left, node);
+          CS_RETURN_IF_ERROR(audit.PutMerkleNode(level + 1, index / 2, node));
+        }
       }
-    }
-    return Status::Ok();
-  });
+      more = done == limit && (chunk + 1) * size <= tree_size;
+      return Status::Ok();
+    }));
+  }
+  return Status::Ok();
 }
 
 Result<AuditInclusionProof> ProveInclusion(Store& store, int64_t seq, int64_t tree_size) {
@@ -342,9 +353,16 @@ Result<AuditInclusionProof> ProveInclusion(Store& store, int64_t seq, int64_t tr
     return false;
   }));
   if (!found) return NotFound("audit entry " + std::to_string(seq) + " is archived; prove it from its segment");
-  CS_ASSIGN_OR_RETURN(proof.path, merkle::InclusionProof(static_cast<uint64_t>(seq - 1),
-                                                         static_cast<uint64_t>(proof.tree_size),
-                                                         StoredRangeRoot(store.audit())));
+  const auto index = static_cast<uint64_t>(seq - 1), size = static_cast<uint64_t>(proof.tree_size);
+  CS_ASSIGN_OR_RETURN(proof.path, merkle::InclusionProof(index, size, StoredRangeRoot(store.audit())));
+  const std::string leaf = ComputeEntryHash(proof.entry);
+  if (!merkle::VerifyInclusion(leaf, index, size, proof.path, proof.head.root_hash)) {
+    // A damaged stored node: answer from the leaves, which the signed root covers.
+    CS_ASSIGN_OR_RETURN(proof.path, merkle::InclusionProof(index, size, StoredRangeRoot(store.audit(), false)));
+    if (!merkle::VerifyInclusion(leaf, index, size, proof.path, proof.head.root_hash)) {
+      return DataLoss("entry " + std::to_string(seq) + " does not match the signed tree head; run `consentry audit verify`");
+    }
+  }
   return proof;
 }
 
@@ -355,9 +373,15 @@ Result<AuditConsistencyProof> ProveConsistency(Store& store, int64_t old_size, i
   if (old_size <= 0 || old_size > new_size) {
     return InvalidArgument("invalid_argument", "the old tree size must be positive and not above the new one");
   }
-  CS_ASSIGN_OR_RETURN(proof.path, merkle::ConsistencyProof(static_cast<uint64_t>(old_size),
-                                                           static_cast<uint64_t>(new_size),
-                                                           StoredRangeRoot(store.audit())));
+  const auto from = static_cast<uint64_t>(old_size), to = static_cast<uint64_t>(new_size);
+  CS_ASSIGN_OR_RETURN(proof.path, merkle::ConsistencyProof(from, to, StoredRangeRoot(store.audit())));
+  if (!merkle::VerifyConsistency(from, to, proof.old_head.root_hash, proof.new_head.root_hash, proof.path)) {
+    // A damaged stored node: answer from the leaves.
+    CS_ASSIGN_OR_RETURN(proof.path, merkle::ConsistencyProof(from, to, StoredRangeRoot(store.audit(), false)));
+    if (!merkle::VerifyConsistency(from, to, proof.old_head.root_hash, proof.new_head.root_hash, proof.path)) {
+      return DataLoss("the ledger does not match its signed tree heads; run `consentry audit verify`");
+    }
+  }
   return proof;
 }
 

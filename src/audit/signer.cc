@@ -3,11 +3,14 @@
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <utility>
 
 #include "audit/audit.h"
 #include "common/sha256.h"
@@ -63,78 +66,184 @@ bool AuditPublicKey::Verify(std::string_view message, std::string_view signature
 namespace {
 
 constexpr std::string_view kSealedMarker = "consentry-sealed-private-key: ";
+constexpr std::string_view kSealedByMarker = "consentry-sealed-by: ";
+
+// An open file descriptor, closed on scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string DirOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+void SyncDir(const std::string& path) {
+  Fd dir(::open(DirOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() >= 0) ::fsync(dir.get());
+}
+
+bool WriteAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// Reads the whole file; the staging buffer is wiped, since it may hold a
+// plaintext key.
+Result<std::string> ReadFile(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) return Unavailable("storage_unavailable", "cannot open the audit signing key " + path);
+  std::string out;
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      OPENSSL_cleanse(buf, sizeof buf);
+      OPENSSL_cleanse(out.data(), out.size());
+      return Unavailable("storage_unavailable", "cannot read the audit signing key " + path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  OPENSSL_cleanse(buf, sizeof buf);
+  return out;
+}
+
+// A private temporary file beside `path`, written and fsynced; its name.
+Result<std::string> WriteTemporary(const std::string& path, std::string_view content) {
+  std::string name = path + ".XXXXXX";
+  Fd fd(::mkstemp(name.data()));  // mode 0600
+  if (fd.get() < 0) return Unavailable("storage_unavailable", "cannot create a file beside " + path);
+  if (!WriteAll(fd.get(), content) || ::fsync(fd.get()) != 0) {
+    ::unlink(name.c_str());
+    return Unavailable("storage_unavailable", "cannot write " + name);
+  }
+  return name;
+}
+
+// Creates `path` with `content`, whole or not at all: written beside it,
+// then linked into place. false when another process created it first.
+Result<bool> CreateKeyFile(const std::string& path, std::string_view content) {
+  CS_ASSIGN_OR_RETURN(std::string tmp, WriteTemporary(path, content));
+  const int rc = ::link(tmp.c_str(), path.c_str());
+  const int err = errno;
+  ::unlink(tmp.c_str());
+  if (rc != 0 && err == EEXIST) return false;
+  if (rc != 0) return Unavailable("storage_unavailable", "cannot create " + path);
+  SyncDir(path);
+  return true;
+}
+
+// Replaces the key file at `path` with `content`, atomically. The new file
+// keeps the old one's owner (a CLI run as root must not take the key away
+// from the gateway's user). The old file's bytes, which may be a plaintext
+// key, are then overwritten with zeros through a descriptor kept open
+// across the rename. (On copy-on-write file systems and SSDs old blocks
+// may survive; docs/audit.md says so.)
+Status ReplaceKeyFile(const std::string& path, std::string_view content) {
+  Fd old(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st {};
+  if (old.get() < 0 || ::fstat(old.get(), &st) != 0) return Unavailable("storage_unavailable", "cannot open " + path);
+  CS_ASSIGN_OR_RETURN(std::string tmp, WriteTemporary(path, content));
+  if (::chown(tmp.c_str(), st.st_uid, st.st_gid) != 0 && errno != EPERM) {
+    ::unlink(tmp.c_str());
+    return Unavailable("storage_unavailable", "cannot set the owner of " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Unavailable("storage_unavailable", "cannot replace " + path);
+  }
+  SyncDir(path);
+  std::string zeros(static_cast<size_t>(st.st_size), '\0');
+  if (::lseek(old.get(), 0, SEEK_SET) == 0 && WriteAll(old.get(), zeros)) ::fsync(old.get());
+  return Status::Ok();
+}
+
+// Serialises the processes that create or rewrite the key file (the
+// gateway and admin commands share the data directory).
+class KeyFileLock {
+ public:
+  static Result<KeyFileLock> Acquire(const std::string& path) {
+    int fd = ::open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Unavailable("storage_unavailable", "cannot open " + path + ".lock");
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        ::close(fd);
+        return Unavailable("storage_unavailable", "cannot lock " + path + ".lock");
+      }
+    }
+    return KeyFileLock(fd);
+  }
+  KeyFileLock(KeyFileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  KeyFileLock(const KeyFileLock&) = delete;
+  KeyFileLock& operator=(const KeyFileLock&) = delete;
+  KeyFileLock& operator=(KeyFileLock&&) = delete;
+  ~KeyFileLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+
+ private:
+  explicit KeyFileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 // The sealed file: the public key in the clear (verification needs no
-// secret), then the private key sealed under the master key.
+// secret), which master key sealed it, then the private key sealed.
 Result<std::string> SealedFile(EVP_PKEY* key, const SigningKeySealer& sealer) {
   std::string raw(32, '\0');
   size_t len = raw.size();
   if (EVP_PKEY_get_raw_private_key(key, reinterpret_cast<unsigned char*>(raw.data()), &len) != 1 || len != 32) {
+    OPENSSL_cleanse(raw.data(), raw.size());
     return Internal("cannot read the audit signing key");
   }
   SecretString secret(std::move(raw));
   CS_ASSIGN_OR_RETURN(std::string sealed, sealer.seal(secret));
   CS_ASSIGN_OR_RETURN(AuditPublicKey pub, PublicOf(key));
-  return pub.pem() + std::string(kSealedMarker) + HexEncode(sealed) + "\n";
+  return pub.pem() + std::string(kSealedByMarker) + sealer.key_id + "\n" + std::string(kSealedMarker) +
+         HexEncode(sealed) + "\n";
 }
 
-// Writes `content` to a new 0600 file; false (and no error) if it exists.
-Result<bool> CreatePrivateFile(const std::string& path, std::string_view content) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) return false;
-    return Unavailable("storage_unavailable", "cannot create " + path);
-  }
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Unavailable("storage_unavailable", "cannot write " + path);
-  return true;
-}
-
-// Replaces the file at `path` with `content`: the old bytes are overwritten
-// with zeros first (a plaintext key must not linger in freed blocks), then
-// a new file is renamed over it.
-Status ReplacePrivateFile(const std::string& path, std::string_view content) {
-  const std::string tmp = path + ".tmp";
-  ::unlink(tmp.c_str());
-  CS_ASSIGN_OR_RETURN(bool created, CreatePrivateFile(tmp, content));
-  if (!created) return Unavailable("storage_unavailable", "cannot create " + tmp);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      std::string zeros(static_cast<size_t>(st.st_size), '\0');
-      bool ok = ::write(fd, zeros.data(), zeros.size()) == static_cast<ssize_t>(zeros.size()) && ::fsync(fd) == 0;
-      ::close(fd);
-      if (!ok) return Unavailable("storage_unavailable", "cannot overwrite " + path);
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Unavailable("storage_unavailable", "cannot replace " + path);
-  const std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
-  int dfd = ::open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
-}
-
-Result<std::string> ReadFile(const std::string& path) {
-  FILE* f = fopen(path.c_str(), "r");
-  if (f == nullptr) return Unavailable("storage_unavailable", "cannot open the audit signing key " + path);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  fclose(f);
-  return out;
+// The value after `marker` on its line, or "".
+std::string_view LineValue(std::string_view content, std::string_view marker) {
+  size_t at = content.find(marker);
+  if (at == std::string_view::npos) return {};
+  std::string_view rest = content.substr(at + marker.size());
+  rest = rest.substr(0, rest.find('\n'));
+  while (!rest.empty() && rest.back() == '\r') rest.remove_suffix(1);
+  return rest;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<AuditSigner>> AuditSigner::LoadOrCreate(const std::string& path, const SigningKeySealer* sealer) {
+Result<std::unique_ptr<AuditSigner>> AuditSigner::LoadOrCreate(const std::string& path, const SigningKeySealer* sealer,
+                                                               bool create) {
+  // Everything below, the decision to create or rewrite included, happens
+  // under the lock, so two processes never write the file at once.
+  CS_ASSIGN_OR_RETURN(KeyFileLock lock, KeyFileLock::Acquire(path));
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (!create) {
+      return FailedPrecondition("master_key_required",
+                                "there is no audit signing key at " + path + " and it is not created without a "
+                                "usable master key");
+    }
     EVP_PKEY* generated = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
     if (generated == nullptr) return Internal("cannot generate the audit signing key");
     auto key = Own(generated);
@@ -149,24 +258,25 @@ Result<std::unique_ptr<AuditSigner>> AuditSigner::LoadOrCreate(const std::string
       char* data = nullptr;
       long len = BIO_get_mem_data(bio.get(), &data);
       content.assign(data, static_cast<size_t>(len));
+      OPENSSL_cleanse(data, static_cast<size_t>(len));
     }
-    // O_EXCL: never overwrite a key another process created meanwhile.
-    CS_RETURN_IF_ERROR(CreatePrivateFile(path, content).status());
+    Result<bool> created = CreateKeyFile(path, content);
     OPENSSL_cleanse(content.data(), content.size());
-    if (::stat(path.c_str(), &st) != 0) return Unavailable("storage_unavailable", "cannot read " + path);
+    CS_RETURN_IF_ERROR(created.status());
+    if (::lstat(path.c_str(), &st) != 0) return Unavailable("storage_unavailable", "cannot read " + path);
   }
+  if (!S_ISREG(st.st_mode)) return FailedPrecondition("insecure_key_file", path + " is not a regular file");
   if ((st.st_mode & 077) != 0) {
     return FailedPrecondition("insecure_key_file", path + " is readable by group or others; chmod 600 it");
   }
   CS_ASSIGN_OR_RETURN(std::string content, ReadFile(path));
   const size_t marker = content.find(kSealedMarker);
   if (marker != std::string::npos) {
-    CS_ASSIGN_OR_RETURN(AuditPublicKey pub, AuditPublicKey::FromPem(std::string_view(content).substr(0, marker)));
+    const size_t pem_end = std::min(marker, content.find(kSealedByMarker));
+    CS_ASSIGN_OR_RETURN(AuditPublicKey pub, AuditPublicKey::FromPem(std::string_view(content).substr(0, pem_end)));
     // Verification needs no secret; signing needs the master key.
     if (sealer == nullptr) return std::unique_ptr<AuditSigner>(new AuditSigner(nullptr, std::move(pub)));
-    std::string_view hex = std::string_view(content).substr(marker + kSealedMarker.size());
-    while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.remove_suffix(1);
-    std::optional<std::string> sealed = HexDecode(hex);
+    std::optional<std::string> sealed = HexDecode(LineValue(content, kSealedMarker));
     if (!sealed) return DataLoss("the sealed audit signing key in " + path + " is damaged");
     CS_ASSIGN_OR_RETURN(SecretString raw, sealer->open(*sealed));
     std::string_view bytes = InsecureSecretAccess::Get(raw);
@@ -178,10 +288,10 @@ Result<std::unique_ptr<AuditSigner>> AuditSigner::LoadOrCreate(const std::string
     if (derived.key_id() != pub.key_id()) {
       return DataLoss("the audit signing key in " + path + " does not match its public key");
     }
-    if (sealer->reseal) {
-      // A master-key rotation: seal it under the new key before the old one goes.
+    if (sealer->reseal && LineValue(content, kSealedByMarker) != sealer->key_id) {
+      // A master-key rotation: sealed again under the new key.
       CS_ASSIGN_OR_RETURN(std::string again, SealedFile(opened, *sealer));
-      CS_RETURN_IF_ERROR(ReplacePrivateFile(path, again));
+      CS_RETURN_IF_ERROR(ReplaceKeyFile(path, again));
     }
     return std::unique_ptr<AuditSigner>(new AuditSigner(std::move(key), std::move(derived)));
   }
@@ -194,7 +304,7 @@ Result<std::unique_ptr<AuditSigner>> AuditSigner::LoadOrCreate(const std::string
   if (sealer != nullptr) {
     // A key from before the master key: sealed in place, the plaintext overwritten.
     CS_ASSIGN_OR_RETURN(std::string sealed_file, SealedFile(raw, *sealer));
-    CS_RETURN_IF_ERROR(ReplacePrivateFile(path, sealed_file));
+    CS_RETURN_IF_ERROR(ReplaceKeyFile(path, sealed_file));
   }
   CS_ASSIGN_OR_RETURN(AuditPublicKey pub, PublicOf(raw));
   return std::unique_ptr<AuditSigner>(new AuditSigner(std::move(key), std::move(pub)));  // private constructor

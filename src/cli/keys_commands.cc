@@ -121,6 +121,8 @@ int FinishMasterRotation(const CommonOptions& o) {
   }
   Result<int> n = RewrapTenantKeys(*opened->rt->store, kms, kms, opened->rt->ledger, opened->rt->actor);
   if (!n.ok()) return PrintError(n.status(), o.json);
+  // The audit signing key too, now that every gateway runs with the new key.
+  if (Status s = SealAuditSigningKey(*opened->config, *opened->rt, kms, kms, true); !s.ok()) return PrintError(s, o.json);
   if (o.json) {
     JsonWriter w;
     w.BeginObject().Key("rewrapped").Int(*n).Key("from").String(kms.previous_key_id()).Key("to").String(kms.key_id());
@@ -149,7 +151,11 @@ int RotateMaster(const CommonOptions& o, const std::string& new_key_file) {
   Result<int> n = RewrapTenantKeys(*rt->store, *messaging->kms, *to, rt->ledger, rt->actor);
   if (!n.ok()) return PrintError(n.status(), o.json);
   // The audit signing key follows: opened with the old key, sealed with the new.
-  if (Status s = SealAuditSigningKey(*opened->config, *rt, *messaging->kms, *to); !s.ok()) return PrintError(s, o.json);
+  if (Status s = SealAuditSigningKey(*opened->config, *rt, *messaging->kms, *to, true); !s.ok()) {
+    std::cerr << "the tenant keys are re-wrapped, but the audit signing key is not: start once with the old key as "
+                 "vault.previous_master_key_file and run `keys rotate-master` again\n";
+    return PrintError(s, o.json);
+  }
   if (o.json) {
     JsonWriter w;
     w.BeginObject().Key("rewrapped").Int(*n).Key("from").String(messaging->kms->key_id());

@@ -105,7 +105,7 @@ Result<IssuedKey> PrepareDemo(AdminRuntime& rt) {
 
 }  // namespace
 
-Status SealAuditSigningKey(const Config& config, AdminRuntime& rt, Kms& from, Kms& to) {
+Status SealAuditSigningKey(const Config& config, AdminRuntime& rt, Kms& from, Kms& to, bool reseal) {
   constexpr std::string_view kContext = "audit-signing-key";
   SigningKeySealer sealer;
   sealer.seal = [&to, kContext](const SecretString& key) { return to.Wrap(key, kContext); };
@@ -118,8 +118,8 @@ Status SealAuditSigningKey(const Config& config, AdminRuntime& rt, Kms& from, Km
     }
     return key;
   };
-  // Another key to seal under, or a rotation under way: seal it again now.
-  sealer.reseal = &from != &to || !from.previous_key_id().empty();
+  sealer.key_id = to.key_id();
+  sealer.reseal = reseal;
   CS_ASSIGN_OR_RETURN(rt.signer, AuditSigner::LoadOrCreate(config.audit.signing_key_file, &sealer));
   return Status::Ok();
 }
@@ -152,20 +152,38 @@ Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, Mig
   // (and a plaintext one sealed now). Without one, it is a plain PEM key, or a
   // sealed one loaded for verification only; `serve` seals it once messaging
   // has its key (the demo's included).
+  // A key that does not fit this data directory (mistyped) must never seal
+  // anything: then, and with a key that cannot be loaded, the signing key is
+  // opened for verification only (never created), so read-only commands
+  // still work and `serve` refuses with the reason.
+  Status usable = Status::Ok();
   Result<SecretString> master = LoadConfiguredMasterKey(config, rt->random, false);
   if (master.ok()) {
     std::optional<SecretString> previous;
     if (!config.vault.previous_master_key_file.empty()) {
       MasterKeySource source;
       source.file = config.vault.previous_master_key_file;
-      CS_ASSIGN_OR_RETURN(previous, LoadMasterKey(source));
+      Result<SecretString> loaded = LoadMasterKey(source);
+      if (loaded.ok()) previous = std::move(loaded).value();
+      else usable = loaded.status();
     }
-    std::unique_ptr<Kms> kms = CreateLocalKms(std::move(master).value(), rt->random, std::move(previous));
-    CS_RETURN_IF_ERROR(SealAuditSigningKey(config, *rt, *kms, *kms));
+    if (usable.ok()) {
+      std::unique_ptr<Kms> kms = CreateLocalKms(std::move(master).value(), rt->random, std::move(previous));
+      // (A schema not migrated yet holds no tenant key: nothing to misfit.)
+      Status fits = CheckMasterKeyFits(*rt->store, *kms);
+      if (!fits.ok() && fits.machine_code() == "master_key_wrong") usable = fits;
+      if (usable.ok()) CS_RETURN_IF_ERROR(SealAuditSigningKey(config, *rt, *kms, *kms, false));
+    }
   } else if (master.status().machine_code() == "master_key_missing") {
     CS_ASSIGN_OR_RETURN(rt->signer, AuditSigner::LoadOrCreate(config.audit.signing_key_file));
   } else {
-    return master.status();  // configured but unusable (a loose file, malformed): say so now
+    usable = master.status();
+  }
+  if (!usable.ok()) {
+    Result<std::unique_ptr<AuditSigner>> verify_only =
+        AuditSigner::LoadOrCreate(config.audit.signing_key_file, nullptr, /*create=*/false);
+    if (!verify_only.ok()) return usable;
+    rt->signer = std::move(verify_only).value();
   }
   rt->heads_file = config.audit.heads_file;
   rt->audit_retention_days = config.audit.retention_days;
@@ -539,7 +557,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   std::unique_ptr<MessagingRuntime> messaging;
   if (m.ok()) {
     messaging = std::move(m).value();
-    Status sealed = SealAuditSigningKey(*config, rt, *messaging->kms, *messaging->kms);
+    Status sealed = SealAuditSigningKey(*config, rt, *messaging->kms, *messaging->kms, false);
     if (!sealed.ok()) {
       log->Log(LogLevel::kError, "startup_failed", {{"code", std::string_view(sealed.machine_code())}});
       return sealed;
@@ -591,6 +609,13 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
       }
     }
     log->Log(LogLevel::kWarn, "messaging_disabled", {{"code", std::string_view(code)}});
+  }
+  if (!rt.signer->can_sign()) {
+    // A sealed signing key and no master key: the ledger could not be sealed.
+    log->Log(LogLevel::kError, "startup_failed", {{"code", std::string_view("master_key_required")}});
+    return FailedPrecondition("master_key_required",
+                              "the audit signing key is sealed under a master key: set vault.master_key_file or "
+                              "CONSENTRY_MASTER_KEY (docs/audit.md#keys)");
   }
   deps.allowed_graph_urls = AllowedGraphUrls(config->messaging);
   std::unique_ptr<GatewayApi> api = CreateGatewayApi(std::move(deps));

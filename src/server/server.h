@@ -65,11 +65,13 @@ enum class MigrationMode { kApply, kRequireCurrent, kNone };
 Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, MigrationMode mode, AuditActor actor);
 
 // Reloads rt.signer with its private key sealed under the master key
-// (AuditSigner, docs/audit.md): opened with `from`, sealed with `to` (the
-// same Kms, except when rotate-master moves it to a new key). A plaintext
-// key is sealed in place. Until this runs, rt.signer may be verify-only.
+// (AuditSigner, docs/audit.md): opened with `from`, sealed with `to`. A
+// plaintext key is sealed in place. `reseal` (the master-key rotation
+// commands only) seals it again under `to` when another key sealed it; a
+// gateway merely started with a previous key leaves it, so gateways not yet
+// restarted keep opening it. Until this runs, rt.signer may be verify-only.
 // REQUIRES: nothing holds a reference to the previous rt.signer.
-Status SealAuditSigningKey(const Config& config, AdminRuntime& rt, Kms& from, Kms& to);
+Status SealAuditSigningKey(const Config& config, AdminRuntime& rt, Kms& from, Kms& to, bool reseal);
 
 // Creates a tenant and its "tenant.create" audit entry in one transaction.
 Result<Tenant> CreateTenant(AdminRuntime& runtime, const std::string& name);

@@ -328,13 +328,16 @@ TEST_F(WhatsAppDemoTest, MetasTemplateReviewReachesTheSendGateOverWebhooks) {
       << templates.body;
   // The double opt-in's request template recategorised: no request goes out (CONS-02).
   Call(sandbox_port_, "POST", "/_sandbox/templates", "", R"({"name":"consent_request","category":"MARKETING"})");
-  HttpReply refused;
-  EXPECT_TRUE(WaitFor([&] {
-    refused = Call(port(), "POST", "/v1/consents", token_,
-                   R"({"phone":"+4915112345600","purpose":"order_updates","evidence":{"source_channel":"web_form",)"
-                   R"("notice_version":"2026-11","notice_language":"en","captured_at":"2026-11-22T10:00:00Z"}})");
-    return refused.status == 409;
-  })) << refused.body;
+  // Once the review webhook is in (a registration before it would start a
+  // pending request, which later calls return as is):
+  ASSERT_TRUE(WaitFor([&] {
+    return Call(port(), "GET", "/v1/templates", token_)
+               .body.find(R"("name":"consent_request","language":"en_US","category":"MARKETING")") != std::string::npos;
+  }));
+  HttpReply refused = Call(port(), "POST", "/v1/consents", token_,
+                           R"({"phone":"+4915112345600","purpose":"order_updates","evidence":{"source_channel":"web_form",)"
+                           R"("notice_version":"2026-11","notice_language":"en","captured_at":"2026-11-22T10:00:00Z"}})");
+  EXPECT_EQ(refused.status, 409) << refused.body;
   EXPECT_EQ(refused.ErrorCode(), "confirmation_template_miscategorised");
 }
 
