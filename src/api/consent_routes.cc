@@ -65,6 +65,26 @@ Result<std::string> SubjectFromBody(const ConsentRouteDeps& d, const std::string
   return InvalidArgument("missing_field", "give phone or subject");
 }
 
+// Where and when a choice was captured: the fields every evidence object
+// shares (the caller reads its own and calls Finish).
+struct Capture {
+  std::string source_channel;
+  std::string source_ref;
+  int64_t captured_at_ms = 0;
+};
+
+Result<Capture> ReadCapture(ObjectReader& ev) {
+  Capture c;
+  CS_ASSIGN_OR_RETURN(c.source_channel, ev.RequiredString("source_channel"));
+  CS_ASSIGN_OR_RETURN(auto ref, ev.OptionalString("source_ref"));
+  CS_ASSIGN_OR_RETURN(std::string captured, ev.RequiredString("captured_at"));
+  c.source_ref = ref.value_or("");
+  std::optional<int64_t> ms = ParseRfc3339Millis(captured);
+  if (!ms) return InvalidArgument("invalid_field", "evidence.captured_at must be an RFC 3339 time");
+  c.captured_at_ms = *ms;
+  return c;
+}
+
 bool GpcHeader(const HttpRequest& req) {
   const std::string* h = req.Header("sec-gpc");
   return h != nullptr && TrimAscii(*h) == "1";
@@ -148,14 +168,11 @@ Result<HttpResponse> SaleSharingChoiceRoute(const ConsentRouteDeps& d, const Htt
     CS_ASSIGN_OR_RETURN(const JsonValue* evidence, r.OptionalObject("evidence"));
     if (evidence != nullptr) {
       CS_ASSIGN_OR_RETURN(ObjectReader ev, ObjectReader::Create(*evidence, "body.evidence"));
-      CS_ASSIGN_OR_RETURN(opt_in.source_channel, ev.RequiredString("source_channel"));
-      CS_ASSIGN_OR_RETURN(auto ref, ev.OptionalString("source_ref"));
-      CS_ASSIGN_OR_RETURN(std::string captured, ev.RequiredString("captured_at"));
+      CS_ASSIGN_OR_RETURN(Capture capture, ReadCapture(ev));
       CS_RETURN_IF_ERROR(ev.Finish());
-      opt_in.source_ref = ref.value_or("");
-      std::optional<int64_t> ms = ParseRfc3339Millis(captured);
-      if (!ms) return InvalidArgument("invalid_field", "evidence.captured_at must be an RFC 3339 time");
-      opt_in.captured_at_ms = *ms;
+      opt_in.source_channel = std::move(capture.source_channel);
+      opt_in.source_ref = std::move(capture.source_ref);
+      opt_in.captured_at_ms = capture.captured_at_ms;
     }
   }
   CS_RETURN_IF_ERROR(r.Finish());
@@ -265,21 +282,18 @@ Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpReques
   if (evidence_value == nullptr) return InvalidArgument("missing_field", "body.evidence is required");
   CS_ASSIGN_OR_RETURN(ObjectReader ev, ObjectReader::Create(*evidence_value, "body.evidence"));
   ConsentEvidence evidence;
-  CS_ASSIGN_OR_RETURN(evidence.source_channel, ev.RequiredString("source_channel"));
-  CS_ASSIGN_OR_RETURN(auto ref, ev.OptionalString("source_ref"));
+  CS_ASSIGN_OR_RETURN(Capture capture, ReadCapture(ev));
   CS_ASSIGN_OR_RETURN(evidence.notice_version, ev.RequiredString("notice_version"));
   CS_ASSIGN_OR_RETURN(auto notice_language, ev.OptionalString("notice_language"));
   CS_ASSIGN_OR_RETURN(auto notice_sha256, ev.OptionalString("notice_sha256"));
-  CS_ASSIGN_OR_RETURN(std::string captured, ev.RequiredString("captured_at"));
   CS_ASSIGN_OR_RETURN(auto gpc_field, r.OptionalBool("gpc"));
   CS_RETURN_IF_ERROR(ev.Finish());
   CS_RETURN_IF_ERROR(r.Finish());
-  if (ref) evidence.source_ref = *ref;
+  evidence.source_channel = std::move(capture.source_channel);
+  evidence.source_ref = std::move(capture.source_ref);
+  evidence.captured_at_ms = capture.captured_at_ms;
   evidence.notice_language = notice_language.value_or("");
   evidence.notice_sha256 = notice_sha256.value_or("");
-  std::optional<int64_t> captured_ms = ParseRfc3339Millis(captured);
-  if (!captured_ms) return InvalidArgument("invalid_field", "evidence.captured_at must be an RFC 3339 time");
-  evidence.captured_at_ms = *captured_ms;
   std::string e164;
   CS_ASSIGN_OR_RETURN(std::string subject, SubjectOf(d, p.tenant_id, phone, &e164));
   // CONS-10: a Global Privacy Control signal seen where the consent was

@@ -128,6 +128,7 @@ Result<std::string> ReadFile(const std::string& path) {
 
 // A private temporary file beside `path`, written and fsynced; its name.
 Result<std::string> WriteTemporary(const std::string& path, std::string_view content) {
+  // mkstemp's template: it replaces the six X with a unique suffix.
   std::string name = path + ".XXXXXX";
   Fd fd(::mkstemp(name.data()));  // mode 0600
   if (fd.get() < 0) return Unavailable("storage_unavailable", "cannot create a file beside " + path);
