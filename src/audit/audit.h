@@ -131,7 +131,8 @@ class AuditSigner {
 
 // Signs a tree head over every entry not yet covered by one. Returns the new
 // head, or nullopt when the latest head already covers the whole ledger.
-// Also extends the stored Merkle nodes (ExtendMerkleNodes) over the new head.
+// Also extends the stored Merkle nodes (ExtendMerkleNodes) over the new head,
+// and the search index (IndexLedger) once 10,000 entries wait.
 Result<std::optional<TreeHead>> SealLedger(Store& store, const AuditSigner& signer, const Clock& clock);
 
 // Stores the roots of every complete 256-leaf subtree of the first
@@ -145,6 +146,7 @@ struct AuditVerifyReport {
   int64_t entries = 0;        // entries checked now
   int64_t tree_heads = 0;
   int64_t unsealed = 0;       // entries after the last signed head
+  int64_t indexed = 0;        // entries the search index covers (checked against them)
   int64_t first_bad_seq = 0;  // 0 when ok
   std::string problem;        // what is wrong at first_bad_seq
 };
@@ -181,13 +183,25 @@ class LedgerVerifier {
   AuditVerifyReport report_;
 };
 
+// Indexes the blocks not yet in the search index when at least
+// `min_pending` entries wait (AuditRepository::IndexPending), in short
+// transactions. Returns how many entries it indexed.
+Result<int64_t> IndexLedger(Store& store, int64_t min_pending = 1);
+// Drops the search index and builds it again from the entries.
+Status RebuildSearchIndex(Store& store);
+
 // Verifies the whole ledger in `store` against its own tree heads plus
 // `anchored_heads` (kept outside the database: the heads file, or heads an
 // auditor exported earlier), so deleting heads together with the tail is
-// detected too. `progress` (may be empty) gets the entries checked so far.
+// detected too. Then checks the search index against the entries it covers
+// (a mismatch leaves the entries intact: RebuildSearchIndex repairs it).
+// `progress` (may be empty) gets the entries checked so far.
+// With `check_index` false only the ledger itself is checked (the search
+// index check costs about as much again).
 Result<AuditVerifyReport> VerifyStoredLedger(Store& store, const AuditPublicKey& key,
                                              std::vector<TreeHead> anchored_heads,
-                                             const std::function<void(int64_t)>& progress = {});
+                                             const std::function<void(int64_t)>& progress = {},
+                                             bool check_index = true);
 
 // Appends `head` as one JSON line to `path` (created 0600) and syncs it: the
 // "logically separate store" of signed checkpoints (AUD-02).

@@ -10,6 +10,7 @@
 
 #include "audit/audit.h"
 #include "common/strings.h"
+#include "store/migrations.h"
 
 namespace cs {
 namespace {
@@ -29,17 +30,57 @@ class AuditLedgerTest : public ::testing::Test {
     signer_ = std::move(signer).value();
   }
 
+  static AuditEvent Event(int i, const std::string& tenant) {
+    AuditEvent e;
+    e.tenant_id = tenant;
+    e.actor = {"integration", "key_1", "api", "req_" + std::to_string(i)};
+    e.action = "apikey.read";
+    e.subject = "sub_" + std::to_string(i % 3);
+    e.resource = "apikey:key_" + std::to_string(i);
+    return e;
+  }
+
+  // Appends `n` entries in one transaction: one stored block.
   void AppendN(int n, const std::string& tenant = "ten_a") {
     std::vector<AuditEvent> events;
-    for (int i = 0; i < n; ++i) {
-      AuditEvent e;
-      e.tenant_id = tenant;
-      e.actor = {"integration", "key_1", "api", "req_" + std::to_string(i)};
-      e.action = "apikey.read";
-      e.resource = "apikey:key_" + std::to_string(i);
-      events.push_back(e);
-    }
+    for (int i = 0; i < n; ++i) events.push_back(Event(i, tenant));
     ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) { return ledger_.Append(tx.audit(), events); }).ok());
+  }
+
+  // Appends `n` entries one transaction each: block i holds entry i, so
+  // tampering SQL can address entries by their block.
+  void AppendEach(int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) { return ledger_.Append(tx.audit(), Event(i, "ten_a")); })
+                      .ok());
+    }
+  }
+
+  // Rewrites the bytes of the block starting at `first_seq` in place, as an
+  // attacker with file access could.
+  void RewriteBlock(int64_t first_seq, const std::function<void(std::string& records, std::string& hashes)>& edit) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+    sqlite3_exec(db, "DROP TRIGGER IF EXISTS audit_blocks_append_only_update", nullptr, nullptr, nullptr);
+    sqlite3_stmt* read = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT records, hashes FROM audit_blocks WHERE first_seq = ?", -1, &read, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_int64(read, 1, first_seq);
+    ASSERT_EQ(sqlite3_step(read), SQLITE_ROW);
+    std::string records(static_cast<const char*>(sqlite3_column_blob(read, 0)), static_cast<size_t>(sqlite3_column_bytes(read, 0)));
+    std::string hashes(static_cast<const char*>(sqlite3_column_blob(read, 1)), static_cast<size_t>(sqlite3_column_bytes(read, 1)));
+    sqlite3_finalize(read);
+    edit(records, hashes);
+    sqlite3_stmt* write = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE audit_blocks SET records = ?, hashes = ? WHERE first_seq = ?", -1, &write,
+                                 nullptr),
+              SQLITE_OK);
+    sqlite3_bind_blob(write, 1, records.data(), static_cast<int>(records.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_blob(write, 2, hashes.data(), static_cast<int>(hashes.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(write, 3, first_seq);
+    EXPECT_EQ(sqlite3_step(write), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_finalize(write);
+    sqlite3_close(db);
   }
 
   void Seal() {
@@ -58,8 +99,8 @@ class AuditLedgerTest : public ::testing::Test {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
     char* err = nullptr;
-    std::string all = "DROP TRIGGER IF EXISTS audit_entries_append_only_update;"
-                      "DROP TRIGGER IF EXISTS audit_entries_append_only_delete;"
+    std::string all = "DROP TRIGGER IF EXISTS audit_blocks_append_only_update;"
+                      "DROP TRIGGER IF EXISTS audit_blocks_append_only_delete;"
                       "DROP TRIGGER IF EXISTS audit_heads_append_only_delete;" + sql;
     EXPECT_EQ(sqlite3_exec(db, all.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
     sqlite3_free(err);
@@ -99,70 +140,104 @@ TEST_F(AuditLedgerTest, EntriesChainAndCarryNoGaps) {
 
 // covers: AUD-08
 TEST_F(AuditLedgerTest, TheDatabaseRefusesUpdatesAndDeletes) {
-  AppendN(2);
+  AppendEach(2);
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
-  EXPECT_NE(sqlite3_exec(db, "UPDATE audit_entries SET action = 'x' WHERE seq = 1", nullptr, nullptr, nullptr), SQLITE_OK);
-  EXPECT_NE(sqlite3_exec(db, "DELETE FROM audit_entries WHERE seq = 2", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "UPDATE audit_blocks SET records = X'00' WHERE first_seq = 1", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "DELETE FROM audit_blocks WHERE first_seq = 2", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   EXPECT_TRUE(Verify().ok);
 }
 
 // covers: AUD-02
 TEST_F(AuditLedgerTest, AModifiedEntryIsFoundAtItsSequenceNumber) {
-  AppendN(10);
+  AppendEach(10);
   Seal();
   // Edit the record itself (the outcome "success" becomes "denied!").
-  Sql("UPDATE audit_entries SET record = CAST(replace(record, CAST('success' AS BLOB), CAST('denied!' AS BLOB)) AS BLOB)"
-      " WHERE seq = 4");
+  Sql("UPDATE audit_blocks SET records = CAST(replace(records, CAST('success' AS BLOB), CAST('denied!' AS BLOB)) AS BLOB)"
+      " WHERE first_seq = 4");
   AuditVerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 4);
   EXPECT_NE(r.problem.find("does not match its hash"), std::string::npos) << r.problem;
 }
 
-TEST_F(AuditLedgerTest, AnAlteredSearchColumnIsFound) {
-  AppendN(5);
-  // Moving an entry to another tenant in the search columns would hide it from that tenant's searches.
-  Sql("UPDATE audit_entries SET tenant_id = 'ten_other' WHERE seq = 2");
+// covers: AUD-02
+TEST_F(AuditLedgerTest, AModifiedEntryInsideABlockIsFoundAtItsSequenceNumber) {
+  AppendN(10);  // one block, entries 1..10
+  Seal();
+  RewriteBlock(1, [](std::string& records, std::string&) {
+    size_t at = records.find("apikey:key_3");  // entry 4's resource
+    ASSERT_NE(at, std::string::npos);
+    records.replace(at, 12, "apikey:key_X");
+  });
   AuditVerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.first_bad_seq, 2);
-  EXPECT_NE(r.problem.find("search columns"), std::string::npos) << r.problem;
+  EXPECT_EQ(r.first_bad_seq, 4);
+  EXPECT_NE(r.problem.find("does not match its hash"), std::string::npos) << r.problem;
 }
 
 TEST_F(AuditLedgerTest, ADeletedEntryIsFound) {
-  AppendN(10);
-  Sql("DELETE FROM audit_entries WHERE seq = 6");
+  AppendEach(10);
+  Sql("DELETE FROM audit_blocks WHERE first_seq = 6");
   AuditVerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 6);
   EXPECT_NE(r.problem.find("missing"), std::string::npos) << r.problem;
 }
 
-TEST_F(AuditLedgerTest, ReorderedEntriesAreFound) {
+TEST_F(AuditLedgerTest, AnEntryCutOutOfABlockIsFound) {
   AppendN(10);
-  // Swap the contents of entries 3 and 7, keeping the sequence numbers.
-  Sql("UPDATE audit_entries SET seq = -3 WHERE seq = 3; UPDATE audit_entries SET seq = 3 WHERE seq = 7;"
-      "UPDATE audit_entries SET seq = 7 WHERE seq = -3;");
+  RewriteBlock(1, [](std::string& records, std::string& hashes) {
+    const size_t len = records.size() / 10;  // the ten records have the same length
+    records.erase(5 * len, len);              // entry 6
+    hashes.erase(5 * 32, 32);
+  });
+  AuditVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 6);
+}
+
+TEST_F(AuditLedgerTest, ReorderedEntriesAreFound) {
+  AppendEach(10);
+  // Swap the blocks of entries 3 and 7, keeping the sequence numbers.
+  Sql("UPDATE audit_blocks SET first_seq = -3, last_seq = -3 WHERE first_seq = 3;"
+      "UPDATE audit_blocks SET first_seq = 3, last_seq = 3 WHERE first_seq = 7;"
+      "UPDATE audit_blocks SET first_seq = 7, last_seq = 7 WHERE first_seq = -3;");
+  AuditVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 3);
+}
+
+TEST_F(AuditLedgerTest, EntriesReorderedInsideABlockAreFound) {
+  AppendN(10);
+  RewriteBlock(1, [](std::string& records, std::string& hashes) {
+    const size_t len = records.size() / 10;
+    std::string third = records.substr(2 * len, len), third_hash = hashes.substr(2 * 32, 32);
+    records.replace(2 * len, len, records.substr(6 * len, len));
+    records.replace(6 * len, len, third);
+    hashes.replace(2 * 32, 32, hashes.substr(6 * 32, 32));
+    hashes.replace(6 * 32, 32, third_hash);
+  });
   AuditVerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 3);
 }
 
 TEST_F(AuditLedgerTest, AnInsertedEntryIsFound) {
-  AppendN(6);
-  // Shift entries 4.. up by one and insert a forged entry at 4, reusing a real hash.
-  Sql("UPDATE audit_entries SET seq = seq + 100 WHERE seq >= 4; UPDATE audit_entries SET seq = seq - 99 WHERE seq >= 100;"
-      "INSERT INTO audit_entries SELECT 4, ts_ms, tenant_id, actor_id, action, subject, record, entry_hash"
-      " FROM audit_entries WHERE seq = 3;");
+  AppendEach(6);
+  // Shift entries 4.. up by one and insert a forged entry at 4, reusing a real record and hash.
+  Sql("UPDATE audit_blocks SET first_seq = first_seq + 100, last_seq = last_seq + 100 WHERE first_seq >= 4;"
+      "UPDATE audit_blocks SET first_seq = first_seq - 99, last_seq = last_seq - 99 WHERE first_seq >= 100;"
+      "INSERT INTO audit_blocks SELECT 4, 4, records, hashes FROM audit_blocks WHERE first_seq = 3;");
   AuditVerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 4);
 }
 
 TEST_F(AuditLedgerTest, ARewrittenHistoryFailsAgainstTheSignedHead) {
-  AppendN(5);
+  AppendEach(5);
   Seal();
   // Rewrite entry 2 and recompute every later hash consistently: the chain
   // checks out, but the signed head does not.
@@ -173,11 +248,9 @@ TEST_F(AuditLedgerTest, ARewrittenHistoryFailsAgainstTheSignedHead) {
     entries[i].prev_hash = entries[i - 1].entry_hash;
     entries[i].entry_hash = ComputeEntryHash(entries[i]);
   }
-  std::string sql = "DELETE FROM audit_entries WHERE seq >= 2;";
-  Sql(sql);
+  Sql("DELETE FROM audit_blocks WHERE first_seq >= 2;");
   ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) {
-    for (size_t i = 1; i < entries.size(); ++i) CS_RETURN_IF_ERROR(tx.audit().Insert(entries[i]));
-    return Status::Ok();
+    return tx.audit().AppendBlock(std::vector<AuditRecord>(entries.begin() + 1, entries.end()));
   }).ok());
   AuditVerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
@@ -186,22 +259,71 @@ TEST_F(AuditLedgerTest, ARewrittenHistoryFailsAgainstTheSignedHead) {
 }
 
 TEST_F(AuditLedgerTest, TruncationIsFoundThroughTheHeads) {
-  AppendN(8);
+  AppendEach(8);
   Seal();
-  Sql("DELETE FROM audit_entries WHERE seq >= 7");
+  Sql("DELETE FROM audit_blocks WHERE first_seq >= 7");
   AuditVerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 7);
   EXPECT_NE(r.problem.find("truncated"), std::string::npos);
 }
 
+// The search index is checked against the entries it covers: a subject's
+// access history cannot be made to miss an entry unnoticed.
+TEST_F(AuditLedgerTest, AnAlteredSearchIndexIsFoundAndRebuilt) {
+  AppendEach(5);
+  AppendN(4);  // block 6..9
+  Seal();
+  ASSERT_TRUE(IndexLedger(*store_).ok());
+  ASSERT_EQ(*store_->audit().IndexedUpto(), 9);
+  AuditVerifyReport r = Verify();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.indexed, 9);
+  AuditQuery by_subject;
+  by_subject.subject = "sub_1";
+  const size_t history = store_->audit().Query(by_subject)->size();
+  EXPECT_EQ(history, 3u);  // entries 2, 5 and 7
+
+  // Hiding entry 2 from sub_1's history, moving entry 4 to another tenant,
+  // a stray posting, an index claiming more than there is: each is found.
+  for (const char* tamper :
+       {"DELETE FROM audit_postings WHERE term = 'ssub_1' AND block = 2;",
+        "UPDATE audit_postings SET term = 'tten_other' WHERE term = 'tten_a' AND block = 4;",
+        "INSERT INTO audit_postings VALUES ('ssub_9', 3);",
+        "UPDATE audit_index_state SET indexed_upto = 7;"}) {
+    SCOPED_TRACE(tamper);
+    Sql(tamper);
+    r = Verify();
+    EXPECT_FALSE(r.ok);
+    EXPECT_NE(r.problem.find("search index"), std::string::npos) << r.problem;
+    if (std::string(tamper).find("block = 2") != std::string::npos) {
+      EXPECT_EQ(r.first_bad_seq, 2);
+      EXPECT_EQ(store_->audit().Query(by_subject)->size(), history - 1);
+    }
+    if (std::string(tamper).find("block = 4") != std::string::npos) {
+      EXPECT_EQ(r.first_bad_seq, 4);
+    }
+    if (std::string(tamper).find("'ssub_9', 3") != std::string::npos) {
+      EXPECT_EQ(r.first_bad_seq, 3);
+    }
+    ASSERT_TRUE(RebuildSearchIndex(*store_).ok());
+    r = Verify();
+    EXPECT_TRUE(r.ok) << r.problem;
+    EXPECT_EQ(r.indexed, 9);
+    EXPECT_EQ(store_->audit().Query(by_subject)->size(), history);
+  }
+}
+
 TEST_F(AuditLedgerTest, TruncationWithTheHeadsDeletedIsFoundThroughTheAnchoredHeads) {
-  AppendN(8);
+  AppendN(4);
+  AppendN(4);
   auto head = SealLedger(*store_, *signer_, clock_);
   ASSERT_TRUE(head.ok() && head->has_value());
   std::string heads_file = dir_ + "/heads.jsonl";
   ASSERT_TRUE(AppendHeadToFile(heads_file, **head).ok());
-  Sql("DELETE FROM audit_entries WHERE seq >= 5; DELETE FROM audit_tree_heads;");
+  // Blocks, heads and the search index cut back consistently.
+  Sql("DELETE FROM audit_blocks WHERE first_seq >= 5; DELETE FROM audit_tree_heads;"
+      "DELETE FROM audit_postings WHERE block >= 5; UPDATE audit_index_state SET indexed_upto = MIN(indexed_upto, 4);");
   EXPECT_TRUE(Verify().ok);  // the database alone cannot tell
   auto anchored = ReadHeadsFile(heads_file);
   ASSERT_TRUE(anchored.ok());
@@ -348,14 +470,17 @@ TEST_F(AuditLedgerTest, QueriesFilterByTenantSubjectAndAction) {
   e.tenant_id = "ten_a";
   e.actor = AuditActor::System();
   e.action = "subject.read";
-  e.subject = "sub_1";
+  e.subject = "sub_reader";
   ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) { return ledger_.Append(tx.audit(), e); }).ok());
   AuditQuery q;
   q.tenant_id = "ten_b";
   EXPECT_EQ(store_->audit().Query(q)->size(), 2u);
   q.tenant_id = "ten_a";
-  q.subject = "sub_1";
+  q.subject = "sub_reader";
   EXPECT_EQ(store_->audit().Query(q)->size(), 1u);
+  q.subject = "sub_1";  // entry 2 of ten_a; entry 5 is ten_b's
+  EXPECT_EQ(store_->audit().Query(q)->size(), 1u);
+  q.subject = "sub_reader";
   q.subject.reset();
   q.action = "apikey.read";
   q.limit = 2;
@@ -521,11 +646,89 @@ TEST_F(AuditLedgerTest, TheWriterRetriesAFailedBatchIntact) {
 TEST_F(AuditLedgerTest, ArchivingATamperedLedgerIsRefused) {
   AppendN(4);
   Seal();
-  Sql("UPDATE audit_entries SET action = 'x' WHERE seq = 2");
+  RewriteBlock(1, [](std::string& records, std::string&) { records[records.find("apikey:key_1")] = 'A'; });
   auto r = ArchiveLedger(*store_, signer_->public_key(), ledger_, AuditActor::System(), 4, dir_ + "/s.jsonl",
                          [](const std::string&) -> int64_t { return 2192; }, clock_);
   EXPECT_EQ(r.status().machine_code(), "ledger_damaged");
   EXPECT_EQ(store_->audit().Query({})->size(), 4u);  // nothing moved
+}
+
+// covers: AUD-02 (a ledger stored a row per entry, before migration 13,
+// moves into blocks without a byte re-hashed: its signed head still verifies)
+TEST_F(AuditLedgerTest, ALedgerStoredARowPerEntryMigratesIntoBlocksIntact) {
+  const std::string old_db = dir_ + "/v12.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(old_db.c_str(), &db), SQLITE_OK);
+  auto exec = [&](const std::string& sql) {
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+  };
+  exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+       "applied_at_ms INTEGER NOT NULL) STRICT");
+  for (const auto& m : store_internal::SqliteMigrations()) {
+    if (m.version > 12) break;
+    exec(std::string(m.sql));
+    exec("INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", '" + std::string(m.name) + "', 0)");
+  }
+  // Five entries the way version 12 stored them, and a signed head over them.
+  merkle::Frontier frontier;
+  std::string prev(32, '\0');
+  for (int i = 0; i < 5; ++i) {
+    AuditRecord r;
+    r.seq = i + 1;
+    r.ts_ms = 1'700'000'000'000 + i;
+    r.tenant_id = i < 3 ? "ten_a" : "ten_b";
+    r.actor_type = "system";
+    r.actor_id = "consentry";
+    r.action = "subject.read";
+    r.subject = i % 2 ? "sub_odd" : "";
+    r.outcome = "success";
+    r.details = "{}";
+    r.prev_hash = prev;
+    r.entry_hash = ComputeEntryHash(r);
+    prev = r.entry_hash;
+    frontier.Append(r.entry_hash);
+    const std::string record = EncodeAuditRecord(r);
+    exec("INSERT INTO audit_entries VALUES (" + std::to_string(r.seq) + ", " + std::to_string(r.ts_ms) + ", '" +
+         r.tenant_id + "', 'consentry', 'subject.read', '" + r.subject + "', X'" + HexEncode(record) + "', X'" +
+         HexEncode(r.entry_hash) + "')");
+  }
+  TreeHead head;
+  head.tree_size = 5;
+  head.root_hash = frontier.Root();
+  head.ts_ms = 1'700'000'000'100;
+  head.key_id = signer_->public_key().key_id();
+  head.signature = *signer_->Sign(SignedTreeHeadBytes(head.tree_size, head.ts_ms, head.root_hash));
+  head.frontier = frontier.Serialize();
+  exec("INSERT INTO audit_tree_heads VALUES (5, X'" + HexEncode(head.root_hash) + "', " + std::to_string(head.ts_ms) +
+       ", '" + head.key_id + "', X'" + HexEncode(head.signature) + "', X'" + HexEncode(head.frontier) + "')");
+  sqlite3_close(db);
+
+  auto store = OpenSqliteStore({old_db, 5000, true, 2});
+  ASSERT_TRUE(store.ok());
+  auto migrated = (*store)->Migrate();
+  ASSERT_TRUE(migrated.ok()) << migrated.status().ToString();
+  auto report = VerifyStoredLedger(**store, signer_->public_key(), {});
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->entries, 5);
+  EXPECT_EQ(report->tree_heads, 1);
+  EXPECT_EQ(report->indexed, 5);  // the old search columns became postings
+  AuditQuery q;
+  q.subject = "sub_odd";
+  auto found = (*store)->audit().Query(q);
+  ASSERT_EQ(found->size(), 2u);
+  EXPECT_EQ((*found)[1].seq, 4);
+  EXPECT_EQ((*found)[1].entry_hash, (*store)->audit().EntryHashes(4, 4)->front());
+  // New entries continue the chain in a block of their own.
+  ASSERT_TRUE((*store)->InTransaction([&](StoreTransaction& tx) {
+    return ledger_.Append(tx.audit(), std::vector<AuditEvent>{Event(1, "ten_a"), Event(2, "ten_a")});
+  }).ok());
+  ASSERT_TRUE(SealLedger(**store, *signer_, clock_).ok());
+  report = VerifyStoredLedger(**store, signer_->public_key(), {});
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->entries, 7);
 }
 
 TEST_F(AuditLedgerTest, ASigningKeyReadableByOthersIsRefused) {

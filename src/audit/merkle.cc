@@ -1,5 +1,7 @@
 #include "audit/merkle.h"
 
+#include <algorithm>
+
 #include "common/sha256.h"
 
 namespace cs::merkle {
@@ -79,31 +81,37 @@ Result<Frontier> Frontier::Parse(int64_t size, std::string_view serialized) {
   if (size < 0 || serialized.size() != expected * 32) return DataLoss("the stored Merkle frontier is inconsistent");
   Frontier f;
   f.size_ = size;
-  for (size_t i = 0; i < expected; ++i) f.nodes_.emplace_back(serialized.substr(i * 32, 32));
+  for (size_t i = 0; i < expected; ++i) serialized.copy(f.nodes_.emplace_back().data(), 32, i * 32);
   return f;
 }
 
 void Frontier::Append(std::string_view leaf_hash) {
-  std::string node(leaf_hash);
+  Node node{};
+  leaf_hash.copy(node.data(), node.size());
   // Like a binary counter: merge equal-sized subtrees while the low bit carries.
   for (uint64_t m = static_cast<uint64_t>(size_); m & 1; m >>= 1) {
-    node = NodeHash(nodes_.back(), node);
+    // One contiguous input: a single digest update is measurably cheaper here.
+    char both[65];
+    both[0] = '\x01';
+    std::copy(nodes_.back().begin(), nodes_.back().end(), both + 1);
+    std::copy(node.begin(), node.end(), both + 33);
+    Sha256Into({std::string_view(both, sizeof both)}, node.data());
     nodes_.pop_back();
   }
-  nodes_.push_back(std::move(node));
+  nodes_.push_back(node);
   ++size_;
 }
 
 std::string Frontier::Root() const {
   if (nodes_.empty()) return EmptyRoot();
-  std::string root = nodes_.back();
-  for (size_t i = nodes_.size() - 1; i-- > 0;) root = NodeHash(nodes_[i], root);
+  std::string root(View(nodes_.back()));
+  for (size_t i = nodes_.size() - 1; i-- > 0;) root = NodeHash(View(nodes_[i]), root);
   return root;
 }
 
 std::string Frontier::Serialize() const {
   std::string out;
-  for (const auto& n : nodes_) out += n;
+  for (const auto& n : nodes_) out += View(n);
   return out;
 }
 

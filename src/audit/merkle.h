@@ -8,6 +8,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -43,8 +44,10 @@ class Frontier {
   std::string Serialize() const;
 
  private:
+  using Node = std::array<char, 32>;
+  static std::string_view View(const Node& n) { return {n.data(), n.size()}; }
   int64_t size_ = 0;
-  std::vector<std::string> nodes_;
+  std::vector<Node> nodes_;  // fixed-size: appending a leaf allocates nothing
 };
 
 // Returns the root of the leaves [begin, end) of a tree: how the proofs

@@ -37,12 +37,12 @@ std::string EncodeAuditRecord(const AuditRecord& r) {
   return out;
 }
 
-std::optional<AuditRecordView> ParseAuditRecord(std::string_view b) {
-  if (b.size() < 4 + 16 + 11 * 4 + 32 || b.substr(0, 4) != kMagic) return std::nullopt;
+std::optional<AuditRecordView> ParseAuditRecordAt(std::string_view b, size_t& start, size_t* length) {
+  if (start > b.size() || b.size() - start < 4 + 16 + 11 * 4 + 32 || b.substr(start, 4) != kMagic) return std::nullopt;
   AuditRecordView v;
-  v.seq = static_cast<int64_t>(GetU64(b.substr(4)));
-  v.ts_ms = static_cast<int64_t>(GetU64(b.substr(12)));
-  size_t pos = 20;
+  v.seq = static_cast<int64_t>(GetU64(b.substr(start + 4)));
+  v.ts_ms = static_cast<int64_t>(GetU64(b.substr(start + 12)));
+  size_t pos = start + 20;
   for (auto& field : v.fields) {
     if (pos + 4 > b.size()) return std::nullopt;
     uint32_t n = (uint32_t(uint8_t(b[pos])) << 24) | (uint32_t(uint8_t(b[pos + 1])) << 16) |
@@ -52,8 +52,18 @@ std::optional<AuditRecordView> ParseAuditRecord(std::string_view b) {
     field = b.substr(pos, n);
     pos += n;
   }
-  if (b.size() - pos != 32) return std::nullopt;
-  v.prev_hash = b.substr(pos);
+  if (b.size() - pos < 32) return std::nullopt;
+  v.prev_hash = b.substr(pos, 32);
+  pos += 32;
+  if (length) *length = pos - start;
+  start = pos;
+  return v;
+}
+
+std::optional<AuditRecordView> ParseAuditRecord(std::string_view b) {
+  size_t pos = 0;
+  std::optional<AuditRecordView> v = ParseAuditRecordAt(b, pos);
+  if (!v || pos != b.size()) return std::nullopt;
   return v;
 }
 

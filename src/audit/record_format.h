@@ -34,6 +34,11 @@ struct AuditRecordView {
 // Parses canonical bytes; nullopt when they are malformed.
 std::optional<AuditRecordView> ParseAuditRecord(std::string_view canonical);
 
+// Parses the record that starts at `pos` in `bytes` (records stored back to
+// back: the format is self-delimiting) and moves `pos` past it. Sets
+// `*length` to its size. nullopt, `pos` unchanged, when malformed.
+std::optional<AuditRecordView> ParseAuditRecordAt(std::string_view bytes, size_t& pos, size_t* length = nullptr);
+
 // Fills `out` from a view (entry_hash is left alone).
 void AssignAuditRecord(const AuditRecordView& view, AuditRecord& out);
 

@@ -140,10 +140,12 @@ void AuditWriter::Run() {
       WriteHeads(s);
     }
   }
-  // Seal whatever was committed, so a clean stop leaves a fully covered ledger.
+  // Seal whatever was committed, so a clean stop leaves a fully covered
+  // (and indexed) ledger.
   auto head = SealLedger(s.store, s.signer, s.clock);
   if (head.ok() && *head) s.unwritten_heads.push_back(std::move(**head));
   WriteHeads(s);
+  IndexLedger(s.store).status().IgnoreError();
 }
 
 }  // namespace cs

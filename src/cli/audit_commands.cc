@@ -1,4 +1,4 @@
-// `consentry audit …`: verify, export, search, proof, seal, public-key.
+// `consentry audit …`: verify, export, search, proof, seal, reindex, archive, public-key.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
@@ -46,7 +46,7 @@ int PrintReport(const AuditVerifyReport& r, bool json) {
   if (json) {
     JsonWriter w;
     w.BeginObject().Key("ok").Bool(r.ok).Key("archived").Int(r.archived).Key("entries").Int(r.entries);
-    w.Key("tree_heads").Int(r.tree_heads).Key("unsealed").Int(r.unsealed);
+    w.Key("tree_heads").Int(r.tree_heads).Key("unsealed").Int(r.unsealed).Key("indexed").Int(r.indexed);
     w.Key("first_bad_seq");
     if (r.ok) w.Null();
     else w.Int(r.first_bad_seq);
@@ -56,7 +56,7 @@ int PrintReport(const AuditVerifyReport& r, bool json) {
     std::cout << "audit ledger OK: " << r.entries << " entries, " << r.tree_heads << " signed tree heads";
     if (r.archived > 0) std::cout << " (continuing after " << r.archived << " archived entries)";
     if (r.unsealed > 0) std::cout << "; " << r.unsealed << " newest entries await the next signed head";
-    std::cout << "\n";
+    std::cout << "; search index checked up to entry " << r.indexed << "\n";
   } else {
     std::cout << "TAMPERING DETECTED at entry " << r.first_bad_seq << ": " << r.problem << "\n";
   }
@@ -231,12 +231,35 @@ int CmdSeal(const CommonOptions& o) {
   if (!rt.ok()) return PrintError(rt.status(), o.json);
   auto head = SealAudit(**rt);
   if (!head.ok()) return PrintError(head.status(), o.json);
+  // An operator's seal also brings the search index up to date (the gateway
+  // indexes in batches of 10,000 entries).
+  if (auto indexed = IndexLedger(*(*rt)->store); !indexed.ok()) return PrintError(indexed.status(), o.json);
   if (o.json) {
     std::cout << (*head ? TreeHeadJson(**head) : std::string("null")) << "\n";
   } else if (*head) {
     std::cout << "signed tree head: size " << (*head)->tree_size << ", root " << HexEncode((*head)->root_hash) << "\n";
   } else {
     std::cout << "nothing to seal: the latest tree head covers every entry\n";
+  }
+  return 0;
+}
+
+// Rebuilds the search index from the entries: the repair `audit verify`
+// points to when the index no longer matches them. The entries are not touched.
+int CmdReindex(const CommonOptions& o) {
+  auto rt = Open(o, MigrationMode::kRequireCurrent);
+  if (!rt.ok()) return PrintError(rt.status(), o.json);
+  if (Status s = RebuildSearchIndex(*(*rt)->store); !s.ok()) return PrintError(s, o.json);
+  auto indexed = (*rt)->store->audit().IndexedUpto();
+  if (!indexed.ok()) return PrintError(indexed.status(), o.json);
+  JsonWriter details;
+  details.BeginObject().Key("indexed").Int(*indexed).EndObject();
+  std::string json = details.str();
+  if (Status s = RecordOperatorAction(**rt, "audit.reindex", details.Take()); !s.ok()) return PrintError(s, o.json);
+  if (o.json) {
+    std::cout << json << "\n";
+  } else {
+    std::cout << "search index rebuilt: entries up to " << *indexed << " indexed\n";
   }
   return 0;
 }
@@ -320,6 +343,10 @@ void AddAuditCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run
   auto* seal = audit->add_subcommand("seal", "Sign a tree head over entries not yet covered");
   AddCommon(seal, o);
   seal->callback([&] { run = [&] { return CmdSeal(o); }; });
+
+  auto* reindex = audit->add_subcommand("reindex", "Rebuild the search index from the entries");
+  AddCommon(reindex, o);
+  reindex->callback([&] { run = [&] { return CmdReindex(o); }; });
 
   auto* archive = audit->add_subcommand("archive", "Move sealed entries to a verifiable segment file");
   AddCommon(archive, o);

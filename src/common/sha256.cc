@@ -51,14 +51,18 @@ std::string Sha256Hasher::Final() {
   return out;
 }
 
-std::string Sha256(std::initializer_list<std::string_view> pieces) {
+void Sha256Into(std::initializer_list<std::string_view> pieces, char* out) {
   ThreadContext& t = Context();
-  std::string out(32, '\0');
   unsigned int len = 0;
   bool ok = t.ctx != nullptr && Sha256Md() != nullptr && EVP_DigestInit_ex(t.ctx, Sha256Md(), nullptr) == 1;
   for (std::string_view p : pieces) ok = ok && EVP_DigestUpdate(t.ctx, p.data(), p.size()) == 1;
-  ok = ok && EVP_DigestFinal_ex(t.ctx, reinterpret_cast<unsigned char*>(out.data()), &len) == 1;
+  ok = ok && EVP_DigestFinal_ex(t.ctx, reinterpret_cast<unsigned char*>(out), &len) == 1;
   if (!ok || len != 32) HashFailure();
+}
+
+std::string Sha256(std::initializer_list<std::string_view> pieces) {
+  std::string out(32, '\0');
+  Sha256Into(pieces, out.data());
   return out;
 }
 

@@ -12,6 +12,9 @@ namespace cs {
 
 // Returns the 32-byte SHA-256 of the concatenation of `pieces`.
 std::string Sha256(std::initializer_list<std::string_view> pieces);
+// The same into `out` (32 bytes), without allocating: for the verifier's
+// hot loop, which hashes millions of entries.
+void Sha256Into(std::initializer_list<std::string_view> pieces, char* out);
 
 // Incremental SHA-256 over this thread's digest context. One hasher at a
 // time per thread (it is a stack object used within one function).

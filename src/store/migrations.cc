@@ -407,6 +407,41 @@ CREATE TABLE audit_merkle_nodes (
   PRIMARY KEY (level, idx)
 ) STRICT, WITHOUT ROWID;
 )sql"},
+    {13, "0013_audit_blocks", R"sql(
+-- The ledger in blocks (docs/formats/audit-ledger.md): each append
+-- transaction stores its entries' canonical records back to back in one row
+-- with their hashes, instead of one indexed row per entry. Earlier entries
+-- become one-entry blocks.
+CREATE TABLE audit_blocks (
+  first_seq  INTEGER PRIMARY KEY,
+  last_seq   INTEGER NOT NULL,
+  records    BLOB NOT NULL,
+  hashes     BLOB NOT NULL
+) STRICT;
+-- The search index: which blocks mention a term ('t' || tenant id,
+-- 's' || subject pseudonym). Built after commit up to indexed_upto; checked
+-- against the records by `audit verify`.
+CREATE TABLE audit_postings (
+  term   TEXT NOT NULL,
+  block  INTEGER NOT NULL,
+  PRIMARY KEY (term, block)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE audit_index_state (
+  id            INTEGER PRIMARY KEY CHECK (id = 1),
+  indexed_upto  INTEGER NOT NULL
+) STRICT;
+
+INSERT INTO audit_blocks SELECT seq, seq, record, entry_hash FROM audit_entries;
+INSERT INTO audit_postings SELECT 't' || tenant_id, seq FROM audit_entries;
+INSERT INTO audit_postings SELECT 's' || subject, seq FROM audit_entries WHERE subject <> '';
+INSERT INTO audit_index_state VALUES (1, COALESCE((SELECT MAX(seq) FROM audit_entries), 0));
+DROP TABLE audit_entries;
+
+CREATE TRIGGER audit_blocks_append_only_update BEFORE UPDATE ON audit_blocks
+  BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+CREATE TRIGGER audit_blocks_append_only_delete BEFORE DELETE ON audit_blocks
+  BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+)sql"},
 };
 
 }  // namespace

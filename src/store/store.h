@@ -89,6 +89,8 @@ class ApiKeyRepository {
 // One entry of the audit ledger as stored. The audit module computes seq,
 // prev_hash and entry_hash (docs/formats/audit-ledger.md); the store only
 // keeps them. Text fields never hold personal data (pseudonyms and ids only).
+struct AuditRecordView;  // audit/record_format.h
+
 struct AuditRecord {
   int64_t seq = 0;            // 1, 2, 3, … without gaps
   int64_t ts_ms = 0;          // UTC unix milliseconds
@@ -108,18 +110,17 @@ struct AuditRecord {
 };
 
 // One stored entry as raw bytes, for verification at full speed: the
-// canonical record (audit/record_format.h) and the search columns kept
-// beside it, which verification checks against the record. Views are valid
-// only during the visit.
+// canonical record (audit/record_format.h) and its stored hash. Entries are
+// stored in blocks, one per append transaction; `block` is the seq of the
+// block's first entry. Views are valid only during the visit.
 struct AuditRawEntry {
   int64_t seq = 0;
-  int64_t ts_ms = 0;
-  std::string_view tenant_id;
-  std::string_view actor_id;
-  std::string_view action;
-  std::string_view subject;
+  int64_t block = 0;
   std::string_view record;      // canonical bytes
   std::string_view entry_hash;
+  // The record already parsed by the store (it walks a block's records to
+  // find where each ends), or null: saves the verifier a second parse.
+  const AuditRecordView* parsed = nullptr;
 };
 
 // A signed tree head over the first tree_size entries.
@@ -160,9 +161,12 @@ class AuditRepository {
   virtual ~AuditRepository() = default;
   // Returns the last entry's seq and entry_hash, or {0, ""} when empty.
   virtual Result<std::pair<int64_t, std::string>> Tail() = 0;
-  // Appends `record`; kAlreadyExists if its seq is taken.
-  virtual Status Insert(const AuditRecord& record) = 0;
-  // Returns matching entries in seq order, at most query.limit.
+  // Appends `records` (consecutive seqs, the first one past the tail) as one
+  // block; kAlreadyExists if its first seq is taken.
+  virtual Status AppendBlock(const std::vector<AuditRecord>& records) = 0;
+  // Returns matching entries in seq order, at most query.limit. Every filter
+  // is applied to the records themselves; the search index only narrows
+  // down which blocks are read.
   virtual Result<std::vector<AuditRecord>> Query(const AuditQuery& query) = 0;
   // Calls `visit` for each entry with seq >= from_seq in order until it returns false.
   virtual Status Scan(int64_t from_seq, const std::function<bool(const AuditRecord&)>& visit) = 0;
@@ -181,6 +185,18 @@ class AuditRepository {
   virtual Result<std::vector<TreeHead>> TreeHeads() = 0;
   // Returns the largest tree head, or nullopt when none.
   virtual Result<std::optional<TreeHead>> LatestTreeHead() = 0;
+
+  // The search index: which blocks mention a term ("t" + tenant id, "s" +
+  // subject pseudonym). It is built after commit, off the append path:
+  // IndexPending indexes the blocks after IndexedUpto(), whole blocks, about
+  // `max_entries` entries, and returns how many it indexed. Queries read
+  // the index up to IndexedUpto() and the blocks after it directly.
+  virtual Result<int64_t> IndexPending(int64_t max_entries) = 0;
+  virtual Result<int64_t> IndexedUpto() = 0;
+  // Empties the search index (to rebuild it with IndexPending).
+  virtual Status ClearIndex() = 0;
+  // Calls `visit` for every (term, block) posting, in no particular order.
+  virtual Status ScanPostings(const std::function<void(std::string_view term, int64_t block)>& visit) = 0;
 
   // Stored Merkle nodes (a cache for proofs, docs/audit.md): the root of the
   // leaves [index * 2^level, (index + 1) * 2^level). A wrong node only

@@ -2,8 +2,10 @@
 // the audit API, offline verification, tampering and crashes.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -146,22 +148,49 @@ TEST(AuditIntegrationTest, TamperingInTheDatabaseIsReportedByTheCli) {
   CliResult ok = RunConsentry({"audit", "verify", "--data-dir", dir});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   EXPECT_NE(ok.out.find("audit ledger OK"), std::string::npos);
-  std::string sql = "sqlite3 " + dir + "/consentry.db \"DROP TRIGGER audit_entries_append_only_update; "
-                    "UPDATE audit_entries SET actor_id = 'someone-else' WHERE seq = 3;\"";
+  // Entries are stored in blocks, one per transaction: edit the block that holds entry 3.
+  const std::string db = dir + "/consentry.db";
+  const std::string block = "(SELECT first_seq FROM audit_blocks WHERE first_seq <= 3 ORDER BY first_seq DESC LIMIT 1)";
+  std::string first_of_block;
+  {
+    std::unique_ptr<FILE, int (*)(FILE*)> p(popen(("sqlite3 " + db + " \"SELECT " + block + "\"").c_str(), "r"), pclose);
+    ASSERT_TRUE(p);
+    char line[64] = {};
+    ASSERT_TRUE(fgets(line, sizeof line, p.get()));
+    first_of_block = line;
+  }
+  const int64_t first = std::stoll(first_of_block);
+  ASSERT_GE(first, 1);
+  ASSERT_LE(first, 3);
+  // The search index first: moving entry 3's block out of its tenant hides it from that tenant's searches.
+  std::string sql = "sqlite3 " + db + " \"UPDATE audit_postings SET term = 'tten_elsewhere' WHERE term LIKE 't%' "
+                    "AND block = " + block + ";\"";
+  ASSERT_EQ(std::system(sql.c_str()), 0);
+  JsonValue j = VerifyJson(dir);
+  EXPECT_FALSE(j.Find("ok")->as_bool());
+  EXPECT_EQ(j.Find("first_bad_seq")->as_int(), first);
+  EXPECT_NE(j.Find("problem")->as_string().find("search index"), std::string::npos);
+  CliResult reindex = RunConsentry({"audit", "reindex", "--data-dir", dir});
+  ASSERT_EQ(reindex.exit_code, 0) << reindex.out << reindex.err;
+  EXPECT_TRUE(VerifyJson(dir).Find("ok")->as_bool());
+  // Then the entries themselves: the outcome of every entry of that block rewritten.
+  sql = "sqlite3 " + db + " \"DROP TRIGGER audit_blocks_append_only_update; UPDATE audit_blocks SET records = "
+        "CAST(replace(records, CAST('success' AS BLOB), CAST('denied!' AS BLOB)) AS BLOB) WHERE first_seq = " +
+        block + ";\"";
   ASSERT_EQ(std::system(sql.c_str()), 0);
   CliResult bad = RunConsentry({"audit", "verify", "--data-dir", dir, "--json"});
   EXPECT_EQ(bad.exit_code, 1);
-  JsonValue j = bad.Json();
+  j = bad.Json();
   EXPECT_FALSE(j.Find("ok")->as_bool());
-  EXPECT_EQ(j.Find("first_bad_seq")->as_int(), 3);
+  EXPECT_EQ(j.Find("first_bad_seq")->as_int(), first);
 }
 
 TEST(AuditIntegrationTest, TruncationIsFoundThroughTheHeadsFile) {
   std::string dir = MakeTempDir("audit_trunc");
   for (int i = 0; i < 3; ++i) CreateTenantWithKey(dir, "t" + std::to_string(i), "admin");
   ASSERT_EQ(RunConsentry({"audit", "seal", "--data-dir", dir}).exit_code, 0);
-  std::string sql = "sqlite3 " + dir + "/consentry.db \"DROP TRIGGER audit_entries_append_only_delete; "
-                    "DROP TRIGGER audit_heads_append_only_delete; DELETE FROM audit_entries WHERE seq >= 4; "
+  std::string sql = "sqlite3 " + dir + "/consentry.db \"DROP TRIGGER audit_blocks_append_only_delete; "
+                    "DROP TRIGGER audit_heads_append_only_delete; DELETE FROM audit_blocks WHERE last_seq >= 4; "
                     "DELETE FROM audit_tree_heads;\"";
   ASSERT_EQ(std::system(sql.c_str()), 0);
   JsonValue j = VerifyJson(dir);

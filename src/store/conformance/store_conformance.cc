@@ -1,6 +1,9 @@
 #include "store/conformance/store_conformance.h"
 
+#include <algorithm>
 #include <thread>
+
+#include "audit/record_format.h"
 
 namespace cs {
 
@@ -164,39 +167,88 @@ AuditRecord Entry(int64_t seq, const std::string& tenant, const std::string& pre
   return r;
 }
 
+// Queries give the same answers from the search index as from the blocks
+// read directly, before and after indexing.
+void ExpectAuditQueries(AuditRepository& audit) {
+  AuditQuery q;
+  q.tenant_id = "ten_a";
+  auto a = audit.Query(q);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(a->size(), 3u);
+  EXPECT_EQ((*a)[1].subject, "sub_x");
+  EXPECT_EQ((*a)[1].prev_hash, Entry(1, "ten_a", "").entry_hash);
+  EXPECT_EQ((*a)[2].entry_hash, Entry(3, "ten_a", "").entry_hash);
+  q.after_seq = 2;  // a cursor inside a block
+  ASSERT_EQ(audit.Query(q)->size(), 1u);
+  EXPECT_EQ(audit.Query(q)->front().seq, 3);
+  q = {};
+  q.tenant_id = "ten_b";
+  q.limit = 1;
+  ASSERT_EQ(audit.Query(q)->size(), 1u);
+  EXPECT_EQ(audit.Query(q)->front().seq, 4);
+  q = {};
+  q.action = "odd";
+  EXPECT_EQ(audit.Query(q)->size(), 3u);
+  q = {};
+  q.subject = "sub_x";
+  EXPECT_EQ(audit.Query(q)->size(), 1u);
+  q.tenant_id = "ten_b";  // every filter applies, not only the indexed one
+  EXPECT_EQ(audit.Query(q)->size(), 0u);
+  q = {};
+  q.from_ms = 1003;
+  q.to_ms = 1005;
+  EXPECT_EQ(audit.Query(q)->size(), 2u);
+}
+
 TEST_P(StoreConformanceTest, TheAuditRepositoryKeepsRecordsExactly) {
   auto tail = store_->audit().Tail();
   ASSERT_TRUE(tail.ok());
   EXPECT_EQ(tail->first, 0);
+  // Blocks {1}, {2, 3}, {4, 5}: one per append transaction.
+  std::vector<std::vector<AuditRecord>> blocks(3);
   std::string prev(32, '\0');
   for (int64_t seq = 1; seq <= 5; ++seq) {
     AuditRecord r = Entry(seq, seq <= 3 ? "ten_a" : "ten_b", prev);
-    ASSERT_TRUE(store_->audit().Insert(r).ok());
+    blocks[seq == 1 ? 0 : seq <= 3 ? 1 : 2].push_back(r);
     prev = r.entry_hash;
   }
-  EXPECT_EQ(store_->audit().Insert(Entry(5, "ten_a", prev)).machine_code(), "conflict");
+  for (const auto& block : blocks) ASSERT_TRUE(store_->audit().AppendBlock(block).ok());
+  EXPECT_EQ(store_->audit().AppendBlock(blocks[2]).machine_code(), "conflict");
+  std::vector<AuditRecord> gap = {Entry(6, "ten_a", prev), Entry(8, "ten_a", prev)};
+  EXPECT_EQ(store_->audit().AppendBlock(gap).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->audit().Tail()->first, 5);
-  AuditQuery q;
-  q.tenant_id = "ten_a";
-  auto a = store_->audit().Query(q);
-  ASSERT_EQ(a->size(), 3u);
-  EXPECT_EQ((*a)[1].subject, "sub_x");
-  EXPECT_EQ((*a)[1].prev_hash, Entry(1, "ten_a", "").entry_hash);
-  q = {};
-  q.action = "odd";
-  EXPECT_EQ(store_->audit().Query(q)->size(), 3u);
-  q = {};
-  q.subject = "sub_x";
-  EXPECT_EQ(store_->audit().Query(q)->size(), 1u);
+  EXPECT_EQ(store_->audit().Tail()->second, Entry(5, "", "").entry_hash);
+
+  EXPECT_EQ(*store_->audit().IndexedUpto(), 0);
+  ExpectAuditQueries(store_->audit());
+  int64_t indexed = 0;
+  ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) -> Status {
+    CS_ASSIGN_OR_RETURN(indexed, tx.audit().IndexPending(2));  // whole blocks: {1} and {2, 3}
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(indexed, 3);
+  EXPECT_EQ(*store_->audit().IndexedUpto(), 3);
+  ExpectAuditQueries(store_->audit());  // half indexed, half read directly
+  std::vector<std::pair<std::string, int64_t>> postings;
+  ASSERT_TRUE(store_->audit().ScanPostings([&](std::string_view t, int64_t b) { postings.emplace_back(t, b); }).ok());
+  std::sort(postings.begin(), postings.end());
+  EXPECT_EQ(postings, (std::vector<std::pair<std::string, int64_t>>{{"ssub_x", 2}, {"tten_a", 1}, {"tten_a", 2}}));
+  ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) { return tx.audit().IndexPending(100).status(); }).ok());
+  EXPECT_EQ(*store_->audit().IndexedUpto(), 5);
+  ExpectAuditQueries(store_->audit());
+
   EXPECT_EQ(store_->audit().EntryHashes(2, 4)->size(), 3u);
+  EXPECT_EQ(store_->audit().EntryHashes(2, 4)->front(), Entry(2, "", "").entry_hash);
   int visited = 0;
-  ASSERT_TRUE(store_->audit().ScanRaw(4, [&](const AuditRawEntry& e) {
-    EXPECT_EQ(e.seq, 4 + visited);
-    EXPECT_EQ(e.tenant_id, "ten_b");
+  ASSERT_TRUE(store_->audit().ScanRaw(3, [&](const AuditRawEntry& e) {
+    EXPECT_EQ(e.seq, 3 + visited);
+    EXPECT_EQ(e.block, visited == 0 ? 2 : 4);
+    EXPECT_EQ(e.entry_hash, Entry(e.seq, "", "").entry_hash);
+    EXPECT_EQ(e.record, EncodeAuditRecord(blocks[visited == 0 ? 1 : 2][visited == 0 ? 1 : visited - 1]));
     ++visited;
     return true;
   }).ok());
-  EXPECT_EQ(visited, 2);
+  EXPECT_EQ(visited, 3);
 
   TreeHead head;
   head.tree_size = 5;
@@ -213,10 +265,17 @@ TEST_P(StoreConformanceTest, TheAuditRepositoryKeepsRecordsExactly) {
   cp.frontier = std::string(64, 'f');
   cp.segment_name = "seg";
   cp.segment_sha256 = std::string(32, 'h');
+  cp.upto_seq = 2;  // inside the block {2, 3}
+  EXPECT_EQ(store_->InTransaction([&](StoreTransaction& tx) { return tx.audit().Archive(cp); }).machine_code(),
+            "not_sealed");
+  cp.upto_seq = 3;
   ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) { return tx.audit().Archive(cp); }).ok());
   EXPECT_EQ(store_->audit().Query({})->front().seq, 4);
   EXPECT_EQ(store_->audit().EntryHashes(1, 5)->size(), 5u);  // archived hashes kept
   EXPECT_EQ((*store_->audit().LatestCheckpoint())->upto_seq, 3);
+  postings.clear();
+  ASSERT_TRUE(store_->audit().ScanPostings([&](std::string_view t, int64_t b) { postings.emplace_back(t, b); }).ok());
+  EXPECT_EQ(postings, (std::vector<std::pair<std::string, int64_t>>{{"tten_b", 4}}));
 }
 
 TEST_P(StoreConformanceTest, TenantRetentionCanBeSetAndCleared) {

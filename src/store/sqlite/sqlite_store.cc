@@ -6,6 +6,7 @@
 // transaction never fails half-way on a lock upgrade.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <functional>
@@ -40,27 +41,42 @@ ApiKeyRecord ReadApiKey(sqlite3_stmt* s) {
   return k;
 }
 
-// Reads into `r`, reusing its string buffers (exports read millions). A
-// record that does not parse keeps only its seq: verification then reports
-// it as modified.
-void ReadAuditInto(sqlite3_stmt* s, AuditRecord& r) {
-  std::string_view record(static_cast<const char*>(sqlite3_column_blob(s, 1)),
-                          static_cast<size_t>(sqlite3_column_bytes(s, 1)));
-  std::optional<AuditRecordView> view = ParseAuditRecord(record);
+std::string_view ColumnView(sqlite3_stmt* s, int col) {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, col));
+  return {p ? p : "", static_cast<size_t>(sqlite3_column_bytes(s, col))};
+}
+
+// Walks the entries of one stored block (docs/formats/audit-ledger.md):
+// records back to back, hashes 32 bytes each, seqs from `first` on. An
+// entry's seq is its position; a record that does not parse is handed over
+// as the rest of the block with `view` unset, and ends the walk, so
+// verification reports it where it is. `visit` returns false to stop;
+// ForEachInBlock then returns false too.
+template <typename Visit>
+bool ForEachInBlock(int64_t first, std::string_view records, std::string_view hashes, Visit&& visit) {
+  size_t pos = 0;
+  for (int64_t seq = first, i = 0; pos < records.size(); ++seq, ++i) {
+    const size_t start = pos;
+    std::optional<AuditRecordView> view = ParseAuditRecordAt(records, pos);
+    const auto h = static_cast<size_t>(i) * 32;
+    std::string_view hash = h + 32 <= hashes.size() ? hashes.substr(h, 32) : std::string_view();
+    if (!view) return visit(seq, records.substr(start), hash, std::optional<AuditRecordView>());
+    if (!visit(seq, records.substr(start, pos - start), hash, view)) return false;
+  }
+  return true;
+}
+
+// Fills `r` from one entry, reusing its string buffers (exports read
+// millions). A record that does not parse keeps only its seq: verification
+// then reports it as modified.
+void AssignEntry(int64_t seq, std::string_view hash, const std::optional<AuditRecordView>& view, AuditRecord& r) {
   if (view) {
     AssignAuditRecord(*view, r);
   } else {
     r = AuditRecord{};
-    r.seq = sqlite3_column_int64(s, 0);
+    r.seq = seq;
   }
-  const auto* hash = static_cast<const char*>(sqlite3_column_blob(s, 2));
-  r.entry_hash.assign(hash ? hash : "", static_cast<size_t>(sqlite3_column_bytes(s, 2)));
-}
-
-AuditRecord ReadAudit(sqlite3_stmt* s) {
-  AuditRecord r;
-  ReadAuditInto(s, r);
-  return r;
+  r.entry_hash.assign(hash);
 }
 
 TreeHead ReadTreeHead(sqlite3_stmt* s) {
@@ -76,7 +92,6 @@ TreeHead ReadTreeHead(sqlite3_stmt* s) {
 
 constexpr std::string_view kKeyColumns =
     "id, tenant_id, name, scopes, secret_hash, created_at_ms, expires_at_ms, revoked_at_ms, rotated_from";
-constexpr std::string_view kAuditColumns = "seq, record, entry_hash";
 constexpr std::string_view kHeadColumns = "tree_size, root_hash, ts_ms, key_id, signature, frontier";
 
 // The repositories, over whatever connection `acquire` hands out.
@@ -201,121 +216,157 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
   }
 
   // --- AuditRepository ---
+  // Entries live in blocks, one per append (migration 13, docs/audit.md).
   Result<std::pair<int64_t, std::string>> Tail() override {
     auto c = acquire_();
     // After everything was archived, the tail is the checkpoint's last entry.
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare(
-                                          "SELECT seq, entry_hash FROM (SELECT seq, entry_hash FROM audit_entries "
-                                          "ORDER BY seq DESC LIMIT 1) UNION ALL SELECT upto_seq, last_hash FROM "
-                                          "(SELECT upto_seq, last_hash FROM audit_checkpoints ORDER BY upto_seq DESC "
-                                          "LIMIT 1) ORDER BY 1 DESC LIMIT 1"));
+                                          "SELECT seq, h FROM (SELECT last_seq AS seq, substr(hashes, -32, 32) AS h "
+                                          "FROM audit_blocks ORDER BY first_seq DESC LIMIT 1) UNION ALL SELECT "
+                                          "upto_seq, last_hash FROM (SELECT upto_seq, last_hash FROM "
+                                          "audit_checkpoints ORDER BY upto_seq DESC LIMIT 1) ORDER BY 1 DESC LIMIT 1"));
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) return std::pair<int64_t, std::string>(0, "");
     if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read audit tail");
     return std::pair<int64_t, std::string>(sqlite3_column_int64(s, 0), ColumnBlob(s, 1));
   }
 
-  Status Insert(const AuditRecord& r) override {
+  Status AppendBlock(const std::vector<AuditRecord>& records) override {
+    if (records.empty()) return Status::Ok();
+    std::string bytes, hashes;
+    hashes.reserve(records.size() * 32);
+    for (const AuditRecord& r : records) {
+      if (r.seq != records.front().seq + static_cast<int64_t>(&r - records.data())) {
+        return InvalidArgument("invalid_argument", "an audit block needs consecutive sequence numbers");
+      }
+      bytes += EncodeAuditRecord(r);
+      hashes += r.entry_hash;
+    }
     auto c = acquire_();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO audit_entries(seq, ts_ms, tenant_id, actor_id, action, "
-                                                 "subject, record, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-    Binder(s)
-        .Int(r.seq)
-        .Int(r.ts_ms)
-        .Text(r.tenant_id)
-        .Text(r.actor_id)
-        .Text(r.action)
-        .Text(r.subject)
-        .Blob(EncodeAuditRecord(r))
-        .Blob(r.entry_hash);
-    return StepDone(*c, s, "append audit entry");
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO audit_blocks(first_seq, last_seq, records, hashes) "
+                                                 "VALUES (?, ?, ?, ?)"));
+    Binder(s).Int(records.front().seq).Int(records.back().seq).Blob(bytes).Blob(hashes);
+    return StepDone(*c, s, "append audit block");
   }
 
   Result<std::vector<AuditRecord>> Query(const AuditQuery& q) override {
-    auto c = acquire_();
-    // One statement with optional filters: "? IS NULL OR column = ?" keeps it prepared once.
-    CS_ASSIGN_OR_RETURN(ScopedStmt s,
-                        c->Prepare("SELECT " + std::string(kAuditColumns) +
-                                   " FROM audit_entries WHERE seq > ?1 AND ts_ms >= ?2 AND ts_ms < ?3"
-                                   " AND (?4 IS NULL OR tenant_id = ?4) AND (?5 IS NULL OR actor_id = ?5)"
-                                   " AND (?6 IS NULL OR subject = ?6) AND (?7 IS NULL OR action = ?7)"
-                                   " ORDER BY seq LIMIT ?8"));
-    sqlite3_bind_int64(s, 1, q.after_seq);
-    sqlite3_bind_int64(s, 2, q.from_ms);
-    sqlite3_bind_int64(s, 3, q.to_ms);
-    auto bind_opt = [&](int index, const std::optional<std::string>& v) {
-      if (v) sqlite3_bind_text(s, index, v->data(), static_cast<int>(v->size()), SQLITE_TRANSIENT);
-      else sqlite3_bind_null(s, index);
-    };
-    bind_opt(4, q.tenant_id);
-    bind_opt(5, q.actor_id);
-    bind_opt(6, q.subject);
-    bind_opt(7, q.action);
-    sqlite3_bind_int64(s, 8, q.limit);
     std::vector<AuditRecord> out;
+    if (q.limit <= 0) return out;
+    auto c = acquire_();
+    const int64_t from = q.after_seq + 1;
+    auto matches = [&](const AuditRecordView& v) {
+      const auto& f = v.fields;  // tenant_id, actor_type, actor_id, action, subject, …
+      return v.seq >= from && v.ts_ms >= q.from_ms && v.ts_ms < q.to_ms && (!q.tenant_id || f[0] == *q.tenant_id) &&
+             (!q.actor_id || f[2] == *q.actor_id) && (!q.subject || f[4] == *q.subject) &&
+             (!q.action || f[3] == *q.action);
+    };
+    // Adds the block's matching entries; false once the limit is reached.
+    auto take = [&](int64_t first, std::string_view records, std::string_view hashes) {
+      return ForEachInBlock(first, records, hashes, [&](int64_t seq, std::string_view, std::string_view hash,
+                                                        const std::optional<AuditRecordView>& view) {
+        if (!view || view->seq != seq || !matches(*view)) return true;
+        AssignEntry(seq, hash, view, out.emplace_back());
+        return static_cast<int>(out.size()) < q.limit;
+      });
+    };
+    CS_ASSIGN_OR_RETURN(int64_t indexed, IndexedUptoOn(*c));
+    CS_ASSIGN_OR_RETURN(int64_t scan_from, BlockStartOn(*c, from));
+    std::optional<std::string> term;
+    if (q.subject) term = "s" + *q.subject;
+    else if (q.tenant_id) term = "t" + *q.tenant_id;
+    if (term && indexed >= from) {
+      // The indexed part: only the blocks that mention the term.
+      CS_ASSIGN_OR_RETURN(ScopedStmt postings, c->Prepare("SELECT block FROM audit_postings WHERE term = ? AND "
+                                                          "block >= ? AND block <= ? ORDER BY block"));
+      Binder(postings).Text(*term).Int(scan_from).Int(indexed);
+      CS_ASSIGN_OR_RETURN(ScopedStmt block, c->Prepare("SELECT records, hashes FROM audit_blocks WHERE first_seq = ?"));
+      int rc;
+      while ((rc = sqlite3_step(postings)) == SQLITE_ROW) {
+        const int64_t first = sqlite3_column_int64(postings, 0);
+        sqlite3_reset(block);
+        sqlite3_bind_int64(block, 1, first);
+        int brc = sqlite3_step(block);
+        if (brc == SQLITE_DONE) continue;  // archived meanwhile, or a stray posting
+        if (brc != SQLITE_ROW) return SqliteError(c->db(), brc, "read audit block");
+        if (!take(first, ColumnView(block, 0), ColumnView(block, 1))) return out;
+      }
+      if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "query audit index");
+      scan_from = indexed + 1;
+    }
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT first_seq, records, hashes FROM audit_blocks "
+                                                 "WHERE first_seq >= ? ORDER BY first_seq"));
+    Binder(s).Int(scan_from);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadAudit(s));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      if (!take(sqlite3_column_int64(s, 0), ColumnView(s, 1), ColumnView(s, 2))) return out;
+    }
     if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "query audit");
     return out;
   }
 
   Status Scan(int64_t from_seq, const std::function<bool(const AuditRecord&)>& visit) override {
-    auto c = acquire_();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kAuditColumns) +
-                                                 " FROM audit_entries WHERE seq >= ? ORDER BY seq"));
-    Binder(s).Int(from_seq);
-    int rc;
     AuditRecord record;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      ReadAuditInto(s, record);
-      if (!visit(record)) return Status::Ok();
-    }
-    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "scan audit");
-    return Status::Ok();
+    return ScanBlocks(from_seq, [&](int64_t seq, int64_t, std::string_view, std::string_view hash,
+                                    const std::optional<AuditRecordView>& view) {
+      AssignEntry(seq, hash, view, record);
+      return visit(record);
+    });
   }
 
   Status ScanRaw(int64_t from_seq, const std::function<bool(const AuditRawEntry&)>& visit) override {
-    auto c = acquire_();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT seq, ts_ms, tenant_id, actor_id, action, subject, record, "
-                                                 "entry_hash FROM audit_entries WHERE seq >= ? ORDER BY seq"));
-    Binder(s).Int(from_seq);
-    auto view = [&s](int col) {
-      const auto* p = static_cast<const char*>(sqlite3_column_blob(s, col));
-      return std::string_view(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(s, col)));
-    };
-    int rc;
     AuditRawEntry e;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      e.seq = sqlite3_column_int64(s, 0);
-      e.ts_ms = sqlite3_column_int64(s, 1);
-      e.tenant_id = view(2);
-      e.actor_id = view(3);
-      e.action = view(4);
-      e.subject = view(5);
-      e.record = view(6);
-      e.entry_hash = view(7);
-      if (!visit(e)) return Status::Ok();
-    }
-    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "scan audit");
-    return Status::Ok();
+    return ScanBlocks(from_seq, [&](int64_t seq, int64_t block, std::string_view record, std::string_view hash,
+                                    const std::optional<AuditRecordView>& view) {
+      e.seq = seq;
+      e.block = block;
+      e.record = record;
+      e.entry_hash = hash;
+      e.parsed = view ? &*view : nullptr;
+      return visit(e);
+    });
   }
 
   Result<std::vector<std::string>> EntryHashes(int64_t from_seq, int64_t to_seq) override {
-    auto c = acquire_();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s,
-                        c->Prepare("SELECT entry_hash FROM (SELECT seq, entry_hash FROM audit_archived_hashes "
-                                   "WHERE seq >= ?1 AND seq <= ?2 UNION ALL SELECT seq, entry_hash FROM audit_entries "
-                                   "WHERE seq >= ?1 AND seq <= ?2) ORDER BY seq"));
-    Binder(s).Int(from_seq).Int(to_seq);
     std::vector<std::string> out;
+    auto c = acquire_();
+    {
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT entry_hash FROM audit_archived_hashes WHERE seq >= ? AND "
+                                                   "seq <= ? ORDER BY seq"));
+      Binder(s).Int(from_seq).Int(to_seq);
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ColumnBlob(s, 0));
+      if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "read archived audit hashes");
+    }
+    CS_ASSIGN_OR_RETURN(int64_t start, BlockStartOn(*c, from_seq));
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT first_seq, hashes FROM audit_blocks WHERE first_seq >= ? "
+                                                 "AND first_seq <= ? ORDER BY first_seq"));
+    Binder(s).Int(start).Int(to_seq);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ColumnBlob(s, 0));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      const int64_t first = sqlite3_column_int64(s, 0);
+      std::string_view hashes = ColumnView(s, 1);
+      for (size_t i = 0; i + 32 <= hashes.size(); i += 32) {
+        const int64_t seq = first + static_cast<int64_t>(i / 32);
+        if (seq >= from_seq && seq <= to_seq) out.emplace_back(hashes.substr(i, 32));
+      }
+    }
     if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "read audit hashes");
     return out;
   }
 
   Status Archive(const AuditCheckpoint& cp) override {
     auto c = acquire_();
+    {
+      // Blocks are archived whole: a signed head always ends one (a head
+      // covers what was committed, and a block commits at once).
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT count(*) FROM audit_blocks WHERE first_seq <= ?1 AND "
+                                                   "last_seq > ?1"));
+      Binder(s).Int(cp.upto_seq);
+      if (sqlite3_step(s) != SQLITE_ROW) return SqliteError(c->db(), SQLITE_ERROR, "check audit blocks");
+      if (sqlite3_column_int64(s, 0) != 0) {
+        return FailedPrecondition("not_sealed", "archive only up to the end of a block (a signed tree head)");
+      }
+    }
     CS_ASSIGN_OR_RETURN(ScopedStmt ins, c->Prepare("INSERT INTO audit_checkpoints(upto_seq, last_hash, frontier, "
                                                    "archived_at_ms, retain_until_ms, segment_name, segment_sha256) "
                                                    "VALUES (?, ?, ?, ?, ?, ?, ?)"));
@@ -328,18 +379,93 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
         .Text(cp.segment_name)
         .Blob(cp.segment_sha256);
     CS_RETURN_IF_ERROR(StepDone(*c, ins, "insert checkpoint"));
-    CS_ASSIGN_OR_RETURN(ScopedStmt keep, c->Prepare("INSERT INTO audit_archived_hashes(seq, entry_hash) SELECT seq, "
-                                                    "entry_hash FROM audit_entries WHERE seq <= ?"));
-    Binder(keep).Int(cp.upto_seq);
-    CS_RETURN_IF_ERROR(StepDone(*c, keep, "keep archived hashes"));
+    // The hashes stay, one row per entry, so proofs keep working.
+    CS_ASSIGN_OR_RETURN(std::vector<std::string> hashes, EntryHashes(1, cp.upto_seq));
+    CS_ASSIGN_OR_RETURN(ScopedStmt keep, c->Prepare("INSERT OR IGNORE INTO audit_archived_hashes(seq, entry_hash) "
+                                                    "VALUES (?, ?)"));
+    for (size_t i = 0; i < hashes.size(); ++i) {
+      sqlite3_reset(keep);
+      Binder(keep).Int(static_cast<int64_t>(i) + 1).Blob(hashes[i]);
+      CS_RETURN_IF_ERROR(StepDone(*c, keep, "keep archived hashes"));
+    }
     // The one sanctioned delete: lift the append-only trigger for it, inside
     // this transaction, and put it back before commit.
-    CS_RETURN_IF_ERROR(c->Exec("DROP TRIGGER audit_entries_append_only_delete"));
-    CS_ASSIGN_OR_RETURN(ScopedStmt del, c->Prepare("DELETE FROM audit_entries WHERE seq <= ?"));
+    CS_RETURN_IF_ERROR(c->Exec("DROP TRIGGER audit_blocks_append_only_delete"));
+    CS_ASSIGN_OR_RETURN(ScopedStmt del, c->Prepare("DELETE FROM audit_blocks WHERE last_seq <= ?"));
     Binder(del).Int(cp.upto_seq);
     CS_RETURN_IF_ERROR(StepDone(*c, del, "archive entries"));
-    return c->Exec("CREATE TRIGGER audit_entries_append_only_delete BEFORE DELETE ON audit_entries "
+    CS_ASSIGN_OR_RETURN(ScopedStmt unpost, c->Prepare("DELETE FROM audit_postings WHERE block <= ?"));
+    Binder(unpost).Int(cp.upto_seq);
+    CS_RETURN_IF_ERROR(StepDone(*c, unpost, "drop archived postings"));
+    return c->Exec("CREATE TRIGGER audit_blocks_append_only_delete BEFORE DELETE ON audit_blocks "
                    "BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END");
+  }
+
+  Result<int64_t> IndexPending(int64_t max_entries) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(int64_t upto, IndexedUptoOn(*c));
+    {
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT COALESCE(MAX(upto_seq), 0) FROM audit_checkpoints"));
+      if (sqlite3_step(s) != SQLITE_ROW) return SqliteError(c->db(), SQLITE_ERROR, "read checkpoint");
+      upto = std::max<int64_t>(upto, sqlite3_column_int64(s, 0));
+    }
+    std::vector<std::pair<std::string, int64_t>> postings;
+    int64_t entries = 0, last = upto;
+    {
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT first_seq, last_seq, records FROM audit_blocks "
+                                                   "WHERE first_seq > ? ORDER BY first_seq"));
+      Binder(s).Int(upto);
+      int rc;
+      while (entries < max_entries && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const int64_t first = sqlite3_column_int64(s, 0);
+        const size_t before = postings.size();
+        ForEachInBlock(first, ColumnView(s, 2), {}, [&](int64_t, std::string_view, std::string_view,
+                                                        const std::optional<AuditRecordView>& view) {
+          if (!view) return false;  // a damaged block: verification reports it
+          postings.emplace_back("t" + std::string(view->fields[0]), first);
+          if (!view->fields[4].empty()) postings.emplace_back("s" + std::string(view->fields[4]), first);
+          ++entries;
+          return true;
+        });
+        // One posting per term and block.
+        std::sort(postings.begin() + static_cast<long>(before), postings.end());
+        postings.erase(std::unique(postings.begin() + static_cast<long>(before), postings.end()), postings.end());
+        last = sqlite3_column_int64(s, 1);
+      }
+    }
+    if (last == upto) return int64_t{0};
+    // In term order, so each index page is visited once per call.
+    std::sort(postings.begin(), postings.end());
+    CS_ASSIGN_OR_RETURN(ScopedStmt ins, c->Prepare("INSERT OR IGNORE INTO audit_postings(term, block) VALUES (?, ?)"));
+    for (const auto& [term, block] : postings) {
+      sqlite3_reset(ins);
+      Binder(ins).Text(term).Int(block);
+      CS_RETURN_IF_ERROR(StepDone(*c, ins, "index audit block"));
+    }
+    CS_ASSIGN_OR_RETURN(ScopedStmt state, c->Prepare("INSERT INTO audit_index_state(id, indexed_upto) VALUES (1, ?) "
+                                                     "ON CONFLICT(id) DO UPDATE SET indexed_upto = excluded.indexed_upto"));
+    Binder(state).Int(last);
+    CS_RETURN_IF_ERROR(StepDone(*c, state, "record audit index"));
+    return entries;
+  }
+
+  Result<int64_t> IndexedUpto() override {
+    auto c = acquire_();
+    return IndexedUptoOn(*c);
+  }
+
+  Status ClearIndex() override {
+    auto c = acquire_();
+    return c->Exec("DELETE FROM audit_postings; DELETE FROM audit_index_state;");
+  }
+
+  Status ScanPostings(const std::function<void(std::string_view term, int64_t block)>& visit) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT term, block FROM audit_postings"));
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) visit(ColumnView(s, 0), sqlite3_column_int64(s, 1));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "scan audit index");
+    return Status::Ok();
   }
 
   Result<std::optional<AuditCheckpoint>> LatestCheckpoint() override {
@@ -418,6 +544,47 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
   }
 
  private:
+  static Result<int64_t> IndexedUptoOn(Connection& c) {
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c.Prepare("SELECT indexed_upto FROM audit_index_state WHERE id = 1"));
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return int64_t{0};
+    if (rc != SQLITE_ROW) return SqliteError(c.db(), rc, "read audit index state");
+    return sqlite3_column_int64(s, 0);
+  }
+
+  // The first seq of the block holding `seq` (or `seq` itself when none does).
+  static Result<int64_t> BlockStartOn(Connection& c, int64_t seq) {
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c.Prepare("SELECT first_seq FROM audit_blocks WHERE first_seq <= ? "
+                                                "ORDER BY first_seq DESC LIMIT 1"));
+    Binder(s).Int(seq);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return seq;
+    if (rc != SQLITE_ROW) return SqliteError(c.db(), rc, "find audit block");
+    return sqlite3_column_int64(s, 0);
+  }
+
+  // Visits every entry with seq >= from_seq, block by block, in order.
+  template <typename Visit>
+  Status ScanBlocks(int64_t from_seq, Visit&& visit) {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(int64_t start, BlockStartOn(*c, from_seq));
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT first_seq, records, hashes FROM audit_blocks "
+                                                 "WHERE first_seq >= ? ORDER BY first_seq"));
+    Binder(s).Int(start);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      const int64_t first = sqlite3_column_int64(s, 0);
+      bool go_on = ForEachInBlock(first, ColumnView(s, 1), ColumnView(s, 2),
+                                  [&](int64_t seq, std::string_view record, std::string_view hash,
+                                      const std::optional<AuditRecordView>& view) {
+                                    return seq < from_seq || visit(seq, first, record, hash, view);
+                                  });
+      if (!go_on) return Status::Ok();
+    }
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "scan audit");
+    return Status::Ok();
+  }
+
   static Tenant ReadTenant(sqlite3_stmt* s) {
     Tenant t{ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2), std::nullopt, std::nullopt};
     if (sqlite3_column_type(s, 3) != SQLITE_NULL) t.audit_retention_days = sqlite3_column_int64(s, 3);
