@@ -106,25 +106,6 @@ void BM_HandleAuthenticatedGet(benchmark::State& state) {
 }
 BENCHMARK(BM_HandleAuthenticatedGet);
 
-// A fresh ledger database per benchmark run: appends committed in batches of
-// `state.range(0)` entries per transaction (one fsync each).
-struct AuditFixture {
-  explicit AuditFixture(const std::string& name) {
-    dir = std::filesystem::temp_directory_path().string() + "/consentry_bench_" + name + std::to_string(getpid());
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    store = std::move(OpenSqliteStore({dir + "/db", 5000, true, 2})).value();
-    (void)store->Migrate();
-    signer = std::move(AuditSigner::LoadOrCreate(dir + "/key.pem")).value();
-  }
-  ~AuditFixture() { std::filesystem::remove_all(dir); }
-  std::string dir;
-  SystemClock clock;
-  AuditLedger ledger{clock};
-  std::unique_ptr<Store> store;
-  std::unique_ptr<AuditSigner> signer;
-};
-
 AuditEvent SampleEvent(int i) {
   AuditEvent e;
   e.tenant_id = "ten_3ce2db9c0b191aa1db242a68";
@@ -143,6 +124,33 @@ AuditEvent SampleEvent(int i) {
   return e;
 }
 
+// A fresh ledger database per benchmark run: appends committed in batches of
+// `state.range(0)` entries per transaction (one fsync each).
+struct AuditFixture {
+  explicit AuditFixture(const std::string& name) {
+    dir = std::filesystem::temp_directory_path().string() + "/consentry_bench_" + name + std::to_string(getpid());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    store = std::move(OpenSqliteStore({dir + "/db", 5000, true, 2})).value();
+    (void)store->Migrate();
+    signer = std::move(AuditSigner::LoadOrCreate(dir + "/key.pem")).value();
+  }
+  ~AuditFixture() { std::filesystem::remove_all(dir); }
+  // Appends `n` entries in blocks of 10,000 (one transaction each).
+  void Fill(int64_t n) {
+    std::vector<AuditEvent> batch(10000);
+    for (int64_t done = 0; done < n; done += 10000) {
+      for (int i = 0; i < 10000; ++i) batch[static_cast<size_t>(i)] = SampleEvent(static_cast<int>(done) + i);
+      (void)store->InTransaction([&](StoreTransaction& tx) { return ledger.Append(tx.audit(), batch); });
+    }
+  }
+  std::string dir;
+  SystemClock clock;
+  AuditLedger ledger{clock};
+  std::unique_ptr<Store> store;
+  std::unique_ptr<AuditSigner> signer;
+};
+
 void BM_AuditAppendBatched(benchmark::State& state) {
   AuditFixture f("append");
   std::vector<AuditEvent> batch;
@@ -157,11 +165,7 @@ BENCHMARK(BM_AuditAppendBatched)->Arg(1)->Arg(1000)->Arg(10000)->Unit(benchmark:
 
 void BM_AuditVerify(benchmark::State& state) {
   AuditFixture f("verify");
-  std::vector<AuditEvent> batch;
-  for (int i = 0; i < 10000; ++i) batch.push_back(SampleEvent(i));
-  for (int64_t n = 0; n < state.range(0); n += 10000) {
-    (void)f.store->InTransaction([&](StoreTransaction& tx) { return f.ledger.Append(tx.audit(), batch); });
-  }
+  f.Fill(state.range(0));
   (void)SealLedger(*f.store, *f.signer, f.clock);
   (void)IndexLedger(*f.store);
   for (auto _ : state) {
@@ -176,11 +180,7 @@ BENCHMARK(BM_AuditVerify)->Arg(200000)->Unit(benchmark::kMillisecond);
 // the search index check: what an auditor's offline verification does.
 void BM_AuditVerifyLedger(benchmark::State& state) {
   AuditFixture f("verify_ledger");
-  std::vector<AuditEvent> batch;
-  for (int i = 0; i < 10000; ++i) batch.push_back(SampleEvent(i));
-  for (int64_t n = 0; n < state.range(0); n += 10000) {
-    (void)f.store->InTransaction([&](StoreTransaction& tx) { return f.ledger.Append(tx.audit(), batch); });
-  }
+  f.Fill(state.range(0));
   (void)SealLedger(*f.store, *f.signer, f.clock);
   for (auto _ : state) {
     auto report = VerifyStoredLedger(*f.store, f.signer->public_key(), {}, {}, /*check_index=*/false);
@@ -195,12 +195,7 @@ BENCHMARK(BM_AuditVerifyLedger)->Arg(200000)->Unit(benchmark::kMillisecond);
 // iteration, so every posting is inserted.
 void BM_AuditIndex(benchmark::State& state) {
   AuditFixture f("index");
-  std::vector<AuditEvent> batch;
-  for (int i = 0; i < 10000; ++i) batch.push_back(SampleEvent(i));
-  for (int64_t n = 0; n < state.range(0); n += 10000) {
-    for (int i = 0; i < 10000; ++i) batch[static_cast<size_t>(i)] = SampleEvent(static_cast<int>(n) + i);
-    (void)f.store->InTransaction([&](StoreTransaction& tx) { return f.ledger.Append(tx.audit(), batch); });
-  }
+  f.Fill(state.range(0));
   for (auto _ : state) {
     if (!RebuildSearchIndex(*f.store).ok()) state.SkipWithError("indexing failed");
   }
@@ -212,11 +207,7 @@ BENCHMARK(BM_AuditIndex)->Arg(200000)->Unit(benchmark::kMillisecond)->UseRealTim
 // entries: stored Merkle nodes plus at most a few hundred leaves per level.
 void BM_AuditProveInclusion(benchmark::State& state) {
   AuditFixture f("prove");
-  std::vector<AuditEvent> batch;
-  for (int i = 0; i < 10000; ++i) batch.push_back(SampleEvent(i));
-  for (int64_t n = 0; n < state.range(0); n += 10000) {
-    (void)f.store->InTransaction([&](StoreTransaction& tx) { return f.ledger.Append(tx.audit(), batch); });
-  }
+  f.Fill(state.range(0));
   (void)SealLedger(*f.store, *f.signer, f.clock);
   int64_t i = 0;
   for (auto _ : state) {
