@@ -35,6 +35,7 @@ struct GatewayApiDeps {
   std::string version;
   // The WhatsApp path; when null, its routes answer as if nothing were configured.
   MessageService* messages = nullptr;   // not owned
+  MediaService* media = nullptr;        // not owned; null: media answers 503
   ChannelService* channels = nullptr;   // not owned
   WebhookReceiver* webhooks = nullptr;  // not owned
   SubscriberService* subscribers = nullptr;  // not owned

@@ -14,7 +14,7 @@ constexpr std::string_view kForbiddenParams[] = {
 };
 
 // Paging cursors and counts: integers that may be long without being phone numbers.
-constexpr std::string_view kNumericParams[] = {"after", "limit", "tree_size", "old_size", "new_size", "seq"};
+constexpr std::string_view kNumericParams[] = {"after", "limit", "tree_size", "old_size", "new_size", "seq", "expires"};
 
 // True when `text` reads like a phone number: the vault's normaliser accepts
 // it (so every digit script and separator it knows counts), or it holds 8+

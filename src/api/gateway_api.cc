@@ -51,6 +51,7 @@ class GatewayApiImpl final : public GatewayApi {
   explicit GatewayApiImpl(GatewayApiDeps deps) : deps_(std::move(deps)) {
     using namespace std::placeholders;
     md_.messages = deps_.messages;
+    md_.media = deps_.media;
     md_.channels = deps_.channels;
     md_.webhooks = deps_.webhooks;
     md_.subscribers = deps_.subscribers;
@@ -85,6 +86,9 @@ class GatewayApiImpl final : public GatewayApi {
     Private("POST", "/v1/messages", "messages:send", [this](const Context& c) {
       return api_internal::SendMessage(md_, c.request, *c.principal, Actor(c));
     });
+    // A signed link from GET /{media-id} needs no key (some SDKs send none
+    // to hosts they do not know, spec §9); without one, an API key.
+    Public("GET", "/v1/media/{id}/download", [this](const Context& c) { return DownloadMedia(c); });
     Private("GET", "/v1/messages/{id}", "messages:read", [this](const Context& c) {
       return api_internal::GetMessage(md_, *c.principal, Actor(c), c.params.at("id"));
     });
@@ -211,6 +215,11 @@ class GatewayApiImpl final : public GatewayApi {
   std::vector<RouteInfo> Routes() const override {
     std::vector<RouteInfo> out;
     for (const auto& e : router_.entries()) {
+      if (e.pattern == "/v1/media/{id}/download") {
+        // Public to the router, but never open: a signed link, or an API key with messages:read.
+        out.push_back({e.method, e.pattern, "messages:read", false, "signed_link_or_api_key"});
+        continue;
+      }
       out.push_back({e.method, e.pattern, e.payload.scope, e.payload.is_public, e.payload.is_public ? "none" : "api_key"});
     }
     // Routes outside the router: matched before the URL check (their paths
@@ -218,6 +227,8 @@ class GatewayApiImpl final : public GatewayApi {
     for (const char* edge : {"messages", "marketing_messages", "media"}) {
       out.push_back({"POST", std::string("/{version}/{phone_number_id}/") + edge, "messages:send", false, "api_key"});
     }
+    out.push_back({"GET", "/{version}/{media_id}", "messages:read", false, "api_key"});
+    out.push_back({"DELETE", "/{version}/{media_id}", "messages:send", false, "api_key"});
     out.push_back({"GET", "/webhooks/whatsapp/{channel_id}", "", false, "verify_token"});
     out.push_back({"POST", "/webhooks/whatsapp/{channel_id}", "", false, "meta_signature"});
     return out;
@@ -288,7 +299,10 @@ class GatewayApiImpl final : public GatewayApi {
   // A Graph-compatible call: the SDK's access token is the integration's
   // API key; answers and errors are in Meta's shape (190 for a bad token).
   HttpResponse RouteGraph(const HttpRequest& request, const api_internal::GraphPath& graph) {
-    const std::string pattern = "/{version}/{phone_number_id}/" + graph.edge;
+    const std::string pattern =
+        graph.is_media_object() ? "/{version}/{media_id}" : "/{version}/{phone_number_id}/" + graph.edge;
+    // Reading a medium is reading messages; everything else sends.
+    const std::string scope = graph.is_media_object() && request.method == "GET" ? "messages:read" : "messages:send";
     // Only the query is checked: the path's numeric id is Meta's number id.
     HttpRequest query_only = request;
     query_only.path = "/";
@@ -312,10 +326,10 @@ class GatewayApiImpl final : public GatewayApi {
       return r;
     }
     HttpResponse r;
-    if (!p->HasScope("messages:send")) {
+    if (!p->HasScope(scope)) {
       Status recorded = Record(request, *p, "authz.denied", "route:" + request.method + " " + pattern, "",
                                "insufficient_scope");
-      r = recorded.ok() ? api_internal::GraphErrorResponse(10, "The API key lacks the scope messages:send")
+      r = recorded.ok() ? api_internal::GraphErrorResponse(10, "The API key lacks the scope " + scope)
                         : api_internal::GraphErrorResponse(2, "Service temporarily unavailable", 503);
     } else {
       r = api_internal::GraphCall(md_, request, *p, ActorOf(request, &*p), graph);
@@ -323,6 +337,31 @@ class GatewayApiImpl final : public GatewayApi {
     r.route = pattern;
     r.tenant_id = p->tenant_id;
     return r;
+  }
+
+  Result<HttpResponse> DownloadMedia(const Context& c) {
+    // "med_<Meta's id>": a bare long number would read like a phone number in the URL.
+    const std::string& param = c.params.at("id");
+    if (param.rfind("med_", 0) != 0 || !IsAsciiDigits(std::string_view(param).substr(4))) {
+      return Status(StatusCode::kNotFound, "not_found", "no such media");
+    }
+    const std::string id = param.substr(4);
+    if (c.request.Header("authorization") == nullptr) {
+      return api_internal::DownloadMedia(md_, c.request, nullptr, ActorOf(c.request, nullptr), id);
+    }
+    auto p = Authenticate(c.request);
+    if (!p.ok()) {
+      if (p.status().code() == StatusCode::kUnauthenticated) {
+        CS_RETURN_IF_ERROR(RecordAuthFailure(c.request, "/v1/media/{id}/download"));
+      }
+      return p.status();
+    }
+    if (!p->HasScope("messages:read")) {
+      CS_RETURN_IF_ERROR(Record(c.request, *p, "authz.denied", "route:GET /v1/media/{id}/download", "",
+                                "insufficient_scope"));
+      return Status(StatusCode::kPermissionDenied, "insufficient_scope", "this API key lacks the scope messages:read");
+    }
+    return api_internal::DownloadMedia(md_, c.request, &*p, ActorOf(c.request, &*p), id);
   }
 
   Result<Principal> Authenticate(const HttpRequest& request) {

@@ -7,6 +7,7 @@
 #include "common/strings.h"
 #include "env/env.h"
 #include "http/client.h"
+#include "http/multipart.h"
 #include "messaging/messaging.h"
 #include "whatsapp/wire.h"
 
@@ -229,7 +230,8 @@ std::optional<GraphPath> MatchGraphPath(std::string_view path) {
   if (path.empty() || path[0] != '/') return std::nullopt;
   std::vector<std::string> seg = Split(path.substr(1), '/');
   if (!seg.empty() && IsVersion(seg[0])) seg.erase(seg.begin());
-  if (seg.size() != 2 || !IsAsciiDigits(seg[0]) || seg[0].size() > 32) return std::nullopt;
+  if (seg.empty() || seg.size() > 2 || !IsAsciiDigits(seg[0]) || seg[0].size() > 32) return std::nullopt;
+  if (seg.size() == 1) return GraphPath{seg[0], ""};  // a media object
   if (seg[1] != "messages" && seg[1] != "marketing_messages" && seg[1] != "media") return std::nullopt;
   return GraphPath{seg[0], seg[1]};
 }
@@ -242,12 +244,133 @@ HttpResponse GraphErrorResponse(int code, std::string details, int http_status_o
   return r;
 }
 
+namespace {
+
+// Maps a MediaService refusal to Meta's error shape.
+HttpResponse MediaErrorResponse(const Status& s) {
+  const std::string& m = s.machine_code();
+  if (m == "media_unsupported" || m == "media_too_large" || m == "media_content_mismatch") {
+    return GraphErrorResponse(131053, m + ": " + s.message());
+  }
+  if (s.code() == StatusCode::kNotFound) {
+    return GraphErrorResponse(100, "Unsupported request: the object does not exist, cannot be loaded due to missing "
+                                   "permissions, or does not support this operation");
+  }
+  if (s.code() == StatusCode::kInvalidArgument) return GraphErrorResponse(100, s.message());
+  HttpResponse r = s.code() == StatusCode::kUnavailable ? GraphErrorResponse(2, "Service temporarily unavailable", 503)
+                                                        : GraphErrorResponse(1, "An unknown error occurred", 500);
+  if (r.status == 503) r.headers.emplace_back("Retry-After", "5");
+  r.log_detail = s.ToString();
+  return r;
+}
+
+HttpResponse MetaAnswer(const MediaAnswer& a) {
+  HttpResponse r = JsonResponse(a.http_status, a.body);
+  if (a.http_status != 200) r.error_code = "upstream_" + std::to_string(a.http_status);
+  return r;
+}
+
+// POST /{version}/{phone_number_id}/media: multipart as Meta takes it (spec §3, §9).
+HttpResponse GraphMediaUpload(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                              const AuditActor& actor, const GraphPath& path) {
+  const std::string* ct = req.Header("content-type");
+  Result<std::vector<MultipartPart>> parts = ParseMultipartFormData(ct != nullptr ? *ct : "", req.body);
+  if (!parts.ok()) return GraphErrorResponse(100, parts.status().message());
+  const MultipartPart* file = nullptr;
+  std::string type, product;
+  for (const MultipartPart& part : *parts) {
+    if (part.name == "file" && file != nullptr) return GraphErrorResponse(100, "Upload one file per request");
+    if (part.name == "file") file = &part;
+    if (part.name == "type") type = std::string(part.body);
+    if (part.name == "messaging_product") product = std::string(part.body);
+  }
+  if (product.empty()) {  // some SDKs send it in the query string
+    if (auto q = ParseQuery(req.query); q.ok()) {
+      for (const auto& [k, v] : *q) {
+        if (k == "messaging_product") product = v;
+      }
+    }
+  }
+  if (product != "whatsapp") return GraphErrorResponse(100, "The parameter messaging_product must be whatsapp");
+  if (file == nullptr) return GraphErrorResponse(100, "The parameter file is required");
+  MediaUpload upload;
+  upload.phone_number_id = path.phone_number_id;
+  upload.mime_type = type.empty() ? file->content_type : type;  // `type` may be missing (spec §9)
+  upload.filename = file->filename;
+  upload.bytes = file->body;
+  Result<MediaAnswer> answer = d.media->Upload(actor, p.tenant_id, upload);
+  if (!answer.ok()) return MediaErrorResponse(answer.status());
+  return MetaAnswer(*answer);
+}
+
+// GET or DELETE /{version}/{media_id}.
+HttpResponse GraphMediaObject(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                              const AuditActor& actor, const GraphPath& path) {
+  Result<MediaAnswer> answer = NotFound("");
+  if (req.method == "GET") {
+    const std::string* host = req.Header("host");
+    const std::string base = std::string(req.tls ? "https://" : "http://") + (host != nullptr ? *host : "localhost");
+    answer = d.media->Describe(actor, p.tenant_id, path.phone_number_id, base);
+  } else if (req.method == "DELETE") {
+    answer = d.media->Delete(actor, p.tenant_id, path.phone_number_id);
+  } else {
+    return GraphErrorResponse(100, "Unsupported method for this object");
+  }
+  if (!answer.ok()) return MediaErrorResponse(answer.status());
+  return MetaAnswer(*answer);
+}
+
+}  // namespace
+
+HttpResponse DownloadMedia(const MessagingRouteDeps& d, const HttpRequest& req, const Principal* principal,
+                           const AuditActor& actor, const std::string& media_id) {
+  if (d.media == nullptr) return ErrorResponse(503, "messaging_disabled", "messaging is not enabled", req.request_id);
+  std::string tenant = principal != nullptr ? principal->tenant_id : "";
+  if (principal == nullptr) {
+    std::string expires, signature;
+    if (auto q = ParseQuery(req.query); q.ok()) {
+      for (const auto& [k, v] : *q) {
+        if (k == "tenant") tenant = v;
+        if (k == "expires") expires = v;
+        if (k == "signature") signature = v;
+      }
+    }
+    auto exp = ParseNonNegativeInt(expires);
+    if (tenant.empty() || !exp || !d.media->CheckLink(tenant, media_id, *exp, signature)) {
+      // Expired and forged links look alike, as Meta's do.
+      return ErrorResponse(404, "not_found", "no such media, or the link has expired; ask GET /{media-id} for a new one",
+                           req.request_id);
+    }
+  }
+  Result<MediaDownload> file = d.media->Download(actor, tenant, media_id);
+  if (!file.ok()) {
+    if (file.status().code() == StatusCode::kNotFound) {
+      return ErrorResponse(404, "not_found", "no such media, or Meta no longer holds it", req.request_id);
+    }
+    const int status = file.status().machine_code() == "media_quarantined" ? 422
+                       : file.status().code() == StatusCode::kUnavailable ? 502 : 500;
+    HttpResponse r = ErrorResponse(status, file.status().machine_code(), file.status().message(), req.request_id);
+    r.log_detail = file.status().ToString();
+    return r;
+  }
+  HttpResponse r = JsonResponse(200, std::move(file->bytes));
+  r.content_type = file->content_type;
+  r.headers.emplace_back("Cache-Control", "no-store");  // personal data: no shared caches
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Content-Disposition", "attachment");
+  r.tenant_id = tenant;
+  return r;
+}
+
 HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                        const AuditActor& actor, const GraphPath& path) {
-  if (req.method != "POST") return GraphErrorResponse(100, "Unsupported method for this edge");
-  if (path.edge == "media") {
-    return GraphErrorResponse(100, "Media upload through the gateway is not available yet; send media by link");
+  if (path.is_media_object() || path.edge == "media") {
+    if (d.media == nullptr) return GraphErrorResponse(2, "Messaging is not enabled on this gateway", 503);
+    if (path.is_media_object()) return GraphMediaObject(d, req, p, actor, path);
+    if (req.method != "POST") return GraphErrorResponse(100, "Unsupported method for this edge");
+    return GraphMediaUpload(d, req, p, actor, path);
   }
+  if (req.method != "POST") return GraphErrorResponse(100, "Unsupported method for this edge");
   if (d.messages == nullptr) return GraphErrorResponse(2, "Messaging is not enabled on this gateway", 503);
   // SDKs send JSON; some omit or vary the content type, so it is not enforced here.
   Result<JsonValue> body = ParseJson(req.body, d.json_limits);

@@ -18,6 +18,7 @@ namespace cs::api_internal {
 
 struct MessagingRouteDeps {
   MessageService* messages = nullptr;
+  MediaService* media = nullptr;
   ChannelService* channels = nullptr;
   WebhookReceiver* webhooks = nullptr;
   SubscriberService* subscribers = nullptr;
@@ -51,11 +52,21 @@ Result<HttpResponse> RetryDeadLetter(const MessagingRouteDeps& d, const Principa
 
 // A Graph API path: "/{vNN.N}/{phone_number_id}/{edge}" or without the
 // version (spec §9). `edge` is "messages", "marketing_messages" or "media".
+// A Graph API path: `/{version}/{phone_number_id}/{edge}`, or a media
+// object `/{version}/{media_id}` (edge "", id in phone_number_id's place).
+// The version segment is optional (spec §9).
 struct GraphPath {
   std::string phone_number_id;
   std::string edge;
+  bool is_media_object() const { return edge.empty(); }
 };
 std::optional<GraphPath> MatchGraphPath(std::string_view path);
+
+// GET /v1/media/{id}/download: the bytes of a medium, for a signed link
+// (`tenant`, `expires`, `signature` from GET /{media-id}) or, with
+// `principal` set, for the caller's tenant.
+HttpResponse DownloadMedia(const MessagingRouteDeps& d, const HttpRequest& req, const Principal* principal,
+                           const AuditActor& actor, const std::string& media_id);
 
 // Meta's error envelope as an HttpResponse.
 HttpResponse GraphErrorResponse(int code, std::string details, int http_status_override = 0);

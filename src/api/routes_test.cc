@@ -50,6 +50,7 @@ TEST(RouteInventoryTest, OnlyTheDocumentedRoutesArePublic) {
     if (path.rfind("/{version}/{phone_number_id}/", 0) == 0) {
       path = "/v23.0/100000000000002/" + path.substr(std::string("/{version}/{phone_number_id}/").size());
     }
+    if (path == "/{version}/{media_id}") path = "/v23.0/1234567890123456";
     request.path = path;
     request.target = path;
     request.request_id = "req_test";
@@ -59,7 +60,8 @@ TEST(RouteInventoryTest, OnlyTheDocumentedRoutesArePublic) {
   }
   EXPECT_EQ(public_routes, (std::set<std::string>{"GET /healthz", "GET /readyz", "GET /metrics"}));
   EXPECT_EQ(meta_routes, (std::set<std::string>{"GET /webhooks/whatsapp/{channel_id} verify_token",
-                                                "POST /webhooks/whatsapp/{channel_id} meta_signature"}));
+                                                "POST /webhooks/whatsapp/{channel_id} meta_signature",
+                                                "GET /v1/media/{id}/download signed_link_or_api_key"}));
   EXPECT_GE(private_routes, 12u);
   // covers: AUD-01 — every refused credential left an audit event.
   ASSERT_EQ(sink.events.size(), private_routes);

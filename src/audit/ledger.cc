@@ -43,6 +43,7 @@ Status AuditLedger::Append(AuditRepository& tx, const std::vector<AuditEvent>& e
   CS_ASSIGN_OR_RETURN(auto tail, tx.Tail());
   int64_t seq = tail.first;
   std::string prev = seq == 0 ? ZeroHash() : tail.second;
+  if (prev.size() != 32) return DataLoss("the audit ledger's last block is damaged; run `consentry audit verify`");
   const int64_t now = clock_.NowUnixMillis();
   std::vector<AuditRecord> block;
   block.reserve(events.size());
@@ -348,7 +349,7 @@ Result<int64_t> FirstMismatchedBlock(Store& store, int64_t from_seq, int64_t ind
   std::map<int64_t, std::vector<std::string>> stored;
   size_t count = 0;
   CS_RETURN_IF_ERROR(store.audit().ScanPostings([&](std::string_view term, int64_t block) {
-    if (++count <= kMaxPostings) stored[block].emplace_back(term);
+    if (block <= indexed && ++count <= kMaxPostings) stored[block].emplace_back(term);
   }));
   if (count > kMaxPostings) return int64_t{0};
   for (auto& [block, terms] : stored) std::sort(terms.begin(), terms.end());
@@ -429,7 +430,11 @@ Result<AuditVerifyReport> VerifyStoredLedger(Store& store, const AuditPublicKey&
   }
   if (problem.empty()) {
     PostingDigest actual(digest_key);
-    CS_RETURN_IF_ERROR(store.audit().ScanPostings([&](std::string_view term, int64_t block) { actual.Add(term, block); }));
+    // Postings past `indexed` are left out: the gateway's indexer may be
+    // adding them while this runs (they are checked once indexed_upto covers them).
+    CS_RETURN_IF_ERROR(store.audit().ScanPostings([&](std::string_view term, int64_t block) {
+      if (block <= indexed) actual.Add(term, block);
+    }));
     if (actual != expected.digest()) {
       problem = "the search index does not match the entries (postings added, removed or altered)";
     }

@@ -71,13 +71,15 @@ class AuditLedgerTest : public ::testing::Test {
     std::string hashes(static_cast<const char*>(sqlite3_column_blob(read, 1)), static_cast<size_t>(sqlite3_column_bytes(read, 1)));
     sqlite3_finalize(read);
     edit(records, hashes);
+    // last_seq follows the hashes, as the table's CHECK demands.
     sqlite3_stmt* write = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE audit_blocks SET records = ?, hashes = ? WHERE first_seq = ?", -1, &write,
-                                 nullptr),
+    ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE audit_blocks SET records = ?, hashes = ?, last_seq = ? WHERE first_seq = ?",
+                                 -1, &write, nullptr),
               SQLITE_OK);
     sqlite3_bind_blob(write, 1, records.data(), static_cast<int>(records.size()), SQLITE_TRANSIENT);
     sqlite3_bind_blob(write, 2, hashes.data(), static_cast<int>(hashes.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_int64(write, 3, first_seq);
+    sqlite3_bind_int64(write, 3, first_seq + static_cast<int64_t>(hashes.size() / 32) - 1);
+    sqlite3_bind_int64(write, 4, first_seq);
     EXPECT_EQ(sqlite3_step(write), SQLITE_DONE) << sqlite3_errmsg(db);
     sqlite3_finalize(write);
     sqlite3_close(db);
@@ -101,6 +103,7 @@ class AuditLedgerTest : public ::testing::Test {
     char* err = nullptr;
     std::string all = "DROP TRIGGER IF EXISTS audit_blocks_append_only_update;"
                       "DROP TRIGGER IF EXISTS audit_blocks_append_only_delete;"
+                      "DROP TRIGGER IF EXISTS audit_blocks_contiguous;"
                       "DROP TRIGGER IF EXISTS audit_heads_append_only_delete;" + sql;
     EXPECT_EQ(sqlite3_exec(db, all.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
     sqlite3_free(err);
@@ -197,6 +200,33 @@ TEST_F(AuditLedgerTest, AnEntryCutOutOfABlockIsFound) {
   AuditVerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 6);
+}
+
+// A row wedged between blocks: refused by the database, and found by
+// verification once the refusing trigger is dropped.
+TEST_F(AuditLedgerTest, ABlockWedgedIntoTheLedgerIsRefusedAndFound) {
+  AppendEach(2);
+  AppendN(10);  // entries 3..12
+  Seal();
+  ASSERT_TRUE(IndexLedger(*store_).ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "INSERT INTO audit_blocks SELECT 5, 5, records, hashes FROM audit_blocks WHERE first_seq = 1",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_TRUE(Verify().ok);
+  Sql("INSERT INTO audit_blocks SELECT 5, 5, records, hashes FROM audit_blocks WHERE first_seq = 1");
+  AuditVerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("out of order"), std::string::npos) << r.problem;
+  // A block whose last_seq claims more entries than it holds is found too.
+  Sql("DELETE FROM audit_blocks WHERE first_seq = 5");
+  ASSERT_TRUE(Verify().ok);
+  RewriteBlock(3, [](std::string&, std::string& hashes) { hashes.append(32, 'x'); });  // last_seq becomes 13
+  r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 13);
 }
 
 TEST_F(AuditLedgerTest, ReorderedEntriesAreFound) {

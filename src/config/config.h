@@ -31,6 +31,7 @@ struct HttpConfig {
   int threads = 0;                // http.threads
   int64_t max_body_bytes = 0;     // http.max_body_bytes
   int64_t max_webhook_body_bytes = 0;  // http.max_webhook_body_bytes
+  int64_t max_media_upload_bytes = 0;  // http.max_media_upload_bytes
   int64_t max_header_bytes = 0;   // http.max_header_bytes
   int64_t idle_timeout_ms = 0;    // http.idle_timeout_ms
   int64_t read_timeout_ms = 0;    // http.read_timeout_ms

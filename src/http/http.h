@@ -92,6 +92,9 @@ struct HttpServerOptions {
   // Paths starting with a prefix get that body limit instead (Meta's
   // webhook deliveries can be larger than any API request).
   std::vector<std::pair<std::string, int64_t>> body_limit_by_path_prefix;
+  // Likewise for paths (before any '?') ending with a suffix: the Graph
+  // media upload `/{version}/{phone_number_id}/media`.
+  std::vector<std::pair<std::string, int64_t>> body_limit_by_path_suffix;
   int64_t max_header_bytes = 16 << 10;
   int64_t idle_timeout_ms = 30000;
   int64_t read_timeout_ms = 10000;

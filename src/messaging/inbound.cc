@@ -488,6 +488,8 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
         continue;
       }
       CS_RETURN_IF_ERROR(repo.InsertInbound(p.record));
+      // A file the customer sent: the tenant may read it through the gateway (docs/media.md).
+      CS_RETURN_IF_ERROR(RecordInboundMedia(tx, channel, p.msg->type, p.msg->raw_json, now));
       stored[static_cast<size_t>(&p - messages.data())] = 1;
       for (const OutboxEntry& e : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
       if (consent_ != nullptr && !p.record.subject.empty()) {

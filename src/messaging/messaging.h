@@ -317,6 +317,82 @@ class MessageService {
 // Returns a message as the JSON object of docs/api.md.
 std::string MessageJson(const MessageRecord& message, const std::vector<StatusEventRecord>* events);
 
+// ------------------------------------------------------------------ media
+
+// Media through the gateway (docs/media.md): uploads are passed to Meta
+// with the channel's token and never stored; the gateway keeps only which
+// tenant may use which media id (MediaRef), so one tenant can never read or
+// delete another's files. Downloads are proxied: the URL handed out points
+// at the gateway, signed for 5 minutes with the tenant's pepper, and the
+// gateway fetches the bytes from Meta's URL (whose host must be the
+// channel's Graph host or Meta's lookaside CDN) with the real token.
+struct MediaUpload {
+  std::string phone_number_id;
+  std::string mime_type;        // the `type` field, or the file part's type
+  std::string filename;
+  std::string_view bytes;
+};
+
+struct MediaAnswer {
+  int http_status = 200;        // Meta's status, passed through
+  std::string body;             // Meta's JSON body (an error envelope too)
+};
+
+struct MediaDownload {
+  std::string content_type;
+  std::string bytes;
+};
+
+struct MediaServiceOptions {
+  int64_t http_timeout_ms = 60000;
+  int64_t max_download_bytes = 100 << 20;
+  int64_t link_lifetime_ms = 5 * 60'000;
+};
+
+class MediaService {
+ public:
+  MediaService(Store& store, ChannelService& channels, TenantKeyring& keyring, const AuditLedger& ledger,
+               const Clock& clock, MediaServiceOptions options = {})
+      : store_(store), channels_(channels), keyring_(keyring), ledger_(ledger), clock_(clock), options_(options) {}
+
+  // Uploads to Meta through the tenant's channel for `phone_number_id`.
+  // kNotFound "no_channel"; kInvalidArgument "media_unsupported" /
+  // "media_too_large" before anything leaves. Meta's refusals come back as
+  // a MediaAnswer with its status. Audited as media.upload.
+  Result<MediaAnswer> Upload(const AuditActor& actor, const std::string& tenant_id, const MediaUpload& upload);
+  // Meta's description of the media (mime_type, sha256, file_size), with
+  // `url` replaced by a signed gateway URL built on `public_base` (e.g.
+  // "http://127.0.0.1:8080"). kNotFound for media the tenant does not hold.
+  Result<MediaAnswer> Describe(const AuditActor& actor, const std::string& tenant_id, const std::string& media_id,
+                               const std::string& public_base);
+  // The bytes, fetched from Meta. Audited as media.download.
+  Result<MediaDownload> Download(const AuditActor& actor, const std::string& tenant_id, const std::string& media_id);
+  // Deletes at Meta, then forgets the reference. Audited as media.delete.
+  Result<MediaAnswer> Delete(const AuditActor& actor, const std::string& tenant_id, const std::string& media_id);
+
+  // The signature of a download link (hex), and its check in constant time.
+  Result<std::string> LinkSignature(const std::string& tenant_id, const std::string& media_id, int64_t expires_ms);
+  bool CheckLink(const std::string& tenant_id, const std::string& media_id, int64_t expires_ms,
+                 std::string_view signature);
+
+ private:
+  Result<std::pair<MediaRef, Channel>> Resolve(const std::string& tenant_id, const std::string& media_id);
+  Status Audit(const AuditActor& actor, const std::string& tenant_id, const std::string& action,
+               const std::string& media_id, const std::string& outcome, const std::string& details);
+
+  Store& store_;
+  ChannelService& channels_;
+  TenantKeyring& keyring_;
+  const AuditLedger& ledger_;
+  const Clock& clock_;
+  MediaServiceOptions options_;
+};
+
+// Records the media ids of inbound messages (`type` image, video, audio,
+// document or sticker) as the tenant's, in the caller's transaction.
+Status RecordInboundMedia(StoreTransaction& tx, const Channel& channel, const std::string& type,
+                          std::string_view message_json, int64_t now_ms);
+
 // ------------------------------------------------------------ dispatching
 
 struct DispatcherOptions {

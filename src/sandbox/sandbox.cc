@@ -18,7 +18,9 @@
 
 #include "common/json_writer.h"
 #include "common/strings.h"
+#include "common/sha256.h"
 #include "http/client.h"
+#include "http/multipart.h"
 #include "json/json.h"
 #include "whatsapp/wire.h"
 
@@ -114,7 +116,15 @@ class SandboxImpl final : public Sandbox {
       return SendMessage(req, seg[1] == "marketing_messages");
     }
     if (seg.size() == 2 && seg[1] == "media") {
-      return GraphError(wa::MakeGraphError(100, "The sandbox does not simulate media uploads yet"));
+      if (req.method != "POST") return GraphError(wa::MakeGraphError(100, "Unsupported method"));
+      if (seg[0] != options_.phone_number_id) return UnknownObject();
+      return UploadMedia(req);
+    }
+    if (seg.size() == 1 && seg[0] == "lookaside" && req.method == "GET") return DownloadMedia(req);
+    if (seg.size() == 1 && IsMediaId(seg[0])) {
+      if (req.method == "GET") return DescribeMedia(req, seg[0]);
+      if (req.method == "DELETE") return DeleteMedia(seg[0]);
+      return GraphError(wa::MakeGraphError(100, "Unsupported method"));
     }
     return UnknownObject();
   }
@@ -397,6 +407,157 @@ class SandboxImpl final : public Sandbox {
     }
   }
 
+  // ------------------------------------------------------------ media
+  // Uploads and the media simulated users send, in memory (bounded by
+  // kMaxMediaBytes), with Meta's lifetimes: 30 days for an upload, 7 for a
+  // received file, 5 minutes for a download URL (spec §3).
+
+  static constexpr size_t kMaxMediaBytes = 256 << 20;
+  static constexpr int64_t kUploadLifetimeMs = 30LL * 86'400'000;
+  static constexpr int64_t kInboundLifetimeMs = 7LL * 86'400'000;
+  static constexpr int64_t kUrlLifetimeMs = 5LL * 60'000;
+
+  struct StoredMedia {
+    std::string bytes;
+    std::string mime_type;
+    std::string sha256_hex;
+    int64_t expires_ms = 0;
+  };
+
+  static bool IsMediaId(std::string_view s) { return s.size() >= 10 && s.size() <= 20 && IsAsciiDigits(s); }
+
+  // Stores `bytes`; returns the new id, or a Graph error (131053) when it does not fit.
+  Result<std::string> StoreMedia(std::string bytes, std::string mime_type, int64_t lifetime_ms) {
+    const int64_t now = clock_.NowUnixMillis();
+    std::string id;
+    {
+      std::lock_guard lock(rng_mu_);
+      id = std::to_string(1'000'000'000'000'000ULL + rng_() % 8'999'999'999'999'999ULL);
+    }
+    std::lock_guard lock(mu_);
+    for (auto it = media_.begin(); it != media_.end();) {  // expired media go first
+      if (it->second.expires_ms <= now) {
+        media_bytes_ -= it->second.bytes.size();
+        it = media_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (media_bytes_ + bytes.size() > kMaxMediaBytes) {
+      return InvalidArgument("media_store_full", "the sandbox holds at most 256 MiB of media; delete some");
+    }
+    StoredMedia m;
+    m.sha256_hex = HexEncode(Sha256({bytes}));
+    m.bytes = std::move(bytes);
+    m.mime_type = std::move(mime_type);
+    m.expires_ms = now + lifetime_ms;
+    media_bytes_ += m.bytes.size();
+    media_[id] = std::move(m);
+    return id;
+  }
+
+  HttpResponse UploadMedia(const HttpRequest& req) {
+    if (auto fault = TakeFault()) return *fault;
+    const std::string* ct = req.Header("content-type");
+    auto parts = ParseMultipartFormData(ct ? *ct : "", req.body);
+    if (!parts.ok()) return GraphError(wa::MakeGraphError(100, parts.status().message()));
+    const MultipartPart* file = nullptr;
+    std::string type, product;
+    for (const MultipartPart& p : *parts) {
+      if (p.name == "file" && file != nullptr) return GraphError(wa::MakeGraphError(100, "Upload one file per request"));
+      if (p.name == "file") file = &p;
+      if (p.name == "type") type = std::string(p.body);
+      if (p.name == "messaging_product") product = std::string(p.body);
+    }
+    // Some SDKs put messaging_product in the query string, or leave out `type` (spec §9).
+    if (product.empty()) {
+      auto q = ParseQuery(req.query);
+      if (q.ok()) {
+        for (const auto& [k, v] : *q) {
+          if (k == "messaging_product") product = v;
+        }
+      }
+    }
+    if (product != "whatsapp") return GraphError(wa::MakeGraphError(100, "messaging_product must be whatsapp"));
+    if (file == nullptr) return GraphError(wa::MakeGraphError(100, "The parameter file is required"));
+    if (type.empty()) type = file->content_type;
+    auto kind = wa::CheckMediaUpload(type, file->body);
+    if (!kind.ok()) return GraphError(wa::MakeGraphError(131053, kind.status().message()));
+    auto id = StoreMedia(std::string(file->body), AsciiLower(TrimAscii(type.substr(0, type.find(';')))),
+                         kUploadLifetimeMs);
+    if (!id.ok()) return GraphError(wa::MakeGraphError(131053, id.status().message()));
+    JsonWriter w;
+    w.BeginObject().Key("id").String(*id).EndObject();
+    return JsonResponse(200, w.Take());
+  }
+
+  // The lookaside-style URL of a medium, valid for 5 minutes: its mid, its
+  // expiry and a MAC over both (ext and hash, as Meta's URLs carry).
+  std::string LinkMac(std::string_view id, int64_t expires_ms) {
+    return wa::HubSignature(options_.app_secret + "|sandbox-media", std::string(id) + "|" + std::to_string(expires_ms))
+        .substr(7, 32);
+  }
+
+  HttpResponse DescribeMedia(const HttpRequest& req, const std::string& id) {
+    const int64_t now = clock_.NowUnixMillis();
+    StoredMedia copy;
+    {
+      std::lock_guard lock(mu_);
+      auto it = media_.find(id);
+      if (it == media_.end() || it->second.expires_ms <= now) return UnknownObject();
+      copy.mime_type = it->second.mime_type;
+      copy.sha256_hex = it->second.sha256_hex;
+      copy.expires_ms = static_cast<int64_t>(it->second.bytes.size());  // the size, here
+    }
+    const int64_t url_expires = now + kUrlLifetimeMs;
+    const std::string* host = req.Header("host");
+    std::string url = std::string(req.tls ? "https://" : "http://") + (host ? *host : "127.0.0.1") +
+                      "/lookaside?mid=" + id + "&ext=" + std::to_string(url_expires) + "&hash=" +
+                      LinkMac(id, url_expires);
+    JsonWriter w;
+    w.BeginObject().Key("messaging_product").String("whatsapp").Key("url").String(url);
+    w.Key("mime_type").String(copy.mime_type).Key("sha256").String(copy.sha256_hex);
+    w.Key("file_size").Int(copy.expires_ms).Key("id").String(id).EndObject();
+    return JsonResponse(200, w.Take());
+  }
+
+  HttpResponse DownloadMedia(const HttpRequest& req) {
+    std::string mid, ext, hash;
+    if (auto q = ParseQuery(req.query); q.ok()) {
+      for (const auto& [k, v] : *q) {
+        if (k == "mid") mid = v;
+        if (k == "ext") ext = v;
+        if (k == "hash") hash = v;
+      }
+    }
+    auto expires = ParseNonNegativeInt(ext);
+    const int64_t now = clock_.NowUnixMillis();
+    const std::string expected = expires ? LinkMac(mid, static_cast<int64_t>(*expires)) : "";
+    // Expired, forged or unknown: Meta answers 404 without detail.
+    if (!expires || static_cast<int64_t>(*expires) <= now || hash.size() != expected.size() ||
+        CRYPTO_memcmp(hash.data(), expected.data(), expected.size()) != 0) {
+      return JsonResponse(404, "");
+    }
+    std::lock_guard lock(mu_);
+    auto it = media_.find(mid);
+    if (it == media_.end() || it->second.expires_ms <= now) return JsonResponse(404, "");
+    HttpResponse r = JsonResponse(200, it->second.bytes);
+    r.content_type = it->second.mime_type;
+    return r;
+  }
+
+  HttpResponse DeleteMedia(const std::string& id) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = media_.find(id);
+      if (it != media_.end()) {
+        media_bytes_ -= it->second.bytes.size();
+        media_.erase(it);
+      }
+    }
+    return JsonResponse(200, R"({"success":true})");  // idempotent, as Meta
+  }
+
   // ------------------------------------------------------------ control API
 
   HttpResponse Control(const HttpRequest& req, const std::vector<std::string>& seg) {
@@ -432,10 +593,20 @@ class SandboxImpl final : public Sandbox {
     JsonWriter m;
     m.BeginObject().Key("from").String(from->as_string()).Key("id").String(wamid);
     m.Key("timestamp").String(std::to_string(now / 1000)).Key("type").String(t);
+    // A file the user sends: {"media": {"mime_type", "data_base64", "caption"?, "filename"?}} is
+    // stored like Meta stores it (7 days) and becomes the message's <type> object.
+    std::string media_id;
+    if (const JsonValue* media = body.Find("media"); media != nullptr) {
+      auto payload = InboundMedia(t, *media, media_id);
+      if (!payload.ok()) {
+        return JsonResponse(400, ErrorEnvelope(payload.status().machine_code(), payload.status().message(), request_id));
+      }
+      m.Key(t).Raw(*payload);
+    }
     // Everything else the caller gave is the message's own payload (text,
     // button, interactive, image, …), passed through as Meta would.
     for (const auto& [key, value] : body.as_object()) {
-      if (key == "from" || key == "type" || key == "name") continue;
+      if (key == "from" || key == "type" || key == "name" || key == "media") continue;
       m.Key(key).Raw(ToJson(value));
     }
     m.EndObject();
@@ -458,8 +629,47 @@ class SandboxImpl final : public Sandbox {
     }
     Enqueue(wa::WebhookEnvelope(options_.waba_id, "messages", v.str()), now);
     JsonWriter out;
-    out.BeginObject().Key("id").String(wamid).EndObject();
+    out.BeginObject().Key("id").String(wamid);
+    if (!media_id.empty()) out.Key("media_id").String(media_id);
+    out.EndObject();
     return JsonResponse(200, out.Take());
+  }
+
+  // Stores the file of a simulated user's media message; returns the
+  // message's <type> object and sets `id` to the new media id.
+  Result<std::string> InboundMedia(const std::string& type, const JsonValue& media, std::string& media_id) {
+    auto text = [&](const char* key) -> std::string {
+      const JsonValue* v = media.is_object() ? media.Find(key) : nullptr;
+      return v != nullptr && v->is_string() ? v->as_string() : "";
+    };
+    const std::string mime = text("mime_type");
+    std::string bytes = Base64Decode(text("data_base64"));
+    auto kind = wa::CheckMediaUpload(mime, bytes);
+    if (!kind.ok()) return kind.status();
+    if (*kind != type && !(type == "document" && !bytes.empty())) {
+      return InvalidArgument("media_mismatch", "a " + type + " message needs a " + type + " file, not " + *kind);
+    }
+    const std::string sha = HexEncode(Sha256({bytes}));
+    CS_ASSIGN_OR_RETURN(std::string id, StoreMedia(std::move(bytes), AsciiLower(mime), kInboundLifetimeMs));
+    media_id = id;
+    JsonWriter w;
+    w.BeginObject();
+    if (!text("caption").empty()) w.Key("caption").String(text("caption"));
+    if (!text("filename").empty()) w.Key("filename").String(text("filename"));
+    w.Key("mime_type").String(AsciiLower(mime)).Key("sha256").String(sha).Key("id").String(id).EndObject();
+    return w.Take();
+  }
+
+  static std::string Base64Decode(std::string_view text) {
+    std::string out(3 * ((text.size() + 3) / 4), '\0');
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+    if (n < 0) return "";
+    size_t len = static_cast<size_t>(n);
+    // EVP_DecodeBlock keeps the bytes the padding stands for: drop them.
+    for (size_t i = text.size(); i > 0 && text[i - 1] == '=' && len > 0; --i) --len;
+    out.resize(len);
+    return out;
   }
 
   // Meta's review of a template changes: its category (template_category_update)
@@ -597,6 +807,8 @@ class SandboxImpl final : public Sandbox {
   std::map<std::string, PairBucket> pairs_;
   std::map<std::string, int64_t> last_inbound_ms_;
   std::set<std::string> marketing_stopped_;
+  std::map<std::string, StoredMedia> media_;
+  size_t media_bytes_ = 0;
   std::deque<SentMessage> sent_;
   int64_t accepted_ = 0, throttled_ = 0, webhooks_delivered_ = 0, webhook_retries_ = 0, webhooks_abandoned_ = 0;
 };

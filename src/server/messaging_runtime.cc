@@ -117,6 +117,7 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->messages = std::make_unique<MessageService>(*rt.store, *m->commits, *m->keyring, rt.ledger, rt.clock, rt.random,
                                                  m->consent.get());
   m->messages->AttachContentGuard(m->content.get());
+  m->media = std::make_unique<MediaService>(*rt.store, *m->channels, *m->keyring, rt.ledger, rt.clock);
   for (const std::string& part : Split(config.messaging.subscriber_allowed_hosts, ',')) {
     std::string host = AsciiLower(TrimAscii(part));
     if (!host.empty()) m->url_policy.allowed_hosts.push_back(host);

@@ -247,6 +247,7 @@ HttpServerOptions HttpOptionsFrom(const HttpConfig& hc) {
   http.threads = hc.threads;
   http.max_body_bytes = hc.max_body_bytes;
   http.body_limit_by_path_prefix = {{"/webhooks/", hc.max_webhook_body_bytes}};
+  http.body_limit_by_path_suffix = {{"/media", hc.max_media_upload_bytes}};
   http.max_header_bytes = hc.max_header_bytes;
   http.idle_timeout_ms = hc.idle_timeout_ms;
   http.read_timeout_ms = hc.read_timeout_ms;
@@ -442,6 +443,9 @@ Status PrepareDemoConsent(MessagingRuntime& messaging, const std::string& tenant
 
 // The demo's Cloud API: a sandbox on its own listener, wired to the
 // gateway's demo channel with fresh credentials each start.
+// Meta's largest media (a 100 MB document) and its multipart framing.
+constexpr int64_t kSandboxMaxUploadBytes = (100 << 20) + (64 << 10);
+
 class DemoSandbox {
  public:
   ~DemoSandbox() { Stop(); }
@@ -455,6 +459,7 @@ class DemoSandbox {
     http.host = listen.substr(0, colon);
     http.port = static_cast<uint16_t>(*port);
     http.max_body_bytes = 4 << 20;
+    http.body_limit_by_path_suffix = {{"/media", kSandboxMaxUploadBytes}};
     CS_ASSIGN_OR_RETURN(server_, CreateHttpServer(http, [this](const HttpRequest& r) { return sandbox_->Handle(r); }, nullptr));
     const std::string url = "http://" + http.host + ":" + std::to_string(server_->port());
 
@@ -580,6 +585,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   deps.version = std::string(ConsentryVersion());
   if (messaging) {
     deps.messages = messaging->messages.get();
+    deps.media = messaging->media.get();
     deps.channels = messaging->channels.get();
     deps.webhooks = messaging->webhooks.get();
     deps.subscribers = messaging->subscribers.get();
@@ -732,6 +738,7 @@ Status RunSandboxServer(const SandboxOptions& options, const std::string& listen
   std::optional<int64_t> port = ParseNonNegativeInt(listen.substr(colon + 1));
   if (!port || *port > 65535) return InvalidArgument("invalid_listen", "--listen must be host:port");
   http.port = static_cast<uint16_t>(*port);
+  http.body_limit_by_path_suffix = {{"/media", kSandboxMaxUploadBytes}};
   http.threads = 2;
   // Webhook-sized bodies and media metadata; the Cloud API takes up to a few MB.
   http.max_body_bytes = 4 << 20;

@@ -92,6 +92,7 @@ struct MessagingRuntime {
   std::unique_ptr<ConsentService> consent;
   std::unique_ptr<ChannelService> channels;
   std::unique_ptr<MessageService> messages;
+  std::unique_ptr<MediaService> media;
   std::unique_ptr<WebhookReceiver> webhooks;
   std::unique_ptr<SubscriberService> subscribers;
   std::unique_ptr<ErasureService> erasures;

@@ -416,7 +416,8 @@ CREATE TABLE audit_blocks (
   first_seq  INTEGER PRIMARY KEY,
   last_seq   INTEGER NOT NULL,
   records    BLOB NOT NULL,
-  hashes     BLOB NOT NULL
+  hashes     BLOB NOT NULL,
+  CHECK (last_seq >= first_seq AND length(records) > 0 AND length(hashes) = 32 * (last_seq - first_seq + 1))
 ) STRICT;
 -- The search index: which blocks mention a term ('t' || tenant id,
 -- 's' || subject pseudonym). Built after commit up to indexed_upto; checked
@@ -441,6 +442,27 @@ CREATE TRIGGER audit_blocks_append_only_update BEFORE UPDATE ON audit_blocks
   BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
 CREATE TRIGGER audit_blocks_append_only_delete BEFORE DELETE ON audit_blocks
   BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+-- A block continues the ledger exactly: no gap, no overlap, nothing wedged
+-- between existing blocks (verification finds it too, once the trigger is gone).
+CREATE TRIGGER audit_blocks_contiguous BEFORE INSERT ON audit_blocks
+  WHEN NEW.first_seq <> COALESCE((SELECT last_seq FROM audit_blocks ORDER BY first_seq DESC LIMIT 1),
+                                 (SELECT upto_seq FROM audit_checkpoints ORDER BY upto_seq DESC LIMIT 1), 0) + 1
+  BEGIN SELECT RAISE(ABORT, 'an audit block must continue the ledger'); END;
+)sql"},
+    {14, "0014_media_refs", R"sql(
+-- Media ids a tenant may read or delete through the gateway (uploaded by it,
+-- or received from its customers). The bytes are never stored here.
+CREATE TABLE media_refs (
+  tenant_id      TEXT NOT NULL REFERENCES tenants(id),
+  media_id       TEXT NOT NULL,
+  channel_id     TEXT NOT NULL,
+  direction      TEXT NOT NULL CHECK (direction IN ('upload', 'inbound')),
+  mime_type      TEXT NOT NULL,
+  created_at_ms  INTEGER NOT NULL,
+  expires_at_ms  INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, media_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX media_refs_by_expiry ON media_refs(expires_at_ms);
 )sql"},
 };
 

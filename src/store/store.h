@@ -331,6 +331,19 @@ struct OutboxEntry {
   int64_t created_at_ms = 0;
 };
 
+// A media id the tenant may use through the gateway: one it uploaded, or
+// one its customers sent (docs/media.md). Only the reference is kept: the
+// bytes stay with Meta (data minimisation).
+struct MediaRef {
+  std::string tenant_id;
+  std::string media_id;        // Meta's id
+  std::string channel_id;      // whose token reads it
+  std::string direction;       // "upload" | "inbound"
+  std::string mime_type;
+  int64_t created_at_ms = 0;
+  int64_t expires_at_ms = 0;   // Meta's lifetime: 30 days from upload, 7 from receipt
+};
+
 class MessagingRepository {
  public:
   virtual ~MessagingRepository() = default;
@@ -388,6 +401,13 @@ class MessagingRepository {
   virtual Status UpdateInboundPayload(const std::string& tenant_id, const std::string& id,
                                       const std::string& payload_sealed) = 0;
   virtual Result<int64_t> CountInbound(const std::string& tenant_id) = 0;
+  // Media references (MediaRef). Put replaces the tenant's earlier one.
+  virtual Status PutMediaRef(const MediaRef& ref) = 0;
+  // The tenant's reference, or kNotFound (another tenant's media included).
+  virtual Result<MediaRef> GetMediaRef(const std::string& tenant_id, const std::string& media_id) = 0;
+  virtual Status DeleteMediaRef(const std::string& tenant_id, const std::string& media_id) = 0;
+  // Forgets references that expired before `now_ms`; returns how many.
+  virtual Result<int64_t> PurgeMediaRefs(int64_t now_ms) = 0;
   // The customer-service window: the last inbound message time per (channel, subject).
   virtual Status TouchWindow(const std::string& channel_id, const std::string& subject, int64_t at_ms) = 0;
   virtual Result<std::optional<int64_t>> LastInbound(const std::string& channel_id, const std::string& subject) = 0;

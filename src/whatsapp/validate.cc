@@ -3,6 +3,7 @@
 #include <initializer_list>
 #include <set>
 
+#include "common/strings.h"
 #include "vault/phone.h"
 #include "whatsapp/wire.h"
 
@@ -466,6 +467,79 @@ Result<OutboundMessage> ValidateOutbound(const JsonValue& body) {
   }
   out.body_json = rebuilt.empty() ? ToJson(body) : ToJson(JsonValue::MakeObject(std::move(rebuilt)));
   return out;
+}
+
+namespace {
+
+bool StartsWithBytes(std::string_view bytes, size_t offset, std::string_view magic) {
+  return bytes.size() >= offset + magic.size() && bytes.substr(offset, magic.size()) == magic;
+}
+
+// Whether `bytes` begin as files of `type` do. Signatures from the formats'
+// specifications (JPEG SOI, PNG, RIFF/WEBP, ISO BMFF "ftyp", Ogg, AMR,
+// MPEG audio frames or ID3, ADTS, PDF, OLE2 compound files, ZIP for OOXML);
+// plain text must be UTF-8 without NUL bytes.
+bool ContentMatches(std::string_view type, std::string_view bytes) {
+  if (type == "image/jpeg") return StartsWithBytes(bytes, 0, "\xFF\xD8\xFF");
+  if (type == "image/png") return StartsWithBytes(bytes, 0, "\x89PNG\r\n\x1A\n");
+  if (type == "image/webp") return StartsWithBytes(bytes, 0, "RIFF") && StartsWithBytes(bytes, 8, "WEBP");
+  if (type == "video/mp4" || type == "video/3gpp" || type == "audio/mp4") return StartsWithBytes(bytes, 4, "ftyp");
+  if (type == "audio/ogg") return StartsWithBytes(bytes, 0, "OggS");
+  if (type == "audio/amr") return StartsWithBytes(bytes, 0, "#!AMR");
+  if (type == "audio/mpeg") {
+    return StartsWithBytes(bytes, 0, "ID3") ||
+           (bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0xFF && (static_cast<uint8_t>(bytes[1]) & 0xE0) == 0xE0);
+  }
+  if (type == "audio/aac") {
+    return StartsWithBytes(bytes, 0, "ADIF") ||
+           (bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0xFF && (static_cast<uint8_t>(bytes[1]) & 0xF6) == 0xF0);
+  }
+  if (type == "application/pdf") return StartsWithBytes(bytes, 0, "%PDF-");
+  if (type == "application/msword" || type == "application/vnd.ms-excel" || type == "application/vnd.ms-powerpoint") {
+    return StartsWithBytes(bytes, 0, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
+  }
+  if (type.rfind("application/vnd.openxmlformats-officedocument.", 0) == 0) return StartsWithBytes(bytes, 0, "PK\x03\x04");
+  if (type == "text/plain") return bytes.find('\0') == std::string_view::npos && IsValidUtf8(bytes);
+  return false;
+}
+
+}  // namespace
+
+Result<std::string> CheckMediaUpload(std::string_view mime_type, std::string_view content) {
+  const size_t bytes = content.size();
+  struct Kind {
+    const char* name;
+    size_t max_bytes;
+    std::initializer_list<const char*> types;
+  };
+  static const Kind kKinds[] = {
+      {"image", 5 << 20, {"image/jpeg", "image/png"}},
+      {"video", 16 << 20, {"video/mp4", "video/3gpp"}},
+      {"audio", 16 << 20, {"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}},
+      {"sticker", 500 << 10, {"image/webp"}},
+      {"document",
+       100 << 20,
+       {"text/plain", "application/pdf", "application/msword", "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation"}},
+  };
+  const std::string type = AsciiLower(TrimAscii(mime_type.substr(0, mime_type.find(';'))));
+  for (const Kind& kind : kKinds) {
+    for (const char* t : kind.types) {
+      if (type != t) continue;
+      if (bytes == 0) return InvalidArgument("media_unsupported", "the file is empty");
+      if (bytes > kind.max_bytes) {
+        return InvalidArgument("media_too_large", std::string(kind.name) + " files may be at most " +
+                                                      std::to_string(kind.max_bytes) + " bytes");
+      }
+      if (!ContentMatches(type, content)) {
+        return InvalidArgument("media_content_mismatch", "the file's content is not " + type);
+      }
+      return std::string(kind.name);
+    }
+  }
+  return InvalidArgument("media_unsupported", "WhatsApp does not take this media type");
 }
 
 }  // namespace cs::whatsapp

@@ -85,6 +85,17 @@ struct OutboundMessage {
 // the message names the field but never echoes its value.
 Result<OutboundMessage> ValidateOutbound(const JsonValue& body);
 
+// ------------------------------------------------------------ media
+
+// Checks a file against Meta's media table (spec §3): the MIME type must
+// be one WhatsApp takes (parameters such as "; charset" ignored), the size
+// within its kind's limit, and the content must start as that type does
+// (magic bytes, CHAN-08), so a renamed executable is not sent as a "PDF".
+// Returns the kind ("image", "video", "audio", "document", "sticker") or
+// kInvalidArgument "media_unsupported" / "media_too_large" /
+// "media_content_mismatch", which the Graph API reports as 131053.
+Result<std::string> CheckMediaUpload(std::string_view mime_type, std::string_view bytes);
+
 // ------------------------------------------------------------ signatures
 
 // Returns "sha256=" + lowercase hex HMAC-SHA-256 of `body` under `secret`.

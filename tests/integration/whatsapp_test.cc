@@ -2,6 +2,7 @@
 // Cloud API sandbox, the Graph-compatible endpoint as SDKs call it, the
 // webhook route, and SIGKILL under inbound load.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <atomic>
 #include <chrono>
@@ -11,6 +12,8 @@
 
 #include "testing/http_client.h"
 #include "testing/process.h"
+#include "common/sha256.h"
+#include "common/strings.h"
 #include "whatsapp/wire.h"
 
 namespace cs::testing {
@@ -30,6 +33,14 @@ std::string After(const std::string& text, const std::string& marker, const std:
     ++end;
   }
   return keep + text.substr(pos, end - pos);
+}
+
+std::string Base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
 }
 
 bool WaitFor(const std::function<bool()>& done, int timeout_ms = 15000) {
@@ -529,6 +540,89 @@ TEST_F(WhatsAppDemoTest, IdempotencyKeyOverHttp) {
 }
 
 // What an unmodified Cloud API SDK sends when its base URL points here.
+// A multipart upload as SDKs send it (no `type` field: the file part's type counts).
+std::optional<HttpReply> UploadMedia(int port, const std::string& token, const std::string& path,
+                                     const std::string& mime, const std::string& bytes) {
+  const std::string boundary = "----sdkFormBoundary7MA4YWxk";
+  std::string body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"messaging_product\"\r\n\r\nwhatsapp\r\n";
+  body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"receipt\"\r\nContent-Type: " +
+          mime + "\r\n\r\n" + bytes + "\r\n--" + boundary + "--\r\n";
+  return Exchange(port, BuildRequest("POST", path, {{"Authorization", "Bearer " + token},
+                                                    {"Content-Type", "multipart/form-data; boundary=" + boundary}},
+                                     body));
+}
+
+// covers: CHAN-08
+TEST_F(WhatsAppDemoTest, MediaPassesThroughTheGatewayAndStaysWithItsTenant) {
+  // A PNG whose bytes hold CR, LF and "--": the multipart framing must not cut it.
+  const std::string png = std::string("\x89PNG\r\n\x1A\n", 8) + "\r\n--canary-media-7781\r\n" + std::string(3000, '\x07');
+  auto uploaded = UploadMedia(port(), token_, "/v23.0/100000000000002/media", "image/png", png);
+  ASSERT_TRUE(uploaded.has_value());
+  ASSERT_EQ(uploaded->status, 200) << uploaded->body;
+  const std::string media_id = After(uploaded->body, R"("id":")");
+  ASSERT_FALSE(media_id.empty()) << uploaded->body;
+
+  // Meta's description, with the URL pointing at the gateway, signed for 5 minutes.
+  HttpReply described = Call(port(), "GET", "/v23.0/" + media_id, token_);
+  ASSERT_EQ(described.status, 200) << described.body;
+  EXPECT_NE(described.body.find(R"("mime_type":"image/png")"), std::string::npos) << described.body;
+  EXPECT_NE(described.body.find(R"("sha256":")" + HexEncode(Sha256({png})) + "\""), std::string::npos);
+  EXPECT_NE(described.body.find(R"("file_size":)" + std::to_string(png.size())), std::string::npos);
+  const std::string marker = "/v1/media/med_" + media_id + "/download?";
+  ASSERT_NE(described.body.find(marker), std::string::npos) << described.body;
+  std::string link = described.body.substr(described.body.find(marker));
+  link = link.substr(0, link.find('"'));
+  // The link needs no key (SDKs send none to unknown hosts), and gives the exact bytes.
+  HttpReply download = Call(port(), "GET", link);
+  ASSERT_EQ(download.status, 200) << download.body;
+  EXPECT_EQ(download.body, png);
+  EXPECT_EQ(download.Header("content-type"), "image/png");
+  EXPECT_EQ(download.Header("cache-control"), "no-store");
+  std::string forged = link;
+  forged[forged.size() - 1] = forged.back() == 'a' ? 'b' : 'a';
+  EXPECT_EQ(Call(port(), "GET", forged).status, 404);
+  EXPECT_EQ(Call(port(), "GET", "/v1/media/med_" + media_id + "/download", token_).body, png);  // or with a key
+
+  // The bytes passed through: nothing under the data directory holds them.
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir_)) {
+    if (!f.is_regular_file()) continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(content.find("canary-media-7781"), std::string::npos) << f.path();
+  }
+
+  // Another tenant sees nothing of it, even knowing the id.
+  Credentials other = CreateTenantWithKey(dir_, "other-shop", "messages:read,messages:send");
+  EXPECT_NE(Call(port(), "GET", "/v23.0/" + media_id, other.token).body.find(R"("code":100)"), std::string::npos);
+  EXPECT_EQ(Call(port(), "GET", "/v1/media/med_" + media_id + "/download", other.token).status, 404);
+  EXPECT_NE(Call(port(), "DELETE", "/v23.0/" + media_id, other.token).body.find(R"("code":100)"), std::string::npos);
+
+  // Refused before anything leaves: a type WhatsApp does not take, and content that is not what it claims.
+  auto exe = UploadMedia(port(), token_, "/100000000000002/media", "application/x-msdownload", "MZ\x90");
+  ASSERT_TRUE(exe.has_value());
+  EXPECT_NE(exe->body.find(R"("code":131053)"), std::string::npos) << exe->body;
+  auto fake_pdf = UploadMedia(port(), token_, "/100000000000002/media", "application/pdf", "MZ not a pdf");
+  ASSERT_TRUE(fake_pdf.has_value());
+  EXPECT_NE(fake_pdf->body.find("media_content_mismatch"), std::string::npos) << fake_pdf->body;
+
+  // A customer sends a photo: the tenant reads it through the gateway.
+  const std::string jpeg = std::string("\xFF\xD8\xFF\xE0", 4) + std::string(500, 'j');
+  HttpReply sent = Call(sandbox_port_, "POST", "/_sandbox/inbound", "",
+                        std::string(R"({"from":")") + kPhone + R"(","type":"image","media":{"mime_type":"image/jpeg",)" +
+                            R"("data_base64":")" + Base64(jpeg) + R"(","caption":"my receipt"}})");
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  const std::string inbound_id = After(sent.body, R"("media_id":")");
+  ASSERT_FALSE(inbound_id.empty()) << sent.body;
+  ASSERT_TRUE(WaitFor([&] { return Call(port(), "GET", "/v23.0/" + inbound_id, token_).status == 200; }));
+  EXPECT_EQ(Call(port(), "GET", "/v1/media/med_" + inbound_id + "/download", token_).body, jpeg);
+
+  // Deleted at Meta through the gateway, and forgotten.
+  HttpReply deleted = Call(port(), "DELETE", "/v23.0/" + media_id, token_);
+  EXPECT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_EQ(deleted.body, R"({"success":true})");
+  EXPECT_NE(Call(port(), "GET", "/v23.0/" + media_id, token_).body.find(R"("code":100)"), std::string::npos);
+}
+
 TEST_F(WhatsAppDemoTest, SdkShapedRequestsGetMetaShapedAnswers) {
   OptIn(kPhone);
   const std::string body = std::string(R"({"messaging_product":"whatsapp","recipient_type":"individual","to":")") +

@@ -378,6 +378,50 @@ class SqliteMessaging final : public MessagingRepository {
     return StepDone(*c, s, "insert inbound message");
   }
 
+  Status PutMediaRef(const MediaRef& r) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT OR REPLACE INTO media_refs(tenant_id, media_id, channel_id, "
+                                                 "direction, mime_type, created_at_ms, expires_at_ms) "
+                                                 "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    Binder(s).Text(r.tenant_id).Text(r.media_id).Text(r.channel_id).Text(r.direction).Text(r.mime_type)
+        .Int(r.created_at_ms).Int(r.expires_at_ms);
+    return StepDone(*c, s, "put media reference");
+  }
+
+  Result<MediaRef> GetMediaRef(const std::string& tenant_id, const std::string& media_id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT channel_id, direction, mime_type, created_at_ms, "
+                                                 "expires_at_ms FROM media_refs WHERE tenant_id = ? AND media_id = ?"));
+    Binder(s).Text(tenant_id).Text(media_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFound("no such media");
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read media reference");
+    MediaRef r;
+    r.tenant_id = tenant_id;
+    r.media_id = media_id;
+    r.channel_id = ColumnText(s, 0);
+    r.direction = ColumnText(s, 1);
+    r.mime_type = ColumnText(s, 2);
+    r.created_at_ms = sqlite3_column_int64(s, 3);
+    r.expires_at_ms = sqlite3_column_int64(s, 4);
+    return r;
+  }
+
+  Status DeleteMediaRef(const std::string& tenant_id, const std::string& media_id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("DELETE FROM media_refs WHERE tenant_id = ? AND media_id = ?"));
+    Binder(s).Text(tenant_id).Text(media_id);
+    return StepDone(*c, s, "delete media reference");
+  }
+
+  Result<int64_t> PurgeMediaRefs(int64_t now_ms) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("DELETE FROM media_refs WHERE expires_at_ms < ?"));
+    Binder(s).Int(now_ms);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "purge media references"));
+    return static_cast<int64_t>(sqlite3_changes(c->db()));
+  }
+
   Result<InboundMessageRecord> GetInbound(const std::string& tenant_id, const std::string& id) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT id, tenant_id, channel_id, subject, wamid, type, sent_at_ms, "

@@ -52,17 +52,26 @@ std::string_view ColumnView(sqlite3_stmt* s, int col) {
 // as the rest of the block with `view` unset, and ends the walk, so
 // verification reports it where it is. `visit` returns false to stop;
 // ForEachInBlock then returns false too.
+// A block whose shape is wrong (no records, fewer or more records than
+// first_seq..last_seq, hashes not 32 bytes per record) ends with a
+// malformed entry at the first seq that does not fit, so a row inserted or
+// edited around the triggers cannot pass verification unseen. `last` < 0
+// skips that check (the indexer, which only reads what verify checks).
 template <typename Visit>
-bool ForEachInBlock(int64_t first, std::string_view records, std::string_view hashes, Visit&& visit) {
+bool ForEachInBlock(int64_t first, int64_t last, std::string_view records, std::string_view hashes, Visit&& visit) {
   size_t pos = 0;
-  for (int64_t seq = first, i = 0; pos < records.size(); ++seq, ++i) {
+  int64_t seq = first;
+  for (size_t i = 0; pos < records.size() && (last < 0 || seq <= last); ++seq, ++i) {
     const size_t start = pos;
     std::optional<AuditRecordView> view = ParseAuditRecordAt(records, pos);
-    const auto h = static_cast<size_t>(i) * 32;
+    const size_t h = i * 32;
     std::string_view hash = h + 32 <= hashes.size() ? hashes.substr(h, 32) : std::string_view();
     if (!view) return visit(seq, records.substr(start), hash, std::optional<AuditRecordView>());
     if (!visit(seq, records.substr(start, pos - start), hash, view)) return false;
   }
+  const bool whole = last < 0 || (pos == records.size() && seq == last + 1 && !records.empty() &&
+                                  hashes.size() == static_cast<size_t>(last - first + 1) * 32);
+  if (!whole) return visit(seq, std::string_view(), std::string_view(), std::optional<AuditRecordView>());
   return true;
 }
 
@@ -78,6 +87,29 @@ void AssignEntry(int64_t seq, std::string_view hash, const std::optional<AuditRe
   }
   r.entry_hash.assign(hash);
 }
+
+// A read transaction on `c` when it has none (several reads see one
+// snapshot); nothing when the caller's transaction is already open.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(Connection& c) : c_(c) {
+    if (sqlite3_get_autocommit(c_.db()) != 0) {
+      status_ = c_.Exec("BEGIN");
+      open_ = status_.ok();
+    }
+  }
+  ~ReadSnapshot() {
+    if (open_) c_.Exec("COMMIT").IgnoreError();  // read-only: nothing to lose
+  }
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+  const Status& status() const { return status_; }
+
+ private:
+  Connection& c_;
+  Status status_;
+  bool open_ = false;
+};
 
 TreeHead ReadTreeHead(sqlite3_stmt* s) {
   TreeHead h;
@@ -251,9 +283,13 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
 
   Result<std::vector<AuditRecord>> Query(const AuditQuery& q) override {
     std::vector<AuditRecord> out;
-    if (q.limit <= 0) return out;
+    if (q.limit <= 0 || q.after_seq == INT64_MAX) return out;
     auto c = acquire_();
-    const int64_t from = q.after_seq + 1;
+    // One snapshot for the index state, the postings and the blocks: a
+    // reindex committing in between must not make entries disappear.
+    ReadSnapshot snapshot(*c);
+    CS_RETURN_IF_ERROR(snapshot.status());
+    const int64_t from = std::max<int64_t>(q.after_seq, 0) + 1;
     auto matches = [&](const AuditRecordView& v) {
       const auto& f = v.fields;  // tenant_id, actor_type, actor_id, action, subject, …
       return v.seq >= from && v.ts_ms >= q.from_ms && v.ts_ms < q.to_ms && (!q.tenant_id || f[0] == *q.tenant_id) &&
@@ -262,7 +298,7 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
     };
     // Adds the block's matching entries; false once the limit is reached.
     auto take = [&](int64_t first, std::string_view records, std::string_view hashes) {
-      return ForEachInBlock(first, records, hashes, [&](int64_t seq, std::string_view, std::string_view hash,
+      return ForEachInBlock(first, -1, records, hashes, [&](int64_t seq, std::string_view, std::string_view hash,
                                                         const std::optional<AuditRecordView>& view) {
         if (!view || view->seq != seq || !matches(*view)) return true;
         AssignEntry(seq, hash, view, out.emplace_back());
@@ -272,7 +308,7 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
     CS_ASSIGN_OR_RETURN(int64_t indexed, IndexedUptoOn(*c));
     CS_ASSIGN_OR_RETURN(int64_t scan_from, BlockStartOn(*c, from));
     std::optional<std::string> term;
-    if (q.subject) term = "s" + *q.subject;
+    if (q.subject && !q.subject->empty()) term = "s" + *q.subject;  // entries without a subject have no posting
     else if (q.tenant_id) term = "t" + *q.tenant_id;
     if (term && indexed >= from) {
       // The indexed part: only the blocks that mention the term.
@@ -338,13 +374,16 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
       if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "read archived audit hashes");
     }
     CS_ASSIGN_OR_RETURN(int64_t start, BlockStartOn(*c, from_seq));
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT first_seq, hashes FROM audit_blocks WHERE first_seq >= ? "
-                                                 "AND first_seq <= ? ORDER BY first_seq"));
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT first_seq, hashes, last_seq FROM audit_blocks WHERE "
+                                                 "first_seq >= ? AND first_seq <= ? ORDER BY first_seq"));
     Binder(s).Int(start).Int(to_seq);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
       const int64_t first = sqlite3_column_int64(s, 0);
       std::string_view hashes = ColumnView(s, 1);
+      if (hashes.size() != static_cast<size_t>(sqlite3_column_int64(s, 2) - first + 1) * 32) {
+        return DataLoss("audit block " + std::to_string(first) + " is damaged; run `consentry audit verify`");
+      }
       for (size_t i = 0; i + 32 <= hashes.size(); i += 32) {
         const int64_t seq = first + static_cast<int64_t>(i / 32);
         if (seq >= from_seq && seq <= to_seq) out.emplace_back(hashes.substr(i, 32));
@@ -379,13 +418,24 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
         .Text(cp.segment_name)
         .Blob(cp.segment_sha256);
     CS_RETURN_IF_ERROR(StepDone(*c, ins, "insert checkpoint"));
-    // The hashes stay, one row per entry, so proofs keep working.
-    CS_ASSIGN_OR_RETURN(std::vector<std::string> hashes, EntryHashes(1, cp.upto_seq));
-    CS_ASSIGN_OR_RETURN(ScopedStmt keep, c->Prepare("INSERT OR IGNORE INTO audit_archived_hashes(seq, entry_hash) "
-                                                    "VALUES (?, ?)"));
+    // The hashes stay, one row per entry, so proofs keep working: those of
+    // the entries archived now, which must be exactly upto - previous.
+    int64_t previous = 0;
+    {
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT COALESCE(MAX(upto_seq), 0) FROM audit_checkpoints "
+                                                   "WHERE upto_seq < ?"));
+      Binder(s).Int(cp.upto_seq);
+      if (sqlite3_step(s) != SQLITE_ROW) return SqliteError(c->db(), SQLITE_ERROR, "read checkpoint");
+      previous = sqlite3_column_int64(s, 0);
+    }
+    CS_ASSIGN_OR_RETURN(std::vector<std::string> hashes, EntryHashes(previous + 1, cp.upto_seq));
+    if (static_cast<int64_t>(hashes.size()) != cp.upto_seq - previous) {
+      return DataLoss("the audit blocks to archive are incomplete; run `consentry audit verify`");
+    }
+    CS_ASSIGN_OR_RETURN(ScopedStmt keep, c->Prepare("INSERT INTO audit_archived_hashes(seq, entry_hash) VALUES (?, ?)"));
     for (size_t i = 0; i < hashes.size(); ++i) {
       sqlite3_reset(keep);
-      Binder(keep).Int(static_cast<int64_t>(i) + 1).Blob(hashes[i]);
+      Binder(keep).Int(previous + static_cast<int64_t>(i) + 1).Blob(hashes[i]);
       CS_RETURN_IF_ERROR(StepDone(*c, keep, "keep archived hashes"));
     }
     // The one sanctioned delete: lift the append-only trigger for it, inside
@@ -415,11 +465,11 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
       CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT first_seq, last_seq, records FROM audit_blocks "
                                                    "WHERE first_seq > ? ORDER BY first_seq"));
       Binder(s).Int(upto);
-      int rc;
+      int rc = SQLITE_DONE;
       while (entries < max_entries && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         const int64_t first = sqlite3_column_int64(s, 0);
         const size_t before = postings.size();
-        ForEachInBlock(first, ColumnView(s, 2), {}, [&](int64_t, std::string_view, std::string_view,
+        ForEachInBlock(first, -1, ColumnView(s, 2), {}, [&](int64_t, std::string_view, std::string_view,
                                                         const std::optional<AuditRecordView>& view) {
           if (!view) return false;  // a damaged block: verification reports it
           postings.emplace_back("t" + std::string(view->fields[0]), first);
@@ -432,6 +482,7 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
         postings.erase(std::unique(postings.begin() + static_cast<long>(before), postings.end()), postings.end());
         last = sqlite3_column_int64(s, 1);
       }
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(c->db(), rc, "read audit blocks to index");
     }
     if (last == upto) return int64_t{0};
     // In term order, so each index page is visited once per call.
@@ -568,13 +619,13 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
   Status ScanBlocks(int64_t from_seq, Visit&& visit) {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(int64_t start, BlockStartOn(*c, from_seq));
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT first_seq, records, hashes FROM audit_blocks "
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT first_seq, records, hashes, last_seq FROM audit_blocks "
                                                  "WHERE first_seq >= ? ORDER BY first_seq"));
     Binder(s).Int(start);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
       const int64_t first = sqlite3_column_int64(s, 0);
-      bool go_on = ForEachInBlock(first, ColumnView(s, 1), ColumnView(s, 2),
+      bool go_on = ForEachInBlock(first, sqlite3_column_int64(s, 3), ColumnView(s, 1), ColumnView(s, 2),
                                   [&](int64_t seq, std::string_view record, std::string_view hash,
                                       const std::optional<AuditRecordView>& view) {
                                     return seq < from_seq || visit(seq, first, record, hash, view);

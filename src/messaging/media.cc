@@ -1,0 +1,262 @@
+// MediaService of messaging.h: uploads and downloads through the gateway,
+// without keeping the bytes (docs/media.md).
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "common/json_writer.h"
+#include "common/strings.h"
+#include "http/client.h"
+#include "http/multipart.h"
+#include "messaging/messaging.h"
+#include "whatsapp/wire.h"
+
+namespace cs {
+
+namespace {
+
+constexpr int64_t kUploadLifetimeMs = 30LL * 86'400'000;   // Meta keeps uploads 30 days
+constexpr int64_t kInboundLifetimeMs = 7LL * 86'400'000;   // and received media 7
+
+const char* const kMediaTypes[] = {"image", "video", "audio", "document", "sticker"};
+
+std::string GraphUrl(const Channel& channel, std::string_view tail) {
+  return channel.graph_base_url + "/" + channel.graph_version + "/" + std::string(tail);
+}
+
+// Meta's download URLs point at its CDN; the sandbox's at itself. Anything
+// else is refused rather than fetched with the channel's token (which
+// would hand the token to that host).
+bool IsMetaMediaHost(const Channel& channel, const ParsedUrl& url) {
+  auto graph = ParseUrl(channel.graph_base_url);
+  if (graph.ok() && url.host == graph->host && url.port == graph->port && url.tls == graph->tls) return true;
+  constexpr std::string_view kCdn = ".fbsbx.com";  // lookaside.fbsbx.com and its mirrors
+  return url.tls && url.host.size() > kCdn.size() && url.host.compare(url.host.size() - kCdn.size(), kCdn.size(), kCdn) == 0;
+}
+
+std::string RandomBoundary() {
+  unsigned char raw[12];
+  if (RAND_bytes(raw, sizeof raw) != 1) return "consentry-boundary-0000000000";
+  return "consentry-" + HexEncode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+}
+
+}  // namespace
+
+Result<std::pair<MediaRef, Channel>> MediaService::Resolve(const std::string& tenant_id, const std::string& media_id) {
+  // Another tenant's media and unknown ids look the same: kNotFound.
+  CS_ASSIGN_OR_RETURN(MediaRef ref, store_.messaging().GetMediaRef(tenant_id, media_id));
+  if (ref.expires_at_ms <= clock_.NowUnixMillis()) return NotFound("the media has expired at Meta");
+  CS_ASSIGN_OR_RETURN(Channel channel, store_.messaging().GetChannel(tenant_id, ref.channel_id));
+  return std::make_pair(std::move(ref), std::move(channel));
+}
+
+namespace {
+
+Result<HttpClientResponse> CallMeta(ChannelService& channels, const Channel& channel, std::string_view method,
+                                    const std::string& url, HeaderList headers, std::string_view body,
+                                    int64_t timeout_ms, int64_t max_bytes) {
+  CS_ASSIGN_OR_RETURN(auto secrets, channels.Secrets(channel));
+  headers.emplace_back("Authorization", "Bearer " + std::string(InsecureSecretAccess::Get(secrets->access_token)));
+  HttpClientOptions options;
+  options.timeout_ms = timeout_ms;
+  options.max_response_bytes = max_bytes;
+  // Meta's CDN has been reported to refuse requests without a browser-like agent (spec §3).
+  options.user_agent = "Mozilla/5.0 (compatible; consentry)";
+  std::unique_ptr<HttpClient> client = CreateHttpClient(options);
+  return client->Send(method, url, headers, body);
+}
+
+}  // namespace
+
+Status MediaService::Audit(const AuditActor& actor, const std::string& tenant_id, const std::string& action,
+                           const std::string& media_id, const std::string& outcome, const std::string& details) {
+  AuditEvent e;
+  e.tenant_id = tenant_id;
+  e.actor = actor;
+  e.action = action;
+  e.resource = "media:" + media_id;
+  e.outcome = outcome;
+  e.details = details;
+  return store_.InTransaction([&](StoreTransaction& tx) { return ledger_.Append(tx.audit(), e); });
+}
+
+Result<MediaAnswer> MediaService::Upload(const AuditActor& actor, const std::string& tenant_id,
+                                         const MediaUpload& upload) {
+  Result<Channel> channel = store_.messaging().FindChannelByPhoneNumberId(upload.phone_number_id);
+  if (!channel.ok() || channel->tenant_id != tenant_id) {
+    return Status(StatusCode::kNotFound, "no_channel", "no channel of this tenant has that phone_number_id");
+  }
+  // Checked here first: a file WhatsApp would refuse never leaves the gateway.
+  CS_ASSIGN_OR_RETURN(std::string kind, whatsapp::CheckMediaUpload(upload.mime_type, upload.bytes));
+  const std::string mime = AsciiLower(TrimAscii(std::string_view(upload.mime_type).substr(0, upload.mime_type.find(';'))));
+  std::vector<MultipartField> fields = {
+      {"messaging_product", "", "", "whatsapp"},
+      {"type", "", "", mime},
+      {"file", upload.filename.empty() ? "upload" : upload.filename, mime, upload.bytes},
+  };
+  CS_ASSIGN_OR_RETURN(MultipartBody body, BuildMultipartFormData(fields, RandomBoundary()));
+  CS_ASSIGN_OR_RETURN(HttpClientResponse r,
+                      CallMeta(channels_, *channel, "POST", GraphUrl(*channel, channel->phone_number_id + "/media"),
+                               {{"Content-Type", body.content_type}}, body.body, options_.http_timeout_ms, 1 << 20));
+  MediaAnswer answer{r.status, r.body};
+  std::string media_id;
+  if (r.status == 200) {
+    auto json = ParseJson(r.body);
+    const JsonValue* id = json.ok() ? json->Find("id") : nullptr;
+    if (id == nullptr || !id->is_string()) {
+      return Unavailable("upstream_invalid_answer", "Meta's answer to the upload holds no media id");
+    }
+    media_id = id->as_string();
+  }
+  JsonWriter details;
+  details.BeginObject().Key("kind").String(kind).Key("mime_type").String(mime);
+  details.Key("bytes").Int(static_cast<int64_t>(upload.bytes.size())).Key("http_status").Int(r.status).EndObject();
+  const int64_t now = clock_.NowUnixMillis();
+  CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    if (!media_id.empty()) {
+      CS_RETURN_IF_ERROR(tx.messaging().PutMediaRef(
+          {tenant_id, media_id, channel->id, "upload", mime, now, now + kUploadLifetimeMs}));
+    }
+    AuditEvent e;
+    e.tenant_id = tenant_id;
+    e.actor = actor;
+    e.action = "media.upload";
+    e.resource = "media:" + (media_id.empty() ? std::string("-") : media_id);
+    e.outcome = r.status == 200 ? "success" : "provider_error";
+    e.details = details.str();
+    return ledger_.Append(tx.audit(), e);
+  }));
+  return answer;
+}
+
+Result<std::string> MediaService::LinkSignature(const std::string& tenant_id, const std::string& media_id,
+                                                int64_t expires_ms) {
+  // An HMAC under the tenant's pepper, in its own input domain ("media-link:"
+  // never starts a phone number, the pepper's other use).
+  CS_ASSIGN_OR_RETURN(std::string mac,
+                      keyring_.Pseudonym(tenant_id, "media-link:" + media_id + ":" + std::to_string(expires_ms)));
+  return mac.substr(4, 40);
+}
+
+bool MediaService::CheckLink(const std::string& tenant_id, const std::string& media_id, int64_t expires_ms,
+                             std::string_view signature) {
+  if (expires_ms <= clock_.NowUnixMillis() || expires_ms > clock_.NowUnixMillis() + options_.link_lifetime_ms) {
+    return false;
+  }
+  Result<std::string> expected = LinkSignature(tenant_id, media_id, expires_ms);
+  return expected.ok() && expected->size() == signature.size() &&
+         CRYPTO_memcmp(expected->data(), signature.data(), signature.size()) == 0;
+}
+
+Result<MediaAnswer> MediaService::Describe(const AuditActor& actor, const std::string& tenant_id,
+                                           const std::string& media_id, const std::string& public_base) {
+  CS_ASSIGN_OR_RETURN(auto resolved, Resolve(tenant_id, media_id));
+  const Channel& channel = resolved.second;
+  CS_ASSIGN_OR_RETURN(HttpClientResponse r,
+                      CallMeta(channels_, channel, "GET", GraphUrl(channel, media_id + "?phone_number_id=" +
+                                                                                 channel.phone_number_id),
+                               {}, "", options_.http_timeout_ms, 1 << 20));
+  if (r.status != 200) return MediaAnswer{r.status, r.body};
+  CS_ASSIGN_OR_RETURN(JsonValue meta, ParseJson(r.body));
+  const int64_t expires = clock_.NowUnixMillis() + options_.link_lifetime_ms;
+  CS_ASSIGN_OR_RETURN(std::string sig, LinkSignature(tenant_id, media_id, expires));
+  // Meta's URL (and its access to Meta's CDN) stays inside the gateway.
+  // "med_" keeps Meta's long numeric id from reading like a phone number in a URL (api CheckUrl).
+  const std::string url = public_base + "/v1/media/med_" + media_id + "/download?tenant=" + tenant_id +
+                          "&expires=" + std::to_string(expires) + "&signature=" + sig;
+  JsonWriter w;
+  w.BeginObject().Key("messaging_product").String("whatsapp").Key("url").String(url);
+  for (const char* key : {"mime_type", "sha256"}) {
+    const JsonValue* v = meta.Find(key);
+    if (v != nullptr && v->is_string()) w.Key(key).String(v->as_string());
+  }
+  if (const JsonValue* size = meta.Find("file_size"); size != nullptr && size->type() == JsonValue::Type::kInt) {
+    w.Key("file_size").Raw(ToJson(*size));
+  }
+  w.Key("id").String(media_id).EndObject();
+  CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.read", media_id, "success", "{}"));
+  return MediaAnswer{200, w.Take()};
+}
+
+Result<MediaDownload> MediaService::Download(const AuditActor& actor, const std::string& tenant_id,
+                                             const std::string& media_id) {
+  CS_ASSIGN_OR_RETURN(auto resolved, Resolve(tenant_id, media_id));
+  const Channel& channel = resolved.second;
+  // A fresh URL each time: Meta's last only 5 minutes.
+  CS_ASSIGN_OR_RETURN(HttpClientResponse meta_answer,
+                      CallMeta(channels_, channel, "GET", GraphUrl(channel, media_id + "?phone_number_id=" +
+                                                                                 channel.phone_number_id),
+                               {}, "", options_.http_timeout_ms, 1 << 20));
+  if (meta_answer.status == 404 || meta_answer.status == 400) return NotFound("Meta no longer holds this media");
+  if (meta_answer.status != 200) {
+    return Unavailable("upstream_error", "Meta answered " + std::to_string(meta_answer.status) + " for the media");
+  }
+  CS_ASSIGN_OR_RETURN(JsonValue meta, ParseJson(meta_answer.body));
+  const JsonValue* url = meta.Find("url");
+  if (url == nullptr || !url->is_string()) return Unavailable("upstream_invalid_answer", "Meta gave no media URL");
+  CS_ASSIGN_OR_RETURN(ParsedUrl parsed, ParseUrl(url->as_string()));
+  if (!IsMetaMediaHost(channel, parsed)) {
+    return Unavailable("upstream_invalid_answer", "Meta's media URL points at an unexpected host; not fetched");
+  }
+  CS_ASSIGN_OR_RETURN(HttpClientResponse file, CallMeta(channels_, channel, "GET", url->as_string(), {}, "",
+                                                        options_.http_timeout_ms, options_.max_download_bytes));
+  if (file.status == 404) return NotFound("Meta no longer holds this media");
+  if (file.status != 200) {
+    return Unavailable("upstream_error", "Meta answered " + std::to_string(file.status) + " for the download");
+  }
+  MediaDownload out;
+  const std::string* type = file.Header("content-type");
+  out.content_type = type != nullptr ? *type : resolved.first.mime_type;
+  // What a customer sent is checked like an upload (CHAN-08): a file whose
+  // content is not what it claims is quarantined, not handed on.
+  if (Result<std::string> kind = whatsapp::CheckMediaUpload(out.content_type, file.body); !kind.ok()) {
+    JsonWriter why;
+    why.BeginObject().Key("reason").String(kind.status().machine_code()).EndObject();
+    CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.quarantine", media_id, kind.status().machine_code(), why.Take()));
+    return Status(StatusCode::kFailedPrecondition, "media_quarantined",
+                  "the file does not match its declared type (" + kind.status().message() + "); it was not delivered");
+  }
+  out.bytes = std::move(file.body);
+  JsonWriter details;
+  details.BeginObject().Key("bytes").Int(static_cast<int64_t>(out.bytes.size())).EndObject();
+  CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.download", media_id, "success", details.Take()));
+  return out;
+}
+
+Result<MediaAnswer> MediaService::Delete(const AuditActor& actor, const std::string& tenant_id,
+                                         const std::string& media_id) {
+  CS_ASSIGN_OR_RETURN(auto resolved, Resolve(tenant_id, media_id));
+  const Channel& channel = resolved.second;
+  CS_ASSIGN_OR_RETURN(HttpClientResponse r,
+                      CallMeta(channels_, channel, "DELETE", GraphUrl(channel, media_id + "?phone_number_id=" +
+                                                                                    channel.phone_number_id),
+                               {}, "", options_.http_timeout_ms, 1 << 20));
+  CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
+    if (r.status == 200) CS_RETURN_IF_ERROR(tx.messaging().DeleteMediaRef(tenant_id, media_id));
+    AuditEvent e;
+    e.tenant_id = tenant_id;
+    e.actor = actor;
+    e.action = "media.delete";
+    e.resource = "media:" + media_id;
+    e.outcome = r.status == 200 ? "success" : "provider_error";
+    return ledger_.Append(tx.audit(), e);
+  }));
+  return MediaAnswer{r.status, r.body};
+}
+
+Status RecordInboundMedia(StoreTransaction& tx, const Channel& channel, const std::string& type,
+                          std::string_view message_json, int64_t now_ms) {
+  bool is_media = false;
+  for (const char* t : kMediaTypes) is_media = is_media || type == t;
+  if (!is_media) return Status::Ok();
+  auto message = ParseJson(message_json);
+  if (!message.ok()) return Status::Ok();  // kept as received; nothing to reference
+  const JsonValue* media = message->Find(type);
+  const JsonValue* id = media != nullptr && media->is_object() ? media->Find("id") : nullptr;
+  if (id == nullptr || !id->is_string() || id->as_string().empty() || id->as_string().size() > 64) return Status::Ok();
+  const JsonValue* mime = media->Find("mime_type");
+  return tx.messaging().PutMediaRef({channel.tenant_id, id->as_string(), channel.id, "inbound",
+                                     mime != nullptr && mime->is_string() ? mime->as_string() : "",
+                                     now_ms, now_ms + kInboundLifetimeMs});
+}
+
+}  // namespace cs
