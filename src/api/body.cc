@@ -14,7 +14,10 @@ constexpr std::string_view kForbiddenParams[] = {
 };
 
 // Paging cursors and counts: integers that may be long without being phone numbers.
-constexpr std::string_view kNumericParams[] = {"after", "limit", "tree_size", "old_size", "new_size", "seq", "expires"};
+// phone_number_id is Meta's id of the business's number (SDKs send it on
+// GET /{media-id}), not a customer's phone number.
+constexpr std::string_view kNumericParams[] = {"after",    "limit", "tree_size", "old_size",
+                                               "new_size", "seq",   "expires",   "phone_number_id"};
 
 // True when `text` reads like a phone number: the vault's normaliser accepts
 // it (so every digit script and separator it knows counts), or it holds 8+

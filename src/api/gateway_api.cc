@@ -304,8 +304,10 @@ class GatewayApiImpl final : public GatewayApi {
     // Reading a medium is reading messages; everything else sends.
     const std::string scope = graph.is_media_object() && request.method == "GET" ? "messages:read" : "messages:send";
     // Only the query is checked: the path's numeric id is Meta's number id.
-    HttpRequest query_only = request;
+    // Only the query is copied: the body may be a 100 MiB upload.
+    HttpRequest query_only;
     query_only.path = "/";
+    query_only.query = request.query;
     if (Status url = CheckUrl(query_only); !url.ok()) {
       HttpResponse r = api_internal::GraphErrorResponse(100, url.message());
       r.route = pattern;

@@ -257,8 +257,9 @@ HttpResponse MediaErrorResponse(const Status& s) {
                                    "permissions, or does not support this operation");
   }
   if (s.code() == StatusCode::kInvalidArgument) return GraphErrorResponse(100, s.message());
-  HttpResponse r = s.code() == StatusCode::kUnavailable ? GraphErrorResponse(2, "Service temporarily unavailable", 503)
-                                                        : GraphErrorResponse(1, "An unknown error occurred", 500);
+  HttpResponse r = s.code() == StatusCode::kUnavailable
+                       ? GraphErrorResponse(2, "Service temporarily unavailable: " + m, 503)
+                       : GraphErrorResponse(1, "An unknown error occurred", 500);
   if (r.status == 503) r.headers.emplace_back("Retry-After", "5");
   r.log_detail = s.ToString();
   return r;
@@ -344,13 +345,22 @@ HttpResponse DownloadMedia(const MessagingRouteDeps& d, const HttpRequest& req, 
   }
   Result<MediaDownload> file = d.media->Download(actor, tenant, media_id);
   if (!file.ok()) {
-    if (file.status().code() == StatusCode::kNotFound) {
-      return ErrorResponse(404, "not_found", "no such media, or Meta no longer holds it", req.request_id);
+    const Status& s = file.status();
+    const std::string& m = s.machine_code();
+    HttpResponse r;
+    if (s.code() == StatusCode::kNotFound) {
+      r = ErrorResponse(404, "not_found", "no such media, or Meta no longer holds it", req.request_id);
+    } else if (m == "media_quarantined") {
+      r = ErrorResponse(422, m, s.message(), req.request_id);
+    } else if (m == "media_busy" || m == "audit_unavailable" || m == "storage_unavailable") {
+      r = ErrorResponse(503, m, s.message(), req.request_id);
+      r.headers.emplace_back("Retry-After", "5");
+    } else if (m.rfind("upstream_", 0) == 0 || m == "channel_token_invalid") {
+      r = ErrorResponse(502, m, s.message(), req.request_id);  // Meta's side: the message names no internals
+    } else {
+      r = ErrorResponse(500, "internal", "the download failed; quote the request id to the operator", req.request_id);
     }
-    const int status = file.status().machine_code() == "media_quarantined" ? 422
-                       : file.status().code() == StatusCode::kUnavailable ? 502 : 500;
-    HttpResponse r = ErrorResponse(status, file.status().machine_code(), file.status().message(), req.request_id);
-    r.log_detail = file.status().ToString();
+    r.log_detail = s.ToString();
     return r;
   }
   HttpResponse r = JsonResponse(200, std::move(file->bytes));

@@ -392,6 +392,7 @@ int RunCli(int argc, char** argv) {
   AddAuditCommands(app, o, run);
   AddScanCommands(app, o, run);
   AddKeysCommands(app, o, run);
+  AddChannelCommands(app, o, run);
   AddBackupCommands(app, o, run);
 
   auto* apikey = app.add_subcommand("apikey", "Manage integration API keys");

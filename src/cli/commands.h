@@ -51,6 +51,8 @@ void AddAuditCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run
 void AddKeysCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
 // Adds `consentry backup …`.
 void AddBackupCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
+// Adds `consentry channel …`.
+void AddChannelCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
 // Adds `consentry scan`.
 void AddScanCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
 

@@ -33,9 +33,9 @@ const std::vector<KeySpec>& Table() {
        "any API request. Larger ones get 413 `payload_too_large` before they are read; Meta retries them.",
        [](Config& c, const RawValue& v) { c.http.max_webhook_body_bytes = I(v); }},
       {"http.max_media_upload_bytes", KeyType::kInt, "104923136", 1 * kMiB, 512 * kMiB, {},
-       "Largest body accepted on the Graph media upload (`/{version}/{phone_number_id}/media`): Meta's largest "
-       "file (a 100 MB document) plus its multipart framing by default. The file is held in memory while it is "
-       "passed to Meta, never stored.",
+       "Largest body accepted on the Graph media upload (`POST /{version}/{phone_number_id}/media` with an "
+       "Authorization header; decided before the body is read): Meta's largest file (a 100 MB document) plus its "
+       "multipart framing by default. The file is held in memory while it is passed to Meta, never stored.",
        [](Config& c, const RawValue& v) { c.http.max_media_upload_bytes = I(v); }},
       {"http.max_header_bytes", KeyType::kInt, "16384", 1 * kKiB, 1 * kMiB, {},
        "Largest request line plus header section. Larger ones are refused with 431 `headers_too_large`.",

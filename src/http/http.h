@@ -92,9 +92,12 @@ struct HttpServerOptions {
   // Paths starting with a prefix get that body limit instead (Meta's
   // webhook deliveries can be larger than any API request).
   std::vector<std::pair<std::string, int64_t>> body_limit_by_path_prefix;
-  // Likewise for paths (before any '?') ending with a suffix: the Graph
-  // media upload `/{version}/{phone_number_id}/media`.
-  std::vector<std::pair<std::string, int64_t>> body_limit_by_path_suffix;
+  // A larger limit for some requests, decided from the request line and
+  // whether an Authorization header came (0: the default applies). Read
+  // before the body, so an anonymous client cannot claim the large limit.
+  // Used for the Graph media upload `POST /{version}/{phone_number_id}/media`.
+  std::function<int64_t(std::string_view method, std::string_view path, bool has_authorization)> large_body_limit;
+  int64_t large_body_limit_max = 0;  // the largest value large_body_limit returns
   int64_t max_header_bytes = 16 << 10;
   int64_t idle_timeout_ms = 30000;
   int64_t read_timeout_ms = 10000;

@@ -149,7 +149,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // The largest limit until the target is known; OnHeader narrows it.
     body_limit_ = opt().max_body_bytes;
     for (const auto& [prefix, limit] : opt().body_limit_by_path_prefix) body_limit_ = std::max(body_limit_, limit);
-    for (const auto& [suffix, limit] : opt().body_limit_by_path_suffix) body_limit_ = std::max(body_limit_, limit);
+    body_limit_ = std::max(body_limit_, opt().large_body_limit_max);
     parser_->body_limit(static_cast<std::uint64_t>(body_limit_));
     parser_->eager(false);
     beast::error_code ec;
@@ -178,9 +178,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     for (const auto& [prefix, prefix_limit] : opt().body_limit_by_path_prefix) {
       if (target.substr(0, prefix.size()) == prefix) limit = prefix_limit;
     }
-    const std::string_view path = target.substr(0, target.find('?'));
-    for (const auto& [suffix, suffix_limit] : opt().body_limit_by_path_suffix) {
-      if (path.size() >= suffix.size() && path.substr(path.size() - suffix.size()) == suffix) limit = suffix_limit;
+    if (opt().large_body_limit) {
+      const std::string_view path = target.substr(0, target.find('?'));
+      const std::string_view method(req.method_string().data(), req.method_string().size());
+      const int64_t large = opt().large_body_limit(method, path, req.find(bhttp::field::authorization) != req.end());
+      if (large > 0) limit = large;
     }
     if (limit != body_limit_) {
       body_limit_ = limit;

@@ -197,14 +197,15 @@ Forwarder::Forwarder(Store& store, TenantKeyring& keyring, const Clock& clock, U
 Forwarder::~Forwarder() { Stop(); }
 
 void Forwarder::Start() {
-  if (thread_.joinable()) return;
+  if (!threads_.empty()) return;
   stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { Loop(); });
 }
 
 void Forwarder::Stop() {
   stopping_ = true;
-  if (thread_.joinable()) thread_.join();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
 }
 
 void Forwarder::Loop() {
@@ -225,12 +226,40 @@ void Forwarder::Loop() {
     }
     for (const OutboxEntry& e : *due) {
       if (stopping_.load()) break;  // leases expire and the entries come back
-      Deliver(e, *guarded, *local).IgnoreError();  // storage errors: the lease expires and it is retried
+      int64_t wait_until = 0;
+      {
+        std::lock_guard lock(gates_mu_);
+        Gate& gate = gates_[e.subscriber_id];
+        now = clock_.NowUnixMillis();
+        if (gate.busy) wait_until = now + 200;  // another worker is on it: keep its order
+        else if (gate.cool_until_ms > now) wait_until = gate.cool_until_ms;
+        else gate.busy = true;
+      }
+      if (wait_until != 0) {
+        // Handed back untried: same attempt count, due when the subscriber is free.
+        stats_.deferred++;
+        store_.messaging().RetryOutbox(e.id, wait_until, e.attempts, e.last_error).IgnoreError();
+        continue;
+      }
+      bool failed = false;
+      Status delivered = Deliver(e, *guarded, *local, failed);  // storage errors: the lease expires, it comes back
+      std::lock_guard lock(gates_mu_);
+      Gate& gate = gates_[e.subscriber_id];
+      gate.busy = false;
+      if (failed) {
+        gate.failures = std::min(gate.failures + 1, 12);
+        // 1 s, 2 s, 4 s … up to the backoff cap: the subscriber's queue waits, not the others.
+        gate.cool_until_ms = clock_.NowUnixMillis() +
+                             std::min<int64_t>(options_.backoff_max_ms, options_.backoff_base_ms << (gate.failures - 1));
+      } else if (delivered.ok()) {
+        gates_.erase(e.subscriber_id);  // healthy again (and the map stays small)
+      }
     }
   }
 }
 
-Status Forwarder::Deliver(const OutboxEntry& e, HttpClient& guarded, HttpClient& local) {
+Status Forwarder::Deliver(const OutboxEntry& e, HttpClient& guarded, HttpClient& local, bool& failed) {
+  failed = false;
   Result<Subscriber> sb = store_.messaging().GetSubscriber(e.tenant_id, e.subscriber_id);
   if (!sb.ok()) {
     if (sb.status().code() == StatusCode::kNotFound) return store_.messaging().DeleteOutbox(e.id);
@@ -274,6 +303,7 @@ Status Forwarder::Deliver(const OutboxEntry& e, HttpClient& guarded, HttpClient&
     }
     failure = r.ok() ? "http_" + std::to_string(r->status) : r.status().machine_code();
   }
+  failed = true;
   const int64_t now = clock_.NowUnixMillis();
   const int64_t attempts = e.attempts + 1;
   if (now - e.created_at_ms >= options_.give_up_after_ms) {

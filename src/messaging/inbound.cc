@@ -489,7 +489,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
       }
       CS_RETURN_IF_ERROR(repo.InsertInbound(p.record));
       // A file the customer sent: the tenant may read it through the gateway (docs/media.md).
-      CS_RETURN_IF_ERROR(RecordInboundMedia(tx, channel, p.msg->type, p.msg->raw_json, now));
+      CS_RETURN_IF_ERROR(RecordInboundMedia(tx, p.record, p.msg->raw_json, now));
       stored[static_cast<size_t>(&p - messages.data())] = 1;
       for (const OutboxEntry& e : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
       if (consent_ != nullptr && !p.record.subject.empty()) {

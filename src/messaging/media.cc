@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <optional>
+
 #include "common/json_writer.h"
 #include "common/strings.h"
 #include "http/client.h"
@@ -27,6 +29,11 @@ std::string GraphUrl(const Channel& channel, std::string_view tail) {
 // else is refused rather than fetched with the channel's token (which
 // would hand the token to that host).
 bool IsMetaMediaHost(const Channel& channel, const ParsedUrl& url) {
+  // Plain host names only: a NUL or other odd byte could make the resolver
+  // see another host than the suffix check does.
+  for (char c : url.host) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) return false;
+  }
   auto graph = ParseUrl(channel.graph_base_url);
   if (graph.ok() && url.host == graph->host && url.port == graph->port && url.tls == graph->tls) return true;
   constexpr std::string_view kCdn = ".fbsbx.com";  // lookaside.fbsbx.com and its mirrors
@@ -51,6 +58,21 @@ Result<std::pair<MediaRef, Channel>> MediaService::Resolve(const std::string& te
 
 namespace {
 
+// Holds one of the service's concurrent Meta calls: media calls block an
+// HTTP worker for up to a minute, so only a few may run at once.
+class CallSlot {
+ public:
+  CallSlot(std::atomic<int>& in_flight, int max) : in_flight_(in_flight), ok_(++in_flight_ <= max) {}
+  ~CallSlot() { --in_flight_; }
+  CallSlot(const CallSlot&) = delete;
+  CallSlot& operator=(const CallSlot&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  std::atomic<int>& in_flight_;
+  bool ok_;
+};
+
 Result<HttpClientResponse> CallMeta(ChannelService& channels, const Channel& channel, std::string_view method,
                                     const std::string& url, HeaderList headers, std::string_view body,
                                     int64_t timeout_ms, int64_t max_bytes) {
@@ -62,10 +84,36 @@ Result<HttpClientResponse> CallMeta(ChannelService& channels, const Channel& cha
   // Meta's CDN has been reported to refuse requests without a browser-like agent (spec §3).
   options.user_agent = "Mozilla/5.0 (compatible; consentry)";
   std::unique_ptr<HttpClient> client = CreateHttpClient(options);
-  return client->Send(method, url, headers, body);
+  Result<HttpClientResponse> r = client->Send(method, url, headers, body);
+  if (!r.ok() && r.status().machine_code() == "upstream_response_too_large") {
+    return Unavailable("upstream_response_too_large", "Meta's answer is larger than this gateway accepts");
+  }
+  return r;
+}
+
+// Meta refused the channel's token: the operator must renew it (the
+// dispatcher pauses the channel the same way).
+bool TokenRefused(const HttpClientResponse& r) {
+  if (r.status == 401) return true;
+  auto json = ParseJson(r.body);
+  const JsonValue* error = json.ok() ? json->Find("error") : nullptr;
+  const JsonValue* code = error != nullptr ? error->Find("code") : nullptr;
+  return code != nullptr && code->type() == JsonValue::Type::kInt && code->as_int() == 190;
+}
+
+Result<JsonValue> ParseMetaAnswer(std::string_view body) {
+  Result<JsonValue> json = ParseJson(body);
+  if (!json.ok()) return Unavailable("upstream_invalid_answer", "Meta's answer is not JSON");
+  return json;
 }
 
 }  // namespace
+
+Status MediaService::CheckToken(const Channel& channel, const HttpClientResponse& answer) {
+  if (!TokenRefused(answer)) return Status::Ok();
+  channels_.SetPaused(AuditActor::System(), channel, "token_invalid").IgnoreError();  // the answer says it all
+  return Unavailable("channel_token_invalid", "Meta refused the channel's token; an operator must renew it");
+}
 
 Status MediaService::Audit(const AuditActor& actor, const std::string& tenant_id, const std::string& action,
                            const std::string& media_id, const std::string& outcome, const std::string& details) {
@@ -94,15 +142,27 @@ Result<MediaAnswer> MediaService::Upload(const AuditActor& actor, const std::str
       {"file", upload.filename.empty() ? "upload" : upload.filename, mime, upload.bytes},
   };
   CS_ASSIGN_OR_RETURN(MultipartBody body, BuildMultipartFormData(fields, RandomBoundary()));
-  CS_ASSIGN_OR_RETURN(HttpClientResponse r,
-                      CallMeta(channels_, *channel, "POST", GraphUrl(*channel, channel->phone_number_id + "/media"),
-                               {{"Content-Type", body.content_type}}, body.body, options_.http_timeout_ms, 1 << 20));
+  CallSlot slot(in_flight_, options_.max_concurrent);
+  if (!slot.ok()) return Unavailable("media_busy", "too many media transfers at once; retry shortly");
+  Result<HttpClientResponse> sent =
+      CallMeta(channels_, *channel, "POST", GraphUrl(*channel, channel->phone_number_id + "/media"),
+               {{"Content-Type", body.content_type}}, body.body, options_.http_timeout_ms, 1 << 20);
+  if (!sent.ok()) {
+    // The file may have reached Meta (outcome unknown): on the record either way.
+    JsonWriter why;
+    why.BeginObject().Key("bytes").Int(static_cast<int64_t>(upload.bytes.size())).EndObject();
+    CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.upload", "-", sent.status().machine_code(), why.Take()));
+    return sent.status();
+  }
+  const HttpClientResponse& r = *sent;
+  CS_RETURN_IF_ERROR(CheckToken(*channel, r));
   MediaAnswer answer{r.status, r.body};
   std::string media_id;
   if (r.status == 200) {
     auto json = ParseJson(r.body);
     const JsonValue* id = json.ok() ? json->Find("id") : nullptr;
-    if (id == nullptr || !id->is_string()) {
+    if (id == nullptr || !id->is_string() || id->as_string().empty() || id->as_string().size() > 64) {
+      CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.upload", "-", "upstream_invalid_answer", "{}"));
       return Unavailable("upstream_invalid_answer", "Meta's answer to the upload holds no media id");
     }
     media_id = id->as_string();
@@ -114,7 +174,7 @@ Result<MediaAnswer> MediaService::Upload(const AuditActor& actor, const std::str
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     if (!media_id.empty()) {
       CS_RETURN_IF_ERROR(tx.messaging().PutMediaRef(
-          {tenant_id, media_id, channel->id, "upload", mime, now, now + kUploadLifetimeMs}));
+          {tenant_id, media_id, channel->id, "upload", "", mime, now, now + kUploadLifetimeMs}));
     }
     AuditEvent e;
     e.tenant_id = tenant_id;
@@ -142,6 +202,9 @@ bool MediaService::CheckLink(const std::string& tenant_id, const std::string& me
   if (expires_ms <= clock_.NowUnixMillis() || expires_ms > clock_.NowUnixMillis() + options_.link_lifetime_ms) {
     return false;
   }
+  // Only a tenant holding this media has a key worth asking: an anonymous
+  // caller naming any tenant never makes the keyring load or create keys.
+  if (!store_.messaging().GetMediaRef(tenant_id, media_id).ok()) return false;
   Result<std::string> expected = LinkSignature(tenant_id, media_id, expires_ms);
   return expected.ok() && expected->size() == signature.size() &&
          CRYPTO_memcmp(expected->data(), signature.data(), signature.size()) == 0;
@@ -151,12 +214,15 @@ Result<MediaAnswer> MediaService::Describe(const AuditActor& actor, const std::s
                                            const std::string& media_id, const std::string& public_base) {
   CS_ASSIGN_OR_RETURN(auto resolved, Resolve(tenant_id, media_id));
   const Channel& channel = resolved.second;
+  CallSlot slot(in_flight_, options_.max_concurrent);
+  if (!slot.ok()) return Unavailable("media_busy", "too many media transfers at once; retry shortly");
   CS_ASSIGN_OR_RETURN(HttpClientResponse r,
                       CallMeta(channels_, channel, "GET", GraphUrl(channel, media_id + "?phone_number_id=" +
                                                                                  channel.phone_number_id),
                                {}, "", options_.http_timeout_ms, 1 << 20));
+  CS_RETURN_IF_ERROR(CheckToken(channel, r));
   if (r.status != 200) return MediaAnswer{r.status, r.body};
-  CS_ASSIGN_OR_RETURN(JsonValue meta, ParseJson(r.body));
+  CS_ASSIGN_OR_RETURN(JsonValue meta, ParseMetaAnswer(r.body));
   const int64_t expires = clock_.NowUnixMillis() + options_.link_lifetime_ms;
   CS_ASSIGN_OR_RETURN(std::string sig, LinkSignature(tenant_id, media_id, expires));
   // Meta's URL (and its access to Meta's CDN) stays inside the gateway.
@@ -181,20 +247,24 @@ Result<MediaDownload> MediaService::Download(const AuditActor& actor, const std:
                                              const std::string& media_id) {
   CS_ASSIGN_OR_RETURN(auto resolved, Resolve(tenant_id, media_id));
   const Channel& channel = resolved.second;
+  CallSlot slot(in_flight_, options_.max_concurrent);
+  if (!slot.ok()) return Unavailable("media_busy", "too many media transfers at once; retry shortly");
   // A fresh URL each time: Meta's last only 5 minutes.
   CS_ASSIGN_OR_RETURN(HttpClientResponse meta_answer,
                       CallMeta(channels_, channel, "GET", GraphUrl(channel, media_id + "?phone_number_id=" +
                                                                                  channel.phone_number_id),
                                {}, "", options_.http_timeout_ms, 1 << 20));
+  CS_RETURN_IF_ERROR(CheckToken(channel, meta_answer));
   if (meta_answer.status == 404 || meta_answer.status == 400) return NotFound("Meta no longer holds this media");
   if (meta_answer.status != 200) {
     return Unavailable("upstream_error", "Meta answered " + std::to_string(meta_answer.status) + " for the media");
   }
-  CS_ASSIGN_OR_RETURN(JsonValue meta, ParseJson(meta_answer.body));
+  CS_ASSIGN_OR_RETURN(JsonValue meta, ParseMetaAnswer(meta_answer.body));
   const JsonValue* url = meta.Find("url");
   if (url == nullptr || !url->is_string()) return Unavailable("upstream_invalid_answer", "Meta gave no media URL");
-  CS_ASSIGN_OR_RETURN(ParsedUrl parsed, ParseUrl(url->as_string()));
-  if (!IsMetaMediaHost(channel, parsed)) {
+  Result<ParsedUrl> parsed = ParseUrl(url->as_string());
+  if (!parsed.ok()) return Unavailable("upstream_invalid_answer", "Meta's media URL does not parse");
+  if (!IsMetaMediaHost(channel, *parsed)) {
     return Unavailable("upstream_invalid_answer", "Meta's media URL points at an unexpected host; not fetched");
   }
   CS_ASSIGN_OR_RETURN(HttpClientResponse file, CallMeta(channels_, channel, "GET", url->as_string(), {}, "",
@@ -204,17 +274,23 @@ Result<MediaDownload> MediaService::Download(const AuditActor& actor, const std:
     return Unavailable("upstream_error", "Meta answered " + std::to_string(file.status) + " for the download");
   }
   MediaDownload out;
-  const std::string* type = file.Header("content-type");
-  out.content_type = type != nullptr ? *type : resolved.first.mime_type;
-  // What a customer sent is checked like an upload (CHAN-08): a file whose
-  // content is not what it claims is quarantined, not handed on.
-  if (Result<std::string> kind = whatsapp::CheckMediaUpload(out.content_type, file.body); !kind.ok()) {
-    JsonWriter why;
-    why.BeginObject().Key("reason").String(kind.status().machine_code()).EndObject();
-    CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.quarantine", media_id, kind.status().machine_code(), why.Take()));
+  // The type Meta recorded for the media (the CDN's header is only a fallback).
+  const JsonValue* meta_type = meta.Find("mime_type");
+  const std::string* header_type = file.Header("content-type");
+  out.content_type = meta_type != nullptr && meta_type->is_string() ? meta_type->as_string()
+                     : !resolved.first.mime_type.empty()            ? resolved.first.mime_type
+                     : header_type != nullptr                       ? *header_type
+                                                                    : "application/octet-stream";
+  // What a customer sent is checked like an upload (CHAN-08): a file of a
+  // type WhatsApp knows whose content is something else is quarantined, not
+  // handed on. Other types go out as opaque attachments.
+  std::optional<bool> matches = whatsapp::MediaContentMatches(out.content_type, file.body);
+  if (matches.has_value() && !*matches) {
+    CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.quarantine", media_id, "media_content_mismatch", "{}"));
     return Status(StatusCode::kFailedPrecondition, "media_quarantined",
-                  "the file does not match its declared type (" + kind.status().message() + "); it was not delivered");
+                  "the file's content is not the " + out.content_type + " it claims to be; it was not delivered");
   }
+  if (!matches.has_value()) out.content_type = "application/octet-stream";
   out.bytes = std::move(file.body);
   JsonWriter details;
   details.BeginObject().Key("bytes").Int(static_cast<int64_t>(out.bytes.size())).EndObject();
@@ -226,10 +302,13 @@ Result<MediaAnswer> MediaService::Delete(const AuditActor& actor, const std::str
                                          const std::string& media_id) {
   CS_ASSIGN_OR_RETURN(auto resolved, Resolve(tenant_id, media_id));
   const Channel& channel = resolved.second;
+  CallSlot slot(in_flight_, options_.max_concurrent);
+  if (!slot.ok()) return Unavailable("media_busy", "too many media transfers at once; retry shortly");
   CS_ASSIGN_OR_RETURN(HttpClientResponse r,
                       CallMeta(channels_, channel, "DELETE", GraphUrl(channel, media_id + "?phone_number_id=" +
                                                                                     channel.phone_number_id),
                                {}, "", options_.http_timeout_ms, 1 << 20));
+  CS_RETURN_IF_ERROR(CheckToken(channel, r));
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     if (r.status == 200) CS_RETURN_IF_ERROR(tx.messaging().DeleteMediaRef(tenant_id, media_id));
     AuditEvent e;
@@ -243,8 +322,9 @@ Result<MediaAnswer> MediaService::Delete(const AuditActor& actor, const std::str
   return MediaAnswer{r.status, r.body};
 }
 
-Status RecordInboundMedia(StoreTransaction& tx, const Channel& channel, const std::string& type,
-                          std::string_view message_json, int64_t now_ms) {
+Status RecordInboundMedia(StoreTransaction& tx, const InboundMessageRecord& record, std::string_view message_json,
+                          int64_t now_ms) {
+  const std::string& type = record.type;
   bool is_media = false;
   for (const char* t : kMediaTypes) is_media = is_media || type == t;
   if (!is_media) return Status::Ok();
@@ -254,9 +334,9 @@ Status RecordInboundMedia(StoreTransaction& tx, const Channel& channel, const st
   const JsonValue* id = media != nullptr && media->is_object() ? media->Find("id") : nullptr;
   if (id == nullptr || !id->is_string() || id->as_string().empty() || id->as_string().size() > 64) return Status::Ok();
   const JsonValue* mime = media->Find("mime_type");
-  return tx.messaging().PutMediaRef({channel.tenant_id, id->as_string(), channel.id, "inbound",
-                                     mime != nullptr && mime->is_string() ? mime->as_string() : "",
-                                     now_ms, now_ms + kInboundLifetimeMs});
+  return tx.messaging().PutMediaRef({record.tenant_id, id->as_string(), record.channel_id, "inbound", record.subject,
+                                     mime != nullptr && mime->is_string() ? mime->as_string() : "", now_ms,
+                                     now_ms + kInboundLifetimeMs});
 }
 
 }  // namespace cs

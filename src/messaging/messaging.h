@@ -39,6 +39,7 @@
 namespace cs {
 
 class HttpClient;
+struct HttpClientResponse;
 
 // ------------------------------------------------------------------ keys
 
@@ -344,6 +345,7 @@ struct MediaDownload {
 };
 
 struct MediaServiceOptions {
+  int max_concurrent = 8;             // Meta calls in flight; more answer media_busy (503)
   int64_t http_timeout_ms = 60000;
   int64_t max_download_bytes = 100 << 20;
   int64_t link_lifetime_ms = 5 * 60'000;
@@ -377,6 +379,9 @@ class MediaService {
 
  private:
   Result<std::pair<MediaRef, Channel>> Resolve(const std::string& tenant_id, const std::string& media_id);
+  // Pauses the channel (token_invalid) when Meta refused its token, and
+  // returns channel_token_invalid (503 to the caller) then.
+  Status CheckToken(const Channel& channel, const HttpClientResponse& answer);
   Status Audit(const AuditActor& actor, const std::string& tenant_id, const std::string& action,
                const std::string& media_id, const std::string& outcome, const std::string& details);
 
@@ -386,12 +391,14 @@ class MediaService {
   const AuditLedger& ledger_;
   const Clock& clock_;
   MediaServiceOptions options_;
+  std::atomic<int> in_flight_{0};
 };
 
-// Records the media ids of inbound messages (`type` image, video, audio,
-// document or sticker) as the tenant's, in the caller's transaction.
-Status RecordInboundMedia(StoreTransaction& tx, const Channel& channel, const std::string& type,
-                          std::string_view message_json, int64_t now_ms);
+// Records the media id of an inbound message (`record.type` image, video,
+// audio, document or sticker) as its tenant's, for its channel and subject,
+// in the caller's transaction.
+Status RecordInboundMedia(StoreTransaction& tx, const InboundMessageRecord& record, std::string_view message_json,
+                          int64_t now_ms);
 
 // ------------------------------------------------------------ dispatching
 
@@ -498,8 +505,9 @@ std::string ForwardedPreferenceValue(const whatsapp::UserPreference& preference,
                                      const Subscriber& subscriber);
 
 struct ForwarderOptions {
+  int threads = 4;                    // deliveries in flight at once, each to a different subscriber
   int64_t lease_ms = 60000;
-  int batch = 32;
+  int batch = 8;                      // entries leased per round by one worker
   int64_t give_up_after_ms = 24LL * 3600 * 1000;  // then the event is a dead letter (W-05)
   int64_t backoff_base_ms = 1000;
   int64_t backoff_max_ms = 3600000;
@@ -511,6 +519,7 @@ struct ForwarderOptions {
 struct ForwarderStats {
   std::atomic<int64_t> delivered{0};
   std::atomic<int64_t> retried{0};
+  std::atomic<int64_t> deferred{0};  // not tried: its subscriber was busy or cooling down
   std::atomic<int64_t> dead{0};
   std::atomic<int64_t> withheld{0};  // not sent: the subject opted out of sale or sharing (CONS-10)
 };
@@ -519,6 +528,12 @@ struct ForwarderStats {
 // (X-Hub-Signature-256 over the exact bytes, plus X-Gateway-Event-Id,
 // -Timestamp and -Signature over "timestamp.body", W-04), through the SSRF
 // guard, no redirects, retried with backoff for a day, then dead-lettered.
+//
+// A pool of `threads` workers shares the outbox. One subscriber never holds
+// more than one of them: its deliveries are serial (in order), and after a
+// failure (timeout, refused connection, 5xx) its other events wait out a
+// cool-down instead of each waiting for its own timeout, so a slow or dead
+// subscriber delays nobody else.
 class Forwarder {
  public:
   Forwarder(Store& store, TenantKeyring& keyring, const Clock& clock, UrlPolicy policy, ForwarderOptions options);
@@ -528,8 +543,16 @@ class Forwarder {
   const ForwarderStats& stats() const { return stats_; }
 
  private:
+  // Per subscriber, shared by the workers.
+  struct Gate {
+    bool busy = false;          // a worker is delivering to it
+    int64_t cool_until_ms = 0;  // after a failure: nothing is tried before this
+    int failures = 0;           // consecutive, for the cool-down's length
+  };
   void Loop();
-  Status Deliver(const OutboxEntry& entry, HttpClient& guarded, HttpClient& local);
+  // Delivers one entry; `failed` tells whether the subscriber failed it
+  // (the Status reports storage errors only).
+  Status Deliver(const OutboxEntry& entry, HttpClient& guarded, HttpClient& local, bool& failed);
 
   Store& store_;
   TenantKeyring& keyring_;
@@ -538,7 +561,9 @@ class Forwarder {
   ForwarderOptions options_;
   ForwarderStats stats_;
   std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  std::vector<std::thread> threads_;
+  std::mutex gates_mu_;
+  std::map<std::string, Gate> gates_;  // guarded by gates_mu_
 };
 
 // ----------------------------------------------------------------- erasure

@@ -884,6 +884,42 @@ TEST_F(MessagingTest, EventsAreForwardedPseudonymisedSignedAndOnce) {
   forwarder.Stop();
 }
 
+// A subscriber that answers after its timeout delays only itself: the
+// others get their events at once, and its own are kept, not dropped.
+TEST_F(MessagingTest, ASlowSubscriberDelaysOnlyItself) {
+  Receiver fast;
+  std::atomic<int> slow_calls{0};
+  Listener slow{[&](const HttpRequest&) {
+    ++slow_calls;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    return HttpResponse{};
+  }};
+  UrlPolicy policy{{"127.0.0.1"}};
+  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, policy);
+  SubscriberSpec spec;
+  spec.tenant_id = "ten_a";
+  spec.url = slow.url() + "/hangs";
+  ASSERT_TRUE(subscribers.Create(AuditActor::System(), spec).ok());
+  spec.url = fast.listener.url() + "/events";
+  ASSERT_TRUE(subscribers.Create(AuditActor::System(), spec).ok());
+  ForwarderOptions fo;
+  fo.idle_poll_ms = 5;
+  fo.timeout_ms = 500;
+  fo.threads = 1;  // even one worker: the slow one's other events wait out its cool-down
+  fo.backoff_base_ms = 60000;
+  Forwarder forwarder(*store_, *keyring_, clock_, policy, fo);
+  StartDispatcher();
+  for (int i = 0; i < 6; ++i) UserWrites("event " + std::to_string(i));
+  forwarder.Start();
+  ASSERT_TRUE(WaitFor([&] { return fast.Count() >= 6; }));
+  // The slow subscriber was tried once; its other five events did not each
+  // wait for their own timeout in front of the fast subscriber's.
+  EXPECT_EQ(slow_calls.load(), 1);
+  EXPECT_GE(forwarder.stats().deferred.load(), 5);
+  EXPECT_EQ(forwarder.stats().dead.load(), 0);
+  forwarder.Stop();
+}
+
 // covers: CONS-10
 TEST_F(MessagingTest, ASubjectWhoOptedOutOfSaleOrSharingIsNeverForwardedToASharingRecipient) {
   Receiver company, ad_partner;

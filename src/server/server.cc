@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <map>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -41,8 +43,34 @@ void DeclareMetrics(MetricsRegistry& m) {
   m.Declare("consentry_http_request_duration_seconds", MetricsRegistry::Type::kHistogram,
             "Time from the first byte of a request to its response written, by route template.",
             {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
+  m.Declare("consentry_webhook_signature_failures_total", MetricsRegistry::Type::kCounter,
+            "Meta webhook deliveries refused before parsing, by reason (signature_missing, signature_malformed, "
+            "signature_mismatch): a rising count means a forged sender or a wrong app secret.");
+  m.Declare("consentry_dispatch_total", MetricsRegistry::Type::kCounter,
+            "Outbound sends by outcome: submitted to Meta, retried, failed, unknown (outcome lost), paced, "
+            "consent_refused at the dispatch re-check.");
+  m.Declare("consentry_forward_total", MetricsRegistry::Type::kCounter,
+            "Events forwarded to subscribers by outcome: delivered, retried, deferred (subscriber busy or cooling "
+            "down), dead (dead-lettered), withheld (sale/sharing opt-out).");
   m.Set("consentry_build_info", {{"version", std::string(ConsentryVersion())}}, 1);
 }
+
+// Adds what a stats counter gained since the last call to a metrics counter.
+class CounterFeed {
+ public:
+  CounterFeed(MetricsRegistry& metrics, std::string name) : metrics_(metrics), name_(std::move(name)) {}
+  void Feed(const std::string& outcome, const std::atomic<int64_t>& stat) {
+    const int64_t now = stat.load();
+    int64_t& seen = seen_[outcome];
+    if (now > seen) metrics_.Add(name_, {{"outcome", outcome}}, static_cast<double>(now - seen));
+    seen = now;
+  }
+
+ private:
+  MetricsRegistry& metrics_;
+  std::string name_;
+  std::map<std::string, int64_t> seen_;
+};
 
 sigset_t StopSignals() {
   sigset_t set;
@@ -240,6 +268,18 @@ Result<std::optional<TreeHead>> SealAudit(AdminRuntime& rt) {
 
 namespace {
 
+// `limit` for an authenticated Graph media upload, POST
+// /[{version}/]{phone_number_id}/media; 0 (the default limit) for anything else.
+std::function<int64_t(std::string_view, std::string_view, bool)> MediaUploadLimit(int64_t limit) {
+  return [limit](std::string_view method, std::string_view path, bool has_authorization) -> int64_t {
+    if (method != "POST" || !has_authorization) return 0;
+    std::vector<std::string> seg = Split(path.size() > 1 ? path.substr(1) : std::string_view(), '/');
+    if (seg.size() == 3 && seg[0].size() >= 4 && seg[0][0] == 'v') seg.erase(seg.begin());
+    if (seg.size() != 2 || seg[1] != "media" || seg[0].empty() || seg[0].size() > 32 || !IsAsciiDigits(seg[0])) return 0;
+    return limit;
+  };
+}
+
 HttpServerOptions HttpOptionsFrom(const HttpConfig& hc) {
   HttpServerOptions http;
   http.host = hc.listen_host;
@@ -247,7 +287,8 @@ HttpServerOptions HttpOptionsFrom(const HttpConfig& hc) {
   http.threads = hc.threads;
   http.max_body_bytes = hc.max_body_bytes;
   http.body_limit_by_path_prefix = {{"/webhooks/", hc.max_webhook_body_bytes}};
-  http.body_limit_by_path_suffix = {{"/media", hc.max_media_upload_bytes}};
+  http.large_body_limit = MediaUploadLimit(hc.max_media_upload_bytes);
+  http.large_body_limit_max = hc.max_media_upload_bytes;
   http.max_header_bytes = hc.max_header_bytes;
   http.idle_timeout_ms = hc.idle_timeout_ms;
   http.read_timeout_ms = hc.read_timeout_ms;
@@ -285,6 +326,11 @@ HttpObserver AccessObserver(Logger& log, MetricsRegistry& metrics) {
     metrics.Add("consentry_http_requests_total",
                 {{"method", method}, {"route", r.route}, {"status", std::to_string(r.status)}});
     metrics.Observe("consentry_http_request_duration_seconds", {{"route", r.route}}, x.seconds);
+    if (r.route == "/webhooks/whatsapp/{channel_id}" && r.status == 401) {
+      const bool known = r.error_code == "signature_missing" || r.error_code == "signature_malformed" ||
+                         r.error_code == "signature_mismatch";
+      metrics.Add("consentry_webhook_signature_failures_total", {{"reason", known ? r.error_code : "other"}});
+    }
     log.Log(r.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "http_request",
             {{"request_id", x.request_id},
              {"method", std::string_view(method)},
@@ -459,7 +505,8 @@ class DemoSandbox {
     http.host = listen.substr(0, colon);
     http.port = static_cast<uint16_t>(*port);
     http.max_body_bytes = 4 << 20;
-    http.body_limit_by_path_suffix = {{"/media", kSandboxMaxUploadBytes}};
+    http.large_body_limit = MediaUploadLimit(kSandboxMaxUploadBytes);
+    http.large_body_limit_max = kSandboxMaxUploadBytes;
     CS_ASSIGN_OR_RETURN(server_, CreateHttpServer(http, [this](const HttpRequest& r) { return sandbox_->Handle(r); }, nullptr));
     const std::string url = "http://" + http.host + ":" + std::to_string(server_->port());
 
@@ -522,6 +569,8 @@ DispatcherOptions DispatcherOptionsFrom(const MessagingConfig& mc) {
   return o;
 }
 
+}  // namespace
+
 std::vector<std::string> AllowedGraphUrls(const MessagingConfig& mc) {
   std::vector<std::string> out;
   for (const std::string& part : Split(mc.allowed_graph_urls, ',')) {
@@ -531,8 +580,6 @@ std::vector<std::string> AllowedGraphUrls(const MessagingConfig& mc) {
   }
   return out;
 }
-
-}  // namespace
 
 Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& options, std::ostream& out) {
   BlockStopSignals();
@@ -691,6 +738,28 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
       const int64_t now = rt.clock.NowUnixMillis();
       rt.store->messaging().PurgeSeen(now - (7LL * 24 + 1) * 3600 * 1000).status().IgnoreError();  // retried next hour
       rt.store->messaging().PurgeQuarantine(now - quarantine_ms).status().IgnoreError();  // retried next hour
+      rt.store->messaging().PurgeMediaRefs(now).status().IgnoreError();  // expired at Meta; retried next hour
+    });
+    // The dispatcher's and forwarder's counters, on /metrics.
+    CounterFeed dispatch_feed(metrics, "consentry_dispatch_total"), forward_feed(metrics, "consentry_forward_total");
+    EverySecond feed_metrics([&dispatcher, &forwarder, &dispatch_feed, &forward_feed] {
+      if (dispatcher) {
+        const DispatcherStats& d = dispatcher->stats();
+        dispatch_feed.Feed("submitted", d.submitted);
+        dispatch_feed.Feed("retried", d.retried);
+        dispatch_feed.Feed("failed", d.failed);
+        dispatch_feed.Feed("unknown", d.unknown);
+        dispatch_feed.Feed("paced", d.paced);
+        dispatch_feed.Feed("consent_refused", d.consent_refused);
+      }
+      if (forwarder) {
+        const ForwarderStats& f = forwarder->stats();
+        forward_feed.Feed("delivered", f.delivered);
+        forward_feed.Feed("retried", f.retried);
+        forward_feed.Feed("deferred", f.deferred);
+        forward_feed.Feed("dead", f.dead);
+        forward_feed.Feed("withheld", f.withheld);
+      }
     });
     // MIN-01: bodies go after their retention, checked every minute; the
     // job's work is on the record when it did any.
@@ -738,7 +807,8 @@ Status RunSandboxServer(const SandboxOptions& options, const std::string& listen
   std::optional<int64_t> port = ParseNonNegativeInt(listen.substr(colon + 1));
   if (!port || *port > 65535) return InvalidArgument("invalid_listen", "--listen must be host:port");
   http.port = static_cast<uint16_t>(*port);
-  http.body_limit_by_path_suffix = {{"/media", kSandboxMaxUploadBytes}};
+  http.large_body_limit = MediaUploadLimit(kSandboxMaxUploadBytes);
+  http.large_body_limit_max = kSandboxMaxUploadBytes;
   http.threads = 2;
   // Webhook-sized bodies and media metadata; the Cloud API takes up to a few MB.
   http.max_body_bytes = 4 << 20;

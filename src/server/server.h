@@ -108,6 +108,9 @@ Result<SecretString> LoadConfiguredMasterKey(const Config& config, Random& rando
 // builds the messaging services. With `create_demo_key`, a missing key is
 // generated into <data_dir>/master.key (0600) first. Refusals are those of
 // LoadMasterKey (failed_precondition "master_key_missing", …).
+// messaging.allowed_graph_urls as a list, without trailing slashes.
+std::vector<std::string> AllowedGraphUrls(const MessagingConfig& config);
+
 Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, AdminRuntime& runtime,
                                                         bool create_demo_key);
 // failed_precondition "master_key_wrong" when `kms` cannot unwrap a tenant

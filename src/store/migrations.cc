@@ -457,12 +457,14 @@ CREATE TABLE media_refs (
   media_id       TEXT NOT NULL,
   channel_id     TEXT NOT NULL,
   direction      TEXT NOT NULL CHECK (direction IN ('upload', 'inbound')),
+  subject        TEXT NOT NULL,
   mime_type      TEXT NOT NULL,
   created_at_ms  INTEGER NOT NULL,
   expires_at_ms  INTEGER NOT NULL,
   PRIMARY KEY (tenant_id, media_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX media_refs_by_expiry ON media_refs(expires_at_ms);
+CREATE INDEX media_refs_by_subject ON media_refs(tenant_id, subject) WHERE subject <> '';
 )sql"},
 };
 

@@ -339,6 +339,7 @@ struct MediaRef {
   std::string media_id;        // Meta's id
   std::string channel_id;      // whose token reads it
   std::string direction;       // "upload" | "inbound"
+  std::string subject;         // the customer who sent it ("" for uploads): erased with them
   std::string mime_type;
   int64_t created_at_ms = 0;
   int64_t expires_at_ms = 0;   // Meta's lifetime: 30 days from upload, 7 from receipt

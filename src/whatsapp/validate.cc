@@ -505,6 +505,18 @@ bool ContentMatches(std::string_view type, std::string_view bytes) {
 
 }  // namespace
 
+std::optional<bool> MediaContentMatches(std::string_view mime_type, std::string_view bytes) {
+  Result<std::string> kind = CheckMediaUpload(mime_type, bytes);
+  if (kind.ok()) return true;
+  if (kind.status().machine_code() == "media_content_mismatch") return false;
+  if (kind.status().machine_code() == "media_too_large") {
+    // Over the upload limit but of a known type: judge the content alone.
+    const std::string type = AsciiLower(TrimAscii(mime_type.substr(0, mime_type.find(';'))));
+    return ContentMatches(type, bytes);
+  }
+  return std::nullopt;  // a type WhatsApp does not take for uploads, or an empty file
+}
+
 Result<std::string> CheckMediaUpload(std::string_view mime_type, std::string_view content) {
   const size_t bytes = content.size();
   struct Kind {

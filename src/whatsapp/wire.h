@@ -95,6 +95,9 @@ Result<OutboundMessage> ValidateOutbound(const JsonValue& body);
 // kInvalidArgument "media_unsupported" / "media_too_large" /
 // "media_content_mismatch", which the Graph API reports as 131053.
 Result<std::string> CheckMediaUpload(std::string_view mime_type, std::string_view bytes);
+// Whether `bytes` start as files of `mime_type` do; nullopt for a type
+// outside Meta's table (nothing to compare with).
+std::optional<bool> MediaContentMatches(std::string_view mime_type, std::string_view bytes);
 
 // ------------------------------------------------------------ signatures
 

@@ -581,6 +581,17 @@ TEST_F(WhatsAppDemoTest, MediaPassesThroughTheGatewayAndStaysWithItsTenant) {
   std::string forged = link;
   forged[forged.size() - 1] = forged.back() == 'a' ? 'b' : 'a';
   EXPECT_EQ(Call(port(), "GET", forged).status, 404);
+  // Another tenant named in the link, or an expiry pushed out: 404 too.
+  Credentials other = CreateTenantWithKey(dir_, "other-shop", "messages:read,messages:send");
+  std::string swapped = link;
+  swapped.replace(swapped.find("tenant=") + 7, other.tenant_id.size(), other.tenant_id);
+  EXPECT_EQ(Call(port(), "GET", swapped).status, 404);
+  const size_t exp_at = link.find("expires=") + 8;
+  std::string later = link;
+  later.replace(exp_at, 13, std::to_string(std::stoll(link.substr(exp_at, 13)) + 3'600'000));
+  EXPECT_EQ(Call(port(), "GET", later).status, 404);
+  // SDKs may name the number on GET /{media-id}: Meta's id is not a phone number.
+  EXPECT_EQ(Call(port(), "GET", "/v23.0/" + media_id + "?phone_number_id=100000000000002", token_).status, 200);
   EXPECT_EQ(Call(port(), "GET", "/v1/media/med_" + media_id + "/download", token_).body, png);  // or with a key
 
   // The bytes passed through: nothing under the data directory holds them.
@@ -592,10 +603,23 @@ TEST_F(WhatsAppDemoTest, MediaPassesThroughTheGatewayAndStaysWithItsTenant) {
   }
 
   // Another tenant sees nothing of it, even knowing the id.
-  Credentials other = CreateTenantWithKey(dir_, "other-shop", "messages:read,messages:send");
   EXPECT_NE(Call(port(), "GET", "/v23.0/" + media_id, other.token).body.find(R"("code":100)"), std::string::npos);
   EXPECT_EQ(Call(port(), "GET", "/v1/media/med_" + media_id + "/download", other.token).status, 404);
   EXPECT_NE(Call(port(), "DELETE", "/v23.0/" + media_id, other.token).body.find(R"("code":100)"), std::string::npos);
+
+  // A document over the ordinary 1 MiB body limit goes through the upload route…
+  const std::string pdf = "%PDF-1.7\n" + std::string(2 << 20, 'p');
+  auto big = UploadMedia(port(), token_, "/v23.0/100000000000002/media", "application/pdf", pdf);
+  ASSERT_TRUE(big.has_value());
+  EXPECT_EQ(big->status, 200) << big->body;
+  // …but not without credentials, or on another path: refused before the body is read.
+  auto anonymous = Exchange(port(), BuildRequest("POST", "/v23.0/100000000000002/media",
+                                                 {{"Content-Type", "multipart/form-data; boundary=x"}}, pdf));
+  ASSERT_TRUE(anonymous.has_value());
+  EXPECT_EQ(anonymous->status, 413);
+  auto elsewhere = Exchange(port(), BuildRequest("POST", "/v1/messages/media", {{"Authorization", "Bearer " + token_}}, pdf));
+  ASSERT_TRUE(elsewhere.has_value());
+  EXPECT_EQ(elsewhere->status, 413);
 
   // Refused before anything leaves: a type WhatsApp does not take, and content that is not what it claims.
   auto exe = UploadMedia(port(), token_, "/100000000000002/media", "application/x-msdownload", "MZ\x90");

@@ -278,6 +278,28 @@ TEST_P(StoreConformanceTest, TheAuditRepositoryKeepsRecordsExactly) {
   EXPECT_EQ(postings, (std::vector<std::pair<std::string, int64_t>>{{"tten_b", 4}}));
 }
 
+// covers: CHAN-08 (a media id is only ever the tenant's that holds it)
+TEST_P(StoreConformanceTest, MediaReferencesBelongToOneTenantAndExpire) {
+  ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(store_->tenants().Create({"ten_b", "B", 1, std::nullopt, std::nullopt}).ok());
+  MessagingRepository& m = store_->messaging();
+  ASSERT_TRUE(m.PutMediaRef({"ten_a", "1234567890123456", "chn_a", "upload", "", "image/png", 1000, 50000}).ok());
+  ASSERT_TRUE(m.PutMediaRef({"ten_a", "2234567890123456", "chn_a", "inbound", "sub_1", "image/jpeg", 1000, 2000}).ok());
+  auto a = m.GetMediaRef("ten_a", "1234567890123456");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->channel_id, "chn_a");
+  EXPECT_EQ(a->mime_type, "image/png");
+  EXPECT_EQ(a->expires_at_ms, 50000);
+  EXPECT_EQ(m.GetMediaRef("ten_b", "1234567890123456").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(m.GetMediaRef("ten_a", "2234567890123456")->subject, "sub_1");
+  EXPECT_EQ(*m.PurgeMediaRefs(3000), 1);
+  EXPECT_EQ(m.GetMediaRef("ten_a", "2234567890123456").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(m.DeleteMediaRef("ten_b", "1234567890123456").ok());  // another tenant's delete touches nothing
+  EXPECT_TRUE(m.GetMediaRef("ten_a", "1234567890123456").ok());
+  ASSERT_TRUE(m.DeleteMediaRef("ten_a", "1234567890123456").ok());
+  EXPECT_EQ(m.GetMediaRef("ten_a", "1234567890123456").status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(StoreConformanceTest, TenantRetentionCanBeSetAndCleared) {
   ASSERT_TRUE(store_->tenants().Create({"ten_a", "A", 1, std::nullopt, std::nullopt}).ok());
   EXPECT_FALSE(store_->tenants().Get("ten_a")->audit_retention_days.has_value());

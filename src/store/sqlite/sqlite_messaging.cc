@@ -381,17 +381,18 @@ class SqliteMessaging final : public MessagingRepository {
   Status PutMediaRef(const MediaRef& r) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT OR REPLACE INTO media_refs(tenant_id, media_id, channel_id, "
-                                                 "direction, mime_type, created_at_ms, expires_at_ms) "
-                                                 "VALUES (?, ?, ?, ?, ?, ?, ?)"));
-    Binder(s).Text(r.tenant_id).Text(r.media_id).Text(r.channel_id).Text(r.direction).Text(r.mime_type)
-        .Int(r.created_at_ms).Int(r.expires_at_ms);
+                                                 "direction, subject, mime_type, created_at_ms, expires_at_ms) "
+                                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    Binder(s).Text(r.tenant_id).Text(r.media_id).Text(r.channel_id).Text(r.direction).Text(r.subject)
+        .Text(r.mime_type).Int(r.created_at_ms).Int(r.expires_at_ms);
     return StepDone(*c, s, "put media reference");
   }
 
   Result<MediaRef> GetMediaRef(const std::string& tenant_id, const std::string& media_id) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT channel_id, direction, mime_type, created_at_ms, "
-                                                 "expires_at_ms FROM media_refs WHERE tenant_id = ? AND media_id = ?"));
+                                                 "expires_at_ms, subject FROM media_refs WHERE tenant_id = ? AND "
+                                                 "media_id = ?"));
     Binder(s).Text(tenant_id).Text(media_id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) return NotFound("no such media");
@@ -404,6 +405,7 @@ class SqliteMessaging final : public MessagingRepository {
     r.mime_type = ColumnText(s, 2);
     r.created_at_ms = sqlite3_column_int64(s, 3);
     r.expires_at_ms = sqlite3_column_int64(s, 4);
+    r.subject = ColumnText(s, 5);
     return r;
   }
 

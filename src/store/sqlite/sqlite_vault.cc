@@ -126,6 +126,9 @@ class SqliteVault final : public VaultRepository {
                            [&](Binder& b) { b.Text(tenant_id).Text(subject); }, &n.outbound_payloads));
     CS_RETURN_IF_ERROR(run("DELETE FROM inbound_messages WHERE tenant_id = ? AND subject = ?",
                            [&](Binder& b) { b.Text(tenant_id).Text(subject); }, &n.inbound_messages));
+    // The files they sent stay with Meta (7 days at most) but no longer reachable through the gateway.
+    CS_RETURN_IF_ERROR(run("DELETE FROM media_refs WHERE tenant_id = ? AND subject = ?",
+                           [&](Binder& b) { b.Text(tenant_id).Text(subject); }, nullptr));
     CS_RETURN_IF_ERROR(run("DELETE FROM outbox WHERE tenant_id = ? AND subject = ?",
                            [&](Binder& b) { b.Text(tenant_id).Text(subject); }, &n.forwarded_events));
     CS_RETURN_IF_ERROR(run("DELETE FROM service_windows WHERE subject = ? AND channel_id IN "
