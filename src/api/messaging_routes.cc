@@ -7,7 +7,6 @@
 #include "common/strings.h"
 #include "env/env.h"
 #include "http/client.h"
-#include "http/multipart.h"
 #include "messaging/messaging.h"
 #include "whatsapp/wire.h"
 
@@ -274,31 +273,13 @@ HttpResponse MetaAnswer(const MediaAnswer& a) {
 // POST /{version}/{phone_number_id}/media: multipart as Meta takes it (spec §3, §9).
 HttpResponse GraphMediaUpload(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                               const AuditActor& actor, const GraphPath& path) {
-  const std::string* ct = req.Header("content-type");
-  Result<std::vector<MultipartPart>> parts = ParseMultipartFormData(ct != nullptr ? *ct : "", req.body);
-  if (!parts.ok()) return GraphErrorResponse(100, parts.status().message());
-  const MultipartPart* file = nullptr;
-  std::string type, product;
-  for (const MultipartPart& part : *parts) {
-    if (part.name == "file" && file != nullptr) return GraphErrorResponse(100, "Upload one file per request");
-    if (part.name == "file") file = &part;
-    if (part.name == "type") type = std::string(part.body);
-    if (part.name == "messaging_product") product = std::string(part.body);
-  }
-  if (product.empty()) {  // some SDKs send it in the query string
-    if (auto q = ParseQuery(req.query); q.ok()) {
-      for (const auto& [k, v] : *q) {
-        if (k == "messaging_product") product = v;
-      }
-    }
-  }
-  if (product != "whatsapp") return GraphErrorResponse(100, "The parameter messaging_product must be whatsapp");
-  if (file == nullptr) return GraphErrorResponse(100, "The parameter file is required");
+  Result<whatsapp::MediaUploadForm> form = whatsapp::ReadMediaUploadForm(req);
+  if (!form.ok()) return GraphErrorResponse(100, form.status().message());
   MediaUpload upload;
   upload.phone_number_id = path.phone_number_id;
-  upload.mime_type = type.empty() ? file->content_type : type;  // `type` may be missing (spec §9)
-  upload.filename = file->filename;
-  upload.bytes = file->body;
+  upload.mime_type = form->mime_type;
+  upload.filename = form->filename;
+  upload.bytes = form->bytes;
   Result<MediaAnswer> answer = d.media->Upload(actor, p.tenant_id, upload);
   if (!answer.ok()) return MediaErrorResponse(answer.status());
   return MetaAnswer(*answer);

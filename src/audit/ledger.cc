@@ -202,10 +202,13 @@ bool LedgerVerifier::FeedRaw(const AuditRawEntry& e) {
     return Fail(expected, e.seq > expected ? "entry " + std::to_string(expected) + " is missing (deleted)"
                                            : "entry " + std::to_string(e.seq) + " is out of order or duplicated");
   }
-  std::optional<AuditRecordView> view;
-  if (e.parsed != nullptr) view = *e.parsed;
-  else view = ParseAuditRecord(e.record);
-  if (!view || view->seq != e.seq) {
+  std::optional<AuditRecordView> parsed_here;
+  const AuditRecordView* view = e.parsed;  // the store's parse, when it made one: no copy
+  if (view == nullptr) {
+    parsed_here = ParseAuditRecord(e.record);
+    if (parsed_here) view = &*parsed_here;
+  }
+  if (view == nullptr || view->seq != e.seq) {
     return Fail(e.seq, "entry " + std::to_string(e.seq) + " is malformed or moved (modified)");
   }
   if (view->prev_hash != prev_hash_) {
@@ -305,10 +308,13 @@ class BlockPostings {
     }
     if (e.block != block_) Flush();
     block_ = e.block;
-    std::optional<AuditRecordView> view;
-    if (e.parsed != nullptr) view = *e.parsed;
-    else view = ParseAuditRecord(e.record);
-    if (!view) return true;  // the ledger check reports it
+    std::optional<AuditRecordView> parsed_here;
+    const AuditRecordView* view = e.parsed;
+    if (view == nullptr) {
+      parsed_here = ParseAuditRecord(e.record);
+      if (parsed_here) view = &*parsed_here;
+    }
+    if (view == nullptr) return true;  // the ledger check reports it
     char term[512];
     auto add = [&](char kind, std::string_view value) {
       if (value.size() < sizeof term) {
@@ -319,7 +325,12 @@ class BlockPostings {
         values_.push_back(digest_.Value(std::string(1, kind).append(value), block_));
       }
     };
-    add('t', view->fields[0]);
+    // A block's entries mostly share their tenant: hash it once per block.
+    if (view->fields[0] != last_tenant_ || !tenant_hashed_) {
+      add('t', view->fields[0]);
+      last_tenant_.assign(view->fields[0]);
+      tenant_hashed_ = true;
+    }
     if (!view->fields[4].empty()) add('s', view->fields[4]);
     return true;
   }
@@ -329,6 +340,7 @@ class BlockPostings {
 
  private:
   void Flush() {
+    tenant_hashed_ = false;  // the next block hashes its tenant again
     std::sort(values_.begin(), values_.end());
     values_.erase(std::unique(values_.begin(), values_.end()), values_.end());
     for (uint64_t v : values_) digest_.AddValue(v);
@@ -338,6 +350,8 @@ class BlockPostings {
   int64_t indexed_;
   int64_t block_ = 0;
   std::vector<uint64_t> values_;
+  std::string last_tenant_;
+  bool tenant_hashed_ = false;
   std::string problem_;
 };
 

@@ -1,5 +1,7 @@
 #include "audit/record_format.h"
 
+#include <cstring>
+
 #include "store/store.h"
 
 namespace cs {
@@ -12,10 +14,18 @@ void PutU64(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
-uint64_t GetU64(std::string_view b) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(b[static_cast<size_t>(i)]);
-  return v;
+// Big-endian reads; REQUIRES: enough bytes at `p` (checked by the caller).
+// memcpy + byte swap: the verifier parses millions of records.
+uint64_t GetU64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return __builtin_bswap64(v);
+}
+
+uint32_t GetU32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return __builtin_bswap32(v);
 }
 
 }  // namespace
@@ -40,16 +50,15 @@ std::string EncodeAuditRecord(const AuditRecord& r) {
 std::optional<AuditRecordView> ParseAuditRecordAt(std::string_view b, size_t& start, size_t* length) {
   if (start > b.size() || b.size() - start < 4 + 16 + 11 * 4 + 32 || b.substr(start, 4) != kMagic) return std::nullopt;
   AuditRecordView v;
-  v.seq = static_cast<int64_t>(GetU64(b.substr(start + 4)));
-  v.ts_ms = static_cast<int64_t>(GetU64(b.substr(start + 12)));
+  v.seq = static_cast<int64_t>(GetU64(b.data() + start + 4));
+  v.ts_ms = static_cast<int64_t>(GetU64(b.data() + start + 12));
   size_t pos = start + 20;
   for (auto& field : v.fields) {
-    if (pos + 4 > b.size()) return std::nullopt;
-    uint32_t n = (uint32_t(uint8_t(b[pos])) << 24) | (uint32_t(uint8_t(b[pos + 1])) << 16) |
-                 (uint32_t(uint8_t(b[pos + 2])) << 8) | uint32_t(uint8_t(b[pos + 3]));
+    if (b.size() - pos < 4) return std::nullopt;
+    const uint32_t n = GetU32(b.data() + pos);
     pos += 4;
     if (n > b.size() - pos) return std::nullopt;
-    field = b.substr(pos, n);
+    field = std::string_view(b.data() + pos, n);
     pos += n;
   }
   if (b.size() - pos < 32) return std::nullopt;

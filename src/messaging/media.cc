@@ -115,6 +115,16 @@ Status MediaService::CheckToken(const Channel& channel, const HttpClientResponse
   return Unavailable("channel_token_invalid", "Meta refused the channel's token; an operator must renew it");
 }
 
+Result<HttpClientResponse> MediaService::CallMediaObject(const Channel& channel, std::string_view method,
+                                                         const std::string& media_id) {
+  CS_ASSIGN_OR_RETURN(HttpClientResponse r,
+                      CallMeta(channels_, channel, method,
+                               GraphUrl(channel, media_id + "?phone_number_id=" + channel.phone_number_id), {}, "",
+                               options_.http_timeout_ms, 1 << 20));
+  CS_RETURN_IF_ERROR(CheckToken(channel, r));
+  return r;
+}
+
 Status MediaService::Audit(const AuditActor& actor, const std::string& tenant_id, const std::string& action,
                            const std::string& media_id, const std::string& outcome, const std::string& details) {
   AuditEvent e;
@@ -216,11 +226,7 @@ Result<MediaAnswer> MediaService::Describe(const AuditActor& actor, const std::s
   const Channel& channel = resolved.second;
   CallSlot slot(in_flight_, options_.max_concurrent);
   if (!slot.ok()) return Unavailable("media_busy", "too many media transfers at once; retry shortly");
-  CS_ASSIGN_OR_RETURN(HttpClientResponse r,
-                      CallMeta(channels_, channel, "GET", GraphUrl(channel, media_id + "?phone_number_id=" +
-                                                                                 channel.phone_number_id),
-                               {}, "", options_.http_timeout_ms, 1 << 20));
-  CS_RETURN_IF_ERROR(CheckToken(channel, r));
+  CS_ASSIGN_OR_RETURN(HttpClientResponse r, CallMediaObject(channel, "GET", media_id));
   if (r.status != 200) return MediaAnswer{r.status, r.body};
   CS_ASSIGN_OR_RETURN(JsonValue meta, ParseMetaAnswer(r.body));
   const int64_t expires = clock_.NowUnixMillis() + options_.link_lifetime_ms;
@@ -250,11 +256,7 @@ Result<MediaDownload> MediaService::Download(const AuditActor& actor, const std:
   CallSlot slot(in_flight_, options_.max_concurrent);
   if (!slot.ok()) return Unavailable("media_busy", "too many media transfers at once; retry shortly");
   // A fresh URL each time: Meta's last only 5 minutes.
-  CS_ASSIGN_OR_RETURN(HttpClientResponse meta_answer,
-                      CallMeta(channels_, channel, "GET", GraphUrl(channel, media_id + "?phone_number_id=" +
-                                                                                 channel.phone_number_id),
-                               {}, "", options_.http_timeout_ms, 1 << 20));
-  CS_RETURN_IF_ERROR(CheckToken(channel, meta_answer));
+  CS_ASSIGN_OR_RETURN(HttpClientResponse meta_answer, CallMediaObject(channel, "GET", media_id));
   if (meta_answer.status == 404 || meta_answer.status == 400) return NotFound("Meta no longer holds this media");
   if (meta_answer.status != 200) {
     return Unavailable("upstream_error", "Meta answered " + std::to_string(meta_answer.status) + " for the media");
@@ -304,11 +306,7 @@ Result<MediaAnswer> MediaService::Delete(const AuditActor& actor, const std::str
   const Channel& channel = resolved.second;
   CallSlot slot(in_flight_, options_.max_concurrent);
   if (!slot.ok()) return Unavailable("media_busy", "too many media transfers at once; retry shortly");
-  CS_ASSIGN_OR_RETURN(HttpClientResponse r,
-                      CallMeta(channels_, channel, "DELETE", GraphUrl(channel, media_id + "?phone_number_id=" +
-                                                                                    channel.phone_number_id),
-                               {}, "", options_.http_timeout_ms, 1 << 20));
-  CS_RETURN_IF_ERROR(CheckToken(channel, r));
+  CS_ASSIGN_OR_RETURN(HttpClientResponse r, CallMediaObject(channel, "DELETE", media_id));
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     if (r.status == 200) CS_RETURN_IF_ERROR(tx.messaging().DeleteMediaRef(tenant_id, media_id));
     AuditEvent e;

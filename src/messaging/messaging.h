@@ -382,6 +382,9 @@ class MediaService {
   // Pauses the channel (token_invalid) when Meta refused its token, and
   // returns channel_token_invalid (503 to the caller) then.
   Status CheckToken(const Channel& channel, const HttpClientResponse& answer);
+  // GET or DELETE /{media_id}?phone_number_id=… with the channel's token.
+  Result<HttpClientResponse> CallMediaObject(const Channel& channel, std::string_view method,
+                                             const std::string& media_id);
   Status Audit(const AuditActor& actor, const std::string& tenant_id, const std::string& action,
                const std::string& media_id, const std::string& outcome, const std::string& details);
 

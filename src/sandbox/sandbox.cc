@@ -20,7 +20,6 @@
 #include "common/strings.h"
 #include "common/sha256.h"
 #include "http/client.h"
-#include "http/multipart.h"
 #include "json/json.h"
 #include "whatsapp/wire.h"
 
@@ -458,32 +457,12 @@ class SandboxImpl final : public Sandbox {
 
   HttpResponse UploadMedia(const HttpRequest& req) {
     if (auto fault = TakeFault()) return *fault;
-    const std::string* ct = req.Header("content-type");
-    auto parts = ParseMultipartFormData(ct ? *ct : "", req.body);
-    if (!parts.ok()) return GraphError(wa::MakeGraphError(100, parts.status().message()));
-    const MultipartPart* file = nullptr;
-    std::string type, product;
-    for (const MultipartPart& p : *parts) {
-      if (p.name == "file" && file != nullptr) return GraphError(wa::MakeGraphError(100, "Upload one file per request"));
-      if (p.name == "file") file = &p;
-      if (p.name == "type") type = std::string(p.body);
-      if (p.name == "messaging_product") product = std::string(p.body);
-    }
-    // Some SDKs put messaging_product in the query string, or leave out `type` (spec §9).
-    if (product.empty()) {
-      auto q = ParseQuery(req.query);
-      if (q.ok()) {
-        for (const auto& [k, v] : *q) {
-          if (k == "messaging_product") product = v;
-        }
-      }
-    }
-    if (product != "whatsapp") return GraphError(wa::MakeGraphError(100, "messaging_product must be whatsapp"));
-    if (file == nullptr) return GraphError(wa::MakeGraphError(100, "The parameter file is required"));
-    if (type.empty()) type = file->content_type;
-    auto kind = wa::CheckMediaUpload(type, file->body);
+    auto form = wa::ReadMediaUploadForm(req);
+    if (!form.ok()) return GraphError(wa::MakeGraphError(100, form.status().message()));
+    const std::string& type = form->mime_type;
+    auto kind = wa::CheckMediaUpload(type, form->bytes);
     if (!kind.ok()) return GraphError(wa::MakeGraphError(131053, kind.status().message()));
-    auto id = StoreMedia(std::string(file->body), AsciiLower(TrimAscii(type.substr(0, type.find(';')))),
+    auto id = StoreMedia(std::string(form->bytes), AsciiLower(TrimAscii(type.substr(0, type.find(';')))),
                          kUploadLifetimeMs);
     if (!id.ok()) return GraphError(wa::MakeGraphError(131053, id.status().message()));
     JsonWriter w;

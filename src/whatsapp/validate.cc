@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/strings.h"
+#include "http/multipart.h"
 #include "vault/phone.h"
 #include "whatsapp/wire.h"
 
@@ -504,6 +505,33 @@ bool ContentMatches(std::string_view type, std::string_view bytes) {
 }
 
 }  // namespace
+
+Result<MediaUploadForm> ReadMediaUploadForm(const HttpRequest& req) {
+  const std::string* ct = req.Header("content-type");
+  CS_ASSIGN_OR_RETURN(std::vector<MultipartPart> parts, ParseMultipartFormData(ct != nullptr ? *ct : "", req.body));
+  const MultipartPart* file = nullptr;
+  MediaUploadForm form;
+  std::string product;
+  for (const MultipartPart& p : parts) {
+    if (p.name == "file" && file != nullptr) return InvalidArgument("invalid_multipart", "Upload one file per request");
+    if (p.name == "file") file = &p;
+    if (p.name == "type") form.mime_type = std::string(p.body);
+    if (p.name == "messaging_product") product = std::string(p.body);
+  }
+  if (product.empty()) {
+    if (auto q = ParseQuery(req.query); q.ok()) {
+      for (const auto& [k, v] : *q) {
+        if (k == "messaging_product") product = v;
+      }
+    }
+  }
+  if (product != "whatsapp") return InvalidArgument("invalid_field", "The parameter messaging_product must be whatsapp");
+  if (file == nullptr) return InvalidArgument("missing_field", "The parameter file is required");
+  if (form.mime_type.empty()) form.mime_type = file->content_type;
+  form.filename = file->filename;
+  form.bytes = file->body;
+  return form;
+}
 
 std::optional<bool> MediaContentMatches(std::string_view mime_type, std::string_view bytes) {
   Result<std::string> kind = CheckMediaUpload(mime_type, bytes);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "http/http.h"
 #include "json/json.h"
 
 namespace cs::whatsapp {
@@ -95,6 +96,18 @@ Result<OutboundMessage> ValidateOutbound(const JsonValue& body);
 // kInvalidArgument "media_unsupported" / "media_too_large" /
 // "media_content_mismatch", which the Graph API reports as 131053.
 Result<std::string> CheckMediaUpload(std::string_view mime_type, std::string_view bytes);
+// The fields of a Graph media upload (multipart: `file`, `type`,
+// `messaging_product`), read as SDKs send them (spec §9): messaging_product
+// may come in the query string, `type` may be missing (the file part's
+// Content-Type counts). One file per request. Views into `request.body`.
+struct MediaUploadForm {
+  std::string mime_type;
+  std::string filename;
+  std::string_view bytes;
+};
+// kInvalidArgument (Graph code 100) with a message saying what is wrong.
+Result<MediaUploadForm> ReadMediaUploadForm(const HttpRequest& request);
+
 // Whether `bytes` start as files of `mime_type` do; nullopt for a type
 // outside Meta's table (nothing to compare with).
 std::optional<bool> MediaContentMatches(std::string_view mime_type, std::string_view bytes);
