@@ -6,6 +6,7 @@
 // keys): `add` reads a JSON object {"access_token", "app_secret",
 // "verify_token"} on standard input.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include <algorithm>
 #include <iostream>
@@ -83,6 +84,9 @@ int CmdList(const CommonOptions& o, const ChannelArgs& a) {
 
 // Reads {"access_token", "app_secret", "verify_token"} from standard input.
 Status ReadSecrets(ChannelSpec& spec) {
+  if (isatty(STDIN_FILENO)) {
+    std::cerr << "reading the secrets as JSON from standard input (end with Ctrl-D)…\n";
+  }
   std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   Result<JsonValue> json = ParseJson(input);
   if (!json.ok() || !json->is_object()) {
@@ -133,22 +137,33 @@ int CmdAdd(const CommonOptions& o, const ChannelArgs& a) {
 }
 
 int CmdPause(const CommonOptions& o, const ChannelArgs& a, bool pause) {
-  if (pause && a.reason.empty()) {
-    return PrintError(InvalidArgument("missing_field", "--reason says why the channel stops (it is audited)"), o.json);
+  if (pause) {
+    // Stored, shown to the tenant by GET /v1/channels and printed by `channel list`.
+    bool printable = !a.reason.empty() && a.reason.size() <= 200;
+    for (char c : a.reason) printable = printable && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+    if (!printable) {
+      return PrintError(InvalidArgument("invalid_field", "--reason must be 1 to 200 printable characters"), o.json);
+    }
   }
-  Result<OpenedKeys> opened = OpenKeys(o);
-  if (!opened.ok()) return PrintError(opened.status(), o.json);
-  Result<Channel> channel = opened->rt->store->messaging().FindChannel(a.channel);
+  // No master key needed: stopping a channel must work in an incident.
+  auto rt = Open(o, MigrationMode::kRequireCurrent);
+  if (!rt.ok()) return PrintError(rt.status(), o.json);
+  Store& store = *(*rt)->store;
+  Result<Channel> channel = store.messaging().FindChannel(a.channel);
   if (!channel.ok()) return PrintError(channel.status(), o.json);
-  if (Status s = opened->messaging->channels->SetPaused(opened->rt->actor, *channel, pause ? a.reason : ""); !s.ok()) {
-    return PrintError(s, o.json);
+  const bool change = pause ? channel->paused_reason != a.reason : !channel->paused_reason.empty();
+  if (change) {
+    if (Status s = SetChannelPaused(store, (*rt)->ledger, (*rt)->actor, *channel, pause ? a.reason : ""); !s.ok()) {
+      return PrintError(s, o.json);
+    }
   }
-  Result<Channel> now = opened->rt->store->messaging().FindChannel(a.channel);
+  Result<Channel> now = store.messaging().FindChannel(a.channel);
   if (!now.ok()) return PrintError(now.status(), o.json);
   if (o.json) {
     std::cout << ChannelJson(*now) << "\n";
   } else {
-    std::cout << "channel " << now->id << (pause ? " paused: " + a.reason : " resumed") << "\n";
+    std::cout << "channel " << now->id << " of tenant " << now->tenant_id
+              << (pause ? " paused: " + a.reason : change ? " resumed" : " was not paused") << "\n";
   }
   return 0;
 }

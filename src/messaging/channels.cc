@@ -186,7 +186,12 @@ Result<std::shared_ptr<const ChannelSecrets>> ChannelService::Secrets(const Chan
 }
 
 Status ChannelService::SetPaused(const AuditActor& actor, const Channel& c, const std::string& reason) {
-  return store_.InTransaction([&](StoreTransaction& tx) -> Status {
+  return SetChannelPaused(store_, ledger_, actor, c, reason);
+}
+
+Status SetChannelPaused(Store& store, const AuditLedger& ledger, const AuditActor& actor, const Channel& c,
+                        const std::string& reason) {
+  return store.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.messaging().SetChannelPaused(c.id, reason));
     AuditEvent e;
     e.tenant_id = c.tenant_id;
@@ -198,7 +203,7 @@ Status ChannelService::SetPaused(const AuditActor& actor, const Channel& c, cons
       w.BeginObject().Key("reason").String(reason).EndObject();
       e.details = w.Take();
     }
-    return ledger_.Append(tx.audit(), e);
+    return ledger.Append(tx.audit(), e);
   });
 }
 

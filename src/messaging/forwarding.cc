@@ -218,42 +218,48 @@ void Forwarder::Loop() {
   std::unique_ptr<HttpClient> guarded = CreateHttpClient(guarded_options);
   std::unique_ptr<HttpClient> local = CreateHttpClient(o);  // allow-listed development hosts only
   while (!stopping_.load()) {
-    int64_t now = clock_.NowUnixMillis();
-    Result<std::vector<OutboxEntry>> due = store_.messaging().LeaseOutbox(now, now + options_.lease_ms, options_.batch);
-    if (!due.ok() || due->empty()) {
+    // Lease one entry of a subscriber nobody is delivering to and that is
+    // not cooling down, and mark it busy, under one lock: a subscriber never
+    // has two deliveries in flight, and entries of busy or failing
+    // subscribers are not even leased (nothing is rewritten while they wait).
+    std::optional<OutboxEntry> entry;
+    {
+      std::lock_guard lock(gates_mu_);
+      const int64_t now = clock_.NowUnixMillis();
+      std::vector<std::string> skip;
+      for (auto it = gates_.begin(); it != gates_.end();) {
+        if (!it->second.busy && it->second.cool_until_ms <= now && it->second.failures == 0) {
+          it = gates_.erase(it);  // idle and healthy: forget it
+          continue;
+        }
+        if (it->second.busy || it->second.cool_until_ms > now) skip.push_back(it->first);
+        ++it;
+      }
+      Result<std::vector<OutboxEntry>> due = store_.messaging().LeaseOutbox(now, now + options_.lease_ms, 1, skip);
+      if (due.ok() && !due->empty()) {
+        entry = std::move(due->front());
+        gates_[entry->subscriber_id].busy = true;
+      }
+    }
+    if (!entry) {
       std::this_thread::sleep_for(std::chrono::milliseconds(options_.idle_poll_ms));
       continue;
     }
-    for (const OutboxEntry& e : *due) {
-      if (stopping_.load()) break;  // leases expire and the entries come back
-      int64_t wait_until = 0;
-      {
-        std::lock_guard lock(gates_mu_);
-        Gate& gate = gates_[e.subscriber_id];
-        now = clock_.NowUnixMillis();
-        if (gate.busy) wait_until = now + 200;  // another worker is on it: keep its order
-        else if (gate.cool_until_ms > now) wait_until = gate.cool_until_ms;
-        else gate.busy = true;
-      }
-      if (wait_until != 0) {
-        // Handed back untried: same attempt count, due when the subscriber is free.
-        stats_.deferred++;
-        store_.messaging().RetryOutbox(e.id, wait_until, e.attempts, e.last_error).IgnoreError();
-        continue;
-      }
-      bool failed = false;
-      Status delivered = Deliver(e, *guarded, *local, failed);  // storage errors: the lease expires, it comes back
-      std::lock_guard lock(gates_mu_);
-      Gate& gate = gates_[e.subscriber_id];
-      gate.busy = false;
-      if (failed) {
-        gate.failures = std::min(gate.failures + 1, 12);
-        // 1 s, 2 s, 4 s … up to the backoff cap: the subscriber's queue waits, not the others.
-        gate.cool_until_ms = clock_.NowUnixMillis() +
-                             std::min<int64_t>(options_.backoff_max_ms, options_.backoff_base_ms << (gate.failures - 1));
-      } else if (delivered.ok()) {
-        gates_.erase(e.subscriber_id);  // healthy again (and the map stays small)
-      }
+    bool failed = false;
+    Status delivered = Deliver(*entry, *guarded, *local, failed);  // storage errors: the lease expires, it comes back
+    std::lock_guard lock(gates_mu_);
+    Gate& gate = gates_[entry->subscriber_id];
+    gate.busy = false;
+    if (failed) {
+      // 1 s, 2 s, 4 s … up to the backoff cap, with jitter: the subscriber's
+      // queue waits, not the others.
+      gate.failures = std::min(gate.failures + 1, 21);
+      const int64_t cap = std::min<int64_t>(options_.backoff_max_ms, options_.backoff_base_ms << (gate.failures - 1));
+      static thread_local std::mt19937_64 rng(static_cast<uint64_t>(Millis()) ^ std::hash<std::thread::id>{}(std::this_thread::get_id()));
+      gate.cool_until_ms = clock_.NowUnixMillis() + std::uniform_int_distribution<int64_t>(cap / 2, cap)(rng);
+    } else if (delivered.ok()) {
+      gate.failures = 0;
+      gate.cool_until_ms = 0;
     }
   }
 }

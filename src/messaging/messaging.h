@@ -318,6 +318,12 @@ class MessageService {
 // Returns a message as the JSON object of docs/api.md.
 std::string MessageJson(const MessageRecord& message, const std::vector<StatusEventRecord>* events);
 
+// Pauses (reason non-empty) or resumes a channel with its audit entry, in
+// one transaction. Needs no keys: an operator can stop a channel without
+// the master key at hand.
+Status SetChannelPaused(Store& store, const AuditLedger& ledger, const AuditActor& actor, const Channel& channel,
+                        const std::string& reason);
+
 // ------------------------------------------------------------------ media
 
 // Media through the gateway (docs/media.md): uploads are passed to Meta
@@ -509,8 +515,7 @@ std::string ForwardedPreferenceValue(const whatsapp::UserPreference& preference,
 
 struct ForwarderOptions {
   int threads = 4;                    // deliveries in flight at once, each to a different subscriber
-  int64_t lease_ms = 60000;
-  int batch = 8;                      // entries leased per round by one worker
+  int64_t lease_ms = 60000;           // longer than one delivery (connect + timeout), so it never lapses mid-way
   int64_t give_up_after_ms = 24LL * 3600 * 1000;  // then the event is a dead letter (W-05)
   int64_t backoff_base_ms = 1000;
   int64_t backoff_max_ms = 3600000;
@@ -522,7 +527,6 @@ struct ForwarderOptions {
 struct ForwarderStats {
   std::atomic<int64_t> delivered{0};
   std::atomic<int64_t> retried{0};
-  std::atomic<int64_t> deferred{0};  // not tried: its subscriber was busy or cooling down
   std::atomic<int64_t> dead{0};
   std::atomic<int64_t> withheld{0};  // not sent: the subject opted out of sale or sharing (CONS-10)
 };
@@ -532,11 +536,13 @@ struct ForwarderStats {
 // -Timestamp and -Signature over "timestamp.body", W-04), through the SSRF
 // guard, no redirects, retried with backoff for a day, then dead-lettered.
 //
-// A pool of `threads` workers shares the outbox. One subscriber never holds
-// more than one of them: its deliveries are serial (in order), and after a
-// failure (timeout, refused connection, 5xx) its other events wait out a
-// cool-down instead of each waiting for its own timeout, so a slow or dead
-// subscriber delays nobody else.
+// A pool of `threads` workers shares the outbox, each leasing one entry at
+// a time. A subscriber never has more than one delivery in flight, and
+// after a failure (timeout, refused connection, non-2xx) its entries are
+// not leased until a cool-down ends, instead of each waiting for its own
+// timeout in front of other subscribers' events: a slow or dead subscriber
+// delays nobody else. (Events are not strictly ordered: a retried one goes
+// after those queued behind it, as Meta's own deliveries may.)
 class Forwarder {
  public:
   Forwarder(Store& store, TenantKeyring& keyring, const Clock& clock, UrlPolicy policy, ForwarderOptions options);

@@ -50,8 +50,8 @@ void DeclareMetrics(MetricsRegistry& m) {
             "Outbound sends by outcome: submitted to Meta, retried, failed, unknown (outcome lost), paced, "
             "consent_refused at the dispatch re-check.");
   m.Declare("consentry_forward_total", MetricsRegistry::Type::kCounter,
-            "Events forwarded to subscribers by outcome: delivered, retried, deferred (subscriber busy or cooling "
-            "down), dead (dead-lettered), withheld (sale/sharing opt-out).");
+            "Events forwarded to subscribers by outcome: delivered, retried (a failed attempt), dead "
+            "(dead-lettered), withheld (sale/sharing opt-out).");
   m.Set("consentry_build_info", {{"version", std::string(ConsentryVersion())}}, 1);
 }
 
@@ -756,7 +756,6 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
         const ForwarderStats& f = forwarder->stats();
         forward_feed.Feed("delivered", f.delivered);
         forward_feed.Feed("retried", f.retried);
-        forward_feed.Feed("deferred", f.deferred);
         forward_feed.Feed("dead", f.dead);
         forward_feed.Feed("withheld", f.withheld);
       }

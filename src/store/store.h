@@ -433,7 +433,10 @@ class MessagingRepository {
   virtual Status DeleteSubscriber(const std::string& tenant_id, const std::string& id, int64_t at_ms) = 0;
   virtual Status InsertOutbox(const OutboxEntry& entry) = 0;
   // Leases up to `limit` pending entries due by `now_ms` until `lease_until_ms`.
-  virtual Result<std::vector<OutboxEntry>> LeaseOutbox(int64_t now_ms, int64_t lease_until_ms, int limit) = 0;
+  // Leases up to `limit` due entries, oldest due first, skipping those of
+  // the subscribers in `skip_subscribers` (busy or cooling down).
+  virtual Result<std::vector<OutboxEntry>> LeaseOutbox(int64_t now_ms, int64_t lease_until_ms, int limit,
+                                                       const std::vector<std::string>& skip_subscribers = {}) = 0;
   virtual Status DeleteOutbox(const std::string& id) = 0;
   virtual Status RetryOutbox(const std::string& id, int64_t due_ms, int64_t attempts, const std::string& last_error) = 0;
   virtual Status KillOutbox(const std::string& id, int64_t attempts, const std::string& last_error) = 0;

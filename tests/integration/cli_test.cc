@@ -175,7 +175,7 @@ TEST(CliTest, ScanExplainsOneTextWithTheActionsOfAPolicy) {
       << text.out;
 }
 
-// Issue 3: channels from the operator's shell; secrets only from the environment.
+// Issue 3: channels from the operator's shell; secrets only on standard input.
 TEST(CliTest, ChannelsAreAddedPausedAndResumedWithoutSecretsOnTheCommandLine) {
   std::string dir = MakeTempDir("channels");
   ASSERT_EQ(RunConsentry({"tenant", "create", "--data-dir", dir, "--name", "shop"}).exit_code, 0);
@@ -204,16 +204,26 @@ TEST(CliTest, ChannelsAreAddedPausedAndResumedWithoutSecretsOnTheCommandLine) {
                                    "token_rotation", "--json"}, {key});
   ASSERT_EQ(paused.exit_code, 0) << paused.out << paused.err;
   EXPECT_NE(paused.out.find("token_rotation"), std::string::npos) << paused.out;
-  CliResult resumed = RunConsentry({"channel", "resume", "--data-dir", dir, "--channel", id}, {key});
+  // Pausing and resuming need no master key (an incident must not wait for it).
+  CliResult resumed = RunConsentry({"channel", "resume", "--data-dir", dir, "--channel", id});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.out.find("resumed"), std::string::npos);
+  EXPECT_NE(RunConsentry({"channel", "pause", "--data-dir", dir, "--channel", id, "--reason", "x\ny"}).exit_code, 0);
+  for (const CliResult& r : {no_secrets, added, listed, paused, resumed}) {
+    EXPECT_EQ(r.out.find("canary"), std::string::npos) << r.out;
+    EXPECT_EQ(r.err.find("canary"), std::string::npos) << r.err;
+  }
   // On the record, and nothing secret in the database outside sealed fields.
   CliResult audit = RunConsentry({"audit", "search", "--data-dir", dir, "--json", "--limit", "1000"});
   EXPECT_NE(audit.out.find("channel.create"), std::string::npos) << audit.out;
   EXPECT_NE(audit.out.find("channel.list"), std::string::npos);
-  std::ifstream db(dir + "/consentry.db", std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(bytes.find("canary"), std::string::npos);
+  EXPECT_NE(audit.out.find("channel.pause"), std::string::npos);
+  EXPECT_NE(audit.out.find("channel.resume"), std::string::npos);
+  for (const char* file : {"/consentry.db", "/consentry.db-wal"}) {
+    std::ifstream db(dir + file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find("canary"), std::string::npos) << file;
+  }
 }
 
 // Issue 5: the key hierarchy at a glance, never a key byte.

@@ -1,4 +1,5 @@
 // SQLite implementation of MessagingRepository (store.h).
+#include "common/json_writer.h"
 #include "store/sqlite/sqlite_internal.h"
 
 namespace cs::sqlite_internal {
@@ -581,16 +582,23 @@ class SqliteMessaging final : public MessagingRepository {
     return StepDone(*c, s, "insert outbox");
   }
 
-  Result<std::vector<OutboxEntry>> LeaseOutbox(int64_t now_ms, int64_t lease_until_ms, int limit) override {
+  Result<std::vector<OutboxEntry>> LeaseOutbox(int64_t now_ms, int64_t lease_until_ms, int limit,
+                                               const std::vector<std::string>& skip_subscribers) override {
     auto c = acquire_();
     Connection* conn = &*c;
     std::vector<OutboxEntry> out;
+    // The subscribers to skip, as one JSON array parameter: one prepared statement for any count.
+    JsonWriter skip;
+    skip.BeginArray();
+    for (const std::string& id : skip_subscribers) skip.String(id);
+    skip.EndArray();
     CS_RETURN_IF_ERROR(InWriteTransaction(*c, [&]() -> Status {
       out.clear();
       CS_ASSIGN_OR_RETURN(ScopedStmt s, conn->Prepare("SELECT " + std::string(kOutboxColumns) +
                                                       " FROM outbox WHERE state = 'pending' AND due_ms <= ? AND "
-                                                      "lease_until_ms <= ? ORDER BY due_ms LIMIT ?"));
-      Binder(s).Int(now_ms).Int(now_ms).Int(limit);
+                                                      "lease_until_ms <= ? AND subscriber_id NOT IN "
+                                                      "(SELECT value FROM json_each(?)) ORDER BY due_ms LIMIT ?"));
+      Binder(s).Int(now_ms).Int(now_ms).Text(skip.str()).Int(limit);
       int rc;
       while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadOutbox(s));
       if (rc != SQLITE_DONE) return SqliteError(conn->db(), rc, "lease outbox");
