@@ -349,7 +349,12 @@ class GatewayApiImpl final : public GatewayApi {
     }
     const std::string id = param.substr(4);
     if (c.request.Header("authorization") == nullptr) {
-      return api_internal::DownloadMedia(md_, c.request, nullptr, ActorOf(c.request, nullptr), id);
+      HttpResponse r = api_internal::DownloadMedia(md_, c.request, nullptr, ActorOf(c.request, nullptr), id);
+      if (r.log_detail == "link_invalid") {
+        // A forged or stale link is a refused credential: on the record (AUD-01), floods aggregated.
+        CS_RETURN_IF_ERROR(RecordAuthFailure(c.request, "/v1/media/{id}/download"));
+      }
+      return r;
     }
     auto p = Authenticate(c.request);
     if (!p.ok()) {

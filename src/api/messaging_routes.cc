@@ -319,9 +319,13 @@ HttpResponse DownloadMedia(const MessagingRouteDeps& d, const HttpRequest& req, 
     }
     auto exp = ParseNonNegativeInt(expires);
     if (tenant.empty() || !exp || !d.media->CheckLink(tenant, media_id, *exp, signature)) {
-      // Expired and forged links look alike, as Meta's do.
-      return ErrorResponse(404, "not_found", "no such media, or the link has expired; ask GET /{media-id} for a new one",
-                           req.request_id);
+      // Expired and forged links look alike, as Meta's do. The caller records
+      // the refusal like a refused key (log_detail is never sent).
+      HttpResponse r = ErrorResponse(404, "not_found",
+                                     "no such media, or the link has expired; ask GET /{media-id} for a new one",
+                                     req.request_id);
+      r.log_detail = "link_invalid";
+      return r;
     }
   }
   Result<MediaDownload> file = d.media->Download(actor, tenant, media_id);

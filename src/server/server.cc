@@ -52,6 +52,16 @@ void DeclareMetrics(MetricsRegistry& m) {
   m.Declare("consentry_forward_total", MetricsRegistry::Type::kCounter,
             "Events forwarded to subscribers by outcome: delivered, retried (a failed attempt), dead "
             "(dead-lettered), withheld (sale/sharing opt-out).");
+  // Every series exists from the start (at 0), so rates and alerts work before the first event.
+  for (const char* reason : {"signature_missing", "signature_malformed", "signature_mismatch", "other"}) {
+    m.Add("consentry_webhook_signature_failures_total", {{"reason", reason}}, 0);
+  }
+  for (const char* outcome : {"submitted", "retried", "failed", "unknown", "paced", "consent_refused"}) {
+    m.Add("consentry_dispatch_total", {{"outcome", outcome}}, 0);
+  }
+  for (const char* outcome : {"delivered", "retried", "dead", "withheld"}) {
+    m.Add("consentry_forward_total", {{"outcome", outcome}}, 0);
+  }
   m.Set("consentry_build_info", {{"version", std::string(ConsentryVersion())}}, 1);
 }
 

@@ -581,6 +581,11 @@ TEST_F(WhatsAppDemoTest, MediaPassesThroughTheGatewayAndStaysWithItsTenant) {
   std::string forged = link;
   forged[forged.size() - 1] = forged.back() == 'a' ? 'b' : 'a';
   EXPECT_EQ(Call(port(), "GET", forged).status, 404);
+  // covers: AUD-01 (a forged link is on the record like a refused key)
+  EXPECT_TRUE(WaitFor([&] {
+    CliResult refusals = RunConsentry({"audit", "search", "--data-dir", dir_, "--action", "auth.failure", "--json"});
+    return refusals.out.find("/v1/media/{id}/download") != std::string::npos;
+  }));
   // Another tenant named in the link, or an expiry pushed out: 404 too.
   Credentials other = CreateTenantWithKey(dir_, "other-shop", "messages:read,messages:send");
   std::string swapped = link;
