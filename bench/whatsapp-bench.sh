@@ -31,9 +31,24 @@ channel="$(curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: applicat
   -d '{"phone_number_id":"100000000000002","waba_id":"100000000000001","access_token":"t","app_secret":"bench-secret","verify_token":"v"}' \
   "http://127.0.0.1:$port/v1/channels" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
 url="http://127.0.0.1:$port/webhooks/whatsapp/$channel"
+# The server's CPU time (user + system, in clock ticks) from /proc: this VM's
+# throughput swings by a third from run to run, CPU time per message much less.
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+hz="$(getconf CLK_TCK)"
+# Runs one phase and adds the server's CPU microseconds per message to its JSON line.
+phase() {
+  local before after line
+  before="$(ticks)"
+  line="$(taskset -c 1 "$load" "$@")"
+  after="$(ticks)"
+  python3 -c 'import json,sys
+r = json.loads(sys.argv[1]); n = r["messages_per_s"] * r["seconds"]
+r["server_cpu_us_per_message"] = round((int(sys.argv[3]) - int(sys.argv[2])) / int(sys.argv[4]) * 1e6 / n, 1) if n else None
+print(json.dumps(r))' "$line" "$before" "$after" "$hz"
+}
 echo "# signed single-message webhooks"
-taskset -c 1 "$load" webhooks "$url" bench-secret 100000000000002 "$duration" "$connections" 1
+phase webhooks "$url" bench-secret 100000000000002 "$duration" "$connections" 1
 echo "# signed 10-message webhooks"
-taskset -c 1 "$load" webhooks "$url" bench-secret 100000000000002 "$duration" "$connections" 10
+phase webhooks "$url" bench-secret 100000000000002 "$duration" "$connections" 10
 echo "# outbound replies accepted (POST /v1/messages; the dispatcher has no upstream here)"
-taskset -c 1 "$load" send "http://127.0.0.1:$port/v1/messages" "$token" "$duration" "$connections"
+phase send "http://127.0.0.1:$port/v1/messages" "$token" "$duration" "$connections"

@@ -49,7 +49,13 @@ const Word* Find(const std::array<Word, N>& table, std::string_view s) {
   return nullptr;
 }
 
+// Longer than any word of the tables, in code points: past it, the letters
+// of a reply or of its first word can no longer match one.
+constexpr int32_t kLongestWord = 16;
+
 // Keeps letters and digits only; returns the first run of them in `first`.
+// Both stop growing past kLongestWord (a longer result matches no word), so
+// a long chat message costs a scan, not a copy.
 std::string LettersOnly(const icu::UnicodeString& u, std::string& first) {
   icu::UnicodeString kept, head;
   bool in_first = true, started = false;
@@ -57,11 +63,12 @@ std::string LettersOnly(const icu::UnicodeString& u, std::string& first) {
     UChar32 c = u.char32At(i);
     bool alnum = u_isalnum(c);
     if (alnum) {
-      kept.append(c);
-      if (in_first) head.append(c);
+      if (kept.countChar32() <= kLongestWord) kept.append(c);
+      if (in_first && head.countChar32() <= kLongestWord) head.append(c);
       started = true;
     } else if (started) {
       in_first = false;
+      if (kept.countChar32() > kLongestWord) break;  // neither can match any more
     }
     i += U16_LENGTH(c);
   }

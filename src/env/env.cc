@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/strings.h"
@@ -33,6 +34,17 @@ Result<std::string> NewId(Random& random, std::string_view prefix, size_t random
   std::string id(prefix);
   id += '_';
   id += HexEncode(bytes);
+  return id;
+}
+
+Result<std::string> NewTimeOrderedId(Random& random, std::string_view prefix, int64_t now_ms) {
+  CS_ASSIGN_OR_RETURN(std::string bytes, random.Bytes(6));
+  std::string time(6, '\0');
+  const uint64_t t = static_cast<uint64_t>(std::max<int64_t>(now_ms, 0));
+  for (int i = 0; i < 6; ++i) time[static_cast<size_t>(i)] = static_cast<char>((t >> (8 * (5 - i))) & 0xff);
+  std::string id(prefix);
+  id += '_';
+  id += HexEncode(time + bytes);
   return id;
 }
 

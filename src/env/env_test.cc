@@ -28,5 +28,25 @@ TEST(CryptoRandomTest, IdsAreDistinctAndWellFormed) {
   EXPECT_EQ(seen.size(), 1000u);
 }
 
+// Ids of records written at a high rate grow with time, so their index is
+// appended to; they keep the shape of the random ones and stay unique.
+TEST(EnvTest, TimeOrderedIdsSortByTimeAndAreUnique) {
+  CryptoRandom random;
+  std::set<std::string> seen;
+  std::string previous;
+  for (int64_t ms = 1'700'000'000'000; ms < 1'700'000'000'000 + 1000; ++ms) {
+    auto id = NewTimeOrderedId(random, "inm", ms);
+    ASSERT_TRUE(id.ok());
+    ASSERT_EQ(id->size(), 4u + 24u);
+    ASSERT_EQ(id->substr(0, 4), "inm_");
+    ASSERT_GT(*id, previous);  // a later millisecond sorts after
+    previous = *id;
+    seen.insert(*id);
+    seen.insert(*NewTimeOrderedId(random, "inm", ms));  // the same millisecond: still distinct
+  }
+  EXPECT_EQ(seen.size(), 2000u);
+  EXPECT_EQ(NewTimeOrderedId(random, "msg", 0x0123456789ab)->substr(0, 16), "msg_0123456789ab");
+}
+
 }  // namespace
 }  // namespace cs

@@ -156,6 +156,7 @@ Result<Channel> ChannelService::Update(const AuditActor& actor, const std::strin
     e.details = w.Take();
     return ledger_.Append(tx.audit(), e);
   }));
+  ++changes_;
   std::lock_guard lock(mu_);
   secrets_.erase(c.id);
   return c;
@@ -186,7 +187,9 @@ Result<std::shared_ptr<const ChannelSecrets>> ChannelService::Secrets(const Chan
 }
 
 Status ChannelService::SetPaused(const AuditActor& actor, const Channel& c, const std::string& reason) {
-  return SetChannelPaused(store_, ledger_, actor, c, reason);
+  Status s = SetChannelPaused(store_, ledger_, actor, c, reason);
+  ++changes_;
+  return s;
 }
 
 Status SetChannelPaused(Store& store, const AuditLedger& ledger, const AuditActor& actor, const Channel& c,

@@ -1,5 +1,6 @@
 // WebhookReceiver: inbound Cloud API webhooks (docs/messaging.md).
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "common/json_writer.h"
@@ -125,7 +126,8 @@ std::string AppendFinding(const std::string& findings, size_t start, size_t end)
 Status MaskSplitCard(Store& store, TenantKeyring& keyring, const std::string& tenant,
                      const SplitCardDetector::Split& split, PreparedMessage& current,
                      std::vector<PreparedMessage>& earlier, const std::vector<Subscriber>& subscribers,
-                     std::vector<std::pair<std::string, std::string>>& previous_updates) {
+                     std::vector<std::pair<std::string, std::string>>& previous_updates,
+                     TenantKeyring::NewSubjectKeys& created_keys) {
   // The second part, in this message, before it is sealed or forwarded.
   auto masked = std::make_shared<whatsapp::InboundMessage>(*current.msg);
   masked->text = MaskDigits(current.msg->text, split.lead_start, split.lead_end);
@@ -144,15 +146,16 @@ Status MaskSplitCard(Store& store, TenantKeyring& keyring, const std::string& te
     e.masked = first;
     e.msg = first.get();
     CS_ASSIGN_OR_RETURN(e.record.payload_sealed,
-                        keyring.Seal(tenant, e.msg->raw_json, FieldBinding{tenant, e.record.subject, e.record.id, "payload"}));
+                        keyring.SealDeferred(tenant, e.msg->raw_json, FieldBinding{tenant, e.record.subject, e.record.id, "payload"},
+                                             created_keys));
     // Its forwarded copies were built from the unmasked text: build them again.
     for (OutboxEntry& f : e.forwards) {
       auto sb = std::find_if(subscribers.begin(), subscribers.end(),
                              [&](const Subscriber& s) { return s.id == f.subscriber_id; });
       if (sb == subscribers.end()) return Internal("forward without its subscriber");
       CS_ASSIGN_OR_RETURN(f.payload_sealed,
-                          keyring.Seal(tenant, ForwardedMessageValue(*e.msg, e.record.subject, *sb, e.content_findings),
-                                        FieldBinding{tenant, f.subject, f.id, "payload"}));
+                          keyring.SealDeferred(tenant, ForwardedMessageValue(*e.msg, e.record.subject, *sb, e.content_findings),
+                                               FieldBinding{tenant, f.subject, f.id, "payload"}, created_keys));
     }
     return Status::Ok();
   }
@@ -169,7 +172,7 @@ Status MaskSplitCard(Store& store, TenantKeyring& keyring, const std::string& te
   auto [start, end] = SplitCardDetector::TrailingDigits(body->as_string());
   if (end <= start) return Status::Ok();
   CS_ASSIGN_OR_RETURN(std::string rewritten, WithTextBody(raw, MaskDigits(body->as_string(), start, end)));
-  CS_ASSIGN_OR_RETURN(std::string sealed, keyring.Seal(tenant, rewritten, binding));
+  CS_ASSIGN_OR_RETURN(std::string sealed, keyring.SealDeferred(tenant, rewritten, binding, created_keys));
   previous_updates.emplace_back(stored->id, std::move(sealed));
   return Status::Ok();
 }
@@ -232,23 +235,57 @@ void WebhookReceiver::CountSignatureFailure(const std::string& channel_id) {
   if (reached > 0) signature_alert_(channel_id, reached);
 }
 
+Result<Channel> WebhookReceiver::FindChannel(const std::string& channel_id, bool fresh, bool* cached) {
+  constexpr int64_t kChannelCacheNs = 1'000'000'000;
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  *cached = false;
+  const uint64_t changes = channels_.changes();
+  if (!fresh) {
+    std::lock_guard lock(channels_mu_);
+    auto it = channel_cache_.find(channel_id);
+    if (it != channel_cache_.end() && it->second.changes == changes && now - it->second.loaded_ns < kChannelCacheNs) {
+      *cached = true;
+      return it->second.channel;
+    }
+  }
+  Result<Channel> channel = store_.messaging().FindChannel(channel_id);
+  std::lock_guard lock(channels_mu_);
+  if (channel.ok()) {
+    // Bounded by the number of channels: only existing ones are kept.
+    channel_cache_[channel_id] = CachedChannel{*channel, now, changes};
+  } else {
+    channel_cache_.erase(channel_id);
+  }
+  return channel;
+}
+
 WebhookOutcome WebhookReceiver::Receive(const std::string& channel_id, const std::string* signature,
                                         const std::string& raw_body, const JsonLimits& limits) {
-  Result<Channel> channel = store_.messaging().FindChannel(channel_id);
-  if (!channel.ok()) {
-    return Refuse(channel.status().code() == StatusCode::kNotFound ? 404 : 503,
-                  channel.status().code() == StatusCode::kNotFound ? "not_found" : "storage_unavailable");
-  }
-  Result<std::shared_ptr<const ChannelSecrets>> secrets = channels_.Secrets(*channel);
-  if (!secrets.ok()) return Refuse(503, "kms_unavailable");
   // W-01: the MAC over the exact bytes, before any parsing.
   const std::string_view presented = signature != nullptr ? std::string_view(*signature) : std::string_view();
-  Status sig = whatsapp::VerifyHubSignature(InsecureSecretAccess::Get((*secrets)->app_secret), presented, raw_body);
-  if (!sig.ok() && sig.machine_code() == "signature_mismatch" && (*secrets)->previous_app_secret &&
-      clock_.NowUnixMillis() < (*secrets)->previous_app_secret_until_ms) {
-    // SEC-03: a delivery Meta signed before the secret was replaced.
-    sig = whatsapp::VerifyHubSignature(InsecureSecretAccess::Get(*(*secrets)->previous_app_secret), presented,
-                                       raw_body);
+  bool cached = false;
+  Result<Channel> channel = NotFound("no such channel");
+  Status sig;
+  // A cached channel may predate a secret rotation: a mismatch is checked
+  // again against the stored channel before it counts.
+  for (bool fresh : {false, true}) {
+    channel = FindChannel(channel_id, fresh, &cached);
+    if (!channel.ok()) {
+      return Refuse(channel.status().code() == StatusCode::kNotFound ? 404 : 503,
+                    channel.status().code() == StatusCode::kNotFound ? "not_found" : "storage_unavailable");
+    }
+    Result<std::shared_ptr<const ChannelSecrets>> secrets = channels_.Secrets(*channel);
+    if (!secrets.ok()) return Refuse(503, "kms_unavailable");
+    sig = whatsapp::VerifyHubSignature(InsecureSecretAccess::Get((*secrets)->app_secret), presented, raw_body);
+    if (!sig.ok() && sig.machine_code() == "signature_mismatch" && (*secrets)->previous_app_secret &&
+        clock_.NowUnixMillis() < (*secrets)->previous_app_secret_until_ms) {
+      // SEC-03: a delivery Meta signed before the secret was replaced.
+      sig = whatsapp::VerifyHubSignature(InsecureSecretAccess::Get(*(*secrets)->previous_app_secret), presented,
+                                         raw_body);
+    }
+    if (sig.ok() || sig.machine_code() != "signature_mismatch" || !cached) break;
   }
   if (!sig.ok()) {
     CountSignatureFailure(channel->id);
@@ -274,7 +311,15 @@ WebhookOutcome WebhookReceiver::Receive(const std::string& channel_id, const std
   if (!root.ok()) return quarantine_whole("unparseable:" + root.status().machine_code());
   Result<whatsapp::WebhookBatch> batch = whatsapp::ParseWebhook(*root);
   if (!batch.ok()) return quarantine_whole("not_a_delivery");
-  Status s = Process(*channel, *batch, raw_body, outcome);
+  // A key conflict (another process made a first customer's key at the same
+  // moment) committed nothing: prepared again, the stored key is used.
+  Status s;
+  const WebhookOutcome before = outcome;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    outcome = before;
+    s = Process(*channel, *batch, raw_body, outcome);
+    if (s.machine_code() != "subject_key_conflict") break;
+  }
   if (!s.ok()) {
     // Nothing was committed: a non-200 makes Meta deliver it again.
     WebhookOutcome failed = Refuse(503, s.machine_code().empty() ? "storage_unavailable" : s.machine_code());
@@ -307,13 +352,15 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   };
 
   CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, store_.messaging().ListSubscribers(tenant));
+  // Keys of customers seen for the first time: stored with the messages, not on their own.
+  TenantKeyring::NewSubjectKeys created_keys;
   // One outbox entry per (event, subscriber), sealed; inserted only if the
   // event is new (inside the transaction), so a replay forwards nothing.
   // Sealed under the subject's key: erasing the subject shreds its pending events too.
   auto forward = [&](const Subscriber& sb, const std::string& field, const std::string& waba,
                      const std::string& value, const std::string& subject) -> Result<OutboxEntry> {
     OutboxEntry e;
-    CS_ASSIGN_OR_RETURN(e.id, NewId(random_, "evt", 12));
+    CS_ASSIGN_OR_RETURN(e.id, NewTimeOrderedId(random_, "evt", now));
     e.tenant_id = tenant;
     e.subject = subject;
     e.subscriber_id = sb.id;
@@ -321,7 +368,8 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     e.waba_id = waba;
     e.due_ms = now;
     e.created_at_ms = now;
-    CS_ASSIGN_OR_RETURN(e.payload_sealed, keyring_.Seal(tenant, value, FieldBinding{tenant, e.subject, e.id, "payload"}));
+    CS_ASSIGN_OR_RETURN(e.payload_sealed,
+                        keyring_.SealDeferred(tenant, value, FieldBinding{tenant, e.subject, e.id, "payload"}, created_keys));
     return e;
   };
 
@@ -354,7 +402,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     p.msg = &msg;
     if (policy) ProtectContent(*content_, *policy, msg, p);
     InboundMessageRecord& r = p.record;
-    CS_ASSIGN_OR_RETURN(r.id, NewId(random_, "inm", 12));
+    CS_ASSIGN_OR_RETURN(r.id, NewTimeOrderedId(random_, "inm", now));
     r.tenant_id = tenant;
     r.channel_id = target->id;
     if (!msg.from.empty()) {
@@ -377,12 +425,13 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
                                                            : splits_.Match(p.fragment_key, p.msg->text, now);
       if (split) {
         CS_RETURN_IF_ERROR(
-            MaskSplitCard(store_, keyring_, tenant, *split, p, messages, subscribers, previous_updates));
+            MaskSplitCard(store_, keyring_, tenant, *split, p, messages, subscribers, previous_updates, created_keys));
       }
       batch_fragments.insert(p.fragment_key);
       batch_splits.Remember(p.fragment_key, r.id, p.msg->text, p.split_card, now);
     }
-    CS_ASSIGN_OR_RETURN(r.payload_sealed, keyring_.Seal(tenant, p.msg->raw_json, FieldBinding{tenant, r.subject, r.id, "payload"}));
+    CS_ASSIGN_OR_RETURN(r.payload_sealed, keyring_.SealDeferred(tenant, p.msg->raw_json,
+                                                                FieldBinding{tenant, r.subject, r.id, "payload"}, created_keys));
     for (const Subscriber& sb : subscribers) {
       if (!Wants(sb, "messages")) continue;
       CS_ASSIGN_OR_RETURN(OutboxEntry e, forward(sb, "messages", msg.where.waba_id,
@@ -640,6 +689,8 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
       events.push_back(std::move(e));
     }
     for (const Quarantined& q : quarantined) CS_RETURN_IF_ERROR(repo.Quarantine(now, q.reason, q.sealed));
+    // Last: the status forwards above may have made keys too.
+    CS_RETURN_IF_ERROR(keyring_.StoreSubjectKeys(tx, created_keys));
     if (!events.empty()) CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), events));
     return Status::Ok();
   });
@@ -648,6 +699,11 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     for (const PreparedMessage& p : messages) consent_->Forget(tenant, p.record.subject);
     for (const PreparedPreference& p : prefs) consent_->Forget(tenant, p.subject);
     for (const std::string& subject : stopped_subjects) consent_->Forget(tenant, subject);
+  }
+  if (s.ok()) {
+    keyring_.SubjectKeysStored(created_keys);
+  } else if (s.machine_code() == "subject_key_conflict") {
+    keyring_.DropUnstored(created_keys);
   }
   CS_RETURN_IF_ERROR(s);
   for (size_t i = 0; i < messages.size(); ++i) {

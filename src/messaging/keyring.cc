@@ -147,6 +147,10 @@ std::string SubjectCacheKey(const std::string& tenant_id, const std::string& sub
 
 std::string DekField(int64_t generation) { return "dek:" + std::to_string(generation); }
 
+void ListOnce(TenantKeyring::NewSubjectKeys& list, const std::shared_ptr<const TenantKeyring::UnstoredSubjectKey>& k) {
+  if (std::find(list.begin(), list.end(), k) == list.end()) list.push_back(k);
+}
+
 // The cache holds at most this many subject keys; past it, it starts over.
 constexpr size_t kSubjectKeyCacheMax = 200000;
 
@@ -170,7 +174,8 @@ Result<TenantKeyring::SubjectKey> TenantKeyring::UnwrapSubjectKey(const Keys&, c
 }
 
 Result<TenantKeyring::SubjectKey> TenantKeyring::SubjectKeyFor(const std::string& tenant_id,
-                                                               const std::string& subject, bool create, bool fresh) {
+                                                               const std::string& subject, bool create, bool fresh,
+                                                               NewSubjectKeys* deferred) {
   const std::string cache_key = SubjectCacheKey(tenant_id, subject);
   const int64_t now = MonotonicNanos();
   uint64_t epoch = 0;
@@ -178,8 +183,12 @@ Result<TenantKeyring::SubjectKey> TenantKeyring::SubjectKeyFor(const std::string
     std::lock_guard lock(mu_);
     epoch = forget_epoch_;
     auto it = subject_cache_.find(cache_key);
-    if (!fresh && it != subject_cache_.end() &&
-        now - it->second.loaded_at_ns < kSubjectKeyCacheSeconds * 1'000'000'000LL && (it->second.key || !create)) {
+    // An unstored key serves readers and deferred sealing; sealing that
+    // stores nothing itself must not depend on a key nobody may ever store.
+    const bool usable = it != subject_cache_.end() && (!it->second.unstored || !create || deferred != nullptr);
+    if (!fresh && usable && now - it->second.loaded_at_ns < kSubjectKeyCacheSeconds * 1'000'000'000LL &&
+        (it->second.key || !create)) {
+      if (it->second.unstored && create) ListOnce(*deferred, it->second.unstored);
       return it->second;
     }
   }
@@ -212,11 +221,74 @@ Result<TenantKeyring::SubjectKey> TenantKeyring::SubjectKeyFor(const std::string
     const std::string field = DekField(created.generation);
     CS_ASSIGN_OR_RETURN(created.wrapped, cs::Seal(keys->sealing(), bytes, FieldBinding{tenant_id, subject, "subject_key", field},
                                                 random_));
+    if (deferred != nullptr) {
+      auto unstored = std::make_shared<UnstoredSubjectKey>();
+      unstored->previous_generation = stored ? stored->generation : 0;
+      unstored->record = std::move(created);
+      SubjectKey out;
+      out.generation = unstored->record.generation;
+      out.loaded_at_ns = now;
+      CS_ASSIGN_OR_RETURN(AeadKey key,
+                          AeadKey::Create(SecretString(std::move(bytes)), kSubjectKeyFlag | static_cast<uint32_t>(out.generation)));
+      out.key = std::make_shared<const AeadKey>(std::move(key));
+      out.unstored = std::move(unstored);
+      std::lock_guard lock(mu_);
+      if (forget_epoch_ == epoch) {
+        auto it = subject_cache_.find(cache_key);
+        if (it != subject_cache_.end() && it->second.unstored && it->second.key &&
+            it->second.unstored->previous_generation == out.unstored->previous_generation) {
+          // Another request made one meanwhile: share it, so both commit the same key.
+          out = it->second;
+        } else {
+          if (subject_cache_.size() >= kSubjectKeyCacheMax) subject_cache_.clear();
+          subject_cache_[cache_key] = out;
+        }
+      }
+      ListOnce(*deferred, out.unstored);
+      return out;
+    }
     // Whether this writer or a racing one won, the stored key is read next.
     CS_ASSIGN_OR_RETURN([[maybe_unused]] bool won, stored ? store_.vault().RenewSubjectKey(created, stored->generation)
                                                           : store_.vault().InsertSubjectKey(created));
   }
   return Unavailable("storage_unavailable", "subject key could not be created");
+}
+
+Result<std::string> TenantKeyring::SealDeferred(const std::string& tenant_id, std::string_view plaintext,
+                                                const FieldBinding& binding, NewSubjectKeys& created) {
+  if (binding.subject.empty()) return Seal(tenant_id, plaintext, binding);
+  CS_ASSIGN_OR_RETURN(SubjectKey k, SubjectKeyFor(tenant_id, std::string(binding.subject), true, false, &created));
+  if (!k.key) return Internal("subject key missing after creation");
+  return cs::Seal(*k.key, plaintext, binding, random_);
+}
+
+Status TenantKeyring::StoreSubjectKeys(StoreTransaction& tx, const NewSubjectKeys& created) {
+  for (const auto& k : created) {
+    const SubjectKeyRecord& r = k->record;
+    CS_ASSIGN_OR_RETURN(bool won, k->previous_generation == 0
+                                      ? tx.vault().InsertSubjectKey(r)
+                                      : tx.vault().RenewSubjectKey(r, k->previous_generation));
+    if (won) continue;
+    // Stored by an earlier unit of this transaction, or of an earlier one.
+    CS_ASSIGN_OR_RETURN(std::optional<SubjectKeyRecord> stored, tx.vault().GetSubjectKey(r.tenant_id, r.subject));
+    if (stored && stored->generation == r.generation && stored->wrapped == r.wrapped) continue;
+    return Unavailable("subject_key_conflict", "another writer created this subject's key first; start over");
+  }
+  return Status::Ok();
+}
+
+void TenantKeyring::SubjectKeysStored(const NewSubjectKeys& created) {
+  std::lock_guard lock(mu_);
+  for (const auto& k : created) {
+    auto it = subject_cache_.find(SubjectCacheKey(k->record.tenant_id, k->record.subject));
+    if (it != subject_cache_.end() && it->second.unstored == k) it->second.unstored.reset();
+  }
+}
+
+void TenantKeyring::DropUnstored(const NewSubjectKeys& created) {
+  std::lock_guard lock(mu_);
+  ++forget_epoch_;
+  for (const auto& k : created) subject_cache_.erase(SubjectCacheKey(k->record.tenant_id, k->record.subject));
 }
 
 Result<std::string> TenantKeyring::Seal(const std::string& tenant_id, std::string_view plaintext,

@@ -61,6 +61,30 @@ class TenantKeyring {
   // ("+4917…") or "bsuid:" + a BSUID.
   Result<std::string> Pseudonym(const std::string& tenant_id, std::string_view identity);
   Result<std::string> Seal(const std::string& tenant_id, std::string_view plaintext, const FieldBinding& binding);
+
+  // A subject key that exists only in memory until a transaction stores it.
+  struct UnstoredSubjectKey {
+    SubjectKeyRecord record;
+    int64_t previous_generation = 0;  // 0: no row existed; else the destroyed generation it renews
+  };
+  using NewSubjectKeys = std::vector<std::shared_ptr<const UnstoredSubjectKey>>;
+  // Like Seal, but a subject without a key gets one in memory only, listed
+  // in `created` (once): the caller stores it in the transaction that stores
+  // what it sealed (StoreSubjectKeys), so a first message from a new customer
+  // costs no transaction and no fsync of its own. Work of other requests in
+  // this process reuses the unstored key and lists it too; whichever commits
+  // first stores it.
+  Result<std::string> SealDeferred(const std::string& tenant_id, std::string_view plaintext,
+                                   const FieldBinding& binding, NewSubjectKeys& created);
+  // Stores `created` through `tx` (a key another unit of the transaction
+  // stored already is fine). unavailable "subject_key_conflict" when another
+  // writer stored a different key for one of the subjects: nothing sealed
+  // with `created` may be committed; call DropUnstored and start over.
+  Status StoreSubjectKeys(StoreTransaction& tx, const NewSubjectKeys& created);
+  // After the transaction committed: the keys are stored; later work needs not store them again.
+  void SubjectKeysStored(const NewSubjectKeys& created);
+  // After a conflict: the next use reads the stored key.
+  void DropUnstored(const NewSubjectKeys& created);
   // The ciphertext's header says which key opens it. Besides the errors of
   // vault/aead.h: failed_precondition "subject_erased" when it was sealed
   // under a subject key that erasure destroyed.
@@ -128,6 +152,7 @@ class TenantKeyring {
     int64_t generation = 0;
     std::shared_ptr<const AeadKey> key;  // null: destroyed
     int64_t loaded_at_ns = 0;
+    std::shared_ptr<const UnstoredSubjectKey> unstored;  // set while only in memory (SealDeferred)
   };
   // The tenant's keys, from the cache unless `fresh` or older than
   // kTenantKeyCacheSeconds (another process may have rotated).
@@ -140,8 +165,10 @@ class TenantKeyring {
   // The subject's current key; with `create`, a missing or destroyed one is
   // (re)created. Without, a missing one is returned as a null key. `fresh`
   // skips the cache (another process may have made a newer generation).
+  // With `deferred`, a created key is not stored but listed there (SealDeferred);
+  // without, an unstored key in the cache counts as missing.
   Result<SubjectKey> SubjectKeyFor(const std::string& tenant_id, const std::string& subject, bool create,
-                                   bool fresh = false);
+                                   bool fresh = false, NewSubjectKeys* deferred = nullptr);
   Result<SubjectKey> UnwrapSubjectKey(const Keys& keys, const SubjectKeyRecord& record);
 
   Store& store_;
@@ -236,9 +263,13 @@ class ChannelService {
   Result<std::shared_ptr<const ChannelSecrets>> Secrets(const Channel& channel);
   // Pauses (reason non-empty) or resumes a channel, with an audit entry.
   Status SetPaused(const AuditActor& actor, const Channel& channel, const std::string& reason);
+  // Bumped by every change made through this service: a cache of channels
+  // drops what it read before (a replaced app secret ends at once).
+  uint64_t changes() const { return changes_.load(); }
 
  private:
   Status SealSecrets(Channel& channel, const ChannelSpec& spec);
+  std::atomic<uint64_t> changes_{0};
 
   Store& store_;
   TenantKeyring& keyring_;
@@ -304,6 +335,11 @@ class MessageService {
   // Records a refused send (CONS-03: "send.refused" with the reason) and returns `refusal`.
   Status Refuse(const SendRequest& request, const std::string& subject, const Status& refusal,
                 std::string details = "");
+  // Commits the message, its job, its idempotency record and its audit
+  // entry, with the recipient's key when it is new.
+  Status Commit(const SendRequest& r, const MessageRecord& m, const OutboundJob& job, const std::string& request_hash,
+                const std::string& content_findings, const TenantKeyring::NewSubjectKeys& created_keys,
+                SendResult& result);
 
   Store& store_;
   GroupCommitter& commits_;
@@ -676,6 +712,11 @@ class WebhookReceiver {
   Result<std::string> SendText(const Channel& channel, const std::string& to, const std::string& text,
                                const AuditActor& actor);
   void CountSignatureFailure(const std::string& channel_id);
+  // The channel, read at most once a second per channel (a webhook burst
+  // would otherwise open a read transaction per delivery), and again after
+  // any change through the ChannelService. `fresh` reads it now; *cached
+  // tells whether the answer came from the cache.
+  Result<Channel> FindChannel(const std::string& channel_id, bool fresh, bool* cached);
 
   Store& store_;
   GroupCommitter& commits_;
@@ -696,6 +737,13 @@ class WebhookReceiver {
   };
   std::mutex failures_mu_;
   std::map<std::string, FailureWindow> failures_;  // by channel id (existing channels only); guarded by failures_mu_
+  struct CachedChannel {
+    Channel channel;
+    int64_t loaded_ns = 0;  // steady clock
+    uint64_t changes = 0;   // ChannelService::changes() before it was read
+  };
+  std::mutex channels_mu_;
+  std::map<std::string, CachedChannel> channel_cache_;  // existing channels only; guarded by channels_mu_
 };
 
 }  // namespace cs

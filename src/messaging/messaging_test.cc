@@ -1506,6 +1506,51 @@ TEST_F(ErasureTest, ErasureShredsTheSubjectAndLeavesTheRestOfTheTenant) {
   EXPECT_EQ(erasure.Erase("ten_a", "sub_nothex", AuditActor::System()).status().machine_code(), "invalid_subject");
 }
 
+// A first message's subject key costs no transaction of its own: it is
+// stored by the transaction that stores the message, and only then. When
+// another writer stored a different key first, that key wins and what was
+// sealed under the losing one commits nothing.
+// covers: SEC-02
+TEST_F(ErasureTest, ANewSubjectsKeyIsStoredWithItsFirstMessageAndARacingKeyWins) {
+  const std::string subject = Subject("4917600000077");
+  const FieldBinding first{"ten_a", subject, "inm_first", "payload"};
+  TenantKeyring::NewSubjectKeys created;
+  auto sealed = keyring_->SealDeferred("ten_a", "first words", first, created);
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_FALSE(store_->vault().GetSubjectKey("ten_a", subject)->has_value());  // nothing written yet
+  // The same customer again (another message of the batch): the same key, listed once.
+  ASSERT_TRUE(keyring_->SealDeferred("ten_a", "second", FieldBinding{"ten_a", subject, "inm_second", "payload"}, created).ok());
+  EXPECT_EQ(created.size(), 1u);
+  EXPECT_TRUE(keyring_->Open("ten_a", *sealed, first).ok());
+  // Two units of one batch storing it is fine.
+  ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) -> Status {
+                       CS_RETURN_IF_ERROR(keyring_->StoreSubjectKeys(tx, created));
+                       return keyring_->StoreSubjectKeys(tx, created);
+                     }).ok());
+  keyring_->SubjectKeysStored(created);
+  EXPECT_EQ((*store_->vault().GetSubjectKey("ten_a", subject))->wrapped, created[0]->record.wrapped);
+  TenantKeyring other(*store_, *kms_, random_);  // another process: only the stored key
+  EXPECT_TRUE(other.Open("ten_a", *sealed, first).ok());
+
+  // A race: this process makes a key in memory, another one stores its own first.
+  const std::string raced = Subject("4917600000078");
+  const FieldBinding mine_binding{"ten_a", raced, "inm_mine", "payload"};
+  TenantKeyring::NewSubjectKeys mine;
+  auto lost = keyring_->SealDeferred("ten_a", "mine", mine_binding, mine);
+  ASSERT_TRUE(lost.ok());
+  ASSERT_TRUE(other.Seal("ten_a", "theirs", FieldBinding{"ten_a", raced, "inm_theirs", "payload"}).ok());
+  Status conflict = store_->InTransaction([&](StoreTransaction& tx) { return keyring_->StoreSubjectKeys(tx, mine); });
+  EXPECT_EQ(conflict.machine_code(), "subject_key_conflict");
+  keyring_->DropUnstored(mine);
+  TenantKeyring::NewSubjectKeys again;
+  auto retried = keyring_->SealDeferred("ten_a", "mine", mine_binding, again);
+  ASSERT_TRUE(retried.ok());
+  EXPECT_TRUE(again.empty());  // sealed under the stored key: nothing left to store
+  EXPECT_TRUE(other.Open("ten_a", *retried, mine_binding).ok());
+  EXPECT_FALSE(other.Open("ten_a", *lost, mine_binding).ok());
+}
+
 // covers: F-03
 TEST_F(ErasureTest, AnErasureInterruptedAtAnyStepResumesToACleanEnd) {
   int n = 0;

@@ -94,7 +94,7 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
   const int64_t now = clock_.NowUnixMillis();
 
   MessageRecord m;
-  CS_ASSIGN_OR_RETURN(m.id, NewId(random_, "msg", 12));
+  CS_ASSIGN_OR_RETURN(m.id, NewTimeOrderedId(random_, "msg", now));
   m.tenant_id = r.tenant_id;
   m.channel_id = channel.id;
   m.kind = parsed.kind == whatsapp::OutboundMessage::Kind::kMarkRead ? "mark_read" : "message";
@@ -190,11 +190,35 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
     payload.pop_back();
     payload += ",\"biz_opaque_callback_data\":\"cs:" + m.id + "\"}";
   }
-  CS_ASSIGN_OR_RETURN(m.payload_sealed, keyring_.Seal(r.tenant_id, payload, PayloadBinding(m)));
   OutboundJob job{m.id, m.tenant_id, m.channel_id, m.subject, now, 0, false};
-
   SendResult result;
-  Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
+  Status s;
+  // A first message to a new recipient stores the recipient's key with the
+  // message. A key conflict (another process made it at the same moment)
+  // committed nothing: sealed again, the stored key is used.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    TenantKeyring::NewSubjectKeys created_keys;
+    CS_ASSIGN_OR_RETURN(m.payload_sealed, keyring_.SealDeferred(r.tenant_id, payload, PayloadBinding(m), created_keys));
+    s = Commit(r, m, job, request_hash, content_findings, created_keys, result);
+    if (s.ok()) {
+      keyring_.SubjectKeysStored(created_keys);
+      break;
+    }
+    if (s.machine_code() != "subject_key_conflict") break;
+    keyring_.DropUnstored(created_keys);
+  }
+  CS_RETURN_IF_ERROR(s);
+  result.parsed = std::move(parsed);
+  return result;
+}
+
+Status MessageService::Commit(const SendRequest& r, const MessageRecord& m, const OutboundJob& job,
+                              const std::string& request_hash, const std::string& content_findings,
+                              const TenantKeyring::NewSubjectKeys& created_keys, SendResult& result) {
+  const int64_t now = m.created_at_ms;
+  return commits_.Run([&](StoreTransaction& tx) -> Status {
+    // First, so that every way out of this unit that commits has stored them.
+    CS_RETURN_IF_ERROR(keyring_.StoreSubjectKeys(tx, created_keys));
     if (!r.idempotency_key.empty()) {
       CS_ASSIGN_OR_RETURN(std::optional<IdempotencyRecord> prior,
                           tx.messaging().FindIdempotencyKey(r.tenant_id, r.idempotency_key));
@@ -225,9 +249,6 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
     result.message = m;
     return Status::Ok();
   });
-  CS_RETURN_IF_ERROR(s);
-  result.parsed = std::move(parsed);
-  return result;
 }
 
 Result<MessageRecord> MessageService::Get(const std::string& tenant_id, const AuditActor& actor, const std::string& id,

@@ -466,6 +466,11 @@ CREATE TABLE media_refs (
 CREATE INDEX media_refs_by_expiry ON media_refs(expires_at_ms);
 CREATE INDEX media_refs_by_subject ON media_refs(tenant_id, subject) WHERE subject <> '';
 )sql"},
+    {15, "0015_inbound_fewer_indexes", R"sql(
+-- Every lookup by subject names the tenant too (inbound_messages_by_tenant_subject):
+-- this index only cost a random page write per received message.
+DROP INDEX inbound_messages_by_subject;
+)sql"},
 };
 
 }  // namespace

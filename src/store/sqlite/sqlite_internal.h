@@ -94,6 +94,15 @@ class Connection {
     return ScopedStmt(s);
   }
 
+  // Runs one statement through the statement cache (transaction control on
+  // the hot path: parsing it each time costs more than running it).
+  Status ExecPrepared(std::string_view sql) {
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, Prepare(sql));
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) return SqliteError(db_.get(), rc, "exec");
+    return Status::Ok();  // s is reset as it goes out of scope
+  }
+
   Status Exec(std::string_view sql) {
     char* err = nullptr;
     std::string text(sql);
@@ -199,14 +208,14 @@ class ConnectionPool {
 template <typename Fn>
 Status InWriteTransaction(Connection& c, Fn&& body) {
   const bool nested = sqlite3_get_autocommit(c.db()) == 0;
-  CS_RETURN_IF_ERROR(c.Exec(nested ? "SAVEPOINT nested" : "BEGIN IMMEDIATE"));
+  CS_RETURN_IF_ERROR(c.ExecPrepared(nested ? "SAVEPOINT nested" : "BEGIN IMMEDIATE"));
   Status s = body();
   if (!s.ok()) {
     // The original error is what matters; a failed rollback leaves nothing committed.
     c.Exec(nested ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK").IgnoreError();
     return s;
   }
-  Status commit = c.Exec(nested ? "RELEASE nested" : "COMMIT");
+  Status commit = c.ExecPrepared(nested ? "RELEASE nested" : "COMMIT");
   if (!commit.ok() && !nested) c.Exec("ROLLBACK").IgnoreError();  // leave no open transaction behind
   return commit;
 }

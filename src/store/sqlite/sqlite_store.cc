@@ -129,7 +129,11 @@ constexpr std::string_view kHeadColumns = "tree_size, root_hash, ts_ms, key_id, 
 // The repositories, over whatever connection `acquire` hands out.
 class SqliteRepositories final : public TenantRepository, public ApiKeyRepository, public AuditRepository {
  public:
-  explicit SqliteRepositories(std::function<ConnectionHandle()> acquire) : acquire_(std::move(acquire)) {}
+  // `in_transaction`: bound to one write transaction, so the audit tail it
+  // appended is known without reading it back (ForgetTail after a rollback).
+  explicit SqliteRepositories(std::function<ConnectionHandle()> acquire, bool in_transaction = false)
+      : acquire_(std::move(acquire)), in_transaction_(in_transaction) {}
+  void ForgetTail() { tail_.reset(); }
 
   // --- TenantRepository ---
   Status Create(const Tenant& t) override {
@@ -250,6 +254,8 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
   // --- AuditRepository ---
   // Entries live in blocks, one per append (migration 13, docs/audit.md).
   Result<std::pair<int64_t, std::string>> Tail() override {
+    // The group committer appends a block per unit: each would read back the block the unit before it wrote.
+    if (tail_) return *tail_;
     auto c = acquire_();
     // After everything was archived, the tail is the checkpoint's last entry.
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare(
@@ -278,7 +284,10 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO audit_blocks(first_seq, last_seq, records, hashes) "
                                                  "VALUES (?, ?, ?, ?)"));
     Binder(s).Int(records.front().seq).Int(records.back().seq).Blob(bytes).Blob(hashes);
-    return StepDone(*c, s, "append audit block");
+    tail_.reset();
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "append audit block"));
+    if (in_transaction_) tail_.emplace(records.back().seq, records.back().entry_hash);
+    return Status::Ok();
   }
 
   Result<std::vector<AuditRecord>> Query(const AuditQuery& q) override {
@@ -394,6 +403,7 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
   }
 
   Status Archive(const AuditCheckpoint& cp) override {
+    tail_.reset();
     auto c = acquire_();
     {
       // Blocks are archived whole: a signed head always ends one (a head
@@ -661,13 +671,15 @@ class SqliteRepositories final : public TenantRepository, public ApiKeyRepositor
   }
 
   std::function<ConnectionHandle()> acquire_;
+  const bool in_transaction_;
+  std::optional<std::pair<int64_t, std::string>> tail_;  // the last block this transaction appended
 };
 
 class SqliteTransaction final : public StoreTransaction {
  public:
   explicit SqliteTransaction(Connection* c)
       : conn_(c),
-        repos_([c] { return ConnectionHandle(c); }),
+        repos_([c] { return ConnectionHandle(c); }, true),
         messaging_(NewMessagingRepository([c] { return ConnectionHandle(c); })),
         consents_(NewConsentRepository([c] { return ConnectionHandle(c); })),
         vault_(NewVaultRepository([c] { return ConnectionHandle(c); })) {}
@@ -681,7 +693,9 @@ class SqliteTransaction final : public StoreTransaction {
     // Without an open transaction, InWriteTransaction would start (and
     // commit) one of its own: a unit must never commit apart from its batch.
     if (!StillOpen()) return Unavailable("storage_unavailable", "the transaction was rolled back");
-    return InWriteTransaction(*conn_, [&]() -> Status { return body(*this); });
+    Status s = InWriteTransaction(*conn_, [&]() -> Status { return body(*this); });
+    if (!s.ok()) repos_.ForgetTail();  // what the unit appended was rolled back
+    return s;
   }
   bool StillOpen() const override { return sqlite3_get_autocommit(conn_->db()) == 0; }
 
@@ -834,6 +848,11 @@ Result<std::unique_ptr<Connection>> OpenConnection(const SqliteOptions& options)
   // cache: scans (audit verification, exports) are read-bound.
   CS_RETURN_IF_ERROR(c->Exec("PRAGMA mmap_size=268435456"));
   CS_RETURN_IF_ERROR(c->Exec("PRAGMA cache_size=-16384"));
+  // Statement journals in memory: the group committer runs every unit in a
+  // savepoint, and SQLite copies each page a savepoint first touches into
+  // its statement journal, a temporary file by default (a write system call
+  // per page, most of the cost of an insert under load).
+  CS_RETURN_IF_ERROR(c->Exec("PRAGMA temp_store=MEMORY"));
   return c;
 }
 
