@@ -83,14 +83,16 @@ int main(int argc, char** argv) {
       lat.reserve(1 << 20);
       // Prepared ahead: generation and signing are not what is measured.
       std::vector<std::pair<std::string, std::string>> bodies;
-      const std::string tmpl =
-          // A free-form reply to the first sender of the webhook phase, whose
-          // 24-hour window that phase opened (a template would need a consent).
-          R"({"to":"+4917610000000","type":"text","text":{"body":"Your order 4471 has shipped and arrives on Tuesday."}})";
+      // Free-form replies to the first 64 senders of the webhook phase, whose
+      // 24-hour windows that phase opened (a template would need a consent).
+      auto reply = [](int n) {
+        return R"({"to":"+49176)" + std::to_string(10000000 + n % 64) +
+               R"(","type":"text","text":{"body":"Your order 4471 has shipped and arrives on Tuesday."}})";
+      };
       // About 200 MB of bodies in all, whatever the batch size.
-      const int prepared = webhooks ? std::max(100, 200000 / (per_post * connections)) : 1;
+      const int prepared = webhooks ? std::max(100, 200000 / (per_post * connections)) : 64;
       for (int i = 0; i < prepared; ++i) {
-        std::string b = webhooks ? Delivery(c, i, per_post, pnid) : tmpl;
+        std::string b = webhooks ? Delivery(c, i, per_post, pnid) : reply(c * 7 + i);
         bodies.emplace_back(b, webhooks ? cs::whatsapp::HubSignature(secret, b) : "");
       }
       ++ready;
@@ -104,8 +106,14 @@ int main(int argc, char** argv) {
         auto t0 = Clock::now();
         auto r = client->Send("POST", url, headers, body);
         lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-        if (r.ok() && r->status / 100 == 2) ++ok;
-        else ++bad;
+        if (r.ok() && r->status / 100 == 2) {
+          ++ok;
+        } else if (bad++ == 0) {
+          // The first failure only: enough to tell a refusal from a transport error.
+          std::fprintf(stderr, "first failure: %s\n",
+                       r.ok() ? ("HTTP " + std::to_string(r->status) + " " + r->body.substr(0, 200)).c_str()
+                              : r.status().ToString().c_str());
+        }
       }
     });
   }

@@ -257,8 +257,26 @@ struct Dispatcher::Impl {
     return std::uniform_int_distribution<int64_t>(cap / 2, cap)(rng);
   }
 
-  void Process(const OutboundJob& job, HttpClient& client, std::mt19937_64& rng) {
-    Status s = ProcessOne(job, client, rng);
+  // A job put back to wait (paused channel, open breaker, pair pacing):
+  // written with the rest of its batch's, not in a transaction of its own.
+  struct Wait {
+    std::string message_id;
+    int64_t due_ms = 0;
+    int64_t attempts = 0;
+  };
+
+  Status FlushWaits(std::vector<Wait>& waits) {
+    if (waits.empty()) return Status::Ok();
+    Status s = commits.Run([&](StoreTransaction& tx) -> Status {
+      for (const Wait& w : waits) CS_RETURN_IF_ERROR(tx.messaging().RescheduleJob(w.message_id, w.due_ms, w.attempts));
+      return Status::Ok();
+    });
+    waits.clear();
+    return s;  // on failure, the leases expire and the jobs come back
+  }
+
+  void Process(const OutboundJob& job, HttpClient& client, std::mt19937_64& rng, std::vector<Wait>& waits) {
+    Status s = ProcessOne(job, client, rng, waits);
     if (!s.ok()) {
       // Storage trouble: the lease expires and the job comes back; a send
       // already made is then found in flight and reported unknown, never resent.
@@ -266,7 +284,7 @@ struct Dispatcher::Impl {
     }
   }
 
-  Status ProcessOne(const OutboundJob& job, HttpClient& client, std::mt19937_64& rng) {
+  Status ProcessOne(const OutboundJob& job, HttpClient& client, std::mt19937_64& rng, std::vector<Wait>& waits) {
     const int64_t now = clock.NowUnixMillis();
     Result<MessageRecord> loaded = store.messaging().FindMessage(job.message_id);
     if (!loaded.ok()) {
@@ -289,9 +307,13 @@ struct Dispatcher::Impl {
       return Finish(m, "failed", "expired", 0, "message.failed");
     }
     CS_ASSIGN_OR_RETURN(Channel channel, ChannelFor(job.channel_id));
-    if (!channel.paused_reason.empty()) return store.messaging().RescheduleJob(m.id, now + 5000, m.attempts);
+    if (!channel.paused_reason.empty()) {
+      waits.push_back({m.id, now + 5000, m.attempts});
+      return Status::Ok();
+    }
     if (int64_t open = BreakerOpenUntil(channel.id); open > now) {
-      return store.messaging().RescheduleJob(m.id, open, m.attempts);
+      waits.push_back({m.id, open, m.attempts});
+      return Status::Ok();
     }
     if (consent != nullptr && !m.purpose_id.empty()) {
       // CONS-04: a withdrawal between acceptance and now stops the send.
@@ -304,7 +326,8 @@ struct Dispatcher::Impl {
     if (m.kind == "message" && !m.subject.empty()) {
       if (int64_t wait_until = TakePairToken(channel.id, m.subject); wait_until != 0) {
         stats.paced++;
-        return store.messaging().RescheduleJob(m.id, wait_until, m.attempts);
+        waits.push_back({m.id, wait_until, m.attempts});
+        return Status::Ok();
       }
     }
     CS_ASSIGN_OR_RETURN(SecretString payload,
@@ -427,6 +450,7 @@ struct Dispatcher::Impl {
     copts.timeout_ms = o.http_timeout_ms;
     std::unique_ptr<HttpClient> client = CreateHttpClient(copts);
     std::mt19937_64 rng(static_cast<uint64_t>(SteadyMicros()) ^ (static_cast<uint64_t>(index) << 40));
+    std::vector<Wait> waits;
     while (!stopping.load()) {
       int64_t now = clock.NowUnixMillis();
       Result<std::vector<OutboundJob>> jobs = store.messaging().LeaseJobs(now, now + o.lease_ms, o.batch);
@@ -441,8 +465,10 @@ struct Dispatcher::Impl {
           store.messaging().RescheduleJob(job.message_id, job.due_ms, job.attempts).IgnoreError();  // lease expiry covers a failure
           continue;
         }
-        Process(job, *client, rng);
+        Process(job, *client, rng, waits);
       }
+      Status flushed = FlushWaits(waits);
+      if (!flushed.ok()) Alert("dispatch_error " + flushed.machine_code());
     }
   }
 };
