@@ -43,6 +43,7 @@ struct GatewayApiDeps {
   TenantKeyring* keyring = nullptr;          // not owned
   ContentGuard* content = nullptr;           // not owned: content protection (docs/scan.md)
   ErasureService* erasures = nullptr;        // not owned: subject erasure (docs/erasure.md)
+  HistoryService* history = nullptr;         // not owned: conversation history (docs/retention.md)
   std::vector<std::string> allowed_graph_urls;  // for channels created through the API
 };
 

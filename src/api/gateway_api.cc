@@ -55,6 +55,7 @@ class GatewayApiImpl final : public GatewayApi {
     md_.channels = deps_.channels;
     md_.webhooks = deps_.webhooks;
     md_.subscribers = deps_.subscribers;
+    md_.history = deps_.history;
     cd_.consent = deps_.consent;
     cd_.messages = deps_.messages;
     cd_.keyring = deps_.keyring;
@@ -141,6 +142,17 @@ class GatewayApiImpl final : public GatewayApi {
       if (!IsIdentifier(subject)) return NotFound("no such subject");
       CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "consent.evidence_export", "subject:" + subject, subject));
       return api_internal::SubjectConsents(cd_, c.request, *c.principal, subject, true);
+    });
+    Private("GET", "/v1/conversation-history", "admin",
+            [this](const Context& c) { return api_internal::GetHistoryPolicy(md_, *c.principal); });
+    Private("PUT", "/v1/conversation-history", "admin", [this](const Context& c) {
+      return api_internal::PutHistoryPolicy(md_, c.request, *c.principal, Actor(c));
+    });
+    Private("DELETE", "/v1/conversation-history", "admin", [this](const Context& c) {
+      return api_internal::DeleteHistoryPolicy(md_, *c.principal, Actor(c));
+    });
+    Private("GET", "/v1/subjects/{subject}/conversation", "messages:read", [this](const Context& c) {
+      return api_internal::ReadConversation(md_, c.request, *c.principal, Actor(c), c.params.at("subject"));
     });
     Private("POST", "/v1/erasures", "dsar:manage", [this](const Context& c) {
       return api_internal::EraseSubject(cd_, c.request, *c.principal, Actor(c));

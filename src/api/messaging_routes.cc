@@ -8,6 +8,7 @@
 #include "env/env.h"
 #include "http/client.h"
 #include "messaging/messaging.h"
+#include "vault/keys.h"
 #include "whatsapp/wire.h"
 
 namespace cs::api_internal {
@@ -98,6 +99,66 @@ Result<HttpResponse> GetMessage(const MessagingRouteDeps& d, const Principal& p,
   std::vector<StatusEventRecord> events;
   CS_ASSIGN_OR_RETURN(MessageRecord m, d.messages->Get(p.tenant_id, actor, id, &events));
   return JsonResponse(200, MessageJson(m, &events));
+}
+
+Result<HttpResponse> GetHistoryPolicy(const MessagingRouteDeps& d, const Principal& p) {
+  if (d.history == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  CS_ASSIGN_OR_RETURN(std::optional<HistoryPolicy> policy, d.history->Get(p.tenant_id));
+  return JsonResponse(200, HistoryPolicyJson(policy));
+}
+
+Result<HttpResponse> PutHistoryPolicy(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                      const AuditActor& actor) {
+  if (d.history == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
+  CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
+  HistoryPolicy policy;
+  policy.tenant_id = p.tenant_id;
+  CS_ASSIGN_OR_RETURN(policy.retention_days, reader.RequiredInt("retention_days"));
+  CS_ASSIGN_OR_RETURN(policy.purpose, reader.RequiredString("purpose"));
+  CS_ASSIGN_OR_RETURN(policy.legal_basis, reader.RequiredString("legal_basis"));
+  CS_RETURN_IF_ERROR(reader.Finish());
+  CS_ASSIGN_OR_RETURN(HistoryPolicy stored, d.history->Enable(actor, policy));
+  return JsonResponse(200, HistoryPolicyJson(stored));
+}
+
+Result<HttpResponse> DeleteHistoryPolicy(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor) {
+  if (d.history == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  CS_RETURN_IF_ERROR(d.history->Disable(actor, p.tenant_id));
+  return JsonResponse(200, HistoryPolicyJson(std::nullopt));
+}
+
+Result<HttpResponse> ReadConversation(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                      const AuditActor& actor, const std::string& subject) {
+  if (d.history == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  if (!IsSubjectPseudonym(subject)) return NotFound("no such subject");
+  int limit = 100;
+  CS_ASSIGN_OR_RETURN(auto params, ParseQuery(req.query));
+  for (const auto& [name, value] : params) {
+    if (name != "limit") return InvalidArgument("unknown_field", "unknown query parameter \"" + name.substr(0, 40) + "\"");
+    std::optional<int64_t> v = ParseNonNegativeInt(value);
+    if (!v || *v < 1 || *v > 500) return InvalidArgument("invalid_type", "limit must be between 1 and 500");
+    limit = static_cast<int>(*v);
+  }
+  CS_ASSIGN_OR_RETURN(std::vector<HistoryService::Item> items, d.history->Read(actor, p.tenant_id, subject, limit));
+  CS_ASSIGN_OR_RETURN(std::optional<HistoryPolicy> policy, d.history->Get(p.tenant_id));
+  JsonWriter w;
+  w.BeginObject().Key("subject").String(subject).Key("history").Raw(HistoryPolicyJson(policy));
+  w.Key("data").BeginArray();
+  for (const HistoryService::Item& it : items) {
+    w.BeginObject().Key("direction").String(it.direction).Key("id").String(it.id).Key("type").String(it.type);
+    if (!it.state.empty()) w.Key("state").String(it.state);
+    w.Key("time").String(FormatRfc3339Millis(it.at_ms));
+    // The message object exactly as stored (Meta's shape), or null once purged.
+    if (it.body) {
+      w.Key("message").Raw(*it.body);
+    } else {
+      w.Key("message").Null();
+    }
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
+  return JsonResponse(200, w.Take());
 }
 
 Result<HttpResponse> CreateChannel(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,

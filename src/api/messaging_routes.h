@@ -22,6 +22,7 @@ struct MessagingRouteDeps {
   ChannelService* channels = nullptr;
   WebhookReceiver* webhooks = nullptr;
   SubscriberService* subscribers = nullptr;
+  HistoryService* history = nullptr;
   Store* store = nullptr;
   JsonLimits json_limits;
   std::vector<std::string> allowed_graph_urls;
@@ -40,6 +41,15 @@ Result<HttpResponse> UpdateChannel(const MessagingRouteDeps& d, const HttpReques
                                    const AuditActor& actor, const std::string& id);
 Result<HttpResponse> ResumeChannel(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
                                    const std::string& id);
+
+// Conversation history (docs/retention.md): the tenant's policy, and a
+// subject's conversation.
+Result<HttpResponse> GetHistoryPolicy(const MessagingRouteDeps& d, const Principal& p);
+Result<HttpResponse> PutHistoryPolicy(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                      const AuditActor& actor);
+Result<HttpResponse> DeleteHistoryPolicy(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor);
+Result<HttpResponse> ReadConversation(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                      const AuditActor& actor, const std::string& subject);
 
 Result<HttpResponse> CreateSubscriber(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                                       const AuditActor& actor);

@@ -207,9 +207,11 @@ struct Dispatcher::Impl {
       if (fresh.wamid.empty()) fresh.wamid = m.wamid;
       fresh.updated_at_ms = clock.NowUnixMillis();
       // Dispatching is over: the body (and the number inside it) is not
-      // kept once Meta has it or it can never be sent (MIN-01). secure_delete
-      // overwrites the freed pages.
-      fresh.payload_sealed.clear();
+      // kept once Meta has it or it can never be sent (MIN-01), unless the
+      // tenant keeps a conversation history (RET-01: purged after its
+      // retention). secure_delete overwrites the freed pages.
+      CS_ASSIGN_OR_RETURN(std::optional<HistoryPolicy> history, tx.messaging().GetHistoryPolicy(fresh.tenant_id));
+      if (!history) fresh.payload_sealed.clear();
       // Statuses already received outrank what the send call concluded.
       if (fresh.seen == 0 && (fresh.state == "accepted" || fresh.state == "unknown")) {
         fresh.state = state;

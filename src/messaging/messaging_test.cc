@@ -1551,6 +1551,84 @@ TEST_F(ErasureTest, ANewSubjectsKeyIsStoredWithItsFirstMessageAndARacingKeyWins)
   EXPECT_FALSE(other.Open("ten_a", *lost, mine_binding).ok());
 }
 
+// Conversation history is off by default and turned on per tenant with a
+// purpose, a legal basis and a retention: bodies of both directions are then
+// kept that long, read back under the subject's pseudonym (never the
+// number), every read on record; turned off, they go at the next purge.
+// covers: MIN-01, RET-01, RET-02, MIN-02, AUD-01
+TEST_F(ErasureTest, ConversationHistoryKeepsBodiesOnlyWhileTheTenantHasItOn) {
+  HistoryService history(*store_, *keyring_, ledger_, clock_);
+  const AuditActor dpo{"integration", "key_dpo", "test", ""};
+  constexpr int64_t kMinute = 60'000, kDay = 86'400'000;
+  const std::string subject = Subject(kPhone);
+  StartDispatcher();
+  auto reply = [&](const std::string& text) {
+    auto sent = Send(std::string(R"({"messaging_product":"whatsapp","to":")") + kPhone +
+                     R"(","type":"text","text":{"body":")" + text + R"("}})");
+    EXPECT_TRUE(sent.ok()) << sent.status().ToString();
+    const std::string id = sent.ok() ? sent->message.id : "";
+    EXPECT_TRUE(WaitFor([&] { return Get(id).state != "accepted"; }));
+    return id;
+  };
+  // Off by default: an outbound body goes once Meta has it, an inbound one after the default window.
+  EXPECT_EQ(HistoryPolicyJson(*history.Get("ten_a")), R"({"enabled":false})");
+  Writes(kPhone, "default canary 1111");
+  const std::string first_reply = reply("reply canary 2222");
+  EXPECT_TRUE(Get(first_reply).payload_sealed.empty());
+  EXPECT_EQ(PurgeExpiredBodies(*store_, clock_.NowUnixMillis() + 6 * kMinute, 5 * kMinute, kDay)->message_bodies, 1);
+
+  // Turning it on takes a retention, a purpose and a legal basis.
+  for (const HistoryPolicy& bad : {HistoryPolicy{"ten_a", 0, "support", "contract", 0},
+                                   HistoryPolicy{"ten_a", 3651, "support", "contract", 0},
+                                   HistoryPolicy{"ten_a", 30, "", "contract", 0},
+                                   HistoryPolicy{"ten_a", 30, "bad\ncontrol", "contract", 0},
+                                   HistoryPolicy{"ten_a", 30, "support", "because", 0}}) {
+    EXPECT_EQ(history.Enable(dpo, bad).status().machine_code(), "invalid_field") << bad.purpose << bad.retention_days;
+  }
+  ASSERT_TRUE(history.Enable(dpo, HistoryPolicy{"ten_a", 30, "Follow-up of open support cases", "contract", 0}).ok());
+  ASSERT_EQ(Audit("history.enable").size(), 1u);
+  EXPECT_NE(Audit("history.enable")[0].details.find(R"("retention_days":30)"), std::string::npos);
+  Writes(kPhone, "history canary 3333");
+  const std::string kept_reply = reply("kept reply 4444");
+  EXPECT_FALSE(Get(kept_reply).payload_sealed.empty());
+  const int64_t now = clock_.NowUnixMillis();
+  EXPECT_EQ(PurgeExpiredBodies(*store_, now + kDay, 5 * kMinute, kDay)->message_bodies, 0);  // a day later: kept
+
+  // Read back oldest first, without the number; the read is on record.
+  auto items = history.Read(dpo, "ten_a", subject, 10);
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  ASSERT_EQ(items->size(), 4u);
+  EXPECT_EQ((*items)[0].direction, "inbound");
+  EXPECT_FALSE((*items)[0].body.has_value());  // before history was on: purged
+  EXPECT_EQ((*items)[1].id, first_reply);
+  EXPECT_FALSE((*items)[1].body.has_value());
+  ASSERT_TRUE((*items)[2].body.has_value());
+  EXPECT_NE((*items)[2].body->find("history canary 3333"), std::string::npos);
+  EXPECT_EQ((*items)[3].id, kept_reply);
+  ASSERT_TRUE((*items)[3].body.has_value());
+  EXPECT_NE((*items)[3].body->find("kept reply 4444"), std::string::npos);
+  for (const auto& it : *items) {
+    if (it.body) {
+      EXPECT_EQ(it.body->find(kPhone), std::string::npos) << *it.body;
+    }
+  }
+  ASSERT_EQ(Audit("history.read").size(), 1u);
+  EXPECT_EQ(Audit("history.read")[0].subject, subject);
+  EXPECT_EQ(history.Read(dpo, "ten_a", subject, 0).status().machine_code(), "invalid_query");
+  EXPECT_EQ(history.Read(dpo, "ten_a", "+" + std::string(kPhone), 10).status().machine_code(), "invalid_subject");
+  EXPECT_TRUE(history.Read(dpo, "ten_b", subject, 10)->empty());  // another tenant sees nothing
+
+  // Past the retention: both bodies go.
+  EXPECT_EQ(PurgeExpiredBodies(*store_, now + 31 * kDay, 5 * kMinute, kDay)->message_bodies, 2);
+
+  // Turned off: what it kept goes with the default window.
+  Writes(kPhone, "kept until off 5555");
+  ASSERT_TRUE(history.Disable(dpo, "ten_a").ok());
+  EXPECT_EQ(history.Disable(dpo, "ten_a").code(), StatusCode::kNotFound);
+  ASSERT_EQ(Audit("history.disable").size(), 1u);
+  EXPECT_EQ(PurgeExpiredBodies(*store_, clock_.NowUnixMillis() + 6 * kMinute, 5 * kMinute, kDay)->message_bodies, 1);
+}
+
 // covers: F-03
 TEST_F(ErasureTest, AnErasureInterruptedAtAnyStepResumesToACleanEnd) {
   int n = 0;

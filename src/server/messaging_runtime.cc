@@ -134,6 +134,7 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->webhooks->AttachContentGuard(m->content.get());
   m->erasures = std::make_unique<ErasureService>(*rt.store, *m->keyring, m->consent.get(), rt.ledger, rt.clock,
                                                  rt.random);
+  m->history = std::make_unique<HistoryService>(*rt.store, *m->keyring, rt.ledger, rt.clock);
   // Off the database volume, so a restore after losing the database still
   // replays erasures made since the newest backup (docs/backup.md).
   m->erasures->SetKeyDestroyedHook(

@@ -649,6 +649,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     deps.consent = messaging->consent.get();
     deps.content = messaging->content.get();
     deps.erasures = messaging->erasures.get();
+    deps.history = messaging->history.get();
     deps.keyring = messaging->keyring.get();
     messaging->webhooks->SetSignatureFailureAlert(
         config->messaging.signature_alert_per_minute, [&log, &audit](const std::string& channel, int64_t count) {
@@ -777,13 +778,14 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     const int64_t forward_body_ms = config->messaging.forward_body_ttl_seconds * 1000;
     EverySecond purge_bodies([&rt, &audit, &body_ticks, inbound_body_ms, forward_body_ms] {
       if (++body_ticks % 60 != 0) return;
-      const int64_t now = rt.clock.NowUnixMillis();
-      Result<int64_t> inbound = rt.store->messaging().PurgeInboundBodies(now - inbound_body_ms);
-      Result<int64_t> forward = rt.store->messaging().ExpireOutboxBodies(now - forward_body_ms, now);
-      const int64_t n_inbound = inbound.ok() ? *inbound : 0, n_forward = forward.ok() ? *forward : 0;
-      if (n_inbound + n_forward == 0) return;  // nothing done, or failed: retried next minute
+      // Tenants with a conversation history keep bodies for its retention (RET-01).
+      Result<PurgedBodies> purged =
+          PurgeExpiredBodies(*rt.store, rt.clock.NowUnixMillis(), inbound_body_ms, forward_body_ms);
+      // Nothing done, or failed: retried next minute.
+      if (!purged.ok() || purged->message_bodies + purged->forward_bodies == 0) return;
       JsonWriter w;
-      w.BeginObject().Key("inbound_bodies").Int(n_inbound).Key("forward_bodies").Int(n_forward).EndObject();
+      w.BeginObject().Key("message_bodies").Int(purged->message_bodies);
+      w.Key("forward_bodies").Int(purged->forward_bodies).EndObject();
       RecordSystemEvent(audit, "retention.purge", w.Take()).IgnoreError();
     });
     // An erasure interrupted by a failure (not a crash) is finished within a minute.

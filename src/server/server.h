@@ -96,6 +96,7 @@ struct MessagingRuntime {
   std::unique_ptr<WebhookReceiver> webhooks;
   std::unique_ptr<SubscriberService> subscribers;
   std::unique_ptr<ErasureService> erasures;
+  std::unique_ptr<HistoryService> history;
   UrlPolicy url_policy;
 };
 

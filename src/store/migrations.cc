@@ -471,6 +471,18 @@ CREATE INDEX media_refs_by_subject ON media_refs(tenant_id, subject) WHERE subje
 -- this index only cost a random page write per received message.
 DROP INDEX inbound_messages_by_subject;
 )sql"},
+    {16, "0016_conversation_history", R"sql(
+-- RET-01: a tenant keeps conversation history only with a row here.
+CREATE TABLE conversation_history (
+  tenant_id       TEXT PRIMARY KEY REFERENCES tenants(id),
+  retention_days  INTEGER NOT NULL CHECK (retention_days BETWEEN 1 AND 3650),
+  purpose         TEXT NOT NULL,
+  legal_basis     TEXT NOT NULL,
+  enabled_at_ms   INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+-- Outbound bodies outlive dispatching only under a history policy; these find them.
+CREATE INDEX messages_holding_body ON messages(created_at_ms) WHERE length(payload_sealed) > 0;
+)sql"},
 };
 
 }  // namespace

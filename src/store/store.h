@@ -293,6 +293,17 @@ struct InboundMessageRecord {
   std::string payload_sealed;     // the raw message object, sealed
 };
 
+// Conversation history (MIN-01, RET-01): off unless the tenant turns it on
+// with a purpose, a legal basis and a retention. While on, message bodies
+// are kept `retention_days` instead of being cleared after delivery.
+struct HistoryPolicy {
+  std::string tenant_id;
+  int64_t retention_days = 0;   // 1–3650
+  std::string purpose;          // why the history is kept (records of processing)
+  std::string legal_basis;      // consent | contract | legal_obligation | legitimate_interests
+  int64_t enabled_at_ms = 0;
+};
+
 struct IdempotencyRecord {
   std::string request_hash;       // SHA-256 of the canonical request
   std::string message_id;
@@ -418,8 +429,23 @@ class MessagingRepository {
   // Deletes quarantined items kept since before `before_ms`; returns how many.
   virtual Result<int64_t> PurgeQuarantine(int64_t before_ms) = 0;
   // MIN-01: clears the sealed body of every inbound message received before
-  // `before_ms` (the metadata stays); returns how many.
+  // `before_ms`, and of every outbound message created before it whose
+  // dispatching is over, in tenants without a history policy (the metadata
+  // stays); returns how many.
   virtual Result<int64_t> PurgeInboundBodies(int64_t before_ms) = 0;
+  // RET-01: the same for one tenant (its history policy's retention).
+  virtual Result<int64_t> PurgeTenantBodies(const std::string& tenant_id, int64_t before_ms) = 0;
+  virtual Result<std::optional<HistoryPolicy>> GetHistoryPolicy(const std::string& tenant_id) = 0;
+  virtual Status PutHistoryPolicy(const HistoryPolicy& policy) = 0;
+  // False when there was none.
+  virtual Result<bool> DeleteHistoryPolicy(const std::string& tenant_id) = 0;
+  virtual Result<std::vector<HistoryPolicy>> ListHistoryPolicies() = 0;
+  // The subject's newest `limit` inbound messages and outbound messages of
+  // the tenant, newest first (bodies as stored: empty once purged).
+  virtual Result<std::vector<InboundMessageRecord>> ListInboundOfSubject(const std::string& tenant_id,
+                                                                        const std::string& subject, int limit) = 0;
+  virtual Result<std::vector<MessageRecord>> ListMessagesOfSubject(const std::string& tenant_id,
+                                                                   const std::string& subject, int limit) = 0;
   // MIN-01: events created before `before_ms` lose their body; those not yet
   // delivered become dead letters with last_error "expired". An event a
   // forwarder holds a lease on at `now_ms` waits for the next run. Returns how many.

@@ -353,6 +353,40 @@ TEST_F(WhatsAppDemoTest, MetasTemplateReviewReachesTheSendGateOverWebhooks) {
 }
 
 // covers: F-03, DSR-05
+// Conversation history over HTTP: off by default; turned on with its terms
+// (checked), the subject's conversation is read back under the pseudonym,
+// without the number, and the read shows in the subject's access log.
+// covers: RET-01, MIN-01, MIN-02, AUD-01
+TEST_F(WhatsAppDemoTest, ConversationHistoryOverHttp) {
+  EXPECT_EQ(Call(port(), "GET", "/v1/conversation-history", token_).body, R"({"enabled":false})");
+  EXPECT_EQ(Call(port(), "PUT", "/v1/conversation-history", token_, R"({"retention_days":30,"purpose":"support"})")
+                .ErrorCode(),
+            "missing_field");
+  EXPECT_EQ(Call(port(), "PUT", "/v1/conversation-history", token_,
+                 R"({"retention_days":0,"purpose":"support","legal_basis":"contract"})")
+                .ErrorCode(),
+            "invalid_field");
+  HttpReply on = Call(port(), "PUT", "/v1/conversation-history", token_,
+                      R"({"retention_days":30,"purpose":"Support follow-up","legal_basis":"contract"})");
+  ASSERT_EQ(on.status, 200) << on.body;
+  EXPECT_NE(on.body.find(R"("enabled":true,"retention_days":30)"), std::string::npos) << on.body;
+  const std::string subject = OptIn(kPhone);  // a confirmation out, a YES in
+  HttpReply read = Call(port(), "GET", "/v1/subjects/" + subject + "/conversation?limit=10", token_);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_NE(read.body.find(R"("direction":"inbound")"), std::string::npos) << read.body;
+  EXPECT_NE(read.body.find(R"("direction":"outbound")"), std::string::npos) << read.body;
+  EXPECT_NE(read.body.find(R"("body":"YES")"), std::string::npos) << read.body;
+  EXPECT_EQ(read.body.find(kPhone), std::string::npos) << read.body;
+  EXPECT_EQ(Call(port(), "GET", "/v1/subjects/" + subject + "/conversation?limit=0", token_).ErrorCode(),
+            "invalid_type");
+  EXPECT_EQ(Call(port(), "GET", "/v1/subjects/" + subject + "/conversation?since=x", token_).ErrorCode(),
+            "unknown_field");
+  HttpReply log = Call(port(), "GET", "/v1/subjects/" + subject + "/access-log", token_);
+  EXPECT_NE(log.body.find(R"("action":"history.read")"), std::string::npos) << log.body;
+  EXPECT_EQ(Call(port(), "DELETE", "/v1/conversation-history", token_).body, R"({"enabled":false})");
+  EXPECT_EQ(Call(port(), "DELETE", "/v1/conversation-history", token_).status, 404);
+}
+
 TEST_F(WhatsAppDemoTest, ErasureOverHttp) {
   const std::string subject = OptIn(kPhone);
   HttpReply erased = Call(port(), "POST", "/v1/erasures", token_, R"({"phone":"+49 176 12345678"})");

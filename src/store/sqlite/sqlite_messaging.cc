@@ -98,6 +98,21 @@ Channel ReadChannel(sqlite3_stmt* s) {
   return c;
 }
 
+// Columns: id, tenant_id, channel_id, subject, wamid, type, sent_at_ms, received_at_ms, payload_sealed.
+InboundMessageRecord ReadInbound(sqlite3_stmt* s) {
+  InboundMessageRecord m;
+  m.id = ColumnText(s, 0);
+  m.tenant_id = ColumnText(s, 1);
+  m.channel_id = ColumnText(s, 2);
+  m.subject = ColumnText(s, 3);
+  m.wamid = ColumnText(s, 4);
+  m.type = ColumnText(s, 5);
+  m.sent_at_ms = sqlite3_column_int64(s, 6);
+  m.received_at_ms = sqlite3_column_int64(s, 7);
+  m.payload_sealed = ColumnBlob(s, 8);
+  return m;
+}
+
 MessageRecord ReadMessage(sqlite3_stmt* s) {
   MessageRecord m;
   m.id = ColumnText(s, 0);
@@ -434,17 +449,7 @@ class SqliteMessaging final : public MessagingRepository {
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) return NotFound("no such inbound message");
     if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read inbound message");
-    InboundMessageRecord m;
-    m.id = ColumnText(s, 0);
-    m.tenant_id = ColumnText(s, 1);
-    m.channel_id = ColumnText(s, 2);
-    m.subject = ColumnText(s, 3);
-    m.wamid = ColumnText(s, 4);
-    m.type = ColumnText(s, 5);
-    m.sent_at_ms = sqlite3_column_int64(s, 6);
-    m.received_at_ms = sqlite3_column_int64(s, 7);
-    m.payload_sealed = ColumnBlob(s, 8);
-    return m;
+    return ReadInbound(s);
   }
 
   Status UpdateInboundPayload(const std::string& tenant_id, const std::string& id,
@@ -501,11 +506,116 @@ class SqliteMessaging final : public MessagingRepository {
 
   Result<int64_t> PurgeInboundBodies(int64_t before_ms) override {
     auto c = acquire_();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE inbound_messages SET payload_sealed = X'' "
-                                                 "WHERE received_at_ms < ? AND length(payload_sealed) > 0"));
+    int64_t n = 0;
+    {
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE inbound_messages SET payload_sealed = X'' "
+                                                   "WHERE received_at_ms < ? AND length(payload_sealed) > 0 AND "
+                                                   "tenant_id NOT IN (SELECT tenant_id FROM conversation_history)"));
+      Binder(s).Int(before_ms);
+      CS_RETURN_IF_ERROR(StepDone(*c, s, "purge inbound bodies"));
+      n += sqlite3_changes(c->db());
+    }
+    // Only bodies dispatching no longer needs (no job left): kept this long
+    // only after a history policy was turned off.
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE messages SET payload_sealed = X'' "
+                                                 "WHERE created_at_ms < ? AND length(payload_sealed) > 0 AND "
+                                                 "tenant_id NOT IN (SELECT tenant_id FROM conversation_history) AND "
+                                                 "NOT EXISTS (SELECT 1 FROM outbound_jobs j WHERE j.message_id = messages.id)"));
     Binder(s).Int(before_ms);
-    CS_RETURN_IF_ERROR(StepDone(*c, s, "purge inbound bodies"));
-    return static_cast<int64_t>(sqlite3_changes(c->db()));
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "purge outbound bodies"));
+    return n + sqlite3_changes(c->db());
+  }
+
+  Result<int64_t> PurgeTenantBodies(const std::string& tenant_id, int64_t before_ms) override {
+    auto c = acquire_();
+    int64_t n = 0;
+    {
+      CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE inbound_messages SET payload_sealed = X'' "
+                                                   "WHERE tenant_id = ? AND received_at_ms < ? AND "
+                                                   "length(payload_sealed) > 0"));
+      Binder(s).Text(tenant_id).Int(before_ms);
+      CS_RETURN_IF_ERROR(StepDone(*c, s, "purge inbound bodies"));
+      n += sqlite3_changes(c->db());
+    }
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE messages SET payload_sealed = X'' "
+                                                 "WHERE tenant_id = ? AND created_at_ms < ? AND "
+                                                 "length(payload_sealed) > 0 AND NOT EXISTS (SELECT 1 FROM "
+                                                 "outbound_jobs j WHERE j.message_id = messages.id)"));
+    Binder(s).Text(tenant_id).Int(before_ms);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "purge outbound bodies"));
+    return n + sqlite3_changes(c->db());
+  }
+
+  Result<std::optional<HistoryPolicy>> GetHistoryPolicy(const std::string& tenant_id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT retention_days, purpose, legal_basis, enabled_at_ms "
+                                                 "FROM conversation_history WHERE tenant_id = ?"));
+    Binder(s).Text(tenant_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<HistoryPolicy>();
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read history policy");
+    return std::optional<HistoryPolicy>(HistoryPolicy{tenant_id, sqlite3_column_int64(s, 0), ColumnText(s, 1),
+                                                      ColumnText(s, 2), sqlite3_column_int64(s, 3)});
+  }
+
+  Status PutHistoryPolicy(const HistoryPolicy& p) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT OR REPLACE INTO conversation_history(tenant_id, "
+                                                 "retention_days, purpose, legal_basis, enabled_at_ms) "
+                                                 "VALUES (?, ?, ?, ?, ?)"));
+    Binder(s).Text(p.tenant_id).Int(p.retention_days).Text(p.purpose).Text(p.legal_basis).Int(p.enabled_at_ms);
+    return StepDone(*c, s, "put history policy");
+  }
+
+  Result<bool> DeleteHistoryPolicy(const std::string& tenant_id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("DELETE FROM conversation_history WHERE tenant_id = ?"));
+    Binder(s).Text(tenant_id);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "delete history policy"));
+    return sqlite3_changes(c->db()) > 0;
+  }
+
+  Result<std::vector<HistoryPolicy>> ListHistoryPolicies() override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT tenant_id, retention_days, purpose, legal_basis, "
+                                                 "enabled_at_ms FROM conversation_history ORDER BY tenant_id"));
+    std::vector<HistoryPolicy> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(HistoryPolicy{ColumnText(s, 0), sqlite3_column_int64(s, 1), ColumnText(s, 2), ColumnText(s, 3),
+                                  sqlite3_column_int64(s, 4)});
+    }
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list history policies");
+    return out;
+  }
+
+  Result<std::vector<InboundMessageRecord>> ListInboundOfSubject(const std::string& tenant_id,
+                                                                const std::string& subject, int limit) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT id, tenant_id, channel_id, subject, wamid, type, sent_at_ms, "
+                                                 "received_at_ms, payload_sealed FROM inbound_messages "
+                                                 "WHERE tenant_id = ? AND subject = ? "
+                                                 "ORDER BY received_at_ms DESC, id DESC LIMIT ?"));
+    Binder(s).Text(tenant_id).Text(subject).Int(limit);
+    std::vector<InboundMessageRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadInbound(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list inbound messages");
+    return out;
+  }
+
+  Result<std::vector<MessageRecord>> ListMessagesOfSubject(const std::string& tenant_id, const std::string& subject,
+                                                           int limit) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kMessageColumns) +
+                                                 " FROM messages WHERE tenant_id = ? AND subject = ? AND "
+                                                 "kind = 'message' ORDER BY created_at_ms DESC, id DESC LIMIT ?"));
+    Binder(s).Text(tenant_id).Text(subject).Int(limit);
+    std::vector<MessageRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadMessage(s));
+    if (rc != SQLITE_DONE) return SqliteError(c->db(), rc, "list messages");
+    return out;
   }
 
   Result<int64_t> ExpireOutboxBodies(int64_t before_ms, int64_t now_ms) override {
