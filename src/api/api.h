@@ -45,6 +45,7 @@ struct GatewayApiDeps {
   ErasureService* erasures = nullptr;        // not owned: subject erasure (docs/erasure.md)
   HistoryService* history = nullptr;         // not owned: conversation history (docs/retention.md)
   std::vector<std::string> allowed_graph_urls;  // for channels created through the API
+  std::string public_base_url;                  // http.public_base_url: base of media download links
 };
 
 // Describes one route for the inventory (docs/api.md and tests).

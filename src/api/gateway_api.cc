@@ -68,6 +68,7 @@ class GatewayApiImpl final : public GatewayApi {
     md_.store = deps_.store;
     md_.json_limits = deps_.json_limits;
     md_.allowed_graph_urls = deps_.allowed_graph_urls;
+    md_.public_base_url = deps_.public_base_url;
     Public("GET", "/healthz", [this](const Context& c) { return Healthz(c); });
     Public("GET", "/readyz", [this](const Context& c) { return Readyz(c); });
     Public("GET", "/metrics", [this](const Context& c) { return Metrics(c); });

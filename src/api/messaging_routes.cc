@@ -351,8 +351,11 @@ HttpResponse GraphMediaObject(const MessagingRouteDeps& d, const HttpRequest& re
                               const AuditActor& actor, const GraphPath& path) {
   Result<MediaAnswer> answer = NotFound("");
   if (req.method == "GET") {
+    // The configured public address; else what the client called (trusting Host).
     const std::string* host = req.Header("host");
-    const std::string base = std::string(req.tls ? "https://" : "http://") + (host != nullptr ? *host : "localhost");
+    const std::string base = !d.public_base_url.empty()
+                                 ? d.public_base_url
+                                 : std::string(req.tls ? "https://" : "http://") + (host != nullptr ? *host : "localhost");
     answer = d.media->Describe(actor, p.tenant_id, path.phone_number_id, base);
   } else if (req.method == "DELETE") {
     answer = d.media->Delete(actor, p.tenant_id, path.phone_number_id);

@@ -26,6 +26,7 @@ struct MessagingRouteDeps {
   Store* store = nullptr;
   JsonLimits json_limits;
   std::vector<std::string> allowed_graph_urls;
+  std::string public_base_url;  // http.public_base_url ("" = from the request)
 };
 
 Result<HttpResponse> SendMessage(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,

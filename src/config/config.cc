@@ -164,6 +164,15 @@ void ValidateCrossField(Config& config, Collector& out) {
     out.Add("http.listen", "must be host:port with a port from 0 to 65535 (IPv6 in brackets)");
   }
   if (config.data_dir.empty()) out.Add("data_dir", "must not be empty");
+  if (const std::string& base = config.http.public_base_url; !base.empty()) {
+    const bool scheme = base.rfind("https://", 0) == 0 || base.rfind("http://", 0) == 0;
+    const size_t host_at = base.find("://") + 3;
+    const bool host = scheme && host_at < base.size() && base[host_at] != '/';
+    const bool clean = base.find_first_of("?#@ \t") == std::string::npos && base.back() != '/';
+    if (!scheme || !host || !clean) {
+      out.Add("http.public_base_url", "must be http(s)://host[:port][/path] without query, credentials or trailing slash");
+    }
+  }
   if (config.http.tls_enabled) {
     if (config.http.tls_cert_file.empty()) out.Add("http.tls.cert_file", "is required when http.tls.enabled");
     if (config.http.tls_key_file.empty()) out.Add("http.tls.key_file", "is required when http.tls.enabled");

@@ -37,6 +37,7 @@ struct HttpConfig {
   int64_t read_timeout_ms = 0;    // http.read_timeout_ms
   int64_t write_timeout_ms = 0;   // http.write_timeout_ms
   int64_t max_connections = 0;    // http.max_connections
+  std::string public_base_url;    // http.public_base_url ("" = from the request)
   bool tls_enabled = false;       // http.tls.enabled
   std::string tls_cert_file;      // http.tls.cert_file
   std::string tls_key_file;       // http.tls.key_file

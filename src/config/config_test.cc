@@ -57,6 +57,26 @@ TEST_F(ConfigTest, FileThenEnvironmentThenFlagsWin) {
   EXPECT_EQ(load.config->store.sqlite_path, "/tmp/x/consentry.db");
 }
 
+// Media links are built on the public base URL: a malformed one is refused
+// at start, not discovered in a customer's broken link.
+TEST_F(ConfigTest, ThePublicBaseUrlMustBeAnAbsoluteHttpAddress) {
+  auto load_with = [&](const std::string& url) {
+    ConfigSources sources;
+    sources.flags = {{"http.public_base_url", url}};
+    return LoadConfig(sources);
+  };
+  for (const std::string good : {"https://wa.example.com", "http://127.0.0.1:8080", "https://example.com/consentry"}) {
+    ConfigLoad load = load_with(good);
+    ASSERT_TRUE(load.ok()) << good << ": " << load.ToStatus().ToString();
+    EXPECT_EQ(load.config->http.public_base_url, good);
+  }
+  for (const std::string bad : {"wa.example.com", "ftp://wa.example.com", "https://", "https:///path",
+                                "https://wa.example.com/", "https://wa.example.com?x=1",
+                                "https://user:pw@wa.example.com", "https://wa.example.com/#top"}) {
+    EXPECT_TRUE(HasIssue(load_with(bad), "http.public_base_url", "must be http(s)://")) << bad;
+  }
+}
+
 TEST_F(ConfigTest, UnknownKeysAreRefusedByName) {
   ConfigSources sources;
   sources.file_path = WriteFile("[http]\nthreds = 3\n[nope]\nx = 1\n");

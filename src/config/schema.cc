@@ -37,6 +37,12 @@ const std::vector<KeySpec>& Table() {
        "Authorization header; decided before the body is read): Meta's largest file (a 100 MB document) plus its "
        "multipart framing by default. The file is held in memory while it is passed to Meta, never stored.",
        [](Config& c, const RawValue& v) { c.http.max_media_upload_bytes = I(v); }},
+      {"http.public_base_url", KeyType::kString, "", 0, 0, {},
+       "The gateway's address as clients reach it, e.g. `https://wa.example.com` (a path prefix is allowed; no "
+       "query, no trailing slash). Media download links (`GET /{media-id}`) are built on it. Empty: from the "
+       "request's scheme and `Host` header, which behind a TLS-terminating proxy says `http` and trusts the "
+       "proxy to pass the public host: set it in production.",
+       [](Config& c, const RawValue& v) { c.http.public_base_url = S(v); }},
       {"http.max_header_bytes", KeyType::kInt, "16384", 1 * kKiB, 1 * kMiB, {},
        "Largest request line plus header section. Larger ones are refused with 431 `headers_too_large`.",
        [](Config& c, const RawValue& v) { c.http.max_header_bytes = I(v); }},

@@ -682,6 +682,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
                               "CONSENTRY_MASTER_KEY (docs/audit.md#keys)");
   }
   deps.allowed_graph_urls = AllowedGraphUrls(config->messaging);
+  deps.public_base_url = config->http.public_base_url;
   std::unique_ptr<GatewayApi> api = CreateGatewayApi(std::move(deps));
   const HttpServerOptions http = HttpOptionsFrom(config->http);
   GatewayApi* api_ptr = api.get();

@@ -61,8 +61,10 @@ class WhatsAppDemoTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = MakeTempDir("demo");
-    server_ = std::make_unique<ServerProcess>(dir_, std::vector<std::string>{},
-                                              std::vector<std::string>{"--demo", "--sandbox-listen", "127.0.0.1:0"});
+    // Links are built on the configured public address, not on what the client sent as Host.
+    server_ = std::make_unique<ServerProcess>(
+        dir_, std::vector<std::string>{"CONSENTRY_HTTP_PUBLIC_BASE_URL=https://wa.example.test/gateway"},
+        std::vector<std::string>{"--demo", "--sandbox-listen", "127.0.0.1:0"});
     ASSERT_TRUE(server_->started());
     std::string out = server_->Stdout();
     token_ = After(out, "csk_", "csk_");
@@ -604,6 +606,8 @@ TEST_F(WhatsAppDemoTest, MediaPassesThroughTheGatewayAndStaysWithItsTenant) {
   EXPECT_NE(described.body.find(R"("file_size":)" + std::to_string(png.size())), std::string::npos);
   const std::string marker = "/v1/media/med_" + media_id + "/download?";
   ASSERT_NE(described.body.find(marker), std::string::npos) << described.body;
+  EXPECT_NE(described.body.find(R"("url":"https://wa.example.test/gateway)" + marker), std::string::npos)
+      << described.body;
   std::string link = described.body.substr(described.body.find(marker));
   link = link.substr(0, link.find('"'));
   // The link needs no key (SDKs send none to unknown hosts), and gives the exact bytes.
