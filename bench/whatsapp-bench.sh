@@ -3,9 +3,9 @@
 # (synchronous=FULL, the default) and everything the pipeline does
 # (signature, parsing, pseudonyms, sealing, dedupe, audit entries).
 #
-# Method: the gateway is pinned to CPU 0 (taskset) with 64 HTTP threads:
-# handlers wait on the group commit, so concurrency needs threads, not cores;
-# the load generator (bench/whatsapp_load.cc: signed ~1 KB-per-message
+# Method: the gateway is pinned to CPU 0 (taskset) with its default 16 HTTP
+# threads: webhook deliveries wait on the group commit without holding a
+# thread, API requests still hold one while they wait; the load generator (bench/whatsapp_load.cc: signed ~1 KB-per-message
 # webhooks with unique wamids, prepared before the clock starts) runs on
 # CPU 1 over keep-alive connections. Loopback only; bounded in time.
 #   bench/whatsapp-bench.sh [SECONDS] [CONNECTIONS]
@@ -22,7 +22,7 @@ export CONSENTRY_MASTER_KEY="$(openssl rand -hex 32)"
 "$bin" tenant create --data-dir "$work/data" --name bench --json >/dev/null
 token="$("$bin" apikey create --data-dir "$work/data" --tenant bench --name load --scope admin,messages:send --json |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
-env CONSENTRY_HTTP_THREADS=64 CONSENTRY_LOG_FILE="$work/consentry.log" CONSENTRY_LOG_LEVEL=warn \
+env CONSENTRY_LOG_FILE="$work/consentry.log" CONSENTRY_LOG_LEVEL=warn \
   taskset -c 0 "$bin" serve --data-dir "$work/data" --listen 127.0.0.1:0 --ready-file "$work/ready" >/dev/null &
 pid=$!
 for _ in $(seq 100); do [[ -s "$work/ready" ]] && break; sleep 0.05; done

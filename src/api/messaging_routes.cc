@@ -512,6 +512,27 @@ std::optional<std::string> MatchWebhookPath(std::string_view path) {
   return std::string(id);
 }
 
+namespace {
+
+// A webhook delivery's answer: 200 (empty) once committed, Meta-retriable otherwise.
+HttpResponse WebhookAnswer(const WebhookOutcome& o, const std::string& request_id) {
+  if (o.http_status != 200) {
+    HttpResponse r = ErrorResponse(o.http_status, o.error_code,
+                                   o.http_status == 401 ? "the webhook signature is missing, malformed or wrong"
+                                                        : "temporarily unavailable; retry later",
+                                   request_id);
+    r.error_code = o.error_code;
+    if (o.http_status == 503) r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
+  HttpResponse r = JsonResponse(200, "");
+  r.content_type = "text/plain";
+  if (!o.error_code.empty()) r.log_detail = "quarantined: " + o.error_code;
+  return r;
+}
+
+}  // namespace
+
 HttpResponse Webhook(const MessagingRouteDeps& d, const HttpRequest& req, const std::string& channel_id) {
   if (d.webhooks == nullptr || !IsPrefixedHexId(channel_id, "chn_")) {
     return ErrorResponse(404, "not_found", "no such resource", req.request_id);
@@ -544,20 +565,22 @@ HttpResponse Webhook(const MessagingRouteDeps& d, const HttpRequest& req, const 
   if (req.HeaderCount("x-hub-signature-256") > 1) {
     return ErrorResponse(401, "signature_malformed", "X-Hub-Signature-256 is repeated", req.request_id);
   }
-  WebhookOutcome o = d.webhooks->Receive(channel_id, req.Header("x-hub-signature-256"), req.body, d.json_limits);
-  if (o.http_status != 200) {
-    HttpResponse r = ErrorResponse(o.http_status, o.error_code,
-                                   o.http_status == 401 ? "the webhook signature is missing, malformed or wrong"
-                                                        : "temporarily unavailable; retry later",
-                                   req.request_id);
-    r.error_code = o.error_code;
-    if (o.http_status == 503) r.headers.emplace_back("Retry-After", "5");
-    return r;
+  if (req.defer) {
+    // The 200 waits for the group commit (F-01) without holding a worker:
+    // the answer is written when the committer is done.
+    HttpRespond respond = req.defer();
+    d.webhooks->ReceiveAsync(channel_id, req.Header("x-hub-signature-256"), req.body, d.json_limits,
+                             [respond, rid = req.request_id](std::function<WebhookOutcome()> outcome) {
+                               respond([outcome = std::move(outcome), rid] {
+                                 HttpResponse r = WebhookAnswer(outcome(), rid);
+                                 r.route = "/webhooks/whatsapp/{channel_id}";
+                                 return r;
+                               });
+                             });
+    return HttpResponse{};  // ignored: deferred
   }
-  HttpResponse r = JsonResponse(200, "");
-  r.content_type = "text/plain";
-  if (!o.error_code.empty()) r.log_detail = "quarantined: " + o.error_code;
-  return r;
+  return WebhookAnswer(d.webhooks->Receive(channel_id, req.Header("x-hub-signature-256"), req.body, d.json_limits),
+                       req.request_id);
 }
 
 }  // namespace cs::api_internal

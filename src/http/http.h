@@ -35,6 +35,11 @@ namespace cs {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+struct HttpResponse;
+// Answers a deferred request (HttpRequest::defer), once, from any thread:
+// `produce` runs on a server worker thread, and what it returns is written.
+using HttpRespond = std::function<void(std::function<HttpResponse()> produce)>;
+
 struct HttpRequest {
   std::string method;      // as sent, e.g. "GET"
   std::string target;      // request-target as sent (never logged: it may hold personal data)
@@ -45,6 +50,13 @@ struct HttpRequest {
   std::string request_id;
   std::string remote_address;  // the peer's IP, read once per connection (for the audit record only)
   bool tls = false;
+  // Set by the server (null elsewhere, e.g. in tests calling a handler):
+  // for a handler that waits on something without holding a worker thread
+  // (the group commit). Calling it takes over the answer: the handler's
+  // return value is ignored, and the returned HttpRespond answers later.
+  // The request object lives only until the handler returns: copy what the
+  // answer needs.
+  std::function<HttpRespond()> defer;
 
   // Returns the first header named `lower_name`, or nullptr.
   const std::string* Header(std::string_view lower_name) const;

@@ -250,15 +250,39 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     keep_alive_ = req.keep_alive() && !shared_->stopping;
 
     ++shared_->in_flight;
+    method_ = request.method;
+    bool deferred = false;
+    request.defer = [this, &deferred, id = request.request_id]() -> HttpRespond {
+      deferred = true;
+      // Keeps the session alive until answered; if the answer never comes,
+      // the session dies with the last copy and the connection closes. Posted
+      // to the session's strand: an answer given before the handler returned
+      // runs after it.
+      return [self = this->shared_from_this(), id](std::function<HttpResponse()> produce) {
+        net::post(self->Lowest().get_executor(), [self, id, produce = std::move(produce)] { self->Answer(produce, id); });
+      };
+    };
     HttpResponse response;
     try {
       response = shared_->handler(request);
     } catch (...) {
       // Handlers return errors as values; an exception here is a bug, answered without details.
       response = ErrorResponse(500, "internal_error", "internal error", request.request_id);
+      deferred = false;
     }
-    method_ = request.method;
+    if (deferred) return;  // HttpRespond writes the answer
     Write(std::move(response), request.request_id);
+  }
+
+  // Writes the answer of a deferred request, produced here on a worker.
+  void Answer(const std::function<HttpResponse()>& produce, const std::string& request_id) {
+    HttpResponse response;
+    try {
+      response = produce();
+    } catch (...) {
+      response = ErrorResponse(500, "internal_error", "internal error", request_id);
+    }
+    Write(std::move(response), request_id);
   }
 
   void Refuse(int status, std::string_view code, const std::string& message) {

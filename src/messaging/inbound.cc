@@ -177,6 +177,52 @@ Status MaskSplitCard(Store& store, TenantKeyring& keyring, const std::string& te
   return Status::Ok();
 }
 
+// Replies to send after the commit, each on the channel the message came in
+// on (its window is the open one): opt-out confirmations (channel id,
+// sender number, language) and the neutral payment reply (SEN-05).
+struct Reply {
+  std::string channel_id;
+  std::string to;
+  std::string language;
+};
+// First contacts to inform (GDPR Art. 13): the notice reserved for each.
+struct Information {
+  std::string channel_id;
+  std::string to;
+  std::string subject;
+  Notice notice;
+};
+
+}  // namespace
+
+// One delivery from its preparation (sealed, outside the transaction) to
+// after its commit: what Prepare made, what the unit fills in, what Finish
+// acts on. Shared by the caller and the pending unit.
+struct WebhookReceiver::Pending {
+  std::shared_ptr<const Admitted> source;  // the items below point into its batch
+  int64_t now = 0;
+  std::map<std::string, std::optional<Channel>> routes;
+  std::vector<Subscriber> subscribers;
+  TenantKeyring::NewSubjectKeys created_keys;
+  std::vector<Quarantined> quarantined;
+  std::optional<scan::ContentPolicy> policy;
+  std::vector<PreparedMessage> messages;
+  // Earlier messages whose stored copy must be masked (the first part of a split card).
+  std::vector<std::pair<std::string, std::string>> previous_updates;  // (inbound id, sealed payload)
+  std::vector<PreparedStatus> statuses;
+  std::vector<const whatsapp::TemplateUpdate*> reviews;
+  std::vector<PreparedPreference> prefs;
+  // Filled by the unit.
+  int dup = 0, msgs = 0, stats = 0;
+  WebhookOutcome outcome;  // statuses quarantined inside the unit
+  std::vector<Reply> optouts;
+  std::vector<Reply> card_senders;
+  std::vector<Information> informs;
+  std::vector<char> stored;  // per message: new, not a duplicate
+  std::vector<std::string> stopped_subjects;  // 131050 failures
+};
+
+namespace {
 }  // namespace
 
 void WebhookReceiver::SendOptOutConfirmation(const Channel& channel, const std::string& from,
@@ -261,8 +307,8 @@ Result<Channel> WebhookReceiver::FindChannel(const std::string& channel_id, bool
   return channel;
 }
 
-WebhookOutcome WebhookReceiver::Receive(const std::string& channel_id, const std::string* signature,
-                                        const std::string& raw_body, const JsonLimits& limits) {
+std::variant<WebhookOutcome, std::shared_ptr<const WebhookReceiver::Admitted>> WebhookReceiver::Admit(
+    const std::string& channel_id, const std::string* signature, const std::string& raw_body, const JsonLimits& limits) {
   // W-01: the MAC over the exact bytes, before any parsing.
   const std::string_view presented = signature != nullptr ? std::string_view(*signature) : std::string_view();
   bool cached = false;
@@ -311,30 +357,107 @@ WebhookOutcome WebhookReceiver::Receive(const std::string& channel_id, const std
   if (!root.ok()) return quarantine_whole("unparseable:" + root.status().machine_code());
   Result<whatsapp::WebhookBatch> batch = whatsapp::ParseWebhook(*root);
   if (!batch.ok()) return quarantine_whole("not_a_delivery");
+  auto admitted = std::make_shared<Admitted>();
+  admitted->channel = std::move(channel).value();
+  admitted->batch = std::move(batch).value();
+  return std::shared_ptr<const Admitted>(std::move(admitted));
+}
+
+WebhookOutcome WebhookReceiver::ProcessNow(std::shared_ptr<const Admitted> admitted) {
+  WebhookOutcome outcome;
   // A key conflict (another process made a first customer's key at the same
   // moment) committed nothing: prepared again, the stored key is used.
   Status s;
   const WebhookOutcome before = outcome;
   for (int attempt = 0; attempt < 3; ++attempt) {
     outcome = before;
-    s = Process(*channel, *batch, raw_body, outcome);
+    Result<std::shared_ptr<Pending>> pending = Prepare(admitted);
+    s = pending.status();
+    if (pending.ok()) {
+      Status committed = commits_.Run([&](StoreTransaction& tx) { return Commit(**pending, tx); });
+      s = Finish(**pending, committed, outcome);
+    }
     if (s.machine_code() != "subject_key_conflict") break;
   }
   if (!s.ok()) {
     // Nothing was committed: a non-200 makes Meta deliver it again.
-    WebhookOutcome failed = Refuse(503, s.machine_code().empty() ? "storage_unavailable" : s.machine_code());
-    return failed;
+    return Refuse(503, s.machine_code().empty() ? "storage_unavailable" : s.machine_code());
   }
   return outcome;
 }
 
-Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookBatch& batch,
-                                const std::string& /*raw_body*/, WebhookOutcome& outcome) {
-  const int64_t now = clock_.NowUnixMillis();
+WebhookOutcome WebhookReceiver::Receive(const std::string& channel_id, const std::string* signature,
+                                        const std::string& raw_body, const JsonLimits& limits) {
+  auto admitted = Admit(channel_id, signature, raw_body, limits);
+  if (auto* decided = std::get_if<WebhookOutcome>(&admitted)) return *decided;
+  return ProcessNow(std::get<std::shared_ptr<const Admitted>>(std::move(admitted)));
+}
+
+void WebhookReceiver::ReceiveAsync(const std::string& channel_id, const std::string* signature,
+                                   const std::string& raw_body, const JsonLimits& limits, Continuation then) {
+  auto admitted = Admit(channel_id, signature, raw_body, limits);
+  if (auto* decided = std::get_if<WebhookOutcome>(&admitted)) {
+    then([outcome = *decided] { return outcome; });
+    return;
+  }
+  auto source = std::get<std::shared_ptr<const Admitted>>(std::move(admitted));
+  Result<std::shared_ptr<Pending>> prepared = Prepare(source);
+  if (!prepared.ok()) {
+    const Status s = prepared.status();
+    if (s.machine_code() == "subject_key_conflict") {
+      then([this, source] { return ProcessNow(source); });
+    } else {
+      then([s] { return Refuse(503, s.machine_code().empty() ? "storage_unavailable" : s.machine_code()); });
+    }
+    return;
+  }
+  std::shared_ptr<Pending> pending = std::move(prepared).value();
+  // The wait for the commit holds no thread: `then` runs when the committer is done.
+  commits_.Submit([this, pending](StoreTransaction& tx) { return Commit(*pending, tx); },
+                  [this, pending, source, then = std::move(then)](Status committed) {
+                    then([this, pending, source, committed]() -> WebhookOutcome {
+                      WebhookOutcome outcome;
+                      Status s = Finish(*pending, committed, outcome);
+                      // Rare: another process made a first customer's key meanwhile. Again, waiting.
+                      if (s.machine_code() == "subject_key_conflict") return ProcessNow(source);
+                      if (!s.ok()) return Refuse(503, s.machine_code().empty() ? "storage_unavailable" : s.machine_code());
+                      return outcome;
+                    });
+                  });
+}
+
+Result<OutboxEntry> WebhookReceiver::Forward(Pending& pending, const Subscriber& sb, const std::string& field,
+                                             const std::string& waba, const std::string& value,
+                                             const std::string& subject) {
+  // One outbox entry per (event, subscriber), sealed; inserted only if the
+  // event is new (inside the transaction), so a replay forwards nothing.
+  // Sealed under the subject's key: erasing the subject shreds its pending events too.
+  const std::string& tenant = pending.source->channel.tenant_id;
+  OutboxEntry e;
+  CS_ASSIGN_OR_RETURN(e.id, NewTimeOrderedId(random_, "evt", pending.now));
+  e.tenant_id = tenant;
+  e.subject = subject;
+  e.subscriber_id = sb.id;
+  e.field = field;
+  e.waba_id = waba;
+  e.due_ms = pending.now;
+  e.created_at_ms = pending.now;
+  CS_ASSIGN_OR_RETURN(e.payload_sealed, keyring_.SealDeferred(tenant, value, FieldBinding{tenant, e.subject, e.id, "payload"},
+                                                              pending.created_keys));
+  return e;
+}
+
+Result<std::shared_ptr<WebhookReceiver::Pending>> WebhookReceiver::Prepare(std::shared_ptr<const Admitted> source) {
+  auto pending = std::make_shared<Pending>();
+  pending->source = std::move(source);
+  pending->now = clock_.NowUnixMillis();
+  const Channel& channel = pending->source->channel;
+  const whatsapp::WebhookBatch& batch = pending->source->batch;
+  const int64_t now = pending->now;
   const std::string& tenant = channel.tenant_id;
   // Items are routed by metadata.phone_number_id; only numbers of the
   // channel's own tenant are accepted through its URL (B-09, TEN-03).
-  std::map<std::string, std::optional<Channel>> routes;
+  std::map<std::string, std::optional<Channel>>& routes = pending->routes;
   auto route = [&](const std::string& pnid) -> Result<const Channel*> {
     auto it = routes.find(pnid);
     if (it == routes.end()) {
@@ -351,29 +474,16 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     return it->second ? &*it->second : nullptr;
   };
 
-  CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, store_.messaging().ListSubscribers(tenant));
+  CS_ASSIGN_OR_RETURN(pending->subscribers, store_.messaging().ListSubscribers(tenant));
+  const std::vector<Subscriber>& subscribers = pending->subscribers;
   // Keys of customers seen for the first time: stored with the messages, not on their own.
-  TenantKeyring::NewSubjectKeys created_keys;
-  // One outbox entry per (event, subscriber), sealed; inserted only if the
-  // event is new (inside the transaction), so a replay forwards nothing.
-  // Sealed under the subject's key: erasing the subject shreds its pending events too.
+  TenantKeyring::NewSubjectKeys& created_keys = pending->created_keys;
   auto forward = [&](const Subscriber& sb, const std::string& field, const std::string& waba,
-                     const std::string& value, const std::string& subject) -> Result<OutboxEntry> {
-    OutboxEntry e;
-    CS_ASSIGN_OR_RETURN(e.id, NewTimeOrderedId(random_, "evt", now));
-    e.tenant_id = tenant;
-    e.subject = subject;
-    e.subscriber_id = sb.id;
-    e.field = field;
-    e.waba_id = waba;
-    e.due_ms = now;
-    e.created_at_ms = now;
-    CS_ASSIGN_OR_RETURN(e.payload_sealed,
-                        keyring_.SealDeferred(tenant, value, FieldBinding{tenant, e.subject, e.id, "payload"}, created_keys));
-    return e;
+                     const std::string& value, const std::string& subject) {
+    return Forward(*pending, sb, field, waba, value, subject);
   };
 
-  std::vector<Quarantined> quarantined;
+  std::vector<Quarantined>& quarantined = pending->quarantined;
   auto quarantine = [&](const std::string& reason, const std::string& raw) -> Status {
     // Card numbers never reach storage, even in a body kept aside (CHAN-04).
     CS_ASSIGN_OR_RETURN(std::string sealed, keyring_.Seal(tenant, content_ != nullptr ? content_->MaskCards(raw) : raw,
@@ -382,16 +492,16 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     return Status::Ok();
   };
 
-  std::optional<scan::ContentPolicy> policy;
+  std::optional<scan::ContentPolicy>& policy = pending->policy;
   if (content_ != nullptr && !batch.messages.empty()) {
     CS_ASSIGN_OR_RETURN(policy, content_->PolicyFor(tenant));
   }
 
-  std::vector<PreparedMessage> messages;
+  std::vector<PreparedMessage>& messages = pending->messages;
   SplitCardDetector batch_splits;          // fragments of this delivery's own messages
   std::set<std::string> batch_fragments;   // customers with a message earlier in this delivery
   // Earlier messages whose stored copy must be masked (the first part of a split card).
-  std::vector<std::pair<std::string, std::string>> previous_updates;  // (inbound id, sealed payload)
+  std::vector<std::pair<std::string, std::string>>& previous_updates = pending->previous_updates;
   for (const whatsapp::InboundMessage& msg : batch.messages) {
     CS_ASSIGN_OR_RETURN(const Channel* target, route(msg.where.phone_number_id));
     if (target == nullptr || msg.id.empty()) {
@@ -442,7 +552,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     messages.push_back(std::move(p));
   }
 
-  std::vector<PreparedStatus> statuses;
+  std::vector<PreparedStatus>& statuses = pending->statuses;
   for (const whatsapp::StatusUpdate& st : batch.statuses) {
     CS_ASSIGN_OR_RETURN(const Channel* target, route(st.where.phone_number_id));
     if (target == nullptr || st.id.empty()) {
@@ -462,7 +572,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
   // Template reviews concern a WhatsApp Business Account: applied only when
   // it is one of this tenant's (a Meta app shared by several tenants
   // delivers every account's reviews to each), otherwise kept aside.
-  std::vector<const whatsapp::TemplateUpdate*> reviews;
+  std::vector<const whatsapp::TemplateUpdate*>& reviews = pending->reviews;
   if (!batch.templates.empty()) {
     CS_ASSIGN_OR_RETURN(std::vector<Channel> own, store_.messaging().ListChannels(tenant));
     for (const whatsapp::TemplateUpdate& t : batch.templates) {
@@ -479,7 +589,7 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     }
   }
 
-  std::vector<PreparedPreference> prefs;
+  std::vector<PreparedPreference>& prefs = pending->prefs;
   for (const whatsapp::UserPreference& pref : batch.preferences) {
     CS_ASSIGN_OR_RETURN(const Channel* target, route(pref.where.phone_number_id));
     if (target == nullptr || pref.wa_id.empty()) {
@@ -500,215 +610,226 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     prefs.push_back(std::move(p));
   }
 
-  int dup = 0, msgs = 0, stats = 0;
-  // Replies to send after the commit, each on the channel the message came in
-  // on (its window is the open one): opt-out confirmations (channel id,
-  // sender number, language) and the neutral payment reply (SEN-05).
-  struct Reply {
-    std::string channel_id;
-    std::string to;
-    std::string language;
+  pending->stored.assign(messages.size(), 0);
+  return pending;
+}
+
+Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
+  const Channel& channel = pending.source->channel;
+  const whatsapp::WebhookBatch& batch = pending.source->batch;
+  const int64_t now = pending.now;
+  const std::string& tenant = channel.tenant_id;
+  const std::vector<Subscriber>& subscribers = pending.subscribers;
+  const std::vector<PreparedMessage>& messages = pending.messages;
+  const std::vector<PreparedStatus>& statuses = pending.statuses;
+  const std::vector<PreparedPreference>& prefs = pending.prefs;
+  const std::vector<Quarantined>& quarantined = pending.quarantined;
+  const auto& previous_updates = pending.previous_updates;
+  const auto& reviews = pending.reviews;
+  const TenantKeyring::NewSubjectKeys& created_keys = pending.created_keys;
+  int& dup = pending.dup;
+  int& msgs = pending.msgs;
+  int& stats = pending.stats;
+  WebhookOutcome& outcome = pending.outcome;
+  auto& optouts = pending.optouts;
+  auto& card_senders = pending.card_senders;
+  auto& informs = pending.informs;
+  auto& stored = pending.stored;
+  auto& stopped_subjects = pending.stopped_subjects;
+  auto forward = [&](const Subscriber& sb, const std::string& field, const std::string& waba,
+                     const std::string& value, const std::string& subject) {
+    return Forward(pending, sb, field, waba, value, subject);
   };
-  std::vector<Reply> optouts;
-  std::vector<Reply> card_senders;
-  // First contacts to inform (GDPR Art. 13): the notice reserved for each.
-  struct Information {
-    std::string channel_id;
-    std::string to;
-    std::string subject;
-    Notice notice;
-  };
-  std::vector<Information> informs;
-  std::vector<char> stored(messages.size(), 0);  // per message: new, not a duplicate
-  std::vector<std::string> stopped_subjects;  // 131050 failures
-  Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
-    dup = msgs = stats = 0;
-    optouts.clear();
-    card_senders.clear();
-    informs.clear();
-    std::fill(stored.begin(), stored.end(), 0);
-    stopped_subjects.clear();
-    MessagingRepository& repo = tx.messaging();
-    std::vector<AuditEvent> events;
-    for (const PreparedMessage& p : messages) {
-      CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("m:" + p.record.wamid, now));
-      if (!fresh) {
-        ++dup;
-        continue;
-      }
-      CS_RETURN_IF_ERROR(repo.InsertInbound(p.record));
-      // A file the customer sent: the tenant may read it through the gateway (docs/media.md).
-      CS_RETURN_IF_ERROR(RecordInboundMedia(tx, p.record, p.msg->raw_json, now));
-      stored[static_cast<size_t>(&p - messages.data())] = 1;
-      for (const OutboxEntry& e : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
-      if (consent_ != nullptr && !p.record.subject.empty()) {
-        // Opt-out at every interaction (CONS-05), confirmations (CONS-01).
-        InboundConsentOutcome co;
-        CS_RETURN_IF_ERROR(consent_->OnInbound(tx, tenant, p.record.channel_id, p.record.subject, p.msg->text,
-                                               p.msg->reply_id, p.record.wamid, events, co));
-        if (co.opted_out && !p.msg->from.empty()) optouts.push_back({p.record.channel_id, p.msg->from, co.language});
-        // The information message at first contact; not in answer to a STOP,
-        // which gets its one confirmation and nothing more (CONS-05).
-        if (!co.stop_keyword && !p.msg->from.empty()) {
-          CS_ASSIGN_OR_RETURN(std::optional<Notice> notice,
-                              consent_->notices().ReserveInformation(tx, tenant, p.record.subject,
-                                                                     LanguageForPhone("+" + p.msg->from),
-                                                                     p.record.channel_id));
-          if (notice) informs.push_back({p.record.channel_id, p.msg->from, p.record.subject, std::move(*notice)});
-        }
-      }
-      if (!p.record.subject.empty()) CS_RETURN_IF_ERROR(repo.TouchWindow(p.record.channel_id, p.record.subject, p.record.sent_at_ms));
-      AuditEvent e;
-      e.tenant_id = tenant;
-      e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
-      e.action = "message.receive";
-      e.subject = p.record.subject;
-      e.resource = "inbound:" + p.record.id;
-      JsonWriter w;
-      w.BeginObject().Key("type").String(p.record.type).Key("channel_id").String(p.record.channel_id);
-      if (!p.content_findings.empty()) w.Key("content").Raw(p.content_findings);
-      e.details = w.EndObject().Take();
-      const AuditEvent receive = e;
-      events.push_back(std::move(e));
-      if (p.card) {
-        // The tenant's notice that a customer typed a card number: no digits in it (CHAN-04).
-        AuditEvent pan = receive;
-        pan.actor = AuditActor{"system", "whatsapp", "content", ""};
-        pan.action = "content.pan_received";
-        pan.outcome = "masked";
-        pan.details = p.split_card ? R"({"split":true})" : "{}";
-        events.push_back(std::move(pan));
-        if (!p.msg->from.empty()) card_senders.push_back({p.record.channel_id, p.msg->from, ""});
-      }
-      if (p.health) {
-        // Possible PHI (SEN-02): the operator's flag; the terms stay in the sealed message.
-        AuditEvent phi = receive;
-        phi.actor = AuditActor{"system", "whatsapp", "content", ""};
-        phi.action = "content.phi_flagged";
-        phi.outcome = "flagged";
-        phi.details = "{}";
-        events.push_back(std::move(phi));
-      }
-      ++msgs;
+  MessagingRepository& repo = tx.messaging();
+  std::vector<AuditEvent> events;
+  for (const PreparedMessage& p : messages) {
+    CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("m:" + p.record.wamid, now));
+    if (!fresh) {
+      ++dup;
+      continue;
     }
-    for (const auto& [id, sealed] : previous_updates) {
-      Status updated = repo.UpdateInboundPayload(tenant, id, sealed);
-      // Purged since (retention) is fine: nothing is left to mask.
-      if (!updated.ok() && updated.code() != StatusCode::kNotFound) return updated;
+    CS_RETURN_IF_ERROR(repo.InsertInbound(p.record));
+    // A file the customer sent: the tenant may read it through the gateway (docs/media.md).
+    CS_RETURN_IF_ERROR(RecordInboundMedia(tx, p.record, p.msg->raw_json, now));
+    stored[static_cast<size_t>(&p - messages.data())] = 1;
+    for (const OutboxEntry& e : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
+    if (consent_ != nullptr && !p.record.subject.empty()) {
+      // Opt-out at every interaction (CONS-05), confirmations (CONS-01).
+      InboundConsentOutcome co;
+      CS_RETURN_IF_ERROR(consent_->OnInbound(tx, tenant, p.record.channel_id, p.record.subject, p.msg->text,
+                                             p.msg->reply_id, p.record.wamid, events, co));
+      if (co.opted_out && !p.msg->from.empty()) optouts.push_back({p.record.channel_id, p.msg->from, co.language});
+      // The information message at first contact; not in answer to a STOP,
+      // which gets its one confirmation and nothing more (CONS-05).
+      if (!co.stop_keyword && !p.msg->from.empty()) {
+        CS_ASSIGN_OR_RETURN(std::optional<Notice> notice,
+                            consent_->notices().ReserveInformation(tx, tenant, p.record.subject,
+                                                                   LanguageForPhone("+" + p.msg->from),
+                                                                   p.record.channel_id));
+        if (notice) informs.push_back({p.record.channel_id, p.msg->from, p.record.subject, std::move(*notice)});
+      }
     }
-    for (const PreparedStatus& p : statuses) {
-      const whatsapp::StatusUpdate& st = *p.status;
-      CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("s:" + st.id + ":" + st.status, now));
-      if (!fresh) {
-        ++dup;
-        continue;
-      }
-      Result<MessageRecord> found = repo.FindMessageByWamid(st.id);
-      if (!found.ok() && found.status().code() == StatusCode::kNotFound && !p.tagged_message_id.empty()) {
-        found = repo.FindMessage(p.tagged_message_id);
-      }
-      if (!found.ok() && found.status().code() != StatusCode::kNotFound) return found.status();
-      if (!found.ok() || found->tenant_id != tenant) {
-        // B-08: an unknown wamid (or another tenant's) is kept aside, never applied.
-        CS_ASSIGN_OR_RETURN(std::string sealed, keyring_.Seal(tenant, st.raw_json, FieldBinding{tenant, "", "quarantine", "body"}));
-        CS_RETURN_IF_ERROR(repo.Quarantine(now, "unknown_wamid", sealed));
-        ++outcome.quarantined;
-        continue;
-      }
-      MessageRecord m = std::move(found).value();
-      if (m.wamid.empty()) m.wamid = st.id;
-      int64_t provider_code = st.error_codes.empty() ? 0 : st.error_codes.front();
-      CS_RETURN_IF_ERROR(repo.InsertStatusEvent(
-          StatusEventRecord{m.id, st.status, st.timestamp > 0 ? st.timestamp * 1000 : now, now, provider_code}));
-      int64_t bit = StatusBit(st.status);
-      if (bit != 0) {
-        int64_t effective = m.seen | bit | (m.state == "failed" ? kSeenFailed : 0);
-        m.seen |= bit;
-        std::string next = StateFor(effective, m.state == "unknown" ? "unknown" : "accepted");
-        if (bit == kSeenFailed && m.error_code.empty()) {
-          m.error_code = FailureCodeFor(static_cast<int>(provider_code));
-          m.provider_code = provider_code;
-        }
-        if (next != "failed" && next != "unknown") m.error_code.clear();
-        m.state = next;
-      }
-      m.updated_at_ms = now;
-      CS_RETURN_IF_ERROR(repo.UpdateMessage(m));
-      if (consent_ != nullptr && provider_code == 131050 && !m.subject.empty()) {
-        // Meta says the user stopped marketing: the ledger follows (CONS-05).
-        CS_RETURN_IF_ERROR(consent_->OnMarketingStop(tx, tenant, m.subject, "provider_131050", events));
-        stopped_subjects.push_back(m.subject);
-      }
-      for (const Subscriber& sb : subscribers) {
-        if (!Wants(sb, "statuses")) continue;
-        CS_ASSIGN_OR_RETURN(OutboxEntry e,
-                            forward(sb, "messages", st.where.waba_id, ForwardedStatusValue(st, m, sb), m.subject));
-        CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
-      }
-      ++stats;
+    if (!p.record.subject.empty()) CS_RETURN_IF_ERROR(repo.TouchWindow(p.record.channel_id, p.record.subject, p.record.sent_at_ms));
+    AuditEvent e;
+    e.tenant_id = tenant;
+    e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
+    e.action = "message.receive";
+    e.subject = p.record.subject;
+    e.resource = "inbound:" + p.record.id;
+    JsonWriter w;
+    w.BeginObject().Key("type").String(p.record.type).Key("channel_id").String(p.record.channel_id);
+    if (!p.content_findings.empty()) w.Key("content").Raw(p.content_findings);
+    e.details = w.EndObject().Take();
+    const AuditEvent receive = e;
+    events.push_back(std::move(e));
+    if (p.card) {
+      // The tenant's notice that a customer typed a card number: no digits in it (CHAN-04).
+      AuditEvent pan = receive;
+      pan.actor = AuditActor{"system", "whatsapp", "content", ""};
+      pan.action = "content.pan_received";
+      pan.outcome = "masked";
+      pan.details = p.split_card ? R"({"split":true})" : "{}";
+      events.push_back(std::move(pan));
+      if (!p.msg->from.empty()) card_senders.push_back({p.record.channel_id, p.msg->from, ""});
     }
-    for (const PreparedPreference& p : prefs) {
-      CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("p:" + p.subject + ":" + p.pref->category + ":" + p.pref->value +
-                                                        ":" + std::to_string(p.pref->timestamp),
-                                                    now));
-      if (!fresh) {
-        ++dup;
-        continue;
+    if (p.health) {
+      // Possible PHI (SEN-02): the operator's flag; the terms stay in the sealed message.
+      AuditEvent phi = receive;
+      phi.actor = AuditActor{"system", "whatsapp", "content", ""};
+      phi.action = "content.phi_flagged";
+      phi.outcome = "flagged";
+      phi.details = "{}";
+      events.push_back(std::move(phi));
+    }
+    ++msgs;
+  }
+  for (const auto& [id, sealed] : previous_updates) {
+    Status updated = repo.UpdateInboundPayload(tenant, id, sealed);
+    // Purged since (retention) is fine: nothing is left to mask.
+    if (!updated.ok() && updated.code() != StatusCode::kNotFound) return updated;
+  }
+  for (const PreparedStatus& p : statuses) {
+    const whatsapp::StatusUpdate& st = *p.status;
+    CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("s:" + st.id + ":" + st.status, now));
+    if (!fresh) {
+      ++dup;
+      continue;
+    }
+    Result<MessageRecord> found = repo.FindMessageByWamid(st.id);
+    if (!found.ok() && found.status().code() == StatusCode::kNotFound && !p.tagged_message_id.empty()) {
+      found = repo.FindMessage(p.tagged_message_id);
+    }
+    if (!found.ok() && found.status().code() != StatusCode::kNotFound) return found.status();
+    if (!found.ok() || found->tenant_id != tenant) {
+      // B-08: an unknown wamid (or another tenant's) is kept aside, never applied.
+      CS_ASSIGN_OR_RETURN(std::string sealed, keyring_.Seal(tenant, st.raw_json, FieldBinding{tenant, "", "quarantine", "body"}));
+      CS_RETURN_IF_ERROR(repo.Quarantine(now, "unknown_wamid", sealed));
+      ++outcome.quarantined;
+      continue;
+    }
+    MessageRecord m = std::move(found).value();
+    if (m.wamid.empty()) m.wamid = st.id;
+    int64_t provider_code = st.error_codes.empty() ? 0 : st.error_codes.front();
+    CS_RETURN_IF_ERROR(repo.InsertStatusEvent(
+        StatusEventRecord{m.id, st.status, st.timestamp > 0 ? st.timestamp * 1000 : now, now, provider_code}));
+    int64_t bit = StatusBit(st.status);
+    if (bit != 0) {
+      int64_t effective = m.seen | bit | (m.state == "failed" ? kSeenFailed : 0);
+      m.seen |= bit;
+      std::string next = StateFor(effective, m.state == "unknown" ? "unknown" : "accepted");
+      if (bit == kSeenFailed && m.error_code.empty()) {
+        m.error_code = FailureCodeFor(static_cast<int>(provider_code));
+        m.provider_code = provider_code;
       }
-      for (const OutboxEntry& f : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(f));
-      if (consent_ != nullptr && p.pref->category == "marketing_messages" && p.pref->value == "stop") {
-        CS_RETURN_IF_ERROR(consent_->OnMarketingStop(tx, tenant, p.subject, "user_preferences", events));
-      }
-      AuditEvent e;
-      e.tenant_id = tenant;
-      e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
-      e.action = "preference.update";
-      e.subject = p.subject;
-      e.resource = "channel:" + channel.id;
-      JsonWriter w;
-      w.BeginObject().Key("category").String(p.pref->category).Key("value").String(p.pref->value).EndObject();
-      e.details = w.Take();
-      events.push_back(std::move(e));
+      if (next != "failed" && next != "unknown") m.error_code.clear();
+      m.state = next;
     }
-    for (const whatsapp::TemplateUpdate* t : reviews) {
-      // Meta's review of a template: the send gate follows it. Not
-      // deduplicated: a redelivery sets the same state again, and two real
-      // changes can look alike (PAUSED, APPROVED, PAUSED again).
-      if (consent_ == nullptr) continue;
-      TemplateReview review{t->name, t->language, t->status, t->category, t->correct_category, t->change_at * 1000};
-      CS_RETURN_IF_ERROR(consent_->ApplyTemplateReview(tx, tenant, review, events));
+    m.updated_at_ms = now;
+    CS_RETURN_IF_ERROR(repo.UpdateMessage(m));
+    if (consent_ != nullptr && provider_code == 131050 && !m.subject.empty()) {
+      // Meta says the user stopped marketing: the ledger follows (CONS-05).
+      CS_RETURN_IF_ERROR(consent_->OnMarketingStop(tx, tenant, m.subject, "provider_131050", events));
+      stopped_subjects.push_back(m.subject);
     }
-    for (const whatsapp::ValueError& err : batch.errors) {
-      // Value-level errors (e.g. 130429 for the number) concern the channel, not a person.
-      AuditEvent e;
-      e.tenant_id = tenant;
-      e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
-      e.action = "provider.error";
-      e.resource = "channel:" + channel.id;
-      e.outcome = "provider_" + std::to_string(err.code);
-      events.push_back(std::move(e));
+    for (const Subscriber& sb : subscribers) {
+      if (!Wants(sb, "statuses")) continue;
+      CS_ASSIGN_OR_RETURN(OutboxEntry e,
+                          forward(sb, "messages", st.where.waba_id, ForwardedStatusValue(st, m, sb), m.subject));
+      CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
     }
-    for (const Quarantined& q : quarantined) CS_RETURN_IF_ERROR(repo.Quarantine(now, q.reason, q.sealed));
-    // Last: the status forwards above may have made keys too.
-    CS_RETURN_IF_ERROR(keyring_.StoreSubjectKeys(tx, created_keys));
-    if (!events.empty()) CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), events));
-    return Status::Ok();
-  });
+    ++stats;
+  }
+  for (const PreparedPreference& p : prefs) {
+    CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("p:" + p.subject + ":" + p.pref->category + ":" + p.pref->value +
+                                                      ":" + std::to_string(p.pref->timestamp),
+                                                  now));
+    if (!fresh) {
+      ++dup;
+      continue;
+    }
+    for (const OutboxEntry& f : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(f));
+    if (consent_ != nullptr && p.pref->category == "marketing_messages" && p.pref->value == "stop") {
+      CS_RETURN_IF_ERROR(consent_->OnMarketingStop(tx, tenant, p.subject, "user_preferences", events));
+    }
+    AuditEvent e;
+    e.tenant_id = tenant;
+    e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
+    e.action = "preference.update";
+    e.subject = p.subject;
+    e.resource = "channel:" + channel.id;
+    JsonWriter w;
+    w.BeginObject().Key("category").String(p.pref->category).Key("value").String(p.pref->value).EndObject();
+    e.details = w.Take();
+    events.push_back(std::move(e));
+  }
+  for (const whatsapp::TemplateUpdate* t : reviews) {
+    // Meta's review of a template: the send gate follows it. Not
+    // deduplicated: a redelivery sets the same state again, and two real
+    // changes can look alike (PAUSED, APPROVED, PAUSED again).
+    if (consent_ == nullptr) continue;
+    TemplateReview review{t->name, t->language, t->status, t->category, t->correct_category, t->change_at * 1000};
+    CS_RETURN_IF_ERROR(consent_->ApplyTemplateReview(tx, tenant, review, events));
+  }
+  for (const whatsapp::ValueError& err : batch.errors) {
+    // Value-level errors (e.g. 130429 for the number) concern the channel, not a person.
+    AuditEvent e;
+    e.tenant_id = tenant;
+    e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
+    e.action = "provider.error";
+    e.resource = "channel:" + channel.id;
+    e.outcome = "provider_" + std::to_string(err.code);
+    events.push_back(std::move(e));
+  }
+  for (const Quarantined& q : quarantined) CS_RETURN_IF_ERROR(repo.Quarantine(now, q.reason, q.sealed));
+  // Last: the status forwards above may have made keys too.
+  CS_RETURN_IF_ERROR(keyring_.StoreSubjectKeys(tx, created_keys));
+  if (!events.empty()) CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), events));
+  return Status::Ok();
+}
+
+Status WebhookReceiver::Finish(Pending& pending, const Status& s, WebhookOutcome& outcome) {
+  const Channel& channel = pending.source->channel;
+  const int64_t now = pending.now;
+  const std::string& tenant = channel.tenant_id;
+  const std::vector<PreparedMessage>& messages = pending.messages;
+  const std::vector<PreparedPreference>& prefs = pending.prefs;
+  const auto& routes = pending.routes;
+  const std::optional<scan::ContentPolicy>& policy = pending.policy;
+  if (s.ok()) {
+    keyring_.SubjectKeysStored(pending.created_keys);
+  } else if (s.machine_code() == "subject_key_conflict") {
+    keyring_.DropUnstored(pending.created_keys);
+  }
   if (consent_ != nullptr) {
     // Whatever committed (or not), the consent index must re-read these subjects.
     for (const PreparedMessage& p : messages) consent_->Forget(tenant, p.record.subject);
     for (const PreparedPreference& p : prefs) consent_->Forget(tenant, p.subject);
-    for (const std::string& subject : stopped_subjects) consent_->Forget(tenant, subject);
-  }
-  if (s.ok()) {
-    keyring_.SubjectKeysStored(created_keys);
-  } else if (s.machine_code() == "subject_key_conflict") {
-    keyring_.DropUnstored(created_keys);
+    for (const std::string& subject : pending.stopped_subjects) consent_->Forget(tenant, subject);
   }
   CS_RETURN_IF_ERROR(s);
   for (size_t i = 0; i < messages.size(); ++i) {
     const PreparedMessage& p = messages[i];
-    if (stored[i] && !p.fragment_key.empty()) splits_.Remember(p.fragment_key, p.record.id, p.msg->text, p.split_card, now);
+    if (pending.stored[i] && !p.fragment_key.empty()) splits_.Remember(p.fragment_key, p.record.id, p.msg->text, p.split_card, now);
   }
   auto channel_of = [&](const std::string& id) -> const Channel& {
     for (const auto& [pnid, routed] : routes) {
@@ -716,14 +837,14 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
     }
     return channel;
   };
-  for (const Reply& r : optouts) SendOptOutConfirmation(channel_of(r.channel_id), r.to, r.language);
-  for (const Information& i : informs) {
+  for (const Reply& r : pending.optouts) SendOptOutConfirmation(channel_of(r.channel_id), r.to, r.language);
+  for (const Information& i : pending.informs) {
     Result<std::string> sent = SendText(channel_of(i.channel_id), i.to, NoticeRegistry::InformationText(i.notice),
                                         AuditActor{"system", "notice", "notice", ""});
     // A failed send releases the reservation: the next contact tries again.
     consent_->notices().Delivered(tenant, i.subject, i.notice, i.channel_id, sent).IgnoreError();
   }
-  for (const Reply& r : card_senders) {
+  for (const Reply& r : pending.card_senders) {
     // An automated reply: it carries the opt-out footer (CONS-07). The
     // customer's language is not known here, so English.
     const std::string text = policy && !policy->pan_reply.empty() ? policy->pan_reply : std::string(kDefaultPanReply);
@@ -732,10 +853,11 @@ Status WebhookReceiver::Process(const Channel& channel, const whatsapp::WebhookB
         .status()
         .IgnoreError();
   }
-  outcome.messages = msgs;
-  outcome.statuses = stats;
-  outcome.duplicates = dup;
-  outcome.quarantined += static_cast<int>(quarantined.size());
+  outcome = pending.outcome;
+  outcome.messages = pending.msgs;
+  outcome.statuses = pending.stats;
+  outcome.duplicates = pending.dup;
+  outcome.quarantined += static_cast<int>(pending.quarantined.size());
   return Status::Ok();
 }
 

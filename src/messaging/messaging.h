@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "audit/audit.h"
@@ -764,10 +765,40 @@ class WebhookReceiver {
   // anything is parsed (W-01); everything is committed before 200.
   WebhookOutcome Receive(const std::string& channel_id, const std::string* signature, const std::string& raw_body,
                          const JsonLimits& limits);
+  // Receive without a thread blocked on the group commit: checks and
+  // prepares on the calling thread, then `then` is called, from the calling
+  // thread or the committer's, with a function that finishes the delivery
+  // (post-commit state and automated replies, which may wait on a commit of
+  // their own) and returns its outcome. That function must be run on
+  // another thread than the committer's (the HTTP server's workers).
+  using Continuation = std::function<void(std::function<WebhookOutcome()>)>;
+  void ReceiveAsync(const std::string& channel_id, const std::string* signature, const std::string& raw_body,
+                    const JsonLimits& limits, Continuation then);
 
  private:
-  Status Process(const Channel& channel, const whatsapp::WebhookBatch& batch, const std::string& raw_body,
-                 WebhookOutcome& outcome);
+  // A delivery whose channel and signature checked out, parsed.
+  struct Admitted {
+    Channel channel;
+    whatsapp::WebhookBatch batch;
+  };
+  struct Pending;  // inbound.cc
+  // The checks before anything is prepared: the channel, the signature (W-01),
+  // the parse. An outcome when the delivery is decided there (refused, or
+  // kept aside as unreadable).
+  std::variant<WebhookOutcome, std::shared_ptr<const Admitted>> Admit(const std::string& channel_id,
+                                                                      const std::string* signature,
+                                                                      const std::string& raw_body,
+                                                                      const JsonLimits& limits);
+  // Prepares, commits (waiting) and finishes, starting over after a key conflict.
+  WebhookOutcome ProcessNow(std::shared_ptr<const Admitted> admitted);
+  // Everything sealed and looked up before the transaction.
+  Result<std::shared_ptr<Pending>> Prepare(std::shared_ptr<const Admitted> source);
+  // The unit of work in the group commit.
+  Status Commit(Pending& pending, StoreTransaction& tx);
+  // After the commit (or its failure): caches, split-card state, replies; the outcome.
+  Status Finish(Pending& pending, const Status& committed, WebhookOutcome& outcome);
+  Result<OutboxEntry> Forward(Pending& pending, const Subscriber& sb, const std::string& field,
+                              const std::string& waba, const std::string& value, const std::string& subject);
   void SendOptOutConfirmation(const Channel& channel, const std::string& from, const std::string& language);
   // Queues an automated text reply; returns the message id.
   Result<std::string> SendText(const Channel& channel, const std::string& to, const std::string& text,

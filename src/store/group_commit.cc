@@ -1,6 +1,7 @@
 // GroupCommitter (store.h): one committer thread, units queued by callers.
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -17,6 +18,9 @@ struct Unit {
   // One per caller: waking only the callers of a finished batch, not every
   // waiting thread, matters when dozens of requests wait on one core.
   std::condition_variable cv;
+  // Submit(): the unit owns its work, and nobody waits on cv.
+  std::function<Status(StoreTransaction&)> owned_work;
+  std::function<void(Status)> callback;
 };
 
 }  // namespace
@@ -26,7 +30,7 @@ struct GroupCommitter::Impl {
   size_t max_batch;
   std::mutex mu;
   std::condition_variable wake_committer;
-  std::deque<Unit*> queue;  // guarded by mu
+  std::deque<Unit*> queue;  // guarded by mu; submitted units are owned by the queue, then by Loop
   bool stopping = false;    // guarded by mu
   std::thread thread;
 
@@ -34,13 +38,18 @@ struct GroupCommitter::Impl {
 
   void Loop() {
     std::vector<Unit*> batch;
+    std::vector<std::unique_ptr<Unit>> submitted;  // owned here until answered
+    std::vector<bool> is_submitted;                 // per batch entry
     std::unique_lock lock(mu);
     while (true) {
       wake_committer.wait(lock, [this] { return stopping || !queue.empty(); });
       if (queue.empty() && stopping) return;
       batch.clear();
+      is_submitted.clear();
       while (!queue.empty() && batch.size() < max_batch) {
         batch.push_back(queue.front());
+        is_submitted.push_back(batch.back()->callback != nullptr);
+        if (is_submitted.back()) submitted.emplace_back(batch.back());
         queue.pop_front();
       }
       lock.unlock();
@@ -53,8 +62,14 @@ struct GroupCommitter::Impl {
         }
         return Status::Ok();
       });
+      // Submitted units are answered outside the lock (their callbacks may
+      // take it to submit more), then freed; waiting callers are woken under it.
+      for (const std::unique_ptr<Unit>& u : submitted) u->callback(committed.ok() ? u->result : committed);
+      submitted.clear();
       lock.lock();
-      for (Unit* u : batch) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        Unit* u = batch[i];
+        if (is_submitted[i]) continue;  // answered above, and freed
         // A failed commit undoes every unit of the batch: each caller gets that error.
         if (!committed.ok()) u->result = committed;
         u->done = true;
@@ -85,6 +100,22 @@ Status GroupCommitter::Run(const std::function<Status(StoreTransaction&)>& work)
   impl_->wake_committer.notify_one();
   unit.cv.wait(lock, [&] { return unit.done; });
   return unit.result;
+}
+
+void GroupCommitter::Submit(std::function<Status(StoreTransaction&)> work, std::function<void(Status)> done) {
+  auto unit = std::make_unique<Unit>();
+  unit->owned_work = std::move(work);
+  unit->work = &unit->owned_work;
+  unit->callback = std::move(done);
+  {
+    std::lock_guard lock(impl_->mu);
+    if (!impl_->stopping) {
+      impl_->queue.push_back(unit.release());  // Loop takes ownership
+      impl_->wake_committer.notify_one();
+      return;
+    }
+  }
+  unit->callback(Unavailable("storage_unavailable", "the store is shutting down"));
 }
 
 }  // namespace cs

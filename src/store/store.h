@@ -811,6 +811,10 @@ class GroupCommitter {
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
   Status Run(const std::function<Status(StoreTransaction&)>& work);
+  // Like Run, without waiting: `done` is called on the committer thread with
+  // the unit's result once its batch committed (or failed). `done` must be
+  // quick and must not wait on this committer (post the rest elsewhere).
+  void Submit(std::function<Status(StoreTransaction&)> work, std::function<void(Status)> done);
 
  private:
   struct Impl;

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "store/conformance/store_conformance.h"
 #include "store/store.h"
@@ -60,6 +62,51 @@ TEST(SqliteStoreTest, NotADatabaseIsReportedAsDamage) {
   auto store = OpenSqliteStore(options);
   Status s = store.ok() ? (*store)->Migrate().status() : store.status();
   EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+}
+
+// Units submitted without waiting (the webhook path) are answered exactly
+// once, after their batch committed, each with its own result, and share
+// batches with units whose callers wait; one failing unit undoes only itself.
+// covers: F-01
+TEST(GroupCommitterTest, SubmittedUnitsAreAnsweredOnceAfterTheirCommit) {
+  auto store = MakeSqlite();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Migrate().ok());
+  ASSERT_TRUE(store->tenants().Create({"ten_taken", "taken", 1, std::nullopt, std::nullopt}).ok());
+  constexpr int kThreads = 4, kPerThread = 50;
+  std::atomic<int> answered{0}, failed{0}, visible{0};
+  {
+    GroupCommitter commits(*store);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          const std::string id = "ten_" + std::to_string(t) + "_" + std::to_string(i);
+          const bool bad = i % 10 == 9;  // a name taken: this unit fails, its batch commits
+          auto work = [id, bad](StoreTransaction& tx) {
+            return tx.tenants().Create({id, bad ? "taken" : id, 1, std::nullopt, std::nullopt});
+          };
+          if (i % 2 == 0) {
+            Status s = commits.Run(work);
+            (s.ok() ? answered : failed)++;
+            continue;
+          }
+          commits.Submit(work, [&, id, bad, store_ptr = store.get()](Status s) {
+            (s.ok() ? answered : failed)++;
+            // Durable and visible from another connection when answered.
+            if (s.ok() && store_ptr->tenants().Get(id).ok()) visible++;
+            EXPECT_EQ(s.ok(), !bad) << id << " " << s.ToString();
+          });
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+  }  // the destructor finishes every submitted unit
+  const int bad_units = kThreads * (kPerThread / 10);
+  EXPECT_EQ(answered.load() + failed.load(), kThreads * kPerThread);
+  EXPECT_EQ(failed.load(), bad_units);
+  EXPECT_EQ(visible.load(), kThreads * kPerThread / 2 - bad_units);
+  EXPECT_EQ(static_cast<int>(store->tenants().List()->size()), kThreads * kPerThread - bad_units + 1);
 }
 
 }  // namespace
