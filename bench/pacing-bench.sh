@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Pacing: does the dispatcher hold a number to its configured throughput
 # without a single 130429? Starts `serve --demo` (gateway + sandbox, whose
-# limit is the same 80/s), queues N templates to distinct recipients, and
+# limit is the same 80/s), has N distinct customers write (each first
+# contact also gets the demo tenant's information notice), queues a reply to
+# each, and
 # samples the sandbox's accepted and throttled counters once a second.
 #   bench/pacing-bench.sh [MESSAGES]
 set -euo pipefail
@@ -20,17 +22,29 @@ port="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])
 key="$(grep -o 'csk_[A-Za-z0-9_-]*' "$work/out")"
 sandbox="$(grep -o 'Sandbox: *http://[0-9.:]*' "$work/out" | grep -o 'http://.*')"
 python3 - "$port" "$key" "$sandbox" "$messages" <<'PY'
-import json, sys, time, urllib.request
+import json, sys, time, urllib.error, urllib.request
 port, key, sandbox, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def writes(i):
+    # Each recipient writes first: a free-form reply inside the 24-hour
+    # window needs no consent (a template would need one per recipient).
+    body = json.dumps({"from": "49176%08d" % (30000000 + i), "type": "text", "text": {"body": "hi"}}).encode()
+    urllib.request.urlopen(urllib.request.Request(sandbox + "/_sandbox/inbound", body,
+                                                  {"Content-Type": "application/json"})).read()
 def post(i):
-    body = json.dumps({"to": "+49176%08d" % (30000000 + i), "type": "template",
-                       "template": {"name": "order_shipped", "language": {"code": "en_US"},
-                                    "components": [{"type": "body", "parameters": [{"type": "text", "text": "J"}]}]}}).encode()
+    body = json.dumps({"to": "+49176%08d" % (30000000 + i), "type": "text",
+                       "text": {"body": "Your order has shipped."}}).encode()
     req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/messages", body,
                                  {"Authorization": "Bearer " + key, "Content-Type": "application/json"})
-    urllib.request.urlopen(req).read()
+    for attempt in range(100):
+        try:
+            urllib.request.urlopen(req).read()
+            return
+        except urllib.error.HTTPError as e:
+            if e.code != 422 or attempt == 99: raise  # template_required: the inbound is not in yet
+            time.sleep(0.05)
 def stats():
     return json.load(urllib.request.urlopen(sandbox + "/_sandbox/stats"))
+for i in range(n): writes(i)
 for i in range(n): post(i)
 samples = []
 start = time.time()

@@ -21,8 +21,9 @@ const std::vector<KeySpec>& Table() {
        "port. The default is loopback-only: exposing the gateway is a deliberate act.",
        [](Config& c, const RawValue& v) { c.http.listen = S(v); }},
       {"http.threads", KeyType::kInt, "16", 1, 256, {},
-       "Worker threads serving HTTP connections. Handlers wait for the group commit of their writes, so "
-       "concurrent requests need threads rather than cores: more threads let more requests share one fsync.",
+       "Worker threads serving HTTP connections. API handlers wait on their worker for the group commit of their "
+       "writes, so concurrent API requests need threads rather than cores; Meta webhook deliveries wait without "
+       "holding one.",
        [](Config& c, const RawValue& v) { c.http.threads = static_cast<int>(I(v)); }},
       {"http.max_body_bytes", KeyType::kInt, "1048576", 1 * kKiB, 64 * kMiB, {},
        "Largest request body accepted. Larger bodies are refused with 413 `payload_too_large` while "
