@@ -41,7 +41,32 @@ struct Shared {
   HttpObserver observer;
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> deferred{0};  // answers taken over by a handler, not yet written
   std::atomic<bool> stopping{false};
+};
+
+// The one answer of a deferred request (HttpRequest::defer). Given once;
+// if every copy of the HttpRespond is dropped unanswered, a 500 is written,
+// so the request is never left hanging nor counted in flight forever.
+class DeferredAnswer {
+ public:
+  using Post = std::function<void(std::function<HttpResponse()>)>;
+  DeferredAnswer(Post post, std::string request_id) : post_(std::move(post)), request_id_(std::move(request_id)) {}
+  ~DeferredAnswer() {
+    Give([id = request_id_] { return ErrorResponse(500, "internal_error", "internal error", id); });
+  }
+  DeferredAnswer(const DeferredAnswer&) = delete;
+  DeferredAnswer& operator=(const DeferredAnswer&) = delete;
+  // The first call wins; later ones are ignored.
+  void Give(std::function<HttpResponse()> produce) {
+    if (answered_.exchange(true)) return;
+    post_(std::move(produce));
+  }
+
+ private:
+  Post post_;
+  std::string request_id_;
+  std::atomic<bool> answered_{false};
 };
 
 // Returns the position just past the blank line ending the header block, or 0.
@@ -251,26 +276,37 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
     ++shared_->in_flight;
     method_ = request.method;
-    bool deferred = false;
+    std::shared_ptr<DeferredAnswer> deferred;
     request.defer = [this, &deferred, id = request.request_id]() -> HttpRespond {
-      deferred = true;
-      // Keeps the session alive until answered; if the answer never comes,
-      // the session dies with the last copy and the connection closes. Posted
-      // to the session's strand: an answer given before the handler returned
-      // runs after it.
-      return [self = this->shared_from_this(), id](std::function<HttpResponse()> produce) {
-        net::post(self->Lowest().get_executor(), [self, id, produce = std::move(produce)] { self->Answer(produce, id); });
-      };
+      if (!deferred) {
+        ++shared_->deferred;
+        // Keeps the session alive until answered. Posted to the session's
+        // strand: an answer given before the handler returned runs after it.
+        deferred = std::make_shared<DeferredAnswer>(
+            [self = this->shared_from_this(), id](std::function<HttpResponse()> produce) {
+              net::post(self->Lowest().get_executor(), [self, id, produce = std::move(produce)] {
+                --self->shared_->deferred;
+                self->Answer(produce, id);
+              });
+            },
+            id);
+      }
+      return [answer = deferred](std::function<HttpResponse()> produce) { answer->Give(std::move(produce)); };
     };
     HttpResponse response;
     try {
       response = shared_->handler(request);
     } catch (...) {
       // Handlers return errors as values; an exception here is a bug, answered without details.
-      response = ErrorResponse(500, "internal_error", "internal error", request.request_id);
-      deferred = false;
+      const std::string id = request.request_id;
+      auto internal = [id] { return ErrorResponse(500, "internal_error", "internal error", id); };
+      if (deferred) {
+        deferred->Give(internal);  // unless it was answered already: one answer only
+        return;
+      }
+      response = internal();
     }
-    if (deferred) return;  // HttpRespond writes the answer
+    if (deferred) return;  // the DeferredAnswer writes it
     Write(std::move(response), request.request_id);
   }
 
@@ -412,13 +448,20 @@ class BeastServer final : public HttpServer {
       beast::error_code ec;
       acceptor_.close(ec);
       drain_deadline_ = Clock::now() + std::chrono::seconds(5);
+      deferred_deadline_ = Clock::now() + std::chrono::seconds(60);
       Drain();
     });
   }
 
  private:
   void Drain() {
-    if (shared_->in_flight == 0 || Clock::now() >= drain_deadline_) {
+    // Deferred answers (webhooks waiting on the group commit) get longer:
+    // their commit and post-commit work (opt-out confirmations) must not be
+    // cut off; they end when the committer does.
+    const auto now = Clock::now();
+    const bool requests_done = shared_->in_flight == 0 || now >= drain_deadline_;
+    const bool deferred_done = shared_->deferred == 0 || now >= deferred_deadline_;
+    if (requests_done && deferred_done) {
       ioc_.stop();
       return;
     }
@@ -473,6 +516,7 @@ class BeastServer final : public HttpServer {
   tcp::acceptor acceptor_;
   net::steady_timer drain_timer_;
   Clock::time_point drain_deadline_;
+  Clock::time_point deferred_deadline_;
   std::unique_ptr<ssl::context> tls_;
   uint16_t port_ = 0;
 };

@@ -336,6 +336,10 @@ struct Dispatcher::Impl {
                         keyring.Open(m.tenant_id, m.payload_sealed, FieldBinding{m.tenant_id, m.subject, m.id, "payload"}));
     CS_ASSIGN_OR_RETURN(std::shared_ptr<const ChannelSecrets> secrets, channels.Secrets(channel));
 
+    // Jobs put back to wait earlier in this batch are written before a send
+    // (which may take up to the HTTP timeout): never long enough for their
+    // lease to lapse and another worker to take them meanwhile.
+    CS_RETURN_IF_ERROR(FlushWaits(waits));
     int64_t at = ReserveSlot(channel);
     int64_t wait = at - SteadyMicros();
     if (wait > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait));

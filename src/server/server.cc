@@ -800,6 +800,9 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   if (dispatcher) dispatcher->Stop();
   if (forwarder) forwarder->Stop();
   demo_sandbox.Stop();
+  // Units still queued (a webhook whose answer the drain gave up on) run now,
+  // while everything they use is alive; their answers go nowhere.
+  if (messaging) messaging->commits->Stop();
   Status pending = api->FlushPendingAudit();
   Status stopped = pending.ok() ? RecordSystemEvent(audit, "system.stop", "{}") : pending;
   Status flushed = stopped.ok() ? audit.Flush() : stopped;

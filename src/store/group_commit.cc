@@ -64,7 +64,13 @@ struct GroupCommitter::Impl {
       });
       // Submitted units are answered outside the lock (their callbacks may
       // take it to submit more), then freed; waiting callers are woken under it.
-      for (const std::unique_ptr<Unit>& u : submitted) u->callback(committed.ok() ? u->result : committed);
+      for (const std::unique_ptr<Unit>& u : submitted) {
+        try {
+          u->callback(committed.ok() ? u->result : committed);
+        } catch (...) {
+          // Callbacks only hand the result on; one that throws must not stop every later commit.
+        }
+      }
       submitted.clear();
       lock.lock();
       for (size_t i = 0; i < batch.size(); ++i) {
@@ -82,13 +88,15 @@ struct GroupCommitter::Impl {
 GroupCommitter::GroupCommitter(Store& store, size_t max_batch)
     : impl_(std::make_unique<Impl>(store, std::max<size_t>(1, max_batch))) {}
 
-GroupCommitter::~GroupCommitter() {
+GroupCommitter::~GroupCommitter() { Stop(); }
+
+void GroupCommitter::Stop() {
   {
     std::lock_guard lock(impl_->mu);
     impl_->stopping = true;
   }
   impl_->wake_committer.notify_all();
-  impl_->thread.join();
+  if (impl_->thread.joinable()) impl_->thread.join();
 }
 
 Status GroupCommitter::Run(const std::function<Status(StoreTransaction&)>& work) {
@@ -106,7 +114,7 @@ void GroupCommitter::Submit(std::function<Status(StoreTransaction&)> work, std::
   auto unit = std::make_unique<Unit>();
   unit->owned_work = std::move(work);
   unit->work = &unit->owned_work;
-  unit->callback = std::move(done);
+  unit->callback = done ? std::move(done) : [](Status) {};
   {
     std::lock_guard lock(impl_->mu);
     if (!impl_->stopping) {

@@ -807,7 +807,11 @@ struct SqliteOptions {
 class GroupCommitter {
  public:
   explicit GroupCommitter(Store& store, size_t max_batch = 512);
-  ~GroupCommitter();  // finishes the units already submitted
+  ~GroupCommitter();  // Stop()
+  // Finishes the units already queued (their callbacks included), then
+  // refuses new ones (storage_unavailable). Call it before destroying what
+  // queued units or callbacks use. Idempotent; not from a callback.
+  void Stop();
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
   Status Run(const std::function<Status(StoreTransaction&)>& work);
