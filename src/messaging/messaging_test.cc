@@ -976,7 +976,9 @@ TEST_F(MessagingTest, UndeliverableEventsBecomeDeadLettersAndCanBeRequeued) {
   fo.idle_poll_ms = 5;
   fo.backoff_base_ms = 20;
   fo.backoff_max_ms = 50;
-  fo.give_up_after_ms = 400;
+  // Long enough for a second attempt even when a loaded machine (sanitizer
+  // builds, tests in parallel) makes the first one late.
+  fo.give_up_after_ms = 3000;
   Forwarder forwarder(*store_, *keyring_, clock_, policy, fo);
   forwarder.Start();
   UserWrites();
