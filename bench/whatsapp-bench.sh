@@ -22,7 +22,7 @@ export CONSENTRY_MASTER_KEY="$(openssl rand -hex 32)"
 "$bin" tenant create --data-dir "$work/data" --name bench --json >/dev/null
 token="$("$bin" apikey create --data-dir "$work/data" --tenant bench --name load --scope admin,messages:send --json |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
-env CONSENTRY_LOG_FILE="$work/consentry.log" CONSENTRY_LOG_LEVEL=warn \
+env ${THREADS:+CONSENTRY_HTTP_THREADS=$THREADS} CONSENTRY_LOG_FILE="$work/consentry.log" CONSENTRY_LOG_LEVEL=warn \
   taskset -c 0 "$bin" serve --data-dir "$work/data" --listen 127.0.0.1:0 --ready-file "$work/ready" >/dev/null &
 pid=$!
 for _ in $(seq 100); do [[ -s "$work/ready" ]] && break; sleep 0.05; done

@@ -65,6 +65,10 @@ class GatewayApi {
   virtual ~GatewayApi() = default;
   // Answers one request. Never throws.
   virtual HttpResponse Handle(const HttpRequest& request) = 0;
+  // Whether `request` may be handled on a thread that serves sockets
+  // (HttpServerOptions::runs_inline): webhook deliveries and sends, which
+  // wait for their commit without holding a thread, and the probes.
+  virtual bool RunsInline(const HttpRequest& request) const = 0;
   // Returns every route, in registration order.
   virtual std::vector<RouteInfo> Routes() const = 0;
   // Records audit events the API holds back (counts of suppressed

@@ -201,6 +201,15 @@ class GatewayApiImpl final : public GatewayApi {
     return response;
   }
 
+  bool RunsInline(const HttpRequest& request) const override {
+    if (api_internal::MatchWebhookPath(request.path)) return true;
+    if (request.method == "GET") return request.path == "/healthz" || request.path == "/metrics";
+    if (request.method != "POST") return false;
+    if (request.path == "/v1/messages") return true;
+    std::optional<api_internal::GraphPath> graph = api_internal::MatchGraphPath(request.path);
+    return graph && (graph->edge == "messages" || graph->edge == "marketing_messages");
+  }
+
   Status FlushPendingAudit() override {
     int64_t pending = 0;
     {

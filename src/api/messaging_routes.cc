@@ -52,6 +52,85 @@ Status ReadChannelEndpoint(const MessagingRouteDeps& d, ObjectReader& reader, Ch
   return Status::Ok();
 }
 
+// Gives a deferred answer: `produce` runs on the socket thread that writes
+// the answer, or first on a worker when it may wait (`waits`).
+void GiveAnswer(const HttpRespond& respond, const std::function<void(std::function<void()>)>& offload,
+                std::function<HttpResponse()> produce, bool waits) {
+  if (waits && offload) {
+    offload([respond, produce = std::move(produce)] {
+      HttpResponse r = produce();
+      respond([r = std::move(r)] { return r; });
+    });
+    return;
+  }
+  respond(std::move(produce));
+}
+
+// POST /v1/messages's answer: 202 with the message, or the refusal.
+HttpResponse SendAnswer(const Result<SendResult>& result, const std::string& request_id) {
+  if (!result.ok()) return StatusResponse(result.status(), request_id);
+  HttpResponse r = JsonResponse(202, MessageJson(result->message, nullptr));
+  r.headers.emplace_back("Location", "/v1/messages/" + result->message.id);
+  if (result->replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+  return r;
+}
+
+// A Graph-compatible send's answer, in Meta's success or error shape.
+HttpResponse GraphSendAnswer(const Result<SendResult>& result) {
+  if (!result.ok()) {
+    const Status& s = result.status();
+    const std::string& m = s.machine_code();
+    if (m == "template_required") return GraphErrorResponse(131047, s.message());
+    if (s.code() == StatusCode::kNotFound || m == "no_channel") {
+      return GraphErrorResponse(100, "Unsupported post request. Object with ID does not exist or cannot be loaded");
+    }
+    if (m == "idempotency_key_reuse" || m == "invalid_idempotency_key") return GraphErrorResponse(100, s.message());
+    if (s.code() == StatusCode::kPermissionDenied) {
+      // No consent covers the send (CONS-03): Meta's "access denied", with our code in the details.
+      return GraphErrorResponse(131005, m + ": " + s.message());
+    }
+    if (m == "optout_affordance_missing") return GraphErrorResponse(100, m + ": " + s.message());
+    // Content protection (CHAN-04): Meta's "parameter value is not valid", our code first.
+    if (m == "sensitive_identifier" || m == "channel_not_permitted_for_phi") {
+      return GraphErrorResponse(131009, m + ": " + s.message());
+    }
+    if (s.code() == StatusCode::kUnavailable) {
+      HttpResponse r = GraphErrorResponse(2, "Service temporarily unavailable", 503);
+      r.headers.emplace_back("Retry-After", "5");
+      r.log_detail = s.ToString();
+      return r;
+    }
+    if (s.code() == StatusCode::kInvalidArgument) return GraphErrorResponse(whatsapp::GraphCodeFor(s), s.message());
+    HttpResponse r = GraphErrorResponse(1, "An unknown error occurred", 500);
+    r.log_detail = s.ToString();
+    return r;
+  }
+  const SendResult& sent = *result;
+  HttpResponse ok;
+  if (sent.message.kind == "mark_read") {
+    ok = JsonResponse(200, R"({"success":true})");
+    if (sent.replayed) ok.headers.emplace_back("Idempotent-Replayed", "true");
+    return ok;
+  }
+  JsonWriter w;
+  w.BeginObject().Key("messaging_product").String("whatsapp");
+  w.Key("contacts").BeginArray().BeginObject();
+  if (!sent.parsed.wa_id.empty()) {
+    w.Key("input").String(sent.parsed.to_input).Key("wa_id").String(sent.parsed.wa_id);
+  } else {
+    w.Key("input").String(sent.parsed.recipient_user_id).Key("user_id").String(sent.parsed.recipient_user_id);
+  }
+  w.EndObject().EndArray();
+  // The id is the gateway's message id: the message is queued, and Meta's
+  // wamid does not exist yet. Status events for it use the same id.
+  w.Key("messages").BeginArray().BeginObject().Key("id").String(sent.message.id);
+  if (!sent.parsed.free_form && sent.message.kind == "message") w.Key("message_status").String("accepted");
+  w.EndObject().EndArray().EndObject();
+  ok = JsonResponse(200, whatsapp::MetaEscape(w.str()));
+  if (sent.replayed) ok.headers.emplace_back("Idempotent-Replayed", "true");
+  return ok;
+}
+
 }  // namespace
 
 Result<HttpResponse> SendMessage(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
@@ -86,11 +165,24 @@ Result<HttpResponse> SendMessage(const MessagingRouteDeps& d, const HttpRequest&
   if (req.Header("idempotency-key") != nullptr && sr.idempotency_key.empty()) {
     return InvalidArgument("invalid_idempotency_key", "Idempotency-Key must not be empty");
   }
-  CS_ASSIGN_OR_RETURN(SendResult result, d.messages->Send(sr));
-  HttpResponse r = JsonResponse(202, MessageJson(result.message, nullptr));
-  r.headers.emplace_back("Location", "/v1/messages/" + result.message.id);
-  if (result.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
-  return r;
+  if (req.defer) {
+    // The 202 waits for the group commit without holding a worker.
+    HttpRespond respond = req.defer();
+    d.messages->SendAsync(sr, [respond, offload = req.offload, rid = req.request_id, tenant = p.tenant_id](
+                                  std::function<Result<SendResult>()> result, bool waits) {
+      GiveAnswer(
+          respond, offload,
+          [result = std::move(result), rid, tenant] {
+            HttpResponse r = SendAnswer(result(), rid);
+            r.route = "/v1/messages";
+            r.tenant_id = tenant;
+            return r;
+          },
+          waits);
+    });
+    return HttpResponse{};  // ignored: deferred
+  }
+  return SendAnswer(d.messages->Send(sr), req.request_id);
 }
 
 Result<HttpResponse> GetMessage(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
@@ -450,59 +542,23 @@ HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, cons
   if (req.Header("idempotency-key") != nullptr && sr.idempotency_key.empty()) {
     return GraphErrorResponse(100, "Idempotency-Key must not be empty");
   }
-  Result<SendResult> result = d.messages->Send(sr);
-  if (!result.ok()) {
-    const Status& s = result.status();
-    const std::string& m = s.machine_code();
-    if (m == "template_required") return GraphErrorResponse(131047, s.message());
-    if (s.code() == StatusCode::kNotFound || m == "no_channel") {
-      return GraphErrorResponse(100, "Unsupported post request. Object with ID does not exist or cannot be loaded");
-    }
-    if (m == "idempotency_key_reuse" || m == "invalid_idempotency_key") return GraphErrorResponse(100, s.message());
-    if (s.code() == StatusCode::kPermissionDenied) {
-      // No consent covers the send (CONS-03): Meta's "access denied", with our code in the details.
-      return GraphErrorResponse(131005, m + ": " + s.message());
-    }
-    if (m == "optout_affordance_missing") return GraphErrorResponse(100, m + ": " + s.message());
-    // Content protection (CHAN-04): Meta's "parameter value is not valid", our code first.
-    if (m == "sensitive_identifier" || m == "channel_not_permitted_for_phi") {
-      return GraphErrorResponse(131009, m + ": " + s.message());
-    }
-    if (s.code() == StatusCode::kUnavailable) {
-      HttpResponse r = GraphErrorResponse(2, "Service temporarily unavailable", 503);
-      r.headers.emplace_back("Retry-After", "5");
-      r.log_detail = s.ToString();
-      return r;
-    }
-    if (s.code() == StatusCode::kInvalidArgument) return GraphErrorResponse(whatsapp::GraphCodeFor(s), s.message());
-    HttpResponse r = GraphErrorResponse(1, "An unknown error occurred", 500);
-    r.log_detail = s.ToString();
-    return r;
+  if (req.defer) {
+    HttpRespond respond = req.defer();
+    d.messages->SendAsync(sr, [respond, offload = req.offload, pattern = "/{version}/{phone_number_id}/" + path.edge,
+                               tenant = p.tenant_id](std::function<Result<SendResult>()> result, bool waits) {
+      GiveAnswer(
+          respond, offload,
+          [result = std::move(result), pattern, tenant] {
+            HttpResponse r = GraphSendAnswer(result());
+            r.route = pattern;
+            r.tenant_id = tenant;
+            return r;
+          },
+          waits);
+    });
+    return HttpResponse{};  // ignored: deferred
   }
-  const SendResult& sent = *result;
-  HttpResponse ok;
-  if (sent.message.kind == "mark_read") {
-    ok = JsonResponse(200, R"({"success":true})");
-    if (sent.replayed) ok.headers.emplace_back("Idempotent-Replayed", "true");
-    return ok;
-  }
-  JsonWriter w;
-  w.BeginObject().Key("messaging_product").String("whatsapp");
-  w.Key("contacts").BeginArray().BeginObject();
-  if (!sent.parsed.wa_id.empty()) {
-    w.Key("input").String(sent.parsed.to_input).Key("wa_id").String(sent.parsed.wa_id);
-  } else {
-    w.Key("input").String(sent.parsed.recipient_user_id).Key("user_id").String(sent.parsed.recipient_user_id);
-  }
-  w.EndObject().EndArray();
-  // The id is the gateway's message id: the message is queued, and Meta's
-  // wamid does not exist yet. Status events for it use the same id.
-  w.Key("messages").BeginArray().BeginObject().Key("id").String(sent.message.id);
-  if (!sent.parsed.free_form && sent.message.kind == "message") w.Key("message_status").String("accepted");
-  w.EndObject().EndArray().EndObject();
-  ok = JsonResponse(200, whatsapp::MetaEscape(w.str()));
-  if (sent.replayed) ok.headers.emplace_back("Idempotent-Replayed", "true");
-  return ok;
+  return GraphSendAnswer(d.messages->Send(sr));
 }
 
 std::optional<std::string> MatchWebhookPath(std::string_view path) {
@@ -570,12 +626,16 @@ HttpResponse Webhook(const MessagingRouteDeps& d, const HttpRequest& req, const 
     // the answer is written when the committer is done.
     HttpRespond respond = req.defer();
     d.webhooks->ReceiveAsync(channel_id, req.Header("x-hub-signature-256"), req.body, d.json_limits,
-                             [respond, rid = req.request_id](std::function<WebhookOutcome()> outcome) {
-                               respond([outcome = std::move(outcome), rid] {
-                                 HttpResponse r = WebhookAnswer(outcome(), rid);
-                                 r.route = "/webhooks/whatsapp/{channel_id}";
-                                 return r;
-                               });
+                             [respond, offload = req.offload, rid = req.request_id](
+                                 std::function<WebhookOutcome()> outcome, bool waits) {
+                               GiveAnswer(
+                                   respond, offload,
+                                   [outcome = std::move(outcome), rid] {
+                                     HttpResponse r = WebhookAnswer(outcome(), rid);
+                                     r.route = "/webhooks/whatsapp/{channel_id}";
+                                     return r;
+                                   },
+                                   waits);
                              });
     return HttpResponse{};  // ignored: deferred
   }

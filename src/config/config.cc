@@ -295,6 +295,7 @@ std::string DescribeConfig(const Config& c) {
   os << "data_dir = \"" << c.data_dir << "\"\n";
   os << "http.listen = \"" << c.http.listen_host << ":" << c.http.listen_port << "\"\n";
   os << "http.threads = " << c.http.threads << "\n";
+  os << "http.io_threads = " << c.http.io_threads << "\n";
   os << "http.tls.enabled = " << (c.http.tls_enabled ? "true" : "false") << "\n";
   os << "store.backend = \"" << c.store.backend << "\"\n";
   os << "store.sqlite.path = \"" << c.store.sqlite_path << "\"\n";

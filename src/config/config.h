@@ -29,6 +29,7 @@ struct HttpConfig {
   std::string listen_host;        // http.listen, host part
   uint16_t listen_port = 0;       // http.listen, port part (0 = any free port)
   int threads = 0;                // http.threads
+  int io_threads = 0;             // http.io_threads (0: one per usable CPU)
   int64_t max_body_bytes = 0;     // http.max_body_bytes
   int64_t max_webhook_body_bytes = 0;  // http.max_webhook_body_bytes
   int64_t max_media_upload_bytes = 0;  // http.max_media_upload_bytes

@@ -21,10 +21,15 @@ const std::vector<KeySpec>& Table() {
        "port. The default is loopback-only: exposing the gateway is a deliberate act.",
        [](Config& c, const RawValue& v) { c.http.listen = S(v); }},
       {"http.threads", KeyType::kInt, "16", 1, 256, {},
-       "Worker threads serving HTTP connections. API handlers wait on their worker for the group commit of their "
-       "writes, so concurrent API requests need threads rather than cores; Meta webhook deliveries wait without "
-       "holding one.",
+       "Worker threads for API requests that wait: on the group commit of their writes, on Meta (media), on a "
+       "long read (audit export). Concurrent API requests need threads rather than cores. Meta webhook "
+       "deliveries and sends (`POST /v1/messages`, the Graph-compatible `…/messages`) do not use them: they "
+       "run on the `http.io_threads` and wait for their commit without holding a thread.",
        [](Config& c, const RawValue& v) { c.http.threads = static_cast<int>(I(v)); }},
+      {"http.io_threads", KeyType::kInt, "0", 0, 64, {},
+       "Threads that serve the connections and run webhook deliveries and sends. 0: one per CPU the process may "
+       "use (its affinity mask). More than the CPUs only adds thread switches.",
+       [](Config& c, const RawValue& v) { c.http.io_threads = static_cast<int>(I(v)); }},
       {"http.max_body_bytes", KeyType::kInt, "1048576", 1 * kKiB, 64 * kMiB, {},
        "Largest request body accepted. Larger bodies are refused with 413 `payload_too_large` while "
        "streaming, before they are fully read.",

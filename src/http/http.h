@@ -57,6 +57,11 @@ struct HttpRequest {
   // The request object lives only until the handler returns: copy what the
   // answer needs.
   std::function<HttpRespond()> defer;
+  // Set by the server (null elsewhere): runs `work` on a thread that may
+  // wait (HttpServerOptions::threads), for a deferred answer whose
+  // continuation must wait after all (runs_inline). May be kept and called
+  // after the handler returned.
+  std::function<void(std::function<void()> work)> offload;
 
   // Returns the first header named `lower_name`, or nullptr.
   const std::string* Header(std::string_view lower_name) const;
@@ -99,7 +104,16 @@ using HttpObserver = std::function<void(const HttpExchange&)>;
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
+  // Threads that run handlers which may wait (on Meta, on a long export).
   int threads = 2;
+  // With runs_inline set, the requests it accepts run on the threads that
+  // serve the sockets (io_threads; 0: one per CPU this process may use),
+  // saving two thread switches each; the others on the `threads` workers.
+  // A handler accepted here must not wait long: it defers its answer
+  // instead (HttpRequest::defer). Null: every handler runs on `threads`
+  // socket threads, and io_threads is unused.
+  std::function<bool(const HttpRequest&)> runs_inline;
+  int io_threads = 0;
   int64_t max_body_bytes = 1 << 20;
   // Paths starting with a prefix get that body limit instead (Meta's
   // webhook deliveries can be larger than any API request).
@@ -126,7 +140,7 @@ class HttpServer {
   virtual ~HttpServer() = default;
   // Returns the bound port (useful with port 0).
   virtual uint16_t port() const = 0;
-  // Serves until Stop(); runs options.threads threads, the caller's included.
+  // Serves until Stop() on the caller's thread and the options' others.
   virtual void Run() = 0;
   // Stops accepting, lets requests in flight finish (up to 5 s), then makes Run() return.
   virtual void Stop() = 0;

@@ -12,13 +12,17 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/ssl.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "http/http.h"
@@ -43,6 +47,8 @@ struct Shared {
   std::atomic<int64_t> in_flight{0};
   std::atomic<int64_t> deferred{0};  // answers taken over by a handler, not yet written
   std::atomic<bool> stopping{false};
+  // Runs the requests options.runs_inline declines (null: none is declined).
+  net::thread_pool* workers = nullptr;
 };
 
 // The one answer of a deferred request (HttpRequest::defer). Given once;
@@ -276,6 +282,20 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
     ++shared_->in_flight;
     method_ = request.method;
+    if (shared_->workers != nullptr && !shared_->options.runs_inline(request)) {
+      // A handler that may wait (a call to Meta, a long export) waits on a
+      // worker, not on a thread that serves sockets.
+      net::post(*shared_->workers, [self = this->shared_from_this(), request = std::move(request)]() mutable {
+        self->Run(request, false);
+      });
+      return;
+    }
+    Run(request, true);
+  }
+
+  // Runs the handler; `on_strand` is false on a worker, where the answer is
+  // posted back to the connection's strand to be written.
+  void Run(HttpRequest& request, bool on_strand) {
     std::shared_ptr<DeferredAnswer> deferred;
     request.defer = [this, &deferred, id = request.request_id]() -> HttpRespond {
       if (!deferred) {
@@ -293,6 +313,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
       return [answer = deferred](std::function<HttpResponse()> produce) { answer->Give(std::move(produce)); };
     };
+    if (shared_->workers != nullptr) {
+      request.offload = [self = this->shared_from_this()](std::function<void()> work) {
+        net::post(*self->shared_->workers, std::move(work));
+      };
+    }
     HttpResponse response;
     try {
       response = shared_->handler(request);
@@ -307,7 +332,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       response = internal();
     }
     if (deferred) return;  // the DeferredAnswer writes it
-    Write(std::move(response), request.request_id);
+    if (on_strand) return Write(std::move(response), request.request_id);
+    net::post(Lowest().get_executor(),
+              [self = this->shared_from_this(), response = std::move(response), id = request.request_id]() mutable {
+                self->Write(std::move(response), id);
+              });
   }
 
   // Writes the answer of a deferred request, produced here on a worker.
@@ -413,8 +442,23 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
 class BeastServer final : public HttpServer {
  public:
-  BeastServer(std::shared_ptr<Shared> shared, int threads)
-      : shared_(std::move(shared)), ioc_(threads), acceptor_(net::make_strand(ioc_)), drain_timer_(ioc_) {}
+  BeastServer(std::shared_ptr<Shared> shared, int io_threads)
+      : shared_(std::move(shared)),
+        io_threads_(io_threads),
+        ioc_(io_threads),
+        acceptor_(net::make_strand(ioc_)),
+        drain_timer_(ioc_) {
+    if (shared_->options.runs_inline) {
+      workers_.emplace(static_cast<size_t>(std::max(1, shared_->options.threads)));
+      shared_->workers = &*workers_;
+    }
+  }
+
+  ~BeastServer() override {
+    // Requests still on a worker hold their sessions, which hold this server's
+    // io_context: they finish first (each is bounded by its own timeouts).
+    if (workers_) workers_->join();
+  }
 
   Status Bind() {
     const auto& o = shared_->options;
@@ -437,9 +481,10 @@ class BeastServer final : public HttpServer {
   void Run() override {
     Accept();
     std::vector<std::thread> extra;
-    for (int i = 1; i < shared_->options.threads; ++i) extra.emplace_back([this] { ioc_.run(); });
+    for (int i = 1; i < io_threads_; ++i) extra.emplace_back([this] { ioc_.run(); });
     ioc_.run();
     for (auto& t : extra) t.join();
+    if (workers_) workers_->join();
   }
 
   void Stop() override {
@@ -512,6 +557,7 @@ class BeastServer final : public HttpServer {
   }
 
   std::shared_ptr<Shared> shared_;
+  int io_threads_;
   net::io_context ioc_;
   tcp::acceptor acceptor_;
   net::steady_timer drain_timer_;
@@ -519,7 +565,17 @@ class BeastServer final : public HttpServer {
   Clock::time_point deferred_deadline_;
   std::unique_ptr<ssl::context> tls_;
   uint16_t port_ = 0;
+  // Declared last: joined (in the destructor) before anything above is destroyed.
+  std::optional<net::thread_pool> workers_;
 };
+
+// The CPUs this process may run on (taskset, cgroup cpusets), at least 1.
+int UsableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1, CPU_COUNT(&set));
+}
 
 }  // namespace
 
@@ -529,7 +585,11 @@ Result<std::unique_ptr<HttpServer>> CreateHttpServer(const HttpServerOptions& op
   shared->options = options;
   shared->handler = std::move(handler);
   shared->observer = std::move(observer);
-  auto server = std::make_unique<BeastServer>(shared, std::max(1, options.threads));
+  // Without runs_inline, every handler runs on the socket threads, as many as `threads`.
+  const int io_threads = !options.runs_inline ? std::max(1, options.threads)
+                         : options.io_threads > 0 ? options.io_threads
+                                                  : UsableCpus();
+  auto server = std::make_unique<BeastServer>(shared, io_threads);
   CS_RETURN_IF_ERROR(server->Bind());
   return std::unique_ptr<HttpServer>(std::move(server));
 }

@@ -4,6 +4,7 @@
 
 #include <future>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -15,9 +16,8 @@ namespace {
 
 class Served {
  public:
-  explicit Served(HttpHandler handler) {
-    HttpServerOptions o;
-    o.threads = 1;  // one worker: a deferred request must not hold it
+  explicit Served(HttpHandler handler) : Served(OneWorker(), std::move(handler)) {}
+  Served(const HttpServerOptions& o, HttpHandler handler) {
     auto s = CreateHttpServer(o, std::move(handler), nullptr);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();
@@ -26,6 +26,11 @@ class Served {
   ~Served() {
     server_->Stop();
     thread_.join();
+  }
+  static HttpServerOptions OneWorker() {
+    HttpServerOptions o;
+    o.threads = 1;  // one worker: a deferred request must not hold it
+    return o;
   }
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(server_->port()) + path; }
 
@@ -87,6 +92,64 @@ TEST(HttpServerDeferTest, AnAnswerNeverGivenIsA500AndAHandlerThatThrowsAnswersOn
     EXPECT_EQ(thrown->status, 200);
     EXPECT_EQ(thrown->body, R"({"first":true})");
   }
+}
+
+// A request that waits (a call to Meta) runs on a worker, so the socket
+// thread keeps serving the quick paths; a quick path's continuation that
+// must wait after all is offloaded to a worker.
+TEST(HttpServerInlineTest, RequestsThatMayWaitRunOnWorkersAndQuickOnesOnTheSocketThread) {
+  HttpServerOptions o;
+  o.threads = 1;
+  o.io_threads = 1;
+  o.runs_inline = [](const HttpRequest& req) { return req.path.rfind("/quick", 0) == 0; };
+  std::promise<void> quick_served;
+  std::shared_future<void> quick_done = quick_served.get_future().share();
+  std::mutex mu;
+  std::thread::id waiter, quick, offloaded;
+  Served server(o, [&](const HttpRequest& req) -> HttpResponse {
+    if (req.path == "/wait") {
+      {
+        std::lock_guard lock(mu);
+        waiter = std::this_thread::get_id();
+      }
+      quick_done.wait();  // would never end if it held the one socket thread
+      return JsonResponse(200, R"({"waited":true})");
+    }
+    {
+      std::lock_guard lock(mu);
+      quick = std::this_thread::get_id();
+    }
+    if (req.path == "/quick") return JsonResponse(200, R"({"quick":true})");
+    EXPECT_TRUE(req.offload != nullptr);
+    HttpRespond respond = req.defer();
+    req.offload([respond, &mu, &offloaded] {
+      std::lock_guard lock(mu);
+      offloaded = std::this_thread::get_id();
+      respond([] { return JsonResponse(200, R"({"offloaded":true})"); });
+    });
+    return HttpResponse{};
+  });
+  auto waiting = std::async(std::launch::async, [&] { return Get(server.url("/wait")); });
+  while (true) {  // the worker has taken /wait
+    {
+      std::lock_guard lock(mu);
+      if (waiter != std::thread::id()) break;
+    }
+    std::this_thread::yield();
+  }
+  auto fast = Get(server.url("/quick"));
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  EXPECT_EQ(fast->body, R"({"quick":true})");
+  quick_served.set_value();
+  auto waited = waiting.get();
+  ASSERT_TRUE(waited.ok()) << waited.status().ToString();
+  EXPECT_EQ(waited->body, R"({"waited":true})");
+  auto later = Get(server.url("/quick-offload"));
+  ASSERT_TRUE(later.ok()) << later.status().ToString();
+  EXPECT_EQ(later->body, R"({"offloaded":true})");
+  std::lock_guard lock(mu);
+  EXPECT_NE(waiter, quick);
+  EXPECT_EQ(offloaded, waiter);  // the one worker
 }
 
 }  // namespace

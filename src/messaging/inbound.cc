@@ -397,7 +397,7 @@ void WebhookReceiver::ReceiveAsync(const std::string& channel_id, const std::str
                                    const std::string& raw_body, const JsonLimits& limits, Continuation then) {
   auto admitted = Admit(channel_id, signature, raw_body, limits);
   if (auto* decided = std::get_if<WebhookOutcome>(&admitted)) {
-    then([outcome = *decided] { return outcome; });
+    then([outcome = *decided] { return outcome; }, false);
     return;
   }
   auto source = std::get<std::shared_ptr<const Admitted>>(std::move(admitted));
@@ -405,9 +405,9 @@ void WebhookReceiver::ReceiveAsync(const std::string& channel_id, const std::str
   if (!prepared.ok()) {
     const Status s = prepared.status();
     if (s.machine_code() == "subject_key_conflict") {
-      then([this, source] { return ProcessNow(source); });
+      then([this, source] { return ProcessNow(source); }, true);
     } else {
-      then([s] { return Refuse(503, s.machine_code().empty() ? "storage_unavailable" : s.machine_code()); });
+      then([s] { return Refuse(503, s.machine_code().empty() ? "storage_unavailable" : s.machine_code()); }, false);
     }
     return;
   }
@@ -415,6 +415,11 @@ void WebhookReceiver::ReceiveAsync(const std::string& channel_id, const std::str
   // The wait for the commit holds no thread: `then` runs when the committer is done.
   commits_.Submit([this, pending](StoreTransaction& tx) { return Commit(*pending, tx); },
                   [this, pending, source, then = std::move(then)](Status committed) {
+                    // Replies (opt-out confirmations, notices) and a retry after a key
+                    // conflict wait on commits of their own.
+                    const bool waits = committed.ok() ? !pending->optouts.empty() || !pending->informs.empty() ||
+                                                            !pending->card_senders.empty()
+                                                      : committed.machine_code() == "subject_key_conflict";
                     then([this, pending, source, committed]() -> WebhookOutcome {
                       WebhookOutcome outcome;
                       Status s = Finish(*pending, committed, outcome);
@@ -422,7 +427,7 @@ void WebhookReceiver::ReceiveAsync(const std::string& channel_id, const std::str
                       if (s.machine_code() == "subject_key_conflict") return ProcessNow(source);
                       if (!s.ok()) return Refuse(503, s.machine_code().empty() ? "storage_unavailable" : s.machine_code());
                       return outcome;
-                    });
+                    }, waits);
                   });
 }
 

@@ -322,6 +322,14 @@ class MessageService {
   // outside the 24-hour window), "idempotency_key_reuse"; "channel_required"
   // when the tenant has several channels and none is named.
   Result<SendResult> Send(const SendRequest& request);
+  // Send without a thread blocked on the group commit: validates and
+  // prepares on the calling thread (everything `request` points to is used
+  // before this returns), then `then` is called, from the calling thread or
+  // the committer's, with a function that returns the result. That function
+  // must run on another thread than the committer's; `waits` says whether it
+  // may wait on a commit (again, after a rare key conflict).
+  using SendContinuation = std::function<void(std::function<Result<SendResult>()> result, bool waits)>;
+  void SendAsync(const SendRequest& request, SendContinuation then);
 
   // Scans every text field against the tenant's content policy (CHAN-04):
   // refusals are "sensitive_identifier" (422), or
@@ -334,14 +342,37 @@ class MessageService {
 
  private:
   Result<Channel> ResolveChannel(const SendRequest& request);
-  // Records a refused send (CONS-03: "send.refused" with the reason) and returns `refusal`.
-  Status Refuse(const SendRequest& request, const std::string& subject, const Status& refusal,
-                std::string details = "");
-  // Commits the message, its job, its idempotency record and its audit
-  // entry, with the recipient's key when it is new.
-  Status Commit(const SendRequest& r, const MessageRecord& m, const OutboundJob& job, const std::string& request_hash,
-                const std::string& content_findings, const TenantKeyring::NewSubjectKeys& created_keys,
-                SendResult& result);
+  // A send that passed every check, with what its commit needs (copied:
+  // it outlives the request).
+  struct PreparedSend {
+    std::string tenant_id;
+    AuditActor actor;
+    std::string idempotency_key;
+    std::string request_hash;
+    std::string content_findings;
+    std::string payload;  // sealed into message.payload_sealed by Seal
+    MessageRecord message;
+    OutboundJob job;
+    whatsapp::OutboundMessage parsed;
+    TenantKeyring::NewSubjectKeys created_keys;
+    SendResult result;  // filled by the commit, or by Prepare for a replay
+    bool replay = false;  // answered from an earlier request: nothing to commit
+    Status refusal;       // not ok: refused, once refusal_event is recorded
+    AuditEvent refusal_event;
+  };
+  // A refused send: answered with `refusal` once "send.refused" (with the
+  // reason) is recorded (CONS-03).
+  std::shared_ptr<PreparedSend> Refusal(const SendRequest& request, const std::string& subject, Status refusal,
+                                        std::string details = "");
+  // Everything before the commit.
+  Result<std::shared_ptr<PreparedSend>> Prepare(const SendRequest& request);
+  // Seals the payload; a new recipient's key is made in memory (created_keys).
+  Status Seal(PreparedSend& p);
+  // The unit of the group commit: the message, its job, its idempotency
+  // record and its audit entry, with the recipient's key when it is new.
+  Status CommitUnit(PreparedSend& p, StoreTransaction& tx);
+  // Seals and commits, waiting; a key conflict is sealed again (twice at most).
+  Result<SendResult> SealAndCommit(PreparedSend& p);
 
   Store& store_;
   GroupCommitter& commits_;
@@ -770,8 +801,9 @@ class WebhookReceiver {
   // thread or the committer's, with a function that finishes the delivery
   // (post-commit state and automated replies, which may wait on a commit of
   // their own) and returns its outcome. That function must be run on
-  // another thread than the committer's (the HTTP server's workers).
-  using Continuation = std::function<void(std::function<WebhookOutcome()>)>;
+  // another thread than the committer's; `waits` says whether it may wait
+  // on a commit (then not on a thread that serves sockets).
+  using Continuation = std::function<void(std::function<WebhookOutcome()> finish, bool waits)>;
   void ReceiveAsync(const std::string& channel_id, const std::string* signature, const std::string& raw_body,
                     const JsonLimits& limits, Continuation then);
 

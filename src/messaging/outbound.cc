@@ -70,23 +70,22 @@ Result<Channel> MessageService::ResolveChannel(const SendRequest& r) {
   return std::move(all.front());
 }
 
-Status MessageService::Refuse(const SendRequest& r, const std::string& subject, const Status& refusal,
-                              std::string details) {
-  Status recorded = commits_.Run([&](StoreTransaction& tx) -> Status {
-    AuditEvent e;
-    e.tenant_id = r.tenant_id;
-    e.actor = r.actor;
-    e.action = "send.refused";
-    e.subject = subject;
-    e.resource = "messages";
-    e.outcome = refusal.machine_code();
-    if (!details.empty()) e.details = std::move(details);
-    return ledger_.Append(tx.audit(), e);
-  });
-  return recorded.ok() ? refusal : recorded;
+std::shared_ptr<MessageService::PreparedSend> MessageService::Refusal(const SendRequest& r, const std::string& subject,
+                                                                     Status refusal, std::string details) {
+  auto p = std::make_shared<PreparedSend>();
+  AuditEvent& e = p->refusal_event;
+  e.tenant_id = r.tenant_id;
+  e.actor = r.actor;
+  e.action = "send.refused";
+  e.subject = subject;
+  e.resource = "messages";
+  e.outcome = refusal.machine_code();
+  if (!details.empty()) e.details = std::move(details);
+  p->refusal = std::move(refusal);
+  return p;
 }
 
-Result<SendResult> MessageService::Send(const SendRequest& r) {
+Result<std::shared_ptr<MessageService::PreparedSend>> MessageService::Prepare(const SendRequest& r) {
   if (r.body == nullptr) return InvalidArgument("invalid_json", "a JSON body is required");
   CS_ASSIGN_OR_RETURN(whatsapp::OutboundMessage parsed, whatsapp::ValidateOutbound(*r.body));
   if (!r.idempotency_key.empty()) CS_RETURN_IF_ERROR(CheckIdempotencyKey(r.idempotency_key));
@@ -120,10 +119,11 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
       if (prior->request_hash != request_hash) {
         return FailedPrecondition("idempotency_key_reuse", "this Idempotency-Key was used with a different request");
       }
-      SendResult replay;
-      CS_ASSIGN_OR_RETURN(replay.message, store_.messaging().GetMessage(r.tenant_id, prior->message_id));
-      replay.replayed = true;
-      replay.parsed = std::move(parsed);
+      auto replay = std::make_shared<PreparedSend>();
+      CS_ASSIGN_OR_RETURN(replay->result.message, store_.messaging().GetMessage(r.tenant_id, prior->message_id));
+      replay->result.replayed = true;
+      replay->result.parsed = std::move(parsed);
+      replay->replay = true;
       return replay;
     }
   }
@@ -133,7 +133,7 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
   if (m.free_form && m.kind == "message" && !parsed.group) {
     CS_ASSIGN_OR_RETURN(std::optional<int64_t> last, store_.messaging().LastInbound(channel.id, m.subject));
     if (!last || now - *last >= kServiceWindowMs) {
-      return Refuse(r, m.subject, FailedPrecondition("template_required",
+      return Refusal(r, m.subject, FailedPrecondition("template_required",
                                                      "more than 24 hours since this user's last message: send an "
                                                      "approved template"));
     }
@@ -144,7 +144,7 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
     if (!r.confirmation_purpose.empty()) {
       Status ok = consent_->CheckConfirmationSend(r.tenant_id, m.subject, r.confirmation_purpose, parsed.template_name,
                                                   parsed.template_language);
-      if (!ok.ok()) return Refuse(r, m.subject, ok);
+      if (!ok.ok()) return Refusal(r, m.subject, ok);
     } else {
       GateRefusal why = GateRefusal::kNone;
       Result<std::string> purpose =
@@ -152,7 +152,7 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
       if (!purpose.ok()) {
         JsonWriter w;
         w.BeginObject().Key("reason").String(GateRefusalName(why)).EndObject();
-        return Refuse(r, m.subject, purpose.status(), why == GateRefusal::kNone ? std::string() : w.Take());
+        return Refusal(r, m.subject, purpose.status(), why == GateRefusal::kNone ? std::string() : w.Take());
       }
       m.purpose_id = *purpose;
     }
@@ -179,7 +179,7 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
               : InvalidArgument("sensitive_identifier",
                                 "the message contains data that must not be sent over WhatsApp (" + c.summary +
                                     ")" + (c.card ? "; card numbers are never sent (PCI DSS): send a payment link" : ""));
-      return Refuse(r, m.subject, refusal, w.Take());
+      return Refusal(r, m.subject, refusal, w.Take());
     }
     if (c.changed) payload = std::move(c.json);
   }
@@ -190,65 +190,136 @@ Result<SendResult> MessageService::Send(const SendRequest& r) {
     payload.pop_back();
     payload += ",\"biz_opaque_callback_data\":\"cs:" + m.id + "\"}";
   }
-  OutboundJob job{m.id, m.tenant_id, m.channel_id, m.subject, now, 0, false};
-  SendResult result;
-  Status s;
+  auto p = std::make_shared<PreparedSend>();
+  p->tenant_id = r.tenant_id;
+  p->actor = r.actor;
+  p->idempotency_key = r.idempotency_key;
+  p->request_hash = std::move(request_hash);
+  p->content_findings = std::move(content_findings);
+  p->payload = std::move(payload);
+  p->job = OutboundJob{m.id, m.tenant_id, m.channel_id, m.subject, now, 0, false};
+  p->message = std::move(m);
+  p->parsed = std::move(parsed);
+  return p;
+}
+
+Status MessageService::Seal(PreparedSend& p) {
+  p.created_keys.clear();
+  CS_ASSIGN_OR_RETURN(p.message.payload_sealed,
+                      keyring_.SealDeferred(p.tenant_id, p.payload, PayloadBinding(p.message), p.created_keys));
+  return Status::Ok();
+}
+
+Result<SendResult> MessageService::SealAndCommit(PreparedSend& p) {
   // A first message to a new recipient stores the recipient's key with the
   // message. A key conflict (another process made it at the same moment)
   // committed nothing: sealed again, the stored key is used.
+  Status s;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    TenantKeyring::NewSubjectKeys created_keys;
-    CS_ASSIGN_OR_RETURN(m.payload_sealed, keyring_.SealDeferred(r.tenant_id, payload, PayloadBinding(m), created_keys));
-    s = Commit(r, m, job, request_hash, content_findings, created_keys, result);
+    CS_RETURN_IF_ERROR(Seal(p));
+    s = commits_.Run([&](StoreTransaction& tx) { return CommitUnit(p, tx); });
     if (s.ok()) {
-      keyring_.SubjectKeysStored(created_keys);
-      break;
+      keyring_.SubjectKeysStored(p.created_keys);
+      p.result.parsed = p.parsed;
+      return p.result;
     }
     if (s.machine_code() != "subject_key_conflict") break;
-    keyring_.DropUnstored(created_keys);
+    keyring_.DropUnstored(p.created_keys);
   }
-  CS_RETURN_IF_ERROR(s);
-  result.parsed = std::move(parsed);
-  return result;
+  return s;
 }
 
-Status MessageService::Commit(const SendRequest& r, const MessageRecord& m, const OutboundJob& job,
-                              const std::string& request_hash, const std::string& content_findings,
-                              const TenantKeyring::NewSubjectKeys& created_keys, SendResult& result) {
+Result<SendResult> MessageService::Send(const SendRequest& r) {
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<PreparedSend> p, Prepare(r));
+  if (p->replay) return std::move(p->result);
+  if (!p->refusal.ok()) {
+    Status recorded = commits_.Run([&](StoreTransaction& tx) { return ledger_.Append(tx.audit(), p->refusal_event); });
+    return recorded.ok() ? p->refusal : recorded;
+  }
+  return SealAndCommit(*p);
+}
+
+void MessageService::SendAsync(const SendRequest& r, SendContinuation then) {
+  Result<std::shared_ptr<PreparedSend>> prepared = Prepare(r);
+  if (!prepared.ok()) {
+    then([s = prepared.status()]() -> Result<SendResult> { return s; }, false);
+    return;
+  }
+  std::shared_ptr<PreparedSend> p = std::move(prepared).value();
+  if (p->replay) {
+    then([p]() -> Result<SendResult> { return p->result; }, false);
+    return;
+  }
+  if (!p->refusal.ok()) {
+    // A refusal is answered once it is on the record (CONS-03), without holding a thread either.
+    commits_.Submit([this, p](StoreTransaction& tx) { return ledger_.Append(tx.audit(), p->refusal_event); },
+                    [p, then = std::move(then)](Status recorded) {
+                      then([p, recorded]() -> Result<SendResult> { return recorded.ok() ? p->refusal : recorded; },
+                           false);
+                    });
+    return;
+  }
+  if (Status sealed = Seal(*p); !sealed.ok()) {
+    then([sealed]() -> Result<SendResult> { return sealed; }, false);
+    return;
+  }
+  // The wait for the commit holds no thread: `then` runs when the committer is done.
+  commits_.Submit([this, p](StoreTransaction& tx) { return CommitUnit(*p, tx); },
+                  [this, p, then = std::move(then)](Status committed) {
+                    if (committed.ok()) {
+                      keyring_.SubjectKeysStored(p->created_keys);
+                      then(
+                          [p]() -> Result<SendResult> {
+                            p->result.parsed = p->parsed;
+                            return p->result;
+                          },
+                          false);
+                      return;
+                    }
+                    if (committed.machine_code() == "subject_key_conflict") {
+                      keyring_.DropUnstored(p->created_keys);
+                      // Rare: another process made the recipient's key meanwhile. Again, waiting.
+                      then([this, p] { return SealAndCommit(*p); }, true);
+                      return;
+                    }
+                    then([committed]() -> Result<SendResult> { return committed; }, false);
+                  });
+}
+
+Status MessageService::CommitUnit(PreparedSend& p, StoreTransaction& tx) {
+  const MessageRecord& m = p.message;
   const int64_t now = m.created_at_ms;
-  return commits_.Run([&](StoreTransaction& tx) -> Status {
-    // First, so that every way out of this unit that commits has stored them.
-    CS_RETURN_IF_ERROR(keyring_.StoreSubjectKeys(tx, created_keys));
-    if (!r.idempotency_key.empty()) {
-      CS_ASSIGN_OR_RETURN(std::optional<IdempotencyRecord> prior,
-                          tx.messaging().FindIdempotencyKey(r.tenant_id, r.idempotency_key));
-      if (prior) {
-        if (prior->request_hash != request_hash) {
-          return FailedPrecondition("idempotency_key_reuse",
-                                    "this Idempotency-Key was used with a different request");
-        }
-        CS_ASSIGN_OR_RETURN(result.message, tx.messaging().GetMessage(r.tenant_id, prior->message_id));
-        result.replayed = true;
-        return Status::Ok();
+  // First, so that every way out of this unit that commits has stored them.
+  CS_RETURN_IF_ERROR(keyring_.StoreSubjectKeys(tx, p.created_keys));
+  if (!p.idempotency_key.empty()) {
+    CS_ASSIGN_OR_RETURN(std::optional<IdempotencyRecord> prior,
+                        tx.messaging().FindIdempotencyKey(p.tenant_id, p.idempotency_key));
+    if (prior) {
+      if (prior->request_hash != p.request_hash) {
+        return FailedPrecondition("idempotency_key_reuse", "this Idempotency-Key was used with a different request");
       }
-      CS_RETURN_IF_ERROR(tx.messaging().InsertIdempotencyKey(r.tenant_id, r.idempotency_key,
-                                                             IdempotencyRecord{request_hash, m.id}, now));
+      CS_ASSIGN_OR_RETURN(p.result.message, tx.messaging().GetMessage(p.tenant_id, prior->message_id));
+      p.result.replayed = true;
+      return Status::Ok();
     }
-    CS_RETURN_IF_ERROR(tx.messaging().InsertMessage(m, job));
-    AuditEvent e;
-    e.tenant_id = r.tenant_id;
-    e.actor = r.actor;
-    e.action = "message.send";
-    e.subject = m.subject;
-    e.resource = "message:" + m.id;
-    JsonWriter w;
-    w.BeginObject().Key("channel_id").String(m.channel_id).Key("type").String(m.type);
-    if (!content_findings.empty()) w.Key("content").Raw(content_findings);
-    e.details = w.EndObject().Take();
-    CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), e));
-    result.message = m;
-    return Status::Ok();
-  });
+    CS_RETURN_IF_ERROR(tx.messaging().InsertIdempotencyKey(p.tenant_id, p.idempotency_key,
+                                                           IdempotencyRecord{p.request_hash, m.id}, now));
+  }
+  CS_RETURN_IF_ERROR(tx.messaging().InsertMessage(m, p.job));
+  AuditEvent e;
+  e.tenant_id = p.tenant_id;
+  e.actor = p.actor;
+  e.action = "message.send";
+  e.subject = m.subject;
+  e.resource = "message:" + m.id;
+  JsonWriter w;
+  w.BeginObject().Key("channel_id").String(m.channel_id).Key("type").String(m.type);
+  if (!p.content_findings.empty()) w.Key("content").Raw(p.content_findings);
+  e.details = w.EndObject().Take();
+  CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), e));
+  p.result.message = m;
+  p.result.replayed = false;
+  return Status::Ok();
 }
 
 Result<MessageRecord> MessageService::Get(const std::string& tenant_id, const AuditActor& actor, const std::string& id,

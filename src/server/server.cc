@@ -295,6 +295,7 @@ HttpServerOptions HttpOptionsFrom(const HttpConfig& hc) {
   http.host = hc.listen_host;
   http.port = hc.listen_port;
   http.threads = hc.threads;
+  http.io_threads = hc.io_threads;
   http.max_body_bytes = hc.max_body_bytes;
   http.body_limit_by_path_prefix = {{"/webhooks/", hc.max_webhook_body_bytes}};
   http.large_body_limit = MediaUploadLimit(hc.max_media_upload_bytes);
@@ -684,8 +685,9 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   deps.allowed_graph_urls = AllowedGraphUrls(config->messaging);
   deps.public_base_url = config->http.public_base_url;
   std::unique_ptr<GatewayApi> api = CreateGatewayApi(std::move(deps));
-  const HttpServerOptions http = HttpOptionsFrom(config->http);
+  HttpServerOptions http = HttpOptionsFrom(config->http);
   GatewayApi* api_ptr = api.get();
+  http.runs_inline = [api_ptr](const HttpRequest& req) { return api_ptr->RunsInline(req); };
   CS_ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> server,
                       CreateHttpServer(http, [api_ptr](const HttpRequest& req) { return api_ptr->Handle(req); },
                                        AccessObserver(*log, metrics)));
@@ -736,7 +738,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   started.Key("tls").Bool(http.tls_enabled).EndObject();
   CS_RETURN_IF_ERROR(RecordSystemEvent(audit, "system.start", started.Take()));
   log->Log(LogLevel::kInfo, "server_started",
-           {{"port", int64_t{server->port()}}, {"tls", http.tls_enabled}, {"threads", int64_t{http.threads}}});
+           {{"port", int64_t{server->port()}}, {"tls", http.tls_enabled}, {"threads", int64_t{http.threads}}, {"io_threads", int64_t{http.io_threads}}});
   if (!options.ready_file.empty()) CS_RETURN_IF_ERROR(WriteReadyFile(options.ready_file, url, server->port()));
   {
     SignalWaiter signals(*server);

@@ -119,6 +119,12 @@ TEST_F(WhatsAppDemoTest, TheDemoSendsThroughTheSandboxAndReceivesItsWebhooks) {
   HttpReply refused = Call(port(), "POST", "/v1/messages", token_, text);
   EXPECT_EQ(refused.status, 422);
   EXPECT_EQ(refused.ErrorCode(), "template_required");
+  // Both refusals are on the record by the time they are answered (CONS-03),
+  // though the send path answers them without holding a thread.
+  HttpReply refusals = Call(port(), "GET", "/v1/audit/events?action=send.refused&limit=10", token_);
+  ASSERT_EQ(refusals.status, 200) << refusals.body;
+  EXPECT_NE(refusals.body.find(R"("outcome":"consent_required")"), std::string::npos) << refusals.body;
+  EXPECT_NE(refusals.body.find(R"("outcome":"template_required")"), std::string::npos) << refusals.body;
   std::string subject = OptIn(kPhone);
   OptIn(kPhone, "marketing");
   HttpReply sent = Call(port(), "POST", "/v1/messages", token_, Template("+49 176 12345678"));
