@@ -58,7 +58,13 @@ void GiveAnswer(const HttpRespond& respond, const std::function<void(std::functi
                 std::function<HttpResponse()> produce, bool waits) {
   if (waits && offload) {
     offload([respond, produce = std::move(produce)] {
-      HttpResponse r = produce();
+      HttpResponse r;
+      try {
+        r = produce();
+      } catch (...) {
+        // As on a socket thread (the server's Answer): a bug, answered without details.
+        r = ErrorResponse(500, "internal_error", "internal error", "");
+      }
       respond([r = std::move(r)] { return r; });
     });
     return;

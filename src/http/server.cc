@@ -282,7 +282,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
     ++shared_->in_flight;
     method_ = request.method;
-    if (shared_->workers != nullptr && !shared_->options.runs_inline(request)) {
+    bool inline_request = true;
+    try {
+      inline_request = shared_->workers == nullptr || shared_->options.runs_inline(request);
+    } catch (...) {
+      inline_request = false;
+    }
+    if (!inline_request) {
       // A handler that may wait (a call to Meta, a long export) waits on a
       // worker, not on a thread that serves sockets.
       net::post(*shared_->workers, [self = this->shared_from_this(), request = std::move(request)]() mutable {
@@ -315,7 +321,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     };
     if (shared_->workers != nullptr) {
       request.offload = [self = this->shared_from_this()](std::function<void()> work) {
-        net::post(*self->shared_->workers, std::move(work));
+        net::post(*self->shared_->workers, [work = std::move(work)] {
+          try {
+            work();
+          } catch (...) {
+            // An exception escaping a pool thread would end the process.
+          }
+        });
       };
     }
     HttpResponse response;
@@ -507,6 +519,9 @@ class BeastServer final : public HttpServer {
     const bool requests_done = shared_->in_flight == 0 || now >= drain_deadline_;
     const bool deferred_done = shared_->deferred == 0 || now >= deferred_deadline_;
     if (requests_done && deferred_done) {
+      // Requests still queued for a worker past the deadline are dropped, as
+      // the socket threads drop theirs: nothing would write their answers.
+      if (workers_) workers_->stop();
       ioc_.stop();
       return;
     }

@@ -338,29 +338,34 @@ std::variant<WebhookOutcome, std::shared_ptr<const WebhookReceiver::Admitted>> W
     return Refuse(401, sig.machine_code());
   }
 
-  WebhookOutcome outcome;
-  const int64_t now = clock_.NowUnixMillis();
-  auto quarantine_whole = [&](const std::string& reason) -> WebhookOutcome {
-    // A genuine (signed) payload we cannot read: keep it sealed for an
-    // operator and answer 200, or Meta would retry it forever (B-11).
-    Result<std::string> sealed =
-        keyring_.Seal(channel->tenant_id, content_ != nullptr ? content_->MaskCards(raw_body) : raw_body,
-                      FieldBinding{channel->tenant_id, "", "quarantine", "body"});
-    if (!sealed.ok()) return Refuse(503, "kms_unavailable");
-    Status s = store_.messaging().Quarantine(now, reason, *sealed);
-    if (!s.ok()) return Refuse(503, "storage_unavailable");
-    outcome.quarantined = 1;
-    outcome.error_code = reason;
-    return outcome;
-  };
-  Result<JsonValue> root = ParseJson(raw_body, limits);
-  if (!root.ok()) return quarantine_whole("unparseable:" + root.status().machine_code());
-  Result<whatsapp::WebhookBatch> batch = whatsapp::ParseWebhook(*root);
-  if (!batch.ok()) return quarantine_whole("not_a_delivery");
   auto admitted = std::make_shared<Admitted>();
+  admitted->now = clock_.NowUnixMillis();
+  Result<JsonValue> root = ParseJson(raw_body, limits);
+  Result<whatsapp::WebhookBatch> batch = root.ok() ? whatsapp::ParseWebhook(*root) : root.status();
+  if (!root.ok()) {
+    admitted->unreadable = "unparseable:" + root.status().machine_code();
+  } else if (!batch.ok()) {
+    admitted->unreadable = "not_a_delivery";
+  } else {
+    admitted->batch = std::move(batch).value();
+  }
   admitted->channel = std::move(channel).value();
-  admitted->batch = std::move(batch).value();
   return std::shared_ptr<const Admitted>(std::move(admitted));
+}
+
+WebhookOutcome WebhookReceiver::QuarantineWhole(const Admitted& admitted, const std::string& raw_body) {
+  // A genuine (signed) payload we cannot read: keep it sealed for an
+  // operator and answer 200, or Meta would retry it forever (B-11).
+  const std::string& tenant = admitted.channel.tenant_id;
+  Result<std::string> sealed = keyring_.Seal(tenant, content_ != nullptr ? content_->MaskCards(raw_body) : raw_body,
+                                             FieldBinding{tenant, "", "quarantine", "body"});
+  if (!sealed.ok()) return Refuse(503, "kms_unavailable");
+  Status s = store_.messaging().Quarantine(admitted.now, admitted.unreadable, *sealed);
+  if (!s.ok()) return Refuse(503, "storage_unavailable");
+  WebhookOutcome outcome;
+  outcome.quarantined = 1;
+  outcome.error_code = admitted.unreadable;
+  return outcome;
 }
 
 WebhookOutcome WebhookReceiver::ProcessNow(std::shared_ptr<const Admitted> admitted) {
@@ -390,7 +395,9 @@ WebhookOutcome WebhookReceiver::Receive(const std::string& channel_id, const std
                                         const std::string& raw_body, const JsonLimits& limits) {
   auto admitted = Admit(channel_id, signature, raw_body, limits);
   if (auto* decided = std::get_if<WebhookOutcome>(&admitted)) return *decided;
-  return ProcessNow(std::get<std::shared_ptr<const Admitted>>(std::move(admitted)));
+  auto source = std::get<std::shared_ptr<const Admitted>>(std::move(admitted));
+  if (!source->unreadable.empty()) return QuarantineWhole(*source, raw_body);
+  return ProcessNow(std::move(source));
 }
 
 void WebhookReceiver::ReceiveAsync(const std::string& channel_id, const std::string* signature,
@@ -401,6 +408,12 @@ void WebhookReceiver::ReceiveAsync(const std::string& channel_id, const std::str
     return;
   }
   auto source = std::get<std::shared_ptr<const Admitted>>(std::move(admitted));
+  if (!source->unreadable.empty()) {
+    // Rare (Meta signed something we cannot read): stored outside the group
+    // commit, so on a thread that may wait. The body is copied: the request's dies.
+    then([this, source, body = raw_body] { return QuarantineWhole(*source, body); }, true);
+    return;
+  }
   Result<std::shared_ptr<Pending>> prepared = Prepare(source);
   if (!prepared.ok()) {
     const Status s = prepared.status();

@@ -812,15 +812,20 @@ class WebhookReceiver {
   struct Admitted {
     Channel channel;
     whatsapp::WebhookBatch batch;
+    int64_t now = 0;
+    // Set when the signed body cannot be read: it is quarantined whole
+    // (QuarantineWhole), and the batch is empty.
+    std::string unreadable;
   };
   struct Pending;  // inbound.cc
   // The checks before anything is prepared: the channel, the signature (W-01),
-  // the parse. An outcome when the delivery is decided there (refused, or
-  // kept aside as unreadable).
+  // the parse. An outcome when the delivery is refused there.
   std::variant<WebhookOutcome, std::shared_ptr<const Admitted>> Admit(const std::string& channel_id,
                                                                       const std::string* signature,
                                                                       const std::string& raw_body,
                                                                       const JsonLimits& limits);
+  // Keeps a signed delivery that cannot be read aside, sealed, for an operator (B-11).
+  WebhookOutcome QuarantineWhole(const Admitted& admitted, const std::string& raw_body);
   // Prepares, commits (waiting) and finishes, starting over after a key conflict.
   WebhookOutcome ProcessNow(std::shared_ptr<const Admitted> admitted);
   // Everything sealed and looked up before the transaction.

@@ -483,6 +483,32 @@ CREATE TABLE conversation_history (
 -- Outbound bodies outlive dispatching only under a history policy; these find them.
 CREATE INDEX messages_holding_body ON messages(created_at_ms) WHERE length(payload_sealed) > 0;
 )sql"},
+    {17, "0017_inbound_wamid_not_indexed", R"sql(
+-- A received message is stored only when inbound_seen did not hold its
+-- wamid yet (in the same transaction), and nothing looks messages up by
+-- wamid: the UNIQUE index only cost a random page write per message.
+-- SQLite drops a UNIQUE constraint only by rebuilding the table.
+CREATE TABLE inbound_messages_new (
+  id              TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL REFERENCES tenants(id),
+  channel_id      TEXT NOT NULL REFERENCES channels(id),
+  subject         TEXT NOT NULL,
+  wamid           TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  sent_at_ms      INTEGER NOT NULL,
+  received_at_ms  INTEGER NOT NULL,
+  payload_sealed  BLOB NOT NULL
+) STRICT;
+INSERT INTO inbound_messages_new(id, tenant_id, channel_id, subject, wamid, type, sent_at_ms, received_at_ms,
+                                 payload_sealed)
+  SELECT id, tenant_id, channel_id, subject, wamid, type, sent_at_ms, received_at_ms, payload_sealed
+  FROM inbound_messages;
+DROP TABLE inbound_messages;
+ALTER TABLE inbound_messages_new RENAME TO inbound_messages;
+CREATE INDEX inbound_messages_by_tenant ON inbound_messages(tenant_id, received_at_ms);
+CREATE INDEX inbound_messages_by_tenant_subject ON inbound_messages(tenant_id, subject);
+CREATE INDEX inbound_messages_holding_body ON inbound_messages(received_at_ms) WHERE length(payload_sealed) > 0;
+)sql"},
 };
 
 }  // namespace

@@ -894,5 +894,40 @@ TEST(WebhookDurabilityTest, EveryAcknowledgedInboundMessageSurvivesSigkill) {
   EXPECT_LE(stored, attempted.load());
 }
 
+// covers: B-11
+// A signed delivery the gateway cannot read is kept aside (on a worker
+// thread: the socket threads do not wait on its write) and answered 200, so
+// Meta does not retry it forever; an unsigned one is refused before that.
+TEST(WebhookQuarantineTest, ASignedDeliveryThatCannotBeReadIsKeptAsideAndAcknowledged) {
+  std::string dir = MakeTempDir("unreadable");
+  const std::vector<std::string> env = {"CONSENTRY_MASTER_KEY=" + std::string(64, 'b')};
+  Credentials admin = CreateTenantWithKey(dir, "unreadable", "admin");
+  ServerProcess server(dir, env);
+  ASSERT_TRUE(server.started());
+  HttpReply created = Call(server.port(), "POST", "/v1/channels", admin.token,
+                           R"({"phone_number_id":"100000000000002","waba_id":"100000000000001","access_token":"t",)"
+                           R"("app_secret":"the-app-secret","verify_token":"v"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string path = "/webhooks/whatsapp/" + After(created.body, R"("id":")");
+  for (const std::string& body : {std::string("{not json"), std::string(R"({"object":"something_else"})")}) {
+    auto reply = Exchange(server.port(),
+                          BuildRequest("POST", path,
+                                       {{"Content-Type", "application/json"},
+                                        {"X-Hub-Signature-256", whatsapp::HubSignature("the-app-secret", body)}},
+                                       body),
+                          5000);
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(reply->status, 200) << body;
+  }
+  auto unsigned_reply = Exchange(server.port(), BuildRequest("POST", path, {{"Content-Type", "application/json"}}, "{"),
+                                 5000);
+  ASSERT_TRUE(unsigned_reply.has_value());
+  EXPECT_EQ(unsigned_reply->status, 401);
+  server.Stop();
+  const std::string log = server.Stderr();
+  EXPECT_NE(log.find("quarantined: unparseable:"), std::string::npos) << log;
+  EXPECT_NE(log.find("quarantined: not_a_delivery"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace cs::testing

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "store/conformance/store_conformance.h"
+#include "store/migrations.h"
 #include "store/store.h"
 
 namespace cs {
@@ -117,6 +118,65 @@ namespace {
 
 // A revocation written by another process (the CLI) must be seen by the
 // server's very next read: no pooled connection may keep an old snapshot.
+// Migration 17 rebuilds inbound_messages without its UNIQUE wamid index:
+// every stored message survives, with the indexes the queries use.
+TEST(SqliteStoreTest, InboundMessagesSurviveTheRebuildWithoutTheWamidIndex) {
+  const std::string path = FreshPath();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  auto exec = [&](const std::string& sql) {
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+  };
+  exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+       "applied_at_ms INTEGER NOT NULL) STRICT");
+  for (const auto& m : store_internal::SqliteMigrations()) {
+    if (m.version > 16) break;
+    exec(std::string(m.sql));
+    exec("INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", '" + std::string(m.name) + "', 0)");
+  }
+  exec("INSERT INTO tenants(id, name, created_at_ms) VALUES ('ten_1', 't', 0)");
+  exec("INSERT INTO channels(id, tenant_id, phone_number_id, waba_id, display_phone_number, graph_base_url, "
+       "graph_version, access_token_sealed, app_secret_sealed, verify_token_sealed, throughput_per_second, "
+       "created_at_ms) VALUES ('chn_1', 'ten_1', '1001', '2001', '', 'http://x', 'v21.0', X'00', X'00', X'00', 80, 0)");
+  for (int i = 0; i < 3; ++i) {
+    const std::string n = std::to_string(i);
+    exec("INSERT INTO inbound_messages VALUES ('inm_" + n + "', 'ten_1', 'chn_1', 'sub_" + n + "', 'wamid." + n +
+         "', 'text', " + n + ", " + n + ", X'0" + n + "')");
+  }
+  sqlite3_close(db);
+
+  auto store = OpenSqliteStore({path, 5000, true, 2});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto migrated = (*store)->Migrate();
+  ASSERT_TRUE(migrated.ok()) << migrated.status().ToString();
+  Result<int64_t> count = (*store)->messaging().CountInbound("ten_1");
+  ASSERT_TRUE(count.ok()) << count.status().ToString();
+  EXPECT_EQ(*count, 3);
+
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  std::vector<std::string> rows, indexes;
+  auto collect = [](void* out, int n, char** values, char**) {
+    std::string row;
+    for (int i = 0; i < n; ++i) row += std::string(i ? "|" : "") + (values[i] ? values[i] : "NULL");
+    static_cast<std::vector<std::string>*>(out)->push_back(row);
+    return 0;
+  };
+  ASSERT_EQ(sqlite3_exec(db, "SELECT id, subject, wamid, hex(payload_sealed) FROM inbound_messages ORDER BY id",
+                         collect, &rows, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'inbound_messages' "
+                         "ORDER BY name", collect, &indexes, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(rows, (std::vector<std::string>{"inm_0|sub_0|wamid.0|00", "inm_1|sub_1|wamid.1|01",
+                                            "inm_2|sub_2|wamid.2|02"}));
+  // The primary key's own index, and the three the queries use: no wamid index.
+  EXPECT_EQ(indexes, (std::vector<std::string>{"inbound_messages_by_tenant", "inbound_messages_by_tenant_subject",
+                                               "inbound_messages_holding_body", "sqlite_autoindex_inbound_messages_1"}));
+}
+
 TEST(SqliteStoreTest, WritesFromAnotherHandleAreSeenImmediately) {
   SqliteOptions options;
   options.path = FreshPath();
