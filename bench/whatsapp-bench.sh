@@ -3,12 +3,14 @@
 # (synchronous=FULL, the default) and everything the pipeline does
 # (signature, parsing, pseudonyms, sealing, dedupe, audit entries).
 #
-# Method: the gateway is pinned to CPU 0 (taskset) with its default 16 HTTP
-# threads: webhook deliveries wait on the group commit without holding a
-# thread, API requests still hold one while they wait; the load generator (bench/whatsapp_load.cc: signed ~1 KB-per-message
-# webhooks with unique wamids, prepared before the clock starts) runs on
-# CPU 1 over keep-alive connections. Loopback only; bounded in time.
-#   bench/whatsapp-bench.sh [SECONDS] [CONNECTIONS]
+# Method: the gateway is pinned to CPU 0 (taskset) with its default threads:
+# one socket thread (one per usable CPU) runs deliveries and sends, which
+# wait on the group commit without holding a thread; 16 workers (THREADS=N
+# sets them) run the other API requests. The load generator
+# (bench/whatsapp_load.cc: signed ~1 KB-per-message webhooks with unique
+# wamids, prepared before the clock starts) runs on CPU 1 over keep-alive
+# connections. Loopback only; bounded in time.
+#   [THREADS=N] bench/whatsapp-bench.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"

@@ -2,8 +2,8 @@
 # Requests/s of an authenticated GET (/v1/me: bearer key check against the
 # SQLite store, JSON answer, access log line, metrics) on ONE server core.
 #
-# Method: the gateway runs with http.threads=1, pinned to CPU 0 with
-# taskset; wrk runs pinned to CPU 1 (2 connections per thread is not enough
+# Method: the gateway runs with one worker (http.threads=1) and one socket
+# thread (the one CPU it may use), pinned to CPU 0 with taskset; wrk runs pinned to CPU 1 (2 connections per thread is not enough
 # to saturate, so 32 keep-alive connections). Logs go to a file, as in
 # production. Loopback only; bounded to DURATION seconds.
 #   bench/wrk-authenticated-get.sh [DURATION_SECONDS] [CONNECTIONS]
