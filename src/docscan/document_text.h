@@ -1,0 +1,64 @@
+// File: document_text.h
+// The text a person would read in a document (PDF, Word, Excel,
+// PowerPoint, plain text), so the content scanner can look for card numbers
+// and health data in files as it does in messages (docs/media.md, CHAN-04).
+//
+// Parsing a file from the internet is the riskiest thing the gateway does:
+// poppler and libarchive have had memory-safety bugs. ExtractTextIsolated
+// therefore parses in a child process (this binary's `extract-text`
+// command) with memory, CPU and file limits, no inherited environment (no
+// master key), and its output bounded; a crash or a bomb costs the child
+// only. ExtractText, in-process, is what the child runs, and what unit
+// tests call.
+//
+// Thread-safety: the functions are safe to call concurrently.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace cs::docscan {
+
+enum class Format { kUnsupported, kPlainText, kPdf, kOoxml };
+
+// The format a WhatsApp document type is parsed as. Legacy Office files
+// (OLE2: .doc, .xls, .ppt) are kUnsupported: nothing reads them here.
+Format FormatOf(std::string_view mime_type);
+
+struct Limits {
+  int64_t max_text_bytes = 8 << 20;     // more text than this is refused, not cut: the rest would go unscanned
+  int64_t max_part_bytes = 64 << 20;    // one uncompressed part of an Office file (zip bombs)
+  int64_t max_parts = 4000;             // parts of an Office file
+  int64_t max_pages = 5000;             // PDF pages
+};
+
+// Extracts the text of `bytes`, in this process. Errors (all
+// failed_precondition, for "the document cannot be scanned"):
+// "document_unreadable" (damaged, not the format), "document_encrypted",
+// "document_too_large" (a limit above), "document_unsupported".
+Result<std::string> ExtractText(Format format, std::string_view bytes, const Limits& limits = {});
+
+struct IsolationOptions {
+  std::string executable;               // this binary (it must have the `extract-text` command)
+  int64_t timeout_ms = 20000;           // wall time; the child is killed after it
+  int64_t max_memory_bytes = 1LL << 30;  // RLIMIT_AS of the child (not applied under AddressSanitizer)
+  int64_t max_cpu_seconds = 20;
+  Limits limits;
+};
+
+// ExtractText in a child process. Besides ExtractText's errors:
+// "document_unscannable" when the child was killed (time, memory) or
+// failed otherwise; unavailable "extractor_unavailable" when it could not
+// be started.
+Result<std::string> ExtractTextIsolated(std::string_view mime_type, std::string_view bytes,
+                                        const IsolationOptions& options);
+
+// The child's side (`consentry extract-text --type MIME`): applies the
+// limits to itself, reads the document from standard input, writes its text
+// to standard output, and returns the exit code ExtractTextIsolated reads.
+int RunExtractTextChild(std::string_view mime_type, const IsolationOptions& options);
+
+}  // namespace cs::docscan

@@ -1,0 +1,155 @@
+// The text of documents, as the content scanner gets it: real PDFs (made
+// with libharu) and Office files (zipped with libarchive), damaged,
+// encrypted and oversized ones.
+#include "docscan/document_text.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <gtest/gtest.h>
+#include <hpdf.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cs::docscan {
+namespace {
+
+// A one-page PDF with `lines` of text.
+std::string MakePdf(const std::vector<std::string>& lines) {
+  HPDF_Doc pdf = HPDF_New(nullptr, nullptr);
+  HPDF_Page page = HPDF_AddPage(pdf);
+  HPDF_Font font = HPDF_GetFont(pdf, "Helvetica", nullptr);
+  HPDF_Page_BeginText(page);
+  HPDF_Page_SetFontAndSize(page, font, 12);
+  float y = 750;
+  for (const std::string& line : lines) {
+    HPDF_Page_TextOut(page, 50, y, line.c_str());
+    y -= 20;
+  }
+  HPDF_Page_EndText(page);
+  HPDF_SaveToStream(pdf);
+  HPDF_ResetStream(pdf);
+  std::string out;
+  while (true) {
+    HPDF_BYTE buffer[4096];
+    HPDF_UINT32 n = sizeof buffer;
+    HPDF_ReadFromStream(pdf, buffer, &n);
+    if (n == 0) break;
+    out.append(reinterpret_cast<const char*>(buffer), n);
+  }
+  HPDF_Free(pdf);
+  return out;
+}
+
+// A zip archive of `parts` (name, content), deflated, as Office writes them.
+std::string MakeZip(const std::vector<std::pair<std::string, std::string>>& parts) {
+  std::vector<char> buffer(1 << 20);
+  size_t used = 0;
+  archive* a = archive_write_new();
+  archive_write_set_format_zip(a);
+  archive_write_open_memory(a, buffer.data(), buffer.size(), &used);
+  for (const auto& [name, content] : parts) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name.c_str());
+    archive_entry_set_size(e, static_cast<la_int64_t>(content.size()));
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_write_header(a, e);
+    archive_write_data(a, content.data(), content.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+  return std::string(buffer.data(), used);
+}
+
+std::string Docx(const std::string& body_xml) {
+  return MakeZip({{"[Content_Types].xml", "<Types/>"},
+                  {"word/styles.xml", "<w:styles xmlns:w=\"w\"><w:t>4111 1111 1111 1111</w:t></w:styles>"},
+                  {"word/document.xml",
+                   "<?xml version=\"1.0\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/"
+                   "wordprocessingml/2006/main\"><w:body>" +
+                       body_xml + "</w:body></w:document>"}});
+}
+
+TEST(DocumentTextTest, TheFormatFollowsTheMimeType) {
+  EXPECT_EQ(FormatOf("text/plain"), Format::kPlainText);
+  EXPECT_EQ(FormatOf("application/pdf"), Format::kPdf);
+  EXPECT_EQ(FormatOf("application/vnd.openxmlformats-officedocument.wordprocessingml.document"), Format::kOoxml);
+  EXPECT_EQ(FormatOf("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), Format::kOoxml);
+  EXPECT_EQ(FormatOf("application/msword"), Format::kUnsupported);
+  EXPECT_EQ(FormatOf("image/jpeg"), Format::kUnsupported);
+  EXPECT_EQ(ExtractText(Format::kUnsupported, "x").status().machine_code(), "document_unsupported");
+}
+
+// covers: CHAN-04 (a card number in a PDF is found like one in a message)
+TEST(DocumentTextTest, APdfsTextIsWhatAReaderSees) {
+  const std::string pdf = MakePdf({"Invoice 2026-118", "Paid with card 4111 1111 1111 1111", "Diagnosis: diabetes"});
+  Result<std::string> text = ExtractText(Format::kPdf, pdf);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_NE(text->find("4111 1111 1111 1111"), std::string::npos) << *text;
+  EXPECT_NE(text->find("Diagnosis: diabetes"), std::string::npos) << *text;
+  // Damaged: the first half of the file only.
+  Result<std::string> damaged = ExtractText(Format::kPdf, std::string_view(pdf).substr(0, 40));
+  EXPECT_EQ(damaged.status().machine_code(), "document_unreadable");
+  Limits tight;
+  tight.max_text_bytes = 10;
+  EXPECT_EQ(ExtractText(Format::kPdf, pdf, tight).status().machine_code(), "document_too_large");
+}
+
+// covers: CHAN-04
+TEST(DocumentTextTest, AnOfficeFilesTextJoinsRunsAndSeparatesParagraphs) {
+  // Word splits text into runs wherever formatting changes: a card number
+  // typed with one digit group in bold is four runs, joined here.
+  const std::string docx = Docx(
+      "<w:p><w:r><w:t>Card: 4111 </w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t>1111</w:t></w:r>"
+      "<w:r><w:t xml:space=\"preserve\"> 1111 1111</w:t></w:r></w:p>"
+      "<w:p><w:r><w:t>Tom &amp; Jerry</w:t></w:r></w:p>");
+  Result<std::string> text = ExtractText(Format::kOoxml, docx);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_EQ(*text, "Card: 4111 1111 1111 1111\nTom & Jerry\n");  // styles.xml is not content
+  // A workbook: shared strings and numeric cell values, one per line.
+  const std::string xlsx =
+      MakeZip({{"xl/sharedStrings.xml", "<sst><si><t>IBAN</t></si><si><t>DE89370400440532013000</t></si></sst>"},
+               {"xl/worksheets/sheet1.xml", "<worksheet><sheetData><row><c><v>4111111111111111</v></c><c t=\"s\">"
+                                            "<v>0</v></c></row></sheetData></worksheet>"}});
+  Result<std::string> cells = ExtractText(Format::kOoxml, xlsx);
+  ASSERT_TRUE(cells.ok()) << cells.status().ToString();
+  EXPECT_NE(cells->find("DE89370400440532013000\n"), std::string::npos) << *cells;
+  EXPECT_NE(cells->find("4111111111111111\n"), std::string::npos) << *cells;
+}
+
+TEST(DocumentTextTest, DamagedOversizedAndHollowOfficeFilesCannotBeScanned) {
+  EXPECT_EQ(ExtractText(Format::kOoxml, "PK\x03\x04 not really a zip").status().machine_code(),
+            "document_unreadable");
+  // Well-formed zip, but no document, workbook or presentation inside.
+  EXPECT_EQ(ExtractText(Format::kOoxml, MakeZip({{"payload.exe", "MZ"}})).status().machine_code(),
+            "document_unreadable");
+  EXPECT_EQ(ExtractText(Format::kOoxml, Docx("<w:p><w:t>unclosed</w:p>")).status().machine_code(),
+            "document_unreadable");
+  // A part that decompresses past the limit (a zip bomb, in small).
+  Limits tight;
+  tight.max_part_bytes = 4096;
+  const std::string bomb = Docx("<w:p><w:t>" + std::string(100000, '0') + "</w:t></w:p>");
+  EXPECT_LT(bomb.size(), 4096u);  // deflate: the archive is small, its content is not
+  EXPECT_EQ(ExtractText(Format::kOoxml, bomb, tight).status().machine_code(), "document_too_large");
+  // An entity that would read a local file (XXE) is not expanded.
+  Result<std::string> xxe = ExtractText(
+      Format::kOoxml,
+      Docx("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><w:p><w:t>a&e;b</w:t></w:p>"));
+  if (xxe.ok()) {
+    EXPECT_EQ(xxe->find("root:"), std::string::npos) << *xxe;
+  }
+}
+
+TEST(DocumentTextTest, IsolatedExtractionRefusesWhatItCannotScanBeforeStartingAnything) {
+  IsolationOptions o;
+  o.executable = "/nonexistent/consentry";
+  EXPECT_EQ(ExtractTextIsolated("application/msword", "x", o).status().machine_code(), "document_unsupported");
+  EXPECT_EQ(ExtractTextIsolated("application/pdf", "%PDF-", o).status().machine_code(), "extractor_unavailable");
+}
+
+}  // namespace
+}  // namespace cs::docscan

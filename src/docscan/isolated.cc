@@ -1,0 +1,191 @@
+// Text extraction in a child process: the parent passes the document as
+// the child's standard input (a memfd, so no file ever holds it) and reads
+// the text from a pipe; the child limits itself before it reads a byte.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "docscan/document_text.h"
+
+namespace cs::docscan {
+
+namespace {
+
+// The child's exit codes for ExtractText's errors; anything else (a signal,
+// a crash) is "document_unscannable".
+constexpr std::array<std::string_view, 4> kCodes = {"document_unreadable", "document_encrypted", "document_too_large",
+                                                   "document_unsupported"};
+constexpr int kFirstErrorExit = 10;
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() { Reset(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  void Reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void SetLimit(int resource, int64_t value) {
+  rlimit r{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
+  setrlimit(resource, &r);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kUnderAsan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kUnderAsan = true;
+#else
+constexpr bool kUnderAsan = false;
+#endif
+#else
+constexpr bool kUnderAsan = false;
+#endif
+
+}  // namespace
+
+int RunExtractTextChild(std::string_view mime_type, const IsolationOptions& options) {
+  // Before reading a byte of the document: no privileges to gain, no core
+  // dump (it would hold the document), no files to write, few to open,
+  // bounded memory (AddressSanitizer reserves terabytes of address space,
+  // so not under it) and CPU.
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  SetLimit(RLIMIT_CORE, 0);
+  SetLimit(RLIMIT_FSIZE, 0);
+  SetLimit(RLIMIT_NOFILE, 16);
+  SetLimit(RLIMIT_CPU, options.max_cpu_seconds);
+  if (!kUnderAsan) SetLimit(RLIMIT_AS, options.max_memory_bytes);
+  std::string bytes;
+  char buffer[65536];
+  while (true) {
+    const ssize_t n = ::read(0, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return 1;
+    if (n == 0) break;
+    bytes.append(buffer, static_cast<size_t>(n));
+  }
+  Result<std::string> text = ExtractText(FormatOf(mime_type), bytes, options.limits);
+  if (!text.ok()) {
+    for (size_t i = 0; i < kCodes.size(); ++i) {
+      if (text.status().machine_code() == kCodes[i]) return kFirstErrorExit + static_cast<int>(i);
+    }
+    return 1;
+  }
+  return WriteAll(1, *text) ? 0 : 1;
+}
+
+Result<std::string> ExtractTextIsolated(std::string_view mime_type, std::string_view bytes,
+                                        const IsolationOptions& options) {
+  if (FormatOf(mime_type) == Format::kUnsupported) {
+    return FailedPrecondition("document_unsupported", "documents of this type cannot be scanned");
+  }
+  // The document travels in memory only: a memfd as the child's stdin.
+  Fd input(memfd_create("consentry-document", MFD_CLOEXEC));
+  if (input.get() < 0) return Unavailable("extractor_unavailable", "memfd_create failed");
+  if (!WriteAll(input.get(), bytes) || lseek(input.get(), 0, SEEK_SET) != 0) {
+    return Unavailable("extractor_unavailable", "the document could not be handed to the extractor");
+  }
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return Unavailable("extractor_unavailable", "pipe2 failed");
+  Fd out_read(pipe_fds[0]);
+  Fd out_write(pipe_fds[1]);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, input.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  const std::string type(mime_type);
+  std::vector<std::string> args = {options.executable, "extract-text", "--type", type};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // No environment: the master key and every other secret stay with the parent.
+  char* envp[] = {nullptr};
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, options.executable.c_str(), &actions, nullptr, argv.data(), envp);
+  posix_spawn_file_actions_destroy(&actions);
+  out_write.Reset();
+  input.Reset();
+  if (spawned != 0) return Unavailable("extractor_unavailable", "the text extractor could not be started");
+
+  std::string text;
+  bool too_much = false;
+  bool timed_out = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.timeout_ms);
+  char buffer[65536];
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{out_read.get(), POLLIN, 0};
+    const int ready = poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      timed_out = ready == 0;
+      break;
+    }
+    const ssize_t n = ::read(out_read.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (static_cast<int64_t>(text.size()) + n > options.limits.max_text_bytes) {
+      too_much = true;
+      break;
+    }
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  if (timed_out || too_much) kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (too_much) return FailedPrecondition("document_too_large", "the document holds too much text");
+  if (timed_out) return FailedPrecondition("document_unscannable", "the document took too long to read");
+  if (WIFEXITED(status)) {
+    const int code = WEXITSTATUS(status);
+    if (code == 0) return text;
+    if (code >= kFirstErrorExit && code < kFirstErrorExit + static_cast<int>(kCodes.size())) {
+      const std::string_view machine = kCodes[static_cast<size_t>(code - kFirstErrorExit)];
+      return FailedPrecondition(std::string(machine), machine == "document_encrypted"
+                                                          ? "the document is protected by a password"
+                                                          : "the document cannot be read as its type");
+    }
+  }
+  // Killed by its limits (memory, CPU) or crashed.
+  return FailedPrecondition("document_unscannable", "the document could not be read within the extractor's limits");
+}
+
+}  // namespace cs::docscan
