@@ -407,8 +407,13 @@ namespace {
 // Maps a MediaService refusal to Meta's error shape.
 HttpResponse MediaErrorResponse(const Status& s) {
   const std::string& m = s.machine_code();
-  if (m == "media_unsupported" || m == "media_too_large" || m == "media_content_mismatch") {
+  if (m == "media_unsupported" || m == "media_too_large" || m == "media_content_mismatch" ||
+      m == "media_unscannable") {
     return GraphErrorResponse(131053, m + ": " + s.message());
+  }
+  // Content protection (CHAN-04), as for messages: "parameter value is not valid", our code first.
+  if (m == "sensitive_identifier" || m == "channel_not_permitted_for_phi") {
+    return GraphErrorResponse(131009, m + ": " + s.message());
   }
   if (s.code() == StatusCode::kNotFound) {
     return GraphErrorResponse(100, "Unsupported request: the object does not exist, cannot be loaded due to missing "
@@ -499,7 +504,8 @@ HttpResponse DownloadMedia(const MessagingRouteDeps& d, const HttpRequest& req, 
       r = ErrorResponse(404, "not_found", "no such media, or Meta no longer holds it", req.request_id);
     } else if (m == "media_quarantined") {
       r = ErrorResponse(422, m, s.message(), req.request_id);
-    } else if (m == "media_busy" || m == "audit_unavailable" || m == "storage_unavailable") {
+    } else if (m == "media_busy" || m == "audit_unavailable" || m == "storage_unavailable" ||
+               m == "extractor_unavailable") {
       r = ErrorResponse(503, m, s.message(), req.request_id);
       r.headers.emplace_back("Retry-After", "5");
     } else if (m.rfind("upstream_", 0) == 0 || m == "channel_token_invalid") {

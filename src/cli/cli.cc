@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "docscan/document_text.h"
 
 #include <CLI/CLI.hpp>
 #include <pwd.h>
@@ -350,6 +351,13 @@ int RunCli(int argc, char** argv) {
     sandbox->add_flag("--conversation", so.include_conversation, "Include `conversation` in statuses (pre-v24 behaviour)");
   }
   sandbox->callback([&] { run = [&] { return CmdSandbox(sandbox_args); }; });
+
+  // Internal: the gateway runs it as a child process to read documents'
+  // text (docscan/document_text.h); hidden from --help.
+  std::string extract_type;
+  auto* extract = app.add_subcommand("extract-text", "")->group("");
+  extract->add_option("--type", extract_type, "MIME type of the document on standard input")->required();
+  extract->callback([&] { run = [&] { return docscan::RunExtractTextChild(extract_type, docscan::IsolationOptions{}); }; });
 
   auto* version = app.add_subcommand("version", "Print the version");
   AddCommon(version, o);

@@ -7,6 +7,7 @@
 
 #include "common/json_writer.h"
 #include "common/strings.h"
+#include "docscan/document_text.h"
 #include "http/client.h"
 #include "http/multipart.h"
 #include "messaging/messaging.h"
@@ -137,6 +138,58 @@ Status MediaService::Audit(const AuditActor& actor, const std::string& tenant_id
   return store_.InTransaction([&](StoreTransaction& tx) { return ledger_.Append(tx.audit(), e); });
 }
 
+Result<MediaService::DocumentVerdict> MediaService::ScanDocument(const std::string& tenant_id,
+                                                                 const std::string& mime_type, std::string_view bytes,
+                                                                 scan::Direction direction) {
+  DocumentVerdict verdict;
+  if (content_ == nullptr) return verdict;
+  Result<std::string> text = options_.document_text
+                                 ? options_.document_text(mime_type, bytes)
+                                 : docscan::ExtractText(docscan::FormatOf(mime_type), bytes);
+  JsonWriter details;
+  details.BeginObject();
+  if (!text.ok()) {
+    const std::string code = text.status().machine_code();
+    if (code.rfind("document_", 0) != 0) return text.status();  // the extractor itself failed: retry later
+    details.Key("scanned").Bool(false).Key("reason").String(code);
+    verdict.details = details.EndObject().Take();
+    if (options_.refuse_unscannable_documents) {
+      verdict.stopped = FailedPrecondition(
+          "media_unscannable", "the document cannot be scanned for sensitive data (" + code +
+                                   "): send it as PDF, Word, Excel, PowerPoint or plain text, without a password");
+    }
+    return verdict;
+  }
+  CS_ASSIGN_OR_RETURN(scan::ContentPolicy policy, content_->PolicyFor(tenant_id));
+  std::vector<scan::Finding> found = content_->scanner().Scan(*text);
+  scan::Decision d = scan::Decide(policy, direction, *text, std::move(found));
+  details.Key("scanned").Bool(true).Key("content").Raw(scan::FindingsJson(d));
+  verdict.details = details.EndObject().Take();
+  bool stopped = false, beyond_health = false;
+  std::string summary;
+  for (size_t i = 0; i < d.findings.size(); ++i) {
+    if (d.actions[i] != scan::Action::kMask && d.actions[i] != scan::Action::kRefuse) continue;
+    stopped = true;
+    if (d.findings[i].type != scan::FindingType::kHealth) beyond_health = true;
+    if (summary.find(scan::TypeName(d.findings[i].type)) == std::string::npos) {
+      summary += (summary.empty() ? "" : ", ") + std::string(scan::TypeName(d.findings[i].type));
+    }
+  }
+  if (!stopped) return verdict;
+  if (direction == scan::Direction::kInbound) {
+    verdict.stopped = FailedPrecondition("media_quarantined", "the document holds data the content policy does not "
+                                                              "let through (" + summary + "); it was not delivered");
+  } else if (!beyond_health) {
+    verdict.stopped = InvalidArgument("channel_not_permitted_for_phi",
+                                      "this tenant does not send health information over WhatsApp (" + summary +
+                                          " in the document): link to the secure portal instead");
+  } else {
+    verdict.stopped = InvalidArgument("sensitive_identifier", "the document contains data that must not be sent over "
+                                                              "WhatsApp (" + summary + "); documents cannot be masked");
+  }
+  return verdict;
+}
+
 Result<MediaAnswer> MediaService::Upload(const AuditActor& actor, const std::string& tenant_id,
                                          const MediaUpload& upload) {
   Result<Channel> channel = store_.messaging().FindChannelByPhoneNumberId(upload.phone_number_id);
@@ -146,6 +199,16 @@ Result<MediaAnswer> MediaService::Upload(const AuditActor& actor, const std::str
   // Checked here first: a file WhatsApp would refuse never leaves the gateway.
   CS_ASSIGN_OR_RETURN(std::string kind, whatsapp::CheckMediaUpload(upload.mime_type, upload.bytes));
   const std::string mime = AsciiLower(TrimAscii(std::string_view(upload.mime_type).substr(0, upload.mime_type.find(';'))));
+  std::string scan_details;
+  if (kind == "document") {
+    // CHAN-04: before anything leaves; a refusal is on the record, with what was found (never the values).
+    CS_ASSIGN_OR_RETURN(DocumentVerdict verdict, ScanDocument(tenant_id, mime, upload.bytes, scan::Direction::kOutbound));
+    if (!verdict.stopped.ok()) {
+      CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.upload", "-", verdict.stopped.machine_code(), verdict.details));
+      return verdict.stopped;
+    }
+    scan_details = std::move(verdict.details);
+  }
   std::vector<MultipartField> fields = {
       {"messaging_product", "", "", "whatsapp"},
       {"type", "", "", mime},
@@ -179,7 +242,9 @@ Result<MediaAnswer> MediaService::Upload(const AuditActor& actor, const std::str
   }
   JsonWriter details;
   details.BeginObject().Key("kind").String(kind).Key("mime_type").String(mime);
-  details.Key("bytes").Int(static_cast<int64_t>(upload.bytes.size())).Key("http_status").Int(r.status).EndObject();
+  details.Key("bytes").Int(static_cast<int64_t>(upload.bytes.size())).Key("http_status").Int(r.status);
+  if (!scan_details.empty()) details.Key("scan").Raw(scan_details);
+  details.EndObject();
   const int64_t now = clock_.NowUnixMillis();
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     if (!media_id.empty()) {
@@ -293,9 +358,29 @@ Result<MediaDownload> MediaService::Download(const AuditActor& actor, const std:
                   "the file's content is not the " + out.content_type + " it claims to be; it was not delivered");
   }
   if (!matches.has_value()) out.content_type = "application/octet-stream";
+  std::string scan_details;
+  Result<std::string> kind = whatsapp::CheckMediaUpload(out.content_type, file.body);
+  if (matches.value_or(false) && kind.ok() && *kind == "document") {
+    // CHAN-04: a customer's document holding what the policy stops (a card
+    // number, where cards are masked) is not handed on: it cannot be masked.
+    const std::string type = AsciiLower(TrimAscii(std::string_view(out.content_type).substr(0, out.content_type.find(';'))));
+    CS_ASSIGN_OR_RETURN(DocumentVerdict verdict, ScanDocument(tenant_id, type, file.body, scan::Direction::kInbound));
+    if (!verdict.stopped.ok()) {
+      CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.quarantine", media_id, verdict.stopped.machine_code() ==
+                                                                                       "media_unscannable"
+                                                                                   ? "media_unscannable"
+                                                                                   : "sensitive_content",
+                               verdict.details));
+      if (verdict.stopped.machine_code() == "media_quarantined") return verdict.stopped;
+      return Status(StatusCode::kFailedPrecondition, "media_quarantined", verdict.stopped.message());
+    }
+    scan_details = std::move(verdict.details);
+  }
   out.bytes = std::move(file.body);
   JsonWriter details;
-  details.BeginObject().Key("bytes").Int(static_cast<int64_t>(out.bytes.size())).EndObject();
+  details.BeginObject().Key("bytes").Int(static_cast<int64_t>(out.bytes.size()));
+  if (!scan_details.empty()) details.Key("scan").Raw(scan_details);
+  details.EndObject();
   CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.download", media_id, "success", details.Take()));
   return out;
 }

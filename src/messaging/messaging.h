@@ -424,6 +424,12 @@ struct MediaServiceOptions {
   int64_t http_timeout_ms = 60000;
   int64_t max_download_bytes = 100 << 20;
   int64_t link_lifetime_ms = 5 * 60'000;
+  // Reads a document's text for the content scanner (docscan): the server
+  // sets the isolated child process; null, in this process (unit tests).
+  std::function<Result<std::string>(std::string_view mime_type, std::string_view bytes)> document_text;
+  // A document whose text cannot be read (password, damage, a legacy Office
+  // format, a limit): refused (true), or passed on unscanned and audited so.
+  bool refuse_unscannable_documents = true;
 };
 
 class MediaService {
@@ -452,7 +458,22 @@ class MediaService {
   bool CheckLink(const std::string& tenant_id, const std::string& media_id, int64_t expires_ms,
                  std::string_view signature);
 
+  // Documents are scanned for what the tenant's content policy stops
+  // (CHAN-04) before an upload leaves and before a customer's file is
+  // handed on. Without a guard, nothing is scanned.
+  void AttachContentGuard(ContentGuard* content) { content_ = content; }
+
  private:
+  // The content policy applied to a document's text. A document cannot be
+  // masked: a finding the policy would mask or refuse stops it, as
+  // `stopped`. `details` gets {"scanned":…,"content":[findings]} or the
+  // reason it could not be scanned; never a value.
+  struct DocumentVerdict {
+    Status stopped;
+    std::string details;
+  };
+  Result<DocumentVerdict> ScanDocument(const std::string& tenant_id, const std::string& mime_type,
+                                       std::string_view bytes, scan::Direction direction);
   Result<std::pair<MediaRef, Channel>> Resolve(const std::string& tenant_id, const std::string& media_id);
   // Pauses the channel (token_invalid) when Meta refused its token, and
   // returns channel_token_invalid (503 to the caller) then.
@@ -469,6 +490,7 @@ class MediaService {
   const AuditLedger& ledger_;
   const Clock& clock_;
   MediaServiceOptions options_;
+  ContentGuard* content_ = nullptr;
   std::atomic<int> in_flight_{0};
 };
 

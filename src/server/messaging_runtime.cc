@@ -11,6 +11,8 @@
 
 #include "backup/backup.h"
 #include "common/strings.h"
+#include "docscan/document_text.h"
+#include "docscan/document_text.h"
 #include "server/server.h"
 
 namespace cs {
@@ -117,7 +119,17 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->messages = std::make_unique<MessageService>(*rt.store, *m->commits, *m->keyring, rt.ledger, rt.clock, rt.random,
                                                  m->consent.get());
   m->messages->AttachContentGuard(m->content.get());
-  m->media = std::make_unique<MediaService>(*rt.store, *m->channels, *m->keyring, rt.ledger, rt.clock);
+  MediaServiceOptions media_options;
+  media_options.refuse_unscannable_documents = config.messaging.refuse_unscannable_documents;
+  // Documents from the internet are parsed in a child process of this same
+  // binary, with limits, never in the gateway itself (docscan/document_text.h).
+  media_options.document_text = [](std::string_view mime_type, std::string_view bytes) {
+    docscan::IsolationOptions isolation;
+    isolation.executable = "/proc/self/exe";
+    return docscan::ExtractTextIsolated(mime_type, bytes, isolation);
+  };
+  m->media = std::make_unique<MediaService>(*rt.store, *m->channels, *m->keyring, rt.ledger, rt.clock, media_options);
+  m->media->AttachContentGuard(m->content.get());
   for (const std::string& part : Split(config.messaging.subscriber_allowed_hosts, ',')) {
     std::string host = AsciiLower(TrimAscii(part));
     if (!host.empty()) m->url_policy.allowed_hosts.push_back(host);

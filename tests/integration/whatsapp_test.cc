@@ -657,8 +657,8 @@ TEST_F(WhatsAppDemoTest, MediaPassesThroughTheGatewayAndStaysWithItsTenant) {
   EXPECT_NE(Call(port(), "DELETE", "/v23.0/" + media_id, other.token).body.find(R"("code":100)"), std::string::npos);
 
   // A document over the ordinary 1 MiB body limit goes through the upload route…
-  const std::string pdf = "%PDF-1.7\n" + std::string(2 << 20, 'p');
-  auto big = UploadMedia(port(), token_, "/v23.0/100000000000002/media", "application/pdf", pdf);
+  const std::string pdf = "Minutes of the meeting\n" + std::string(2 << 20, 'p');
+  auto big = UploadMedia(port(), token_, "/v23.0/100000000000002/media", "text/plain", pdf);
   ASSERT_TRUE(big.has_value());
   EXPECT_EQ(big->status, 200) << big->body;
   // …but not without credentials, or on another path: refused before the body is read.
@@ -694,6 +694,72 @@ TEST_F(WhatsAppDemoTest, MediaPassesThroughTheGatewayAndStaysWithItsTenant) {
   EXPECT_EQ(deleted.status, 200) << deleted.body;
   EXPECT_EQ(deleted.body, R"({"success":true})");
   EXPECT_NE(Call(port(), "GET", "/v23.0/" + media_id, token_).body.find(R"("code":100)"), std::string::npos);
+}
+
+// A one-page PDF showing `line`, written by hand as the simplest producers
+// do (no cross-reference table: readers rebuild it).
+std::string HandMadePdf(const std::string& line) {
+  const std::string content = "BT /F1 12 Tf 72 700 Td (" + line + ") Tj ET";
+  return "%PDF-1.4\n1 0 obj <</Type/Catalog/Pages 2 0 R>> endobj\n"
+         "2 0 obj <</Type/Pages/Kids[3 0 R]/Count 1>> endobj\n"
+         "3 0 obj <</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R"
+         "/Resources<</Font<</F1 5 0 R>>>>>> endobj\n"
+         "4 0 obj <</Length " + std::to_string(content.size()) + ">> stream\n" + content +
+         "\nendstream endobj\n5 0 obj <</Type/Font/Subtype/Type1/BaseFont/Helvetica>> endobj\n"
+         "trailer <</Root 1 0 R>>\n%%EOF\n";
+}
+
+// covers: CHAN-04, CHAN-08
+// Documents are read (in a child process) and scanned like messages: a card
+// number in an upload stops it before it leaves, a document that cannot be
+// read is refused, and a customer's document holding a card number is not
+// handed on; what was found is audited, never the number.
+TEST_F(WhatsAppDemoTest, DocumentsAreScannedBeforeTheyLeaveAndBeforeTheyAreHandedOn) {
+  const std::string path = "/v23.0/100000000000002/media";
+  auto clean = UploadMedia(port(), token_, path, "application/pdf", HandMadePdf("Your appointment is on Monday"));
+  ASSERT_TRUE(clean.has_value());
+  EXPECT_EQ(clean->status, 200) << clean->body;
+  auto card_pdf = UploadMedia(port(), token_, path, "application/pdf", HandMadePdf("Card 4111 1111 1111 1111"));
+  ASSERT_TRUE(card_pdf.has_value());
+  EXPECT_NE(card_pdf->body.find(R"("code":131009)"), std::string::npos) << card_pdf->body;
+  EXPECT_NE(card_pdf->body.find("sensitive_identifier"), std::string::npos) << card_pdf->body;
+  auto card_text = UploadMedia(port(), token_, path, "text/plain", "IBAN DE89 3704 0044 0532 0130 00");
+  ASSERT_TRUE(card_text.has_value());
+  EXPECT_NE(card_text->body.find("sensitive_identifier"), std::string::npos) << card_text->body;
+  // Cannot be read, so cannot be checked: refused (messaging.unscannable_documents = refuse).
+  auto damaged = UploadMedia(port(), token_, path, "application/pdf", "%PDF-1.7\n" + std::string(3000, 'p'));
+  ASSERT_TRUE(damaged.has_value());
+  EXPECT_NE(damaged->body.find("media_unscannable"), std::string::npos) << damaged->body;
+  auto legacy = UploadMedia(port(), token_, path, "application/msword",
+                            std::string("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8) + std::string(600, '\0'));
+  ASSERT_TRUE(legacy.has_value());
+  EXPECT_NE(legacy->body.find("media_unscannable"), std::string::npos) << legacy->body;
+
+  // A customer sends a document with a card number in it: withheld.
+  const std::string statement = "Statement\nCard 4111 1111 1111 1111\nThank you";
+  HttpReply sent = Call(sandbox_port_, "POST", "/_sandbox/inbound", "",
+                        std::string(R"({"from":")") + kPhone + R"(","type":"document","media":{"mime_type":"text/plain",)" +
+                            R"("data_base64":")" + Base64(statement) + R"(","filename":"statement.txt"}})");
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  const std::string inbound_id = After(sent.body, R"("media_id":")");
+  ASSERT_FALSE(inbound_id.empty()) << sent.body;
+  ASSERT_TRUE(WaitFor([&] { return Call(port(), "GET", "/v23.0/" + inbound_id, token_).status == 200; }));
+  HttpReply withheld = Call(port(), "GET", "/v1/media/med_" + inbound_id + "/download", token_);
+  EXPECT_EQ(withheld.status, 422) << withheld.body;
+  EXPECT_EQ(withheld.ErrorCode(), "media_quarantined");
+  EXPECT_EQ(withheld.body.find("4111"), std::string::npos);
+
+  // On the record: what was found and where, never the value.
+  HttpReply uploads = Call(port(), "GET", "/v1/audit/events?action=media.upload&limit=50", token_);
+  EXPECT_NE(uploads.body.find(R"("outcome":"sensitive_identifier")"), std::string::npos) << uploads.body;
+  EXPECT_NE(uploads.body.find(R"("outcome":"media_unscannable")"), std::string::npos) << uploads.body;
+  EXPECT_NE(uploads.body.find(R"(\"type\":\"card\")"), std::string::npos) << uploads.body;
+  HttpReply quarantined = Call(port(), "GET", "/v1/audit/events?action=media.quarantine&limit=10", token_);
+  EXPECT_NE(quarantined.body.find(R"("outcome":"sensitive_content")"), std::string::npos) << quarantined.body;
+  for (const HttpReply* r : {&uploads, &quarantined}) {
+    EXPECT_EQ(r->body.find("4111"), std::string::npos);
+    EXPECT_EQ(r->body.find("DE89"), std::string::npos);
+  }
 }
 
 TEST_F(WhatsAppDemoTest, SdkShapedRequestsGetMetaShapedAnswers) {
