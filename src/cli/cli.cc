@@ -357,7 +357,7 @@ int RunCli(int argc, char** argv) {
   std::string extract_type;
   auto* extract = app.add_subcommand("extract-text", "")->group("");
   extract->add_option("--type", extract_type, "MIME type of the document on standard input")->required();
-  extract->callback([&] { run = [&] { return docscan::RunExtractTextChild(extract_type, docscan::IsolationOptions{}); }; });
+  extract->callback([&] { run = [&]() -> int { docscan::RunExtractTextChild(extract_type, docscan::IsolationOptions{}); }; });
 
   auto* version = app.add_subcommand("version", "Print the version");
   AddCommon(version, o);

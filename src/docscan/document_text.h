@@ -58,7 +58,8 @@ Result<std::string> ExtractTextIsolated(std::string_view mime_type, std::string_
 
 // The child's side (`consentry extract-text --type MIME`): applies the
 // limits to itself, reads the document from standard input, writes its text
-// to standard output, and returns the exit code ExtractTextIsolated reads.
-int RunExtractTextChild(std::string_view mime_type, const IsolationOptions& options);
+// to standard output, and ends the process with the exit code
+// ExtractTextIsolated reads.
+[[noreturn]] void RunExtractTextChild(std::string_view mime_type, const IsolationOptions& options);
 
 }  // namespace cs::docscan

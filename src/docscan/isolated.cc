@@ -75,7 +75,9 @@ constexpr bool kUnderAsan = false;
 
 }  // namespace
 
-int RunExtractTextChild(std::string_view mime_type, const IsolationOptions& options) {
+namespace {
+
+int ExtractInChild(std::string_view mime_type, const IsolationOptions& options) {
   // Before reading a byte of the document: no privileges to gain, no core
   // dump (it would hold the document), no files to write, few to open,
   // bounded memory (AddressSanitizer reserves terabytes of address space,
@@ -104,6 +106,14 @@ int RunExtractTextChild(std::string_view mime_type, const IsolationOptions& opti
     return 1;
   }
   return WriteAll(1, *text) ? 0 : 1;
+}
+
+}  // namespace
+
+void RunExtractTextChild(std::string_view mime_type, const IsolationOptions& options) {
+  // _exit: no static destructors or exit handlers (LeakSanitizer's among
+  // them, which would count the parsers' caches and change the exit code).
+  _exit(ExtractInChild(mime_type, options));
 }
 
 Result<std::string> ExtractTextIsolated(std::string_view mime_type, std::string_view bytes,
