@@ -9,9 +9,13 @@
 #include <poppler/cpp/poppler-global.h>
 #include <poppler/cpp/poppler-page.h>
 
+#include <cctype>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <vector>
+
+#include "common/strings.h"
 
 namespace cs::docscan {
 
@@ -58,54 +62,98 @@ Result<std::string> PdfText(std::string_view bytes, const Limits& limits) {
     CS_RETURN_IF_ERROR(sink.Append(std::string_view(utf8.data(), utf8.size())));
     CS_RETURN_IF_ERROR(sink.Append("\n"));
   }
-  return sink.Take();
-}
-
-// The parts of an Office file that hold what a reader sees: the body,
-// headers, footers, notes and comments of a document; the strings and cell
-// values of a workbook; the slides and notes of a presentation.
-bool IsTextPart(std::string_view name) {
-  auto ends_with = [&](std::string_view suffix) {
-    return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
-  };
-  if (!ends_with(".xml")) return false;
-  for (std::string_view prefix : {"word/", "xl/", "ppt/"}) {
-    if (name.substr(0, prefix.size()) != prefix) continue;
-    // Formatting, not content.
-    for (std::string_view skip : {"styles", "theme", "fontTable", "settings", "webSettings", "numbering",
-                                  "slideLayouts/", "slideMasters/", "printerSettings", "calcChain"}) {
-      if (name.find(skip) != std::string_view::npos) return false;
-    }
-    return true;
+  std::string text = sink.Take();
+  // Scanned pages are images: nothing was read, so nothing was checked.
+  if (text.find_first_not_of(" \t\r\n\f\v") == std::string::npos) {
+    return FailedPrecondition("document_no_text", "the PDF holds no text (scanned pages are images)");
   }
-  return false;
+  return text;
 }
 
-// The character data of one XML part. A paragraph, a table cell, a shared
-// string and a break end with a newline, so words of separate cells do not
-// run together while a number split over formatting runs is joined again.
-Status XmlText(const std::string& xml, TextSink& sink) {
-  // No network, no DTD loading, entities left as references (XXE).
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// What an Office file's part is, by its (lowercased) name. Every XML part is
+// read, whatever its name (readers follow the relationships, not names,
+// and compare them without case): bodies, headers, notes, comments, slide
+// masters, custom XML bound into the document, properties. Pictures and
+// fonts hold no text to read; an embedded document or an "alternative
+// chunk" (HTML, RTF or MHT that Word shows inline) would need its own
+// reader, so the file is not scannable.
+enum class PartKind { kXml, kIgnored, kUnscannable };
+PartKind KindOfPart(const std::string& name) {
+  if (EndsWith(name, ".xml") || EndsWith(name, ".rels") || EndsWith(name, ".vml")) return PartKind::kXml;
+  if (name.find("embeddings/") != std::string::npos) return PartKind::kUnscannable;
+  for (std::string_view chunk : {".mht", ".mhtml", ".htm", ".html", ".rtf", ".txt", ".docx", ".xlsx", ".pptx",
+                                 ".doc", ".xls", ".ppt", ".pdf", ".bin"}) {
+    if (EndsWith(name, chunk)) return PartKind::kUnscannable;
+  }
+  return PartKind::kIgnored;
+}
+
+// The character data of one XML part as a reader sees it. Text a reader
+// does not see is left out: deleted revisions, field codes and hidden runs
+// (they could otherwise glue a letter to a card number and hide it from the
+// scanner). Runs of a paragraph are joined (a number with one digit group
+// in bold is still one number); a paragraph, cell, shared or inline
+// string, value, formula and break end with a newline, so cells do not run
+// together (a formula "A2" before the value 4111… would hide the number).
+Status XmlText(const std::string& xml, bool spreadsheet, TextSink& sink) {
+  // No network, no DTD loading, entities not substituted (XXE); a document
+  // type declaration is refused outright (Office files have none).
   std::unique_ptr<xmlTextReader, void (*)(xmlTextReaderPtr)> reader(
-      xmlReaderForMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                                                                      XML_PARSE_NOWARNING),
+      xmlReaderForMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
+                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
       xmlFreeTextReader);
   if (reader == nullptr) return Unreadable("a part of the Office file cannot be read");
+  int hidden_depth = 0;     // inside deleted text or a field code
+  bool run_hidden = false;  // the current run is formatted as hidden
   int rc = 0;
   while ((rc = xmlTextReaderRead(reader.get())) == 1) {
     const int type = xmlTextReaderNodeType(reader.get());
+    if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+      return FailedPrecondition("document_unsupported", "a part of the Office file declares a document type");
+    }
     if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA ||
         type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
+      if (hidden_depth > 0 || run_hidden) continue;
       const xmlChar* value = xmlTextReaderConstValue(reader.get());
       if (value != nullptr) CS_RETURN_IF_ERROR(sink.Append(reinterpret_cast<const char*>(value)));
       continue;
     }
-    const bool ends = type == XML_READER_TYPE_END_ELEMENT ||
-                      (type == XML_READER_TYPE_ELEMENT && xmlTextReaderIsEmptyElement(reader.get()) == 1);
-    if (!ends) continue;
+    if (type != XML_READER_TYPE_ELEMENT && type != XML_READER_TYPE_END_ELEMENT) continue;
     const xmlChar* local = xmlTextReaderConstLocalName(reader.get());
     const std::string_view name = local != nullptr ? reinterpret_cast<const char*>(local) : "";
-    if (name == "p" || name == "tc" || name == "c" || name == "si" || name == "br" || name == "cr") {
+    const bool empty = type == XML_READER_TYPE_ELEMENT && xmlTextReaderIsEmptyElement(reader.get()) == 1;
+    if (type == XML_READER_TYPE_ELEMENT) {
+      if (name == "r") run_hidden = false;
+      if (name == "vanish" || name == "webHidden") {
+        xmlChar* val = xmlTextReaderGetAttributeNs(
+            reader.get(), reinterpret_cast<const xmlChar*>("val"),
+            reinterpret_cast<const xmlChar*>("http://schemas.openxmlformats.org/wordprocessingml/2006/main"));
+        const std::string v = val != nullptr ? reinterpret_cast<const char*>(val) : "";
+        xmlFree(val);
+        run_hidden = !(v == "0" || v == "false" || v == "off");
+      }
+      if (!empty && (name == "delText" || name == "instrText" || name == "delInstrText")) ++hidden_depth;
+      if (!empty) continue;
+    } else if (name == "delText" || name == "instrText" || name == "delInstrText") {
+      if (hidden_depth > 0) --hidden_depth;
+      continue;
+    } else if (name == "r") {
+      run_hidden = false;
+    }
+    // An element ends (or is empty).
+    const bool line = name == "p" || name == "tc" || name == "br" || name == "cr" ||
+                      (spreadsheet && (name == "c" || name == "si" || name == "v" || name == "f" || name == "is"));
+    if (line) {
       CS_RETURN_IF_ERROR(sink.Append("\n"));
     } else if (name == "tab") {
       CS_RETURN_IF_ERROR(sink.Append("\t"));
@@ -136,8 +184,12 @@ Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
     }
     if (++parts > limits.max_parts) return TooLarge("the Office file has too many parts");
     const char* raw_name = archive_entry_pathname(entry);
-    const std::string name = raw_name != nullptr ? raw_name : "";
-    if (!IsTextPart(name)) continue;
+    const std::string name = Lower(raw_name != nullptr ? raw_name : "");
+    const PartKind kind = KindOfPart(name);
+    if (kind == PartKind::kUnscannable) {
+      return FailedPrecondition("document_unsupported", "the Office file embeds another document, which is not read");
+    }
+    if (kind == PartKind::kIgnored) continue;
     if (archive_entry_is_encrypted(entry)) return FailedPrecondition("document_encrypted", "the Office file is encrypted");
     std::string xml;
     char buffer[16384];
@@ -151,8 +203,8 @@ Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
       }
       xml.append(buffer, static_cast<size_t>(n));
     }
-    CS_RETURN_IF_ERROR(XmlText(xml, sink));
-    any = true;
+    CS_RETURN_IF_ERROR(XmlText(xml, name.rfind("xl/", 0) == 0, sink));
+    if (name.rfind("word/", 0) == 0 || name.rfind("xl/", 0) == 0 || name.rfind("ppt/", 0) == 0) any = true;
   }
   // An Office file always has a body part: without one it is something else in a zip.
   if (!any) return Unreadable("the Office file has no document, workbook or presentation part");
@@ -161,8 +213,23 @@ Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
 
 }  // namespace
 
+void WarmUpReaders() {
+  tzset();
+  xmlInitParser();
+  const std::string content = "BT /F1 12 Tf 72 700 Td (warm) Tj ET";
+  const std::string pdf = "%PDF-1.4\n1 0 obj <</Type/Catalog/Pages 2 0 R>> endobj\n"
+                          "2 0 obj <</Type/Pages/Kids[3 0 R]/Count 1>> endobj\n"
+                          "3 0 obj <</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R"
+                          "/Resources<</Font<</F1 5 0 R>>>>>> endobj\n4 0 obj <</Length " +
+                          std::to_string(content.size()) + ">> stream\n" + content +
+                          "\nendstream endobj\n5 0 obj <</Type/Font/Subtype/Type1/BaseFont/Helvetica>> endobj\n"
+                          "trailer <</Root 1 0 R>>\n%%EOF\n";
+  PdfText(pdf, Limits{}).status().IgnoreError();
+}
+
 Format FormatOf(std::string_view mime_type) {
-  if (mime_type == "text/plain") return Format::kPlainText;
+  // Any text (CSV, HTML, calendar files…): what the scanner needs is there as it is.
+  if (mime_type.substr(0, 5) == "text/") return Format::kPlainText;
   if (mime_type == "application/pdf") return Format::kPdf;
   if (mime_type.substr(0, 46) == "application/vnd.openxmlformats-officedocument.") return Format::kOoxml;
   return Format::kUnsupported;
@@ -171,6 +238,7 @@ Format FormatOf(std::string_view mime_type) {
 Result<std::string> ExtractText(Format format, std::string_view bytes, const Limits& limits) {
   switch (format) {
     case Format::kPlainText: {
+      if (!IsValidUtf8(bytes)) return Unreadable("the text is not UTF-8");
       TextSink sink(limits.max_text_bytes);
       CS_RETURN_IF_ERROR(sink.Append(bytes));
       return sink.Take();

@@ -41,6 +41,11 @@ struct Limits {
 // "document_too_large" (a limit above), "document_unsupported".
 Result<std::string> ExtractText(Format format, std::string_view bytes, const Limits& limits = {});
 
+// Runs each reader once on a tiny document, so that what they open files
+// for (character set converters, poppler's tables, time zone data) is
+// loaded: the child forbids every file afterwards.
+void WarmUpReaders();
+
 struct IsolationOptions {
   std::string executable;               // this binary (it must have the `extract-text` command)
   int64_t timeout_ms = 20000;           // wall time; the child is killed after it

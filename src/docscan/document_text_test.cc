@@ -67,7 +67,8 @@ std::string MakeZip(const std::vector<std::pair<std::string, std::string>>& part
 
 std::string Docx(const std::string& body_xml) {
   return MakeZip({{"[Content_Types].xml", "<Types/>"},
-                  {"word/styles.xml", "<w:styles xmlns:w=\"w\"><w:t>4111 1111 1111 1111</w:t></w:styles>"},
+                  {"word/styles.xml", "<w:styles xmlns:w=\"w\"/>"},
+                  {"word/media/image1.png", "\x89PNG"},
                   {"word/document.xml",
                    "<?xml version=\"1.0\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/"
                    "wordprocessingml/2006/main\"><w:body>" +
@@ -79,6 +80,7 @@ TEST(DocumentTextTest, TheFormatFollowsTheMimeType) {
   EXPECT_EQ(FormatOf("application/pdf"), Format::kPdf);
   EXPECT_EQ(FormatOf("application/vnd.openxmlformats-officedocument.wordprocessingml.document"), Format::kOoxml);
   EXPECT_EQ(FormatOf("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), Format::kOoxml);
+  EXPECT_EQ(FormatOf("text/csv"), Format::kPlainText);
   EXPECT_EQ(FormatOf("application/msword"), Format::kUnsupported);
   EXPECT_EQ(FormatOf("image/jpeg"), Format::kUnsupported);
   EXPECT_EQ(ExtractText(Format::kUnsupported, "x").status().machine_code(), "document_unsupported");
@@ -109,16 +111,45 @@ TEST(DocumentTextTest, AnOfficeFilesTextJoinsRunsAndSeparatesParagraphs) {
       "<w:p><w:r><w:t>Tom &amp; Jerry</w:t></w:r></w:p>");
   Result<std::string> text = ExtractText(Format::kOoxml, docx);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
-  EXPECT_EQ(*text, "Card: 4111 1111 1111 1111\nTom & Jerry\n");  // styles.xml is not content
+  EXPECT_EQ(*text, "Card: 4111 1111 1111 1111\nTom & Jerry\n");
   // A workbook: shared strings and numeric cell values, one per line.
   const std::string xlsx =
       MakeZip({{"xl/sharedStrings.xml", "<sst><si><t>IBAN</t></si><si><t>DE89370400440532013000</t></si></sst>"},
-               {"xl/worksheets/sheet1.xml", "<worksheet><sheetData><row><c><v>4111111111111111</v></c><c t=\"s\">"
-                                            "<v>0</v></c></row></sheetData></worksheet>"}});
+               {"xl/worksheets/sheet1.xml", "<worksheet><sheetData><row><c><f>A2</f><v>4111111111111111</v></c>"
+                                            "<c t=\"s\"><v>0</v></c></row></sheetData></worksheet>"}});
   Result<std::string> cells = ExtractText(Format::kOoxml, xlsx);
   ASSERT_TRUE(cells.ok()) << cells.status().ToString();
   EXPECT_NE(cells->find("DE89370400440532013000\n"), std::string::npos) << *cells;
   EXPECT_NE(cells->find("4111111111111111\n"), std::string::npos) << *cells;
+}
+
+// What a reader does not see does not count, and cannot hide what it does:
+// a hidden run, a deleted revision or a field code glued to a card number.
+TEST(DocumentTextTest, HiddenDeletedAndFieldTextIsLeftOutAndPartNamesDoNotMatter) {
+  const std::string docx = MakeZip(
+      {{"Word/Document.xml",  // readers compare part names without case
+        "<w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body><w:p>"
+        "<w:r><w:rPr><w:vanish/></w:rPr><w:t>x</w:t></w:r><w:r><w:t>4111 1111 1111 1111</w:t></w:r>"
+        "<w:del><w:r><w:delText>y</w:delText></w:r></w:del><w:r><w:instrText>PAGE</w:instrText></w:r>"
+        "<w:r><w:rPr><w:vanish w:val=\"0\"/></w:rPr><w:t> shown</w:t></w:r></w:p></w:body></w:document>"},
+       {"customXml/item1.xml", "<data><iban>DE89370400440532013000</iban></data>"}});
+  Result<std::string> text = ExtractText(Format::kOoxml, docx);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_EQ(text->rfind("4111 1111 1111 1111 shown\n", 0), 0u) << *text;
+  EXPECT_EQ(text->find('x'), std::string::npos) << *text;
+  EXPECT_EQ(text->find("PAGE"), std::string::npos) << *text;
+  // Data bound into the document from custom XML is read too.
+  EXPECT_NE(text->find("DE89370400440532013000"), std::string::npos) << *text;
+  // An embedded document or an inline HTML chunk would need its own reader.
+  EXPECT_EQ(ExtractText(Format::kOoxml, MakeZip({{"word/document.xml", "<w:document/>"},
+                                                 {"word/embeddings/oleObject1.bin", "x"}}))
+                .status()
+                .machine_code(),
+            "document_unsupported");
+  EXPECT_EQ(ExtractText(Format::kOoxml, MakeZip({{"word/document.xml", "<w:document/>"}, {"word/afchunk.mht", "x"}}))
+                .status()
+                .machine_code(),
+            "document_unsupported");
 }
 
 TEST(DocumentTextTest, DamagedOversizedAndHollowOfficeFilesCannotBeScanned) {
@@ -135,13 +166,18 @@ TEST(DocumentTextTest, DamagedOversizedAndHollowOfficeFilesCannotBeScanned) {
   const std::string bomb = Docx("<w:p><w:t>" + std::string(100000, '0') + "</w:t></w:p>");
   EXPECT_LT(bomb.size(), 4096u);  // deflate: the archive is small, its content is not
   EXPECT_EQ(ExtractText(Format::kOoxml, bomb, tight).status().machine_code(), "document_too_large");
-  // An entity that would read a local file (XXE) is not expanded.
-  Result<std::string> xxe = ExtractText(
-      Format::kOoxml,
-      Docx("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><w:p><w:t>a&e;b</w:t></w:p>"));
-  if (xxe.ok()) {
-    EXPECT_EQ(xxe->find("root:"), std::string::npos) << *xxe;
-  }
+  // A document type declaration (entities that could read local files, or
+  // expand without end) is refused: Office files have none.
+  const std::string xxe = MakeZip(
+      {{"word/document.xml", "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><w:p><w:t>a&e;b</w:t></w:p>"}});
+  EXPECT_EQ(ExtractText(Format::kOoxml, xxe).status().machine_code(), "document_unsupported");
+}
+
+// A PDF of scanned pages holds pictures, not text: nothing could be checked.
+TEST(DocumentTextTest, APdfWithoutTextAndTextThatIsNotUtf8CannotBeScanned) {
+  EXPECT_EQ(ExtractText(Format::kPdf, MakePdf({})).status().machine_code(), "document_no_text");
+  EXPECT_EQ(ExtractText(Format::kPlainText, "caf\xE9").status().machine_code(), "document_unreadable");
+  EXPECT_EQ(ExtractText(Format::kPlainText, "caf\xC3\xA9").value(), "caf\xC3\xA9");
 }
 
 TEST(DocumentTextTest, IsolatedExtractionRefusesWhatItCannotScanBeforeStartingAnything) {

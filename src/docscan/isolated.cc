@@ -2,12 +2,15 @@
 // the child's standard input (a memfd, so no file ever holds it) and reads
 // the text from a pipe; the child limits itself before it reads a byte.
 #include <fcntl.h>
+#include <linux/landlock.h>
 #include <poll.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,8 +29,8 @@ namespace {
 
 // The child's exit codes for ExtractText's errors; anything else (a signal,
 // a crash) is "document_unscannable".
-constexpr std::array<std::string_view, 4> kCodes = {"document_unreadable", "document_encrypted", "document_too_large",
-                                                   "document_unsupported"};
+constexpr std::array<std::string_view, 5> kCodes = {"document_unreadable", "document_encrypted", "document_too_large",
+                                                   "document_unsupported", "document_no_text"};
 constexpr int kFirstErrorExit = 10;
 
 class Fd {
@@ -73,15 +76,60 @@ constexpr bool kUnderAsan = false;
 constexpr bool kUnderAsan = false;
 #endif
 
-}  // namespace
+// Landlock (Linux 5.13+): no file may be opened at all from here on (the
+// document is already on stdin). Best effort: kernels without it keep the
+// other barriers.
+void ForbidFileAccess() {
+  landlock_ruleset_attr attr{};
+  attr.handled_access_fs = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
+                           LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+                           LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+                           LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |
+                           LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+  const long ruleset = syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+  if (ruleset < 0) return;
+  syscall(SYS_landlock_restrict_self, ruleset, 0);
+  ::close(static_cast<int>(ruleset));
+}
 
-namespace {
+// seccomp: no network, no new programs, no other processes' memory, no
+// changes to the file system. Everything else a parser needs stays allowed.
+void ForbidSystemCalls() {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (ctx == nullptr) return;
+  for (int call : {SCMP_SYS(socket), SCMP_SYS(socketpair), SCMP_SYS(connect), SCMP_SYS(accept), SCMP_SYS(accept4),
+                   SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg),
+                   SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(ptrace),
+                   SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev), SCMP_SYS(kill),
+                   SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2),
+                   SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rmdir), SCMP_SYS(link), SCMP_SYS(linkat),
+                   SCMP_SYS(symlink), SCMP_SYS(symlinkat), SCMP_SYS(chmod), SCMP_SYS(fchmod), SCMP_SYS(fchmodat),
+                   SCMP_SYS(chown), SCMP_SYS(fchown), SCMP_SYS(lchown), SCMP_SYS(fchownat), SCMP_SYS(truncate),
+                   SCMP_SYS(ftruncate), SCMP_SYS(mount), SCMP_SYS(setsid), SCMP_SYS(setuid), SCMP_SYS(setgid)}) {
+    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), call, 0);
+  }
+  // Opening for writing or creating.
+  for (int call : {SCMP_SYS(open), SCMP_SYS(creat)}) {
+    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), call, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, O_WRONLY, O_WRONLY));
+    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), call, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, O_RDWR, O_RDWR));
+    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), call, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
+  }
+  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, O_WRONLY, O_WRONLY));
+  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, O_RDWR, O_RDWR));
+  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
+  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat2), 0);  // its flags are behind a pointer
+  seccomp_load(ctx);
+  seccomp_release(ctx);
+}
 
 int ExtractInChild(std::string_view mime_type, const IsolationOptions& options) {
-  // Before reading a byte of the document: no privileges to gain, no core
-  // dump (it would hold the document), no files to write, few to open,
-  // bounded memory (AddressSanitizer reserves terabytes of address space,
-  // so not under it) and CPU.
+  // Before reading a byte of the document: no descriptor of the gateway
+  // (posix_spawn closed them; again here, should anyone start this command
+  // otherwise), no privileges to gain, no core dump (it would hold the
+  // document), no files to open or write, few descriptors, bounded memory
+  // (AddressSanitizer reserves terabytes of address space, so not under it)
+  // and CPU, and the system calls above refused.
+  close_range(3, ~0U, 0);
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   SetLimit(RLIMIT_CORE, 0);
@@ -89,6 +137,9 @@ int ExtractInChild(std::string_view mime_type, const IsolationOptions& options) 
   SetLimit(RLIMIT_NOFILE, 16);
   SetLimit(RLIMIT_CPU, options.max_cpu_seconds);
   if (!kUnderAsan) SetLimit(RLIMIT_AS, options.max_memory_bytes);
+  WarmUpReaders();  // before any document byte: what they load from files, they load now
+  ForbidFileAccess();
+  ForbidSystemCalls();
   std::string bytes;
   char buffer[65536];
   while (true) {
@@ -137,6 +188,20 @@ Result<std::string> ExtractTextIsolated(std::string_view mime_type, std::string_
   posix_spawn_file_actions_adddup2(&actions, input.get(), 0);
   posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  // Nothing else of the gateway's: not every descriptor is close-on-exec
+  // (Asio's sockets are not), and the child must not hold a listening or
+  // client socket, the database or a key file.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  // The gateway blocks its shutdown signals in every thread; the child takes them as usual.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   const std::string type(mime_type);
   std::vector<std::string> args = {options.executable, "extract-text", "--type", type};
   std::vector<char*> argv;
@@ -145,52 +210,78 @@ Result<std::string> ExtractTextIsolated(std::string_view mime_type, std::string_
   // No environment: the master key and every other secret stay with the parent.
   char* envp[] = {nullptr};
   pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, options.executable.c_str(), &actions, nullptr, argv.data(), envp);
+  const int spawned = posix_spawn(&pid, options.executable.c_str(), &actions, &attr, argv.data(), envp);
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   out_write.Reset();
   input.Reset();
   if (spawned != 0) return Unavailable("extractor_unavailable", "the text extractor could not be started");
 
+  // Whatever happens below, the child is killed unless it ended on its own,
+  // and always reaped: no process outlives the call, no zombie stays.
+  struct Reaper {
+    pid_t pid;
+    int* status;
+    bool ended = false;  // its output reached end of file
+    ~Reaper() {
+      // A child that closed its output is given a moment to exit, not more.
+      for (int i = 0; ended && i < 400; ++i) {
+        if (waitpid(pid, status, WNOHANG) == pid) return;
+        usleep(5000);
+      }
+      kill(pid, SIGKILL);
+      while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
+      }
+    }
+  };
   std::string text;
   bool too_much = false;
   bool timed_out = false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.timeout_ms);
-  char buffer[65536];
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p{out_read.get(), POLLIN, 0};
-    const int ready = poll(&p, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) {
-      timed_out = ready == 0;
-      break;
-    }
-    const ssize_t n = ::read(out_read.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (static_cast<int64_t>(text.size()) + n > options.limits.max_text_bytes) {
-      too_much = true;
-      break;
-    }
-    text.append(buffer, static_cast<size_t>(n));
-  }
-  if (timed_out || too_much) kill(pid, SIGKILL);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  {
+    Reaper reaper{pid, &status};
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.timeout_ms);
+    char buffer[65536];
+    while (true) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        timed_out = true;
+        break;
+      }
+      pollfd p{out_read.get(), POLLIN, 0};
+      const int ready = poll(&p, 1, static_cast<int>(left.count()));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) {
+        timed_out = true;
+        break;
+      }
+      if (ready < 0) break;  // killed, reported as unscannable
+      const ssize_t n = ::read(out_read.get(), buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0) {
+        reaper.ended = true;
+        break;
+      }
+      if (n < 0) break;
+      if (static_cast<int64_t>(text.size()) + n > options.limits.max_text_bytes) {
+        too_much = true;
+        break;
+      }
+      text.append(buffer, static_cast<size_t>(n));
+    }
+    out_read.Reset();  // a child still writing gets EPIPE instead of blocking the wait
+  }  // ~Reaper: killed unless it ended, then reaped
   if (too_much) return FailedPrecondition("document_too_large", "the document holds too much text");
   if (timed_out) return FailedPrecondition("document_unscannable", "the document took too long to read");
-  if (WIFEXITED(status)) {
+  if (WIFEXITED(status) && !too_much && !timed_out) {
     const int code = WEXITSTATUS(status);
     if (code == 0) return text;
     if (code >= kFirstErrorExit && code < kFirstErrorExit + static_cast<int>(kCodes.size())) {
       const std::string_view machine = kCodes[static_cast<size_t>(code - kFirstErrorExit)];
-      return FailedPrecondition(std::string(machine), machine == "document_encrypted"
-                                                          ? "the document is protected by a password"
+      return FailedPrecondition(std::string(machine), machine == "document_encrypted" ? "the document is protected by a password"
+                                                      : machine == "document_no_text"
+                                                          ? "the document holds no text (scanned pages are images)"
                                                           : "the document cannot be read as its type");
     }
   }

@@ -163,7 +163,19 @@ Result<MediaService::DocumentVerdict> MediaService::ScanDocument(const std::stri
   CS_ASSIGN_OR_RETURN(scan::ContentPolicy policy, content_->PolicyFor(tenant_id));
   std::vector<scan::Finding> found = content_->scanner().Scan(*text);
   scan::Decision d = scan::Decide(policy, direction, *text, std::move(found));
-  details.Key("scanned").Bool(true).Key("content").Raw(scan::FindingsJson(d));
+  details.Key("scanned").Bool(true);
+  // A document may hold thousands of findings (a mailing list): the audit
+  // entry keeps the first ones and the count, not megabytes.
+  constexpr size_t kFindingsKept = 50;
+  if (d.findings.size() > kFindingsKept) {
+    scan::Decision first;
+    first.findings.assign(d.findings.begin(), d.findings.begin() + kFindingsKept);
+    first.actions.assign(d.actions.begin(), d.actions.begin() + kFindingsKept);
+    details.Key("findings_total").Int(static_cast<int64_t>(d.findings.size()));
+    details.Key("content").Raw(scan::FindingsJson(first));
+  } else {
+    details.Key("content").Raw(scan::FindingsJson(d));
+  }
   verdict.details = details.EndObject().Take();
   bool stopped = false, beyond_health = false;
   std::string summary;
@@ -199,6 +211,9 @@ Result<MediaAnswer> MediaService::Upload(const AuditActor& actor, const std::str
   // Checked here first: a file WhatsApp would refuse never leaves the gateway.
   CS_ASSIGN_OR_RETURN(std::string kind, whatsapp::CheckMediaUpload(upload.mime_type, upload.bytes));
   const std::string mime = AsciiLower(TrimAscii(std::string_view(upload.mime_type).substr(0, upload.mime_type.find(';'))));
+  // One slot for the whole transfer: reading a document starts a process.
+  CallSlot slot(in_flight_, options_.max_concurrent);
+  if (!slot.ok()) return Unavailable("media_busy", "too many media transfers at once; retry shortly");
   std::string scan_details;
   if (kind == "document") {
     // CHAN-04: before anything leaves; a refusal is on the record, with what was found (never the values).
@@ -215,8 +230,6 @@ Result<MediaAnswer> MediaService::Upload(const AuditActor& actor, const std::str
       {"file", upload.filename.empty() ? "upload" : upload.filename, mime, upload.bytes},
   };
   CS_ASSIGN_OR_RETURN(MultipartBody body, BuildMultipartFormData(fields, RandomBoundary()));
-  CallSlot slot(in_flight_, options_.max_concurrent);
-  if (!slot.ok()) return Unavailable("media_busy", "too many media transfers at once; retry shortly");
   Result<HttpClientResponse> sent =
       CallMeta(channels_, *channel, "POST", GraphUrl(*channel, channel->phone_number_id + "/media"),
                {{"Content-Type", body.content_type}}, body.body, options_.http_timeout_ms, 1 << 20);
@@ -357,22 +370,27 @@ Result<MediaDownload> MediaService::Download(const AuditActor& actor, const std:
     return Status(StatusCode::kFailedPrecondition, "media_quarantined",
                   "the file's content is not the " + out.content_type + " it claims to be; it was not delivered");
   }
+  const std::string declared =
+      AsciiLower(TrimAscii(std::string_view(out.content_type).substr(0, out.content_type.find(';'))));
   if (!matches.has_value()) out.content_type = "application/octet-stream";
   std::string scan_details;
-  Result<std::string> kind = whatsapp::CheckMediaUpload(out.content_type, file.body);
-  if (matches.value_or(false) && kind.ok() && *kind == "document") {
-    // CHAN-04: a customer's document holding what the policy stops (a card
-    // number, where cards are masked) is not handed on: it cannot be masked.
-    const std::string type = AsciiLower(TrimAscii(std::string_view(out.content_type).substr(0, out.content_type.find(';'))));
-    CS_ASSIGN_OR_RETURN(DocumentVerdict verdict, ScanDocument(tenant_id, type, file.body, scan::Direction::kInbound));
+  // CHAN-04: everything a customer sends that is not a picture, a video or a
+  // sound is a document to read (a CSV, a zip, a file of no known type too).
+  // One holding what the policy stops (a card number, where cards are
+  // masked) is not handed on, since it cannot be masked; one that cannot be
+  // read is withheld too unless the operator chose to deliver those.
+  const bool media_kind = declared.rfind("image/", 0) == 0 || declared.rfind("video/", 0) == 0 ||
+                          declared.rfind("audio/", 0) == 0;
+  if (!media_kind) {
+    CS_ASSIGN_OR_RETURN(DocumentVerdict verdict, ScanDocument(tenant_id, declared, file.body, scan::Direction::kInbound));
     if (!verdict.stopped.ok()) {
-      CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.quarantine", media_id, verdict.stopped.machine_code() ==
-                                                                                       "media_unscannable"
-                                                                                   ? "media_unscannable"
-                                                                                   : "sensitive_content",
-                               verdict.details));
-      if (verdict.stopped.machine_code() == "media_quarantined") return verdict.stopped;
-      return Status(StatusCode::kFailedPrecondition, "media_quarantined", verdict.stopped.message());
+      const bool unscannable = verdict.stopped.machine_code() == "media_unscannable";
+      CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.quarantine", media_id,
+                               unscannable ? "media_unscannable" : "sensitive_content", verdict.details));
+      if (!unscannable) return verdict.stopped;
+      return Status(StatusCode::kFailedPrecondition, "media_quarantined",
+                    "the customer's file cannot be scanned for sensitive data; it was not delivered "
+                    "(messaging.unscannable_documents)");
     }
     scan_details = std::move(verdict.details);
   }

@@ -12,7 +12,6 @@
 #include "backup/backup.h"
 #include "common/strings.h"
 #include "docscan/document_text.h"
-#include "docscan/document_text.h"
 #include "server/server.h"
 
 namespace cs {

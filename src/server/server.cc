@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -593,6 +594,11 @@ std::vector<std::string> AllowedGraphUrls(const MessagingConfig& mc) {
 }
 
 Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& options, std::ostream& out) {
+  // The gateway holds the master key in memory and in its environment:
+  // another process of the same user (a compromised document reader among
+  // them, docs/media.md) may not read its memory or /proc/<pid>/environ,
+  // and a crash leaves no core file with keys in it.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   BlockStopSignals();
   CS_ASSIGN_OR_RETURN(LogLevel level, ParseLogLevel(config->log.level));
   CS_ASSIGN_OR_RETURN(std::unique_ptr<Logger> log, CreateJsonLogger(level, config->log.file));
