@@ -100,6 +100,7 @@ HttpResponse GraphSendAnswer(const Result<SendResult>& result) {
     if (m == "sensitive_identifier" || m == "channel_not_permitted_for_phi") {
       return GraphErrorResponse(131009, m + ": " + s.message());
     }
+    if (m == "media_unscannable") return GraphErrorResponse(131053, m + ": " + s.message());
     if (s.code() == StatusCode::kUnavailable) {
       HttpResponse r = GraphErrorResponse(2, "Service temporarily unavailable", 503);
       r.headers.emplace_back("Retry-After", "5");

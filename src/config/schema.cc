@@ -187,10 +187,11 @@ const std::vector<KeySpec>& Table() {
        [](Config& c, const RawValue& v) { c.messaging.quarantine_retention_days = I(v); }},
       {"messaging.unscannable_documents", KeyType::kEnum, "refuse", 0, 0, {"refuse", "deliver"},
        "What happens to a document whose text cannot be read for the content scan (CHAN-04): password-protected, "
-       "damaged, a legacy Office format (.doc, .xls, .ppt), or past the extractor's limits. `refuse`: an upload "
-       "is refused (`media_unscannable`) and a customer's file is withheld (`media_quarantined`); `deliver`: it "
-       "passes unscanned, audited as such. Readable documents (PDF, Office Open XML, plain text) are always "
-       "scanned.",
+       "damaged, a legacy Office format (.doc, .xls, .ppt), or past the extractor's limits; also a document a "
+       "message sends by `link`, or by the id of a file not uploaded through the gateway. `refuse`: the upload or "
+       "the message is refused (`media_unscannable`) and a customer's file is withheld (`media_quarantined`); "
+       "`deliver`: it passes unscanned, audited as such. Readable documents (PDF, Office Open XML, text) are "
+       "always scanned.",
        [](Config& c, const RawValue& v) { c.messaging.refuse_unscannable_documents = S(v) == "refuse"; }},
       {"messaging.inbound_body_seconds", KeyType::kInt, "300", 120, 31536000, {},
        "How long the sealed body of an inbound message is kept once received (MIN-01: no conversation history "

@@ -335,6 +335,11 @@ class MessageService {
   // refusals are "sensitive_identifier" (422), or
   // "channel_not_permitted_for_phi" when only health terms are refused.
   void AttachContentGuard(ContentGuard* content) { content_ = content; }
+  // With `refuse`, a document the gateway could not scan does not go out
+  // (messaging.unscannable_documents): one sent by `link`, or by the id of
+  // a file not uploaded through the gateway, in a message or a template
+  // header, is refused with failed_precondition "media_unscannable".
+  void RefuseUnscannedDocuments(bool refuse) { refuse_unscanned_documents_ = refuse; }
 
   // Returns a message of the tenant with its status events; the read is audited.
   Result<MessageRecord> Get(const std::string& tenant_id, const AuditActor& actor, const std::string& id,
@@ -366,6 +371,8 @@ class MessageService {
                                         std::string details = "");
   // Everything before the commit.
   Result<std::shared_ptr<PreparedSend>> Prepare(const SendRequest& request);
+  // ok, or the reason a document of the body was not scanned by the gateway.
+  Status CheckDocumentsScanned(const std::string& tenant_id, const JsonValue& body);
   // Seals the payload; a new recipient's key is made in memory (created_keys).
   Status Seal(PreparedSend& p);
   // The unit of the group commit: the message, its job, its idempotency
@@ -382,6 +389,7 @@ class MessageService {
   Random& random_;
   ConsentService* consent_;
   ContentGuard* content_ = nullptr;
+  bool refuse_unscanned_documents_ = false;
 };
 
 // Returns a message as the JSON object of docs/api.md.

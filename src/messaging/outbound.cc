@@ -85,6 +85,41 @@ std::shared_ptr<MessageService::PreparedSend> MessageService::Refusal(const Send
   return p;
 }
 
+Status MessageService::CheckDocumentsScanned(const std::string& tenant_id, const JsonValue& body) {
+  // The documents of a message: its own, or a template header's.
+  std::vector<const JsonValue*> documents;
+  if (const JsonValue* d = body.Find("document"); d != nullptr && d->is_object()) documents.push_back(d);
+  if (const JsonValue* t = body.Find("template"); t != nullptr && t->is_object()) {
+    if (const JsonValue* cs = t->Find("components"); cs != nullptr && cs->is_array()) {
+      for (const JsonValue& c : cs->as_array()) {
+        const JsonValue* ps = c.is_object() ? c.Find("parameters") : nullptr;
+        if (ps == nullptr || !ps->is_array()) continue;
+        for (const JsonValue& p : ps->as_array()) {
+          const JsonValue* d = p.is_object() ? p.Find("document") : nullptr;
+          if (d != nullptr && d->is_object()) documents.push_back(d);
+        }
+      }
+    }
+  }
+  for (const JsonValue* d : documents) {
+    if (d->Find("link") != nullptr) {
+      return FailedPrecondition("media_unscannable",
+                                "a document sent by link cannot be scanned for sensitive data: upload it through "
+                                "POST /{phone_number_id}/media and send its id");
+    }
+    const JsonValue* id = d->Find("id");
+    if (id == nullptr || !id->is_string()) continue;  // the validator has refused it already
+    Result<MediaRef> ref = store_.messaging().GetMediaRef(tenant_id, id->as_string());
+    if (!ref.ok() && ref.status().code() != StatusCode::kNotFound) return ref.status();
+    if (!ref.ok() || ref->direction != "upload") {
+      return FailedPrecondition("media_unscannable",
+                                "this document was not uploaded through the gateway, so it was not scanned for "
+                                "sensitive data: upload it through POST /{phone_number_id}/media and send that id");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::shared_ptr<MessageService::PreparedSend>> MessageService::Prepare(const SendRequest& r) {
   if (r.body == nullptr) return InvalidArgument("invalid_json", "a JSON body is required");
   CS_ASSIGN_OR_RETURN(whatsapp::OutboundMessage parsed, whatsapp::ValidateOutbound(*r.body));
@@ -156,6 +191,14 @@ Result<std::shared_ptr<MessageService::PreparedSend>> MessageService::Prepare(co
       }
       m.purpose_id = *purpose;
     }
+  }
+
+  // Documents are scanned when they are uploaded through the gateway
+  // (MediaService): one it never held cannot have been (CHAN-04).
+  if (refuse_unscanned_documents_ && m.kind == "message") {
+    Status scanned = CheckDocumentsScanned(r.tenant_id, *r.body);
+    if (scanned.machine_code() == "media_unscannable") return Refusal(r, m.subject, scanned);
+    CS_RETURN_IF_ERROR(scanned);
   }
 
   // Content protection (CHAN-04): every text field, before anything is

@@ -118,6 +118,7 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->messages = std::make_unique<MessageService>(*rt.store, *m->commits, *m->keyring, rt.ledger, rt.clock, rt.random,
                                                  m->consent.get());
   m->messages->AttachContentGuard(m->content.get());
+  m->messages->RefuseUnscannedDocuments(config.messaging.refuse_unscannable_documents);
   MediaServiceOptions media_options;
   media_options.refuse_unscannable_documents = config.messaging.refuse_unscannable_documents;
   // Documents from the internet are parsed in a child process of this same

@@ -749,11 +749,31 @@ TEST_F(WhatsAppDemoTest, DocumentsAreScannedBeforeTheyLeaveAndBeforeTheyAreHande
   EXPECT_EQ(withheld.ErrorCode(), "media_quarantined");
   EXPECT_EQ(withheld.body.find("4111"), std::string::npos);
 
+  // A document goes out only as the id of a file uploaded (so scanned)
+  // through the gateway: not by link, not as a file the gateway never read.
+  const std::string clean_id = After(clean->body, R"("id":")");
+  ASSERT_FALSE(clean_id.empty()) << clean->body;
+  auto document = [&](const std::string& media) {
+    return std::string(R"({"to":")") + kPhone + R"(","type":"document","document":{)" + media + R"(,"filename":"a.pdf"}})";
+  };
+  HttpReply by_id = Call(port(), "POST", "/v1/messages", token_, document(R"("id":")" + clean_id + R"(")"));
+  EXPECT_EQ(by_id.status, 202) << by_id.body;
+  HttpReply by_link = Call(port(), "POST", "/v1/messages", token_, document(R"("link":"https://example.com/a.pdf")"));
+  EXPECT_EQ(by_link.status, 422) << by_link.body;
+  EXPECT_EQ(by_link.ErrorCode(), "media_unscannable");
+  HttpReply theirs = Call(port(), "POST", "/v1/messages", token_, document(R"("id":")" + inbound_id + R"(")"));
+  EXPECT_EQ(theirs.ErrorCode(), "media_unscannable") << theirs.body;
+  HttpReply graph = Call(port(), "POST", "/v23.0/100000000000002/messages", token_,
+                         R"({"messaging_product":"whatsapp",)" + document(R"("link":"https://example.com/a.pdf")").substr(1));
+  EXPECT_NE(graph.body.find(R"("code":131053)"), std::string::npos) << graph.body;
+
   // On the record: what was found and where, never the value.
   HttpReply uploads = Call(port(), "GET", "/v1/audit/events?action=media.upload&limit=50", token_);
   EXPECT_NE(uploads.body.find(R"("outcome":"sensitive_identifier")"), std::string::npos) << uploads.body;
   EXPECT_NE(uploads.body.find(R"("outcome":"media_unscannable")"), std::string::npos) << uploads.body;
   EXPECT_NE(uploads.body.find(R"(\"type\":\"card\")"), std::string::npos) << uploads.body;
+  HttpReply refused_sends = Call(port(), "GET", "/v1/audit/events?action=send.refused&limit=10", token_);
+  EXPECT_NE(refused_sends.body.find(R"("outcome":"media_unscannable")"), std::string::npos) << refused_sends.body;
   HttpReply quarantined = Call(port(), "GET", "/v1/audit/events?action=media.quarantine&limit=10", token_);
   EXPECT_NE(quarantined.body.find(R"("outcome":"sensitive_content")"), std::string::npos) << quarantined.body;
   for (const HttpReply* r : {&uploads, &quarantined}) {
