@@ -25,14 +25,16 @@ Status Unreadable(std::string what) { return FailedPrecondition("document_unread
 Status TooLarge(std::string what) { return FailedPrecondition("document_too_large", std::move(what)); }
 
 // Appends to the text, refusing (not cutting) past the limit: a cut would
-// leave the rest of the document unscanned yet passed.
+// leave the rest of the document unscanned yet passed. Sinks of one
+// document may share the limit (`shared`).
 class TextSink {
  public:
-  explicit TextSink(int64_t limit) : limit_(limit) {}
+  explicit TextSink(int64_t limit, int64_t* shared = nullptr) : limit_(limit), used_(shared ? shared : &own_) {}
   Status Append(std::string_view s) {
-    if (static_cast<int64_t>(text_.size() + s.size()) > limit_) {
+    if (*used_ + static_cast<int64_t>(s.size()) > limit_) {
       return TooLarge("the document holds more than " + std::to_string(limit_) + " bytes of text");
     }
+    *used_ += static_cast<int64_t>(s.size());
     text_.append(s);
     return Status::Ok();
   }
@@ -40,6 +42,8 @@ class TextSink {
 
  private:
   int64_t limit_;
+  int64_t own_ = 0;
+  int64_t* used_;
   std::string text_;
 };
 
@@ -52,6 +56,9 @@ Result<std::string> PdfText(std::string_view bytes, const Limits& limits) {
       poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size())));
   if (doc == nullptr) return Unreadable("the PDF cannot be read");
   if (doc->is_locked()) return FailedPrecondition("document_encrypted", "the PDF is protected by a password");
+  if (doc->has_embedded_files()) {
+    return FailedPrecondition("document_unsupported", "the PDF carries attached files, which are not read");
+  }
   const int pages = doc->pages();
   if (pages > limits.max_pages) return TooLarge("the PDF has more than " + std::to_string(limits.max_pages) + " pages");
   TextSink sink(limits.max_text_bytes);
@@ -98,22 +105,33 @@ PartKind KindOfPart(const std::string& name) {
   return PartKind::kIgnored;
 }
 
-// The character data of one XML part as a reader sees it. Text a reader
-// does not see is left out: deleted revisions, field codes and hidden runs
-// (they could otherwise glue a letter to a card number and hide it from the
-// scanner). Runs of a paragraph are joined (a number with one digit group
-// in bold is still one number); a paragraph, cell, shared or inline
-// string, value, formula and break end with a newline, so cells do not run
-// together (a formula "A2" before the value 4111… would hide the number).
-Status XmlText(const std::string& xml, bool spreadsheet, TextSink& sink) {
-  // No network, no DTD loading, entities not substituted (XXE); a document
-  // type declaration is refused outright (Office files have none).
+bool IsWordNamespace(const xmlChar* uri) {
+  if (uri == nullptr) return false;
+  const std::string_view u = reinterpret_cast<const char*>(uri);
+  return u == "http://schemas.openxmlformats.org/wordprocessingml/2006/main" ||
+         u == "http://purl.oclc.org/ooxml/wordprocessingml/main";
+}
+
+// The character data of one XML part, twice:
+// - `visible`, as a reader sees it: hidden runs, deleted revisions and
+//   field codes left out (they could glue a letter to a number); runs of a
+//   paragraph joined (a number with one digit group in bold is still one
+//   number); a paragraph, cell, shared or inline string, value, formula and
+//   break end a line;
+// - `nodes`, every text node and every text-bearing attribute (alternative
+//   text, WordArt) on a line of its own, hidden or not: a deleted revision
+//   or a field code still travels in the file, and no formatting trick can
+//   join it to a neighbour.
+// The scanner reads both; a document type declaration is refused.
+Status XmlText(const std::string& xml, bool spreadsheet, TextSink& visible, TextSink& nodes) {
+  // No network, no DTD loading, entities not substituted (XXE).
   std::unique_ptr<xmlTextReader, void (*)(xmlTextReaderPtr)> reader(
       xmlReaderForMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
       xmlFreeTextReader);
   if (reader == nullptr) return Unreadable("a part of the Office file cannot be read");
   int hidden_depth = 0;     // inside deleted text or a field code
+  int change_depth = 0;     // inside a record of former formatting (w:rPrChange)
   bool run_hidden = false;  // the current run is formatted as hidden
   int rc = 0;
   while ((rc = xmlTextReaderRead(reader.get())) == 1) {
@@ -123,40 +141,60 @@ Status XmlText(const std::string& xml, bool spreadsheet, TextSink& sink) {
     }
     if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA ||
         type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
-      if (hidden_depth > 0 || run_hidden) continue;
       const xmlChar* value = xmlTextReaderConstValue(reader.get());
-      if (value != nullptr) CS_RETURN_IF_ERROR(sink.Append(reinterpret_cast<const char*>(value)));
+      if (value == nullptr) continue;
+      const std::string_view text = reinterpret_cast<const char*>(value);
+      if (type != XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
+        CS_RETURN_IF_ERROR(nodes.Append(text));
+        CS_RETURN_IF_ERROR(nodes.Append("\n"));
+      }
+      if (hidden_depth == 0 && !run_hidden) CS_RETURN_IF_ERROR(visible.Append(text));
       continue;
     }
     if (type != XML_READER_TYPE_ELEMENT && type != XML_READER_TYPE_END_ELEMENT) continue;
     const xmlChar* local = xmlTextReaderConstLocalName(reader.get());
     const std::string_view name = local != nullptr ? reinterpret_cast<const char*>(local) : "";
+    const bool word = IsWordNamespace(xmlTextReaderConstNamespaceUri(reader.get()));
     const bool empty = type == XML_READER_TYPE_ELEMENT && xmlTextReaderIsEmptyElement(reader.get()) == 1;
+    const bool hiding = word && (name == "delText" || name == "instrText" || name == "delInstrText");
     if (type == XML_READER_TYPE_ELEMENT) {
-      if (name == "r") run_hidden = false;
-      if (name == "vanish" || name == "webHidden") {
-        xmlChar* val = xmlTextReaderGetAttributeNs(
-            reader.get(), reinterpret_cast<const xmlChar*>("val"),
-            reinterpret_cast<const xmlChar*>("http://schemas.openxmlformats.org/wordprocessingml/2006/main"));
+      // Text-bearing attributes: alternative text, titles, WordArt.
+      for (const char* attribute : {"descr", "title", "string", "alt"}) {
+        xmlChar* v = xmlTextReaderGetAttribute(reader.get(), reinterpret_cast<const xmlChar*>(attribute));
+        if (v != nullptr) {
+          Status appended = nodes.Append(reinterpret_cast<const char*>(v));
+          xmlFree(v);
+          CS_RETURN_IF_ERROR(appended);
+          CS_RETURN_IF_ERROR(nodes.Append("\n"));
+        }
+      }
+      if (word && name == "r") run_hidden = false;
+      if (word && name == "rPrChange" && !empty) ++change_depth;
+      if (word && name == "vanish" && change_depth == 0) {
+        xmlChar* val = xmlTextReaderGetAttributeNs(reader.get(), reinterpret_cast<const xmlChar*>("val"),
+                                                   xmlTextReaderConstNamespaceUri(reader.get()));
         const std::string v = val != nullptr ? reinterpret_cast<const char*>(val) : "";
         xmlFree(val);
         run_hidden = !(v == "0" || v == "false" || v == "off");
       }
-      if (!empty && (name == "delText" || name == "instrText" || name == "delInstrText")) ++hidden_depth;
+      if (hiding && !empty) ++hidden_depth;
       if (!empty) continue;
-    } else if (name == "delText" || name == "instrText" || name == "delInstrText") {
+    } else if (hiding) {
       if (hidden_depth > 0) --hidden_depth;
       continue;
-    } else if (name == "r") {
+    } else if (word && name == "rPrChange") {
+      if (change_depth > 0) --change_depth;
+      continue;
+    } else if (word && name == "r") {
       run_hidden = false;
     }
     // An element ends (or is empty).
     const bool line = name == "p" || name == "tc" || name == "br" || name == "cr" ||
                       (spreadsheet && (name == "c" || name == "si" || name == "v" || name == "f" || name == "is"));
     if (line) {
-      CS_RETURN_IF_ERROR(sink.Append("\n"));
+      CS_RETURN_IF_ERROR(visible.Append("\n"));
     } else if (name == "tab") {
-      CS_RETURN_IF_ERROR(sink.Append("\t"));
+      CS_RETURN_IF_ERROR(visible.Append("\t"));
     }
   }
   if (rc != 0) return Unreadable("a part of the Office file is not well-formed XML");
@@ -170,7 +208,9 @@ Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
   if (archive_read_open_memory(zip.get(), bytes.data(), bytes.size()) != ARCHIVE_OK) {
     return Unreadable("the Office file is not a readable zip archive");
   }
-  TextSink sink(limits.max_text_bytes);
+  int64_t used = 0;
+  TextSink visible(limits.max_text_bytes, &used);
+  TextSink nodes(limits.max_text_bytes, &used);
   int64_t parts = 0;
   bool any = false;
   archive_entry* entry = nullptr;
@@ -203,12 +243,13 @@ Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
       }
       xml.append(buffer, static_cast<size_t>(n));
     }
-    CS_RETURN_IF_ERROR(XmlText(xml, name.rfind("xl/", 0) == 0, sink));
+    CS_RETURN_IF_ERROR(XmlText(xml, name.rfind("xl/", 0) == 0, visible, nodes));
     if (name.rfind("word/", 0) == 0 || name.rfind("xl/", 0) == 0 || name.rfind("ppt/", 0) == 0) any = true;
   }
   // An Office file always has a body part: without one it is something else in a zip.
   if (!any) return Unreadable("the Office file has no document, workbook or presentation part");
-  return sink.Take();
+  // Both readings, a blank line apart: what a reader sees, then every text apart.
+  return visible.Take() + "\n\n" + nodes.Take();
 }
 
 }  // namespace
@@ -224,6 +265,10 @@ void WarmUpReaders() {
                           std::to_string(content.size()) + ">> stream\n" + content +
                           "\nendstream endobj\n5 0 obj <</Type/Font/Subtype/Type1/BaseFont/Helvetica>> endobj\n"
                           "trailer <</Root 1 0 R>>\n%%EOF\n";
+  // poppler drops its global tables (and reloads them from files) when its
+  // last document goes: one stays open for the life of the process.
+  static const std::unique_ptr<poppler::document> kept(
+      poppler::document::load_from_raw_data(pdf.data(), static_cast<int>(pdf.size())));
   PdfText(pdf, Limits{}).status().IgnoreError();
 }
 

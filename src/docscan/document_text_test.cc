@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <hpdf.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <utility>
@@ -111,7 +112,8 @@ TEST(DocumentTextTest, AnOfficeFilesTextJoinsRunsAndSeparatesParagraphs) {
       "<w:p><w:r><w:t>Tom &amp; Jerry</w:t></w:r></w:p>");
   Result<std::string> text = ExtractText(Format::kOoxml, docx);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
-  EXPECT_EQ(*text, "Card: 4111 1111 1111 1111\nTom & Jerry\n");
+  // What a reader sees first, then every text node on a line of its own.
+  EXPECT_EQ(*text, "Card: 4111 1111 1111 1111\nTom & Jerry\n\n\nCard: 4111 \n1111\n 1111 1111\nTom & Jerry\n");
   // A workbook: shared strings and numeric cell values, one per line.
   const std::string xlsx =
       MakeZip({{"xl/sharedStrings.xml", "<sst><si><t>IBAN</t></si><si><t>DE89370400440532013000</t></si></sst>"},
@@ -135,9 +137,14 @@ TEST(DocumentTextTest, HiddenDeletedAndFieldTextIsLeftOutAndPartNamesDoNotMatter
        {"customXml/item1.xml", "<data><iban>DE89370400440532013000</iban></data>"}});
   Result<std::string> text = ExtractText(Format::kOoxml, docx);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
-  EXPECT_EQ(text->rfind("4111 1111 1111 1111 shown\n", 0), 0u) << *text;
-  EXPECT_EQ(text->find('x'), std::string::npos) << *text;
-  EXPECT_EQ(text->find("PAGE"), std::string::npos) << *text;
+  const std::string visible = text->substr(0, text->find("\n\n"));
+  const std::string nodes = text->substr(text->find("\n\n") + 2);
+  EXPECT_EQ(visible.rfind("4111 1111 1111 1111 shown\n", 0), 0u) << *text;
+  EXPECT_EQ(visible.find('x'), std::string::npos) << *text;
+  EXPECT_EQ(visible.find("PAGE"), std::string::npos) << *text;
+  // Hidden, deleted and field text still travels in the file: it is read
+  // too, each node on its own line, where nothing can be glued to it.
+  EXPECT_EQ(nodes.rfind("x\n4111 1111 1111 1111\ny\nPAGE\n", 0), 0u) << *text;
   // Data bound into the document from custom XML is read too.
   EXPECT_NE(text->find("DE89370400440532013000"), std::string::npos) << *text;
   // An embedded document or an inline HTML chunk would need its own reader.
@@ -171,6 +178,34 @@ TEST(DocumentTextTest, DamagedOversizedAndHollowOfficeFilesCannotBeScanned) {
   const std::string xxe = MakeZip(
       {{"word/document.xml", "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><w:p><w:t>a&e;b</w:t></w:p>"}});
   EXPECT_EQ(ExtractText(Format::kOoxml, xxe).status().machine_code(), "document_unsupported");
+}
+
+// Files attached to a PDF would need a reader of their own.
+TEST(DocumentTextTest, APdfWithAttachedFilesCannotBeScanned) {
+  const std::string attachment = ::testing::TempDir() + "/docscan_attachment.txt";
+  FILE* f = std::fopen(attachment.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("Card 4111 1111 1111 1111\n", f);
+  std::fclose(f);
+  HPDF_Doc pdf = HPDF_New(nullptr, nullptr);
+  HPDF_Page page = HPDF_AddPage(pdf);
+  HPDF_Page_BeginText(page);
+  HPDF_Page_SetFontAndSize(page, HPDF_GetFont(pdf, "Helvetica", nullptr), 12);
+  HPDF_Page_TextOut(page, 50, 750, "See the attachment");
+  HPDF_Page_EndText(page);
+  ASSERT_NE(HPDF_AttachFile(pdf, attachment.c_str()), nullptr);
+  HPDF_SaveToStream(pdf);
+  HPDF_ResetStream(pdf);
+  std::string bytes;
+  while (true) {
+    HPDF_BYTE buffer[4096];
+    HPDF_UINT32 n = sizeof buffer;
+    HPDF_ReadFromStream(pdf, buffer, &n);
+    if (n == 0) break;
+    bytes.append(reinterpret_cast<const char*>(buffer), n);
+  }
+  HPDF_Free(pdf);
+  EXPECT_EQ(ExtractText(Format::kPdf, bytes).status().machine_code(), "document_unsupported");
 }
 
 // A PDF of scanned pages holds pictures, not text: nothing could be checked.

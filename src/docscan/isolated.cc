@@ -7,6 +7,7 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -76,9 +77,9 @@ constexpr bool kUnderAsan = false;
 constexpr bool kUnderAsan = false;
 #endif
 
-// Landlock (Linux 5.13+): no file may be opened at all from here on (the
-// document is already on stdin). Best effort: kernels without it keep the
-// other barriers.
+// Landlock (Linux 5.13+): from here on no file may be opened but poppler's
+// character tables (read only). Best effort: kernels without Landlock keep
+// the other barriers.
 void ForbidFileAccess() {
   landlock_ruleset_attr attr{};
   attr.handled_access_fs = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
@@ -88,38 +89,65 @@ void ForbidFileAccess() {
                            LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
   const long ruleset = syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
   if (ruleset < 0) return;
+  // CJK and other encodings' maps (the poppler-data package).
+  const int tables = ::open("/usr/share/poppler", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (tables >= 0) {
+    landlock_path_beneath_attr beneath{};
+    beneath.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+    beneath.parent_fd = tables;
+    syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0);
+    ::close(tables);
+  }
   syscall(SYS_landlock_restrict_self, ruleset, 0);
   ::close(static_cast<int>(ruleset));
 }
 
-// seccomp: no network, no new programs, no other processes' memory, no
-// changes to the file system. Everything else a parser needs stays allowed.
-void ForbidSystemCalls() {
+// seccomp: no network (io_uring included), no new programs or processes
+// (threads are allowed), no other process's memory or signals, no change
+// to any file. Everything else a parser needs stays allowed. False when the
+// filter could not be installed: the child then refuses to read anything.
+bool ForbidSystemCalls() {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-  if (ctx == nullptr) return;
+  if (ctx == nullptr) return false;
+  bool ok = true;
+  auto deny = [&](int call, unsigned count = 0, scmp_arg_cmp arg = {}) {
+    if (call < 0) return;  // not on this architecture or libseccomp
+    const int rc = count == 0 ? seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), call, 0)
+                              : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), call, 1, arg);
+    ok = ok && rc == 0;
+  };
   for (int call : {SCMP_SYS(socket), SCMP_SYS(socketpair), SCMP_SYS(connect), SCMP_SYS(accept), SCMP_SYS(accept4),
                    SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg),
-                   SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(ptrace),
-                   SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev), SCMP_SYS(kill),
-                   SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2),
-                   SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rmdir), SCMP_SYS(link), SCMP_SYS(linkat),
-                   SCMP_SYS(symlink), SCMP_SYS(symlinkat), SCMP_SYS(chmod), SCMP_SYS(fchmod), SCMP_SYS(fchmodat),
-                   SCMP_SYS(chown), SCMP_SYS(fchown), SCMP_SYS(lchown), SCMP_SYS(fchownat), SCMP_SYS(truncate),
-                   SCMP_SYS(ftruncate), SCMP_SYS(mount), SCMP_SYS(setsid), SCMP_SYS(setuid), SCMP_SYS(setgid)}) {
-    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), call, 0);
+                   SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register),
+                   SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork),
+                   SCMP_SYS(unshare), SCMP_SYS(setns), SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv),
+                   SCMP_SYS(process_vm_writev), SCMP_SYS(kill), SCMP_SYS(tkill), SCMP_SYS(pidfd_open),
+                   SCMP_SYS(pidfd_send_signal), SCMP_SYS(pidfd_getfd), SCMP_SYS(unlink), SCMP_SYS(unlinkat),
+                   SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(mkdir), SCMP_SYS(mkdirat),
+                   SCMP_SYS(rmdir), SCMP_SYS(link), SCMP_SYS(linkat), SCMP_SYS(symlink), SCMP_SYS(symlinkat),
+                   SCMP_SYS(chmod), SCMP_SYS(fchmod), SCMP_SYS(fchmodat), SCMP_SYS(chown), SCMP_SYS(fchown),
+                   SCMP_SYS(lchown), SCMP_SYS(fchownat), SCMP_SYS(truncate), SCMP_SYS(ftruncate),
+                   SCMP_SYS(setxattr), SCMP_SYS(lsetxattr), SCMP_SYS(fsetxattr), SCMP_SYS(removexattr),
+                   SCMP_SYS(lremovexattr), SCMP_SYS(fremovexattr), SCMP_SYS(utimensat), SCMP_SYS(mount),
+                   SCMP_SYS(creat), SCMP_SYS(openat2), SCMP_SYS(setsid), SCMP_SYS(setuid), SCMP_SYS(setgid)}) {
+    deny(call);
   }
-  // Opening for writing or creating.
-  for (int call : {SCMP_SYS(open), SCMP_SYS(creat)}) {
-    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), call, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, O_WRONLY, O_WRONLY));
-    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), call, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, O_RDWR, O_RDWR));
-    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), call, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
+  // clone3's flags are behind a pointer: "not implemented" makes glibc fall
+  // back to clone, whose flags can be checked.
+  ok = ok && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) == 0;
+  // clone: threads only (a new process would outlive the parent's reaping).
+  deny(SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
+  // Signals to its own threads only (abort() signals itself).
+  deny(SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_NE, static_cast<scmp_datum_t>(getpid())));
+  // Opening for writing, creating or truncating.
+  for (int flag : {O_WRONLY, O_RDWR, O_CREAT, O_TRUNC}) {
+    deny(SCMP_SYS(open), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, static_cast<scmp_datum_t>(flag), static_cast<scmp_datum_t>(flag)));
+    deny(SCMP_SYS(openat), 1,
+         SCMP_A2(SCMP_CMP_MASKED_EQ, static_cast<scmp_datum_t>(flag), static_cast<scmp_datum_t>(flag)));
   }
-  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, O_WRONLY, O_WRONLY));
-  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, O_RDWR, O_RDWR));
-  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
-  seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat2), 0);  // its flags are behind a pointer
-  seccomp_load(ctx);
+  ok = ok && seccomp_load(ctx) == 0;
   seccomp_release(ctx);
+  return ok;
 }
 
 int ExtractInChild(std::string_view mime_type, const IsolationOptions& options) {
@@ -139,7 +167,7 @@ int ExtractInChild(std::string_view mime_type, const IsolationOptions& options) 
   if (!kUnderAsan) SetLimit(RLIMIT_AS, options.max_memory_bytes);
   WarmUpReaders();  // before any document byte: what they load from files, they load now
   ForbidFileAccess();
-  ForbidSystemCalls();
+  if (!ForbidSystemCalls()) return 1;  // no document is read outside the filter
   std::string bytes;
   char buffer[65536];
   while (true) {
@@ -222,24 +250,31 @@ Result<std::string> ExtractTextIsolated(std::string_view mime_type, std::string_
   struct Reaper {
     pid_t pid;
     int* status;
+    bool* reaped;
     bool ended = false;  // its output reached end of file
     ~Reaper() {
       // A child that closed its output is given a moment to exit, not more.
       for (int i = 0; ended && i < 400; ++i) {
-        if (waitpid(pid, status, WNOHANG) == pid) return;
+        if (waitpid(pid, status, WNOHANG) == pid) {
+          *reaped = true;
+          return;
+        }
         usleep(5000);
       }
-      kill(pid, SIGKILL);
-      while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
+      kill(pid, SIGKILL);  // not reaped yet, so the pid is still this child's
+      pid_t r = 0;
+      while ((r = waitpid(pid, status, 0)) < 0 && errno == EINTR) {
       }
+      *reaped = r == pid;
     }
   };
   std::string text;
   bool too_much = false;
   bool timed_out = false;
   int status = 0;
+  bool reaped = false;  // without a status, nothing is known of the child: unscannable
   {
-    Reaper reaper{pid, &status};
+    Reaper reaper{pid, &status, &reaped};
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.timeout_ms);
     char buffer[65536];
     while (true) {
@@ -274,7 +309,7 @@ Result<std::string> ExtractTextIsolated(std::string_view mime_type, std::string_
   }  // ~Reaper: killed unless it ended, then reaped
   if (too_much) return FailedPrecondition("document_too_large", "the document holds too much text");
   if (timed_out) return FailedPrecondition("document_unscannable", "the document took too long to read");
-  if (WIFEXITED(status) && !too_much && !timed_out) {
+  if (reaped && WIFEXITED(status) && !too_much && !timed_out) {
     const int code = WEXITSTATUS(status);
     if (code == 0) return text;
     if (code >= kFirstErrorExit && code < kFirstErrorExit + static_cast<int>(kCodes.size())) {

@@ -375,12 +375,14 @@ Result<MediaDownload> MediaService::Download(const AuditActor& actor, const std:
   if (!matches.has_value()) out.content_type = "application/octet-stream";
   std::string scan_details;
   // CHAN-04: everything a customer sends that is not a picture, a video or a
-  // sound is a document to read (a CSV, a zip, a file of no known type too).
+  // sound of a type WhatsApp knows is a document to read (a CSV, a zip, a file of no known type too).
   // One holding what the policy stops (a card number, where cards are
   // masked) is not handed on, since it cannot be masked; one that cannot be
   // read is withheld too unless the operator chose to deliver those.
-  const bool media_kind = declared.rfind("image/", 0) == 0 || declared.rfind("video/", 0) == 0 ||
-                          declared.rfind("audio/", 0) == 0;
+  // A picture is one only when its content says so: a PDF named image/gif is read as a document.
+  const bool media_kind = matches.value_or(false) && (declared.rfind("image/", 0) == 0 ||
+                                                      declared.rfind("video/", 0) == 0 ||
+                                                      declared.rfind("audio/", 0) == 0);
   if (!media_kind) {
     CS_ASSIGN_OR_RETURN(DocumentVerdict verdict, ScanDocument(tenant_id, declared, file.body, scan::Direction::kInbound));
     if (!verdict.stopped.ok()) {

@@ -86,9 +86,14 @@ std::shared_ptr<MessageService::PreparedSend> MessageService::Refusal(const Send
 }
 
 Status MessageService::CheckDocumentsScanned(const std::string& tenant_id, const JsonValue& body) {
-  // The documents of a message: its own, or a template header's.
+  // The documents of a message: its own, an interactive message's header, or a template header's.
   std::vector<const JsonValue*> documents;
   if (const JsonValue* d = body.Find("document"); d != nullptr && d->is_object()) documents.push_back(d);
+  if (const JsonValue* i = body.Find("interactive"); i != nullptr && i->is_object()) {
+    if (const JsonValue* h = i->Find("header"); h != nullptr && h->is_object()) {
+      if (const JsonValue* d = h->Find("document"); d != nullptr && d->is_object()) documents.push_back(d);
+    }
+  }
   if (const JsonValue* t = body.Find("template"); t != nullptr && t->is_object()) {
     if (const JsonValue* cs = t->Find("components"); cs != nullptr && cs->is_array()) {
       for (const JsonValue& c : cs->as_array()) {
