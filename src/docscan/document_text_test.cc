@@ -17,19 +17,8 @@
 namespace cs::docscan {
 namespace {
 
-// A one-page PDF with `lines` of text.
-std::string MakePdf(const std::vector<std::string>& lines) {
-  HPDF_Doc pdf = HPDF_New(nullptr, nullptr);
-  HPDF_Page page = HPDF_AddPage(pdf);
-  HPDF_Font font = HPDF_GetFont(pdf, "Helvetica", nullptr);
-  HPDF_Page_BeginText(page);
-  HPDF_Page_SetFontAndSize(page, font, 12);
-  float y = 750;
-  for (const std::string& line : lines) {
-    HPDF_Page_TextOut(page, 50, y, line.c_str());
-    y -= 20;
-  }
-  HPDF_Page_EndText(page);
+// The bytes of `pdf`, which is freed.
+std::string SavePdf(HPDF_Doc pdf) {
   HPDF_SaveToStream(pdf);
   HPDF_ResetStream(pdf);
   std::string out;
@@ -42,6 +31,23 @@ std::string MakePdf(const std::vector<std::string>& lines) {
   }
   HPDF_Free(pdf);
   return out;
+}
+
+// A one-page PDF with `lines` of text, and `attachment` attached when set.
+std::string MakePdf(const std::vector<std::string>& lines, const std::string& attachment = "") {
+  HPDF_Doc pdf = HPDF_New(nullptr, nullptr);
+  HPDF_Page page = HPDF_AddPage(pdf);
+  HPDF_Font font = HPDF_GetFont(pdf, "Helvetica", nullptr);
+  HPDF_Page_BeginText(page);
+  HPDF_Page_SetFontAndSize(page, font, 12);
+  float y = 750;
+  for (const std::string& line : lines) {
+    HPDF_Page_TextOut(page, 50, y, line.c_str());
+    y -= 20;
+  }
+  HPDF_Page_EndText(page);
+  if (!attachment.empty()) HPDF_AttachFile(pdf, attachment.c_str());
+  return SavePdf(pdf);
 }
 
 // A zip archive of `parts` (name, content), deflated, as Office writes them.
@@ -187,24 +193,7 @@ TEST(DocumentTextTest, APdfWithAttachedFilesCannotBeScanned) {
   ASSERT_NE(f, nullptr);
   std::fputs("Card 4111 1111 1111 1111\n", f);
   std::fclose(f);
-  HPDF_Doc pdf = HPDF_New(nullptr, nullptr);
-  HPDF_Page page = HPDF_AddPage(pdf);
-  HPDF_Page_BeginText(page);
-  HPDF_Page_SetFontAndSize(page, HPDF_GetFont(pdf, "Helvetica", nullptr), 12);
-  HPDF_Page_TextOut(page, 50, 750, "See the attachment");
-  HPDF_Page_EndText(page);
-  ASSERT_NE(HPDF_AttachFile(pdf, attachment.c_str()), nullptr);
-  HPDF_SaveToStream(pdf);
-  HPDF_ResetStream(pdf);
-  std::string bytes;
-  while (true) {
-    HPDF_BYTE buffer[4096];
-    HPDF_UINT32 n = sizeof buffer;
-    HPDF_ReadFromStream(pdf, buffer, &n);
-    if (n == 0) break;
-    bytes.append(reinterpret_cast<const char*>(buffer), n);
-  }
-  HPDF_Free(pdf);
+  const std::string bytes = MakePdf({"See the attachment"}, attachment);
   EXPECT_EQ(ExtractText(Format::kPdf, bytes).status().machine_code(), "document_unsupported");
 }
 

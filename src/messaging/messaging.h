@@ -339,6 +339,7 @@ class MessageService {
   // (messaging.unscannable_documents): one sent by `link`, or by the id of
   // a file not uploaded through the gateway, in a message or a template
   // header, is refused with failed_precondition "media_unscannable".
+  // Without, it goes out with "document_scanned":false in its audit entry.
   void RefuseUnscannedDocuments(bool refuse) { refuse_unscanned_documents_ = refuse; }
 
   // Returns a message of the tenant with its status events; the read is audited.
@@ -355,6 +356,7 @@ class MessageService {
     std::string idempotency_key;
     std::string request_hash;
     std::string content_findings;
+    bool unscanned_document = false;  // a document it sends was never scanned (allowed by configuration)
     std::string payload;  // sealed into message.payload_sealed by Seal
     MessageRecord message;
     OutboundJob job;

@@ -301,6 +301,17 @@ TEST_F(MessagingTest, EveryMessageTypeTravelsEndToEnd) {
     EXPECT_NE(first, std::string::npos);
     EXPECT_EQ(sent.find("cs:" + id, first + 1), std::string::npos);
   }
+  // covers: CHAN-04 (unscanned documents allowed by configuration are on the record as such)
+  // The document went by link, so unscanned: allowed here (the gateway's
+  // default refuses it), and its entry says so; no other entry does.
+  AuditQuery q;
+  q.tenant_id = "ten_a";
+  q.action = "message.send";
+  auto entries = store_->audit().Query(q);
+  ASSERT_TRUE(entries.ok());
+  int unscanned = 0;
+  for (const AuditRecord& r : *entries) unscanned += r.details.find(R"("document_scanned":false)") != std::string::npos;
+  EXPECT_EQ(unscanned, 1);
 }
 
 // covers: CHAN-01

@@ -200,10 +200,16 @@ Result<std::shared_ptr<MessageService::PreparedSend>> MessageService::Prepare(co
 
   // Documents are scanned when they are uploaded through the gateway
   // (MediaService): one it never held cannot have been (CHAN-04).
-  if (refuse_unscanned_documents_ && m.kind == "message") {
+  // Under "deliver", it goes out, and its audit entry says it was not scanned.
+  bool unscanned_document = false;
+  if (m.kind == "message") {
     Status scanned = CheckDocumentsScanned(r.tenant_id, *r.body);
-    if (scanned.machine_code() == "media_unscannable") return Refusal(r, m.subject, scanned);
-    CS_RETURN_IF_ERROR(scanned);
+    if (scanned.machine_code() == "media_unscannable") {
+      if (refuse_unscanned_documents_) return Refusal(r, m.subject, scanned);
+      unscanned_document = true;
+    } else {
+      CS_RETURN_IF_ERROR(scanned);
+    }
   }
 
   // Content protection (CHAN-04): every text field, before anything is
@@ -244,6 +250,7 @@ Result<std::shared_ptr<MessageService::PreparedSend>> MessageService::Prepare(co
   p->idempotency_key = r.idempotency_key;
   p->request_hash = std::move(request_hash);
   p->content_findings = std::move(content_findings);
+  p->unscanned_document = unscanned_document;
   p->payload = std::move(payload);
   p->job = OutboundJob{m.id, m.tenant_id, m.channel_id, m.subject, now, 0, false};
   p->message = std::move(m);
@@ -363,6 +370,7 @@ Status MessageService::CommitUnit(PreparedSend& p, StoreTransaction& tx) {
   JsonWriter w;
   w.BeginObject().Key("channel_id").String(m.channel_id).Key("type").String(m.type);
   if (!p.content_findings.empty()) w.Key("content").Raw(p.content_findings);
+  if (p.unscanned_document) w.Key("document_scanned").Bool(false);
   e.details = w.EndObject().Take();
   CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), e));
   p.result.message = m;
