@@ -138,6 +138,29 @@ HttpResponse GraphSendAnswer(const Result<SendResult>& result) {
   return ok;
 }
 
+// Sends, and answers in `shape`: later, once committed, without holding a
+// thread (the route and tenant set here, as the router would); or at once
+// where the request cannot be deferred (handlers called directly).
+HttpResponse SendNowOrLater(const MessagingRouteDeps& d, const HttpRequest& req, const SendRequest& sr,
+                            std::string route, std::string tenant,
+                            std::function<HttpResponse(const Result<SendResult>&)> shape) {
+  if (!req.defer) return shape(d.messages->Send(sr));
+  HttpRespond respond = req.defer();
+  d.messages->SendAsync(sr, [respond, offload = req.offload, route = std::move(route), tenant = std::move(tenant),
+                             shape = std::move(shape)](std::function<Result<SendResult>()> result, bool waits) {
+    GiveAnswer(
+        respond, offload,
+        [result = std::move(result), route, tenant, shape] {
+          HttpResponse r = shape(result());
+          r.route = route;
+          r.tenant_id = tenant;
+          return r;
+        },
+        waits);
+  });
+  return HttpResponse{};  // ignored: deferred
+}
+
 }  // namespace
 
 Result<HttpResponse> SendMessage(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
@@ -172,24 +195,9 @@ Result<HttpResponse> SendMessage(const MessagingRouteDeps& d, const HttpRequest&
   if (req.Header("idempotency-key") != nullptr && sr.idempotency_key.empty()) {
     return InvalidArgument("invalid_idempotency_key", "Idempotency-Key must not be empty");
   }
-  if (req.defer) {
-    // The 202 waits for the group commit without holding a worker.
-    HttpRespond respond = req.defer();
-    d.messages->SendAsync(sr, [respond, offload = req.offload, rid = req.request_id, tenant = p.tenant_id](
-                                  std::function<Result<SendResult>()> result, bool waits) {
-      GiveAnswer(
-          respond, offload,
-          [result = std::move(result), rid, tenant] {
-            HttpResponse r = SendAnswer(result(), rid);
-            r.route = "/v1/messages";
-            r.tenant_id = tenant;
-            return r;
-          },
-          waits);
-    });
-    return HttpResponse{};  // ignored: deferred
-  }
-  return SendAnswer(d.messages->Send(sr), req.request_id);
+  const std::string rid = req.request_id;
+  return SendNowOrLater(d, req, sr, "/v1/messages", p.tenant_id,
+                        [rid](const Result<SendResult>& result) { return SendAnswer(result, rid); });
 }
 
 Result<HttpResponse> GetMessage(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
@@ -555,23 +563,7 @@ HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, cons
   if (req.Header("idempotency-key") != nullptr && sr.idempotency_key.empty()) {
     return GraphErrorResponse(100, "Idempotency-Key must not be empty");
   }
-  if (req.defer) {
-    HttpRespond respond = req.defer();
-    d.messages->SendAsync(sr, [respond, offload = req.offload, pattern = "/{version}/{phone_number_id}/" + path.edge,
-                               tenant = p.tenant_id](std::function<Result<SendResult>()> result, bool waits) {
-      GiveAnswer(
-          respond, offload,
-          [result = std::move(result), pattern, tenant] {
-            HttpResponse r = GraphSendAnswer(result());
-            r.route = pattern;
-            r.tenant_id = tenant;
-            return r;
-          },
-          waits);
-    });
-    return HttpResponse{};  // ignored: deferred
-  }
-  return GraphSendAnswer(d.messages->Send(sr));
+  return SendNowOrLater(d, req, sr, "/{version}/{phone_number_id}/" + path.edge, p.tenant_id, GraphSendAnswer);
 }
 
 std::optional<std::string> MatchWebhookPath(std::string_view path) {

@@ -132,8 +132,8 @@ bool ForbidSystemCalls() {
                    SCMP_SYS(creat), SCMP_SYS(openat2), SCMP_SYS(setsid), SCMP_SYS(setuid), SCMP_SYS(setgid)}) {
     deny(call);
   }
-  // clone3's flags are behind a pointer: "not implemented" makes glibc fall
-  // back to clone, whose flags can be checked.
+  // clone3 passes its flags behind a pointer, which seccomp cannot read.
+  // Answering ENOSYS makes glibc use clone instead, whose flags are checked.
   ok = ok && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) == 0;
   // clone: threads only (a new process would outlive the parent's reaping).
   deny(SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
