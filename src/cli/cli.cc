@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 
@@ -356,8 +357,20 @@ int RunCli(int argc, char** argv) {
   // text (docscan/document_text.h); hidden from --help.
   std::string extract_type;
   auto* extract = app.add_subcommand("extract-text", "")->group("");
-  extract->add_option("--type", extract_type, "MIME type of the document on standard input")->required();
-  extract->callback([&] { run = [&]() -> int { docscan::RunExtractTextChild(extract_type, docscan::IsolationOptions{}); }; });
+  bool probe_sandbox = false;
+  auto* type_option = extract->add_option("--type", extract_type, "MIME type of the document on standard input");
+  extract->add_flag("--probe-sandbox", probe_sandbox, "try what the sandbox must refuse, and report")
+      ->excludes(type_option);
+  extract->callback([&] {
+    run = [&]() -> int {
+      if (probe_sandbox) docscan::RunSandboxProbeChild(docscan::IsolationOptions{});
+      if (extract_type.empty()) {
+        std::fprintf(stderr, "extract-text: --type is required\n");
+        return 2;
+      }
+      docscan::RunExtractTextChild(extract_type, docscan::IsolationOptions{});
+    };
+  });
 
   auto* version = app.add_subcommand("version", "Print the version");
   AddCommon(version, o);

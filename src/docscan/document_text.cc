@@ -1,5 +1,7 @@
-// Text extraction in this process: poppler-cpp for PDF, libarchive and
-// libxml2 for Office Open XML. Only this file includes them.
+// Text extraction in this process: poppler-cpp for the text of PDF pages,
+// qpdf for the text a PDF holds outside its pages (comments, form fields,
+// bookmarks, properties), libarchive and libxml2 for Office Open XML and
+// OpenDocument. Only this file includes them.
 #include "docscan/document_text.h"
 
 #include <archive.h>
@@ -8,11 +10,17 @@
 #include <poppler/cpp/poppler-document.h>
 #include <poppler/cpp/poppler-global.h>
 #include <poppler/cpp/poppler-page.h>
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFAcroFormDocumentHelper.hh>
+#include <qpdf/QPDFLogger.hh>
+#include <qpdf/QPDFPageDocumentHelper.hh>
 
 #include <cctype>
 #include <ctime>
+#include <exception>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "common/strings.h"
@@ -38,7 +46,12 @@ class TextSink {
     text_.append(s);
     return Status::Ok();
   }
-  std::string Take() { return std::move(text_); }
+  // The text so far; the sink goes on from empty, its count kept.
+  std::string Take() {
+    std::string out;
+    out.swap(text_);
+    return out;
+  }
 
  private:
   int64_t limit_;
@@ -46,36 +59,6 @@ class TextSink {
   int64_t* used_;
   std::string text_;
 };
-
-Result<std::string> PdfText(std::string_view bytes, const Limits& limits) {
-  // poppler reports damage on stderr by default; the caller reports it instead.
-  static std::once_flag quiet;
-  std::call_once(quiet, [] { poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr); });
-  if (bytes.size() > static_cast<size_t>(INT32_MAX)) return TooLarge("the PDF is too large");
-  std::unique_ptr<poppler::document> doc(
-      poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size())));
-  if (doc == nullptr) return Unreadable("the PDF cannot be read");
-  if (doc->is_locked()) return FailedPrecondition("document_encrypted", "the PDF is protected by a password");
-  if (doc->has_embedded_files()) {
-    return FailedPrecondition("document_unsupported", "the PDF carries attached files, which are not read");
-  }
-  const int pages = doc->pages();
-  if (pages > limits.max_pages) return TooLarge("the PDF has more than " + std::to_string(limits.max_pages) + " pages");
-  TextSink sink(limits.max_text_bytes);
-  for (int i = 0; i < pages; ++i) {
-    std::unique_ptr<poppler::page> page(doc->create_page(i));
-    if (page == nullptr) return Unreadable("a page of the PDF cannot be read");
-    poppler::byte_array utf8 = page->text().to_utf8();
-    CS_RETURN_IF_ERROR(sink.Append(std::string_view(utf8.data(), utf8.size())));
-    CS_RETURN_IF_ERROR(sink.Append("\n"));
-  }
-  std::string text = sink.Take();
-  // Scanned pages are images: nothing was read, so nothing was checked.
-  if (text.find_first_not_of(" \t\r\n\f\v") == std::string::npos) {
-    return FailedPrecondition("document_no_text", "the PDF holds no text (scanned pages are images)");
-  }
-  return text;
-}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -201,60 +184,380 @@ Status XmlText(const std::string& xml, bool spreadsheet, TextSink& visible, Text
   return Status::Ok();
 }
 
-Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
+// The text a PDF holds outside its pages' content, which poppler's page
+// text leaves out and a reader still sees or a program still reads: the
+// comments (annotations) of every page, the values, defaults, choices and
+// tooltips of form fields (a filled-in payment form keeps its card number
+// there), bookmark titles, the document's properties and its XMP metadata.
+// Each value goes on a line of its own.
+Status PdfObjectText(std::string_view bytes, const Limits& limits, TextSink& sink) {
+  auto line = [&sink](const std::string& text) -> Status {
+    if (text.empty()) return Status::Ok();
+    CS_RETURN_IF_ERROR(sink.Append(text));
+    return sink.Append("\n");
+  };
+  // A string value, or each string of an array (a comment's /RC may be
+  // either a string or a stream).
+  auto string_of = [&line](QPDFObjectHandle value) -> Status {
+    if (value.isString()) return line(value.getUTF8Value());
+    if (value.isName()) return line(value.getName().substr(1));
+    if (value.isStream()) {
+      std::shared_ptr<Buffer> data = value.getStreamData(qpdf_dl_generalized);
+      return line(std::string(reinterpret_cast<const char*>(data->getBuffer()), data->getSize()));
+    }
+    return Status::Ok();
+  };
+  try {
+    QPDF pdf;
+    // qpdf reports damage to standard output and error; in the child,
+    // standard output carries the text.
+    std::shared_ptr<QPDFLogger> logger = QPDFLogger::create();
+    logger->setInfo(logger->discard());
+    logger->setWarn(logger->discard());
+    logger->setError(logger->discard());
+    pdf.setLogger(logger);
+    pdf.setSuppressWarnings(true);
+    pdf.processMemoryFile("document", bytes.data(), bytes.size());
+    for (QPDFPageObjectHelper& page : QPDFPageDocumentHelper(pdf).getAllPages()) {
+      for (QPDFAnnotationObjectHelper& annotation : page.getAnnotations()) {
+        QPDFObjectHandle a = annotation.getObjectHandle();
+        for (const char* key : {"/Contents", "/RC", "/T", "/Subj"}) CS_RETURN_IF_ERROR(string_of(a.getKey(key)));
+      }
+    }
+    QPDFAcroFormDocumentHelper forms(pdf);
+    for (QPDFFormFieldObjectHelper& field : forms.getFormFields()) {
+      CS_RETURN_IF_ERROR(line(field.getValueAsString()));
+      CS_RETURN_IF_ERROR(line(field.getDefaultValueAsString()));
+      CS_RETURN_IF_ERROR(line(field.getAlternativeName()));
+      for (const std::string& choice : field.getChoices()) CS_RETURN_IF_ERROR(line(choice));
+    }
+    // Bookmarks, walked by hand: a damaged file may link them in a loop.
+    std::set<QPDFObjGen> seen;
+    std::vector<QPDFObjectHandle> pending;
+    QPDFObjectHandle outlines = pdf.getRoot().getKey("/Outlines");
+    if (outlines.isDictionary()) pending.push_back(outlines.getKey("/First"));
+    while (!pending.empty()) {
+      QPDFObjectHandle item = pending.back();
+      pending.pop_back();
+      if (!item.isDictionary() || (item.isIndirect() && !seen.insert(item.getObjGen()).second)) continue;
+      CS_RETURN_IF_ERROR(string_of(item.getKey("/Title")));
+      pending.push_back(item.getKey("/Next"));
+      pending.push_back(item.getKey("/First"));
+    }
+    QPDFObjectHandle info = pdf.getTrailer().getKey("/Info");
+    if (info.isDictionary()) {
+      for (auto& entry : info.getDictAsMap()) {
+        if (entry.second.isString()) CS_RETURN_IF_ERROR(line(entry.second.getUTF8Value()));
+      }
+    }
+    QPDFObjectHandle metadata = pdf.getRoot().getKey("/Metadata");
+    if (metadata.isStream()) {
+      std::shared_ptr<Buffer> data = metadata.getStreamData(qpdf_dl_generalized);
+      const std::string xmp(reinterpret_cast<const char*>(data->getBuffer()), data->getSize());
+      TextSink as_seen(limits.max_text_bytes);  // every text node goes to `sink` already
+      CS_RETURN_IF_ERROR(XmlText(xmp, /*spreadsheet=*/false, as_seen, sink));
+    }
+  } catch (const std::exception&) {
+    // poppler read the pages, but their surroundings cannot be: what they
+    // hold would go unchecked.
+    return Unreadable("the PDF's comments, forms or properties cannot be read");
+  }
+  return Status::Ok();
+}
+
+// poppler reports damage on stderr by default; callers report it instead.
+void QuietPoppler() {
+  static std::once_flag quiet;
+  std::call_once(quiet, [] { poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr); });
+}
+
+Result<std::string> PdfText(std::string_view bytes, const Limits& limits) {
+  QuietPoppler();
+  if (bytes.size() > static_cast<size_t>(INT32_MAX)) return TooLarge("the PDF is too large");
+  std::unique_ptr<poppler::document> doc(
+      poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size())));
+  if (doc == nullptr) return Unreadable("the PDF cannot be read");
+  if (doc->is_locked()) return FailedPrecondition("document_encrypted", "the PDF is protected by a password");
+  if (doc->has_embedded_files()) {
+    return FailedPrecondition("document_unsupported", "the PDF carries attached files, which are not read");
+  }
+  const int pages = doc->pages();
+  if (pages > limits.max_pages) return TooLarge("the PDF has more than " + std::to_string(limits.max_pages) + " pages");
+  TextSink sink(limits.max_text_bytes);
+  for (int i = 0; i < pages; ++i) {
+    std::unique_ptr<poppler::page> page(doc->create_page(i));
+    if (page == nullptr) return Unreadable("a page of the PDF cannot be read");
+    poppler::byte_array utf8 = page->text().to_utf8();
+    CS_RETURN_IF_ERROR(sink.Append(std::string_view(utf8.data(), utf8.size())));
+    CS_RETURN_IF_ERROR(sink.Append("\n"));
+  }
+  // Scanned pages are images: nothing was read, so nothing was checked,
+  // whatever the comments or form fields hold.
+  std::string text = sink.Take();
+  if (text.find_first_not_of(" \t\r\n\f\v") == std::string::npos) {
+    return FailedPrecondition("document_no_text", "the PDF holds no text (scanned pages are images)");
+  }
+  CS_RETURN_IF_ERROR(sink.Append("\n\n"));
+  CS_RETURN_IF_ERROR(PdfObjectText(bytes, limits, sink));
+  return text + sink.Take();
+}
+
+// Calls `read(name, content)` for each part of a zip archive whose
+// (lowercased) name `kind` says to read, within the limits; a part `kind`
+// calls unscannable stops the reading. `what` names the file in errors.
+template <typename KindFn, typename ReadFn>
+Status ForEachZipPart(std::string_view bytes, const Limits& limits, const char* what, KindFn kind, ReadFn read) {
   std::unique_ptr<archive, int (*)(archive*)> zip(archive_read_new(), archive_read_free);
   if (zip == nullptr) return Internal("libarchive: out of memory");
   archive_read_support_format_zip(zip.get());
   if (archive_read_open_memory(zip.get(), bytes.data(), bytes.size()) != ARCHIVE_OK) {
-    return Unreadable("the Office file is not a readable zip archive");
+    return Unreadable(std::string("the ") + what + " is not a readable zip archive");
   }
-  int64_t used = 0;
-  TextSink visible(limits.max_text_bytes, &used);
-  TextSink nodes(limits.max_text_bytes, &used);
   int64_t parts = 0;
-  bool any = false;
   archive_entry* entry = nullptr;
   while (true) {
     const int rc = archive_read_next_header(zip.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK) {
       // An encrypted zip entry or a damaged archive.
-      if (archive_entry_is_encrypted(entry)) return FailedPrecondition("document_encrypted", "the Office file is encrypted");
-      return Unreadable("the Office file's archive is damaged");
+      if (archive_entry_is_encrypted(entry)) {
+        return FailedPrecondition("document_encrypted", std::string("the ") + what + " is encrypted");
+      }
+      return Unreadable(std::string("the ") + what + "'s archive is damaged");
     }
-    if (++parts > limits.max_parts) return TooLarge("the Office file has too many parts");
+    if (++parts > limits.max_parts) return TooLarge(std::string("the ") + what + " has too many parts");
     const char* raw_name = archive_entry_pathname(entry);
     const std::string name = Lower(raw_name != nullptr ? raw_name : "");
-    const PartKind kind = KindOfPart(name);
-    if (kind == PartKind::kUnscannable) {
-      return FailedPrecondition("document_unsupported", "the Office file embeds another document, which is not read");
+    const PartKind part_kind = kind(name);
+    if (part_kind == PartKind::kUnscannable) {
+      return FailedPrecondition("document_unsupported",
+                                std::string("the ") + what + " embeds another document, which is not read");
     }
-    if (kind == PartKind::kIgnored) continue;
-    if (archive_entry_is_encrypted(entry)) return FailedPrecondition("document_encrypted", "the Office file is encrypted");
-    std::string xml;
+    if (part_kind == PartKind::kIgnored) continue;
+    if (archive_entry_is_encrypted(entry)) {
+      return FailedPrecondition("document_encrypted", std::string("the ") + what + " is encrypted");
+    }
+    std::string content;
     char buffer[16384];
     while (true) {
       const la_ssize_t n = archive_read_data(zip.get(), buffer, sizeof buffer);
-      if (n < 0) return Unreadable("a part of the Office file cannot be decompressed");
+      if (n < 0) return Unreadable(std::string("a part of the ") + what + " cannot be decompressed");
       if (n == 0) break;
-      if (static_cast<int64_t>(xml.size()) + n > limits.max_part_bytes) {
-        return TooLarge("a part of the Office file decompresses to more than " + std::to_string(limits.max_part_bytes) +
-                        " bytes");
+      if (static_cast<int64_t>(content.size()) + n > limits.max_part_bytes) {
+        return TooLarge(std::string("a part of the ") + what + " decompresses to more than " +
+                        std::to_string(limits.max_part_bytes) + " bytes");
       }
-      xml.append(buffer, static_cast<size_t>(n));
+      content.append(buffer, static_cast<size_t>(n));
     }
-    CS_RETURN_IF_ERROR(XmlText(xml, name.rfind("xl/", 0) == 0, visible, nodes));
-    if (name.rfind("word/", 0) == 0 || name.rfind("xl/", 0) == 0 || name.rfind("ppt/", 0) == 0) any = true;
+    CS_RETURN_IF_ERROR(read(name, content));
   }
+  return Status::Ok();
+}
+
+Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
+  int64_t used = 0;
+  TextSink visible(limits.max_text_bytes, &used);
+  TextSink nodes(limits.max_text_bytes, &used);
+  bool any = false;
+  CS_RETURN_IF_ERROR(ForEachZipPart(bytes, limits, "Office file", KindOfPart,
+                                    [&](const std::string& name, const std::string& xml) -> Status {
+                                      CS_RETURN_IF_ERROR(XmlText(xml, name.rfind("xl/", 0) == 0, visible, nodes));
+                                      if (name.rfind("word/", 0) == 0 || name.rfind("xl/", 0) == 0 ||
+                                          name.rfind("ppt/", 0) == 0) {
+                                        any = true;
+                                      }
+                                      return Status::Ok();
+                                    }));
   // An Office file always has a body part: without one it is something else in a zip.
   if (!any) return Unreadable("the Office file has no document, workbook or presentation part");
   // Both readings, a blank line apart: what a reader sees, then every text apart.
   return visible.Take() + "\n\n" + nodes.Take();
 }
 
+// What an OpenDocument part is. Its XML parts (content, styles with the
+// headers and footers, metadata, the XML of charts and drawings embedded
+// as "Object N/") are read; pictures, thumbnails and the pictures standing
+// in for embedded objects hold no text. Anything else (an embedded object
+// stored in its binary form, a macro library) would need a reader of its
+// own: the file is not scannable.
+PartKind KindOfOdfPart(const std::string& name) {
+  if (EndsWith(name, ".xml") || EndsWith(name, ".rdf")) return PartKind::kXml;
+  if (name == "mimetype" || EndsWith(name, "/")) return PartKind::kIgnored;
+  for (std::string_view folder : {"pictures/", "thumbnails/", "objectreplacements/", "configurations2/"}) {
+    if (name.rfind(folder, 0) == 0) return PartKind::kIgnored;
+  }
+  return PartKind::kUnscannable;
+}
+
+constexpr std::string_view kOdfText = "urn:oasis:names:tc:opendocument:xmlns:text:1.0";
+constexpr std::string_view kOdfTable = "urn:oasis:names:tc:opendocument:xmlns:table:1.0";
+constexpr std::string_view kOdfStyle = "urn:oasis:names:tc:opendocument:xmlns:style:1.0";
+constexpr std::string_view kOdfOffice = "urn:oasis:names:tc:opendocument:xmlns:office:1.0";
+
+std::string_view NamespaceOf(xmlTextReaderPtr reader) {
+  const xmlChar* uri = xmlTextReaderConstNamespaceUri(reader);
+  return uri != nullptr ? std::string_view(reinterpret_cast<const char*>(uri)) : std::string_view();
+}
+
+std::string_view LocalNameOf(xmlTextReaderPtr reader) {
+  const xmlChar* local = xmlTextReaderConstLocalName(reader);
+  return local != nullptr ? std::string_view(reinterpret_cast<const char*>(local)) : std::string_view();
+}
+
+std::string AttributeOf(xmlTextReaderPtr reader, const char* name, std::string_view ns) {
+  xmlChar* v = xmlTextReaderGetAttributeNs(reader, reinterpret_cast<const xmlChar*>(name),
+                                           reinterpret_cast<const xmlChar*>(std::string(ns).c_str()));
+  std::string out = v != nullptr ? reinterpret_cast<const char*>(v) : "";
+  xmlFree(v);
+  return out;
+}
+
+using XmlReader = std::unique_ptr<xmlTextReader, void (*)(xmlTextReaderPtr)>;
+
+Result<XmlReader> OpenXml(const std::string& xml) {
+  // No network, no DTD loading, entities not substituted (XXE).
+  XmlReader reader(xmlReaderForMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
+                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
+                   xmlFreeTextReader);
+  if (reader == nullptr) return Unreadable("a part of the document cannot be read");
+  return reader;
+}
+
+// The names of the styles of an OpenDocument part that hide their text
+// (text:display="none"), as Word's "vanish": a span in such a style could
+// glue a letter into a number that a reader sees whole.
+Status OdfHiddenStyles(const std::string& xml, std::set<std::string>& hidden) {
+  CS_ASSIGN_OR_RETURN(XmlReader reader, OpenXml(xml));
+  std::string style;  // the style:style being read
+  int rc = 0;
+  while ((rc = xmlTextReaderRead(reader.get())) == 1) {
+    const int type = xmlTextReaderNodeType(reader.get());
+    if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+      return FailedPrecondition("document_unsupported", "a part of the document declares a document type");
+    }
+    if (type != XML_READER_TYPE_ELEMENT || NamespaceOf(reader.get()) != kOdfStyle) continue;
+    const std::string_view name = LocalNameOf(reader.get());
+    if (name == "style") {
+      style = AttributeOf(reader.get(), "name", kOdfStyle);
+    } else if (name == "text-properties" && !style.empty()) {
+      const std::string display = AttributeOf(reader.get(), "display", kOdfText);
+      if (display == "none") hidden.insert(style);
+    }
+  }
+  if (rc != 0) return Unreadable("a part of the document is not well-formed XML");
+  return Status::Ok();
+}
+
+// An OpenDocument part, read twice as XmlText reads an Office one:
+// `visible` as a reader sees it (spans of a paragraph joined; tracked
+// deletions, hidden text and paragraphs and spans in a hiding style left
+// out; paragraphs, headings, cells and line breaks end a line; text:s is a
+// space; a footnote's text goes to `notes`, as a reader sees it at the
+// foot of the page, not inside the sentence that cites it), and `nodes`,
+// every text node and text-bearing attribute (a spreadsheet cell's value
+// whatever its display format, formulas, titles) on a line of its own.
+Status OdfXmlText(const std::string& xml, const std::set<std::string>& hidden_styles, TextSink& visible,
+                  TextSink& notes, TextSink& nodes) {
+  CS_ASSIGN_OR_RETURN(XmlReader reader, OpenXml(xml));
+  // Elements whose content a reader does not see, by depth: on entering one
+  // its depth is pushed; text is visible only with the stack empty.
+  std::vector<int> hiding;
+  int note_depth = -1;  // inside a text:note at this depth
+  TextSink* seen = &visible;
+  int rc = 0;
+  while ((rc = xmlTextReaderRead(reader.get())) == 1) {
+    const int type = xmlTextReaderNodeType(reader.get());
+    const int depth = xmlTextReaderDepth(reader.get());
+    if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+      return FailedPrecondition("document_unsupported", "a part of the document declares a document type");
+    }
+    if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA ||
+        type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
+      const xmlChar* value = xmlTextReaderConstValue(reader.get());
+      if (value == nullptr) continue;
+      const std::string_view text = reinterpret_cast<const char*>(value);
+      if (type != XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
+        CS_RETURN_IF_ERROR(nodes.Append(text));
+        CS_RETURN_IF_ERROR(nodes.Append("\n"));
+      }
+      if (hiding.empty()) CS_RETURN_IF_ERROR(seen->Append(text));
+      continue;
+    }
+    if (type != XML_READER_TYPE_ELEMENT && type != XML_READER_TYPE_END_ELEMENT) continue;
+    const std::string_view ns = NamespaceOf(reader.get());
+    const std::string_view name = LocalNameOf(reader.get());
+    const bool text_ns = ns == kOdfText;
+    if (type == XML_READER_TYPE_ELEMENT) {
+      // Text-bearing attributes: conditional and hidden text, titles, descriptions.
+      for (const char* attribute : {"value", "string-value", "formula", "title", "description", "name"}) {
+        for (std::string_view attribute_ns : {kOdfOffice, kOdfText, kOdfTable}) {
+          const std::string v = AttributeOf(reader.get(), attribute, attribute_ns);
+          if (v.empty()) continue;
+          CS_RETURN_IF_ERROR(nodes.Append(v));
+          CS_RETURN_IF_ERROR(nodes.Append("\n"));
+        }
+      }
+      const bool empty = xmlTextReaderIsEmptyElement(reader.get()) == 1;
+      const std::string style = AttributeOf(reader.get(), "style-name", kOdfText);
+      const bool hides = (text_ns && (name == "tracked-changes" || name == "hidden-text" ||
+                                      name == "hidden-paragraph" || name == "note-citation")) ||
+                         (!style.empty() && hidden_styles.count(style) > 0);
+      if (hides && !empty) hiding.push_back(depth);
+      if (text_ns && name == "note" && !empty && note_depth < 0) {
+        note_depth = depth;
+        seen = &notes;
+      }
+      if (text_ns && name == "s" && hiding.empty()) CS_RETURN_IF_ERROR(seen->Append(" "));
+      if (text_ns && name == "tab" && hiding.empty()) CS_RETURN_IF_ERROR(seen->Append("\t"));
+      if (!empty) continue;
+    } else if (!hiding.empty() && hiding.back() == depth) {
+      hiding.pop_back();
+    } else if (depth == note_depth && text_ns && name == "note") {
+      note_depth = -1;
+      seen = &visible;
+      CS_RETURN_IF_ERROR(notes.Append("\n"));
+      continue;
+    }
+    // An element ends (or is empty).
+    const bool line = (text_ns && (name == "p" || name == "h" || name == "line-break")) ||
+                      (ns == kOdfTable && (name == "table-cell" || name == "covered-table-cell"));
+    if (line && hiding.empty()) CS_RETURN_IF_ERROR(seen->Append("\n"));
+  }
+  if (rc != 0) return Unreadable("a part of the document is not well-formed XML");
+  return Status::Ok();
+}
+
+Result<std::string> OdfText(std::string_view bytes, const Limits& limits) {
+  // Styles first: content.xml's spans may use a hiding style of styles.xml.
+  std::set<std::string> hidden_styles;
+  std::vector<std::pair<std::string, std::string>> parts;
+  int64_t held = 0;
+  bool content = false;
+  CS_RETURN_IF_ERROR(ForEachZipPart(bytes, limits, "OpenDocument file", KindOfOdfPart,
+                                    [&](const std::string& name, const std::string& xml) -> Status {
+                                      held += static_cast<int64_t>(xml.size());
+                                      if (held > limits.max_part_bytes) {
+                                        return TooLarge("the OpenDocument file's parts decompress to more than " +
+                                                        std::to_string(limits.max_part_bytes) + " bytes");
+                                      }
+                                      CS_RETURN_IF_ERROR(OdfHiddenStyles(xml, hidden_styles));
+                                      if (name == "content.xml") content = true;
+                                      parts.emplace_back(name, xml);
+                                      return Status::Ok();
+                                    }));
+  if (!content) return Unreadable("the OpenDocument file has no content part");
+  int64_t used = 0;
+  TextSink visible(limits.max_text_bytes, &used);
+  TextSink notes(limits.max_text_bytes, &used);
+  TextSink nodes(limits.max_text_bytes, &used);
+  for (const auto& part : parts) CS_RETURN_IF_ERROR(OdfXmlText(part.second, hidden_styles, visible, notes, nodes));
+  return visible.Take() + "\n\n" + notes.Take() + "\n\n" + nodes.Take();
+}
+
 }  // namespace
 
 void WarmUpReaders() {
+  QuietPoppler();
   tzset();
   xmlInitParser();
   const std::string content = "BT /F1 12 Tf 72 700 Td (warm) Tj ET";
@@ -277,6 +580,12 @@ Format FormatOf(std::string_view mime_type) {
   if (mime_type.substr(0, 5) == "text/") return Format::kPlainText;
   if (mime_type == "application/pdf") return Format::kPdf;
   if (mime_type.substr(0, 46) == "application/vnd.openxmlformats-officedocument.") return Format::kOoxml;
+  // Text, spreadsheet, presentation and their templates; not the flat
+  // (single XML) variants, which nobody sends.
+  for (std::string_view kind : {"text", "spreadsheet", "presentation"}) {
+    const std::string prefix = "application/vnd.oasis.opendocument." + std::string(kind);
+    if (mime_type.substr(0, prefix.size()) == prefix) return Format::kOpenDocument;
+  }
   return Format::kUnsupported;
 }
 
@@ -290,6 +599,7 @@ Result<std::string> ExtractText(Format format, std::string_view bytes, const Lim
     }
     case Format::kPdf: return PdfText(bytes, limits);
     case Format::kOoxml: return OoxmlText(bytes, limits);
+    case Format::kOpenDocument: return OdfText(bytes, limits);
     case Format::kUnsupported: break;
   }
   return FailedPrecondition("document_unsupported", "documents of this type cannot be scanned");

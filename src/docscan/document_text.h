@@ -1,6 +1,6 @@
 // File: document_text.h
 // The text a person would read in a document (PDF, Word, Excel,
-// PowerPoint, plain text), so the content scanner can look for card numbers
+// PowerPoint, OpenDocument, plain text), so the content scanner can look for card numbers
 // and health data in files as it does in messages (docs/media.md, CHAN-04).
 //
 // Parsing a file from the internet is the riskiest thing the gateway does:
@@ -22,7 +22,7 @@
 
 namespace cs::docscan {
 
-enum class Format { kUnsupported, kPlainText, kPdf, kOoxml };
+enum class Format { kUnsupported, kPlainText, kPdf, kOoxml, kOpenDocument };
 
 // The format a WhatsApp document type is parsed as. Legacy Office files
 // (OLE2: .doc, .xls, .ppt) are kUnsupported: nothing reads them here.
@@ -66,5 +66,12 @@ Result<std::string> ExtractTextIsolated(std::string_view mime_type, std::string_
 // to standard output, and ends the process with the exit code
 // ExtractTextIsolated reads.
 [[noreturn]] void RunExtractTextChild(std::string_view mime_type, const IsolationOptions& options);
+
+// `consentry extract-text --probe-sandbox`: enters the child's sandbox as
+// RunExtractTextChild does, tries what it must not be able to do (a socket,
+// reading or creating a file, executable memory, a new process or program,
+// signalling another process, writing another descriptor), and writes a
+// line per attempt ("NAME refused" or "NAME ALLOWED") to standard output.
+[[noreturn]] void RunSandboxProbeChild(const IsolationOptions& options);
 
 }  // namespace cs::docscan

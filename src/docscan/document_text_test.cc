@@ -72,6 +72,54 @@ std::string MakeZip(const std::vector<std::pair<std::string, std::string>>& part
   return std::string(buffer.data(), used);
 }
 
+// A PDF written by hand from numbered `objects` (object 1 is the catalog),
+// with a correct cross-reference table: libharu cannot write form fields,
+// outlines with arbitrary titles or XMP metadata. `info`, when set, is the
+// document information dictionary's object number.
+std::string HandWrittenPdf(const std::vector<std::string>& objects, int info = 0) {
+  std::string pdf = "%PDF-1.7\n";
+  std::vector<size_t> offsets;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    offsets.push_back(pdf.size());
+    pdf += std::to_string(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
+  }
+  const size_t xref = pdf.size();
+  pdf += "xref\n0 " + std::to_string(objects.size() + 1) + "\n0000000000 65535 f \n";
+  for (size_t offset : offsets) {
+    char entry[32];
+    std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", offset);
+    pdf += entry;
+  }
+  pdf += "trailer\n<</Size " + std::to_string(objects.size() + 1) + " /Root 1 0 R" +
+         (info > 0 ? " /Info " + std::to_string(info) + " 0 R" : "") + ">>\nstartxref\n" + std::to_string(xref) +
+         "\n%%EOF\n";
+  return pdf;
+}
+
+// A stream object holding `data`.
+std::string Stream(const std::string& dictionary, const std::string& data) {
+  return "<<" + dictionary + " /Length " + std::to_string(data.size()) + ">>\nstream\n" + data + "\nendstream";
+}
+
+// An OpenDocument text file whose body is `body_xml`; `styles_xml` goes
+// into office:automatic-styles; more `parts` may be added.
+std::string Odt(const std::string& body_xml, const std::string& styles_xml = "",
+                std::vector<std::pair<std::string, std::string>> parts = {}) {
+  const std::string ns =
+      " xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\""
+      " xmlns:style=\"urn:oasis:names:tc:opendocument:xmlns:style:1.0\""
+      " xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\""
+      " xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\"";
+  parts.insert(parts.begin(), {{"mimetype", "application/vnd.oasis.opendocument.text"},
+                               {"content.xml", "<?xml version=\"1.0\"?><office:document-content" + ns +
+                                                   "><office:automatic-styles>" + styles_xml +
+                                                   "</office:automatic-styles><office:body><office:text>" + body_xml +
+                                                   "</office:text></office:body></office:document-content>"},
+                               {"Pictures/1.png", "\x89PNG"},
+                               {"META-INF/manifest.xml", "<manifest/>"}});
+  return MakeZip(parts);
+}
+
 std::string Docx(const std::string& body_xml) {
   return MakeZip({{"[Content_Types].xml", "<Types/>"},
                   {"word/styles.xml", "<w:styles xmlns:w=\"w\"/>"},
@@ -88,6 +136,10 @@ TEST(DocumentTextTest, TheFormatFollowsTheMimeType) {
   EXPECT_EQ(FormatOf("application/vnd.openxmlformats-officedocument.wordprocessingml.document"), Format::kOoxml);
   EXPECT_EQ(FormatOf("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), Format::kOoxml);
   EXPECT_EQ(FormatOf("text/csv"), Format::kPlainText);
+  EXPECT_EQ(FormatOf("application/vnd.oasis.opendocument.text"), Format::kOpenDocument);
+  EXPECT_EQ(FormatOf("application/vnd.oasis.opendocument.spreadsheet"), Format::kOpenDocument);
+  EXPECT_EQ(FormatOf("application/vnd.oasis.opendocument.presentation-template"), Format::kOpenDocument);
+  EXPECT_EQ(FormatOf("application/vnd.oasis.opendocument.graphics"), Format::kUnsupported);
   EXPECT_EQ(FormatOf("application/msword"), Format::kUnsupported);
   EXPECT_EQ(FormatOf("image/jpeg"), Format::kUnsupported);
   EXPECT_EQ(ExtractText(Format::kUnsupported, "x").status().machine_code(), "document_unsupported");
@@ -184,6 +236,123 @@ TEST(DocumentTextTest, DamagedOversizedAndHollowOfficeFilesCannotBeScanned) {
   const std::string xxe = MakeZip(
       {{"word/document.xml", "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><w:p><w:t>a&e;b</w:t></w:p>"}});
   EXPECT_EQ(ExtractText(Format::kOoxml, xxe).status().machine_code(), "document_unsupported");
+}
+
+// covers: CHAN-04 (a PDF's text outside its pages is checked too)
+// A payment form filled in on screen keeps the card number in the form
+// field, not in the page's text; comments, bookmarks and properties travel
+// with the file as well.
+TEST(DocumentTextTest, APdfsCommentsFormFieldsBookmarksAndPropertiesAreRead) {
+  const std::string content = "BT /F1 12 Tf 72 700 Td (Payment authorisation) Tj ET";
+  const std::string xmp =
+      "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">"
+      "<rdf:Description xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:title>Ref FR7630006000011234567890189"
+      "</dc:title></rdf:Description></rdf:RDF></x:xmpmeta>";
+  const std::string pdf = HandWrittenPdf(
+      {"<</Type/Catalog /Pages 2 0 R /AcroForm <</Fields [6 0 R]>> /Outlines 8 0 R /Metadata 11 0 R>>",
+       "<</Type/Pages /Kids [3 0 R] /Count 1>>",
+       "<</Type/Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources <</Font <</F1 5 0 R>>>>"
+       " /Annots [6 0 R 7 0 R]>>",
+       Stream("", content),
+       "<</Type/Font /Subtype/Type1 /BaseFont/Helvetica>>",
+       // A filled-in text field (a widget annotation too), with a tooltip.
+       "<</Type/Annot /Subtype/Widget /FT/Tx /T (card) /TU (Card number) /V (5555 5555 5555 4444)"
+       " /Rect [72 600 300 620] /P 3 0 R>>",
+       // A sticky note, its text in UTF-16 as Acrobat writes it.
+       "<</Type/Annot /Subtype/Text /Rect [10 10 30 30] /Contents <FEFF0034003100310031> /T (Reviewer)>>",
+       "<</Type/Outlines /First 9 0 R /Last 9 0 R /Count 1>>",
+       // A bookmark whose /Next points back at itself: a loop must end.
+       "<</Title (Patient 1234 diabetes) /Parent 8 0 R /Next 9 0 R /First 10 0 R>>",
+       "<</Title (Child bookmark) /Parent 9 0 R>>",
+       Stream("/Type/Metadata /Subtype/XML", xmp),
+       "<</Subject (IBAN DE89370400440532013000) /Producer (hand)>>"},
+      /*info=*/12);
+  Result<std::string> text = ExtractText(Format::kPdf, pdf);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_EQ(text->rfind("Payment authorisation", 0), 0u) << *text;  // the page first
+  EXPECT_NE(text->find("\n5555 5555 5555 4444\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("\nCard number\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("\n4111\n"), std::string::npos) << *text;  // decoded from UTF-16
+  EXPECT_NE(text->find("\nReviewer\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("\nPatient 1234 diabetes\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("\nChild bookmark\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("\nIBAN DE89370400440532013000\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("\nRef FR7630006000011234567890189\n"), std::string::npos) << *text;
+  // A comment on a PDF made with libharu, as other tools write them.
+  HPDF_Doc doc = HPDF_New(nullptr, nullptr);
+  HPDF_Page page = HPDF_AddPage(doc);
+  HPDF_Page_BeginText(page);
+  HPDF_Page_SetFontAndSize(page, HPDF_GetFont(doc, "Helvetica", nullptr), 12);
+  HPDF_Page_TextOut(page, 50, 750, "Order 118");
+  HPDF_Page_EndText(page);
+  HPDF_Rect rect = {50, 600, 80, 630};
+  HPDF_Page_CreateTextAnnot(page, rect, "Card 4111 1111 1111 1111", nullptr);
+  Result<std::string> commented = ExtractText(Format::kPdf, SavePdf(doc));
+  ASSERT_TRUE(commented.ok()) << commented.status().ToString();
+  EXPECT_NE(commented->find("\nCard 4111 1111 1111 1111\n"), std::string::npos) << *commented;
+  // The text outside the pages counts against the same limit.
+  Limits tight;
+  tight.max_text_bytes = 40;
+  EXPECT_EQ(ExtractText(Format::kPdf, pdf, tight).status().machine_code(), "document_too_large");
+}
+
+// covers: CHAN-04
+TEST(DocumentTextTest, AnOpenDocumentsTextIsReadAsWordsIs) {
+  // Spans joined; a hiding style, hidden text, a tracked deletion and a
+  // footnote cannot glue anything into the number a reader sees whole.
+  const std::string odt = Odt(
+      "<text:p>Card: 4111 <text:span text:style-name=\"T1\">1111</text:span><text:s/>"
+      "<text:span text:style-name=\"Gone\">x</text:span>1111<text:hidden-text text:string-value=\"y\">y"
+      "</text:hidden-text> 1111<text:note><text:note-citation>1</text:note-citation><text:note-body>"
+      "<text:p>IBAN DE89 3704 <text:span text:style-name=\"T1\">0044</text:span> 0532 0130 00</text:p>"
+      "</text:note-body></text:note></text:p>"
+      "<text:tracked-changes><text:changed-region><text:deletion><text:p>z</text:p></text:deletion>"
+      "</text:changed-region></text:tracked-changes><text:h>Tom &amp; Jerry</text:h>",
+      "<style:style style:name=\"T1\"><style:text-properties/></style:style>"
+      "<style:style style:name=\"Gone\"><style:text-properties text:display=\"none\"/></style:style>");
+  Result<std::string> text = ExtractText(Format::kOpenDocument, odt);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_EQ(text->rfind("Card: 4111 1111 1111 1111\nTom & Jerry\n\n\nIBAN DE89 3704 0044 0532 0130 00\n", 0), 0u)
+      << *text;
+  // Every text node and text attribute apart, hidden or not.
+  for (const char* node : {"\nx\n", "\ny\n", "\nz\n", "\n1\n"}) {
+    EXPECT_NE(text->find(node), std::string::npos) << node << " in " << *text;
+  }
+  // A spreadsheet cell shows what its format makes of the value (4.11E+15);
+  // the value itself is read too.
+  const std::string ods = MakeZip(
+      {{"content.xml",
+        "<office:document-content xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\""
+        " xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\""
+        " xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\"><office:body><office:spreadsheet>"
+        "<table:table table:name=\"Cards\"><table:table-row><table:table-cell office:value-type=\"float\""
+        " office:value=\"4111111111111111\"><text:p>4.11E+15</text:p></table:table-cell></table:table-row>"
+        "</table:table></office:spreadsheet></office:body></office:document-content>"}});
+  Result<std::string> cells = ExtractText(Format::kOpenDocument, ods);
+  ASSERT_TRUE(cells.ok()) << cells.status().ToString();
+  EXPECT_NE(cells->find("\n4111111111111111\n"), std::string::npos) << *cells;
+  // Styles in styles.xml (headers, footers) are read, and may hide text of content.xml.
+  const std::string styled = Odt("<text:p>4111 1111<text:span text:style-name=\"H\">q</text:span> 1111 1111</text:p>", "",
+                                 {{"styles.xml",
+                                   "<office:document-styles xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\""
+                                   " xmlns:style=\"urn:oasis:names:tc:opendocument:xmlns:style:1.0\""
+                                   " xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\"><office:styles>"
+                                   "<style:style style:name=\"H\"><style:text-properties text:display=\"none\"/>"
+                                   "</style:style></office:styles></office:document-styles>"}});
+  Result<std::string> unhidden = ExtractText(Format::kOpenDocument, styled);
+  ASSERT_TRUE(unhidden.ok()) << unhidden.status().ToString();
+  EXPECT_EQ(unhidden->rfind("4111 1111 1111 1111\n", 0), 0u) << *unhidden;
+  // An object embedded in its binary form, no content, a DTD: not scannable.
+  EXPECT_EQ(ExtractText(Format::kOpenDocument, Odt("<text:p>a</text:p>", "", {{"Object 1", "\xD0\xCF\x11\xE0"}}))
+                .status()
+                .machine_code(),
+            "document_unsupported");
+  EXPECT_EQ(ExtractText(Format::kOpenDocument, MakeZip({{"styles.xml", "<x/>"}})).status().machine_code(),
+            "document_unreadable");
+  EXPECT_EQ(ExtractText(Format::kOpenDocument, MakeZip({{"content.xml", "<!DOCTYPE x [<!ENTITY e \"e\">]><x/>"}}))
+                .status()
+                .machine_code(),
+            "document_unsupported");
 }
 
 // Files attached to a PDF would need a reader of their own.
