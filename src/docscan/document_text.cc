@@ -11,9 +11,7 @@
 #include <poppler/cpp/poppler-global.h>
 #include <poppler/cpp/poppler-page.h>
 #include <qpdf/QPDF.hh>
-#include <qpdf/QPDFAcroFormDocumentHelper.hh>
 #include <qpdf/QPDFLogger.hh>
-#include <qpdf/QPDFPageDocumentHelper.hh>
 
 #include <cctype>
 #include <ctime>
@@ -196,9 +194,14 @@ Status PdfObjectText(std::string_view bytes, const Limits& limits, TextSink& sin
     CS_RETURN_IF_ERROR(sink.Append(text));
     return sink.Append("\n");
   };
-  // A string value, or each string of an array (a comment's /RC may be
-  // either a string or a stream).
+  // A string, a name, a stream's bytes (a comment's rich text may be a
+  // string or a stream), or each of these in an array (the values of a
+  // list where several may be chosen).
   auto string_of = [&line](QPDFObjectHandle value) -> Status {
+    for (int i = 0; value.isArray() && i < value.getArrayNItems(); ++i) {
+      QPDFObjectHandle item = value.getArrayItem(i);
+      if (item.isString()) CS_RETURN_IF_ERROR(line(item.getUTF8Value()));
+    }
     if (value.isString()) return line(value.getUTF8Value());
     if (value.isName()) return line(value.getName().substr(1));
     if (value.isStream()) {
@@ -218,22 +221,45 @@ Status PdfObjectText(std::string_view bytes, const Limits& limits, TextSink& sin
     pdf.setLogger(logger);
     pdf.setSuppressWarnings(true);
     pdf.processMemoryFile("document", bytes.data(), bytes.size());
-    for (QPDFPageObjectHelper& page : QPDFPageDocumentHelper(pdf).getAllPages()) {
-      for (QPDFAnnotationObjectHelper& annotation : page.getAnnotations()) {
-        QPDFObjectHandle a = annotation.getObjectHandle();
+    // The object model is walked directly rather than through qpdf's
+    // helper classes: their virtual tables fail UBSan's type check across
+    // the library boundary, and walking by hand makes loops explicit.
+    for (QPDFObjectHandle page : pdf.getAllPages()) {
+      QPDFObjectHandle annotations = page.getKey("/Annots");
+      const int count = annotations.isArray() ? annotations.getArrayNItems() : 0;
+      for (int i = 0; i < count; ++i) {
+        QPDFObjectHandle a = annotations.getArrayItem(i);
+        if (!a.isDictionary()) continue;
         for (const char* key : {"/Contents", "/RC", "/T", "/Subj"}) CS_RETURN_IF_ERROR(string_of(a.getKey(key)));
       }
     }
-    QPDFAcroFormDocumentHelper forms(pdf);
-    for (QPDFFormFieldObjectHelper& field : forms.getFormFields()) {
-      CS_RETURN_IF_ERROR(line(field.getValueAsString()));
-      CS_RETURN_IF_ERROR(line(field.getDefaultValueAsString()));
-      CS_RETURN_IF_ERROR(line(field.getAlternativeName()));
-      for (const std::string& choice : field.getChoices()) CS_RETURN_IF_ERROR(line(choice));
-    }
-    // Bookmarks, walked by hand: a damaged file may link them in a loop.
+    // Form fields: a field's value, default, tooltip and choices may sit on
+    // it or on any of its ancestors (/Kids), so the whole tree is read.
     std::set<QPDFObjGen> seen;
     std::vector<QPDFObjectHandle> pending;
+    QPDFObjectHandle form = pdf.getRoot().getKey("/AcroForm");
+    QPDFObjectHandle fields = form.isDictionary() ? form.getKey("/Fields") : QPDFObjectHandle::newNull();
+    for (int i = 0; fields.isArray() && i < fields.getArrayNItems(); ++i) pending.push_back(fields.getArrayItem(i));
+    while (!pending.empty()) {
+      QPDFObjectHandle field = pending.back();
+      pending.pop_back();
+      if (!field.isDictionary() || (field.isIndirect() && !seen.insert(field.getObjGen()).second)) continue;
+      for (const char* key : {"/V", "/DV", "/TU"}) CS_RETURN_IF_ERROR(string_of(field.getKey(key)));
+      QPDFObjectHandle options = field.getKey("/Opt");
+      for (int i = 0; options.isArray() && i < options.getArrayNItems(); ++i) {
+        QPDFObjectHandle option = options.getArrayItem(i);
+        if (!option.isArray()) {
+          CS_RETURN_IF_ERROR(string_of(option));
+          continue;
+        }
+        // [export value, shown text]
+        for (int j = 0; j < option.getArrayNItems(); ++j) CS_RETURN_IF_ERROR(string_of(option.getArrayItem(j)));
+      }
+      QPDFObjectHandle kids = field.getKey("/Kids");
+      for (int i = 0; kids.isArray() && i < kids.getArrayNItems(); ++i) pending.push_back(kids.getArrayItem(i));
+    }
+    // Bookmarks: a damaged file may link them in a loop.
+    seen.clear();
     QPDFObjectHandle outlines = pdf.getRoot().getKey("/Outlines");
     if (outlines.isDictionary()) pending.push_back(outlines.getKey("/First"));
     while (!pending.empty()) {
@@ -487,9 +513,11 @@ Status OdfXmlText(const std::string& xml, const std::set<std::string>& hidden_st
     const std::string_view ns = NamespaceOf(reader.get());
     const std::string_view name = LocalNameOf(reader.get());
     const bool text_ns = ns == kOdfText;
+    const bool attributes = type == XML_READER_TYPE_ELEMENT && xmlTextReaderHasAttributes(reader.get()) == 1;
     if (type == XML_READER_TYPE_ELEMENT) {
-      // Text-bearing attributes: conditional and hidden text, titles, descriptions.
+      // Text-bearing attributes: cell values, conditional and hidden text, titles, descriptions.
       for (const char* attribute : {"value", "string-value", "formula", "title", "description", "name"}) {
+        if (!attributes) break;
         for (std::string_view attribute_ns : {kOdfOffice, kOdfText, kOdfTable}) {
           const std::string v = AttributeOf(reader.get(), attribute, attribute_ns);
           if (v.empty()) continue;
@@ -498,7 +526,7 @@ Status OdfXmlText(const std::string& xml, const std::set<std::string>& hidden_st
         }
       }
       const bool empty = xmlTextReaderIsEmptyElement(reader.get()) == 1;
-      const std::string style = AttributeOf(reader.get(), "style-name", kOdfText);
+      const std::string style = attributes ? AttributeOf(reader.get(), "style-name", kOdfText) : "";
       const bool hides = (text_ns && (name == "tracked-changes" || name == "hidden-text" ||
                                       name == "hidden-paragraph" || name == "note-citation")) ||
                          (!style.empty() && hidden_styles.count(style) > 0);

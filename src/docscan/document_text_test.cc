@@ -249,7 +249,7 @@ TEST(DocumentTextTest, APdfsCommentsFormFieldsBookmarksAndPropertiesAreRead) {
       "<rdf:Description xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:title>Ref FR7630006000011234567890189"
       "</dc:title></rdf:Description></rdf:RDF></x:xmpmeta>";
   const std::string pdf = HandWrittenPdf(
-      {"<</Type/Catalog /Pages 2 0 R /AcroForm <</Fields [6 0 R]>> /Outlines 8 0 R /Metadata 11 0 R>>",
+      {"<</Type/Catalog /Pages 2 0 R /AcroForm <</Fields [6 0 R 13 0 R]>> /Outlines 8 0 R /Metadata 11 0 R>>",
        "<</Type/Pages /Kids [3 0 R] /Count 1>>",
        "<</Type/Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources <</Font <</F1 5 0 R>>>>"
        " /Annots [6 0 R 7 0 R]>>",
@@ -265,13 +265,18 @@ TEST(DocumentTextTest, APdfsCommentsFormFieldsBookmarksAndPropertiesAreRead) {
        "<</Title (Patient 1234 diabetes) /Parent 8 0 R /Next 9 0 R /First 10 0 R>>",
        "<</Title (Child bookmark) /Parent 9 0 R>>",
        Stream("/Type/Metadata /Subtype/XML", xmp),
-       "<</Subject (IBAN DE89370400440532013000) /Producer (hand)>>"},
+       "<</Subject (IBAN DE89370400440532013000) /Producer (hand)>>",
+       // A list where several may be chosen: the values sit on the parent
+       // field, above its widget, as an array.
+       "<</FT/Ch /Ff 2097152 /T (list) /V [(Visa 4000 0566 5566 5556) (Other)] /Kids [14 0 R]>>",
+       "<</Type/Annot /Subtype/Widget /Parent 13 0 R /Rect [72 500 300 520]>>"},
       /*info=*/12);
   Result<std::string> text = ExtractText(Format::kPdf, pdf);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   EXPECT_EQ(text->rfind("Payment authorisation", 0), 0u) << *text;  // the page first
   EXPECT_NE(text->find("\n5555 5555 5555 4444\n"), std::string::npos) << *text;
   EXPECT_NE(text->find("\nCard number\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("\nVisa 4000 0566 5566 5556\n"), std::string::npos) << *text;
   EXPECT_NE(text->find("\n4111\n"), std::string::npos) << *text;  // decoded from UTF-16
   EXPECT_NE(text->find("\nReviewer\n"), std::string::npos) << *text;
   EXPECT_NE(text->find("\nPatient 1234 diabetes\n"), std::string::npos) << *text;
