@@ -17,7 +17,9 @@
 #include <ctime>
 #include <exception>
 #include <memory>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -44,6 +46,8 @@ class TextSink {
     text_.append(s);
     return Status::Ok();
   }
+  // The last character appended, or '\0'.
+  char Back() const { return text_.empty() ? '\0' : text_.back(); }
   // The text so far; the sink goes on from empty, its count kept.
   std::string Take() {
     std::string out;
@@ -102,9 +106,11 @@ bool IsWordNamespace(const xmlChar* uri) {
 // - `nodes`, every text node and every text-bearing attribute (alternative
 //   text, WordArt) on a line of its own, hidden or not: a deleted revision
 //   or a field code still travels in the file, and no formatting trick can
-//   join it to a neighbour.
+//   join it to a neighbour. With `every_attribute` (metadata, where RDF
+//   writes values as attributes), every attribute's value instead.
 // The scanner reads both; a document type declaration is refused.
-Status XmlText(const std::string& xml, bool spreadsheet, TextSink& visible, TextSink& nodes) {
+Status XmlText(const std::string& xml, bool spreadsheet, TextSink& visible, TextSink& nodes,
+               bool every_attribute = false) {
   // No network, no DTD loading, entities not substituted (XXE).
   std::unique_ptr<xmlTextReader, void (*)(xmlTextReaderPtr)> reader(
       xmlReaderForMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
@@ -139,8 +145,17 @@ Status XmlText(const std::string& xml, bool spreadsheet, TextSink& visible, Text
     const bool empty = type == XML_READER_TYPE_ELEMENT && xmlTextReaderIsEmptyElement(reader.get()) == 1;
     const bool hiding = word && (name == "delText" || name == "instrText" || name == "delInstrText");
     if (type == XML_READER_TYPE_ELEMENT) {
-      // Text-bearing attributes: alternative text, titles, WordArt.
+      // Every attribute's value (metadata), or the text-bearing ones:
+      // alternative text, titles, WordArt.
+      while (every_attribute && xmlTextReaderMoveToNextAttribute(reader.get()) == 1) {
+        const xmlChar* v = xmlTextReaderConstValue(reader.get());
+        if (v == nullptr || *v == 0) continue;
+        CS_RETURN_IF_ERROR(nodes.Append(reinterpret_cast<const char*>(v)));
+        CS_RETURN_IF_ERROR(nodes.Append("\n"));
+      }
+      if (every_attribute) xmlTextReaderMoveToElement(reader.get());
       for (const char* attribute : {"descr", "title", "string", "alt"}) {
+        if (every_attribute) break;
         xmlChar* v = xmlTextReaderGetAttribute(reader.get(), reinterpret_cast<const xmlChar*>(attribute));
         if (v != nullptr) {
           Status appended = nodes.Append(reinterpret_cast<const char*>(v));
@@ -182,21 +197,43 @@ Status XmlText(const std::string& xml, bool spreadsheet, TextSink& visible, Text
   return Status::Ok();
 }
 
+// A PDF text string as a viewer shows it: qpdf keeps the language marks
+// of UTF-16 strings (ESC, a language code, ESC), which viewers drop, so a
+// mark inside a number would hide it. NULs go too.
+std::string ShownPdfString(const std::string& utf8) {
+  std::string out;
+  out.reserve(utf8.size());
+  bool in_mark = false;
+  for (char c : utf8) {
+    if (c == '\x1b') {
+      in_mark = !in_mark;
+      continue;
+    }
+    if (!in_mark && c != '\0') out.push_back(c);
+  }
+  return out;
+}
+
 // The text a PDF holds outside its pages' content, which poppler's page
 // text leaves out and a reader still sees or a program still reads: the
-// comments (annotations) of every page, the values, defaults, choices and
-// tooltips of form fields (a filled-in payment form keeps its card number
-// there), bookmark titles, the document's properties and its XMP metadata.
-// Each value goes on a line of its own.
-Status PdfObjectText(std::string_view bytes, const Limits& limits, TextSink& sink) {
+// comments (annotations) of every page, the values, defaults, choices,
+// captions and tooltips of form fields (a filled-in payment form keeps its
+// card number there), redaction overlays, bookmark titles, the document's
+// properties and its XMP metadata. Each value goes on a line of its own;
+// rich text (XHTML) is read as a reader sees it. A PDF that carries files
+// (attachment comments, associated files, rich media) or an XFA form is
+// refused: that content would need a reader of its own. `pages` is
+// poppler's page count, which qpdf's must match: a page one reader skips
+// would go unscanned.
+Status PdfObjectText(std::string_view bytes, int pages, const Limits& limits, TextSink& sink) {
   auto line = [&sink](const std::string& text) -> Status {
-    if (text.empty()) return Status::Ok();
-    CS_RETURN_IF_ERROR(sink.Append(text));
+    const std::string shown = ShownPdfString(text);
+    if (shown.empty()) return Status::Ok();
+    CS_RETURN_IF_ERROR(sink.Append(shown));
     return sink.Append("\n");
   };
-  // A string, a name, a stream's bytes (a comment's rich text may be a
-  // string or a stream), or each of these in an array (the values of a
-  // list where several may be chosen).
+  // A string, a name, a stream's bytes, or each string of an array (the
+  // values of a list where several may be chosen).
   auto string_of = [&line](QPDFObjectHandle value) -> Status {
     for (int i = 0; value.isArray() && i < value.getArrayNItems(); ++i) {
       QPDFObjectHandle item = value.getArrayItem(i);
@@ -210,6 +247,33 @@ Status PdfObjectText(std::string_view bytes, const Limits& limits, TextSink& sin
     }
     return Status::Ok();
   };
+  // Rich text (a comment's /RC, a field's /RV): XHTML whose spans a viewer
+  // joins. Not well-formed (HTML entities): read as it is.
+  auto rich_text_of = [&](QPDFObjectHandle value) -> Status {
+    std::string xhtml;
+    if (value.isString()) xhtml = ShownPdfString(value.getUTF8Value());
+    if (value.isStream()) {
+      std::shared_ptr<Buffer> data = value.getStreamData(qpdf_dl_generalized);
+      xhtml.assign(reinterpret_cast<const char*>(data->getBuffer()), data->getSize());
+    }
+    if (xhtml.empty()) return Status::Ok();
+    TextSink shown(limits.max_text_bytes), nodes(limits.max_text_bytes);
+    if (XmlText(xhtml, /*spreadsheet=*/false, shown, nodes).ok()) {
+      CS_RETURN_IF_ERROR(line(shown.Take()));
+      return line(nodes.Take());
+    }
+    return line(xhtml);
+  };
+  auto refuse = [](const char* what) {
+    return FailedPrecondition("document_unsupported", std::string("the PDF carries ") + what + ", which is not read");
+  };
+  // Damaged or hostile files may make any of these trees huge or circular.
+  constexpr int64_t kMaxObjects = 200000;
+  int64_t visited = 0;
+  auto visit = [&visited]() -> Status {
+    if (++visited > kMaxObjects) return TooLarge("the PDF has too many comments, fields or bookmarks");
+    return Status::Ok();
+  };
   try {
     QPDF pdf;
     // qpdf reports damage to standard output and error; in the child,
@@ -221,48 +285,76 @@ Status PdfObjectText(std::string_view bytes, const Limits& limits, TextSink& sin
     pdf.setLogger(logger);
     pdf.setSuppressWarnings(true);
     pdf.processMemoryFile("document", bytes.data(), bytes.size());
+    QPDFObjectHandle root = pdf.getRoot();
+    if (root.getKey("/AF").isArray()) return refuse("associated files");
     // The object model is walked directly rather than through qpdf's
     // helper classes: their virtual tables fail UBSan's type check across
     // the library boundary, and walking by hand makes loops explicit.
-    for (QPDFObjectHandle page : pdf.getAllPages()) {
+    const std::vector<QPDFObjectHandle>& all_pages = pdf.getAllPages();
+    if (static_cast<int64_t>(all_pages.size()) != pages) {
+      return Unreadable("the PDF's page tree does not read the same twice");
+    }
+    std::set<QPDFObjGen> seen;
+    for (QPDFObjectHandle page : all_pages) {
+      if (page.getKey("/AF").isArray()) return refuse("associated files");
       QPDFObjectHandle annotations = page.getKey("/Annots");
       const int count = annotations.isArray() ? annotations.getArrayNItems() : 0;
       for (int i = 0; i < count; ++i) {
+        CS_RETURN_IF_ERROR(visit());
         QPDFObjectHandle a = annotations.getArrayItem(i);
         if (!a.isDictionary()) continue;
-        for (const char* key : {"/Contents", "/RC", "/T", "/Subj"}) CS_RETURN_IF_ERROR(string_of(a.getKey(key)));
+        QPDFObjectHandle subtype = a.getKey("/Subtype");
+        const std::string kind = subtype.isName() ? subtype.getName() : "";
+        if (kind == "/FileAttachment" || kind == "/RichMedia" || kind == "/Screen" || kind == "/Movie" ||
+            kind == "/Sound" || kind == "/3D" || a.hasKey("/FS") || a.getKey("/AF").isArray()) {
+          return refuse("files in its comments");
+        }
+        for (const char* key : {"/Contents", "/T", "/Subj", "/OverlayText"}) CS_RETURN_IF_ERROR(string_of(a.getKey(key)));
+        CS_RETURN_IF_ERROR(rich_text_of(a.getKey("/RC")));
+        if (kind != "/Widget") continue;
+        // A widget shows its field's value, which may sit on the widget or
+        // on any ancestor, whether or not the catalog lists the field.
+        QPDFObjectHandle caption = a.getKey("/MK");
+        if (caption.isDictionary()) CS_RETURN_IF_ERROR(string_of(caption.getKey("/CA")));
+        QPDFObjectHandle field = a;
+        for (int hop = 0; hop < 32 && field.isDictionary(); ++hop, field = field.getKey("/Parent")) {
+          if (field.isIndirect() && !seen.insert(field.getObjGen()).second) break;
+          for (const char* key : {"/V", "/DV", "/TU"}) CS_RETURN_IF_ERROR(string_of(field.getKey(key)));
+          CS_RETURN_IF_ERROR(rich_text_of(field.getKey("/RV")));
+          QPDFObjectHandle options = field.getKey("/Opt");
+          for (int j = 0; options.isArray() && j < options.getArrayNItems(); ++j) {
+            CS_RETURN_IF_ERROR(string_of(options.getArrayItem(j)));  // [export value, shown text] or text
+          }
+        }
       }
     }
-    // Form fields: a field's value, default, tooltip and choices may sit on
-    // it or on any of its ancestors (/Kids), so the whole tree is read.
-    std::set<QPDFObjGen> seen;
+    // Form fields the catalog lists, and their kids: a field without a
+    // widget on a page still holds a value a program reads.
     std::vector<QPDFObjectHandle> pending;
-    QPDFObjectHandle form = pdf.getRoot().getKey("/AcroForm");
+    QPDFObjectHandle form = root.getKey("/AcroForm");
+    if (form.isDictionary() && form.hasKey("/XFA")) return refuse("an XFA form");
     QPDFObjectHandle fields = form.isDictionary() ? form.getKey("/Fields") : QPDFObjectHandle::newNull();
     for (int i = 0; fields.isArray() && i < fields.getArrayNItems(); ++i) pending.push_back(fields.getArrayItem(i));
     while (!pending.empty()) {
+      CS_RETURN_IF_ERROR(visit());
       QPDFObjectHandle field = pending.back();
       pending.pop_back();
       if (!field.isDictionary() || (field.isIndirect() && !seen.insert(field.getObjGen()).second)) continue;
       for (const char* key : {"/V", "/DV", "/TU"}) CS_RETURN_IF_ERROR(string_of(field.getKey(key)));
+      CS_RETURN_IF_ERROR(rich_text_of(field.getKey("/RV")));
       QPDFObjectHandle options = field.getKey("/Opt");
       for (int i = 0; options.isArray() && i < options.getArrayNItems(); ++i) {
-        QPDFObjectHandle option = options.getArrayItem(i);
-        if (!option.isArray()) {
-          CS_RETURN_IF_ERROR(string_of(option));
-          continue;
-        }
-        // [export value, shown text]
-        for (int j = 0; j < option.getArrayNItems(); ++j) CS_RETURN_IF_ERROR(string_of(option.getArrayItem(j)));
+        CS_RETURN_IF_ERROR(string_of(options.getArrayItem(i)));
       }
       QPDFObjectHandle kids = field.getKey("/Kids");
       for (int i = 0; kids.isArray() && i < kids.getArrayNItems(); ++i) pending.push_back(kids.getArrayItem(i));
     }
     // Bookmarks: a damaged file may link them in a loop.
     seen.clear();
-    QPDFObjectHandle outlines = pdf.getRoot().getKey("/Outlines");
+    QPDFObjectHandle outlines = root.getKey("/Outlines");
     if (outlines.isDictionary()) pending.push_back(outlines.getKey("/First"));
     while (!pending.empty()) {
+      CS_RETURN_IF_ERROR(visit());
       QPDFObjectHandle item = pending.back();
       pending.pop_back();
       if (!item.isDictionary() || (item.isIndirect() && !seen.insert(item.getObjGen()).second)) continue;
@@ -276,12 +368,13 @@ Status PdfObjectText(std::string_view bytes, const Limits& limits, TextSink& sin
         if (entry.second.isString()) CS_RETURN_IF_ERROR(line(entry.second.getUTF8Value()));
       }
     }
-    QPDFObjectHandle metadata = pdf.getRoot().getKey("/Metadata");
+    QPDFObjectHandle metadata = root.getKey("/Metadata");
     if (metadata.isStream()) {
       std::shared_ptr<Buffer> data = metadata.getStreamData(qpdf_dl_generalized);
       const std::string xmp(reinterpret_cast<const char*>(data->getBuffer()), data->getSize());
       TextSink as_seen(limits.max_text_bytes);  // every text node goes to `sink` already
-      CS_RETURN_IF_ERROR(XmlText(xmp, /*spreadsheet=*/false, as_seen, sink));
+      // RDF writes values as attributes too (pdf:Keywords="…"): all are read.
+      CS_RETURN_IF_ERROR(XmlText(xmp, /*spreadsheet=*/false, as_seen, sink, /*every_attribute=*/true));
     }
   } catch (const std::exception&) {
     // poppler read the pages, but their surroundings cannot be: what they
@@ -324,7 +417,7 @@ Result<std::string> PdfText(std::string_view bytes, const Limits& limits) {
     return FailedPrecondition("document_no_text", "the PDF holds no text (scanned pages are images)");
   }
   CS_RETURN_IF_ERROR(sink.Append("\n\n"));
-  CS_RETURN_IF_ERROR(PdfObjectText(bytes, limits, sink));
+  CS_RETURN_IF_ERROR(PdfObjectText(bytes, pages, limits, sink));
   return text + sink.Take();
 }
 
@@ -375,7 +468,7 @@ Status ForEachZipPart(std::string_view bytes, const Limits& limits, const char* 
       }
       content.append(buffer, static_cast<size_t>(n));
     }
-    CS_RETURN_IF_ERROR(read(name, content));
+    CS_RETURN_IF_ERROR(read(name, content));  // `read` may take the content
   }
   return Status::Ok();
 }
@@ -386,7 +479,7 @@ Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
   TextSink nodes(limits.max_text_bytes, &used);
   bool any = false;
   CS_RETURN_IF_ERROR(ForEachZipPart(bytes, limits, "Office file", KindOfPart,
-                                    [&](const std::string& name, const std::string& xml) -> Status {
+                                    [&](const std::string& name, std::string& xml) -> Status {
                                       CS_RETURN_IF_ERROR(XmlText(xml, name.rfind("xl/", 0) == 0, visible, nodes));
                                       if (name.rfind("word/", 0) == 0 || name.rfind("xl/", 0) == 0 ||
                                           name.rfind("ppt/", 0) == 0) {
@@ -402,13 +495,13 @@ Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
 
 // What an OpenDocument part is. Its XML parts (content, styles with the
 // headers and footers, metadata, the XML of charts and drawings embedded
-// as "Object N/") are read; pictures, thumbnails and the pictures standing
-// in for embedded objects hold no text. Anything else (an embedded object
-// stored in its binary form, a macro library) would need a reader of its
-// own: the file is not scannable.
+// as "Object N/") are read; pictures, thumbnails, the pictures standing in
+// for embedded objects and the binary layout cache hold no text. Anything
+// else (an embedded object stored in its binary form, a macro library)
+// would need a reader of its own: the file is not scannable.
 PartKind KindOfOdfPart(const std::string& name) {
   if (EndsWith(name, ".xml") || EndsWith(name, ".rdf")) return PartKind::kXml;
-  if (name == "mimetype" || EndsWith(name, "/")) return PartKind::kIgnored;
+  if (name == "mimetype" || name == "layout-cache" || EndsWith(name, "/")) return PartKind::kIgnored;
   for (std::string_view folder : {"pictures/", "thumbnails/", "objectreplacements/", "configurations2/"}) {
     if (name.rfind(folder, 0) == 0) return PartKind::kIgnored;
   }
@@ -419,6 +512,11 @@ constexpr std::string_view kOdfText = "urn:oasis:names:tc:opendocument:xmlns:tex
 constexpr std::string_view kOdfTable = "urn:oasis:names:tc:opendocument:xmlns:table:1.0";
 constexpr std::string_view kOdfStyle = "urn:oasis:names:tc:opendocument:xmlns:style:1.0";
 constexpr std::string_view kOdfOffice = "urn:oasis:names:tc:opendocument:xmlns:office:1.0";
+constexpr std::string_view kOdfDraw = "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0";
+constexpr std::string_view kOdfSvg = "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0";
+constexpr std::string_view kOdfMeta = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0";
+constexpr std::string_view kOdfConfig = "urn:oasis:names:tc:opendocument:xmlns:config:1.0";
+constexpr std::string_view kDublinCore = "http://purl.org/dc/elements/1.1/";
 
 std::string_view NamespaceOf(xmlTextReaderPtr reader) {
   const xmlChar* uri = xmlTextReaderConstNamespaceUri(reader);
@@ -432,7 +530,7 @@ std::string_view LocalNameOf(xmlTextReaderPtr reader) {
 
 std::string AttributeOf(xmlTextReaderPtr reader, const char* name, std::string_view ns) {
   xmlChar* v = xmlTextReaderGetAttributeNs(reader, reinterpret_cast<const xmlChar*>(name),
-                                           reinterpret_cast<const xmlChar*>(std::string(ns).c_str()));
+                                           reinterpret_cast<const xmlChar*>(ns.data()));
   std::string out = v != nullptr ? reinterpret_cast<const char*>(v) : "";
   xmlFree(v);
   return out;
@@ -449,46 +547,119 @@ Result<XmlReader> OpenXml(const std::string& xml) {
   return reader;
 }
 
-// The names of the styles of an OpenDocument part that hide their text
-// (text:display="none"), as Word's "vanish": a span in such a style could
-// glue a letter into a number that a reader sees whole.
-Status OdfHiddenStyles(const std::string& xml, std::set<std::string>& hidden) {
+// A text style ("style:family" text) of an OpenDocument part: whether it
+// shows its text, when it says so, and the style it inherits from.
+struct OdfTextStyle {
+  std::optional<bool> hides;  // unset: as its parent
+  std::string parent;
+};
+using OdfStyleMap = std::map<std::string, OdfTextStyle>;
+
+// The text styles of one part: its automatic styles, and the common styles
+// (office:styles, in styles.xml) that its directory's parts share.
+Status OdfTextStyles(const std::string& xml, OdfStyleMap& automatic, OdfStyleMap& common) {
   CS_ASSIGN_OR_RETURN(XmlReader reader, OpenXml(xml));
-  std::string style;  // the style:style being read
+  OdfStyleMap* scope = nullptr;      // inside office:automatic-styles or office:styles
+  OdfTextStyle* style = nullptr;     // the text style being read
+  int scope_depth = -1, style_depth = -1;
   int rc = 0;
   while ((rc = xmlTextReaderRead(reader.get())) == 1) {
     const int type = xmlTextReaderNodeType(reader.get());
+    const int depth = xmlTextReaderDepth(reader.get());
     if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
       return FailedPrecondition("document_unsupported", "a part of the document declares a document type");
     }
-    if (type != XML_READER_TYPE_ELEMENT || NamespaceOf(reader.get()) != kOdfStyle) continue;
+    if (type == XML_READER_TYPE_END_ELEMENT) {
+      if (depth == style_depth) style = nullptr, style_depth = -1;
+      if (depth == scope_depth) scope = nullptr, scope_depth = -1;
+      continue;
+    }
+    if (type != XML_READER_TYPE_ELEMENT) continue;
+    const std::string_view ns = NamespaceOf(reader.get());
     const std::string_view name = LocalNameOf(reader.get());
-    if (name == "style") {
-      style = AttributeOf(reader.get(), "name", kOdfStyle);
-    } else if (name == "text-properties" && !style.empty()) {
+    const bool empty = xmlTextReaderIsEmptyElement(reader.get()) == 1;
+    if (ns == kOdfOffice && (name == "automatic-styles" || name == "styles") && !empty && scope == nullptr) {
+      scope = name == "styles" ? &common : &automatic;
+      scope_depth = depth;
+    } else if (scope != nullptr && ns == kOdfStyle && name == "style" && style == nullptr) {
+      if (AttributeOf(reader.get(), "family", kOdfStyle) != "text") continue;
+      style = &(*scope)[AttributeOf(reader.get(), "name", kOdfStyle)];
+      style->parent = AttributeOf(reader.get(), "parent-style-name", kOdfStyle);
+      if (!empty) style_depth = depth;
+      else style = nullptr;
+    } else if (style != nullptr && ns == kOdfStyle && name == "text-properties") {
       const std::string display = AttributeOf(reader.get(), "display", kOdfText);
-      if (display == "none") hidden.insert(style);
+      if (display == "none") style->hides = true;
+      if (display == "true") style->hides = false;
+      if (display == "condition") style->hides = AttributeOf(reader.get(), "condition", kOdfText) == "none";
     }
   }
   if (rc != 0) return Unreadable("a part of the document is not well-formed XML");
   return Status::Ok();
 }
 
-// An OpenDocument part, read twice as XmlText reads an Office one:
-// `visible` as a reader sees it (spans of a paragraph joined; tracked
-// deletions, hidden text and paragraphs and spans in a hiding style left
-// out; paragraphs, headings, cells and line breaks end a line; text:s is a
-// space; a footnote's text goes to `notes`, as a reader sees it at the
-// foot of the page, not inside the sentence that cites it), and `nodes`,
-// every text node and text-bearing attribute (a spreadsheet cell's value
-// whatever its display format, formulas, titles) on a line of its own.
+// The names of the text styles that hide their text, for a part with
+// these automatic and common styles: a span in such a style could glue a
+// letter into a number that a reader sees whole (as Word's "vanish").
+std::set<std::string> OdfHiddenStyles(const OdfStyleMap& automatic, const OdfStyleMap& common) {
+  auto hides = [&](const std::string& start) {
+    const OdfStyleMap* scope = automatic.count(start) > 0 ? &automatic : &common;
+    std::string name = start;
+    // Parents are common styles; a loop or a missing parent shows the text.
+    for (int hop = 0; hop < 32; ++hop, scope = &common) {
+      auto it = scope->find(name);
+      if (it == scope->end()) return false;
+      if (it->second.hides.has_value()) return *it->second.hides;
+      name = it->second.parent;
+    }
+    return false;
+  };
+  std::set<std::string> hidden;
+  for (const OdfStyleMap* scope : {&automatic, &common}) {
+    for (const auto& entry : *scope) {
+      if (hides(entry.first)) hidden.insert(entry.first);
+    }
+  }
+  return hidden;
+}
+
+// Appends `text` to a reading as ODF shows it: tabs and line ends are
+// spaces, and runs of spaces are one (a number typed with a line end in
+// the middle of it is one number on screen).
+Status AppendShown(TextSink& sink, std::string_view text) {
+  std::string shown;
+  shown.reserve(text.size());
+  char last = sink.Back();
+  for (char c : text) {
+    if (c == '\t' || c == '\r' || c == '\n') c = ' ';
+    if (c == ' ' && (last == ' ' || last == '\n' || last == '\0')) continue;
+    shown.push_back(c);
+    last = c;
+  }
+  return sink.Append(shown);
+}
+
+// An OpenDocument part, read as XmlText reads an Office one, three times:
+// - `visible`, the body as a reader sees it: spans, links and fields of a
+//   paragraph joined, whitespace as ODF shows it; hidden text (a hiding
+//   style, a field or section shown as none, text:hidden-text that is
+//   hidden) left out; paragraphs, headings, line breaks, cells and
+//   metadata values end a line;
+// - `asides`, what a reader sees beside the body, each joined the same
+//   way: footnotes, comments, frames and shapes with their titles, ruby
+//   annotations and recorded changes (shown struck through), so none of
+//   them is glued into the sentence around it;
+// - `nodes`, every text node and text-bearing attribute (a spreadsheet
+//   cell's value whatever its display format, a form control's value,
+//   formulas, titles, links) on a line of its own, hidden or not.
 Status OdfXmlText(const std::string& xml, const std::set<std::string>& hidden_styles, TextSink& visible,
-                  TextSink& notes, TextSink& nodes) {
+                  TextSink& asides, TextSink& nodes) {
   CS_ASSIGN_OR_RETURN(XmlReader reader, OpenXml(xml));
   // Elements whose content a reader does not see, by depth: on entering one
-  // its depth is pushed; text is visible only with the stack empty.
+  // its depth is pushed; text is shown only with the stack empty.
   std::vector<int> hiding;
-  int note_depth = -1;  // inside a text:note at this depth
+  int aside_depth = -1;     // inside an aside entered at this depth
+  int paragraph_depth = 0;  // inside this many text:p or text:h
   TextSink* seen = &visible;
   int rc = 0;
   while ((rc = xmlTextReaderRead(reader.get())) == 1) {
@@ -497,89 +668,121 @@ Status OdfXmlText(const std::string& xml, const std::set<std::string>& hidden_st
     if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
       return FailedPrecondition("document_unsupported", "a part of the document declares a document type");
     }
-    if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA ||
-        type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
+    if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA) {
       const xmlChar* value = xmlTextReaderConstValue(reader.get());
       if (value == nullptr) continue;
       const std::string_view text = reinterpret_cast<const char*>(value);
-      if (type != XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
-        CS_RETURN_IF_ERROR(nodes.Append(text));
-        CS_RETURN_IF_ERROR(nodes.Append("\n"));
-      }
-      if (hiding.empty()) CS_RETURN_IF_ERROR(seen->Append(text));
+      CS_RETURN_IF_ERROR(nodes.Append(text));
+      CS_RETURN_IF_ERROR(nodes.Append("\n"));
+      if (hiding.empty()) CS_RETURN_IF_ERROR(AppendShown(*seen, text));
+      continue;
+    }
+    if (type == XML_READER_TYPE_WHITESPACE || type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
+      // Between two spans of a paragraph it is a space; elsewhere, layout.
+      if (hiding.empty() && paragraph_depth > 0) CS_RETURN_IF_ERROR(AppendShown(*seen, " "));
       continue;
     }
     if (type != XML_READER_TYPE_ELEMENT && type != XML_READER_TYPE_END_ELEMENT) continue;
     const std::string_view ns = NamespaceOf(reader.get());
     const std::string_view name = LocalNameOf(reader.get());
     const bool text_ns = ns == kOdfText;
-    const bool attributes = type == XML_READER_TYPE_ELEMENT && xmlTextReaderHasAttributes(reader.get()) == 1;
+    const bool paragraph = text_ns && (name == "p" || name == "h");
+    const bool empty = type == XML_READER_TYPE_ELEMENT && xmlTextReaderIsEmptyElement(reader.get()) == 1;
     if (type == XML_READER_TYPE_ELEMENT) {
-      // Text-bearing attributes: cell values, conditional and hidden text, titles, descriptions.
-      for (const char* attribute : {"value", "string-value", "formula", "title", "description", "name"}) {
-        if (!attributes) break;
-        for (std::string_view attribute_ns : {kOdfOffice, kOdfText, kOdfTable}) {
-          const std::string v = AttributeOf(reader.get(), attribute, attribute_ns);
-          if (v.empty()) continue;
-          CS_RETURN_IF_ERROR(nodes.Append(v));
-          CS_RETURN_IF_ERROR(nodes.Append("\n"));
+      const bool attributes = xmlTextReaderHasAttributes(reader.get()) == 1;
+      // Text-bearing attributes, whatever their namespace.
+      while (attributes && xmlTextReaderMoveToNextAttribute(reader.get()) == 1) {
+        const std::string_view attribute = LocalNameOf(reader.get());
+        for (std::string_view bearing : {"value", "string-value", "current-value", "formula", "title", "description",
+                                         "name", "label", "href", "string-value-if-true", "string-value-if-false"}) {
+          if (attribute != bearing) continue;
+          const xmlChar* v = xmlTextReaderConstValue(reader.get());
+          if (v != nullptr && *v != 0) {
+            CS_RETURN_IF_ERROR(nodes.Append(reinterpret_cast<const char*>(v)));
+            CS_RETURN_IF_ERROR(nodes.Append("\n"));
+          }
         }
       }
-      const bool empty = xmlTextReaderIsEmptyElement(reader.get()) == 1;
+      if (attributes) xmlTextReaderMoveToElement(reader.get());
       const std::string style = attributes ? AttributeOf(reader.get(), "style-name", kOdfText) : "";
-      const bool hides = (text_ns && (name == "tracked-changes" || name == "hidden-text" ||
-                                      name == "hidden-paragraph" || name == "note-citation")) ||
-                         (!style.empty() && hidden_styles.count(style) > 0);
-      if (hides && !empty) hiding.push_back(depth);
-      if (text_ns && name == "note" && !empty && note_depth < 0) {
-        note_depth = depth;
-        seen = &notes;
+      const bool hides = (!style.empty() && hidden_styles.count(style) > 0) ||
+                         (attributes && AttributeOf(reader.get(), "display", kOdfText) == "none") ||
+                         (text_ns && name == "hidden-text" && AttributeOf(reader.get(), "is-hidden", kOdfText) == "true");
+      const bool aside = (text_ns && (name == "note" || name == "ruby-text" || name == "tracked-changes")) ||
+                         (ns == kOdfOffice && name == "annotation") || ns == kOdfDraw ||
+                         (ns == kOdfSvg && (name == "title" || name == "desc"));
+      if (empty) {
+        if (hiding.empty() && text_ns && (name == "s" || name == "tab")) CS_RETURN_IF_ERROR(AppendShown(*seen, " "));
+        if (hiding.empty() && text_ns && name == "line-break") CS_RETURN_IF_ERROR(seen->Append("\n"));
+        continue;
       }
-      if (text_ns && name == "s" && hiding.empty()) CS_RETURN_IF_ERROR(seen->Append(" "));
-      if (text_ns && name == "tab" && hiding.empty()) CS_RETURN_IF_ERROR(seen->Append("\t"));
-      if (!empty) continue;
-    } else if (!hiding.empty() && hiding.back() == depth) {
-      hiding.pop_back();
-    } else if (depth == note_depth && text_ns && name == "note") {
-      note_depth = -1;
-      seen = &visible;
-      CS_RETURN_IF_ERROR(notes.Append("\n"));
+      if (hides) hiding.push_back(depth);
+      if (aside && aside_depth < 0) {
+        aside_depth = depth;
+        seen = &asides;
+      }
+      if (paragraph) ++paragraph_depth;
       continue;
     }
-    // An element ends (or is empty).
-    const bool line = (text_ns && (name == "p" || name == "h" || name == "line-break")) ||
-                      (ns == kOdfTable && (name == "table-cell" || name == "covered-table-cell"));
+    // An element ends.
+    if (!hiding.empty() && hiding.back() == depth) hiding.pop_back();
+    if (paragraph && paragraph_depth > 0) --paragraph_depth;
+    const bool line = paragraph || (text_ns && name == "note-citation") ||
+                      (ns == kOdfTable && (name == "table-cell" || name == "covered-table-cell")) ||
+                      ns == kOdfMeta || ns == kDublinCore || ns == kOdfConfig;
     if (line && hiding.empty()) CS_RETURN_IF_ERROR(seen->Append("\n"));
+    if (depth == aside_depth) {
+      aside_depth = -1;
+      seen = &visible;
+      CS_RETURN_IF_ERROR(asides.Append("\n"));
+    }
   }
   if (rc != 0) return Unreadable("a part of the document is not well-formed XML");
+  // Nothing is glued across parts.
+  CS_RETURN_IF_ERROR(visible.Append("\n"));
   return Status::Ok();
 }
 
 Result<std::string> OdfText(std::string_view bytes, const Limits& limits) {
-  // Styles first: content.xml's spans may use a hiding style of styles.xml.
-  std::set<std::string> hidden_styles;
   std::vector<std::pair<std::string, std::string>> parts;
   int64_t held = 0;
-  bool content = false;
   CS_RETURN_IF_ERROR(ForEachZipPart(bytes, limits, "OpenDocument file", KindOfOdfPart,
-                                    [&](const std::string& name, const std::string& xml) -> Status {
+                                    [&](const std::string& name, std::string& xml) -> Status {
                                       held += static_cast<int64_t>(xml.size());
                                       if (held > limits.max_part_bytes) {
                                         return TooLarge("the OpenDocument file's parts decompress to more than " +
                                                         std::to_string(limits.max_part_bytes) + " bytes");
                                       }
-                                      CS_RETURN_IF_ERROR(OdfHiddenStyles(xml, hidden_styles));
-                                      if (name == "content.xml") content = true;
-                                      parts.emplace_back(name, xml);
+                                      parts.emplace_back(name, std::move(xml));
                                       return Status::Ok();
                                     }));
+  bool content = false;
+  for (const auto& part : parts) {
+    // Encrypted parts are listed in the manifest; their bytes are not XML.
+    if (part.first == "meta-inf/manifest.xml" && part.second.find("encryption-data") != std::string::npos) {
+      return FailedPrecondition("document_encrypted", "the OpenDocument file is protected by a password");
+    }
+    if (part.first == "content.xml") content = true;
+  }
   if (!content) return Unreadable("the OpenDocument file has no content part");
+  // Styles are scoped: a part's automatic styles are its own, common styles
+  // belong to the parts of one directory (an embedded "Object N/" has its
+  // own), so no part can hide another's text by naming a style alike.
+  auto directory = [](const std::string& name) { return name.substr(0, name.rfind('/') + 1); };
+  std::map<std::string, OdfStyleMap> automatic;  // by part
+  std::map<std::string, OdfStyleMap> common;     // by directory
+  for (const auto& part : parts) {
+    CS_RETURN_IF_ERROR(OdfTextStyles(part.second, automatic[part.first], common[directory(part.first)]));
+  }
   int64_t used = 0;
   TextSink visible(limits.max_text_bytes, &used);
-  TextSink notes(limits.max_text_bytes, &used);
+  TextSink asides(limits.max_text_bytes, &used);
   TextSink nodes(limits.max_text_bytes, &used);
-  for (const auto& part : parts) CS_RETURN_IF_ERROR(OdfXmlText(part.second, hidden_styles, visible, notes, nodes));
-  return visible.Take() + "\n\n" + notes.Take() + "\n\n" + nodes.Take();
+  for (const auto& part : parts) {
+    const std::set<std::string> hidden = OdfHiddenStyles(automatic[part.first], common[directory(part.first)]);
+    CS_RETURN_IF_ERROR(OdfXmlText(part.second, hidden, visible, asides, nodes));
+  }
+  return visible.Take() + "\n\n" + asides.Take() + "\n\n" + nodes.Take();
 }
 
 }  // namespace
@@ -608,8 +811,8 @@ Format FormatOf(std::string_view mime_type) {
   if (mime_type.substr(0, 5) == "text/") return Format::kPlainText;
   if (mime_type == "application/pdf") return Format::kPdf;
   if (mime_type.substr(0, 46) == "application/vnd.openxmlformats-officedocument.") return Format::kOoxml;
-  // Text, spreadsheet, presentation and their templates; not the flat
-  // (single XML) variants, which nobody sends.
+  // Text, spreadsheet, presentation and their templates (and the flat,
+  // single-XML variants, which are not zips and so come back unreadable).
   for (std::string_view kind : {"text", "spreadsheet", "presentation"}) {
     const std::string prefix = "application/vnd.oasis.opendocument." + std::string(kind);
     if (mime_type.substr(0, prefix.size()) == prefix) return Format::kOpenDocument;

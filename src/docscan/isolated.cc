@@ -2,7 +2,9 @@
 // the child's standard input (a memfd, so no file ever holds it) and reads
 // the text from a pipe; the child limits itself before it reads a byte.
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <linux/landlock.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -10,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,6 +21,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -113,8 +117,9 @@ bool ForbidFileAccess() {
 // reading only (and Landlock says which), and only standard output and
 // error are written. False when the filter could not be installed: the
 // child then refuses to read anything.
-bool AllowOnlyReaderSystemCalls() {
-  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+bool AllowOnlyReaderSystemCalls(bool files_fenced) {
+  std::unique_ptr<void, void (*)(scmp_filter_ctx)> filter(seccomp_init(SCMP_ACT_ERRNO(EPERM)), seccomp_release);
+  scmp_filter_ctx ctx = filter.get();
   if (ctx == nullptr) return false;
   bool ok = true;
   auto allow = [&](int call, std::vector<scmp_arg_cmp> args = {}) {
@@ -136,21 +141,26 @@ bool AllowOnlyReaderSystemCalls() {
                    SCMP_SYS(restart_syscall)}) {
     allow(call);
   }
-  // Text out on standard output, reports on standard error; nothing else is written.
-  allow(SCMP_SYS(write), {SCMP_A0(SCMP_CMP_LE, 2)});
-  allow(SCMP_SYS(writev), {SCMP_A0(SCMP_CMP_LE, 2)});
+  // Text out on standard output, reports on standard error; nothing else
+  // is written (not even the document's memfd on standard input).
+  for (scmp_datum_t fd : {1, 2}) {
+    allow(SCMP_SYS(write), {SCMP_A0(SCMP_CMP_EQ, fd)});
+    allow(SCMP_SYS(writev), {SCMP_A0(SCMP_CMP_EQ, fd)});
+  }
   // Memory, never executable: no code can be brought in.
   allow(SCMP_SYS(mmap), {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)});
   allow(SCMP_SYS(mprotect), {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)});
-  // Opening for reading only (Landlock decides which files).
-  const auto writing = static_cast<scmp_datum_t>(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND);
-  allow(SCMP_SYS(open), {SCMP_A1(SCMP_CMP_MASKED_EQ, writing, 0)});
-  allow(SCMP_SYS(openat), {SCMP_A2(SCMP_CMP_MASKED_EQ, writing, 0)});
+  // Opening for reading only, and only where Landlock decides which files
+  // (poppler's character maps): without it, any file of the gateway's user
+  // (a key file, /proc) could be read, so nothing is opened at all.
+  if (files_fenced) {
+    const auto writing = static_cast<scmp_datum_t>(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND);
+    allow(SCMP_SYS(open), {SCMP_A1(SCMP_CMP_MASKED_EQ, writing, 0)});
+    allow(SCMP_SYS(openat), {SCMP_A2(SCMP_CMP_MASKED_EQ, writing, 0)});
+  }
   // Signals to itself only (abort() signals its own thread).
   allow(SCMP_SYS(tgkill), {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(getpid()))});
-  ok = ok && seccomp_load(ctx) == 0;
-  seccomp_release(ctx);
-  return ok;
+  return ok && seccomp_load(ctx) == 0;
 }
 
 struct Sandbox {
@@ -176,7 +186,7 @@ Sandbox EnterSandbox(const IsolationOptions& options) {
   WarmUpReaders();  // before any document byte: what they load from files, they load now
   Sandbox sandbox;
   sandbox.landlocked = ForbidFileAccess();
-  sandbox.filtered = AllowOnlyReaderSystemCalls();
+  sandbox.filtered = AllowOnlyReaderSystemCalls(sandbox.landlocked);
   return sandbox;
 }
 
@@ -206,6 +216,12 @@ int ExtractInChild(std::string_view mime_type, const IsolationOptions& options) 
 // "NAME ALLOWED". Tests run it (`extract-text --probe-sandbox`) so that a
 // barrier that stops working fails a test, not a customer.
 int ProbeInChild(const IsolationOptions& options) {
+  // Standard input becomes a pipe's writable end, so that writing to it
+  // fails only if the filter refuses it; the parent is a process of the
+  // same user, which it could signal without the filter.
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0 || dup2(pipe_fds[1], 0) != 0) return 1;
+  const pid_t parent = getppid();
   const Sandbox sandbox = EnterSandbox(options);
   std::string report = std::string("seccomp ") + (sandbox.filtered ? "installed" : "MISSING") + "\n" +
                        "landlock " + (sandbox.landlocked ? "enforced" : "unavailable") + "\n";
@@ -224,11 +240,23 @@ int ProbeInChild(const IsolationOptions& options) {
   const pid_t forked = fork();
   if (forked == 0) _exit(0);
   tried("fork", forked > 0);
-  tried("signal_other_process", ::kill(1, 0) == 0);
+  clone_args args{};
+  args.exit_signal = SIGCHLD;
+  const long cloned = syscall(SYS_clone3, &args, sizeof args);
+  if (cloned == 0) _exit(0);
+  tried("clone3", cloned > 0);
+  void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  tried("make_memory_executable", page != MAP_FAILED && mprotect(page, 4096, PROT_READ | PROT_EXEC) == 0);
+  tried("signal_other_process", ::kill(parent, 0) == 0);
+  tried("signal_other_thread", syscall(SYS_tgkill, parent, parent, 0) == 0);
   tried("write_other_descriptor", ::write(0, "x", 1) == 1);
+  io_uring_params ring{};
+  tried("io_uring", syscall(SYS_io_uring_setup, 1, &ring) >= 0);
   char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
   char* const envp[] = {nullptr};
   tried("execve", ::execve("/bin/true", argv, envp) == 0);  // on success the report never comes: also a failure
+  // Last: were it allowed, the parent would trace this process from here on.
+  tried("ptrace", ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) == 0);
   return WriteAll(1, report) ? 0 : 1;
 }
 

@@ -267,8 +267,9 @@ TEST(DocumentSandboxTest, AReaderTakenOverCannotReachTheNetworkFilesOrOtherProce
   while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) report += buffer;
   EXPECT_EQ(pclose(pipe), 0) << report;
   EXPECT_NE(report.find("seccomp installed\n"), std::string::npos) << report;
-  for (const char* attempt : {"socket", "create_file", "executable_memory", "fork", "signal_other_process",
-                              "write_other_descriptor", "execve"}) {
+  for (const char* attempt : {"socket", "create_file", "executable_memory", "fork", "clone3", "make_memory_executable",
+                              "signal_other_process", "signal_other_thread", "write_other_descriptor", "io_uring",
+                              "execve", "ptrace"}) {
     EXPECT_NE(report.find(std::string(attempt) + " refused\n"), std::string::npos) << attempt << "\n" << report;
   }
   // Reading a file is refused by Landlock, where the kernel has it (5.13+);
