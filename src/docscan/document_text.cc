@@ -97,32 +97,140 @@ bool IsWordNamespace(const xmlChar* uri) {
          u == "http://purl.oclc.org/ooxml/wordprocessingml/main";
 }
 
-// The character data of one XML part, twice:
-// - `visible`, as a reader sees it: hidden runs, deleted revisions and
-//   field codes left out (they could glue a letter to a number); runs of a
-//   paragraph joined (a number with one digit group in bold is still one
-//   number); a paragraph, cell, shared or inline string, value, formula and
-//   break end a line;
+// Word's styles that may hide a run's text ("vanish"), by kind: a run in
+// a hiding character style, or in a paragraph whose style hides its runs,
+// is hidden unless the run says otherwise; styles inherit (w:basedOn).
+struct WordStyle {
+  std::optional<bool> hides;  // unset: as the style it is based on
+  std::string based_on;
+};
+struct WordStyles {
+  std::map<std::string, WordStyle> character, paragraph;
+
+  // Whether style `id` hides text, or unset when neither it nor a style it
+  // is based on says (a loop or a missing style says nothing).
+  static std::optional<bool> Hides(const std::map<std::string, WordStyle>& styles, std::string id) {
+    for (int hop = 0; hop < 32 && !id.empty(); ++hop) {
+      auto it = styles.find(id);
+      if (it == styles.end()) break;
+      if (it->second.hides.has_value()) return it->second.hides;
+      id = it->second.based_on;
+    }
+    return std::nullopt;
+  }
+};
+
+// True when a w:vanish (or similar on/off property) element turns it on.
+bool WordOn(xmlTextReaderPtr reader) {
+  xmlChar* val = xmlTextReaderGetAttributeNs(reader, reinterpret_cast<const xmlChar*>("val"),
+                                             xmlTextReaderConstNamespaceUri(reader));
+  const std::string v = val != nullptr ? reinterpret_cast<const char*>(val) : "";
+  xmlFree(val);
+  return !(v == "0" || v == "false" || v == "off");
+}
+
+std::string WordVal(xmlTextReaderPtr reader) {
+  xmlChar* val = xmlTextReaderGetAttributeNs(reader, reinterpret_cast<const xmlChar*>("val"),
+                                             xmlTextReaderConstNamespaceUri(reader));
+  std::string v = val != nullptr ? reinterpret_cast<const char*>(val) : "";
+  xmlFree(val);
+  return v;
+}
+
+// The styles of a styles part (word/styles.xml).
+Status ReadWordStyles(const std::string& xml, WordStyles& styles) {
+  std::unique_ptr<xmlTextReader, void (*)(xmlTextReaderPtr)> reader(
+      xmlReaderForMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
+                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
+      xmlFreeTextReader);
+  if (reader == nullptr) return Unreadable("a part of the Office file cannot be read");
+  WordStyle* style = nullptr;
+  int style_depth = -1;
+  int rc = 0;
+  while ((rc = xmlTextReaderRead(reader.get())) == 1) {
+    const int type = xmlTextReaderNodeType(reader.get());
+    if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+      return FailedPrecondition("document_unsupported", "a part of the Office file declares a document type");
+    }
+    const int depth = xmlTextReaderDepth(reader.get());
+    if (type == XML_READER_TYPE_END_ELEMENT && depth == style_depth) style = nullptr, style_depth = -1;
+    if (type != XML_READER_TYPE_ELEMENT || !IsWordNamespace(xmlTextReaderConstNamespaceUri(reader.get()))) continue;
+    const xmlChar* local = xmlTextReaderConstLocalName(reader.get());
+    const std::string_view name = local != nullptr ? reinterpret_cast<const char*>(local) : "";
+    if (name == "style" && style == nullptr && xmlTextReaderIsEmptyElement(reader.get()) != 1) {
+      const xmlChar* uri = xmlTextReaderConstNamespaceUri(reader.get());
+      auto attribute = [&](const char* n) {
+        xmlChar* v = xmlTextReaderGetAttributeNs(reader.get(), reinterpret_cast<const xmlChar*>(n), uri);
+        std::string out = v != nullptr ? reinterpret_cast<const char*>(v) : "";
+        xmlFree(v);
+        return out;
+      };
+      const std::string kind = attribute("type");
+      if (kind != "character" && kind != "paragraph") continue;
+      style = &(kind == "character" ? styles.character : styles.paragraph)[attribute("styleId")];
+      style_depth = depth;
+    } else if (style != nullptr && name == "basedOn") {
+      style->based_on = WordVal(reader.get());
+    } else if (style != nullptr && name == "vanish") {
+      style->hides = WordOn(reader.get());
+    }
+  }
+  if (rc != 0) return Unreadable("a part of the Office file is not well-formed XML");
+  return Status::Ok();
+}
+
+// The character data of one XML part, three times:
+// - `visible`, as a reader sees it: hidden runs (w:vanish on the run, its
+//   character style or its paragraph's style), field codes left out (they
+//   could glue a letter to a number); runs of a paragraph joined (a number
+//   with one digit group in bold is still one number); a paragraph, cell,
+//   shared or inline string, value, formula and break end a line;
+// - `asides`, what a reader sees beside the text, joined the same way:
+//   text boxes and recorded deletions and moves (shown struck through),
+//   so they are not glued into the sentence around them;
 // - `nodes`, every text node and every text-bearing attribute (alternative
-//   text, WordArt) on a line of its own, hidden or not: a deleted revision
-//   or a field code still travels in the file, and no formatting trick can
+//   text, WordArt) on a line of its own, hidden or not: a hidden run or a
+//   field code still travels in the file, and no formatting trick can
 //   join it to a neighbour. With `every_attribute` (metadata, where RDF
 //   writes values as attributes), every attribute's value instead.
-// The scanner reads both; a document type declaration is refused.
-Status XmlText(const std::string& xml, bool spreadsheet, TextSink& visible, TextSink& nodes,
-               bool every_attribute = false) {
+// The scanner reads all three; a document type declaration is refused.
+struct XmlTextOptions {
+  bool spreadsheet = false;
+  bool every_attribute = false;
+  const WordStyles* styles = nullptr;
+};
+
+Status XmlText(const std::string& xml, const XmlTextOptions& options, TextSink& visible, TextSink& asides,
+               TextSink& nodes) {
   // No network, no DTD loading, entities not substituted (XXE).
   std::unique_ptr<xmlTextReader, void (*)(xmlTextReaderPtr)> reader(
       xmlReaderForMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
       xmlFreeTextReader);
   if (reader == nullptr) return Unreadable("a part of the Office file cannot be read");
-  int hidden_depth = 0;     // inside deleted text or a field code
+  const WordStyles no_styles;
+  const WordStyles& styles = options.styles != nullptr ? *options.styles : no_styles;
+  int hidden_depth = 0;     // inside a field code
   int change_depth = 0;     // inside a record of former formatting (w:rPrChange)
-  bool run_hidden = false;  // the current run is formatted as hidden
+  int aside_depth = -1;     // inside an aside entered at this depth
+  TextSink* seen = &visible;
+  // Whether each open paragraph's style hides its runs (a text box in a
+  // run holds paragraphs of its own), by depth.
+  std::vector<std::pair<int, bool>> paragraphs;
+  std::string run_style;              // the run's character style
+  std::optional<bool> run_vanish;     // the run's own w:vanish
+  int run_depth = -1;                 // inside a run entered at this depth
+  auto run_hidden = [&] {
+    if (run_depth < 0) return false;
+    // The run's own property, then its character style, then its paragraph's style.
+    if (run_vanish.has_value()) return *run_vanish;
+    if (std::optional<bool> by_style = WordStyles::Hides(styles.character, run_style)) return *by_style;
+    return !paragraphs.empty() && paragraphs.back().second;
+  };
   int rc = 0;
   while ((rc = xmlTextReaderRead(reader.get())) == 1) {
     const int type = xmlTextReaderNodeType(reader.get());
+    const int depth = xmlTextReaderDepth(reader.get());
     if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
       return FailedPrecondition("document_unsupported", "a part of the Office file declares a document type");
     }
@@ -135,7 +243,7 @@ Status XmlText(const std::string& xml, bool spreadsheet, TextSink& visible, Text
         CS_RETURN_IF_ERROR(nodes.Append(text));
         CS_RETURN_IF_ERROR(nodes.Append("\n"));
       }
-      if (hidden_depth == 0 && !run_hidden) CS_RETURN_IF_ERROR(visible.Append(text));
+      if (hidden_depth == 0 && !run_hidden()) CS_RETURN_IF_ERROR(seen->Append(text));
       continue;
     }
     if (type != XML_READER_TYPE_ELEMENT && type != XML_READER_TYPE_END_ELEMENT) continue;
@@ -143,19 +251,20 @@ Status XmlText(const std::string& xml, bool spreadsheet, TextSink& visible, Text
     const std::string_view name = local != nullptr ? reinterpret_cast<const char*>(local) : "";
     const bool word = IsWordNamespace(xmlTextReaderConstNamespaceUri(reader.get()));
     const bool empty = type == XML_READER_TYPE_ELEMENT && xmlTextReaderIsEmptyElement(reader.get()) == 1;
-    const bool hiding = word && (name == "delText" || name == "instrText" || name == "delInstrText");
+    const bool hiding = word && (name == "instrText" || name == "delInstrText");
+    const bool aside = word && (name == "del" || name == "moveFrom" || name == "txbxContent");
     if (type == XML_READER_TYPE_ELEMENT) {
       // Every attribute's value (metadata), or the text-bearing ones:
       // alternative text, titles, WordArt.
-      while (every_attribute && xmlTextReaderMoveToNextAttribute(reader.get()) == 1) {
+      while (options.every_attribute && xmlTextReaderMoveToNextAttribute(reader.get()) == 1) {
         const xmlChar* v = xmlTextReaderConstValue(reader.get());
         if (v == nullptr || *v == 0) continue;
         CS_RETURN_IF_ERROR(nodes.Append(reinterpret_cast<const char*>(v)));
         CS_RETURN_IF_ERROR(nodes.Append("\n"));
       }
-      if (every_attribute) xmlTextReaderMoveToElement(reader.get());
+      if (options.every_attribute) xmlTextReaderMoveToElement(reader.get());
       for (const char* attribute : {"descr", "title", "string", "alt"}) {
-        if (every_attribute) break;
+        if (options.every_attribute) break;
         xmlChar* v = xmlTextReaderGetAttribute(reader.get(), reinterpret_cast<const xmlChar*>(attribute));
         if (v != nullptr) {
           Status appended = nodes.Append(reinterpret_cast<const char*>(v));
@@ -164,16 +273,23 @@ Status XmlText(const std::string& xml, bool spreadsheet, TextSink& visible, Text
           CS_RETURN_IF_ERROR(nodes.Append("\n"));
         }
       }
-      if (word && name == "r") run_hidden = false;
-      if (word && name == "rPrChange" && !empty) ++change_depth;
-      if (word && name == "vanish" && change_depth == 0) {
-        xmlChar* val = xmlTextReaderGetAttributeNs(reader.get(), reinterpret_cast<const xmlChar*>("val"),
-                                                   xmlTextReaderConstNamespaceUri(reader.get()));
-        const std::string v = val != nullptr ? reinterpret_cast<const char*>(val) : "";
-        xmlFree(val);
-        run_hidden = !(v == "0" || v == "false" || v == "off");
+      if (word && name == "p" && !empty) paragraphs.emplace_back(depth, false);
+      if (word && name == "pStyle" && !paragraphs.empty()) {
+        paragraphs.back().second = WordStyles::Hides(styles.paragraph, WordVal(reader.get())).value_or(false);
       }
+      if (word && name == "r" && !empty) {
+        run_depth = depth;
+        run_style.clear();
+        run_vanish.reset();
+      }
+      if (word && name == "rStyle" && run_depth >= 0) run_style = WordVal(reader.get());
+      if (word && name == "rPrChange" && !empty) ++change_depth;
+      if (word && name == "vanish" && change_depth == 0 && run_depth >= 0) run_vanish = WordOn(reader.get());
       if (hiding && !empty) ++hidden_depth;
+      if (aside && !empty && aside_depth < 0) {
+        aside_depth = depth;
+        seen = &asides;
+      }
       if (!empty) continue;
     } else if (hiding) {
       if (hidden_depth > 0) --hidden_depth;
@@ -181,20 +297,32 @@ Status XmlText(const std::string& xml, bool spreadsheet, TextSink& visible, Text
     } else if (word && name == "rPrChange") {
       if (change_depth > 0) --change_depth;
       continue;
-    } else if (word && name == "r") {
-      run_hidden = false;
+    } else if (word && name == "r" && depth == run_depth) {
+      run_depth = -1;
+    } else if (word && name == "p" && !paragraphs.empty() && paragraphs.back().first == depth) {
+      paragraphs.pop_back();
+    } else if (depth == aside_depth) {
+      aside_depth = -1;
+      seen = &visible;
+      CS_RETURN_IF_ERROR(asides.Append("\n"));
+      continue;
     }
     // An element ends (or is empty).
     const bool line = name == "p" || name == "tc" || name == "br" || name == "cr" ||
-                      (spreadsheet && (name == "c" || name == "si" || name == "v" || name == "f" || name == "is"));
+                      (options.spreadsheet && (name == "c" || name == "si" || name == "v" || name == "f" || name == "is"));
     if (line) {
-      CS_RETURN_IF_ERROR(visible.Append("\n"));
+      CS_RETURN_IF_ERROR(seen->Append("\n"));
     } else if (name == "tab") {
-      CS_RETURN_IF_ERROR(visible.Append("\t"));
+      CS_RETURN_IF_ERROR(seen->Append("\t"));
     }
   }
   if (rc != 0) return Unreadable("a part of the Office file is not well-formed XML");
   return Status::Ok();
+}
+
+// XmlText for text that has no asides of its own: they join the reading.
+Status XmlText(const std::string& xml, const XmlTextOptions& options, TextSink& visible, TextSink& nodes) {
+  return XmlText(xml, options, visible, visible, nodes);
 }
 
 // A PDF text string as a viewer shows it: qpdf keeps the language marks
@@ -258,7 +386,7 @@ Status PdfObjectText(std::string_view bytes, int pages, const Limits& limits, Te
     }
     if (xhtml.empty()) return Status::Ok();
     TextSink shown(limits.max_text_bytes), nodes(limits.max_text_bytes);
-    if (XmlText(xhtml, /*spreadsheet=*/false, shown, nodes).ok()) {
+    if (XmlText(xhtml, XmlTextOptions{}, shown, nodes).ok()) {
       CS_RETURN_IF_ERROR(line(shown.Take()));
       return line(nodes.Take());
     }
@@ -287,9 +415,9 @@ Status PdfObjectText(std::string_view bytes, int pages, const Limits& limits, Te
     pdf.processMemoryFile("document", bytes.data(), bytes.size());
     QPDFObjectHandle root = pdf.getRoot();
     if (root.getKey("/AF").isArray()) return refuse("associated files");
-    // The object model is walked directly rather than through qpdf's
-    // helper classes: their virtual tables fail UBSan's type check across
-    // the library boundary, and walking by hand makes loops explicit.
+    // The object model is walked by hand rather than through qpdf's
+    // helper classes: what a viewer shows is read wherever it sits (a
+    // widget whose field the catalog does not list), and loops are explicit.
     const std::vector<QPDFObjectHandle>& all_pages = pdf.getAllPages();
     if (static_cast<int64_t>(all_pages.size()) != pages) {
       return Unreadable("the PDF's page tree does not read the same twice");
@@ -374,7 +502,9 @@ Status PdfObjectText(std::string_view bytes, int pages, const Limits& limits, Te
       const std::string xmp(reinterpret_cast<const char*>(data->getBuffer()), data->getSize());
       TextSink as_seen(limits.max_text_bytes);  // every text node goes to `sink` already
       // RDF writes values as attributes too (pdf:Keywords="…"): all are read.
-      CS_RETURN_IF_ERROR(XmlText(xmp, /*spreadsheet=*/false, as_seen, sink, /*every_attribute=*/true));
+      XmlTextOptions every_attribute;
+      every_attribute.every_attribute = true;
+      CS_RETURN_IF_ERROR(XmlText(xmp, every_attribute, as_seen, sink));
     }
   } catch (const std::exception&) {
     // poppler read the pages, but their surroundings cannot be: what they
@@ -473,14 +603,31 @@ Status ForEachZipPart(std::string_view bytes, const Limits& limits, const char* 
   return Status::Ok();
 }
 
+bool IsWordStylesPart(const std::string& name) {
+  return name == "word/styles.xml" || name == "word/styleswitheffects.xml";
+}
+
 Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
+  // Styles first (the archive is read twice: parts come in any order),
+  // since a run may be hidden by its style.
+  WordStyles styles;
+  CS_RETURN_IF_ERROR(ForEachZipPart(
+      bytes, limits, "Office file",
+      [](const std::string& name) { return IsWordStylesPart(name) ? PartKind::kXml : PartKind::kIgnored; },
+      [&](const std::string&, std::string& xml) { return ReadWordStyles(xml, styles); }));
   int64_t used = 0;
   TextSink visible(limits.max_text_bytes, &used);
+  TextSink asides(limits.max_text_bytes, &used);
   TextSink nodes(limits.max_text_bytes, &used);
   bool any = false;
   CS_RETURN_IF_ERROR(ForEachZipPart(bytes, limits, "Office file", KindOfPart,
                                     [&](const std::string& name, std::string& xml) -> Status {
-                                      CS_RETURN_IF_ERROR(XmlText(xml, name.rfind("xl/", 0) == 0, visible, nodes));
+                                      XmlTextOptions options;
+                                      options.spreadsheet = name.rfind("xl/", 0) == 0;
+                                      options.styles = &styles;
+                                      CS_RETURN_IF_ERROR(XmlText(xml, options, visible, asides, nodes));
+                                      // Nothing is glued across parts.
+                                      CS_RETURN_IF_ERROR(visible.Append("\n"));
                                       if (name.rfind("word/", 0) == 0 || name.rfind("xl/", 0) == 0 ||
                                           name.rfind("ppt/", 0) == 0) {
                                         any = true;
@@ -489,8 +636,9 @@ Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
                                     }));
   // An Office file always has a body part: without one it is something else in a zip.
   if (!any) return Unreadable("the Office file has no document, workbook or presentation part");
-  // Both readings, a blank line apart: what a reader sees, then every text apart.
-  return visible.Take() + "\n\n" + nodes.Take();
+  // The readings, a blank line apart: what a reader sees, what it sees
+  // beside it, then every text apart.
+  return visible.Take() + "\n\n" + asides.Take() + "\n\n" + nodes.Take();
 }
 
 // What an OpenDocument part is. Its XML parts (content, styles with the
