@@ -1,7 +1,6 @@
 // Text extraction in this process: poppler-cpp for the text of PDF pages,
-// qpdf for the text a PDF holds outside its pages (comments, form fields,
-// bookmarks, properties), libarchive and libxml2 for Office Open XML and
-// OpenDocument. Only this file includes them.
+// libarchive and libxml2 for Office Open XML and OpenDocument (only this
+// file includes them); pdf_objects.cc reads the rest of a PDF with qpdf.
 #include "docscan/document_text.h"
 
 #include <archive.h>
@@ -10,8 +9,6 @@
 #include <poppler/cpp/poppler-document.h>
 #include <poppler/cpp/poppler-global.h>
 #include <poppler/cpp/poppler-page.h>
-#include <qpdf/QPDF.hh>
-#include <qpdf/QPDFLogger.hh>
 
 #include <cctype>
 #include <ctime>
@@ -24,6 +21,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "docscan/pdf_objects.h"
 
 namespace cs::docscan {
 
@@ -218,12 +216,13 @@ Status XmlText(const std::string& xml, const XmlTextOptions& options, TextSink& 
   // run holds paragraphs of its own), by depth.
   std::vector<std::pair<int, bool>> paragraphs;
   std::string run_style;              // the run's character style
-  std::optional<bool> run_vanish;     // the run's own w:vanish
+  int run_vanish = -1;                // the run's own w:vanish: -1 unset, else 0 or 1
+                                      // (not std::optional: GCC 12 warns it may be unset)
   int run_depth = -1;                 // inside a run entered at this depth
   auto run_hidden = [&] {
     if (run_depth < 0) return false;
     // The run's own property, then its character style, then its paragraph's style.
-    if (run_vanish.has_value()) return *run_vanish;
+    if (run_vanish >= 0) return run_vanish == 1;
     if (std::optional<bool> by_style = WordStyles::Hides(styles.character, run_style)) return *by_style;
     return !paragraphs.empty() && paragraphs.back().second;
   };
@@ -280,11 +279,11 @@ Status XmlText(const std::string& xml, const XmlTextOptions& options, TextSink& 
       if (word && name == "r" && !empty) {
         run_depth = depth;
         run_style.clear();
-        run_vanish.reset();
+        run_vanish = -1;
       }
       if (word && name == "rStyle" && run_depth >= 0) run_style = WordVal(reader.get());
       if (word && name == "rPrChange" && !empty) ++change_depth;
-      if (word && name == "vanish" && change_depth == 0 && run_depth >= 0) run_vanish = WordOn(reader.get());
+      if (word && name == "vanish" && change_depth == 0 && run_depth >= 0) run_vanish = WordOn(reader.get()) ? 1 : 0;
       if (hiding && !empty) ++hidden_depth;
       if (aside && !empty && aside_depth < 0) {
         aside_depth = depth;
@@ -325,191 +324,31 @@ Status XmlText(const std::string& xml, const XmlTextOptions& options, TextSink& 
   return XmlText(xml, options, visible, visible, nodes);
 }
 
-// A PDF text string as a viewer shows it: qpdf keeps the language marks
-// of UTF-16 strings (ESC, a language code, ESC), which viewers drop, so a
-// mark inside a number would hide it. NULs go too.
-std::string ShownPdfString(const std::string& utf8) {
-  std::string out;
-  out.reserve(utf8.size());
-  bool in_mark = false;
-  for (char c : utf8) {
-    if (c == '\x1b') {
-      in_mark = !in_mark;
-      continue;
-    }
-    if (!in_mark && c != '\0') out.push_back(c);
-  }
-  return out;
-}
-
-// The text a PDF holds outside its pages' content, which poppler's page
-// text leaves out and a reader still sees or a program still reads: the
-// comments (annotations) of every page, the values, defaults, choices,
-// captions and tooltips of form fields (a filled-in payment form keeps its
-// card number there), redaction overlays, bookmark titles, the document's
-// properties and its XMP metadata. Each value goes on a line of its own;
-// rich text (XHTML) is read as a reader sees it. A PDF that carries files
-// (attachment comments, associated files, rich media) or an XFA form is
-// refused: that content would need a reader of its own. `pages` is
-// poppler's page count, which qpdf's must match: a page one reader skips
-// would go unscanned.
+// The text a PDF holds outside its pages (pdf_objects.h), into `sink`:
+// each value on a line of its own, rich text (XHTML) as a reader sees it
+// and every text apart, XMP metadata with every attribute's value.
 Status PdfObjectText(std::string_view bytes, int pages, const Limits& limits, TextSink& sink) {
-  auto line = [&sink](const std::string& text) -> Status {
-    const std::string shown = ShownPdfString(text);
-    if (shown.empty()) return Status::Ok();
-    CS_RETURN_IF_ERROR(sink.Append(shown));
-    return sink.Append("\n");
-  };
-  // A string, a name, a stream's bytes, or each string of an array (the
-  // values of a list where several may be chosen).
-  auto string_of = [&line](QPDFObjectHandle value) -> Status {
-    for (int i = 0; value.isArray() && i < value.getArrayNItems(); ++i) {
-      QPDFObjectHandle item = value.getArrayItem(i);
-      if (item.isString()) CS_RETURN_IF_ERROR(line(item.getUTF8Value()));
-    }
-    if (value.isString()) return line(value.getUTF8Value());
-    if (value.isName()) return line(value.getName().substr(1));
-    if (value.isStream()) {
-      std::shared_ptr<Buffer> data = value.getStreamData(qpdf_dl_generalized);
-      return line(std::string(reinterpret_cast<const char*>(data->getBuffer()), data->getSize()));
-    }
-    return Status::Ok();
-  };
-  // Rich text (a comment's /RC, a field's /RV): XHTML whose spans a viewer
-  // joins. Not well-formed (HTML entities): read as it is.
-  auto rich_text_of = [&](QPDFObjectHandle value) -> Status {
-    std::string xhtml;
-    if (value.isString()) xhtml = ShownPdfString(value.getUTF8Value());
-    if (value.isStream()) {
-      std::shared_ptr<Buffer> data = value.getStreamData(qpdf_dl_generalized);
-      xhtml.assign(reinterpret_cast<const char*>(data->getBuffer()), data->getSize());
-    }
-    if (xhtml.empty()) return Status::Ok();
+  CS_ASSIGN_OR_RETURN(PdfObjectTexts found, ReadPdfObjects(bytes, pages, limits.max_text_bytes));
+  for (const std::string& value : found.values) {
+    CS_RETURN_IF_ERROR(sink.Append(value));
+    CS_RETURN_IF_ERROR(sink.Append("\n"));
+  }
+  for (const std::string& xhtml : found.rich_texts) {
     TextSink shown(limits.max_text_bytes), nodes(limits.max_text_bytes);
-    if (XmlText(xhtml, XmlTextOptions{}, shown, nodes).ok()) {
-      CS_RETURN_IF_ERROR(line(shown.Take()));
-      return line(nodes.Take());
+    // Not well-formed (HTML entities): read as it is.
+    const bool parsed = XmlText(xhtml, XmlTextOptions{}, shown, nodes).ok();
+    for (const std::string& text : parsed ? std::vector<std::string>{shown.Take(), nodes.Take()}
+                                          : std::vector<std::string>{xhtml}) {
+      CS_RETURN_IF_ERROR(sink.Append(text));
+      CS_RETURN_IF_ERROR(sink.Append("\n"));
     }
-    return line(xhtml);
-  };
-  auto refuse = [](const char* what) {
-    return FailedPrecondition("document_unsupported", std::string("the PDF carries ") + what + ", which is not read");
-  };
-  // Damaged or hostile files may make any of these trees huge or circular.
-  constexpr int64_t kMaxObjects = 200000;
-  int64_t visited = 0;
-  auto visit = [&visited]() -> Status {
-    if (++visited > kMaxObjects) return TooLarge("the PDF has too many comments, fields or bookmarks");
-    return Status::Ok();
-  };
-  try {
-    QPDF pdf;
-    // qpdf reports damage to standard output and error; in the child,
-    // standard output carries the text.
-    std::shared_ptr<QPDFLogger> logger = QPDFLogger::create();
-    logger->setInfo(logger->discard());
-    logger->setWarn(logger->discard());
-    logger->setError(logger->discard());
-    pdf.setLogger(logger);
-    pdf.setSuppressWarnings(true);
-    pdf.processMemoryFile("document", bytes.data(), bytes.size());
-    QPDFObjectHandle root = pdf.getRoot();
-    if (root.getKey("/AF").isArray()) return refuse("associated files");
-    // The object model is walked by hand rather than through qpdf's
-    // helper classes: what a viewer shows is read wherever it sits (a
-    // widget whose field the catalog does not list), and loops are explicit.
-    const std::vector<QPDFObjectHandle>& all_pages = pdf.getAllPages();
-    if (static_cast<int64_t>(all_pages.size()) != pages) {
-      return Unreadable("the PDF's page tree does not read the same twice");
-    }
-    std::set<QPDFObjGen> seen;
-    for (QPDFObjectHandle page : all_pages) {
-      if (page.getKey("/AF").isArray()) return refuse("associated files");
-      QPDFObjectHandle annotations = page.getKey("/Annots");
-      const int count = annotations.isArray() ? annotations.getArrayNItems() : 0;
-      for (int i = 0; i < count; ++i) {
-        CS_RETURN_IF_ERROR(visit());
-        QPDFObjectHandle a = annotations.getArrayItem(i);
-        if (!a.isDictionary()) continue;
-        QPDFObjectHandle subtype = a.getKey("/Subtype");
-        const std::string kind = subtype.isName() ? subtype.getName() : "";
-        if (kind == "/FileAttachment" || kind == "/RichMedia" || kind == "/Screen" || kind == "/Movie" ||
-            kind == "/Sound" || kind == "/3D" || a.hasKey("/FS") || a.getKey("/AF").isArray()) {
-          return refuse("files in its comments");
-        }
-        for (const char* key : {"/Contents", "/T", "/Subj", "/OverlayText"}) CS_RETURN_IF_ERROR(string_of(a.getKey(key)));
-        CS_RETURN_IF_ERROR(rich_text_of(a.getKey("/RC")));
-        if (kind != "/Widget") continue;
-        // A widget shows its field's value, which may sit on the widget or
-        // on any ancestor, whether or not the catalog lists the field.
-        QPDFObjectHandle caption = a.getKey("/MK");
-        if (caption.isDictionary()) CS_RETURN_IF_ERROR(string_of(caption.getKey("/CA")));
-        QPDFObjectHandle field = a;
-        for (int hop = 0; hop < 32 && field.isDictionary(); ++hop, field = field.getKey("/Parent")) {
-          if (field.isIndirect() && !seen.insert(field.getObjGen()).second) break;
-          for (const char* key : {"/V", "/DV", "/TU"}) CS_RETURN_IF_ERROR(string_of(field.getKey(key)));
-          CS_RETURN_IF_ERROR(rich_text_of(field.getKey("/RV")));
-          QPDFObjectHandle options = field.getKey("/Opt");
-          for (int j = 0; options.isArray() && j < options.getArrayNItems(); ++j) {
-            CS_RETURN_IF_ERROR(string_of(options.getArrayItem(j)));  // [export value, shown text] or text
-          }
-        }
-      }
-    }
-    // Form fields the catalog lists, and their kids: a field without a
-    // widget on a page still holds a value a program reads.
-    std::vector<QPDFObjectHandle> pending;
-    QPDFObjectHandle form = root.getKey("/AcroForm");
-    if (form.isDictionary() && form.hasKey("/XFA")) return refuse("an XFA form");
-    QPDFObjectHandle fields = form.isDictionary() ? form.getKey("/Fields") : QPDFObjectHandle::newNull();
-    for (int i = 0; fields.isArray() && i < fields.getArrayNItems(); ++i) pending.push_back(fields.getArrayItem(i));
-    while (!pending.empty()) {
-      CS_RETURN_IF_ERROR(visit());
-      QPDFObjectHandle field = pending.back();
-      pending.pop_back();
-      if (!field.isDictionary() || (field.isIndirect() && !seen.insert(field.getObjGen()).second)) continue;
-      for (const char* key : {"/V", "/DV", "/TU"}) CS_RETURN_IF_ERROR(string_of(field.getKey(key)));
-      CS_RETURN_IF_ERROR(rich_text_of(field.getKey("/RV")));
-      QPDFObjectHandle options = field.getKey("/Opt");
-      for (int i = 0; options.isArray() && i < options.getArrayNItems(); ++i) {
-        CS_RETURN_IF_ERROR(string_of(options.getArrayItem(i)));
-      }
-      QPDFObjectHandle kids = field.getKey("/Kids");
-      for (int i = 0; kids.isArray() && i < kids.getArrayNItems(); ++i) pending.push_back(kids.getArrayItem(i));
-    }
-    // Bookmarks: a damaged file may link them in a loop.
-    seen.clear();
-    QPDFObjectHandle outlines = root.getKey("/Outlines");
-    if (outlines.isDictionary()) pending.push_back(outlines.getKey("/First"));
-    while (!pending.empty()) {
-      CS_RETURN_IF_ERROR(visit());
-      QPDFObjectHandle item = pending.back();
-      pending.pop_back();
-      if (!item.isDictionary() || (item.isIndirect() && !seen.insert(item.getObjGen()).second)) continue;
-      CS_RETURN_IF_ERROR(string_of(item.getKey("/Title")));
-      pending.push_back(item.getKey("/Next"));
-      pending.push_back(item.getKey("/First"));
-    }
-    QPDFObjectHandle info = pdf.getTrailer().getKey("/Info");
-    if (info.isDictionary()) {
-      for (auto& entry : info.getDictAsMap()) {
-        if (entry.second.isString()) CS_RETURN_IF_ERROR(line(entry.second.getUTF8Value()));
-      }
-    }
-    QPDFObjectHandle metadata = root.getKey("/Metadata");
-    if (metadata.isStream()) {
-      std::shared_ptr<Buffer> data = metadata.getStreamData(qpdf_dl_generalized);
-      const std::string xmp(reinterpret_cast<const char*>(data->getBuffer()), data->getSize());
-      TextSink as_seen(limits.max_text_bytes);  // every text node goes to `sink` already
-      // RDF writes values as attributes too (pdf:Keywords="…"): all are read.
-      XmlTextOptions every_attribute;
-      every_attribute.every_attribute = true;
-      CS_RETURN_IF_ERROR(XmlText(xmp, every_attribute, as_seen, sink));
-    }
-  } catch (const std::exception&) {
-    // poppler read the pages, but their surroundings cannot be: what they
-    // hold would go unchecked.
-    return Unreadable("the PDF's comments, forms or properties cannot be read");
+  }
+  if (!found.xmp.empty()) {
+    TextSink as_seen(limits.max_text_bytes);  // every text node goes to `sink` already
+    // RDF writes values as attributes too (pdf:Keywords="…"): all are read.
+    XmlTextOptions every_attribute;
+    every_attribute.every_attribute = true;
+    CS_RETURN_IF_ERROR(XmlText(found.xmp, every_attribute, as_seen, sink));
   }
   return Status::Ok();
 }
