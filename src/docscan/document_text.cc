@@ -30,6 +30,10 @@ namespace {
 Status Unreadable(std::string what) { return FailedPrecondition("document_unreadable", std::move(what)); }
 Status TooLarge(std::string what) { return FailedPrecondition("document_too_large", std::move(what)); }
 
+// Between the readings of one document: a line of its own that no
+// reading writes, and across which the scanner joins nothing.
+constexpr std::string_view kReadingSeparator = "\n\f\n";
+
 // Appends to the text, refusing (not cutting) past the limit: a cut would
 // leave the rest of the document unscanned yet passed. Sinks of one
 // document may share the limit (`shared`).
@@ -177,29 +181,115 @@ Status ReadWordStyles(const std::string& xml, WordStyles& styles) {
   return Status::Ok();
 }
 
-// The character data of one XML part, three times:
-// - `visible`, as a reader sees it: hidden runs (w:vanish on the run, its
-//   character style or its paragraph's style), field codes left out (they
-//   could glue a letter to a number); runs of a paragraph joined (a number
-//   with one digit group in bold is still one number); a paragraph, cell,
-//   shared or inline string, value, formula and break end a line;
-// - `asides`, what a reader sees beside the text, joined the same way:
-//   text boxes and recorded deletions and moves (shown struck through),
-//   so they are not glued into the sentence around them;
-// - `nodes`, every text node and every text-bearing attribute (alternative
-//   text, WordArt) on a line of its own, hidden or not: a hidden run or a
-//   field code still travels in the file, and no formatting trick can
-//   join it to a neighbour. With `every_attribute` (metadata, where RDF
-//   writes values as attributes), every attribute's value instead.
-// The scanner reads all three; a document type declaration is refused.
+// Appends `text` to a reading as ODF (and a viewer of XHTML) shows it: tabs and line ends are
+// spaces, and runs of spaces are one (a number typed with a line end in
+// the middle of it is one number on screen).
+Status AppendShown(TextSink& sink, std::string_view text) {
+  std::string shown;
+  shown.reserve(text.size());
+  char last = sink.Back();
+  for (char c : text) {
+    if (c == '\t' || c == '\r' || c == '\n') c = ' ';
+    if (c == ' ' && (last == ' ' || last == '\n' || last == '\0')) continue;
+    shown.push_back(c);
+    last = c;
+  }
+  return sink.Append(shown);
+}
+
+// The readings XmlText writes; `recorded` may be null.
+struct XmlReadings {
+  TextSink* visible;
+  TextSink* recorded;
+  TextSink* asides;
+  TextSink* nodes;
+};
+
 struct XmlTextOptions {
   bool spreadsheet = false;
   bool every_attribute = false;
+  bool collapse_whitespace = false;  // XHTML: whitespace shown as one space
   const WordStyles* styles = nullptr;
 };
 
-Status XmlText(const std::string& xml, const XmlTextOptions& options, TextSink& visible, TextSink& asides,
-               TextSink& nodes) {
+constexpr std::string_view kMarkupCompatibility = "http://schemas.openxmlformats.org/markup-compatibility/2006";
+
+// An Excel header or footer as shown: "&L", "&C" and "&R" start its left,
+// centre and right sections (a line each), other codes (&P, &"font", &12,
+// &K00FF00) are formatting, "&&" is "&". Otherwise "&C4111 1111 1111 1111"
+// would glue a letter to the number typed in the centre section.
+std::string HeaderFooterShown(std::string_view raw) {
+  std::string out;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '&' || i + 1 == raw.size()) {
+      out.push_back(raw[i]);
+      continue;
+    }
+    const char code = raw[++i];
+    if (code == '&') {
+      out.push_back('&');
+      continue;
+    }
+    if (code == 'L' || code == 'C' || code == 'R') {
+      out.push_back('\n');
+      continue;
+    }
+    if (code == '"') {
+      const size_t close = raw.find('"', i + 1);
+      i = close == std::string_view::npos ? raw.size() : close;
+    } else if (code == 'K') {
+      i = std::min(raw.size() - 1, i + 6);  // a colour: six hex digits
+    } else if (std::isdigit(static_cast<unsigned char>(code))) {
+      while (i + 1 < raw.size() && std::isdigit(static_cast<unsigned char>(raw[i + 1]))) ++i;
+    }
+    out.push_back(' ');  // any other code: formatting, or a page number or date (not a digit of the text)
+  }
+  return out;
+}
+
+// The UTF-8 of a w:sym character (hex; a symbol font's private-use code
+// F0xx stands for xx).
+std::string SymbolCharacter(const std::string& hex) {
+  unsigned long code = std::strtoul(hex.c_str(), nullptr, 16);
+  if (code >= 0xF000 && code <= 0xF0FF) code -= 0xF000;
+  std::string out;
+  if (code == 0 || code > 0xFFFF) return out;
+  if (code < 0x80) {
+    out.push_back(static_cast<char>(code));
+  } else if (code < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (code >> 6)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xE0 | (code >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  }
+  return out;
+}
+
+// The character data of one XML part, four times:
+// - `visible`, as a reader sees it: hidden runs (w:vanish on the run, its
+//   character style or its paragraph's style) and field codes left out
+//   (they could glue a letter to a number); runs of a paragraph joined (a
+//   number with one digit group in bold is still one number); whitespace
+//   between elements ignored, as Word and Excel ignore it; a paragraph,
+//   cell, shared or inline string, value, formula, comment and break end a
+//   line;
+// - `recorded` (when given), the same with recorded deletions and moves
+//   inline, as Word shows them with changes marked: a number typed half
+//   before and half inside a deletion is whole there;
+// - `asides`, what a reader sees beside the text, joined the same way: text
+//   boxes, recorded deletions, ruby and phonetic guides, the fallback of
+//   alternative content, so they are not glued into the sentence around
+//   them;
+// - `nodes`, every text node and every text-bearing attribute (alternative
+//   text, WordArt, drop-down entries) on a line of its own, hidden or not:
+//   a hidden run or a field code still travels in the file, and no
+//   formatting trick can join it to a neighbour. With `every_attribute`
+//   (metadata, where RDF writes values as attributes), every attribute's
+//   value instead.
+// The scanner reads them all; a document type declaration is refused.
+Status XmlText(const std::string& xml, const XmlTextOptions& options, const XmlReadings& out) {
   // No network, no DTD loading, entities not substituted (XXE).
   std::unique_ptr<xmlTextReader, void (*)(xmlTextReaderPtr)> reader(
       xmlReaderForMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
@@ -208,23 +298,57 @@ Status XmlText(const std::string& xml, const XmlTextOptions& options, TextSink& 
   if (reader == nullptr) return Unreadable("a part of the Office file cannot be read");
   const WordStyles no_styles;
   const WordStyles& styles = options.styles != nullptr ? *options.styles : no_styles;
-  int hidden_depth = 0;     // inside a field code
-  int change_depth = 0;     // inside a record of former formatting (w:rPrChange)
-  int aside_depth = -1;     // inside an aside entered at this depth
-  TextSink* seen = &visible;
+  int hidden_depth = 0;          // inside a field code
+  int change_depth = 0;          // inside a record of former formatting (w:rPrChange, w:pPrChange)
+  int aside_depth = -1;          // inside an aside entered at this depth
+  bool aside_recorded = false;   // that aside is a deletion or a move, inline in `recorded`
+  int text_depth = -1;           // inside a text element (w:t, t, w:delText) at this depth
+  int header_depth = -1;         // inside an Excel header or footer at this depth
   // Whether each open paragraph's style hides its runs (a text box in a
   // run holds paragraphs of its own), by depth.
   std::vector<std::pair<int, bool>> paragraphs;
-  std::string run_style;              // the run's character style
-  int run_vanish = -1;                // the run's own w:vanish: -1 unset, else 0 or 1
-                                      // (not std::optional: GCC 12 warns it may be unset)
-  int run_depth = -1;                 // inside a run entered at this depth
+  // Each open run (runs nest through text boxes and ruby): its depth, its
+  // character style, its own w:vanish (-1 unset, else 0 or 1).
+  struct Run {
+    int depth;
+    std::string style;
+    int vanish;
+  };
+  std::vector<Run> runs;
   auto run_hidden = [&] {
-    if (run_depth < 0) return false;
+    if (runs.empty()) return false;
     // The run's own property, then its character style, then its paragraph's style.
-    if (run_vanish >= 0) return run_vanish == 1;
-    if (std::optional<bool> by_style = WordStyles::Hides(styles.character, run_style)) return *by_style;
+    if (runs.back().vanish >= 0) return runs.back().vanish == 1;
+    if (std::optional<bool> by_style = WordStyles::Hides(styles.character, runs.back().style)) return *by_style;
     return !paragraphs.empty() && paragraphs.back().second;
+  };
+  // Text a reader sees (unless hidden), into the readings it belongs to.
+  auto show = [&](std::string_view text) -> Status {
+    if (hidden_depth > 0 || run_hidden()) return Status::Ok();
+    if (options.collapse_whitespace) {
+      if (aside_depth >= 0) return AppendShown(*out.asides, text);
+      CS_RETURN_IF_ERROR(AppendShown(*out.visible, text));
+      return out.recorded != nullptr ? AppendShown(*out.recorded, text) : Status::Ok();
+    }
+    if (aside_depth >= 0) {
+      CS_RETURN_IF_ERROR(out.asides->Append(text));
+      return out.recorded != nullptr && aside_recorded ? out.recorded->Append(text) : Status::Ok();
+    }
+    CS_RETURN_IF_ERROR(out.visible->Append(text));
+    return out.recorded != nullptr ? out.recorded->Append(text) : Status::Ok();
+  };
+  // A line end (or tab) of the layout, whether or not the run is hidden.
+  auto layout = [&](std::string_view mark) -> Status {
+    if (aside_depth >= 0) {
+      CS_RETURN_IF_ERROR(out.asides->Append(mark));
+      return out.recorded != nullptr && aside_recorded ? out.recorded->Append(mark) : Status::Ok();
+    }
+    CS_RETURN_IF_ERROR(out.visible->Append(mark));
+    return out.recorded != nullptr ? out.recorded->Append(mark) : Status::Ok();
+  };
+  auto node = [&](std::string_view text) -> Status {
+    CS_RETURN_IF_ERROR(out.nodes->Append(text));
+    return out.nodes->Append("\n");
   };
   int rc = 0;
   while ((rc = xmlTextReaderRead(reader.get())) == 1) {
@@ -233,86 +357,116 @@ Status XmlText(const std::string& xml, const XmlTextOptions& options, TextSink& 
     if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
       return FailedPrecondition("document_unsupported", "a part of the Office file declares a document type");
     }
-    if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA ||
-        type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
+    if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA) {
       const xmlChar* value = xmlTextReaderConstValue(reader.get());
       if (value == nullptr) continue;
-      const std::string_view text = reinterpret_cast<const char*>(value);
-      if (type != XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
-        CS_RETURN_IF_ERROR(nodes.Append(text));
-        CS_RETURN_IF_ERROR(nodes.Append("\n"));
+      std::string_view text = reinterpret_cast<const char*>(value);
+      std::string shown_header;
+      if (header_depth >= 0) {
+        shown_header = HeaderFooterShown(text);
+        text = shown_header;
       }
-      if (hidden_depth == 0 && !run_hidden()) CS_RETURN_IF_ERROR(seen->Append(text));
+      CS_RETURN_IF_ERROR(node(text));
+      CS_RETURN_IF_ERROR(show(text));
+      continue;
+    }
+    if (type == XML_READER_TYPE_WHITESPACE || type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
+      // Inside a text element it is text; between elements, indentation.
+      const xmlChar* value = xmlTextReaderConstValue(reader.get());
+      if (value == nullptr) continue;
+      if (options.collapse_whitespace || (text_depth >= 0 && depth == text_depth + 1)) {
+        CS_RETURN_IF_ERROR(show(reinterpret_cast<const char*>(value)));
+      }
       continue;
     }
     if (type != XML_READER_TYPE_ELEMENT && type != XML_READER_TYPE_END_ELEMENT) continue;
     const xmlChar* local = xmlTextReaderConstLocalName(reader.get());
     const std::string_view name = local != nullptr ? reinterpret_cast<const char*>(local) : "";
-    const bool word = IsWordNamespace(xmlTextReaderConstNamespaceUri(reader.get()));
+    const xmlChar* uri = xmlTextReaderConstNamespaceUri(reader.get());
+    const bool word = IsWordNamespace(uri);
+    const bool compatibility = uri != nullptr && reinterpret_cast<const char*>(uri) == kMarkupCompatibility;
     const bool empty = type == XML_READER_TYPE_ELEMENT && xmlTextReaderIsEmptyElement(reader.get()) == 1;
     const bool hiding = word && (name == "instrText" || name == "delInstrText");
-    const bool aside = word && (name == "del" || name == "moveFrom" || name == "txbxContent");
+    const bool recorded_aside = word && (name == "del" || name == "moveFrom");
+    const bool aside = recorded_aside || (word && (name == "txbxContent" || name == "rt")) ||
+                       (options.spreadsheet && name == "rPh") || (compatibility && name == "Fallback");
     if (type == XML_READER_TYPE_ELEMENT) {
       // Every attribute's value (metadata), or the text-bearing ones:
       // alternative text, titles, WordArt.
       while (options.every_attribute && xmlTextReaderMoveToNextAttribute(reader.get()) == 1) {
         const xmlChar* v = xmlTextReaderConstValue(reader.get());
-        if (v == nullptr || *v == 0) continue;
-        CS_RETURN_IF_ERROR(nodes.Append(reinterpret_cast<const char*>(v)));
-        CS_RETURN_IF_ERROR(nodes.Append("\n"));
+        if (v != nullptr && *v != 0) CS_RETURN_IF_ERROR(node(reinterpret_cast<const char*>(v)));
       }
       if (options.every_attribute) xmlTextReaderMoveToElement(reader.get());
       for (const char* attribute : {"descr", "title", "string", "alt"}) {
         if (options.every_attribute) break;
         xmlChar* v = xmlTextReaderGetAttribute(reader.get(), reinterpret_cast<const xmlChar*>(attribute));
         if (v != nullptr) {
-          Status appended = nodes.Append(reinterpret_cast<const char*>(v));
+          Status appended = node(reinterpret_cast<const char*>(v));
           xmlFree(v);
           CS_RETURN_IF_ERROR(appended);
-          CS_RETURN_IF_ERROR(nodes.Append("\n"));
         }
       }
+      if (word && name == "listEntry") CS_RETURN_IF_ERROR(node(WordVal(reader.get())));  // a drop-down's choices
       if (word && name == "p" && !empty) paragraphs.emplace_back(depth, false);
-      if (word && name == "pStyle" && !paragraphs.empty()) {
-        paragraphs.back().second = WordStyles::Hides(styles.paragraph, WordVal(reader.get())).value_or(false);
+      if ((word || options.spreadsheet) && (name == "rPrChange" || name == "pPrChange") && !empty) ++change_depth;
+      // Former formatting (inside a change record) says nothing of what is shown.
+      if (word && change_depth == 0) {
+        if (name == "pStyle" && !paragraphs.empty()) {
+          paragraphs.back().second = WordStyles::Hides(styles.paragraph, WordVal(reader.get())).value_or(false);
+        }
+        if (name == "r" && !empty) runs.push_back(Run{depth, "", -1});
+        if (name == "rStyle" && !runs.empty()) runs.back().style = WordVal(reader.get());
+        if (name == "vanish" && !runs.empty()) runs.back().vanish = WordOn(reader.get()) ? 1 : 0;
       }
-      if (word && name == "r" && !empty) {
-        run_depth = depth;
-        run_style.clear();
-        run_vanish = -1;
+      if ((name == "t" || (word && name == "delText")) && !empty) text_depth = depth;
+      if (options.spreadsheet && !empty &&
+          (name == "oddHeader" || name == "evenHeader" || name == "firstHeader" || name == "oddFooter" ||
+           name == "evenFooter" || name == "firstFooter")) {
+        header_depth = depth;
       }
-      if (word && name == "rStyle" && run_depth >= 0) run_style = WordVal(reader.get());
-      if (word && name == "rPrChange" && !empty) ++change_depth;
-      if (word && name == "vanish" && change_depth == 0 && run_depth >= 0) run_vanish = WordOn(reader.get()) ? 1 : 0;
+      // What a reader sees of a symbol, a non-breaking hyphen, a tab.
+      if (word && name == "sym") {
+        xmlChar* code = xmlTextReaderGetAttributeNs(reader.get(), reinterpret_cast<const xmlChar*>("char"), uri);
+        const std::string hex = code != nullptr ? reinterpret_cast<const char*>(code) : "";
+        xmlFree(code);
+        CS_RETURN_IF_ERROR(show(SymbolCharacter(hex)));
+      }
+      if (word && name == "noBreakHyphen") CS_RETURN_IF_ERROR(show("-"));
       if (hiding && !empty) ++hidden_depth;
       if (aside && !empty && aside_depth < 0) {
         aside_depth = depth;
-        seen = &asides;
+        aside_recorded = recorded_aside;
       }
       if (!empty) continue;
     } else if (hiding) {
       if (hidden_depth > 0) --hidden_depth;
       continue;
-    } else if (word && name == "rPrChange") {
+    } else if ((word || options.spreadsheet) && (name == "rPrChange" || name == "pPrChange")) {
       if (change_depth > 0) --change_depth;
       continue;
-    } else if (word && name == "r" && depth == run_depth) {
-      run_depth = -1;
+    } else if (word && name == "r" && !runs.empty() && runs.back().depth == depth) {
+      runs.pop_back();
     } else if (word && name == "p" && !paragraphs.empty() && paragraphs.back().first == depth) {
       paragraphs.pop_back();
     } else if (depth == aside_depth) {
+      CS_RETURN_IF_ERROR(out.asides->Append("\n"));
       aside_depth = -1;
-      seen = &visible;
-      CS_RETURN_IF_ERROR(asides.Append("\n"));
+      aside_recorded = false;
       continue;
     }
+    const bool header_end = depth == header_depth;
+    if (depth == text_depth) text_depth = -1;
+    if (header_end) header_depth = -1;
     // An element ends (or is empty).
     const bool line = name == "p" || name == "tc" || name == "br" || name == "cr" ||
-                      (options.spreadsheet && (name == "c" || name == "si" || name == "v" || name == "f" || name == "is"));
+                      (options.spreadsheet && (name == "c" || name == "si" || name == "v" || name == "f" ||
+                                               name == "is" || name == "author" || name == "text" ||
+                                               name == "comment" || header_end));
     if (line) {
-      CS_RETURN_IF_ERROR(seen->Append("\n"));
-    } else if (name == "tab") {
-      CS_RETURN_IF_ERROR(seen->Append("\t"));
+      CS_RETURN_IF_ERROR(layout("\n"));
+    } else if (name == "tab" || name == "ptab") {
+      CS_RETURN_IF_ERROR(layout("\t"));
     }
   }
   if (rc != 0) return Unreadable("a part of the Office file is not well-formed XML");
@@ -321,7 +475,7 @@ Status XmlText(const std::string& xml, const XmlTextOptions& options, TextSink& 
 
 // XmlText for text that has no asides of its own: they join the reading.
 Status XmlText(const std::string& xml, const XmlTextOptions& options, TextSink& visible, TextSink& nodes) {
-  return XmlText(xml, options, visible, visible, nodes);
+  return XmlText(xml, options, XmlReadings{&visible, nullptr, &visible, &nodes});
 }
 
 // The text a PDF holds outside its pages (pdf_objects.h), into `sink`:
@@ -333,22 +487,42 @@ Status PdfObjectText(std::string_view bytes, int pages, const Limits& limits, Te
     CS_RETURN_IF_ERROR(sink.Append(value));
     CS_RETURN_IF_ERROR(sink.Append("\n"));
   }
+  XmlTextOptions xhtml_options;
+  xhtml_options.collapse_whitespace = true;
   for (const std::string& xhtml : found.rich_texts) {
     TextSink shown(limits.max_text_bytes), nodes(limits.max_text_bytes);
-    // Not well-formed (HTML entities): read as it is.
-    const bool parsed = XmlText(xhtml, XmlTextOptions{}, shown, nodes).ok();
-    for (const std::string& text : parsed ? std::vector<std::string>{shown.Take(), nodes.Take()}
-                                          : std::vector<std::string>{xhtml}) {
+    std::vector<std::string> texts;
+    if (XmlText(xhtml, xhtml_options, shown, nodes).ok()) {
+      texts = {shown.Take(), nodes.Take()};
+    } else {
+      // Not well-formed (HTML entities, unclosed tags): its tags dropped
+      // and its whitespace collapsed, as a viewer shows it.
+      std::string untagged;
+      bool in_tag = false;
+      for (char c : xhtml) {
+        if (c == '<') in_tag = true;
+        if (!in_tag) untagged.push_back(c);
+        if (c == '>') in_tag = false;
+      }
+      TextSink collapsed(limits.max_text_bytes);
+      CS_RETURN_IF_ERROR(AppendShown(collapsed, untagged));
+      texts = {collapsed.Take()};
+    }
+    for (const std::string& text : texts) {
       CS_RETURN_IF_ERROR(sink.Append(text));
       CS_RETURN_IF_ERROR(sink.Append("\n"));
     }
   }
   if (!found.xmp.empty()) {
-    TextSink as_seen(limits.max_text_bytes);  // every text node goes to `sink` already
-    // RDF writes values as attributes too (pdf:Keywords="…"): all are read.
+    // RDF writes values as attributes too (pdf:Keywords="…"): all are read,
+    // after the values as joined.
     XmlTextOptions every_attribute;
     every_attribute.every_attribute = true;
-    CS_RETURN_IF_ERROR(XmlText(found.xmp, every_attribute, as_seen, sink));
+    TextSink joined(limits.max_text_bytes), nodes(limits.max_text_bytes);
+    CS_RETURN_IF_ERROR(XmlText(found.xmp, every_attribute, joined, nodes));
+    CS_RETURN_IF_ERROR(sink.Append(joined.Take()));
+    CS_RETURN_IF_ERROR(sink.Append("\n"));
+    CS_RETURN_IF_ERROR(sink.Append(nodes.Take()));
   }
   return Status::Ok();
 }
@@ -385,7 +559,7 @@ Result<std::string> PdfText(std::string_view bytes, const Limits& limits) {
   if (text.find_first_not_of(" \t\r\n\f\v") == std::string::npos) {
     return FailedPrecondition("document_no_text", "the PDF holds no text (scanned pages are images)");
   }
-  CS_RETURN_IF_ERROR(sink.Append("\n\n"));
+  CS_RETURN_IF_ERROR(sink.Append(kReadingSeparator));
   CS_RETURN_IF_ERROR(PdfObjectText(bytes, pages, limits, sink));
   return text + sink.Take();
 }
@@ -456,6 +630,7 @@ Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
       [&](const std::string&, std::string& xml) { return ReadWordStyles(xml, styles); }));
   int64_t used = 0;
   TextSink visible(limits.max_text_bytes, &used);
+  TextSink recorded(limits.max_text_bytes, &used);
   TextSink asides(limits.max_text_bytes, &used);
   TextSink nodes(limits.max_text_bytes, &used);
   bool any = false;
@@ -464,9 +639,11 @@ Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
                                       XmlTextOptions options;
                                       options.spreadsheet = name.rfind("xl/", 0) == 0;
                                       options.styles = &styles;
-                                      CS_RETURN_IF_ERROR(XmlText(xml, options, visible, asides, nodes));
+                                      CS_RETURN_IF_ERROR(
+                                          XmlText(xml, options, XmlReadings{&visible, &recorded, &asides, &nodes}));
                                       // Nothing is glued across parts.
                                       CS_RETURN_IF_ERROR(visible.Append("\n"));
+                                      CS_RETURN_IF_ERROR(recorded.Append("\n"));
                                       if (name.rfind("word/", 0) == 0 || name.rfind("xl/", 0) == 0 ||
                                           name.rfind("ppt/", 0) == 0) {
                                         any = true;
@@ -475,9 +652,10 @@ Result<std::string> OoxmlText(std::string_view bytes, const Limits& limits) {
                                     }));
   // An Office file always has a body part: without one it is something else in a zip.
   if (!any) return Unreadable("the Office file has no document, workbook or presentation part");
-  // The readings, a blank line apart: what a reader sees, what it sees
-  // beside it, then every text apart.
-  return visible.Take() + "\n\n" + asides.Take() + "\n\n" + nodes.Take();
+  // The readings: what a reader sees, the same with recorded changes,
+  // what it sees beside it, then every text apart.
+  return visible.Take() + std::string(kReadingSeparator) + recorded.Take() + std::string(kReadingSeparator) +
+         asides.Take() + std::string(kReadingSeparator) + nodes.Take();
 }
 
 // What an OpenDocument part is. Its XML parts (content, styles with the
@@ -610,21 +788,6 @@ std::set<std::string> OdfHiddenStyles(const OdfStyleMap& automatic, const OdfSty
   return hidden;
 }
 
-// Appends `text` to a reading as ODF shows it: tabs and line ends are
-// spaces, and runs of spaces are one (a number typed with a line end in
-// the middle of it is one number on screen).
-Status AppendShown(TextSink& sink, std::string_view text) {
-  std::string shown;
-  shown.reserve(text.size());
-  char last = sink.Back();
-  for (char c : text) {
-    if (c == '\t' || c == '\r' || c == '\n') c = ' ';
-    if (c == ' ' && (last == ' ' || last == '\n' || last == '\0')) continue;
-    shown.push_back(c);
-    last = c;
-  }
-  return sink.Append(shown);
-}
 
 // An OpenDocument part, read as XmlText reads an Office one, three times:
 // - `visible`, the body as a reader sees it: spans, links and fields of a
@@ -692,17 +855,18 @@ Status OdfXmlText(const std::string& xml, const std::set<std::string>& hidden_st
       }
       if (attributes) xmlTextReaderMoveToElement(reader.get());
       const std::string style = attributes ? AttributeOf(reader.get(), "style-name", kOdfText) : "";
-      const bool hides = (!style.empty() && hidden_styles.count(style) > 0) ||
+      // A text style names a span or a field, never a paragraph or heading
+      // (whose paragraph style may share the name).
+      const bool hides = (!paragraph && !style.empty() && hidden_styles.count(style) > 0) ||
                          (attributes && AttributeOf(reader.get(), "display", kOdfText) == "none") ||
                          (text_ns && name == "hidden-text" && AttributeOf(reader.get(), "is-hidden", kOdfText) == "true");
       const bool aside = (text_ns && (name == "note" || name == "ruby-text" || name == "tracked-changes")) ||
                          (ns == kOdfOffice && name == "annotation") || ns == kOdfDraw ||
                          (ns == kOdfSvg && (name == "title" || name == "desc"));
-      if (empty) {
-        if (hiding.empty() && text_ns && (name == "s" || name == "tab")) CS_RETURN_IF_ERROR(AppendShown(*seen, " "));
-        if (hiding.empty() && text_ns && name == "line-break") CS_RETURN_IF_ERROR(seen->Append("\n"));
-        continue;
-      }
+      // Spaces, tabs and line breaks, whether written empty or not.
+      if (hiding.empty() && text_ns && (name == "s" || name == "tab")) CS_RETURN_IF_ERROR(AppendShown(*seen, " "));
+      if (hiding.empty() && text_ns && name == "line-break") CS_RETURN_IF_ERROR(seen->Append("\n"));
+      if (empty) continue;
       if (hides) hiding.push_back(depth);
       if (aside && aside_depth < 0) {
         aside_depth = depth;
@@ -769,7 +933,8 @@ Result<std::string> OdfText(std::string_view bytes, const Limits& limits) {
     const std::set<std::string> hidden = OdfHiddenStyles(automatic[part.first], common[directory(part.first)]);
     CS_RETURN_IF_ERROR(OdfXmlText(part.second, hidden, visible, asides, nodes));
   }
-  return visible.Take() + "\n\n" + asides.Take() + "\n\n" + nodes.Take();
+  return visible.Take() + std::string(kReadingSeparator) + asides.Take() + std::string(kReadingSeparator) +
+         nodes.Take();
 }
 
 }  // namespace

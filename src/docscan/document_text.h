@@ -41,9 +41,10 @@ struct Limits {
 // "document_too_large" (a limit above), "document_unsupported".
 Result<std::string> ExtractText(Format format, std::string_view bytes, const Limits& limits = {});
 
-// Runs each reader once on a tiny document, so that what they open files
-// for (character set converters, poppler's tables, time zone data) is
-// loaded: the child forbids every file afterwards.
+// Runs the PDF reader once on a tiny document and keeps one document
+// open, so that poppler's tables are loaded and stay loaded, and loads the
+// time zone data: the child forbids every file afterwards (but poppler's
+// character maps).
 void WarmUpReaders();
 
 struct IsolationOptions {

@@ -123,6 +123,22 @@ std::string Odt(const std::string& body_xml, const std::string& styles_xml = "",
   return MakeZip(parts);
 }
 
+// The readings of an extracted text, in order (see document_text.cc).
+std::vector<std::string> Readings(const std::string& text) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (true) {
+    const size_t at = text.find("\n\f\n", from);
+    out.push_back(text.substr(from, at == std::string::npos ? std::string::npos : at - from));
+    if (at == std::string::npos) return out;
+    from = at + 3;
+  }
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
 std::string Docx(const std::string& body_xml) {
   return MakeZip({{"[Content_Types].xml", "<Types/>"},
                   {"word/styles.xml", "<w:styles xmlns:w=\"w\"/>"},
@@ -220,8 +236,11 @@ TEST(DocumentTextTest, HiddenDeletedAndFieldTextIsLeftOutAndPartNamesDoNotMatter
   // What a reader sees: the first lines.
   EXPECT_EQ(text->rfind("4111 1111 1111 1111 shown\n 5555 4444\n", 0), 0u) << *text;
   // Beside it, each joined: the deleted text and the text box.
-  EXPECT_NE(text->find("\ny\n"), std::string::npos) << *text;
-  EXPECT_NE(text->find("\nBox\n"), std::string::npos) << *text;
+  const std::vector<std::string> readings = Readings(*text);
+  ASSERT_EQ(readings.size(), 4u) << *text;
+  EXPECT_TRUE(Contains(readings[2], "y\n")) << readings[2];
+  EXPECT_TRUE(Contains(readings[2], "Box\n")) << readings[2];
+  EXPECT_FALSE(Contains(readings[0], "Box")) << readings[0];
   // Hidden, deleted and field text still travels in the file: it is read
   // too, each node on its own line, where nothing can be glued to it.
   EXPECT_NE(text->find("\nx\n4111 1111 1111 1111\ny\nPAGE\ng\nBox\n shown\n5555 5555\nq\n"), std::string::npos)
@@ -415,14 +434,25 @@ TEST(DocumentTextTest, AnOpenDocumentsTextIsReadAsWordsIs) {
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   EXPECT_EQ(text->rfind("Card: 4111 1111 1111 1111\nVisa 4000 0566 5566 5556 and more\nTom & Jerry\n", 0), 0u)
       << *text;
-  for (const char* aside : {"\nIBAN DE89 3704 0044 0532 0130 00\n", "\nAnn\nCheck\n", "Logo\n",
-                            "\nOld 5555 5555 5555 4444\n"}) {
-    EXPECT_NE(text->find(aside), std::string::npos) << aside << " in " << *text;
+  const std::vector<std::string> readings = Readings(*text);
+  ASSERT_EQ(readings.size(), 3u) << *text;
+  for (const char* aside : {"IBAN DE89 3704 0044 0532 0130 00\n", "Ann\nCheck\n", "Logo\n",
+                            "Old 5555 5555 5555 4444\n"}) {
+    EXPECT_TRUE(Contains(readings[1], aside)) << aside << " in " << readings[1];
   }
   // Every text node and text attribute apart, hidden or not.
   for (const char* node : {"\nx\n", "\ny\n", "\nv\n", "\n1\n"}) {
     EXPECT_NE(text->find(node), std::string::npos) << node << " in " << *text;
   }
+  // Spaces and tabs written as non-empty elements are spaces too; a text
+  // style named like a paragraph's style does not hide the paragraph.
+  Result<std::string> spaced = ExtractText(
+      Format::kOpenDocument,
+      Odt("<text:p text:style-name=\"P1\">Ref<text:tab></text:tab>4111<text:s></text:s>1111 1111 1111</text:p>",
+          "<style:style style:name=\"P1\" style:family=\"text\"><style:text-properties text:display=\"none\"/>"
+          "</style:style>"));
+  ASSERT_TRUE(spaced.ok()) << spaced.status().ToString();
+  EXPECT_EQ(spaced->rfind("Ref 4111 1111 1111 1111\n", 0), 0u) << *spaced;
   // Hidden text shown (is-hidden false) is part of the number a reader sees.
   Result<std::string> shown = ExtractText(
       Format::kOpenDocument,
@@ -447,6 +477,72 @@ TEST(DocumentTextTest, AnOpenDocumentsTextIsReadAsWordsIs) {
                 .status()
                 .machine_code(),
             "document_unsupported");
+}
+
+// covers: CHAN-04
+// Markup a reader never sees cannot split a number or glue a letter to it:
+// indentation between runs, a deletion recorded in the middle of a number,
+// alternative content, text boxes and ruby inside runs, former formatting,
+// symbols and non-breaking hyphens, Excel's header codes.
+TEST(DocumentTextTest, OfficeMarkupDoesNotSplitOrGlueANumber) {
+  const std::string w = "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"";
+  const std::string docx = MakeZip(
+      {{"word/document.xml",
+        "<w:document " + w + " xmlns:mc=\"http://schemas.openxmlformats.org/markup-compatibility/2006\"><w:body>\n"
+        // Pretty-printed: the indentation between runs is not text.
+        "<w:p>\n  <w:r>\n    <w:t xml:space=\"preserve\">A 4111 1111 </w:t>\n  </w:r>\n"
+        "  <w:r>\n    <w:t>1111 1111</w:t>\n  </w:r>\n</w:p>\n"
+        // Half of the number inside a recorded deletion.
+        "<w:p><w:r><w:t xml:space=\"preserve\">B 5555 5555 </w:t></w:r><w:del w:id=\"1\" w:author=\"a\"><w:r>"
+        "<w:delText>5555 4444</w:delText></w:r></w:del></w:p>"
+        // Alternative content: the choice is shown, the fallback is not.
+        "<w:p><w:r><w:t xml:space=\"preserve\">C 4000 0566 5566 </w:t><mc:AlternateContent><mc:Choice Requires=\"w14\">"
+        "<w:t>5556</w:t></mc:Choice><mc:Fallback><w:t>Z</w:t></mc:Fallback></mc:AlternateContent></w:r></w:p>"
+        // A hidden run holding a text box: the rest of the run stays hidden.
+        "<w:p><w:r><w:t xml:space=\"preserve\">D 4111 1111 1111 </w:t></w:r><w:r><w:rPr><w:vanish/></w:rPr><w:pict>"
+        "<w:txbxContent><w:p><w:r><w:t>Box</w:t></w:r></w:p></w:txbxContent></w:pict><w:t>x</w:t></w:r>"
+        "<w:r><w:t>1111</w:t></w:r></w:p>"
+        // Ruby text is beside its base, not inside the number.
+        "<w:p><w:r><w:t xml:space=\"preserve\">E 4111 1111 1111 </w:t></w:r><w:r><w:ruby><w:rt><w:r><w:t>a</w:t></w:r>"
+        "</w:rt><w:rubyBase><w:r><w:t>1111</w:t></w:r></w:rubyBase></w:ruby></w:r></w:p>"
+        // Former formatting hid the run; today it is shown.
+        "<w:p><w:r><w:t xml:space=\"preserve\">F 4111 1111 </w:t></w:r><w:r><w:rPr><w:rPrChange w:id=\"2\"><w:rPr>"
+        "<w:rStyle w:val=\"Ghost\"/><w:vanish/></w:rPr></w:rPrChange></w:rPr><w:t>1111</w:t></w:r>"
+        "<w:r><w:t xml:space=\"preserve\"> 1111</w:t></w:r></w:p>"
+        // A digit drawn as a symbol, a non-breaking hyphen.
+        "<w:p><w:r><w:t>G 4111 1111 1111 111</w:t><w:sym w:font=\"Symbol\" w:char=\"F031\"/></w:r></w:p>"
+        "<w:p><w:r><w:t>H 4111-1111</w:t><w:noBreakHyphen/><w:t>1111-1111</w:t></w:r></w:p>"
+        "</w:body></w:document>"},
+       {"word/styles.xml", "<w:styles " + w + "><w:style w:type=\"character\" w:styleId=\"Ghost\"><w:rPr>"
+                           "<w:vanish/></w:rPr></w:style></w:styles>"}});
+  Result<std::string> text = ExtractText(Format::kOoxml, docx);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  const std::vector<std::string> readings = Readings(*text);
+  ASSERT_EQ(readings.size(), 4u) << *text;
+  const std::string& visible = readings[0];
+  EXPECT_EQ(visible.rfind("A 4111 1111 1111 1111\n", 0), 0u) << visible;
+  EXPECT_TRUE(Contains(readings[1], "\nB 5555 5555 5555 4444\n")) << readings[1];  // as recorded
+  EXPECT_TRUE(Contains(visible, "\nC 4000 0566 5566 5556\n")) << visible;
+  EXPECT_TRUE(Contains(visible, "\nD 4111 1111 1111 1111\n")) << visible;
+  EXPECT_TRUE(Contains(visible, "\nE 4111 1111 1111 1111\n")) << visible;
+  EXPECT_TRUE(Contains(visible, "\nF 4111 1111 1111 1111\n")) << visible;
+  EXPECT_TRUE(Contains(visible, "\nG 4111 1111 1111 1111\n")) << visible;
+  EXPECT_TRUE(Contains(visible, "\nH 4111-1111-1111-1111\n")) << visible;
+  EXPECT_TRUE(Contains(readings[2], "Z\n")) << readings[2];
+  EXPECT_TRUE(Contains(readings[2], "a\n")) << readings[2];
+  // Excel: a number typed in a header's centre section is not glued to
+  // its section code; comments' authors end their line.
+  const std::string xlsx = MakeZip(
+      {{"xl/worksheets/sheet1.xml",
+        "<worksheet><headerFooter><oddHeader>&amp;L&amp;\"Arial,Bold\"Ref&amp;C4111 1111 1111 1111&amp;R&amp;P"
+        "</oddHeader></headerFooter></worksheet>"},
+       {"xl/comments1.xml", "<comments><authors><author>John</author></authors><commentList><comment><text><r>"
+                            "<t xml:space=\"preserve\">5555 5555 </t></r><r><t>5555 4444</t></r></text></comment>"
+                            "</commentList></comments>"}});
+  Result<std::string> sheet = ExtractText(Format::kOoxml, xlsx);
+  ASSERT_TRUE(sheet.ok()) << sheet.status().ToString();
+  EXPECT_TRUE(Contains(Readings(*sheet)[0], "\n4111 1111 1111 1111\n")) << *sheet;
+  EXPECT_TRUE(Contains(Readings(*sheet)[0], "John\n5555 5555 5555 4444\n")) << *sheet;
 }
 
 // covers: CHAN-04

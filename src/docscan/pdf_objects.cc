@@ -147,7 +147,9 @@ Result<PdfObjectTexts> ReadPdfObjects(std::string_view bytes, int pages, int64_t
       }
     }
     // Form fields the catalog lists, and their kids: a field without a
-    // widget on a page still holds a value a program reads.
+    // widget on a page still holds a value a program reads. A walk of its
+    // own: a parent read above for its widget still has kids to visit.
+    seen.clear();
     std::vector<QPDFObjectHandle> pending;
     QPDFObjectHandle form = root.getKey("/AcroForm");
     if (form.isDictionary() && form.hasKey("/XFA")) return refuse("an XFA form");
