@@ -99,6 +99,30 @@ bool IsWordNamespace(const xmlChar* uri) {
          u == "http://purl.oclc.org/ooxml/wordprocessingml/main";
 }
 
+using XmlReader = std::unique_ptr<xmlTextReader, void (*)(xmlTextReaderPtr)>;
+
+Result<XmlReader> OpenXml(const std::string& xml) {
+  // No network, no DTD loading, entities not substituted (XXE).
+  XmlReader reader(xmlReaderForMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
+                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
+                   xmlFreeTextReader);
+  if (reader == nullptr) return Unreadable("a part of the document cannot be read");
+  return reader;
+}
+
+// Reads the next node of `reader`: false at the end. Not well-formed XML is
+// unreadable; a document type declaration (entities that could read local
+// files or expand without end) is refused: no Office or OpenDocument part has one.
+Result<bool> NextXmlNode(xmlTextReaderPtr reader) {
+  const int rc = xmlTextReaderRead(reader);
+  if (rc == 0) return false;
+  if (rc < 0) return Unreadable("a part of the document is not well-formed XML");
+  if (xmlTextReaderNodeType(reader) == XML_READER_TYPE_DOCUMENT_TYPE) {
+    return FailedPrecondition("document_unsupported", "a part of the document declares a document type");
+  }
+  return true;
+}
+
 // Word's styles that may hide a run's text ("vanish"), by kind: a run in
 // a hiding character style, or in a paragraph whose style hides its runs,
 // is hidden unless the run says otherwise; styles inherit (w:basedOn).
@@ -141,19 +165,13 @@ std::string WordVal(xmlTextReaderPtr reader) {
 
 // The styles of a styles part (word/styles.xml).
 Status ReadWordStyles(const std::string& xml, WordStyles& styles) {
-  std::unique_ptr<xmlTextReader, void (*)(xmlTextReaderPtr)> reader(
-      xmlReaderForMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
-                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
-      xmlFreeTextReader);
-  if (reader == nullptr) return Unreadable("a part of the Office file cannot be read");
+  CS_ASSIGN_OR_RETURN(XmlReader reader, OpenXml(xml));
   WordStyle* style = nullptr;
   int style_depth = -1;
-  int rc = 0;
-  while ((rc = xmlTextReaderRead(reader.get())) == 1) {
+  while (true) {
+    CS_ASSIGN_OR_RETURN(const bool more, NextXmlNode(reader.get()));
+    if (!more) break;
     const int type = xmlTextReaderNodeType(reader.get());
-    if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
-      return FailedPrecondition("document_unsupported", "a part of the Office file declares a document type");
-    }
     const int depth = xmlTextReaderDepth(reader.get());
     if (type == XML_READER_TYPE_END_ELEMENT && depth == style_depth) style = nullptr, style_depth = -1;
     if (type != XML_READER_TYPE_ELEMENT || !IsWordNamespace(xmlTextReaderConstNamespaceUri(reader.get()))) continue;
@@ -177,7 +195,6 @@ Status ReadWordStyles(const std::string& xml, WordStyles& styles) {
       style->hides = WordOn(reader.get());
     }
   }
-  if (rc != 0) return Unreadable("a part of the Office file is not well-formed XML");
   return Status::Ok();
 }
 
@@ -290,12 +307,7 @@ std::string SymbolCharacter(const std::string& hex) {
 //   value instead.
 // The scanner reads them all; a document type declaration is refused.
 Status XmlText(const std::string& xml, const XmlTextOptions& options, const XmlReadings& out) {
-  // No network, no DTD loading, entities not substituted (XXE).
-  std::unique_ptr<xmlTextReader, void (*)(xmlTextReaderPtr)> reader(
-      xmlReaderForMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
-                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
-      xmlFreeTextReader);
-  if (reader == nullptr) return Unreadable("a part of the Office file cannot be read");
+  CS_ASSIGN_OR_RETURN(XmlReader reader, OpenXml(xml));
   const WordStyles no_styles;
   const WordStyles& styles = options.styles != nullptr ? *options.styles : no_styles;
   int hidden_depth = 0;          // inside a field code
@@ -350,13 +362,11 @@ Status XmlText(const std::string& xml, const XmlTextOptions& options, const XmlR
     CS_RETURN_IF_ERROR(out.nodes->Append(text));
     return out.nodes->Append("\n");
   };
-  int rc = 0;
-  while ((rc = xmlTextReaderRead(reader.get())) == 1) {
+  while (true) {
+    CS_ASSIGN_OR_RETURN(const bool more, NextXmlNode(reader.get()));
+    if (!more) break;
     const int type = xmlTextReaderNodeType(reader.get());
     const int depth = xmlTextReaderDepth(reader.get());
-    if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
-      return FailedPrecondition("document_unsupported", "a part of the Office file declares a document type");
-    }
     if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA) {
       const xmlChar* value = xmlTextReaderConstValue(reader.get());
       if (value == nullptr) continue;
@@ -469,7 +479,6 @@ Status XmlText(const std::string& xml, const XmlTextOptions& options, const XmlR
       CS_RETURN_IF_ERROR(layout("\t"));
     }
   }
-  if (rc != 0) return Unreadable("a part of the Office file is not well-formed XML");
   return Status::Ok();
 }
 
@@ -701,16 +710,6 @@ std::string AttributeOf(xmlTextReaderPtr reader, const char* name, std::string_v
   return out;
 }
 
-using XmlReader = std::unique_ptr<xmlTextReader, void (*)(xmlTextReaderPtr)>;
-
-Result<XmlReader> OpenXml(const std::string& xml) {
-  // No network, no DTD loading, entities not substituted (XXE).
-  XmlReader reader(xmlReaderForMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
-                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
-                   xmlFreeTextReader);
-  if (reader == nullptr) return Unreadable("a part of the document cannot be read");
-  return reader;
-}
 
 // A text style ("style:family" text) of an OpenDocument part: whether it
 // shows its text, when it says so, and the style it inherits from.
@@ -727,13 +726,11 @@ Status OdfTextStyles(const std::string& xml, OdfStyleMap& automatic, OdfStyleMap
   OdfStyleMap* scope = nullptr;      // inside office:automatic-styles or office:styles
   OdfTextStyle* style = nullptr;     // the text style being read
   int scope_depth = -1, style_depth = -1;
-  int rc = 0;
-  while ((rc = xmlTextReaderRead(reader.get())) == 1) {
+  while (true) {
+    CS_ASSIGN_OR_RETURN(const bool more, NextXmlNode(reader.get()));
+    if (!more) break;
     const int type = xmlTextReaderNodeType(reader.get());
     const int depth = xmlTextReaderDepth(reader.get());
-    if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
-      return FailedPrecondition("document_unsupported", "a part of the document declares a document type");
-    }
     if (type == XML_READER_TYPE_END_ELEMENT) {
       if (depth == style_depth) style = nullptr, style_depth = -1;
       if (depth == scope_depth) scope = nullptr, scope_depth = -1;
@@ -759,7 +756,6 @@ Status OdfTextStyles(const std::string& xml, OdfStyleMap& automatic, OdfStyleMap
       if (display == "condition") style->hides = AttributeOf(reader.get(), "condition", kOdfText) == "none";
     }
   }
-  if (rc != 0) return Unreadable("a part of the document is not well-formed XML");
   return Status::Ok();
 }
 
@@ -811,13 +807,11 @@ Status OdfXmlText(const std::string& xml, const std::set<std::string>& hidden_st
   int aside_depth = -1;     // inside an aside entered at this depth
   int paragraph_depth = 0;  // inside this many text:p or text:h
   TextSink* seen = &visible;
-  int rc = 0;
-  while ((rc = xmlTextReaderRead(reader.get())) == 1) {
+  while (true) {
+    CS_ASSIGN_OR_RETURN(const bool more, NextXmlNode(reader.get()));
+    if (!more) break;
     const int type = xmlTextReaderNodeType(reader.get());
     const int depth = xmlTextReaderDepth(reader.get());
-    if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
-      return FailedPrecondition("document_unsupported", "a part of the document declares a document type");
-    }
     if (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA) {
       const xmlChar* value = xmlTextReaderConstValue(reader.get());
       if (value == nullptr) continue;
@@ -888,7 +882,6 @@ Status OdfXmlText(const std::string& xml, const std::set<std::string>& hidden_st
       CS_RETURN_IF_ERROR(asides.Append("\n"));
     }
   }
-  if (rc != 0) return Unreadable("a part of the document is not well-formed XML");
   // Nothing is glued across parts.
   CS_RETURN_IF_ERROR(visible.Append("\n"));
   return Status::Ok();
