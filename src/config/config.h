@@ -102,6 +102,7 @@ struct MessagingConfig {
   int64_t signature_alert_per_minute = 0;  // messaging.signature_alert_per_minute
   int64_t forward_body_ttl_seconds = 0;   // messaging.forward_body_ttl_seconds
   bool refuse_unscannable_documents = true;  // messaging.unscannable_documents == "refuse"
+  bool ocr_images = true;                    // messaging.ocr_images
 };
 
 struct Config {

@@ -193,6 +193,13 @@ const std::vector<KeySpec>& Table() {
        "`deliver`: it passes unscanned, audited as such. Readable documents (PDF, Office Open XML, text) are "
        "always scanned.",
        [](Config& c, const RawValue& v) { c.messaging.refuse_unscannable_documents = S(v) == "refuse"; }},
+      {"messaging.ocr_images", KeyType::kBool, "true", 0, 0, {},
+       "Whether the text of pictures (JPEG, PNG, WebP) uploaded or received is recognised (Tesseract, English "
+       "model) and scanned like a document's (CHAN-04): a photo of a card or a screenshot of a statement is then "
+       "refused or withheld by the content policy. Scanned PDFs (pages without text) are always recognised, up "
+       "to 8 pages. About a second of CPU per picture, in the sandboxed reader; a picture whose text cannot be "
+       "read passes, audited as unscanned.",
+       [](Config& c, const RawValue& v) { c.messaging.ocr_images = B(v); }},
       {"messaging.inbound_body_seconds", KeyType::kInt, "300", 120, 31536000, {},
        "How long the sealed body of an inbound message is kept once received (MIN-01: no conversation history "
        "by default). Forwarding works from its own copy; the body is needed only to catch a card number split "

@@ -8,9 +8,13 @@
 #include <libxml/xmlreader.h>
 #include <poppler/cpp/poppler-document.h>
 #include <poppler/cpp/poppler-global.h>
+#include <poppler/cpp/poppler-image.h>
+#include <poppler/cpp/poppler-page-renderer.h>
 #include <poppler/cpp/poppler-page.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <ctime>
 #include <exception>
 #include <memory>
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "docscan/ocr.h"
 #include "docscan/pdf_objects.h"
 
 namespace cs::docscan {
@@ -542,6 +547,57 @@ void QuietPoppler() {
   std::call_once(quiet, [] { poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr); });
 }
 
+// Recognised text, then the same with the spaces between digits removed:
+// recognition often loses or adds the space between two digit groups
+// ("4111 111111111111"), which the scanner would not take for a card
+// number; with the groups run together, the check digit decides.
+std::string WithDigitsJoined(const std::string& recognised) {
+  std::string joined;
+  joined.reserve(recognised.size());
+  for (size_t i = 0; i < recognised.size(); ++i) {
+    const char c = recognised[i];
+    if (c == ' ' && !joined.empty() && std::isdigit(static_cast<unsigned char>(joined.back())) &&
+        i + 1 < recognised.size() && std::isdigit(static_cast<unsigned char>(recognised[i + 1]))) {
+      continue;
+    }
+    joined.push_back(c);
+  }
+  return recognised + std::string(kReadingSeparator) + joined;
+}
+
+// The text recognised in each page of a scanned PDF, rendered at 300 dpi
+// (less for pages too large to render within the pixel limit).
+Result<std::string> RecognizePages(const poppler::document& doc, const Limits& limits, TextSink& sink) {
+  const int pages = doc.pages();
+  if (pages > limits.max_ocr_pages) {
+    return TooLarge("the PDF is scanned and has more than " + std::to_string(limits.max_ocr_pages) +
+                    " pages to recognise");
+  }
+  poppler::page_renderer renderer;
+  for (int i = 0; i < pages; ++i) {
+    std::unique_ptr<poppler::page> page(doc.create_page(i));
+    if (page == nullptr) return Unreadable("a page of the PDF cannot be read");
+    const poppler::rectf box = page->page_rect();
+    double dpi = 300;
+    const double points = std::max(1.0, box.width()) * std::max(1.0, box.height());
+    const double pixels_at_300 = points / (72.0 * 72.0) * dpi * dpi;
+    if (pixels_at_300 > static_cast<double>(limits.max_image_pixels)) {
+      dpi *= std::sqrt(static_cast<double>(limits.max_image_pixels) / pixels_at_300);
+    }
+    if (dpi < 50) return TooLarge("a page of the PDF is too large to recognise");
+    poppler::image picture = renderer.render_page(page.get(), dpi, dpi);
+    if (!picture.is_valid() || picture.format() != poppler::image::format_argb32) {
+      return Unreadable("a page of the PDF cannot be rendered");
+    }
+    CS_ASSIGN_OR_RETURN(std::string recognised,
+                        RecognizePixels(reinterpret_cast<const unsigned char*>(picture.const_data()), picture.width(),
+                                        picture.height(), picture.bytes_per_row(), static_cast<int>(dpi)));
+    CS_RETURN_IF_ERROR(sink.Append(WithDigitsJoined(recognised)));
+    CS_RETURN_IF_ERROR(sink.Append("\n"));
+  }
+  return sink.Take();
+}
+
 Result<std::string> PdfText(std::string_view bytes, const Limits& limits) {
   QuietPoppler();
   if (bytes.size() > static_cast<size_t>(INT32_MAX)) return TooLarge("the PDF is too large");
@@ -562,11 +618,14 @@ Result<std::string> PdfText(std::string_view bytes, const Limits& limits) {
     CS_RETURN_IF_ERROR(sink.Append(std::string_view(utf8.data(), utf8.size())));
     CS_RETURN_IF_ERROR(sink.Append("\n"));
   }
-  // Scanned pages are images: nothing was read, so nothing was checked,
-  // whatever the comments or form fields hold.
   std::string text = sink.Take();
   if (text.find_first_not_of(" \t\r\n\f\v") == std::string::npos) {
-    return FailedPrecondition("document_no_text", "the PDF holds no text (scanned pages are images)");
+    // Scanned pages are pictures: their text is recognised, or nothing
+    // would be checked, whatever the comments or form fields hold.
+    CS_ASSIGN_OR_RETURN(text, RecognizePages(*doc, limits, sink));
+    if (text.find_first_not_of(" \t\r\n\f\v") == std::string::npos) {
+      return FailedPrecondition("document_no_text", "the PDF holds no text, and none was recognised in its pages");
+    }
   }
   CS_RETURN_IF_ERROR(sink.Append(kReadingSeparator));
   CS_RETURN_IF_ERROR(PdfObjectText(bytes, pages, limits, sink));
@@ -935,6 +994,7 @@ Result<std::string> OdfText(std::string_view bytes, const Limits& limits) {
 void WarmUpReaders() {
   QuietPoppler();
   tzset();
+  WarmUpOcr();  // its model is a file; without it, recognition reports itself unavailable
   xmlInitParser();
   const std::string content = "BT /F1 12 Tf 72 700 Td (warm) Tj ET";
   const std::string pdf = "%PDF-1.4\n1 0 obj <</Type/Catalog/Pages 2 0 R>> endobj\n"
@@ -955,6 +1015,7 @@ Format FormatOf(std::string_view mime_type) {
   // Any text (CSV, HTML, calendar files…): what the scanner needs is there as it is.
   if (mime_type.substr(0, 5) == "text/") return Format::kPlainText;
   if (mime_type == "application/pdf") return Format::kPdf;
+  if (mime_type == "image/jpeg" || mime_type == "image/png" || mime_type == "image/webp") return Format::kImage;
   if (mime_type.substr(0, 46) == "application/vnd.openxmlformats-officedocument.") return Format::kOoxml;
   // Text, spreadsheet, presentation and their templates (and the flat,
   // single-XML variants, which are not zips and so come back unreadable).
@@ -976,6 +1037,13 @@ Result<std::string> ExtractText(Format format, std::string_view bytes, const Lim
     case Format::kPdf: return PdfText(bytes, limits);
     case Format::kOoxml: return OoxmlText(bytes, limits);
     case Format::kOpenDocument: return OdfText(bytes, limits);
+    case Format::kImage: {
+      CS_ASSIGN_OR_RETURN(std::string recognised, RecognizeEncodedImage(bytes, limits.max_image_pixels));
+      const std::string both = WithDigitsJoined(recognised);
+      TextSink sink(limits.max_text_bytes);
+      CS_RETURN_IF_ERROR(sink.Append(both));
+      return sink.Take();
+    }
     case Format::kUnsupported: break;
   }
   return FailedPrecondition("document_unsupported", "documents of this type cannot be scanned");

@@ -22,10 +22,12 @@
 
 namespace cs::docscan {
 
-enum class Format { kUnsupported, kPlainText, kPdf, kOoxml, kOpenDocument };
+enum class Format { kUnsupported, kPlainText, kPdf, kOoxml, kOpenDocument, kImage };
 
 // The format a WhatsApp document type is parsed as. Legacy Office files
 // (OLE2: .doc, .xls, .ppt) are kUnsupported: nothing reads them here.
+// Pictures WhatsApp sends (JPEG, PNG, WebP stickers) are kImage: their
+// text is recognised (OCR).
 Format FormatOf(std::string_view mime_type);
 
 struct Limits {
@@ -33,6 +35,8 @@ struct Limits {
   int64_t max_part_bytes = 64 << 20;    // one uncompressed part of an Office file (zip bombs)
   int64_t max_parts = 4000;             // parts of an Office file
   int64_t max_pages = 5000;             // PDF pages
+  int64_t max_ocr_pages = 8;            // pages of a scanned PDF recognised (about 1 s of CPU each)
+  int64_t max_image_pixels = 40'000'000;  // a picture, or a page rendered for recognition
 };
 
 // Extracts the text of `bytes`, in this process. Errors (all
@@ -42,9 +46,9 @@ struct Limits {
 Result<std::string> ExtractText(Format format, std::string_view bytes, const Limits& limits = {});
 
 // Runs the PDF reader once on a tiny document and keeps one document
-// open, so that poppler's tables are loaded and stay loaded, and loads the
-// time zone data: the child forbids every file afterwards (but poppler's
-// character maps).
+// open, so that poppler's tables are loaded and stay loaded, loads the
+// text recognition model and the time zone data: the child forbids every
+// file afterwards (but poppler's character maps).
 void WarmUpReaders();
 
 struct IsolationOptions {

@@ -328,8 +328,11 @@ Result<std::string> ExtractTextIsolated(std::string_view mime_type, std::string_
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  // No environment: the master key and every other secret stay with the parent.
-  char* envp[] = {nullptr};
+  // No environment: the master key and every other secret stay with the
+  // parent. One setting: text recognition uses OpenMP, whose worker threads
+  // the sandbox refuses; it runs on the calling thread instead.
+  char omp_threads[] = "OMP_THREAD_LIMIT=1";
+  char* envp[] = {omp_threads, nullptr};
   pid_t pid = 0;
   const int spawned = posix_spawn(&pid, options.executable.c_str(), &actions, &attr, argv.data(), envp);
   posix_spawn_file_actions_destroy(&actions);

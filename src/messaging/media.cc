@@ -140,7 +140,7 @@ Status MediaService::Audit(const AuditActor& actor, const std::string& tenant_id
 
 Result<MediaService::DocumentVerdict> MediaService::ScanDocument(const std::string& tenant_id,
                                                                  const std::string& mime_type, std::string_view bytes,
-                                                                 scan::Direction direction) {
+                                                                 scan::Direction direction, bool picture) {
   DocumentVerdict verdict;
   if (content_ == nullptr) return verdict;
   Result<std::string> text = options_.document_text
@@ -153,7 +153,7 @@ Result<MediaService::DocumentVerdict> MediaService::ScanDocument(const std::stri
     if (code.rfind("document_", 0) != 0) return text.status();  // the extractor itself failed: retry later
     details.Key("scanned").Bool(false).Key("reason").String(code);
     verdict.details = details.EndObject().Take();
-    if (options_.refuse_unscannable_documents) {
+    if (options_.refuse_unscannable_documents && !picture) {
       verdict.stopped = FailedPrecondition(
           "media_unscannable", "the document cannot be scanned for sensitive data (" + code +
                                    "): send it as PDF, Word, Excel, PowerPoint or plain text, without a password");
@@ -164,6 +164,7 @@ Result<MediaService::DocumentVerdict> MediaService::ScanDocument(const std::stri
   std::vector<scan::Finding> found = content_->scanner().Scan(*text);
   scan::Decision d = scan::Decide(policy, direction, *text, std::move(found));
   details.Key("scanned").Bool(true);
+  if (picture) details.Key("recognised").Bool(true);
   // A document may hold thousands of findings (a mailing list): the audit
   // entry keeps the first ones and the count, not megabytes.
   constexpr size_t kFindingsKept = 50;
@@ -188,16 +189,17 @@ Result<MediaService::DocumentVerdict> MediaService::ScanDocument(const std::stri
     }
   }
   if (!stopped) return verdict;
+  const std::string what = picture ? "picture" : "document";
   if (direction == scan::Direction::kInbound) {
-    verdict.stopped = FailedPrecondition("media_quarantined", "the document holds data the content policy does not "
-                                                              "let through (" + summary + "); it was not delivered");
+    verdict.stopped = FailedPrecondition("media_quarantined", "the " + what + " holds data the content policy does "
+                                                              "not let through (" + summary + "); it was not delivered");
   } else if (!beyond_health) {
     verdict.stopped = InvalidArgument("channel_not_permitted_for_phi",
                                       "this tenant does not send health information over WhatsApp (" + summary +
-                                          " in the document): link to the secure portal instead");
+                                          " in the " + what + "): link to the secure portal instead");
   } else {
-    verdict.stopped = InvalidArgument("sensitive_identifier", "the document contains data that must not be sent over "
-                                                              "WhatsApp (" + summary + "); documents cannot be masked");
+    verdict.stopped = InvalidArgument("sensitive_identifier", "the " + what + " contains data that must not be sent "
+                                                              "over WhatsApp (" + summary + "); files cannot be masked");
   }
   return verdict;
 }
@@ -215,9 +217,11 @@ Result<MediaAnswer> MediaService::Upload(const AuditActor& actor, const std::str
   CallSlot slot(in_flight_, options_.max_concurrent);
   if (!slot.ok()) return Unavailable("media_busy", "too many media transfers at once; retry shortly");
   std::string scan_details;
-  if (kind == "document") {
+  const bool picture = (kind == "image" || kind == "sticker") && options_.ocr_images;
+  if (kind == "document" || picture) {
     // CHAN-04: before anything leaves; a refusal is on the record, with what was found (never the values).
-    CS_ASSIGN_OR_RETURN(DocumentVerdict verdict, ScanDocument(tenant_id, mime, upload.bytes, scan::Direction::kOutbound));
+    CS_ASSIGN_OR_RETURN(DocumentVerdict verdict,
+                        ScanDocument(tenant_id, mime, upload.bytes, scan::Direction::kOutbound, picture));
     if (!verdict.stopped.ok()) {
       CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.upload", "-", verdict.stopped.machine_code(), verdict.details));
       return verdict.stopped;
@@ -383,8 +387,12 @@ Result<MediaDownload> MediaService::Download(const AuditActor& actor, const std:
   const bool media_kind = matches.value_or(false) && (declared.rfind("image/", 0) == 0 ||
                                                       declared.rfind("video/", 0) == 0 ||
                                                       declared.rfind("audio/", 0) == 0);
-  if (!media_kind) {
-    CS_ASSIGN_OR_RETURN(DocumentVerdict verdict, ScanDocument(tenant_id, declared, file.body, scan::Direction::kInbound));
+  // A picture's text is recognised (a photo of a card, a screenshot of a
+  // statement): one holding what the policy stops is withheld too.
+  const bool picture = media_kind && options_.ocr_images && docscan::FormatOf(declared) == docscan::Format::kImage;
+  if (!media_kind || picture) {
+    CS_ASSIGN_OR_RETURN(DocumentVerdict verdict,
+                        ScanDocument(tenant_id, declared, file.body, scan::Direction::kInbound, picture));
     if (!verdict.stopped.ok()) {
       const bool unscannable = verdict.stopped.machine_code() == "media_unscannable";
       CS_RETURN_IF_ERROR(Audit(actor, tenant_id, "media.quarantine", media_id,

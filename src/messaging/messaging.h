@@ -440,6 +440,9 @@ struct MediaServiceOptions {
   // A document whose text cannot be read (password, damage, a legacy Office
   // format, a limit): refused (true), or passed on unscanned and audited so.
   bool refuse_unscannable_documents = true;
+  // Pictures (JPEG, PNG, WebP) are read by text recognition and scanned as
+  // documents are (messaging.ocr_images).
+  bool ocr_images = true;
 };
 
 class MediaService {
@@ -482,8 +485,10 @@ class MediaService {
     Status stopped;
     std::string details;
   };
+  // A picture's text is recognised (OCR); one whose text cannot be read
+  // passes unscanned, as pictures always did, where a document is refused.
   Result<DocumentVerdict> ScanDocument(const std::string& tenant_id, const std::string& mime_type,
-                                       std::string_view bytes, scan::Direction direction);
+                                       std::string_view bytes, scan::Direction direction, bool picture = false);
   Result<std::pair<MediaRef, Channel>> Resolve(const std::string& tenant_id, const std::string& media_id);
   // Pauses the channel (token_invalid) when Meta refused its token, and
   // returns channel_token_invalid (503 to the caller) then.

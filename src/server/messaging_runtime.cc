@@ -121,6 +121,7 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->messages->RefuseUnscannedDocuments(config.messaging.refuse_unscannable_documents);
   MediaServiceOptions media_options;
   media_options.refuse_unscannable_documents = config.messaging.refuse_unscannable_documents;
+  media_options.ocr_images = config.messaging.ocr_images;
   // Documents from the internet are parsed in a child process of this same
   // binary, with limits, never in the gateway itself (docscan/document_text.h).
   media_options.document_text = [](std::string_view mime_type, std::string_view bytes) {

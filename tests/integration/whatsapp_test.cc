@@ -767,6 +767,28 @@ TEST_F(WhatsAppDemoTest, DocumentsAreScannedBeforeTheyLeaveAndBeforeTheyAreHande
   EXPECT_EQ(withheld.ErrorCode(), "media_quarantined");
   EXPECT_EQ(withheld.body.find("4111 1111"), std::string::npos);
 
+  // Pictures are read too (text recognition): a photo of a card number is
+  // refused before it leaves, and withheld when a customer sends one.
+  const std::string card_photo = ReadFile(std::string(CONSENTRY_TEST_DATA) + "/card-photo.png");
+  ASSERT_GT(card_photo.size(), 1000u);
+  auto photo = UploadMedia(port(), token_, path, "image/png", card_photo);
+  ASSERT_TRUE(photo.has_value());
+  EXPECT_NE(photo->body.find(R"("code":131009)"), std::string::npos) << photo->body;
+  auto clean_photo = UploadMedia(port(), token_, path, "image/png",
+                                 ReadFile(std::string(CONSENTRY_TEST_DATA) + "/clean-photo.png"));
+  ASSERT_TRUE(clean_photo.has_value());
+  EXPECT_EQ(clean_photo->status, 200) << clean_photo->body;
+  HttpReply snapped = Call(sandbox_port_, "POST", "/_sandbox/inbound", "",
+                           std::string(R"({"from":")") + kPhone + R"(","type":"image","media":{"mime_type":"image/png",)" +
+                               R"("data_base64":")" + Base64(card_photo) + R"("}})");
+  ASSERT_EQ(snapped.status, 200) << snapped.body;
+  const std::string snapped_id = After(snapped.body, R"("media_id":")");
+  ASSERT_FALSE(snapped_id.empty()) << snapped.body;
+  ASSERT_TRUE(WaitFor([&] { return Call(port(), "GET", "/v23.0/" + snapped_id, token_).status == 200; }));
+  HttpReply withheld_photo = Call(port(), "GET", "/v1/media/med_" + snapped_id + "/download", token_);
+  EXPECT_EQ(withheld_photo.status, 422) << withheld_photo.body;
+  EXPECT_EQ(withheld_photo.ErrorCode(), "media_quarantined");
+
   // A document goes out only as the id of a file uploaded (so scanned)
   // through the gateway: not by link, not as a file the gateway never read.
   const std::string clean_id = After(clean->body, R"("id":")");
@@ -796,6 +818,7 @@ TEST_F(WhatsAppDemoTest, DocumentsAreScannedBeforeTheyLeaveAndBeforeTheyAreHande
   EXPECT_NE(uploads.body.find(R"("outcome":"sensitive_identifier")"), std::string::npos) << uploads.body;
   EXPECT_NE(uploads.body.find(R"("outcome":"media_unscannable")"), std::string::npos) << uploads.body;
   EXPECT_NE(uploads.body.find(R"(\"type\":\"card\")"), std::string::npos) << uploads.body;
+  EXPECT_NE(uploads.body.find(R"(\"recognised\":true)"), std::string::npos) << uploads.body;
   HttpReply refused_sends = Call(port(), "GET", "/v1/audit/events?action=send.refused&limit=10", token_);
   EXPECT_NE(refused_sends.body.find(R"("outcome":"media_unscannable")"), std::string::npos) << refused_sends.body;
   HttpReply quarantined = Call(port(), "GET", "/v1/audit/events?action=media.quarantine&limit=10", token_);
