@@ -53,7 +53,7 @@ void WarmUpReaders();
 
 struct IsolationOptions {
   std::string executable;               // this binary (it must have the `extract-text` command)
-  int64_t timeout_ms = 20000;           // wall time; the child is killed after it
+  int64_t timeout_ms = 60000;           // wall time (more than the CPU limit: children share the cores)
   int64_t max_memory_bytes = 1LL << 30;  // RLIMIT_AS of the child (not applied under AddressSanitizer)
   int64_t max_cpu_seconds = 20;
   Limits limits;

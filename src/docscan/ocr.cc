@@ -31,10 +31,30 @@ tesseract::TessBaseAPI* Engine() {
   return engine.get();
 }
 
-std::string Recognized(tesseract::TessBaseAPI& api) {
+// Tesseract refuses pictures with a side longer than this.
+constexpr int kMaxSide = 32767;
+// Below this mean word confidence (0-100) the text is mostly guesses: a
+// photo of something else, handwriting, a page upside down.
+constexpr int kMinConfidence = 40;
+
+// The text of the picture set in `api`. A failed recognition is an error,
+// never "no text"; so is text too uncertain to stand for what the picture
+// shows ("document_no_text").
+Result<std::string> Recognized(tesseract::TessBaseAPI& api) {
+  struct Clear {
+    tesseract::TessBaseAPI& api;
+    ~Clear() { api.Clear(); }
+  } clear{api};
+  if (api.Recognize(nullptr) < 0) {
+    return FailedPrecondition("document_unscannable", "text recognition failed on the picture");
+  }
   std::unique_ptr<char[]> text(api.GetUTF8Text());
-  api.Clear();
-  return text != nullptr ? std::string(text.get()) : std::string();
+  if (text == nullptr) return FailedPrecondition("document_unscannable", "text recognition failed on the picture");
+  std::string out(text.get());
+  if (out.find_first_not_of(" \t\r\n\f\v") != std::string::npos && api.MeanTextConf() < kMinConfidence) {
+    return FailedPrecondition("document_no_text", "the text recognised in the picture is too uncertain to be read");
+  }
+  return out;
 }
 
 struct PixFree {
@@ -55,7 +75,10 @@ bool WarmUpOcr() {
 Result<std::string> RecognizePixels(const unsigned char* pixels, int width, int height, int stride, int dpi) {
   tesseract::TessBaseAPI* api = Engine();
   if (api == nullptr) return NoEngine();
-  api->SetImage(pixels, width, height, 4, stride);
+  if (width > kMaxSide || height > kMaxSide) {
+    return FailedPrecondition("document_too_large", "a side of the picture is longer than text recognition takes");
+  }
+  api->SetImage(pixels, width, height, 1, stride);
   api->SetSourceResolution(dpi);
   return Recognized(*api);
 }
@@ -70,16 +93,22 @@ Result<std::string> RecognizeEncodedImage(std::string_view bytes, int64_t max_pi
       height <= 0) {
     return FailedPrecondition("document_unreadable", "the picture cannot be decoded");
   }
-  if (static_cast<int64_t>(width) * height > max_pixels) {
+  if (static_cast<int64_t>(width) * height > max_pixels || width > kMaxSide || height > kMaxSide) {
     return FailedPrecondition("document_too_large", "the picture has more than " + std::to_string(max_pixels) +
-                                                        " pixels");
+                                                        " pixels, or a side too long to recognise");
   }
   std::unique_ptr<PIX, PixFree> pix(pixReadMem(data, bytes.size()));
   if (pix == nullptr) return FailedPrecondition("document_unreadable", "the picture cannot be decoded");
-  api->SetImage(pix.get());
+  // Transparent pixels over white, as a viewer shows them (a sticker's
+  // text on a transparent background would otherwise be black on black).
+  if (pixGetSpp(pix.get()) == 4) pix.reset(pixRemoveAlpha(pix.get()));
+  if (pix == nullptr) return FailedPrecondition("document_unreadable", "the picture cannot be decoded");
+  const bool resolution_known = pixGetYRes(pix.get()) >= 70;
+  api->SetImage(pix.get());  // Tesseract keeps a copy of its own
+  pix.reset();
   // Photos and screenshots rarely say their resolution; 300 is what the
   // engine is tuned for.
-  if (pixGetXRes(pix.get()) < 70) api->SetSourceResolution(300);
+  if (!resolution_known) api->SetSourceResolution(300);
   return Recognized(*api);
 }
 

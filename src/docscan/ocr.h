@@ -20,14 +20,17 @@ namespace cs::docscan {
 // child forbids files. False when the model is not installed.
 bool WarmUpOcr();
 
-// The text of a picture of `width` x `height` pixels, 4 bytes each
-// (poppler's ARGB32 rendering), `stride` bytes a row, at `dpi`. Errors:
-// "document_unscannable" when the engine is not loaded.
+// The text of a grey picture of `width` x `height` pixels, one byte each,
+// `stride` bytes a row, at `dpi`. Errors: "document_unscannable" when the
+// engine is not loaded or recognition fails; "document_too_large" for a
+// side over 32767 pixels; "document_no_text" when the text recognised is
+// too uncertain (mean word confidence under 40).
 Result<std::string> RecognizePixels(const unsigned char* pixels, int width, int height, int stride, int dpi);
 
-// The text of an encoded picture (JPEG, PNG, WebP, GIF, BMP, TIFF). Errors:
+// The text of an encoded picture (JPEG, PNG, WebP, GIF, BMP, TIFF), its
+// transparency over white. Errors as RecognizePixels', and
 // "document_unreadable" (not a picture it can decode), "document_too_large"
-// (more than `max_pixels`), "document_unscannable" (no engine).
+// (more than `max_pixels`).
 Result<std::string> RecognizeEncodedImage(std::string_view bytes, int64_t max_pixels);
 
 }  // namespace cs::docscan
