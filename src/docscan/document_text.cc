@@ -339,30 +339,25 @@ Status XmlText(const std::string& xml, const XmlTextOptions& options, const XmlR
     if (std::optional<bool> by_style = WordStyles::Hides(styles.character, runs.back().style)) return *by_style;
     return !paragraphs.empty() && paragraphs.back().second;
   };
-  // Text a reader sees (unless hidden), into the readings it belongs to.
+  // Into the readings the current place belongs to: the body (and the
+  // recorded changes), or an aside (and the recorded changes, when it is a
+  // deletion or a move).
+  auto put = [&](std::string_view text, bool collapse) -> Status {
+    auto append = [&](TextSink& sink) { return collapse ? AppendShown(sink, text) : sink.Append(text); };
+    if (aside_depth >= 0) {
+      CS_RETURN_IF_ERROR(append(*out.asides));
+      return out.recorded != nullptr && aside_recorded ? append(*out.recorded) : Status::Ok();
+    }
+    CS_RETURN_IF_ERROR(append(*out.visible));
+    return out.recorded != nullptr ? append(*out.recorded) : Status::Ok();
+  };
+  // Text a reader sees, unless hidden.
   auto show = [&](std::string_view text) -> Status {
     if (hidden_depth > 0 || run_hidden()) return Status::Ok();
-    if (options.collapse_whitespace) {
-      if (aside_depth >= 0) return AppendShown(*out.asides, text);
-      CS_RETURN_IF_ERROR(AppendShown(*out.visible, text));
-      return out.recorded != nullptr ? AppendShown(*out.recorded, text) : Status::Ok();
-    }
-    if (aside_depth >= 0) {
-      CS_RETURN_IF_ERROR(out.asides->Append(text));
-      return out.recorded != nullptr && aside_recorded ? out.recorded->Append(text) : Status::Ok();
-    }
-    CS_RETURN_IF_ERROR(out.visible->Append(text));
-    return out.recorded != nullptr ? out.recorded->Append(text) : Status::Ok();
+    return put(text, options.collapse_whitespace);
   };
   // A line end (or tab) of the layout, whether or not the run is hidden.
-  auto layout = [&](std::string_view mark) -> Status {
-    if (aside_depth >= 0) {
-      CS_RETURN_IF_ERROR(out.asides->Append(mark));
-      return out.recorded != nullptr && aside_recorded ? out.recorded->Append(mark) : Status::Ok();
-    }
-    CS_RETURN_IF_ERROR(out.visible->Append(mark));
-    return out.recorded != nullptr ? out.recorded->Append(mark) : Status::Ok();
-  };
+  auto layout = [&](std::string_view mark) -> Status { return put(mark, false); };
   auto node = [&](std::string_view text) -> Status {
     CS_RETURN_IF_ERROR(out.nodes->Append(text));
     return out.nodes->Append("\n");
