@@ -17,22 +17,10 @@ cd "$(dirname "$0")/.."
 duration="${1:-5}"
 connections="${2:-64}"
 scripts/install-deps --bench
-bin=build/release/src/consentry
-[[ -x "$bin" ]] || scripts/build release
-work="$(mktemp -d)"
-trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-export CONSENTRY_MASTER_KEY="$(openssl rand -hex 32)"
-"$bin" tenant create --data-dir "$work/data" --name bench --json >/dev/null
-token="$("$bin" apikey create --data-dir "$work/data" --tenant bench --name floor --scope admin --json |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
-env CONSENTRY_LOG_FILE="$work/consentry.log" CONSENTRY_LOG_LEVEL=warn \
-  taskset -c 0 "$bin" serve --data-dir "$work/data" --listen 127.0.0.1:0 --ready-file "$work/ready" >/dev/null &
-pid=$!
-for _ in $(seq 100); do [[ -s "$work/ready" ]] && break; sleep 0.05; done
-port="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$work/ready")"
-channel="$(curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d '{"phone_number_id":"100000000000002","waba_id":"100000000000001","access_token":"t","app_secret":"bench-secret","verify_token":"v"}' \
-  "http://127.0.0.1:$port/v1/channels" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+[[ -x build/release/src/consentry ]] || scripts/build release
+source bench/lib.sh
+bench_start_gateway admin CONSENTRY_LOG_LEVEL=warn
+bench_add_channel
 # A forged signature: the gateway must read and hash the whole body to refuse it.
 python3 - >"$work/forged.lua" <<'PY'
 body = '{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"x":"' + 'a' * 1000 + '"}}]}]}'
@@ -41,7 +29,6 @@ print('wrk.body = %r' % body)
 print('wrk.headers["Content-Type"] = "application/json"')
 print('wrk.headers["X-Hub-Signature-256"] = "sha256=' + '0' * 64 + '"')
 PY
-ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 hz="$(getconf CLK_TCK)"
 # Runs wrk with the given arguments and prints one JSON line for the phase.
 phase() {

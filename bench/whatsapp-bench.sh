@@ -15,27 +15,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-64}"
-bin=build/release/src/consentry
 load=build/release/bench/consentry_whatsapp_load
-[[ -x "$bin" && -x "$load" ]] || scripts/build release
-work="$(mktemp -d)"
-trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-export CONSENTRY_MASTER_KEY="$(openssl rand -hex 32)"
-"$bin" tenant create --data-dir "$work/data" --name bench --json >/dev/null
-token="$("$bin" apikey create --data-dir "$work/data" --tenant bench --name load --scope admin,messages:send --json |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
-env ${THREADS:+CONSENTRY_HTTP_THREADS=$THREADS} CONSENTRY_LOG_FILE="$work/consentry.log" CONSENTRY_LOG_LEVEL=warn \
-  taskset -c 0 "$bin" serve --data-dir "$work/data" --listen 127.0.0.1:0 --ready-file "$work/ready" >/dev/null &
-pid=$!
-for _ in $(seq 100); do [[ -s "$work/ready" ]] && break; sleep 0.05; done
-port="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$work/ready")"
-channel="$(curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d '{"phone_number_id":"100000000000002","waba_id":"100000000000001","access_token":"t","app_secret":"bench-secret","verify_token":"v"}' \
-  "http://127.0.0.1:$port/v1/channels" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+[[ -x build/release/src/consentry && -x "$load" ]] || scripts/build release
+source bench/lib.sh
+bench_start_gateway admin,messages:send ${THREADS:+CONSENTRY_HTTP_THREADS=$THREADS} CONSENTRY_LOG_LEVEL=warn
+bench_add_channel
 url="http://127.0.0.1:$port/webhooks/whatsapp/$channel"
-# The server's CPU time (user + system, in clock ticks) from /proc: this VM's
-# throughput swings by a third from run to run, CPU time per message much less.
-ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+# The server's CPU time (ticks, bench/lib.sh): this VM's throughput swings
+# by a third from run to run, CPU time per message much less.
 hz="$(getconf CLK_TCK)"
 # Runs one phase and adds the server's CPU microseconds per message to its JSON line.
 phase() {

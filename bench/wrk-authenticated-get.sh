@@ -12,17 +12,10 @@ cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-32}"
 scripts/install-deps --bench
-bin=build/release/src/consentry
-[[ -x "$bin" ]] || scripts/build release
-work="$(mktemp -d)"
-trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-"$bin" tenant create --data-dir "$work/data" --name bench --json >/dev/null
-token="$("$bin" apikey create --data-dir "$work/data" --tenant bench --name wrk --scope admin --json |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
-env CONSENTRY_HTTP_THREADS=1 ${WRK_EXTRA_ENV:-} CONSENTRY_LOG_FILE="$work/consentry.log" \
-  taskset -c 0 "$bin" serve --data-dir "$work/data" --listen 127.0.0.1:0 --ready-file "$work/ready" >/dev/null &
-pid=$!
-for _ in $(seq 100); do [[ -s "$work/ready" ]] && break; sleep 0.05; done
-port="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$work/ready")"
+[[ -x build/release/src/consentry ]] || scripts/build release
+source bench/lib.sh
+# WRK_EXTRA_ENV: more NAME=VALUE entries for the gateway, space-separated.
+# shellcheck disable=SC2086
+bench_start_gateway admin CONSENTRY_HTTP_THREADS=1 ${WRK_EXTRA_ENV:-}
 taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency \
   -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/me"
