@@ -230,15 +230,18 @@ bool LedgerVerifier::FeedRaw(const AuditRawEntry& e) {
 AuditVerifyReport LedgerVerifier::Finish(bool require_sealed) {
   const int64_t signed_size = next_head_ == 0 ? 0 : heads_[next_head_ - 1].tree_size;
   report_.unsealed = std::max<int64_t>(0, base_ + report_.entries - std::max(signed_size, base_));
-  if (report_.ok && require_sealed && report_.unsealed > 0) {
-    Fail(base_ + report_.entries - report_.unsealed + 1,
-         std::to_string(report_.unsealed) + " entries after the last signed tree head are not covered by a signature");
-  }
+  // Truncation first: a head that covers more than is present names the
+  // first missing entry, which is what a reader must look for; the tail
+  // before it being unsigned is only a consequence.
   if (report_.ok && next_head_ < heads_.size()) {
     const TreeHead& last = heads_.back();
     const int64_t present = base_ + report_.entries;
     Fail(present + 1, "ledger truncated: a signed tree head covers " + std::to_string(last.tree_size) +
                           " entries, only " + std::to_string(present) + " are present");
+  }
+  if (report_.ok && require_sealed && report_.unsealed > 0) {
+    Fail(base_ + report_.entries - report_.unsealed + 1,
+         std::to_string(report_.unsealed) + " entries after the last signed tree head are not covered by a signature");
   }
   return report_;
 }

@@ -612,6 +612,36 @@ TEST_F(AuditLedgerTest, AnExportWithAnUnsignedTailDoesNotVerify) {
   EXPECT_EQ(Verify().unsealed, 2);  // the live ledger between seals is fine
 }
 
+// covers: AUD-02
+TEST_F(AuditLedgerTest, ATruncatedExportIsReportedAtItsFirstMissingEntry) {
+  AppendN(5);
+  Seal();
+  std::ostringstream out;
+  auto heads = store_->audit().TreeHeads();
+  ASSERT_TRUE(heads.ok());
+  for (const auto& h : *heads) out << LedgerExportLine(h) << "\n";
+  ASSERT_TRUE(store_->audit().Scan(1, [&](const AuditRecord& r) {
+    out << LedgerExportLine(r) << "\n";
+    return true;
+  }).ok());
+  const std::string whole = out.str();
+  // Cut after the third entry's line, and in the middle of the fourth's.
+  size_t third_end = 0;
+  for (int seen = 0; seen < static_cast<int>(heads->size()) + 3; ++seen) third_end = whole.find('\n', third_end) + 1;
+  for (const std::string& cut : {whole.substr(0, third_end), whole.substr(0, third_end + 40)}) {
+    std::istringstream in(cut);
+    auto report = VerifyExportedLedger(in, signer_->public_key());
+    ASSERT_TRUE(report.ok()) << report.status().message();
+    EXPECT_FALSE(report->ok);
+    EXPECT_EQ(report->first_bad_seq, 4);
+    EXPECT_NE(report->problem.find("truncated"), std::string::npos) << report->problem;
+  }
+  std::istringstream in(whole);
+  auto report = VerifyExportedLedger(in, signer_->public_key());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+}
+
 TEST_F(AuditLedgerTest, SyslogValuesCannotStartANewRecord) {
   AuditRecord r;
   r.seq = 1;

@@ -152,7 +152,16 @@ int CmdExport(const CommonOptions& o, const AuditArgs& a) {
   out.flush();
   if (!s.ok()) return PrintError(s, o.json);
   if (!out) return PrintError(Unavailable("storage_unavailable", "writing the export failed"), o.json);
-  if (!a.out.empty() && isatty(STDERR_FILENO)) std::cerr << "exported " << written << " entries to " << a.out << "\n";
+  if (a.out.empty()) return 0;  // stdout holds the export itself
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("ok").Bool(true).Key("format").String(a.format).Key("entries").Int(written);
+    if (a.format == "ledger") w.Key("tree_size").Int(upto);
+    w.Key("out").String(a.out).EndObject();
+    std::cout << w.str() << "\n";
+  } else {
+    std::cout << "exported " << written << " entries to " << a.out << "\n";
+  }
   return 0;
 }
 

@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -30,13 +32,29 @@ void AddCommon(CLI::App* cmd, CommonOptions& o, bool with_json) {
   if (with_json) cmd->add_flag("--json", o.json, "Print machine-readable JSON");
 }
 
-ConfigLoad Load(const CommonOptions& o) {
+ConfigLoad Load(const CommonOptions& o, bool demo_key) {
   ConfigSources sources;
   if (!o.config_file.empty()) sources.file_path = o.config_file;
   sources.env = ProcessEnvironment();
   if (!o.data_dir.empty()) sources.flags["data_dir"] = o.data_dir;
   if (!o.listen.empty()) sources.flags["http.listen"] = o.listen;
-  return LoadConfig(sources);
+  ConfigLoad load = LoadConfig(sources);
+  const char* env_key = std::getenv("CONSENTRY_MASTER_KEY");
+  if (!demo_key || !load.ok() || !load.config->vault.master_key_file.empty() || (env_key != nullptr && *env_key != '\0')) {
+    return load;
+  }
+  // The key `serve --demo` made beside the data: an admin command run after
+  // the demo finds it as the demo does, so a newcomer's next command works.
+  // (A gateway started without --demo never uses it; production keys live
+  // elsewhere, docs/runbooks/operations.md.)
+  const std::string demo = (std::filesystem::path(load.config->data_dir) / "master.key").string();
+  struct stat st {};
+  if (::stat(demo.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return load;
+  auto config = std::make_shared<Config>(*load.config);
+  config->vault.master_key_file = demo;
+  load.config = std::move(config);
+  if (isatty(STDERR_FILENO)) std::cerr << "consentry: using the demo's master key " << demo << "\n";
+  return load;
 }
 
 // The operator acting through the CLI, as recorded in the audit ledger.
@@ -285,7 +303,7 @@ int CmdApiKey(const CommonOptions& o, const std::string& action, const KeyArgs& 
 }
 
 int CmdServe(const CommonOptions& o, const ServeOptions& serve) {
-  ConfigLoad load = Load(o);
+  ConfigLoad load = Load(o, /*demo_key=*/false);
   if (!load.ok()) return PrintError(load.ToStatus(), false);
   Status s = RunServe(load.config, serve, std::cout);
   if (!s.ok()) return PrintError(s, false);

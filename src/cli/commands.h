@@ -25,7 +25,9 @@ struct CommonOptions {
 };
 
 void AddCommon(CLI::App* cmd, CommonOptions& o, bool with_json = true);
-ConfigLoad Load(const CommonOptions& o);
+// Loads configuration from the options. With `demo_key`, and no master key
+// configured, `<data_dir>/master.key` (made by `serve --demo`) is used when it exists.
+ConfigLoad Load(const CommonOptions& o, bool demo_key = true);
 AuditActor OperatorActor();
 Result<std::unique_ptr<AdminRuntime>> Open(const CommonOptions& o, MigrationMode mode);
 

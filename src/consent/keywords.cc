@@ -78,6 +78,25 @@ std::string LettersOnly(const icu::UnicodeString& u, std::string& first) {
   return out;
 }
 
+// `s` without its diacritics ("não" → "nao"): canonical decomposition, then
+// every non-spacing mark dropped. `s` is short (LettersOnly bounds it).
+std::string WithoutMarks(const std::string& s) {
+  UErrorCode err = U_ZERO_ERROR;
+  const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(err);
+  if (U_FAILURE(err)) return s;
+  icu::UnicodeString decomposed = nfd->normalize(icu::UnicodeString::fromUTF8(s), err);
+  if (U_FAILURE(err)) return s;
+  icu::UnicodeString kept;
+  for (int32_t i = 0; i < decomposed.length();) {
+    UChar32 c = decomposed.char32At(i);
+    if (u_charType(c) != U_NON_SPACING_MARK) kept.append(c);
+    i += U16_LENGTH(c);
+  }
+  std::string out;
+  kept.toUTF8String(out);
+  return out;
+}
+
 }  // namespace
 
 std::string NormalizeReply(std::string_view text) {
@@ -107,10 +126,13 @@ ReplyMeaning ClassifyReply(std::string_view text, std::string_view button_payloa
   if (norm.empty()) return {};
   // Strict: the whole reply is one word of the table.
   if (const Word* w = Find(kAffirm, norm)) return {ReplyIntent::kAffirm, w->language, ""};
-  if (const Word* w = Find(kDecline, norm)) return {ReplyIntent::kDecline, w->language, ""};
-  // Liberal: punctuation, case, width and spacing do not matter.
+  // Liberal: punctuation, case, width and spacing do not matter. A decline
+  // as well (B-18): a false decline only ends a request the subject can
+  // make again, while a decline that goes unread leaves it hanging.
   std::string first;
   std::string letters = LettersOnly(icu::UnicodeString::fromUTF8(norm), first);
+  if (const Word* w = Find(kDecline, letters)) return {ReplyIntent::kDecline, w->language, ""};
+  if (const Word* w = Find(kDecline, WithoutMarks(letters))) return {ReplyIntent::kDecline, w->language, ""};
   if (const Word* w = Find(kStop, letters)) return {ReplyIntent::kOptOut, w->language, ""};
   if (const Word* w = Find(kStopPrefix, first)) return {ReplyIntent::kOptOut, w->language, ""};
   return {};

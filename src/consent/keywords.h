@@ -5,9 +5,12 @@
 // Text is first normalised with Unicode NFKC case folding (ICU), which also
 // removes default-ignorable characters, so "ＹＥＳ" and "Ja" + zero-width
 // space read as "yes" and "ja". Then:
-// - affirm / decline: the whole reply must be exactly one word of the
-//   tables (no punctuation, no extra words): "yes please", "ja?", "👍" and
-//   homoglyphs like Cyrillic "YЕS" are not consent.
+// - affirm: the whole reply must be exactly one word of the table (no
+//   punctuation, no extra words): "yes please", "ja?", "👍" and homoglyphs
+//   like Cyrillic "YЕS" are not consent.
+// - decline: as liberal as an opt-out, but whole: punctuation, symbols,
+//   spaces and diacritics are dropped, and what remains must be a decline
+//   word ("Nein.", " NO! ", "nâo").
 // - opt-out: punctuation, symbols and spaces are dropped, and the reply is
 //   an opt-out if what remains is a stop word, or if its first word is an
 //   unambiguous stop word ("STOP!", " stop ", "Stopp.", "ＳＴＯＰ",

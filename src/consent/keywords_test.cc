@@ -28,6 +28,14 @@ TEST(KeywordsTest, StrictOnOptInLiberalOnOptOut) {
       {"Hello, when does my order arrive?", ReplyIntent::kNone},
       {"NO", ReplyIntent::kDecline},
       {"nein", ReplyIntent::kDecline},
+      {"Nein.", ReplyIntent::kDecline},
+      {" no! ", ReplyIntent::kDecline},
+      {"NÃO", ReplyIntent::kDecline},
+      {"n\xC3\xA2o", ReplyIntent::kDecline},                       // nâo: another diacritic
+      {"\xEF\xBC\xAE\xEF\xBC\xAF", ReplyIntent::kDecline},     // ＮＯ full-width
+      {"Ne\xE2\x80\x8Bin", ReplyIntent::kDecline},                // zero-width space inside
+      {"non...", ReplyIntent::kDecline},
+      {"no thanks, but tell me more", ReplyIntent::kNone},       // a decline is whole, never a first word
       {"STOP", ReplyIntent::kOptOut},
       {"STOP!", ReplyIntent::kOptOut},
       {" stop ", ReplyIntent::kOptOut},

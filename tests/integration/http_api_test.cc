@@ -226,5 +226,32 @@ TEST(DemoTest, DemoModePrintsAWorkingKey) {
   EXPECT_EQ(Call(server.port(), "GET", "/v1/me", token).status, 200);
 }
 
+// After `scripts/demo`, the admin commands a newcomer tries next work with
+// nothing set: they find the demo's master key as `serve --demo` does.
+TEST(DemoTest, AdminCommandsAfterTheDemoFindItsMasterKey) {
+  std::string dir = MakeTempDir("demo_admin");
+  {
+    ServerProcess server(dir, {}, {"--demo"});
+    ASSERT_TRUE(server.started());
+    EXPECT_EQ(server.Stop(), 0);
+  }
+  CliResult keys = RunConsentry({"keys", "status", "--data-dir", dir, "--json"});
+  EXPECT_EQ(keys.exit_code, 0) << keys.out << keys.err;
+  CliResult backup = RunConsentry({"backup", "create", "--data-dir", dir, "--json"});
+  EXPECT_EQ(backup.exit_code, 0) << backup.out << backup.err;
+  const std::string exported = dir + ".ledger.jsonl";
+  CliResult audit = RunConsentry({"audit", "export", "--data-dir", dir, "--out", exported, "--json"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+  // The summary is printed, not nothing.
+  JsonValue summary = audit.Json();
+  EXPECT_TRUE(summary.Find("ok")->as_bool());
+  EXPECT_GT(summary.Find("entries")->as_int(), 0);
+  EXPECT_EQ(summary.Find("out")->as_string(), exported);
+  EXPECT_NE(ReadFile(exported).find("\"type\":\"entry\""), std::string::npos);
+  // A gateway started without --demo still refuses the key beside the data.
+  ServerProcess plain(dir);
+  EXPECT_FALSE(plain.started());
+}
+
 }  // namespace
 }  // namespace cs::testing
