@@ -33,6 +33,7 @@ const std::map<std::string, int, std::less<>>& CodeTable() {
       {"too_long", 422},            {"template_required", 422},     {"idempotency_key_reuse", 422},
       {"url_not_allowed", 422},     {"sensitive_identifier", 422},  {"channel_not_permitted_for_phi", 422},
       {"media_unscannable", 422},
+      {"unknown_message_reference", 422}, {"referenced_message_failed", 422}, {"reference_unavailable", 422},
       {"invalid_policy", 400},      {"card_policy_fixed", 422},     {"invalid_input", 400},
       {"invalid_subject", 400},     {"subject_erased", 410},
       {"rate_limited", 429},

@@ -86,21 +86,24 @@ HttpResponse GraphSendAnswer(const Result<SendResult>& result) {
   if (!result.ok()) {
     const Status& s = result.status();
     const std::string& m = s.machine_code();
-    if (m == "template_required") return GraphErrorResponse(131047, s.message());
+    if (m == "template_required") return GraphRefusalResponse(131047, s);
     if (s.code() == StatusCode::kNotFound || m == "no_channel") {
       return GraphErrorResponse(100, "Unsupported post request. Object with ID does not exist or cannot be loaded");
     }
-    if (m == "idempotency_key_reuse" || m == "invalid_idempotency_key") return GraphErrorResponse(100, s.message());
+    if (m == "idempotency_key_reuse" || m == "invalid_idempotency_key") return GraphRefusalResponse(100, s);
     if (s.code() == StatusCode::kPermissionDenied) {
       // No consent covers the send (CONS-03): Meta's "access denied", with our code in the details.
-      return GraphErrorResponse(131005, m + ": " + s.message());
+      return GraphRefusalResponse(131005, s);
     }
-    if (m == "optout_affordance_missing") return GraphErrorResponse(100, m + ": " + s.message());
+    if (m == "optout_affordance_missing") return GraphRefusalResponse(100, s);
     // Content protection (CHAN-04): Meta's "parameter value is not valid", our code first.
     if (m == "sensitive_identifier" || m == "channel_not_permitted_for_phi") {
-      return GraphErrorResponse(131009, m + ": " + s.message());
+      return GraphRefusalResponse(131009, s);
     }
-    if (m == "media_unscannable") return GraphErrorResponse(131053, m + ": " + s.message());
+    if (m == "media_unscannable") return GraphRefusalResponse(131053, s);
+    if (m == "unknown_message_reference" || m == "referenced_message_failed" || m == "reference_unavailable") {
+      return GraphRefusalResponse(131009, s);
+    }
     if (s.code() == StatusCode::kUnavailable) {
       HttpResponse r = GraphErrorResponse(2, "Service temporarily unavailable", 503);
       r.headers.emplace_back("Retry-After", "5");
@@ -205,7 +208,14 @@ Result<HttpResponse> GetMessage(const MessagingRouteDeps& d, const Principal& p,
   if (d.messages == nullptr || !IsPrefixedHexId(id, "msg_")) return NotFound("no such message");
   std::vector<StatusEventRecord> events;
   CS_ASSIGN_OR_RETURN(MessageRecord m, d.messages->Get(p.tenant_id, actor, id, &events));
-  return JsonResponse(200, MessageJson(m, &events));
+  // Meta's id embeds the number: only a key that may read numbers sees it
+  // (the admin scope stands in for MIN-02's pii:phone:read), and never after
+  // the subject's erasure.
+  std::optional<std::string> wamid;
+  if (p.HasScope("admin")) {
+    CS_ASSIGN_OR_RETURN(wamid, d.messages->OpenWamid(m));
+  }
+  return JsonResponse(200, MessageJson(m, &events, wamid.value_or("")));
 }
 
 Result<HttpResponse> GetHistoryPolicy(const MessagingRouteDeps& d, const Principal& p) {
@@ -403,6 +413,15 @@ std::optional<GraphPath> MatchGraphPath(std::string_view path) {
   return GraphPath{seg[0], seg[1]};
 }
 
+HttpResponse GraphRefusalResponse(int code, const Status& refusal) {
+  const std::string& m = refusal.machine_code();
+  whatsapp::GraphError e = whatsapp::MakeGraphError(code, m + ": " + refusal.message());
+  e.gateway_code = m;
+  HttpResponse r = JsonResponse(e.http_status, whatsapp::GraphErrorBody(e, NewRequestId().substr(4, 11)));
+  r.error_code = m;
+  return r;
+}
+
 HttpResponse GraphErrorResponse(int code, std::string details, int http_status_override) {
   whatsapp::GraphError e = whatsapp::MakeGraphError(code, std::move(details));
   if (http_status_override != 0) e.http_status = http_status_override;
@@ -418,11 +437,11 @@ HttpResponse MediaErrorResponse(const Status& s) {
   const std::string& m = s.machine_code();
   if (m == "media_unsupported" || m == "media_too_large" || m == "media_content_mismatch" ||
       m == "media_unscannable") {
-    return GraphErrorResponse(131053, m + ": " + s.message());
+    return GraphRefusalResponse(131053, s);
   }
   // Content protection (CHAN-04), as for messages: "parameter value is not valid", our code first.
   if (m == "sensitive_identifier" || m == "channel_not_permitted_for_phi") {
-    return GraphErrorResponse(131009, m + ": " + s.message());
+    return GraphRefusalResponse(131009, s);
   }
   if (s.code() == StatusCode::kNotFound) {
     return GraphErrorResponse(100, "Unsupported request: the object does not exist, cannot be loaded due to missing "

@@ -81,6 +81,10 @@ HttpResponse DownloadMedia(const MessagingRouteDeps& d, const HttpRequest& req, 
 
 // Meta's error envelope as an HttpResponse.
 HttpResponse GraphErrorResponse(int code, std::string details, int http_status_override = 0);
+// The gateway's own refusal in Meta's envelope: Meta's `code` (SDKs branch
+// on it), the gateway's machine code and sentence in the message and in
+// error_data.details, the machine code alone as error_data.consentry_code.
+HttpResponse GraphRefusalResponse(int code, const Status& refusal);
 
 // Answers a Graph-compatible call from an authenticated key.
 HttpResponse GraphCall(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,

@@ -23,9 +23,11 @@ std::string ActorName(const AuditActor& a) { return a.type + ":" + a.id; }
 
 bool IsMarketing(const Purpose& p) { return p.category == "MARKETING"; }
 
-std::string ReplyEvidence(std::string_view wamid, std::string_view text, int64_t at_ms) {
+// `reply` is the keyed hash of the reply's wamid (never the wamid: it
+// embeds the number, and this table is append-only), or its gateway id.
+std::string ReplyEvidence(std::string_view reply, std::string_view text, int64_t at_ms) {
   JsonWriter w;
-  w.BeginObject().Key("reply_wamid").String(wamid);
+  w.BeginObject().Key("reply_wamid_hash").String(reply);
   // The reply itself is not kept, only a hash of its normalised form (CONS-06).
   w.Key("reply_sha256").String(HexEncode(Sha256({NormalizeReply(text)})));
   w.Key("reply_at").String(FormatRfc3339Millis(at_ms)).EndObject();
@@ -318,6 +320,61 @@ Status ConsentService::MarkConfirmationSent(const std::string& tenant_id, const 
   });
 }
 
+class ConsentService::ChangeGuard {
+ public:
+  ChangeGuard(ConsentService* owner, std::string key) : owner_(owner), key_(std::move(key)) {}
+  ChangeGuard(const ChangeGuard&) = delete;
+  ChangeGuard& operator=(const ChangeGuard&) = delete;
+  ~ChangeGuard() { owner_->EndChange(key_); }
+
+ private:
+  ConsentService* owner_;
+  std::string key_;
+};
+
+ConsentService::SendPass ConsentService::BeginSend(const std::string& tenant_id, const std::string& subject) {
+  std::string key = tenant_id + "\n" + subject;
+  std::unique_lock lock(fence_mu_);
+  fence_cv_.wait(lock, [&] {
+    auto it = fences_.find(key);
+    return it == fences_.end() || it->second.changing == 0;
+  });
+  ++fences_[key].sending;
+  return SendPass(this, std::move(key));
+}
+
+ConsentService::SendPass::~SendPass() {
+  if (owner_ != nullptr) owner_->EndSend(key_);
+}
+
+void ConsentService::EndSend(const std::string& key) {
+  std::lock_guard lock(fence_mu_);
+  auto it = fences_.find(key);
+  if (it == fences_.end()) return;
+  if (--it->second.sending == 0) {
+    if (it->second.changing == 0) fences_.erase(it);
+    fence_cv_.notify_all();
+  }
+}
+
+ConsentService::ChangeGuard ConsentService::BeginChange(const std::string& tenant_id, const std::string& subject) {
+  std::string key = tenant_id + "\n" + subject;
+  std::unique_lock lock(fence_mu_);
+  // Marked first, so that sends arriving meanwhile wait behind the change
+  // (a steady stream of sends cannot starve a withdrawal).
+  ++fences_[key].changing;
+  fence_cv_.wait(lock, [&] { return fences_[key].sending == 0; });
+  return ChangeGuard(this, std::move(key));
+}
+
+void ConsentService::EndChange(const std::string& key) {
+  std::lock_guard lock(fence_mu_);
+  auto it = fences_.find(key);
+  if (it == fences_.end()) return;
+  if (--it->second.changing == 0 && it->second.sending == 0) fences_.erase(it);
+  fence_cv_.notify_all();
+}
+
 Status ConsentService::Withdraw(const AuditActor& actor, const std::string& tenant_id, const std::string& subject,
                                 const std::string& purpose_id, const std::string& reason) {
   CS_ASSIGN_OR_RETURN(std::vector<Purpose> purposes, store_.consents().ListPurposes(tenant_id));
@@ -325,6 +382,9 @@ Status ConsentService::Withdraw(const AuditActor& actor, const std::string& tena
       std::none_of(purposes.begin(), purposes.end(), [&](const Purpose& p) { return p.id == purpose_id; })) {
     return NotFound("no such purpose");
   }
+  // Sends of this subject already past their last check reach the provider
+  // before the withdrawal commits; later ones see it (CONS-04).
+  ChangeGuard fence = BeginChange(tenant_id, subject);
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     std::vector<AuditEvent> events;
     for (const Purpose& p : purposes) {
@@ -370,12 +430,12 @@ Status ConsentService::OnErasure(StoreTransaction& tx, const std::string& tenant
 
 Status ConsentService::OnInbound(StoreTransaction& tx, const std::string& tenant_id, const std::string& channel_id,
                                  const std::string& subject, std::string_view text, std::string_view payload,
-                                 const std::string& wamid, std::vector<AuditEvent>& events,
+                                 const std::string& reply_ref, std::vector<AuditEvent>& events,
                                  InboundConsentOutcome& outcome) {
   const ReplyMeaning meaning = ClassifyReply(text, payload);
   const int64_t now = clock_.NowUnixMillis();
   CS_ASSIGN_OR_RETURN(std::vector<ConsentRecord> all, tx.consents().SubjectConsents(tenant_id, subject));
-  const std::string evidence = ReplyEvidence(wamid, text, now);
+  const std::string evidence = ReplyEvidence(reply_ref, text, now);
   const std::string actor = "subject:" + subject;
   if (meaning.intent == ReplyIntent::kOptOut) {
     // Liberal on opt-out (CONS-05): marketing is withdrawn, pending requests declined.
@@ -500,7 +560,9 @@ Result<std::string> ConsentService::CheckTemplateSend(const std::string& tenant_
   }
   if (standing != Standing::kActive) {
     reason = GateRefusal::kNoConsent;
-    return PermissionDenied("consent_required", "no active consent for purpose " + t->purpose_id);
+    return PermissionDenied("consent_required", "subject " + subject + " has no active consent for purpose " +
+                                                    t->purpose_id + "; see GET /v1/subjects/" + subject +
+                                                    "/consents, and register one with POST /v1/consents");
   }
   return t->purpose_id;
 }

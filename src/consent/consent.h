@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -144,7 +145,10 @@ class ConsentService {
                               const std::string& channel_id, const std::string& message_id);
 
   // Withdraws (active) or declines (pending) one purpose, or every
-  // marketing purpose when `purpose_id` is empty. Idempotent.
+  // marketing purpose when `purpose_id` is empty. Idempotent. Returns only
+  // once no send the withdrawal ends can still reach the provider: it waits
+  // for the subject's sends already past their last check (SendPass) and
+  // holds new ones back until it committed (CONS-04).
   Status Withdraw(const AuditActor& actor, const std::string& tenant_id, const std::string& subject,
                   const std::string& purpose_id, const std::string& reason);
 
@@ -154,10 +158,12 @@ class ConsentService {
   // consents requested on this channel within their TTL; NO declines;
   // anything else while pending is a rejected confirmation (audited). A
   // typed answer while several purposes are pending answers none of them
-  // (bundling, CONS-08); the buttons name their purpose.
+  // (bundling, CONS-08); the buttons name their purpose. `reply_ref` goes
+  // into the evidence: the keyed hash of the reply's wamid, never the
+  // wamid itself (it embeds the number).
   Status OnInbound(StoreTransaction& tx, const std::string& tenant_id, const std::string& channel_id,
                    const std::string& subject, std::string_view text, std::string_view button_payload,
-                   const std::string& wamid, std::vector<AuditEvent>& events, InboundConsentOutcome& outcome);
+                   const std::string& reply_ref, std::vector<AuditEvent>& events, InboundConsentOutcome& outcome);
 
   // Meta's marketing stop (user_preferences "stop", or a 131050 failure):
   // withdraws every marketing purpose, inside `tx`.
@@ -186,6 +192,27 @@ class ConsentService {
   // re-installs the old answer: fills are discarded when a change happened
   // meanwhile).
   Result<bool> IsActive(const std::string& tenant_id, const std::string& subject, const std::string& purpose_id);
+
+  // Held by the dispatcher from its last consent check of a message until
+  // the provider call returned: a withdrawal of the subject waits for every
+  // pass to end, and no pass begins while one is under way. So after
+  // Withdraw returned, nothing it ended goes out (CONS-04, D4). Passes of
+  // one subject do not exclude each other; those of other subjects never wait.
+  class SendPass {
+   public:
+    SendPass(SendPass&& other) noexcept : owner_(other.owner_), key_(std::move(other.key_)) { other.owner_ = nullptr; }
+    SendPass& operator=(SendPass&&) = delete;
+    SendPass(const SendPass&) = delete;
+    ~SendPass();
+
+   private:
+    friend class ConsentService;
+    SendPass(ConsentService* owner, std::string key) : owner_(owner), key_(std::move(key)) {}
+    ConsentService* owner_;
+    std::string key_;
+  };
+  // Blocks while a withdrawal of the subject is under way.
+  SendPass BeginSend(const std::string& tenant_id, const std::string& subject);
 
   // Drops what the index knows of a subject. Called after each commit that
   // changed its consents (this service's own methods do it; callers of
@@ -270,6 +297,21 @@ class ConsentService {
   uint64_t clear_epoch_ = 0;                             // guarded by index_mu_; +1 per clear
   std::atomic<bool> stopping_{false};
   std::thread preload_thread_;
+
+  // The send fence, per "tenant\nsubject": passes held, withdrawals under way.
+  struct Fence {
+    int sending = 0;
+    int changing = 0;
+  };
+  // Waits until the subject has no pass, and holds new ones back until the
+  // returned guard ends.
+  class ChangeGuard;
+  ChangeGuard BeginChange(const std::string& tenant_id, const std::string& subject);
+  void EndSend(const std::string& key);
+  void EndChange(const std::string& key);
+  std::mutex fence_mu_;
+  std::condition_variable fence_cv_;
+  std::unordered_map<std::string, Fence> fences_;  // guarded by fence_mu_; entries in use only
 };
 
 // One subject's proof (CONS-06): current states, the history with its

@@ -62,7 +62,7 @@ TEST(ConsentProofPdfTest, ThePrintedProofShowsEveryChangeItsEvidenceAndTheNotice
   proof.events.push_back(ConsentEvent{1, "ten_a", proof.subject, "marketing", "none", "pending", 1793000000000,
                                       "integration:key_1", "registered", evidence});
   proof.events.push_back(ConsentEvent{2, "ten_a", proof.subject, "marketing", "pending", "active", 1794000000000,
-                                      "subject:" + proof.subject, "reply_affirmative", R"({"reply_wamid":"wamid.R"})"});
+                                      "subject:" + proof.subject, "reply_affirmative", R"({"reply_wamid_hash":"wam_00000000000000000000000000000000"})"});
   Notice notice;
   notice.version = "2026-11";
   notice.language = "de";

@@ -8,6 +8,7 @@
 #include "common/strings.h"
 #include "http/client.h"
 #include "messaging/messaging.h"
+#include "messaging/provider_ids.h"
 
 namespace cs {
 
@@ -80,6 +81,7 @@ struct Dispatcher::Impl {
   ChannelService& channels;
   const AuditLedger& ledger;
   const Clock& clock;
+  Random& random;
   DispatcherOptions o;
   std::function<void(const std::string&)> alert;
   DispatcherStats& stats;
@@ -94,8 +96,9 @@ struct Dispatcher::Impl {
   std::map<std::string, PairPacer> pairs;        // guarded by mu
 
   Impl(Store& s, GroupCommitter& g, TenantKeyring& k, ChannelService& c, const AuditLedger& l, const Clock& cl,
-       DispatcherOptions opt, std::function<void(const std::string&)> a, DispatcherStats& st)
-      : store(s), commits(g), keyring(k), channels(c), ledger(l), clock(cl), o(opt), alert(std::move(a)), stats(st) {}
+       Random& r, DispatcherOptions opt, std::function<void(const std::string&)> a, DispatcherStats& st)
+      : store(s), commits(g), keyring(k), channels(c), ledger(l), clock(cl), random(r), o(opt), alert(std::move(a)),
+        stats(st) {}
 
   void Alert(const std::string& what) {
     if (alert) alert(what);
@@ -199,12 +202,72 @@ struct Dispatcher::Impl {
   // Records the end of dispatching. The message is re-read inside the
   // transaction: a status webhook may have moved it meanwhile (it can
   // arrive before the send's answer), and that progress must not be lost.
+  // A failure reaches subscribers of statuses as Meta's failed status
+  // would, errors[] included, so an integration's error handling runs for
+  // it (the gateway's own refusals too). Sealed before the transaction.
+  Result<std::vector<OutboxEntry>> FailureForwards(const MessageRecord& m, const std::string& error_code,
+                                                   int provider_code, std::string_view provider_body) {
+    std::vector<OutboxEntry> out;
+    CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, store.messaging().ListSubscribers(m.tenant_id));
+    subscribers.erase(std::remove_if(subscribers.begin(), subscribers.end(),
+                                     [](const Subscriber& sb) {
+                                       return std::find(sb.events.begin(), sb.events.end(), "statuses") == sb.events.end();
+                                     }),
+                      subscribers.end());
+    if (subscribers.empty() || m.kind != "message") return out;
+    CS_ASSIGN_OR_RETURN(Channel channel, ChannelFor(m.channel_id));
+    // The number, for subscribers allowed it: from the body, while it is kept.
+    std::string to;
+    const bool clear = std::any_of(subscribers.begin(), subscribers.end(),
+                                   [](const Subscriber& sb) { return sb.clear_phone_numbers; });
+    if (clear && !m.payload_sealed.empty()) {
+      Result<SecretString> body = keyring.Open(m.tenant_id, m.payload_sealed, FieldBinding{m.tenant_id, m.subject, m.id, "payload"});
+      if (body.ok()) {
+        Result<JsonValue> parsed = ParseJson(InsecureSecretAccess::Get(*body));
+        const JsonValue* t = parsed.ok() && parsed->is_object() ? parsed->Find("to") : nullptr;
+        if (t != nullptr && t->is_string()) {
+          for (char c : t->as_string()) {
+            if (c >= '0' && c <= '9') to.push_back(c);
+          }
+        }
+      }
+    }
+    const DispatchFailure failure = MakeDispatchFailure(error_code, provider_code, provider_body);
+    const int64_t now = clock.NowUnixMillis();
+    for (const Subscriber& sb : subscribers) {
+      OutboxEntry e;
+      CS_ASSIGN_OR_RETURN(e.id, NewTimeOrderedId(random, "evt", now));
+      e.tenant_id = m.tenant_id;
+      e.subject = m.subject;
+      e.subscriber_id = sb.id;
+      e.field = "messages";
+      e.waba_id = channel.waba_id;
+      e.due_ms = e.created_at_ms = now;
+      // Under the subject's key: an erasure shreds it with the rest.
+      CS_ASSIGN_OR_RETURN(e.payload_sealed,
+                          keyring.Seal(m.tenant_id, ForwardedFailureValue(channel, m, failure, to, now, sb),
+                                       FieldBinding{m.tenant_id, e.subject, e.id, "payload"}));
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
   Status Finish(MessageRecord& m, const std::string& state, const std::string& error_code, int provider_code,
-                const std::string& action) {
+                const std::string& action, std::string_view provider_body = {}) {
+    std::vector<OutboxEntry> forwards;
+    if (state == "failed") {
+      Result<std::vector<OutboxEntry>> made = FailureForwards(m, error_code, provider_code, provider_body);
+      // The failure is recorded whatever happens to its forwarding.
+      if (made.ok()) forwards = std::move(made).value();
+      else Alert("failure_forward_error " + made.status().machine_code());
+    }
     return commits.Run([&](StoreTransaction& tx) -> Status {
       CS_ASSIGN_OR_RETURN(MessageRecord fresh, tx.messaging().FindMessage(m.id));
       fresh.attempts = m.attempts;
-      if (fresh.wamid.empty()) fresh.wamid = m.wamid;
+      if (fresh.wamid_sealed.empty() && !m.wamid_sealed.empty()) {
+        fresh.wamid_hash = m.wamid_hash;
+        fresh.wamid_sealed = m.wamid_sealed;
+      }
       fresh.updated_at_ms = clock.NowUnixMillis();
       // Dispatching is over: the body (and the number inside it) is not
       // kept once Meta has it or it can never be sent (MIN-01), unless the
@@ -217,6 +280,7 @@ struct Dispatcher::Impl {
         fresh.state = state;
         fresh.error_code = error_code;
         fresh.provider_code = provider_code;
+        for (const OutboxEntry& e : forwards) CS_RETURN_IF_ERROR(tx.messaging().InsertOutbox(e));
       }
       CS_RETURN_IF_ERROR(tx.messaging().UpdateMessage(fresh));
       CS_RETURN_IF_ERROR(tx.messaging().DeleteJob(m.id));
@@ -277,6 +341,53 @@ struct Dispatcher::Impl {
     return s;  // on failure, the leases expire and the jobs come back
   }
 
+  // What a gateway id a send refers to stands for at Meta.
+  struct Reference {
+    std::string wamid;
+    bool wait = false;     // the message is not at Meta yet: try again shortly
+    std::string failure;   // it never will be, or is gone: the send fails with this code
+  };
+  Result<Reference> Resolve(const std::string& tenant_id, const std::string& id) {
+    Reference out;
+    std::string sealed, subject;
+    if (id.rfind("msg_", 0) == 0) {
+      Result<MessageRecord> target = store.messaging().GetMessage(tenant_id, id);
+      if (!target.ok() && target.status().code() != StatusCode::kNotFound) return target.status();
+      if (!target.ok()) {
+        out.failure = "reference_unavailable";
+        return out;
+      }
+      if (target->wamid_sealed.empty()) {
+        if (target->state == "accepted") out.wait = true;
+        else out.failure = target->state == "failed" || target->state == "unknown" ? "reference_failed"
+                                                                                     : "reference_unavailable";
+        return out;
+      }
+      sealed = target->wamid_sealed;
+      subject = target->subject;
+    } else if (id.rfind("inm_", 0) == 0) {
+      Result<InboundMessageRecord> target = store.messaging().GetInbound(tenant_id, id);
+      if (!target.ok() && target.status().code() != StatusCode::kNotFound) return target.status();
+      if (!target.ok() || target->wamid_sealed.empty()) {
+        out.failure = "reference_unavailable";
+        return out;
+      }
+      sealed = target->wamid_sealed;
+      subject = target->subject;
+    } else {
+      out.failure = "reference_unavailable";  // a keyed hash names nothing the gateway can resolve
+      return out;
+    }
+    Result<SecretString> wamid = keyring.Open(tenant_id, sealed, FieldBinding{tenant_id, subject, id, "wamid"});
+    if (!wamid.ok()) {
+      if (wamid.status().machine_code() != "subject_erased") return wamid.status();
+      out.failure = "reference_unavailable";
+      return out;
+    }
+    out.wamid = std::string(InsecureSecretAccess::Get(*wamid));
+    return out;
+  }
+
   void Process(const OutboundJob& job, HttpClient& client, std::mt19937_64& rng, std::vector<Wait>& waits) {
     Status s = ProcessOne(job, client, rng, waits);
     if (!s.ok()) {
@@ -335,6 +446,28 @@ struct Dispatcher::Impl {
     CS_ASSIGN_OR_RETURN(SecretString payload,
                         keyring.Open(m.tenant_id, m.payload_sealed, FieldBinding{m.tenant_id, m.subject, m.id, "payload"}));
     CS_ASSIGN_OR_RETURN(std::shared_ptr<const ChannelSecrets> secrets, channels.Secrets(channel));
+    // A reply, reaction or read receipt naming a message by the gateway's
+    // id goes out with Meta's id for it (provider_ids.h).
+    std::string body(InsecureSecretAccess::Get(payload));
+    if (body.find("\"msg_") != std::string::npos || body.find("\"inm_") != std::string::npos ||
+        body.find("\"wam_") != std::string::npos) {
+      CS_ASSIGN_OR_RETURN(JsonValue parsed, ParseJson(body));
+      std::map<std::string, std::string> wamids;
+      for (const std::string& ref : GatewayReferences(parsed)) {
+        CS_ASSIGN_OR_RETURN(Reference r, Resolve(m.tenant_id, ref));
+        if (r.wait) {
+          // The message it refers to is still on its way to Meta.
+          waits.push_back({m.id, now + 1000, m.attempts});
+          return Status::Ok();
+        }
+        if (!r.failure.empty()) {
+          stats.failed++;
+          return Finish(m, "failed", r.failure, 0, "message.failed");
+        }
+        wamids[ref] = std::move(r.wamid);
+      }
+      CS_ASSIGN_OR_RETURN(body, WithWamids(body, wamids));
+    }
 
     // Jobs put back to wait earlier in this batch are written before a send
     // (which may take up to the HTTP timeout): never long enough for their
@@ -343,17 +476,42 @@ struct Dispatcher::Impl {
     int64_t at = ReserveSlot(channel);
     int64_t wait = at - SteadyMicros();
     if (wait > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait));
+    // The last consent check and the in-flight mark are one step, right
+    // before the provider call (CONS-04, D4). The pass keeps a withdrawal
+    // of this subject from answering until the call below returned; the
+    // stored state read inside the transaction catches a STOP committed by
+    // a webhook meanwhile (the store serialises the two).
+    std::optional<ConsentService::SendPass> pass;
+    if (consent != nullptr && !m.purpose_id.empty()) {
+      pass.emplace(consent->BeginSend(m.tenant_id, m.subject));
+      CS_ASSIGN_OR_RETURN(bool active, consent->IsActive(m.tenant_id, m.subject, m.purpose_id));
+      if (!active) {
+        stats.consent_refused++;
+        return Finish(m, "failed", "consent_required", 0, "message.refused");
+      }
+    }
     // From here on the outcome may be unknown: if this worker dies before
     // recording it, the next one must not send again (F-02).
-    Status marked = commits.Run([&](StoreTransaction& tx) { return tx.messaging().MarkInFlight(m.id); });
+    Status marked = commits.Run([&](StoreTransaction& tx) -> Status {
+      if (pass) {
+        CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> stored,
+                            tx.consents().GetConsent(m.tenant_id, m.subject, m.purpose_id));
+        if (!stored || stored->state != "active") return FailedPrecondition("consent_required", "consent ended");
+      }
+      return tx.messaging().MarkInFlight(m.id);
+    });
     // Cancelled while this worker waited (an erasure): it is never sent.
     if (marked.code() == StatusCode::kNotFound) return Status::Ok();
+    if (marked.machine_code() == "consent_required") {
+      stats.consent_refused++;
+      return Finish(m, "failed", "consent_required", 0, "message.refused");
+    }
     CS_RETURN_IF_ERROR(marked);
 
     const std::string url = channel.graph_base_url + "/" + channel.graph_version + "/" + channel.phone_number_id + "/messages";
     HeaderList headers = {{"Authorization", "Bearer " + std::string(InsecureSecretAccess::Get(secrets->access_token))},
                           {"Content-Type", "application/json"}};
-    Result<HttpClientResponse> r = client.Send("POST", url, headers, InsecureSecretAccess::Get(payload));
+    Result<HttpClientResponse> r = client.Send("POST", url, headers, body);
     m.attempts++;
 
     if (!r.ok()) {
@@ -372,8 +530,19 @@ struct Dispatcher::Impl {
     const HttpClientResponse& resp = *r;
     if (resp.status == 200) {
       NoteSuccess(channel);
-      if (m.kind == "mark_read" ? IsSuccessAck(resp.body) : !(m.wamid = SentId(resp.body)).empty()) {
+      const std::string wamid = m.kind == "mark_read" ? std::string() : SentId(resp.body);
+      if (m.kind == "mark_read" ? IsSuccessAck(resp.body) : !wamid.empty()) {
         stats.submitted++;
+        if (!wamid.empty()) {
+          // Never in clear: a keyed hash for status webhooks, a sealed copy
+          // for replies (provider_ids.h). A failure here loses only those.
+          Result<std::string> hash = keyring.ProviderIdToken(m.tenant_id, wamid);
+          Result<std::string> sealed = keyring.Seal(m.tenant_id, wamid, FieldBinding{m.tenant_id, m.subject, m.id, "wamid"});
+          if (hash.ok() && sealed.ok()) {
+            m.wamid_hash = std::move(hash).value();
+            m.wamid_sealed = std::move(sealed).value();
+          }
+        }
         return Finish(m, "accepted", "", 0, "");
       }
       // 200 with an unexpected body (F-12): not a success we can prove.
@@ -409,7 +578,8 @@ struct Dispatcher::Impl {
           CS_RETURN_IF_ERROR(channels.SetPaused(AuditActor::System(), channel, "policy_blocked"));
           Alert("channel_paused reason=policy_blocked channel=" + channel.id);
         }
-        return Finish(m, "failed", graph_code ? FailureCodeFor(code) : "provider_rejected", code, "message.failed");
+        return Finish(m, "failed", graph_code ? FailureCodeFor(code) : "provider_rejected", code, "message.failed",
+                      resp.body);
       case RetryPolicy::kPauseChannel:
         // The token is bad: every send would fail the same way (F-15).
         CS_RETURN_IF_ERROR(channels.SetPaused(AuditActor::System(), channel, "token_invalid"));
@@ -423,7 +593,7 @@ struct Dispatcher::Impl {
       case RetryPolicy::kRetryOnce:
         if (m.attempts >= 2) {
           stats.failed++;
-          return Finish(m, "failed", FailureCodeFor(code), code, "message.failed");
+          return Finish(m, "failed", FailureCodeFor(code), code, "message.failed", resp.body);
         }
         return Retry(m, std::max(retry_after_ms, Backoff(m.attempts, rng)));
       case RetryPolicy::kRetryPair: {
@@ -432,7 +602,7 @@ struct Dispatcher::Impl {
         BlockPair(channel.id, m.subject, clock.NowUnixMillis() + delay);
         if (Expired(m)) {
           stats.failed++;
-          return Finish(m, "failed", "expired", code, "message.failed");
+          return Finish(m, "failed", "expired", code, "message.failed", resp.body);
         }
         return Retry(m, delay);
       }
@@ -480,9 +650,10 @@ struct Dispatcher::Impl {
 };
 
 Dispatcher::Dispatcher(Store& store, GroupCommitter& commits, TenantKeyring& keyring, ChannelService& channels,
-                       const AuditLedger& ledger, const Clock& clock, DispatcherOptions options,
+                       const AuditLedger& ledger, const Clock& clock, Random& random, DispatcherOptions options,
                        std::function<void(const std::string&)> alert, ConsentService* consent)
-    : impl_(std::make_unique<Impl>(store, commits, keyring, channels, ledger, clock, options, std::move(alert), stats_)) {
+    : impl_(std::make_unique<Impl>(store, commits, keyring, channels, ledger, clock, random, options, std::move(alert),
+                                   stats_)) {
   impl_->consent = consent;
 }
 

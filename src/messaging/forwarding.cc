@@ -6,6 +6,7 @@
 #include "common/strings.h"
 #include "http/client.h"
 #include "messaging/messaging.h"
+#include "messaging/provider_ids.h"
 
 namespace cs {
 
@@ -36,17 +37,37 @@ std::string SubscriberJson(const Subscriber& sb) {
   return w.Take();
 }
 
-std::string ForwardedMessageValue(const whatsapp::InboundMessage& msg, const std::string& subject, const Subscriber& sb,
+std::string ForwardedMessageValue(const whatsapp::InboundMessage& msg, const ForwardedIds& ids, const Subscriber& sb,
                                   std::string_view content_findings) {
-  const std::string& who = sb.clear_phone_numbers && !msg.from.empty() ? msg.from : subject;
+  const bool clear = sb.clear_phone_numbers;
+  const std::string& who = clear && !msg.from.empty() ? msg.from : ids.subject;
   JsonWriter w;
   w.BeginObject();
   Metadata(w, msg.where);
   w.Key("contacts").BeginArray().BeginObject();
-  if (sb.include_content && !msg.profile_name.empty()) w.Key("profile").BeginObject().Key("name").String(msg.profile_name).EndObject();
-  w.Key("wa_id").String(who).EndObject().EndArray();
+  const bool username = clear && !msg.username.empty();
+  if ((sb.include_content && !msg.profile_name.empty()) || username) {
+    w.Key("profile").BeginObject();
+    if (sb.include_content && !msg.profile_name.empty()) w.Key("name").String(msg.profile_name);
+    if (username) w.Key("username").String(msg.username);
+    w.EndObject();
+  }
+  // A user known only by a business-scoped id has no wa_id at Meta either.
+  if (!clear || !msg.from.empty()) w.Key("wa_id").String(who);
+  if (!msg.from_user_id.empty()) {
+    w.Key("user_id").String(clear ? msg.from_user_id : ids.subject);
+    if (clear && !msg.from_parent_user_id.empty()) w.Key("parent_user_id").String(msg.from_parent_user_id);
+  }
+  w.EndObject().EndArray();
   w.Key("messages").BeginArray().BeginObject();
-  w.Key("from").String(who).Key("id").String(msg.id).Key("timestamp").String(std::to_string(msg.timestamp));
+  if (!clear || !msg.from.empty()) w.Key("from").String(who);
+  if (!msg.from_user_id.empty()) {
+    w.Key("from_user_id").String(clear ? msg.from_user_id : ids.subject);
+    if (clear && !msg.from_parent_user_id.empty()) w.Key("from_parent_user_id").String(msg.from_parent_user_id);
+  }
+  w.Key("id").String(ids.message_id);
+  if (clear) w.Key("wamid").String(msg.id);
+  w.Key("timestamp").String(std::to_string(msg.timestamp));
   w.Key("type").String(msg.type);
   Result<JsonValue> raw = ParseJson(msg.raw_json);
   if (raw.ok() && raw->is_object()) {
@@ -58,7 +79,7 @@ std::string ForwardedMessageValue(const whatsapp::InboundMessage& msg, const std
       // Content (the type's payload, referral, anything new) only when allowed;
       // context (a reply's target id) and errors are metadata.
       if (!sb.include_content && key != "context" && key != "errors") continue;
-      if (!sb.clear_phone_numbers && (key == "system" || key == "identity")) {
+      if (!clear && (key == "system" || key == "identity")) {
         // These carry the subject's own (new) number and identity: content
         // does not include them unless numbers may be seen.
         if (key == "system" && value.is_object()) {
@@ -68,7 +89,27 @@ std::string ForwardedMessageValue(const whatsapp::InboundMessage& msg, const std
         }
         continue;
       }
-      w.Key(key).Raw(ToJson(value));
+      if (key == "context" && value.is_object()) {
+        // The quoted message under the gateway's id; who wrote it under the
+        // pseudonym when it was the customer.
+        w.Key("context").BeginObject();
+        for (const auto& [k, v] : value.as_object()) {
+          if (k == "id" && v.is_string()) {
+            auto it = ids.wamids.find(v.as_string());
+            w.Key("id").String(it != ids.wamids.end() ? it->second : std::string());
+            if (clear) w.Key("wamid").String(v.as_string());
+          } else if (k == "from" && v.is_string() && !clear && !msg.from.empty() && v.as_string() == msg.from) {
+            w.Key("from").String(ids.subject);
+          } else {
+            w.Key(k).Raw(ToJson(clear ? v : ReplaceWamids(v, ids.wamids)));
+          }
+        }
+        w.EndObject();
+        continue;
+      }
+      // Any other id of Meta's inside (a reaction's message_id…) only in
+      // clear: for the others it becomes the gateway's id.
+      w.Key(key).Raw(ToJson(clear ? value : ReplaceWamids(value, ids.wamids)));
     }
   }
   if (!content_findings.empty()) w.Key("consentry").BeginObject().Key("findings").Raw(content_findings).EndObject();
@@ -77,23 +118,90 @@ std::string ForwardedMessageValue(const whatsapp::InboundMessage& msg, const std
 }
 
 std::string ForwardedStatusValue(const whatsapp::StatusUpdate& st, const MessageRecord& m, const Subscriber& sb) {
+  const bool clear = sb.clear_phone_numbers;
   JsonWriter w;
   w.BeginObject();
   Metadata(w, st.where);
   w.Key("statuses").BeginArray().BeginObject();
   // The id the company knows: the gateway's message id, as the send answered.
-  w.Key("id").String(m.id).Key("status").String(st.status).Key("timestamp").String(std::to_string(st.timestamp));
-  w.Key("recipient_id").String(sb.clear_phone_numbers && !st.recipient_id.empty() ? st.recipient_id : m.subject);
+  w.Key("id").String(m.id);
+  if (clear) w.Key("wamid").String(st.id);
+  w.Key("status").String(st.status).Key("timestamp").String(std::to_string(st.timestamp));
+  if (!st.recipient_id.empty() || st.recipient_user_id.empty()) {
+    w.Key("recipient_id").String(clear && !st.recipient_id.empty() ? st.recipient_id : m.subject);
+  }
+  if (!st.recipient_user_id.empty()) w.Key("recipient_user_id").String(clear ? st.recipient_user_id : m.subject);
   Result<JsonValue> raw = ParseJson(st.raw_json);
   if (raw.ok() && raw->is_object()) {
     for (const auto& [key, value] : raw->as_object()) {
-      if (key == "pricing" || key == "conversation" || key == "errors") w.Key(key).Raw(ToJson(value));
+      if (key == "pricing" || key == "conversation" || key == "errors") w.Key(key).Raw(ToJson(ReplaceWamids(value, {})));
       // The caller's own callback data goes back; the gateway's reconciliation tag does not.
       if (key == "biz_opaque_callback_data" && value.is_string() && value.as_string().rfind("cs:msg_", 0) != 0) {
         w.Key(key).String(value.as_string());
       }
     }
   }
+  w.EndObject().EndArray().EndObject();
+  return w.Take();
+}
+
+DispatchFailure MakeDispatchFailure(const std::string& gateway_code, int provider_code, std::string_view provider_body) {
+  DispatchFailure f;
+  f.gateway_code = gateway_code;
+  if (provider_code != 0) {
+    // Meta refused it: Meta's own code, title and details, as Meta's status would carry them.
+    f.code = provider_code;
+    whatsapp::GraphError e = whatsapp::MakeGraphError(provider_code);
+    f.title = e.title;
+    f.details = e.title;
+    Result<JsonValue> body = ParseJson(provider_body);
+    if (body.ok() && body->is_object()) {
+      if (const JsonValue* error = body->Find("error"); error != nullptr && error->is_object()) {
+        if (const JsonValue* data = error->Find("error_data"); data != nullptr && data->is_object()) {
+          const JsonValue* details = data->Find("details");
+          if (details != nullptr && details->is_string() && !details->as_string().empty()) f.details = details->as_string();
+        }
+      }
+    }
+    return f;
+  }
+  // The gateway's own reasons, under the closest of Meta's codes (SDKs branch on them).
+  if (gateway_code == "consent_required") {
+    f.code = 131005;
+    f.details = "consent_required: the subject's consent for this message's purpose ended before it could be sent";
+  } else if (gateway_code == "expired") {
+    f.code = 131026;
+    f.details = "expired: the message could not be sent within its validity (messaging.valid_for)";
+  } else if (gateway_code == "reference_failed") {
+    f.code = 131009;
+    f.details = "reference_failed: the message this one replies or reacts to was never accepted by Meta";
+  } else if (gateway_code == "reference_unavailable") {
+    f.code = 131009;
+    f.details = "reference_unavailable: the message this one refers to is no longer known (erased, or its id was lost)";
+  } else {
+    f.code = 131000;
+    f.details = gateway_code + ": the message could not be sent";
+  }
+  f.title = whatsapp::MakeGraphError(f.code).title;
+  return f;
+}
+
+std::string ForwardedFailureValue(const Channel& channel, const MessageRecord& m, const DispatchFailure& f,
+                                  const std::string& to, int64_t at_ms, const Subscriber& sb) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("messaging_product").String("whatsapp");
+  w.Key("metadata").BeginObject().Key("display_phone_number").String(channel.display_phone_number);
+  w.Key("phone_number_id").String(channel.phone_number_id).EndObject();
+  w.Key("statuses").BeginArray().BeginObject();
+  w.Key("id").String(m.id).Key("status").String("failed").Key("timestamp").String(std::to_string(at_ms / 1000));
+  w.Key("recipient_id").String(sb.clear_phone_numbers && !to.empty() ? to : m.subject);
+  w.Key("errors").BeginArray().BeginObject();
+  w.Key("code").Int(f.code).Key("title").String(f.title).Key("message").String(f.title);
+  w.Key("error_data").BeginObject().Key("details").String(f.details).EndObject();
+  w.Key("href").String("https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/");
+  w.EndObject().EndArray();
+  w.Key("consentry").BeginObject().Key("code").String(f.gateway_code).EndObject();
   w.EndObject().EndArray().EndObject();
   return w.Take();
 }

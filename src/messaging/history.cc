@@ -4,6 +4,7 @@
 #include "common/json_writer.h"
 #include "common/strings.h"
 #include "messaging/messaging.h"
+#include "messaging/provider_ids.h"
 #include "vault/keys.h"
 
 namespace cs {
@@ -23,12 +24,27 @@ bool IsPurposeText(std::string_view text) {
 // The stored message object without the fields that carry the customer's
 // number ("from" inbound, "to" outbound): the conversation is read under the
 // subject's pseudonym (MIN-02). Numbers the customer typed are content.
-Result<std::string> WithoutNumbers(const std::string& json) {
+// Meta's ids embed the number too (provider_ids.h): the message's own is
+// left out (the item has the gateway's id), the others it names (a reply's
+// context, a reaction) become the gateway's ids.
+Result<std::string> WithoutNumbers(const std::string& json, const std::map<std::string, std::string>& wamids) {
   CS_ASSIGN_OR_RETURN(JsonValue root, ParseJson(json));
   if (!root.is_object()) return Internal("a stored message is not an object");
   JsonValue::Object kept;
   for (const auto& [key, value] : root.as_object()) {
-    if (key != "from" && key != "to" && key != "recipient") kept.emplace_back(key, value);
+    if (key == "from" || key == "to" || key == "recipient" || key == "id" || key == "from_user_id" ||
+        key == "from_parent_user_id") {
+      continue;
+    }
+    if (key == "context" && value.is_object()) {
+      JsonValue::Object context;  // without "from": the customer's number when they quote themselves
+      for (const auto& [k, v] : value.as_object()) {
+        if (k != "from") context.emplace_back(k, ReplaceWamids(v, wamids));
+      }
+      kept.emplace_back(key, JsonValue::MakeObject(std::move(context)));
+      continue;
+    }
+    kept.emplace_back(key, ReplaceWamids(value, wamids));
   }
   return ToJson(JsonValue::MakeObject(std::move(kept)));
 }
@@ -117,7 +133,16 @@ Result<std::vector<HistoryService::Item>> HistoryService::Read(const AuditActor&
     // Erased since (a new generation): the body is gone, the record stays.
     if (!plain.ok() && plain.status().machine_code() == "subject_erased") return std::optional<std::string>();
     CS_RETURN_IF_ERROR(plain.status());
-    CS_ASSIGN_OR_RETURN(std::string body, WithoutNumbers(std::string(InsecureSecretAccess::Get(*plain))));
+    const std::string raw(InsecureSecretAccess::Get(*plain));
+    std::map<std::string, std::string> wamids;
+    if (raw.find("\"wamid.") != std::string::npos) {
+      std::set<std::string> named;
+      if (Result<JsonValue> parsed = ParseJson(raw); parsed.ok()) CollectWamids(*parsed, named);
+      for (const std::string& wamid : named) {
+        CS_ASSIGN_OR_RETURN(wamids[wamid], GatewayIdForWamid(store_.messaging(), keyring_, tenant_id, wamid));
+      }
+    }
+    CS_ASSIGN_OR_RETURN(std::string body, WithoutNumbers(raw, wamids));
     return std::optional<std::string>(std::move(body));
   };
   for (const InboundMessageRecord& m : inbound) {

@@ -6,6 +6,7 @@
 #include "common/json_writer.h"
 #include "common/strings.h"
 #include "messaging/messaging.h"
+#include "messaging/provider_ids.h"
 
 namespace cs {
 
@@ -38,6 +39,7 @@ struct PreparedMessage {
   bool split_card = false;       // …typed over this message and the previous one
   std::string fragment_key;      // channel/subject for split-card tracking ("" when not tracked)
   InboundMessageRecord record;
+  ForwardedIds ids;                   // what stands for Meta's ids in its forwarded copies
   std::vector<OutboxEntry> forwards;  // one per subscriber of "messages"
 };
 
@@ -47,6 +49,7 @@ constexpr std::string_view kDefaultPanReply =
 
 struct PreparedStatus {
   const whatsapp::StatusUpdate* status = nullptr;
+  std::string wamid_hash;         // keyed hash of the status's wamid (provider_ids.h)
   std::string tagged_message_id;  // from biz_opaque_callback_data "cs:msg_…"
 };
 
@@ -154,7 +157,7 @@ Status MaskSplitCard(Store& store, TenantKeyring& keyring, const std::string& te
                              [&](const Subscriber& s) { return s.id == f.subscriber_id; });
       if (sb == subscribers.end()) return Internal("forward without its subscriber");
       CS_ASSIGN_OR_RETURN(f.payload_sealed,
-                          keyring.SealDeferred(tenant, ForwardedMessageValue(*e.msg, e.record.subject, *sb, e.content_findings),
+                          keyring.SealDeferred(tenant, ForwardedMessageValue(*e.msg, e.ids, *sb, e.content_findings),
                                                FieldBinding{tenant, f.subject, f.id, "payload"}, created_keys));
     }
     return Status::Ok();
@@ -538,7 +541,12 @@ Result<std::shared_ptr<WebhookReceiver::Pending>> WebhookReceiver::Prepare(std::
     } else if (!msg.from_user_id.empty()) {
       CS_ASSIGN_OR_RETURN(r.subject, keyring_.Pseudonym(tenant, "bsuid:" + msg.from_user_id));
     }
-    r.wamid = msg.id;
+    // Meta's id embeds the number: kept as a keyed hash (deduplication)
+    // and sealed under the subject's key (read receipts, replies), never in
+    // clear (provider_ids.h).
+    CS_ASSIGN_OR_RETURN(r.wamid_hash, keyring_.ProviderIdToken(tenant, msg.id));
+    CS_ASSIGN_OR_RETURN(r.wamid_sealed, keyring_.SealDeferred(tenant, msg.id, FieldBinding{tenant, r.subject, r.id, "wamid"},
+                                                              created_keys));
     r.type = msg.type.empty() ? "unknown" : msg.type;
     // The provider's time, but never in the future: a skewed clock must
     // not stretch the service window.
@@ -560,10 +568,24 @@ Result<std::shared_ptr<WebhookReceiver::Pending>> WebhookReceiver::Prepare(std::
     }
     CS_ASSIGN_OR_RETURN(r.payload_sealed, keyring_.SealDeferred(tenant, p.msg->raw_json,
                                                                 FieldBinding{tenant, r.subject, r.id, "payload"}, created_keys));
+    p.ids.subject = r.subject;
+    p.ids.message_id = r.id;
+    const bool forwarded = std::any_of(subscribers.begin(), subscribers.end(), [](const Subscriber& sb) { return Wants(sb, "messages"); });
+    if (const size_t first = msg.raw_json.find("\"wamid."); forwarded && first != std::string::npos &&
+                                                              msg.raw_json.find("\"wamid.", first + 1) != std::string::npos) {
+      // It names other messages (a reply's context, a reaction): under the
+      // gateway's ids for subscribers without clear identifiers.
+      std::set<std::string> named;
+      if (Result<JsonValue> raw = ParseJson(msg.raw_json); raw.ok()) CollectWamids(*raw, named);
+      named.erase(msg.id);
+      for (const std::string& wamid : named) {
+        CS_ASSIGN_OR_RETURN(p.ids.wamids[wamid], GatewayIdForWamid(store_.messaging(), keyring_, tenant, wamid));
+      }
+    }
     for (const Subscriber& sb : subscribers) {
       if (!Wants(sb, "messages")) continue;
       CS_ASSIGN_OR_RETURN(OutboxEntry e, forward(sb, "messages", msg.where.waba_id,
-                                                 ForwardedMessageValue(*p.msg, r.subject, sb, p.content_findings),
+                                                 ForwardedMessageValue(*p.msg, p.ids, sb, p.content_findings),
                                                  r.subject));
       p.forwards.push_back(std::move(e));
     }
@@ -579,6 +601,7 @@ Result<std::shared_ptr<WebhookReceiver::Pending>> WebhookReceiver::Prepare(std::
     }
     PreparedStatus p;
     p.status = &st;
+    CS_ASSIGN_OR_RETURN(p.wamid_hash, keyring_.ProviderIdToken(tenant, st.id));
     if (st.callback_data.rfind("cs:msg_", 0) == 0) p.tagged_message_id = st.callback_data.substr(3);
     statuses.push_back(std::move(p));
   }
@@ -661,7 +684,7 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
   MessagingRepository& repo = tx.messaging();
   std::vector<AuditEvent> events;
   for (const PreparedMessage& p : messages) {
-    CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("m:" + p.record.wamid, now));
+    CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("m:" + p.record.wamid_hash, now, p.record.id));
     if (!fresh) {
       ++dup;
       continue;
@@ -675,7 +698,7 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
       // Opt-out at every interaction (CONS-05), confirmations (CONS-01).
       InboundConsentOutcome co;
       CS_RETURN_IF_ERROR(consent_->OnInbound(tx, tenant, p.record.channel_id, p.record.subject, p.msg->text,
-                                             p.msg->reply_id, p.record.wamid, events, co));
+                                             p.msg->reply_id, p.record.wamid_hash, events, co));
       if (co.opted_out && !p.msg->from.empty()) optouts.push_back({p.record.channel_id, p.msg->from, co.language});
       // The information message at first contact; not in answer to a STOP,
       // which gets its one confirmation and nothing more (CONS-05).
@@ -728,12 +751,12 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
   }
   for (const PreparedStatus& p : statuses) {
     const whatsapp::StatusUpdate& st = *p.status;
-    CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("s:" + st.id + ":" + st.status, now));
+    CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("s:" + p.wamid_hash + ":" + st.status, now, ""));
     if (!fresh) {
       ++dup;
       continue;
     }
-    Result<MessageRecord> found = repo.FindMessageByWamid(st.id);
+    Result<MessageRecord> found = repo.FindMessageByWamidHash(p.wamid_hash);
     if (!found.ok() && found.status().code() == StatusCode::kNotFound && !p.tagged_message_id.empty()) {
       found = repo.FindMessage(p.tagged_message_id);
     }
@@ -746,7 +769,8 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
       continue;
     }
     MessageRecord m = std::move(found).value();
-    if (m.wamid.empty()) m.wamid = st.id;
+    // Its sealed copy comes with the dispatcher's record of the send.
+    if (m.wamid_hash.empty()) m.wamid_hash = p.wamid_hash;
     int64_t provider_code = st.error_codes.empty() ? 0 : st.error_codes.front();
     CS_RETURN_IF_ERROR(repo.InsertStatusEvent(
         StatusEventRecord{m.id, st.status, st.timestamp > 0 ? st.timestamp * 1000 : now, now, provider_code}));
@@ -780,7 +804,7 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
   for (const PreparedPreference& p : prefs) {
     CS_ASSIGN_OR_RETURN(bool fresh, repo.MarkSeen("p:" + p.subject + ":" + p.pref->category + ":" + p.pref->value +
                                                       ":" + std::to_string(p.pref->timestamp),
-                                                  now));
+                                                  now, ""));
     if (!fresh) {
       ++dup;
       continue;

@@ -134,6 +134,11 @@ Result<std::string> TenantKeyring::Pseudonym(const std::string& tenant_id, std::
   return SubjectPseudonym(keys->pepper, identity);
 }
 
+Result<std::string> TenantKeyring::ProviderIdToken(const std::string& tenant_id, std::string_view provider_id) {
+  CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id));
+  return cs::ProviderIdToken(keys->pepper, provider_id);
+}
+
 namespace {
 
 int64_t MonotonicNanos() {

@@ -62,6 +62,9 @@ class TenantKeyring {
   // Returns "sub_" + HMAC(pepper, identity). `identity` is an E.164 number
   // ("+4917…") or "bsuid:" + a BSUID.
   Result<std::string> Pseudonym(const std::string& tenant_id, std::string_view identity);
+  // The keyed hash standing for a provider identifier that may embed
+  // personal data (a wamid): "wam_" + 32 hex (vault/keys.h ProviderIdToken).
+  Result<std::string> ProviderIdToken(const std::string& tenant_id, std::string_view provider_id);
   Result<std::string> Seal(const std::string& tenant_id, std::string_view plaintext, const FieldBinding& binding);
 
   // A subject key that exists only in memory until a transaction stores it.
@@ -345,6 +348,9 @@ class MessageService {
   // Returns a message of the tenant with its status events; the read is audited.
   Result<MessageRecord> Get(const std::string& tenant_id, const AuditActor& actor, const std::string& id,
                             std::vector<StatusEventRecord>* events);
+  // Meta's id for the message, opened from its sealed copy; nullopt before
+  // Meta has the message and after the subject's erasure (provider_ids.h).
+  Result<std::optional<std::string>> OpenWamid(const MessageRecord& message);
 
  private:
   Result<Channel> ResolveChannel(const SendRequest& request);
@@ -373,6 +379,11 @@ class MessageService {
                                         std::string details = "");
   // Everything before the commit.
   Result<std::shared_ptr<PreparedSend>> Prepare(const SendRequest& request);
+  // ok, or why `ref` (a gateway message id a reply, reaction or read
+  // receipt names) cannot be sent to: unknown_message_reference,
+  // referenced_message_failed, reference_unavailable. A read receipt for a
+  // received message takes its sender as `m`'s subject.
+  Status CheckReference(const std::string& tenant_id, const std::string& ref, MessageRecord& m);
   // ok, or the reason a document of the body was not scanned by the gateway.
   Status CheckDocumentsScanned(const std::string& tenant_id, const JsonValue& body);
   // Seals the payload; a new recipient's key is made in memory (created_keys).
@@ -394,8 +405,10 @@ class MessageService {
   bool refuse_unscanned_documents_ = false;
 };
 
-// Returns a message as the JSON object of docs/api.md.
-std::string MessageJson(const MessageRecord& message, const std::vector<StatusEventRecord>* events);
+// Returns a message as the JSON object of docs/api.md; `wamid`, Meta's id,
+// only for callers allowed clear identifiers ("" leaves it out).
+std::string MessageJson(const MessageRecord& message, const std::vector<StatusEventRecord>* events,
+                        std::string_view wamid = {});
 
 // Pauses (reason non-empty) or resumes a channel with its audit entry, in
 // one transaction. Needs no keys: an operator can stop a channel without
@@ -551,7 +564,7 @@ class Dispatcher {
  public:
   // With `consent`, each message is checked again just before it is sent (CONS-04).
   Dispatcher(Store& store, GroupCommitter& commits, TenantKeyring& keyring, ChannelService& channels,
-             const AuditLedger& ledger, const Clock& clock, DispatcherOptions options,
+             const AuditLedger& ledger, const Clock& clock, Random& random, DispatcherOptions options,
              std::function<void(const std::string&)> alert, ConsentService* consent = nullptr);
   ~Dispatcher();  // stops
   void Start();
@@ -607,17 +620,50 @@ class SubscriberService {
 std::string SubscriberJson(const Subscriber& subscriber);
 
 // The "value" objects forwarded to a subscriber, in Meta's shape, minimised
-// per its settings (MIN-03): numbers become `subject` unless
-// clear_phone_numbers; message content and profile names appear only with
-// include_content. Status ids are the gateway's message ids. A message in
-// which content protection found something carries
+// per its settings (MIN-03):
+// - identifiers: the number (`from`, `wa_id`, `recipient_id`), the
+//   business-scoped user id and its parent (`from_user_id`, `user_id`, …)
+//   and the username appear only with clear_phone_numbers; otherwise each
+//   becomes the subject's pseudonym and the username is left out;
+// - Meta's message ids embed the number (provider_ids.h): every one is
+//   replaced by the gateway's id (messages[].id is the received message's
+//   "inm_…", statuses[].id the sent message's "msg_…", a reply's context.id
+//   the message it quotes). With clear_phone_numbers, Meta's id is added
+//   beside it as "wamid", for support cases with Meta;
+// - message content and profile names appear only with include_content.
+// A message in which content protection found something carries
 // "consentry":{"findings":[…]} (types and positions, never values).
-std::string ForwardedMessageValue(const whatsapp::InboundMessage& message, const std::string& subject,
+struct ForwardedIds {
+  std::string subject;      // the customer's pseudonym
+  std::string message_id;   // the gateway's id of the received message
+  // Every other wamid the message names (context.id, reaction.message_id, …)
+  // → the gateway's id for it (GatewayIdForWamid).
+  std::map<std::string, std::string> wamids;
+};
+std::string ForwardedMessageValue(const whatsapp::InboundMessage& message, const ForwardedIds& ids,
                                   const Subscriber& subscriber, std::string_view content_findings = "");
 std::string ForwardedStatusValue(const whatsapp::StatusUpdate& status, const MessageRecord& message,
                                  const Subscriber& subscriber);
 std::string ForwardedPreferenceValue(const whatsapp::UserPreference& preference, const std::string& subject,
                                      const Subscriber& subscriber);
+
+// A send that failed at dispatch: Meta refused it, or the gateway could not
+// send it (the consent ended, it expired, the message it replies to failed).
+struct DispatchFailure {
+  int code = 0;              // Meta's code; for the gateway's own reasons, the closest of Meta's
+  std::string title;         // Meta's title for it
+  std::string details;       // what happened, a sentence without personal data
+  std::string gateway_code;  // the gateway's machine code (docs/errors.md), e.g. "consent_required"
+};
+// Builds the failure from the gateway's code, Meta's code and Meta's error
+// body (may be empty).
+DispatchFailure MakeDispatchFailure(const std::string& gateway_code, int provider_code, std::string_view provider_body);
+// The failed status forwarded for it, in Meta's shape (statuses[] with
+// errors[{code,title,message,error_data:{details}}]), so an integration's
+// error handling runs as it would for Meta's own failed status. `to` is the
+// recipient's number when known ("" otherwise), shown only with clear_phone_numbers.
+std::string ForwardedFailureValue(const Channel& channel, const MessageRecord& message, const DispatchFailure& failure,
+                                  const std::string& to, int64_t at_ms, const Subscriber& subscriber);
 
 struct ForwarderOptions {
   int threads = 4;                    // deliveries in flight at once, each to a different subscriber

@@ -135,7 +135,7 @@ class MessagingTest : public ::testing::Test {
     o.idle_poll_ms = 5;
     o.breaker_open_ms = 200;
     if (o.http_timeout_ms == 15000) o.http_timeout_ms = 3000;
-    dispatcher_ = std::make_unique<Dispatcher>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, o,
+    dispatcher_ = std::make_unique<Dispatcher>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, random_, o,
                                                [this](const std::string& a) {
                                                  std::lock_guard lock(alerts_mu_);
                                                  alerts_.push_back(a);
@@ -280,13 +280,15 @@ TEST_F(MessagingTest, EveryMessageTypeTravelsEndToEnd) {
       R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"sticker","sticker":{"id":"123"}})",
       R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"location","location":{"latitude":48.85,"longitude":2.29}})",
       R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"contacts","contacts":[{"name":{"formatted_name":"Tom"}}]})",
-      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"reaction","reaction":{"message_id":"wamid.X","emoji":"👍"}})",
+      // A reaction to the first message, by the id its send answered: Meta gets its wamid.
+      R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"reaction","reaction":{"message_id":"FIRST","emoji":"👍"}})",
       R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"interactive","interactive":{"type":"button","body":{"text":"OK?"},"action":{"buttons":[{"type":"reply","reply":{"id":"y","title":"Yes"}}]}}})",
       R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"interactive","interactive":{"type":"list","body":{"text":"Pick"},"action":{"button":"Choose","sections":[{"rows":[{"id":"a","title":"A"}]}]}}})",
       TemplateTo(kPhone),
   };
   std::vector<std::string> ids;
-  for (const std::string& b : bodies) {
+  for (std::string b : bodies) {
+    if (size_t at = b.find("FIRST"); at != std::string::npos) b.replace(at, 5, ids.front());
     auto r = Send(b);
     ASSERT_TRUE(r.ok()) << r.status().ToString() << " " << b;
     EXPECT_EQ(r->message.state, "accepted");
@@ -422,7 +424,7 @@ TEST_F(MessagingTest, ATimeoutAfterSendingIsUnknownAndNeverResent) {
   ASSERT_TRUE(r.ok());
   // The status webhooks carry our tag, so the unknown outcome is reconciled.
   EXPECT_TRUE(ReachesState(r->message.id, "read"));
-  EXPECT_FALSE(Get(r->message.id).wamid.empty());
+  EXPECT_FALSE(Get(r->message.id).wamid_hash.empty());
   EXPECT_EQ(SandboxAccepted(), 1);
   EXPECT_EQ(dispatcher_->stats().unknown.load(), 1);
   EXPECT_EQ(dispatcher_->stats().retried.load(), 0);
@@ -477,7 +479,8 @@ TEST_F(MessagingTest, TheProviderRestartingMidRunDuplicatesNothing) {
       // Accepted before the outage: its status webhooks died with the
       // provider, so it stays submitted (with Meta's id), never resent.
       EXPECT_EQ(total, 1) << id << " " << m.state;
-      EXPECT_FALSE(m.wamid.empty()) << id;
+      EXPECT_FALSE(m.wamid_hash.empty()) << id;
+      EXPECT_FALSE(m.wamid_sealed.empty()) << id;
     }
   }
   EXPECT_LE(unknown, 4);  // at most the requests in flight when it died
@@ -555,7 +558,7 @@ TEST_F(MessagingTest, ACampaignQueuedBeforeAWithdrawalNeverReachesThatSubject) {
   ASSERT_TRUE(consent.Withdraw(actor, "ten_a", subjects[k], "marketing", "api_withdrawal").ok());
 
   DispatcherOptions o;
-  dispatcher_ = std::make_unique<Dispatcher>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, o,
+  dispatcher_ = std::make_unique<Dispatcher>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, random_, o,
                                              [](const std::string&) {}, &consent);
   dispatcher_->Start();
   ASSERT_TRUE(WaitFor([&] { return store_->messaging().CountJobs().value() == 0; }, 60000));
@@ -614,12 +617,13 @@ TEST_F(MessagingTest, StatusesOnlyMoveForwardInEveryOrder) {
     auto r = Send(TemplateTo(kPhone));
     ASSERT_TRUE(r.ok());
     MessageRecord m = Get(r->message.id);
-    m.wamid = "wamid.order" + std::to_string(orders);
+    const std::string wamid = "wamid.order" + std::to_string(orders);
+    m.wamid_hash = keyring_->ProviderIdToken(m.tenant_id, wamid).value();
     ASSERT_TRUE(store_->messaging().UpdateMessage(m).ok());
     int last = 0;
     std::string seen;
     for (size_t i = 0; i < statuses.size(); ++i) {
-      WebhookOutcome o = Deliver(StatusBody(m.wamid, statuses[i], 1771420388 + static_cast<int64_t>(i)));
+      WebhookOutcome o = Deliver(StatusBody(wamid, statuses[i], 1771420388 + static_cast<int64_t>(i)));
       ASSERT_EQ(o.http_status, 200);
       std::string state = Get(m.id).state;
       EXPECT_GE(rank(state), last) << "order " << orders << " step " << i;

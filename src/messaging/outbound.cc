@@ -3,6 +3,7 @@
 #include "common/sha256.h"
 #include "common/strings.h"
 #include "messaging/messaging.h"
+#include "messaging/provider_ids.h"
 
 namespace cs {
 
@@ -22,7 +23,7 @@ Status CheckIdempotencyKey(std::string_view key) {
 
 }  // namespace
 
-std::string MessageJson(const MessageRecord& m, const std::vector<StatusEventRecord>* events) {
+std::string MessageJson(const MessageRecord& m, const std::vector<StatusEventRecord>* events, std::string_view wamid) {
   JsonWriter w;
   w.BeginObject();
   w.Key("id").String(m.id);
@@ -31,7 +32,7 @@ std::string MessageJson(const MessageRecord& m, const std::vector<StatusEventRec
   w.Key("kind").String(m.kind);
   w.Key("type").String(m.type);
   w.Key("state").String(m.state);
-  if (!m.wamid.empty()) w.Key("wamid").String(m.wamid);
+  if (!wamid.empty()) w.Key("wamid").String(wamid);
   if (!m.error_code.empty()) {
     w.Key("error").BeginObject().Key("code").String(m.error_code);
     if (m.provider_code != 0) w.Key("provider_code").Int(m.provider_code);
@@ -125,6 +126,40 @@ Status MessageService::CheckDocumentsScanned(const std::string& tenant_id, const
   return Status::Ok();
 }
 
+Status MessageService::CheckReference(const std::string& tenant_id, const std::string& ref, MessageRecord& m) {
+  if (ref.rfind("msg_", 0) == 0) {
+    Result<MessageRecord> target = store_.messaging().GetMessage(tenant_id, ref);
+    if (!target.ok() && target.status().code() == StatusCode::kNotFound) {
+      return InvalidArgument("unknown_message_reference", "message " + ref + " is not one this tenant sent");
+    }
+    CS_RETURN_IF_ERROR(target.status());
+    if (target->wamid_sealed.empty() && (target->state == "failed" || target->state == "unknown")) {
+      return FailedPrecondition("referenced_message_failed",
+                                "message " + ref + " never reached Meta (" + target->state +
+                                    (target->error_code.empty() ? "" : ", " + target->error_code) +
+                                    "): nothing can reply or react to it; see GET /v1/messages/" + ref);
+    }
+    return Status::Ok();
+  }
+  if (ref.rfind("inm_", 0) == 0) {
+    Result<InboundMessageRecord> target = store_.messaging().GetInbound(tenant_id, ref);
+    if (!target.ok() && target.status().code() == StatusCode::kNotFound) {
+      return InvalidArgument("unknown_message_reference", "message " + ref + " is not one this tenant received");
+    }
+    CS_RETURN_IF_ERROR(target.status());
+    if (target->wamid_sealed.empty()) {
+      return FailedPrecondition("reference_unavailable", "Meta's id of message " + ref +
+                                                             " is no longer kept (received before this version)");
+    }
+    // A read receipt concerns the customer who wrote: erased with them.
+    if (m.subject.empty()) m.subject = target->subject;
+    return Status::Ok();
+  }
+  return FailedPrecondition("reference_unavailable",
+                            ref + " stands for a message the gateway cannot resolve (received more than the "
+                                  "deduplication horizon ago, or not through it): refer to a msg_ or inm_ id");
+}
+
 Result<std::shared_ptr<MessageService::PreparedSend>> MessageService::Prepare(const SendRequest& r) {
   if (r.body == nullptr) return InvalidArgument("invalid_json", "a JSON body is required");
   CS_ASSIGN_OR_RETURN(whatsapp::OutboundMessage parsed, whatsapp::ValidateOutbound(*r.body));
@@ -195,6 +230,20 @@ Result<std::shared_ptr<MessageService::PreparedSend>> MessageService::Prepare(co
         return Refusal(r, m.subject, purpose.status(), why == GateRefusal::kNone ? std::string() : w.Take());
       }
       m.purpose_id = *purpose;
+    }
+  }
+
+  // A reply, reaction or read receipt may name a message by the gateway's
+  // id (the one its send answered, or the one a forwarded event carried):
+  // it must be the tenant's and one Meta can still know. It is translated
+  // to Meta's id at dispatch (provider_ids.h).
+  for (const std::string& ref : GatewayReferences(*r.body)) {
+    Status checked = CheckReference(r.tenant_id, ref, m);
+    if (!checked.ok()) {
+      if (checked.code() == StatusCode::kInvalidArgument || checked.code() == StatusCode::kFailedPrecondition) {
+        return Refusal(r, m.subject, checked);
+      }
+      return checked;
     }
   }
 
@@ -376,6 +425,14 @@ Status MessageService::CommitUnit(PreparedSend& p, StoreTransaction& tx) {
   p.result.message = m;
   p.result.replayed = false;
   return Status::Ok();
+}
+
+Result<std::optional<std::string>> MessageService::OpenWamid(const MessageRecord& m) {
+  if (m.wamid_sealed.empty()) return std::optional<std::string>();
+  Result<SecretString> wamid = keyring_.Open(m.tenant_id, m.wamid_sealed, FieldBinding{m.tenant_id, m.subject, m.id, "wamid"});
+  if (!wamid.ok() && wamid.status().machine_code() == "subject_erased") return std::optional<std::string>();
+  CS_RETURN_IF_ERROR(wamid.status());
+  return std::optional<std::string>(std::string(InsecureSecretAccess::Get(*wamid)));
 }
 
 Result<MessageRecord> MessageService::Get(const std::string& tenant_id, const AuditActor& actor, const std::string& id,

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <unordered_set>
 #include <queue>
 #include <random>
 #include <set>
@@ -213,7 +214,27 @@ class SandboxImpl final : public Sandbox {
     Result<wa::OutboundMessage> msg = wa::ValidateOutbound(*body);
     if (!msg.ok()) return GraphError(wa::MakeGraphError(wa::GraphCodeFor(msg.status()), msg.status().message()));
     if (std::optional<HttpResponse> fault = TakeFault()) return *fault;
-    if (msg->kind == wa::OutboundMessage::Kind::kMarkRead) return JsonResponse(200, R"({"success":true})");
+    // As Meta: a message is referred to by its wamid, one this number sent or received.
+    auto known = [&](const std::string& id) {
+      std::lock_guard lock(mu_);
+      return known_wamids_.count(id) > 0;
+    };
+    if (msg->kind == wa::OutboundMessage::Kind::kMarkRead) {
+      if (!known(msg->marked_message_id)) {
+        return GraphError(wa::MakeGraphError(100, "message_id is not a message this number received"));
+      }
+      std::lock_guard lock(mu_);
+      reads_.push_back({msg->marked_message_id, clock_.NowUnixMillis()});
+      if (reads_.size() > 100000) reads_.pop_front();
+      return JsonResponse(200, R"({"success":true})");
+    }
+    for (const char* field : {"context", "reaction"}) {
+      const JsonValue* object = body->Find(field);
+      const JsonValue* id = object != nullptr && object->is_object() ? object->Find("message_id") : nullptr;
+      if (id != nullptr && id->is_string() && !known(id->as_string())) {
+        return GraphError(wa::MakeGraphError(131009, std::string(field) + ".message_id is not a message of this number"));
+      }
+    }
     if (marketing_api && msg->type != "template") {
       return GraphError(wa::MakeGraphError(100, "The marketing messages API only sends templates"));
     }
@@ -284,6 +305,7 @@ class SandboxImpl final : public Sandbox {
       const JsonValue* cb = body->Find("biz_opaque_callback_data");
       callback = cb != nullptr && cb->is_string() ? cb->as_string() : "";
       sent_.push_back({callback, wamid, user, msg->type, msg->body_json, now});
+      Remember(wamid);
       // Bounded: the sandbox keeps the latest messages for inspection only.
       if (sent_.size() > 100000) sent_.pop_front();
       ++accepted_;
@@ -328,7 +350,8 @@ class SandboxImpl final : public Sandbox {
       w.EndObject().EndArray();
     } else {
       if (options_.include_conversation && status != "read") {
-        w.Key("conversation").BeginObject().Key("id").String("conv_" + wamid.substr(6, 12));
+        // Meta's conversation ids are opaque; the wamid would give away the number.
+        w.Key("conversation").BeginObject().Key("id").String("conv_" + HexEncode(Sha256({wamid})).substr(0, 32));
         w.Key("origin").BeginObject().Key("type").String("utility").EndObject().EndObject();
       }
       w.Key("pricing").BeginObject().Key("billable").Bool(true).Key("pricing_model").String("PMP");
@@ -598,6 +621,7 @@ class SandboxImpl final : public Sandbox {
     {
       std::lock_guard lock(mu_);
       last_inbound_ms_[from->as_string()] = now;
+      Remember(wamid);
       std::string text;
       if (const JsonValue* tx = body.Find("text"); tx != nullptr && tx->is_object() && tx->Find("body") &&
                                                    tx->Find("body")->is_string()) {
@@ -755,6 +779,8 @@ class SandboxImpl final : public Sandbox {
       w.BeginObject().Key("id").String(m.wamid).Key("to").String(m.to).Key("type").String(m.type);
       w.Key("body").Raw(m.body_json).Key("at_ms").Int(m.at_ms).EndObject();
     }
+    w.EndArray().Key("reads").BeginArray();
+    for (const Read& r : reads_) w.BeginObject().Key("message_id").String(r.message_id).Key("at_ms").Int(r.at_ms).EndObject();
     w.EndArray().EndObject();
     return JsonResponse(200, w.Take());
   }
@@ -789,6 +815,22 @@ class SandboxImpl final : public Sandbox {
   std::map<std::string, StoredMedia> media_;
   size_t media_bytes_ = 0;
   std::deque<SentMessage> sent_;
+  struct Read {
+    std::string message_id;
+    int64_t at_ms = 0;
+  };
+  std::deque<Read> reads_;               // read receipts received (guarded by mu_)
+  // The latest million messages sent or received (guarded by mu_).
+  std::unordered_set<std::string> known_wamids_;
+  std::deque<std::string> known_order_;
+  void Remember(const std::string& wamid) {  // REQUIRES: mu_ held
+    known_wamids_.insert(wamid);
+    known_order_.push_back(wamid);
+    if (known_order_.size() > 1000000) {
+      known_wamids_.erase(known_order_.front());
+      known_order_.pop_front();
+    }
+  }
   int64_t accepted_ = 0, throttled_ = 0, webhooks_delivered_ = 0, webhook_retries_ = 0, webhooks_abandoned_ = 0;
 };
 

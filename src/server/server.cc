@@ -726,7 +726,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
       messaging->consent->PreloadInBackground(std::move(ids));
     }
     dispatcher = std::make_unique<Dispatcher>(*rt.store, *messaging->commits, *messaging->keyring, *messaging->channels, rt.ledger, rt.clock,
-                                              DispatcherOptionsFrom(config->messaging),
+                                              rt.random, DispatcherOptionsFrom(config->messaging),
                                               [&log](const std::string& what) {
                                                 log->Log(LogLevel::kError, "dispatch_alert", {{"what", std::string_view(what)}});
                                               },

@@ -509,6 +509,37 @@ CREATE INDEX inbound_messages_by_tenant ON inbound_messages(tenant_id, received_
 CREATE INDEX inbound_messages_by_tenant_subject ON inbound_messages(tenant_id, subject);
 CREATE INDEX inbound_messages_holding_body ON inbound_messages(received_at_ms) WHERE length(payload_sealed) > 0;
 )sql"},
+    {18, "0018_provider_ids_not_in_clear", R"sql(
+-- Meta's message ids (wamids) carry the user's phone number in base64: they
+-- are personal data, and an erasure must leave nothing that decodes to the
+-- number (MIN-02, DSR-05). From now on a wamid is stored as a keyed hash
+-- (lookups, deduplication) and a copy sealed under the subject's key (what
+-- a reply or a read receipt needs), never in clear. Values already stored
+-- cannot be hashed here (the key is not in the database): they are removed.
+-- Statuses for messages sent before still find them by the gateway's tag
+-- (biz_opaque_callback_data); deliveries seen before are forgotten, so a
+-- redelivery of one within the horizon would be taken once more.
+DROP INDEX messages_by_wamid;
+ALTER TABLE messages RENAME COLUMN wamid TO wamid_hash;
+UPDATE messages SET wamid_hash = NULL WHERE wamid_hash IS NOT NULL;
+ALTER TABLE messages ADD COLUMN wamid_sealed BLOB;
+CREATE UNIQUE INDEX messages_by_wamid_hash ON messages(wamid_hash) WHERE wamid_hash IS NOT NULL;
+ALTER TABLE inbound_messages RENAME COLUMN wamid TO wamid_hash;
+UPDATE inbound_messages SET wamid_hash = '' WHERE wamid_hash <> '';
+ALTER TABLE inbound_messages ADD COLUMN wamid_sealed BLOB;
+DELETE FROM inbound_seen WHERE dedupe_key LIKE 'm:%' OR dedupe_key LIKE 's:%';
+-- The gateway's id of what a delivery key stands for: a reply's context is
+-- forwarded under the id the company knows.
+ALTER TABLE inbound_seen ADD COLUMN ref TEXT NOT NULL DEFAULT '';
+-- Confirmation evidence named the reply's wamid; it names its keyed hash
+-- now. The append-only rule is lifted for this one rewrite only.
+DROP TRIGGER consent_events_append_only_update;
+UPDATE consent_events
+  SET evidence = json_set(json_remove(evidence, '$.reply_wamid'), '$.reply_wamid_removed', 'migration 18')
+  WHERE json_valid(evidence) AND json_type(evidence, '$.reply_wamid') IS NOT NULL;
+CREATE TRIGGER consent_events_append_only_update BEFORE UPDATE ON consent_events
+  BEGIN SELECT RAISE(ABORT, 'consent events are append-only'); END;
+)sql"},
 };
 
 }  // namespace

@@ -254,7 +254,12 @@ struct MessageRecord {
   std::string purpose_id;         // the purpose its consent was checked for ("" for free-form and receipts)
   std::string payload_sealed;     // the Graph body (with the recipient), sealed
   std::string state = "accepted";
-  std::string wamid;              // Meta's id once submitted
+  // Meta's id once submitted. Meta's ids embed the user's number, so it is
+  // kept as a keyed hash (status webhooks find the message by it) and as a
+  // copy sealed under the subject's key (replies refer to it; erasure
+  // shreds it), never in clear (MIN-02, DSR-05).
+  std::string wamid_hash;         // TenantKeyring::ProviderIdToken, "" until known
+  std::string wamid_sealed;       // "" until known
   std::string error_code;         // gateway code when failed, e.g. "template_required"
   int64_t provider_code = 0;      // Meta's error code, if any
   int64_t seen = 0;               // bit set of statuses received: 1 sent, 2 delivered, 4 read, 8 failed
@@ -286,7 +291,8 @@ struct InboundMessageRecord {
   std::string tenant_id;
   std::string channel_id;
   std::string subject;            // sender pseudonym ("" if hidden)
-  std::string wamid;
+  std::string wamid_hash;         // keyed hash of Meta's id ("" for rows older than migration 18)
+  std::string wamid_sealed;       // Meta's id sealed under the subject's key: mark-read, replies, reactions
   std::string type;
   int64_t sent_at_ms = 0;         // the provider timestamp
   int64_t received_at_ms = 0;
@@ -375,9 +381,10 @@ class MessagingRepository {
   // Inserts the message and its outbound job together.
   virtual Status InsertMessage(const MessageRecord& message, const OutboundJob& job) = 0;
   virtual Result<MessageRecord> GetMessage(const std::string& tenant_id, const std::string& id) = 0;
-  virtual Result<MessageRecord> FindMessageByWamid(const std::string& wamid) = 0;
+  // By the keyed hash of Meta's id (MessageRecord::wamid_hash).
+  virtual Result<MessageRecord> FindMessageByWamidHash(const std::string& wamid_hash) = 0;
   virtual Result<MessageRecord> FindMessage(const std::string& id) = 0;
-  // Writes state, wamid, error, seen, attempts, updated_at and the payload
+  // Writes state, wamid_hash and wamid_sealed, error, seen, attempts, updated_at and the payload
   // (emptied once dispatching ends: bodies are not kept, MIN-01).
   virtual Status UpdateMessage(const MessageRecord& message) = 0;
   virtual Status InsertStatusEvent(const StatusEventRecord& event) = 0;
@@ -401,8 +408,12 @@ class MessagingRepository {
   virtual Status InsertIdempotencyKey(const std::string& tenant_id, const std::string& key,
                                       const IdempotencyRecord& record, int64_t now_ms) = 0;
 
-  // Records a delivery key (wamid, or wamid + status); false if already seen.
-  virtual Result<bool> MarkSeen(const std::string& dedupe_key, int64_t now_ms) = 0;
+  // Records a delivery key (a wamid's keyed hash, with the status for a
+  // status), with `ref`, the gateway's id of what it delivered; false if
+  // already seen.
+  virtual Result<bool> MarkSeen(const std::string& dedupe_key, int64_t now_ms, const std::string& ref) = 0;
+  // The `ref` recorded with a delivery key still within the horizon, or nullopt.
+  virtual Result<std::optional<std::string>> SeenRef(const std::string& dedupe_key) = 0;
   // Forgets delivery keys older than `before_ms`; returns how many.
   virtual Result<int64_t> PurgeSeen(int64_t before_ms) = 0;
   virtual Status InsertInbound(const InboundMessageRecord& message) = 0;

@@ -112,6 +112,19 @@ std::string SubjectPseudonym(const SecretString& pepper, std::string_view e164) 
   return "sub_" + HexEncode(std::string_view(reinterpret_cast<const char*>(mac), len));
 }
 
+std::string ProviderIdToken(const SecretString& pepper, std::string_view provider_id) {
+  // Its own domain: an identifier never hashes to what a number would as a pseudonym.
+  std::string full = "provider-id:";
+  full.append(provider_id);
+  std::string mac = SubjectPseudonym(pepper, full);  // "sub_" + 64 hex
+  return "wam_" + mac.substr(4, 32);
+}
+
+bool IsProviderIdToken(std::string_view token) {
+  return token.size() == 36 && token.substr(0, 4) == "wam_" &&
+         std::all_of(token.begin() + 4, token.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 bool IsSubjectPseudonym(std::string_view subject) {
   return subject.size() == 68 && subject.substr(0, 4) == "sub_" &&
          std::all_of(subject.begin() + 4, subject.end(),

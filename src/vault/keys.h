@@ -59,4 +59,13 @@ std::string SubjectPseudonym(const SecretString& pepper, std::string_view e164);
 // lowercase hex characters (so a phone number cannot pass for one).
 bool IsSubjectPseudonym(std::string_view subject);
 
+// Returns "wam_" + 32 hex characters of HMAC-SHA-256(pepper, "provider-id:" +
+// id): the keyed hash that stands for a provider identifier that may embed
+// personal data (Meta's wamids carry the user's number in base64). Lookups
+// and deduplication use it; without the pepper it tells nothing, and the
+// identifiers are random enough that it cannot be searched either.
+std::string ProviderIdToken(const SecretString& pepper, std::string_view provider_id);
+// Whether `token` has the form ProviderIdToken gives.
+bool IsProviderIdToken(std::string_view token);
+
 }  // namespace cs

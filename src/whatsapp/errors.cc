@@ -102,12 +102,14 @@ GraphError MakeGraphError(int code, std::string details) {
 std::string GraphErrorBody(const GraphError& error, std::string_view fbtrace_id) {
   JsonWriter w;
   w.BeginObject().Key("error").BeginObject();
-  w.Key("message").String("(#" + std::to_string(error.code) + ") " + error.title);
+  const bool ours = !error.gateway_code.empty();
+  w.Key("message").String("(#" + std::to_string(error.code) + ") " + (ours ? error.details : error.title));
   w.Key("type").String("OAuthException");
   w.Key("code").Int(error.code);
   w.Key("error_data").BeginObject();
   w.Key("messaging_product").String("whatsapp");
   w.Key("details").String(error.details);
+  if (ours) w.Key("consentry_code").String(error.gateway_code);
   w.EndObject();
   w.Key("fbtrace_id").String(fbtrace_id);
   w.EndObject().EndObject();

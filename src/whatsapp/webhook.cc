@@ -91,6 +91,7 @@ void ParseMessage(const JsonValue& m, const WebhookMetadata& where, const JsonVa
   msg.id = StringOr(m.Find("id"), kEmpty);
   msg.from = StringOr(m.Find("from"), kEmpty);
   msg.from_user_id = StringOr(m.Find("from_user_id"), kEmpty);
+  msg.from_parent_user_id = StringOr(m.Find("from_parent_user_id"), kEmpty);
   msg.type = StringOr(m.Find("type"), kEmpty);
   msg.timestamp = Timestamp(m.Find("timestamp"));
   msg.raw_json = ToJson(m);
@@ -100,7 +101,11 @@ void ParseMessage(const JsonValue& m, const WebhookMetadata& where, const JsonVa
       const std::string& uid = StringOr(c.Find("user_id"), kEmpty);
       bool same = (!wa.empty() && wa == msg.from) || (!uid.empty() && uid == msg.from_user_id);
       if (same || contacts->as_array().size() == 1) {
-        if (const JsonValue* profile = c.Find("profile")) msg.profile_name = StringOr(profile->Find("name"), kEmpty);
+        if (const JsonValue* profile = c.Find("profile")) {
+          msg.profile_name = StringOr(profile->Find("name"), kEmpty);
+          msg.username = StringOr(profile->Find("username"), kEmpty);
+        }
+        if (msg.from_parent_user_id.empty()) msg.from_parent_user_id = StringOr(c.Find("parent_user_id"), kEmpty);
         break;
       }
     }
@@ -131,6 +136,7 @@ void ParseStatus(const JsonValue& s, const WebhookMetadata& where, WebhookBatch&
   st.status = StringOr(s.Find("status"), kEmpty);
   st.timestamp = Timestamp(s.Find("timestamp"));
   st.recipient_id = StringOr(s.Find("recipient_id"), kEmpty);
+  st.recipient_user_id = StringOr(s.Find("recipient_user_id"), kEmpty);
   st.callback_data = StringOr(s.Find("biz_opaque_callback_data"), kEmpty);
   if (const JsonValue* errors = s.Find("errors"); errors != nullptr && errors->is_array()) {
     for (const JsonValue& e : errors->as_array()) {

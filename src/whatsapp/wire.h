@@ -31,6 +31,11 @@ struct GraphError {
   int http_status = 400;
   std::string title;    // "(#<code>) <title>" is the message
   std::string details;  // error_data.details; never holds personal data
+  // Set when the gateway refused, not Meta: its machine code
+  // (docs/errors.md). The message is then "(#<code>) <details>", so an SDK
+  // that shows only the message shows why, and error_data carries the code
+  // as "consentry_code"; Meta's code stays for SDKs that branch on it.
+  std::string gateway_code;
 };
 
 // Returns the error for `code` with its title and HTTP status from the
@@ -141,7 +146,9 @@ struct InboundMessage {
   std::string id;              // wamid
   std::string from;            // digits; "" when the user hides the number
   std::string from_user_id;    // BSUID, if any
+  std::string from_parent_user_id;  // parent BSUID, if any
   std::string profile_name;    // from the sibling contacts[] entry
+  std::string username;        // contacts[].profile.username (2026+), if any
   std::string type;            // as sent, unknown types included
   int64_t timestamp = 0;       // unix seconds
   std::string text;            // text body, button text, or reply title: what a keyword check reads
@@ -155,6 +162,7 @@ struct StatusUpdate {
   std::string status;          // sent, delivered, read, played, failed, or unknown values
   int64_t timestamp = 0;
   std::string recipient_id;
+  std::string recipient_user_id;  // BSUID, when the message went to one
   std::vector<int> error_codes;
   std::string callback_data;   // biz_opaque_callback_data, echoed from the send
   std::string raw_json;

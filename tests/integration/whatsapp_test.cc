@@ -526,6 +526,71 @@ TEST_F(WhatsAppDemoTest, ARestoredBackupNeverBringsAnErasedSubjectBack) {
   (void)keys2;
 }
 
+// A withdrawal answered is final: while the dispatcher sends marketing at
+// the channel's full pace to several subjects, two of them withdraw, and not
+// one message reaches the provider (the sandbox's clock, the same machine's)
+// after the withdrawal's 200.
+// covers: CONS-04
+TEST_F(WhatsAppDemoTest, NothingReachesTheProviderAfterAWithdrawalIsAnswered) {
+  const std::vector<std::string> phones = {"4917612340001", "4917612340002", "4917612340003"};
+  for (const std::string& phone : phones) OptIn(phone, "marketing");
+  auto marketing = [&](const std::string& phone) {
+    return R"({"to":"+)" + phone +
+           R"(","type":"template","template":{"name":"spring_sale","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"J"}]}]}})";
+  };
+  auto sent_to = [&](const std::string& phone) {
+    // Every template the sandbox received for `phone`, with its arrival time.
+    std::vector<int64_t> at;
+    HttpReply sent = Call(sandbox_port_, "GET", "/_sandbox/messages", "");
+    Result<JsonValue> j = ParseJson(sent.body);
+    const JsonValue* messages = j.ok() ? j->Find("messages") : nullptr;
+    if (messages == nullptr || !messages->is_array()) {
+      ADD_FAILURE() << sent.body;
+      return at;
+    }
+    for (const JsonValue& m : messages->as_array()) {
+      const JsonValue* to = m.Find("to");
+      const JsonValue* type = m.Find("type");
+      const JsonValue* when = m.Find("at_ms");
+      if (to != nullptr && to->is_string() && to->as_string() == phone && type != nullptr && type->is_string() &&
+          type->as_string() == "template" && when != nullptr && when->type() == JsonValue::Type::kInt) {
+        at.push_back(when->as_int());
+      }
+    }
+    return at;
+  };
+  // 40 each (inside the pair rate's burst), interleaved: 120 at 80/s.
+  for (int i = 0; i < 40; ++i) {
+    for (const std::string& phone : phones) {
+      HttpReply r = Call(port(), "POST", "/v1/messages", token_, marketing(phone));
+      ASSERT_EQ(r.status, 202) << r.body;
+    }
+  }
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  std::vector<int64_t> answered;
+  for (size_t k = 0; k < 2; ++k) {
+    ASSERT_TRUE(WaitFor([&] { return sent_to(phones[k]).size() >= 5; }));
+    HttpReply w = Call(port(), "POST", "/v1/consents/withdraw", token_,
+                       R"({"phone":"+)" + phones[k] + R"(","purpose":"marketing"})");
+    ASSERT_EQ(w.status, 200) << w.body;
+    answered.push_back(now_ms());
+  }
+  // The third subject's messages all go: the queue is drained by then.
+  ASSERT_TRUE(WaitFor([&] { return sent_to(phones[2]).size() >= 40; }, 30000)) << sent_to(phones[2]).size();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (size_t k = 0; k < 2; ++k) {
+    const std::vector<int64_t> at = sent_to(phones[k]);
+    EXPECT_GE(at.size(), 5u);
+    EXPECT_LT(at.size(), 40u) << "the withdrawal stopped nothing";
+    int late = 0;
+    for (int64_t t : at) late += t > answered[k] ? 1 : 0;
+    EXPECT_EQ(late, 0) << "messages reached the provider after the withdrawal of " << k << " was answered";
+  }
+}
+
 // Tenant-key rotation is online: the CLI adds a content-key version and
 // re-wraps the subject keys while the gateway serves, and messages keep
 // flowing both ways.
@@ -830,6 +895,7 @@ TEST_F(WhatsAppDemoTest, DocumentsAreScannedBeforeTheyLeaveAndBeforeTheyAreHande
   }
 }
 
+// covers: CONS-03, CHAN-01
 TEST_F(WhatsAppDemoTest, SdkShapedRequestsGetMetaShapedAnswers) {
   OptIn(kPhone);
   const std::string body = std::string(R"({"messaging_product":"whatsapp","recipient_type":"individual","to":")") +
@@ -873,6 +939,23 @@ TEST_F(WhatsAppDemoTest, SdkShapedRequestsGetMetaShapedAnswers) {
   EXPECT_EQ(no_consent.status, 403);
   EXPECT_NE(no_consent.body.find(R"("code":131005)"), std::string::npos) << no_consent.body;
   EXPECT_NE(no_consent.body.find("consent_required"), std::string::npos);
+  // …and in the message an SDK shows: the gateway's code and what to do.
+  {
+    Result<JsonValue> e = ParseJson(no_consent.body);
+    ASSERT_TRUE(e.ok());
+    const JsonValue& error = *e->Find("error");
+    EXPECT_EQ(error.Find("message")->as_string().rfind("(#131005) consent_required: subject sub_", 0), 0u)
+        << no_consent.body;
+    EXPECT_NE(error.Find("message")->as_string().find("/consents"), std::string::npos) << no_consent.body;
+    EXPECT_EQ(error.Find("error_data")->Find("consentry_code")->as_string(), "consent_required");
+    EXPECT_EQ(error.Find("error_data")->Find("details")->as_string().rfind("consent_required: ", 0), 0u);
+  }
+  // Free-form outside the window: Meta's 131047, the gateway's reason in the message.
+  HttpReply outside = Call(port(), "POST", "/v23.0/100000000000002/messages", token_,
+                           R"({"messaging_product":"whatsapp","to":"4917699999998","type":"text","text":{"body":"hi"}})");
+  EXPECT_EQ(outside.status, 400) << outside.body;
+  EXPECT_NE(outside.body.find(R"("code":131047)"), std::string::npos) << outside.body;
+  EXPECT_NE(outside.body.find(R"("message":"(#131047) template_required: )"), std::string::npos) << outside.body;
   // Mark as read.
   HttpReply read = Call(port(), "POST", "/v23.0/100000000000002/messages", token_,
                         R"({"messaging_product":"whatsapp","status":"read","message_id":"wamid.X"})");

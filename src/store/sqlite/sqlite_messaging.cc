@@ -29,8 +29,11 @@ constexpr std::string_view kChannelColumns =
     "access_token_sealed, app_secret_sealed, verify_token_sealed, throughput_per_second, paused_reason, "
     "created_at_ms, previous_app_secret_sealed, previous_app_secret_until_ms";
 constexpr std::string_view kMessageColumns =
-    "id, tenant_id, channel_id, subject, kind, type, free_form, payload_sealed, state, wamid, error_code, "
-    "provider_code, seen, attempts, created_at_ms, updated_at_ms, purpose_id";
+    "id, tenant_id, channel_id, subject, kind, type, free_form, payload_sealed, state, wamid_hash, error_code, "
+    "provider_code, seen, attempts, created_at_ms, updated_at_ms, purpose_id, wamid_sealed";
+// Columns: id, tenant_id, channel_id, subject, wamid_hash, type, sent_at_ms, received_at_ms, payload_sealed, wamid_sealed.
+constexpr std::string_view kInboundColumns =
+    "id, tenant_id, channel_id, subject, wamid_hash, type, sent_at_ms, received_at_ms, payload_sealed, wamid_sealed";
 
 constexpr std::string_view kSubscriberColumns =
     "id, tenant_id, url, secret_sealed, events, clear_phone_numbers, include_content, created_at_ms, deleted_at_ms, "
@@ -98,18 +101,19 @@ Channel ReadChannel(sqlite3_stmt* s) {
   return c;
 }
 
-// Columns: id, tenant_id, channel_id, subject, wamid, type, sent_at_ms, received_at_ms, payload_sealed.
+// Columns: kInboundColumns.
 InboundMessageRecord ReadInbound(sqlite3_stmt* s) {
   InboundMessageRecord m;
   m.id = ColumnText(s, 0);
   m.tenant_id = ColumnText(s, 1);
   m.channel_id = ColumnText(s, 2);
   m.subject = ColumnText(s, 3);
-  m.wamid = ColumnText(s, 4);
+  m.wamid_hash = ColumnText(s, 4);
   m.type = ColumnText(s, 5);
   m.sent_at_ms = sqlite3_column_int64(s, 6);
   m.received_at_ms = sqlite3_column_int64(s, 7);
   m.payload_sealed = ColumnBlob(s, 8);
+  m.wamid_sealed = ColumnBlob(s, 9);
   return m;
 }
 
@@ -124,7 +128,7 @@ MessageRecord ReadMessage(sqlite3_stmt* s) {
   m.free_form = sqlite3_column_int64(s, 6) != 0;
   m.payload_sealed = ColumnBlob(s, 7);
   m.state = ColumnText(s, 8);
-  m.wamid = ColumnText(s, 9);
+  m.wamid_hash = ColumnText(s, 9);
   m.error_code = ColumnText(s, 10);
   m.provider_code = sqlite3_column_int64(s, 11);
   m.seen = sqlite3_column_int64(s, 12);
@@ -132,6 +136,7 @@ MessageRecord ReadMessage(sqlite3_stmt* s) {
   m.created_at_ms = sqlite3_column_int64(s, 14);
   m.updated_at_ms = sqlite3_column_int64(s, 15);
   m.purpose_id = ColumnText(s, 16);
+  m.wamid_sealed = ColumnBlob(s, 17);
   return m;
 }
 
@@ -210,7 +215,7 @@ class SqliteMessaging final : public MessagingRepository {
     Connection* conn = &*c;
     return InWriteTransaction(*c, [&]() -> Status {
       CS_ASSIGN_OR_RETURN(ScopedStmt s, conn->Prepare("INSERT INTO messages(" + std::string(kMessageColumns) +
-                                                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)"));
+                                                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, NULL)"));
       Binder(s)
           .Text(m.id)
           .Text(m.tenant_id)
@@ -240,8 +245,8 @@ class SqliteMessaging final : public MessagingRepository {
     return OneMessage("SELECT " + std::string(kMessageColumns) + " FROM messages WHERE tenant_id = ? AND id = ?",
                       {tenant_id, id});
   }
-  Result<MessageRecord> FindMessageByWamid(const std::string& wamid) override {
-    return OneMessage("SELECT " + std::string(kMessageColumns) + " FROM messages WHERE wamid = ?", {wamid});
+  Result<MessageRecord> FindMessageByWamidHash(const std::string& wamid_hash) override {
+    return OneMessage("SELECT " + std::string(kMessageColumns) + " FROM messages WHERE wamid_hash = ?", {wamid_hash});
   }
   Result<MessageRecord> FindMessage(const std::string& id) override {
     return OneMessage("SELECT " + std::string(kMessageColumns) + " FROM messages WHERE id = ?", {id});
@@ -249,12 +254,14 @@ class SqliteMessaging final : public MessagingRepository {
 
   Status UpdateMessage(const MessageRecord& m) override {
     auto c = acquire_();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE messages SET state = ?, wamid = ?, error_code = ?, "
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE messages SET state = ?, wamid_hash = ?, error_code = ?, "
                                                  "provider_code = ?, seen = ?, attempts = ?, updated_at_ms = ?, "
-                                                 "payload_sealed = ? WHERE id = ?"));
+                                                 "payload_sealed = ?, wamid_sealed = ? WHERE id = ?"));
     Binder b(s);
-    b.Text(m.state).OptText(m.wamid.empty() ? std::nullopt : std::optional<std::string>(m.wamid));
-    b.Text(m.error_code).Int(m.provider_code).Int(m.seen).Int(m.attempts).Int(m.updated_at_ms).Blob(m.payload_sealed).Text(m.id);
+    b.Text(m.state).OptText(m.wamid_hash.empty() ? std::nullopt : std::optional<std::string>(m.wamid_hash));
+    b.Text(m.error_code).Int(m.provider_code).Int(m.seen).Int(m.attempts).Int(m.updated_at_ms).Blob(m.payload_sealed);
+    b.OptBlob(m.wamid_sealed.empty() ? std::nullopt : std::optional<std::string>(m.wamid_sealed));
+    b.Text(m.id);
     CS_RETURN_IF_ERROR(StepDone(*c, s, "update message"));
     if (sqlite3_changes(c->db()) == 0) return NotFound("no such message");
     return Status::Ok();
@@ -367,13 +374,25 @@ class SqliteMessaging final : public MessagingRepository {
     return StepDone(*c, s, "insert idempotency key");
   }
 
-  Result<bool> MarkSeen(const std::string& key, int64_t now_ms) override {
+  Result<bool> MarkSeen(const std::string& key, int64_t now_ms, const std::string& ref) override {
     auto c = acquire_();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT OR IGNORE INTO inbound_seen(dedupe_key, received_at_ms) "
-                                                 "VALUES (?, ?)"));
-    Binder(s).Text(key).Int(now_ms);
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT OR IGNORE INTO inbound_seen(dedupe_key, received_at_ms, ref) "
+                                                 "VALUES (?, ?, ?)"));
+    Binder(s).Text(key).Int(now_ms).Text(ref);
     CS_RETURN_IF_ERROR(StepDone(*c, s, "mark seen"));
     return sqlite3_changes(c->db()) == 1;
+  }
+
+  Result<std::optional<std::string>> SeenRef(const std::string& key) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT ref FROM inbound_seen WHERE dedupe_key = ?"));
+    Binder(s).Text(key);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read delivery key");
+    std::string ref = ColumnText(s, 0);
+    if (ref.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(std::move(ref));
   }
 
   Result<int64_t> PurgeSeen(int64_t before_ms) override {
@@ -386,11 +405,12 @@ class SqliteMessaging final : public MessagingRepository {
 
   Status InsertInbound(const InboundMessageRecord& m) override {
     auto c = acquire_();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO inbound_messages(id, tenant_id, channel_id, subject, "
-                                                 "wamid, type, sent_at_ms, received_at_ms, payload_sealed) "
-                                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    Binder(s).Text(m.id).Text(m.tenant_id).Text(m.channel_id).Text(m.subject).Text(m.wamid).Text(m.type)
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO inbound_messages(" + std::string(kInboundColumns) +
+                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    Binder b(s);
+    b.Text(m.id).Text(m.tenant_id).Text(m.channel_id).Text(m.subject).Text(m.wamid_hash).Text(m.type)
         .Int(m.sent_at_ms).Int(m.received_at_ms).Blob(m.payload_sealed);
+    b.OptBlob(m.wamid_sealed.empty() ? std::nullopt : std::optional<std::string>(m.wamid_sealed));
     return StepDone(*c, s, "insert inbound message");
   }
 
@@ -442,8 +462,7 @@ class SqliteMessaging final : public MessagingRepository {
 
   Result<InboundMessageRecord> GetInbound(const std::string& tenant_id, const std::string& id) override {
     auto c = acquire_();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT id, tenant_id, channel_id, subject, wamid, type, sent_at_ms, "
-                                                 "received_at_ms, payload_sealed FROM inbound_messages "
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kInboundColumns) + " FROM inbound_messages "
                                                  "WHERE tenant_id = ? AND id = ?"));
     Binder(s).Text(tenant_id).Text(id);
     int rc = sqlite3_step(s);
@@ -592,8 +611,7 @@ class SqliteMessaging final : public MessagingRepository {
   Result<std::vector<InboundMessageRecord>> ListInboundOfSubject(const std::string& tenant_id,
                                                                 const std::string& subject, int limit) override {
     auto c = acquire_();
-    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT id, tenant_id, channel_id, subject, wamid, type, sent_at_ms, "
-                                                 "received_at_ms, payload_sealed FROM inbound_messages "
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kInboundColumns) + " FROM inbound_messages "
                                                  "WHERE tenant_id = ? AND subject = ? "
                                                  "ORDER BY received_at_ms DESC, id DESC LIMIT ?"));
     Binder(s).Text(tenant_id).Text(subject).Int(limit);

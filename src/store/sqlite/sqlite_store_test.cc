@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -120,13 +122,17 @@ namespace {
 // server's very next read: no pooled connection may keep an old snapshot.
 // Migration 17 rebuilds inbound_messages without its UNIQUE wamid index:
 // every stored message survives, with the indexes the queries use.
-TEST(SqliteStoreTest, InboundMessagesSurviveTheRebuildWithoutTheWamidIndex) {
+// Migration 18 then removes every wamid stored in clear (they embed the
+// user's number): from sent and received messages, delivery keys and the
+// append-only consent evidence, down to the bytes of the database file.
+// covers: MIN-02, DSR-05
+TEST(SqliteStoreTest, StoredMessagesSurviveTheMigrationsAndNoWamidStaysInClear) {
   const std::string path = FreshPath();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   auto exec = [&](const std::string& sql) {
     char* err = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << sql;
     sqlite3_free(err);
   };
   exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
@@ -136,15 +142,25 @@ TEST(SqliteStoreTest, InboundMessagesSurviveTheRebuildWithoutTheWamidIndex) {
     exec(std::string(m.sql));
     exec("INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", '" + std::string(m.name) + "', 0)");
   }
+  exec("PRAGMA secure_delete=ON");
   exec("INSERT INTO tenants(id, name, created_at_ms) VALUES ('ten_1', 't', 0)");
   exec("INSERT INTO channels(id, tenant_id, phone_number_id, waba_id, display_phone_number, graph_base_url, "
        "graph_version, access_token_sealed, app_secret_sealed, verify_token_sealed, throughput_per_second, "
        "created_at_ms) VALUES ('chn_1', 'ten_1', '1001', '2001', '', 'http://x', 'v21.0', X'00', X'00', X'00', 80, 0)");
   for (int i = 0; i < 3; ++i) {
     const std::string n = std::to_string(i);
-    exec("INSERT INTO inbound_messages VALUES ('inm_" + n + "', 'ten_1', 'chn_1', 'sub_" + n + "', 'wamid." + n +
+    exec("INSERT INTO inbound_messages VALUES ('inm_" + n + "', 'ten_1', 'chn_1', 'sub_" + n + "', 'wamid.LEGACYIN" + n +
          "', 'text', " + n + ", " + n + ", X'0" + n + "')");
+    exec("INSERT INTO inbound_seen VALUES ('m:wamid.LEGACYIN" + n + "', " + n + ")");
   }
+  exec("INSERT INTO messages(id, tenant_id, channel_id, subject, kind, type, free_form, payload_sealed, state, wamid, "
+       "created_at_ms, updated_at_ms) VALUES ('msg_1', 'ten_1', 'chn_1', 'sub_0', 'message', 'text', 1, X'00', "
+       "'read', 'wamid.LEGACYOUT', 0, 0)");
+  exec("INSERT INTO inbound_seen VALUES ('s:wamid.LEGACYOUT:read', 0)");
+  exec("INSERT INTO inbound_seen VALUES ('p:sub_0:marketing_messages:stop:1', 0)");
+  exec("INSERT INTO consent_events(tenant_id, subject, purpose_id, from_state, to_state, at_ms, actor, reason, evidence) "
+       "VALUES ('ten_1', 'sub_0', 'p', 'pending', 'active', 0, 'subject:sub_0', 'reply_affirmative', "
+       "'{\"reply_wamid\":\"wamid.LEGACYCONSENT\",\"reply_sha256\":\"ab\"}')");
   sqlite3_close(db);
 
   auto store = OpenSqliteStore({path, 5000, true, 2});
@@ -154,27 +170,47 @@ TEST(SqliteStoreTest, InboundMessagesSurviveTheRebuildWithoutTheWamidIndex) {
   Result<int64_t> count = (*store)->messaging().CountInbound("ten_1");
   ASSERT_TRUE(count.ok()) << count.status().ToString();
   EXPECT_EQ(*count, 3);
+  Result<MessageRecord> sent = (*store)->messaging().FindMessage("msg_1");
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(sent->state, "read");
+  EXPECT_TRUE(sent->wamid_hash.empty());
+  // Delivery keys of other kinds stay.
+  EXPECT_FALSE((*store)->messaging().MarkSeen("p:sub_0:marketing_messages:stop:1", 1, "").value());
+  Result<std::vector<ConsentEvent>> events = (*store)->consents().ConsentEvents("ten_1", "sub_0");
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ(events->front().evidence.find("wamid."), std::string::npos) << events->front().evidence;
+  EXPECT_NE(events->front().evidence.find("reply_wamid_removed"), std::string::npos);
+  EXPECT_NE(events->front().evidence.find("reply_sha256"), std::string::npos);
+  store->reset();
 
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  std::vector<std::string> rows, indexes;
+  std::vector<std::string> rows, indexes, seen;
   auto collect = [](void* out, int n, char** values, char**) {
     std::string row;
     for (int i = 0; i < n; ++i) row += std::string(i ? "|" : "") + (values[i] ? values[i] : "NULL");
     static_cast<std::vector<std::string>*>(out)->push_back(row);
     return 0;
   };
-  ASSERT_EQ(sqlite3_exec(db, "SELECT id, subject, wamid, hex(payload_sealed) FROM inbound_messages ORDER BY id",
+  ASSERT_EQ(sqlite3_exec(db, "SELECT id, subject, wamid_hash, hex(payload_sealed) FROM inbound_messages ORDER BY id",
                          collect, &rows, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'inbound_messages' "
                          "ORDER BY name", collect, &indexes, nullptr),
             SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "SELECT dedupe_key FROM inbound_seen ORDER BY dedupe_key", collect, &seen, nullptr), SQLITE_OK);
+  // Still append-only.
+  EXPECT_NE(sqlite3_exec(db, "UPDATE consent_events SET evidence = '{}'", nullptr, nullptr, nullptr), SQLITE_OK);
+  exec("PRAGMA wal_checkpoint(TRUNCATE)");
   sqlite3_close(db);
-  EXPECT_EQ(rows, (std::vector<std::string>{"inm_0|sub_0|wamid.0|00", "inm_1|sub_1|wamid.1|01",
-                                            "inm_2|sub_2|wamid.2|02"}));
+  EXPECT_EQ(rows, (std::vector<std::string>{"inm_0|sub_0||00", "inm_1|sub_1||01", "inm_2|sub_2||02"}));
   // The primary key's own index, and the three the queries use: no wamid index.
   EXPECT_EQ(indexes, (std::vector<std::string>{"inbound_messages_by_tenant", "inbound_messages_by_tenant_subject",
                                                "inbound_messages_holding_body", "sqlite_autoindex_inbound_messages_1"}));
+  EXPECT_EQ(seen, (std::vector<std::string>{"p:sub_0:marketing_messages:stop:1"}));
+  std::ifstream file(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(bytes.find("LEGACY"), std::string::npos) << "a wamid stored in clear survived in the file";
 }
 
 TEST(SqliteStoreTest, WritesFromAnotherHandleAreSeenImmediately) {
