@@ -3,6 +3,7 @@
 // its own HTTP listener, and the sandbox's signed webhooks coming back to
 // the receiver on another listener.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "common/json_writer.h"
+#include "common/strings.h"
 #include "http/client.h"
 #include "http/http.h"
 #include "messaging/messaging.h"
@@ -897,6 +899,236 @@ TEST_F(MessagingTest, EventsAreForwardedPseudonymisedSignedAndOnce) {
   ASSERT_EQ(Deliver(body).duplicates, 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(company.Count(), 5u);
+  forwarder.Stop();
+}
+
+// The forms in which a phone number can hide in stored or sent bytes: the
+// digits, their hex, and their base64 at each of the three alignments (a
+// wamid is base64 of bytes around them), standard and URL-safe.
+std::vector<std::string> NumberForms(const std::string& digits) {
+  std::vector<std::string> forms = {digits, HexEncode(digits)};
+  std::string upper = HexEncode(digits);
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  forms.push_back(upper);
+  for (size_t pad = 0; pad < 3; ++pad) {
+    const std::string bytes = std::string(pad, '\x01') + digits;
+    std::string b64(4 * ((bytes.size() + 2) / 3), '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+    b64.resize(static_cast<size_t>(n));
+    // Only the groups made of the number's digits alone.
+    const size_t from = pad == 0 ? 0 : 4, to = 4 * (bytes.size() / 3);
+    std::string middle = b64.substr(from, to - from);
+    forms.push_back(middle);
+    std::string url = middle;
+    std::replace(url.begin(), url.end(), '+', '-');
+    std::replace(url.begin(), url.end(), '/', '_');
+    if (url != middle) forms.push_back(url);
+  }
+  return forms;
+}
+
+// The id of the sandbox's message that carries our tag for `message_id`.
+std::string WamidOf(const std::string& sandbox_messages, const std::string& message_id) {
+  Result<JsonValue> j = ParseJson(sandbox_messages);
+  if (!j.ok()) return "";
+  for (const JsonValue& m : j->Find("messages")->as_array()) {
+    if (ToJson(*m.Find("body")).find("cs:" + message_id) != std::string::npos) return m.Find("id")->as_string();
+  }
+  return "";
+}
+
+// Meta's ids carry the number in base64: a subscriber without clear
+// identifiers gets the gateway's ids for every one of them (the message,
+// the message a reply quotes, the one a reaction is for, statuses), and
+// a subscriber with them gets Meta's id beside the gateway's.
+// covers: MIN-03, MIN-02
+TEST_F(MessagingTest, ForwardedEventsCarryNoIdThatDecodesToTheNumber) {
+  Receiver minimised, clear;
+  UrlPolicy policy{{"127.0.0.1"}};
+  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, policy);
+  SubscriberSpec spec;
+  spec.tenant_id = "ten_a";
+  spec.include_content = true;
+  spec.url = minimised.listener.url() + "/events";
+  ASSERT_TRUE(subscribers.Create(AuditActor::System(), spec).ok());
+  spec.clear_phone_numbers = true;
+  spec.url = clear.listener.url() + "/events";
+  ASSERT_TRUE(subscribers.Create(AuditActor::System(), spec).ok());
+  ForwarderOptions fo;
+  fo.idle_poll_ms = 5;
+  Forwarder forwarder(*store_, *keyring_, clock_, policy, fo);
+  forwarder.Start();
+  StartDispatcher();
+
+  UserWrites("first words");
+  auto sent = Send(TemplateTo(kPhone));
+  ASSERT_TRUE(sent.ok());
+  ASSERT_TRUE(ReachesState(sent->message.id, "read"));
+  const std::string wamid = WamidOf(Control("GET", "/_sandbox/messages"), sent->message.id);
+  ASSERT_FALSE(wamid.empty());
+  // The customer replies to the template, and reacts to it.
+  const std::string reply = Control("POST", "/_sandbox/inbound",
+                                    std::string(R"({"from":")") + kPhone + R"(","type":"text","text":{"body":"thanks"},)" +
+                                        R"("context":{"from":"15550000000","id":")" + wamid + R"("}})");
+  Control("POST", "/_sandbox/inbound",
+          std::string(R"({"from":")") + kPhone + R"(","type":"reaction","reaction":{"message_id":")" + wamid +
+              R"(","emoji":"👍"}})");
+  // A user known only by a business-scoped id and a username.
+  const std::string bsuid_value =
+      R"({"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550000000","phone_number_id":"100000000000002"},)"
+      R"("contacts":[{"profile":{"name":"Una","username":"@una"},"user_id":"DE.8172000000000001","parent_user_id":"DE.ENT.77"}],)"
+      R"("messages":[{"from_user_id":"DE.8172000000000001","from_parent_user_id":"DE.ENT.77","id":"wamid.BSUIDONLY1","timestamp":"1771423555","type":"text","text":{"body":"hi"}}]})";
+  ASSERT_EQ(Deliver(whatsapp::WebhookEnvelope("100000000000001", "messages", bsuid_value)).messages, 1);
+  // 4 messages and 3 statuses each.
+  ASSERT_TRUE(WaitFor([&] { return minimised.Count() >= 7 && clear.Count() >= 7; })) << minimised.Count();
+
+  auto subject = keyring_->Pseudonym("ten_a", std::string("+") + kPhone);
+  auto bsuid_subject = keyring_->Pseudonym("ten_a", "bsuid:DE.8172000000000001");
+  ASSERT_TRUE(subject.ok() && bsuid_subject.ok());
+  std::string all_minimised, all_clear;
+  for (const HttpRequest& r : minimised.Take()) all_minimised += r.body + "\n";
+  for (const HttpRequest& r : clear.Take()) all_clear += r.body + "\n";
+  EXPECT_EQ(all_minimised.find("wamid."), std::string::npos) << all_minimised;
+  for (const std::string& form : NumberForms(kPhone)) {
+    EXPECT_EQ(all_minimised.find(form), std::string::npos) << form << "\n" << all_minimised;
+  }
+  EXPECT_EQ(all_minimised.find("DE.8172"), std::string::npos);
+  EXPECT_EQ(all_minimised.find("@una"), std::string::npos);
+  // The reply quotes the template under its gateway id; the reaction names it so too.
+  EXPECT_NE(all_minimised.find(R"("context":{"from":"15550000000","id":")" + sent->message.id + "\""), std::string::npos)
+      << all_minimised;
+  EXPECT_NE(all_minimised.find(R"("reaction":{"message_id":")" + sent->message.id + "\""), std::string::npos)
+      << all_minimised;
+  EXPECT_NE(all_minimised.find(R"("from_user_id":")" + *bsuid_subject + "\""), std::string::npos) << all_minimised;
+  // Received messages are named by the gateway's ids, which the history and replies accept.
+  const std::string reply_wamid = ParseJson(reply)->Find("id")->as_string();
+  EXPECT_EQ(all_clear.find(R"("id":")" + reply_wamid), std::string::npos) << "Meta's id in the id field";
+  EXPECT_NE(all_clear.find(R"("wamid":")" + reply_wamid + "\""), std::string::npos) << all_clear;
+  EXPECT_NE(all_clear.find(R"("id":"inm_)"), std::string::npos);
+  EXPECT_NE(all_minimised.find(R"("id":"inm_)"), std::string::npos);
+  // With clear identifiers: the number, Meta's ids beside the gateway's, the
+  // business-scoped id and the username.
+  EXPECT_NE(all_clear.find(R"("from":")" + std::string(kPhone) + "\""), std::string::npos);
+  EXPECT_NE(all_clear.find(R"("id":")" + sent->message.id + R"(","wamid":")" + wamid + "\""), std::string::npos)
+      << all_clear;
+  EXPECT_NE(all_clear.find(R"("from_user_id":"DE.8172000000000001","from_parent_user_id":"DE.ENT.77")"),
+            std::string::npos)
+      << all_clear;
+  EXPECT_NE(all_clear.find(R"("username":"@una")"), std::string::npos) << all_clear;
+  EXPECT_NE(all_clear.find(R"("user_id":"DE.8172000000000001")"), std::string::npos) << all_clear;
+  forwarder.Stop();
+
+  // Nothing stored names Meta's ids in clear either: the database holds
+  // their keyed hashes and sealed copies only.
+  const std::string stored = AllBytesUnder(dir_);
+  EXPECT_EQ(stored.find(wamid.substr(6, 20)), std::string::npos);
+  EXPECT_EQ(stored.find(reply_wamid.substr(6, 20)), std::string::npos);
+  EXPECT_EQ(stored.find("BSUIDONLY1"), std::string::npos);
+}
+
+// An integration replies, reacts and marks as read by the ids the gateway
+// gave it (msg_…, inm_…): Meta gets its own ids for them. A reply to a
+// message that never reached Meta is refused with a reason; one to a
+// message still queued waits for it.
+// covers: MIN-03
+TEST_F(MessagingTest, RepliesReactionsAndReadReceiptsToTheGatewaysIdsReachMetaWithItsIds) {
+  StartDispatcher();
+  UserWrites("question");
+  auto inbound = store_->messaging().ListInboundOfSubject("ten_a", keyring_->Pseudonym("ten_a", std::string("+") + kPhone).value(), 1);
+  ASSERT_TRUE(inbound.ok() && inbound->size() == 1u);
+  const std::string inm = inbound->front().id;
+  const std::string to = std::string(R"("to":")") + kPhone + "\"";
+  auto first = Send(R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"text","text":{"body":"answer"}})");
+  ASSERT_TRUE(first.ok());
+  // Queued right behind it: the reply waits until the first has Meta's id.
+  auto reply = Send(R"({"messaging_product":"whatsapp",)" + to + R"(,"context":{"message_id":")" + first->message.id +
+                    R"("},"type":"text","text":{"body":"more"}})");
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  auto reaction = Send(R"({"messaging_product":"whatsapp",)" + to + R"(,"type":"reaction","reaction":{"message_id":")" +
+                       inm + R"(","emoji":"👍"}})");
+  ASSERT_TRUE(reaction.ok()) << reaction.status().ToString();
+  auto read = Send(R"({"messaging_product":"whatsapp","status":"read","message_id":")" + inm + R"("})");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_FALSE(read->message.subject.empty());  // the reader's subject: erased with them
+  for (const auto& id : {first->message.id, reply->message.id, reaction->message.id}) {
+    EXPECT_TRUE(ReachesState(id, "read")) << id << " " << Get(id).state << " " << Get(id).error_code;
+  }
+  EXPECT_TRUE(ReachesState(read->message.id, "accepted"));
+  const std::string messages = Control("GET", "/_sandbox/messages");
+  const std::string first_wamid = WamidOf(messages, first->message.id);
+  ASSERT_FALSE(first_wamid.empty());
+  Result<SecretString> opened = keyring_->Open("ten_a", inbound->front().wamid_sealed,
+                                               FieldBinding{"ten_a", inbound->front().subject, inm, "wamid"});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  const std::string inbound_wamid(InsecureSecretAccess::Get(*opened));
+  ASSERT_EQ(inbound_wamid.rfind("wamid.", 0), 0u);
+  EXPECT_NE(messages.find(R"("context":{"message_id":")" + first_wamid + "\""), std::string::npos) << messages;
+  EXPECT_NE(messages.find(R"("reaction":{"message_id":")" + inbound_wamid + "\""), std::string::npos) << messages;
+  EXPECT_NE(messages.find(R"("reads":[{"message_id":")" + inbound_wamid + "\""), std::string::npos) << messages;
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t at = messages.find(what); at != std::string::npos; at = messages.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("msg_"), count("cs:msg_"));  // the gateway's ids only in its own tags
+  EXPECT_EQ(messages.find(inm), std::string::npos);
+
+  // Unknown, foreign or unresolvable ids are refused before anything is queued.
+  auto unknown = Send(R"({"messaging_product":"whatsapp",)" + to +
+                      R"(,"context":{"message_id":"msg_000000000000000000000000"},"type":"text","text":{"body":"x"}})");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().machine_code(), "unknown_message_reference");
+  auto hashed = Send(R"({"messaging_product":"whatsapp",)" + to +
+                     R"(,"context":{"message_id":"wam_00000000000000000000000000000000"},"type":"text","text":{"body":"x"}})");
+  ASSERT_FALSE(hashed.ok());
+  EXPECT_EQ(hashed.status().machine_code(), "reference_unavailable");
+  // A message Meta refused cannot be replied to.
+  Control("POST", "/_sandbox/faults", R"({"code":131026,"count":1})");
+  auto doomed = Send(TemplateTo(kPhone));
+  ASSERT_TRUE(doomed.ok());
+  ASSERT_TRUE(ReachesState(doomed->message.id, "failed"));
+  auto late = Send(R"({"messaging_product":"whatsapp",)" + to + R"(,"context":{"message_id":")" + doomed->message.id +
+                   R"("},"type":"text","text":{"body":"x"}})");
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.status().machine_code(), "referenced_message_failed");
+  EXPECT_NE(late.status().message().find(doomed->message.id), std::string::npos);
+}
+
+// A send Meta refuses at dispatch ends `failed`, and subscribers of
+// statuses get it as Meta's failed status, with Meta's error object.
+// covers: W-05
+TEST_F(MessagingTest, AFailureAtDispatchIsForwardedWithMetasError) {
+  Receiver company;
+  UrlPolicy policy{{"127.0.0.1"}};
+  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, policy);
+  SubscriberSpec spec;
+  spec.tenant_id = "ten_a";
+  spec.events = {"statuses"};
+  spec.url = company.listener.url() + "/events";
+  ASSERT_TRUE(subscribers.Create(AuditActor::System(), spec).ok());
+  ForwarderOptions fo;
+  fo.idle_poll_ms = 5;
+  Forwarder forwarder(*store_, *keyring_, clock_, policy, fo);
+  forwarder.Start();
+  StartDispatcher();
+  // A template whose parameters Meta does not accept (132000).
+  auto sent = Send(TemplateTo(kPhone).substr(0, TemplateTo(kPhone).find(R"(,"components")")) + "}}");
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  ASSERT_TRUE(ReachesState(sent->message.id, "failed"));
+  ASSERT_TRUE(WaitFor([&] { return company.Count() >= 1; }));
+  const std::string body = company.Take().front().body;
+  Result<JsonValue> event = ParseJson(body);
+  ASSERT_TRUE(event.ok()) << body;
+  const JsonValue& status = event->Find("entry")->as_array()[0].Find("changes")->as_array()[0].Find("value")->Find(
+      "statuses")->as_array()[0];
+  EXPECT_EQ(status.Find("id")->as_string(), sent->message.id);
+  EXPECT_EQ(status.Find("status")->as_string(), "failed");
+  const JsonValue& error = status.Find("errors")->as_array()[0];
+  EXPECT_EQ(error.Find("code")->as_int(), 132000);
+  EXPECT_FALSE(error.Find("title")->as_string().empty());
+  EXPECT_NE(error.Find("error_data")->Find("details")->as_string().find("parameters"), std::string::npos) << body;
+  EXPECT_EQ(body.find(kPhone), std::string::npos);
   forwarder.Stop();
 }
 

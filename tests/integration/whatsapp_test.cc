@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -41,6 +42,30 @@ std::string Base64(std::string_view bytes) {
                                 reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
   out.resize(static_cast<size_t>(n));
   return out;
+}
+
+// The forms in which a phone number can hide in stored bytes or answers:
+// the digits, their hex, and their base64 at each of the three alignments
+// (Meta's message ids are base64 of bytes around the number), standard and
+// URL-safe.
+std::vector<std::string> NumberForms(const std::string& digits) {
+  std::vector<std::string> forms = {digits, HexEncode(digits)};
+  std::string upper = HexEncode(digits);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  forms.push_back(upper);
+  for (size_t pad = 0; pad < 3; ++pad) {
+    const std::string bytes = std::string(pad, '\x01') + digits;
+    const std::string b64 = Base64(bytes);
+    // Only the groups made of the number's digits alone.
+    const size_t from = pad == 0 ? 0 : 4, to = 4 * (bytes.size() / 3);
+    const std::string middle = b64.substr(from, to - from);
+    forms.push_back(middle);
+    std::string url = middle;
+    std::replace(url.begin(), url.end(), '+', '-');
+    std::replace(url.begin(), url.end(), '/', '_');
+    if (url != middle) forms.push_back(url);
+  }
+  return forms;
 }
 
 bool WaitFor(const std::function<bool()>& done, int timeout_ms = 15000) {
@@ -427,21 +452,59 @@ TEST_F(WhatsAppDemoTest, ErasureOverHttp) {
 // restore of the older backup (from the live key store, and after the
 // database is lost, from a later keys archive) leaves the subject erased
 // before the gateway serves again.
-// covers: F-18, RET-08, DSR-05, OPS-01, SEC-02
+// Meta's message ids embed the number (base64): none is kept in clear, none
+// is answered after the erasure, none survives the restore (issue 18).
+// covers: F-18, RET-08, DSR-05, OPS-01, SEC-02, MIN-02
 TEST_F(WhatsAppDemoTest, ARestoredBackupNeverBringsAnErasedSubjectBack) {
   const std::string canary_phone = "4915199988877";
   const std::string canary_text = "canary-backup-7731 parcel";
+  // Bodies kept too (conversation history): more to shred.
+  ASSERT_EQ(Call(port(), "PUT", "/v1/conversation-history", token_,
+                 R"({"retention_days":30,"purpose":"support follow-up","legal_basis":"contract"})").status, 200);
   const std::string subject = OptIn(canary_phone);
   OptIn(kPhone);  // someone else, who stays
+  // A template to the canary: Meta's id for it embeds the number.
+  HttpReply sent = Call(port(), "POST", "/v1/messages", token_, Template("+" + canary_phone));
+  ASSERT_EQ(sent.status, 202) << sent.body;
+  const std::string sent_id = After(sent.body, R"("id":")");
+  ASSERT_TRUE(WaitFor([&] { return State(port(), token_, sent_id) == "read"; }));
+  // An admin key may see it (it reads numbers too), and it is Meta's.
+  std::string sent_wamid;
+  {
+    Result<JsonValue> got = ParseJson(Call(port(), "GET", "/v1/messages/" + sent_id, token_).body);
+    ASSERT_TRUE(got.ok() && got->Find("wamid") != nullptr);
+    sent_wamid = got->Find("wamid")->as_string();
+  }
+  ASSERT_EQ(sent_wamid.rfind("wamid.", 0), 0u) << sent_wamid;
+  // The canary writes, quoting the template.
   HttpReply in = Call(sandbox_port_, "POST", "/_sandbox/inbound", "",
-                      R"({"from":")" + canary_phone + R"(","type":"text","text":{"body":")" + canary_text + R"("}})");
-  ASSERT_EQ(in.status, 200);
+                      R"({"from":")" + canary_phone + R"(","type":"text","text":{"body":")" + canary_text +
+                          R"("},"context":{"from":"15550000000","id":")" + sent_wamid + R"("}})");
+  ASSERT_EQ(in.status, 200) << in.body;
   ASSERT_TRUE(WaitFor([&] {
     HttpReply r = Call(port(), "GET", "/v1/audit/events?action=message.receive&subject=" + subject, token_);
     size_t n = 0;
     for (size_t at = r.body.find("\"seq\""); at != std::string::npos; at = r.body.find("\"seq\"", at + 1)) ++n;
     return n >= 2;  // the YES and the canary text
   }));
+  // Every answer about the subject, for the number in any form, and for Meta's ids.
+  auto answers = [&](bool admin_may_see_wamid) {
+    std::string all;
+    for (const std::string& path :
+         {"/v1/messages/" + sent_id, "/v1/subjects/" + subject + "/conversation", "/v1/subjects/" + subject + "/consents",
+          "/v1/subjects/" + subject + "/access-log", "/v1/audit/events?subject=" + subject + "&limit=100"}) {
+      HttpReply r = Call(port(), "GET", path, token_);
+      EXPECT_EQ(r.status, 200) << path << " " << r.body;
+      all += (admin_may_see_wamid && path == "/v1/messages/" + sent_id) ? std::string() : r.body;
+    }
+    return all;
+  };
+  {
+    const std::string before = answers(/*admin_may_see_wamid=*/true);
+    EXPECT_NE(before.find(R"("context":{"id":")" + sent_id + "\""), std::string::npos) << before;  // the quote, by our id
+    EXPECT_EQ(before.find("wamid."), std::string::npos) << before;
+    for (const std::string& form : NumberForms(canary_phone)) EXPECT_EQ(before.find(form), std::string::npos) << form;
+  }
 
   const std::vector<std::string> key_env = {"CONSENTRY_VAULT_MASTER_KEY_FILE=" + dir_ + "/master.key"};
   const std::string backups = MakeTempDir("backups");
@@ -466,7 +529,11 @@ TEST_F(WhatsAppDemoTest, ARestoredBackupNeverBringsAnErasedSubjectBack) {
   ASSERT_EQ(metrics.status, 200);
   const std::string everything = ReadTree(backups) + ReadTree(dir_) + server_->Stdout() + server_->Stderr() +
                                  metrics.body;
-  for (const std::string& canary : {canary_phone, std::string("151 99988877"), std::string("canary-backup-7731")}) {
+  std::vector<std::string> canaries = NumberForms(canary_phone);
+  canaries.push_back("151 99988877");
+  canaries.push_back("canary-backup-7731");
+  canaries.push_back(sent_wamid.substr(0, 24));  // Meta's id itself
+  for (const std::string& canary : canaries) {
     EXPECT_EQ(everything.find(canary), std::string::npos) << canary;
   }
   CliResult verified = RunConsentry({"backup", "verify", data1, keys1, "--data-dir", dir_, "--json"}, key_env);
@@ -477,6 +544,13 @@ TEST_F(WhatsAppDemoTest, ARestoredBackupNeverBringsAnErasedSubjectBack) {
   ASSERT_EQ(erased.status, 200) << erased.body;
   const std::string erasure_id = After(erased.body, R"("id":")");
   EXPECT_EQ(keys_status(), keys_before - 1);
+  // No answer gives the number away now, Meta's id for the message included.
+  {
+    const std::string after = answers(/*admin_may_see_wamid=*/false);
+    EXPECT_EQ(after.find("wamid."), std::string::npos) << after;
+    EXPECT_EQ(after.find(R"("wamid")"), std::string::npos) << after;
+    for (const std::string& form : NumberForms(canary_phone)) EXPECT_EQ(after.find(form), std::string::npos) << form;
+  }
 
   // Never under a serving gateway.
   CliResult busy = RunConsentry({"backup", "restore", data1, "--data-dir", dir_, "--json"}, key_env);
@@ -509,7 +583,11 @@ TEST_F(WhatsAppDemoTest, ARestoredBackupNeverBringsAnErasedSubjectBack) {
     CliResult audit_ok = RunConsentry({"audit", "verify", "--data-dir", dir_, "--json"});
     EXPECT_EQ(audit_ok.exit_code, 0) << audit_ok.out << audit_ok.err;
     const std::string after = ReadTree(dir_) + ReadTree(dir_ + "-backups") + server_->Stdout() + server_->Stderr();
-    EXPECT_EQ(after.find("canary-backup-7731"), std::string::npos);
+    for (const std::string& canary : canaries) EXPECT_EQ(after.find(canary), std::string::npos) << canary;
+    const std::string answered = answers(/*admin_may_see_wamid=*/false);
+    EXPECT_EQ(answered.find("wamid."), std::string::npos) << answered;
+    EXPECT_EQ(answered.find(R"("wamid")"), std::string::npos) << answered;
+    for (const std::string& form : NumberForms(canary_phone)) EXPECT_EQ(answered.find(form), std::string::npos) << form;
     ASSERT_EQ(server_->Stop(), 0);
   };
   // 1. The database is there: its key store and journal are the source.
