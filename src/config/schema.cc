@@ -223,9 +223,10 @@ const std::vector<KeySpec>& Table() {
        "After the burst, one message to the same user per this interval.",
        [](Config& c, const RawValue& v) { c.messaging.pair_interval_ms = I(v); }},
       {"messaging.allowed_graph_urls", KeyType::kString, "https://graph.facebook.com", 0, 0, {},
-       "Comma-separated base URLs a channel created through the API may send to. Keeps an API key from "
-       "pointing the dispatcher (and a Meta token) at another host. The CLI, run by an operator, is not bound "
-       "by it.",
+       "Comma-separated base URLs a channel may send to, whether created through the API or with `consentry "
+       "channel add --graph-url` (refused with `forbidden` otherwise). Keeps an API key, or a mistyped "
+       "command, from pointing the dispatcher (and a Meta token) at another host. `serve --demo` wires its "
+       "own sandbox channel.",
        [](Config& c, const RawValue& v) { c.messaging.allowed_graph_urls = S(v); }},
       {"messaging.subscriber_allowed_hosts", KeyType::kString, "", 0, 0, {},
        "Comma-separated hosts (`host` or `host:port`) that webhook subscribers may use although they are "

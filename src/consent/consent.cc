@@ -320,18 +320,6 @@ Status ConsentService::MarkConfirmationSent(const std::string& tenant_id, const 
   });
 }
 
-class ConsentService::ChangeGuard {
- public:
-  ChangeGuard(ConsentService* owner, std::string key) : owner_(owner), key_(std::move(key)) {}
-  ChangeGuard(const ChangeGuard&) = delete;
-  ChangeGuard& operator=(const ChangeGuard&) = delete;
-  ~ChangeGuard() { owner_->EndChange(key_); }
-
- private:
-  ConsentService* owner_;
-  std::string key_;
-};
-
 ConsentService::SendPass ConsentService::BeginSend(const std::string& tenant_id, const std::string& subject) {
   std::string key = tenant_id + "\n" + subject;
   std::unique_lock lock(fence_mu_);
@@ -357,14 +345,18 @@ void ConsentService::EndSend(const std::string& key) {
   }
 }
 
-ConsentService::ChangeGuard ConsentService::BeginChange(const std::string& tenant_id, const std::string& subject) {
+ConsentService::SendHold ConsentService::HoldSends(const std::string& tenant_id, const std::string& subject) {
   std::string key = tenant_id + "\n" + subject;
   std::unique_lock lock(fence_mu_);
   // Marked first, so that sends arriving meanwhile wait behind the change
   // (a steady stream of sends cannot starve a withdrawal).
   ++fences_[key].changing;
   fence_cv_.wait(lock, [&] { return fences_[key].sending == 0; });
-  return ChangeGuard(this, std::move(key));
+  return SendHold(this, std::move(key));
+}
+
+ConsentService::SendHold::~SendHold() {
+  if (owner_ != nullptr) owner_->EndChange(key_);
 }
 
 void ConsentService::EndChange(const std::string& key) {
@@ -384,7 +376,7 @@ Status ConsentService::Withdraw(const AuditActor& actor, const std::string& tena
   }
   // Sends of this subject already past their last check reach the provider
   // before the withdrawal commits; later ones see it (CONS-04).
-  ChangeGuard fence = BeginChange(tenant_id, subject);
+  SendHold hold = HoldSends(tenant_id, subject);
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
     std::vector<AuditEvent> events;
     for (const Purpose& p : purposes) {

@@ -213,6 +213,24 @@ class ConsentService {
   };
   // Blocks while a withdrawal of the subject is under way.
   SendPass BeginSend(const std::string& tenant_id, const std::string& subject);
+  // The other side: while held, no pass of the subject begins, and it is
+  // returned only once every pass that had begun has ended. Withdraw holds
+  // one; an erasure holds one around its steps, so that once it answered
+  // nothing more goes out to the subject either.
+  class SendHold {
+   public:
+    SendHold(SendHold&& other) noexcept : owner_(other.owner_), key_(std::move(other.key_)) { other.owner_ = nullptr; }
+    SendHold& operator=(SendHold&&) = delete;
+    SendHold(const SendHold&) = delete;
+    ~SendHold();
+
+   private:
+    friend class ConsentService;
+    SendHold(ConsentService* owner, std::string key) : owner_(owner), key_(std::move(key)) {}
+    ConsentService* owner_;
+    std::string key_;
+  };
+  SendHold HoldSends(const std::string& tenant_id, const std::string& subject);
 
   // Drops what the index knows of a subject. Called after each commit that
   // changed its consents (this service's own methods do it; callers of
@@ -303,10 +321,6 @@ class ConsentService {
     int sending = 0;
     int changing = 0;
   };
-  // Waits until the subject has no pass, and holds new ones back until the
-  // returned guard ends.
-  class ChangeGuard;
-  ChangeGuard BeginChange(const std::string& tenant_id, const std::string& subject);
   void EndSend(const std::string& key);
   void EndChange(const std::string& key);
   std::mutex fence_mu_;

@@ -482,8 +482,8 @@ struct Dispatcher::Impl {
     // stored state read inside the transaction catches a STOP committed by
     // a webhook meanwhile (the store serialises the two).
     std::optional<ConsentService::SendPass> pass;
+    if (consent != nullptr && !m.subject.empty()) pass.emplace(consent->BeginSend(m.tenant_id, m.subject));
     if (consent != nullptr && !m.purpose_id.empty()) {
-      pass.emplace(consent->BeginSend(m.tenant_id, m.subject));
       CS_ASSIGN_OR_RETURN(bool active, consent->IsActive(m.tenant_id, m.subject, m.purpose_id));
       if (!active) {
         stats.consent_refused++;
@@ -493,7 +493,7 @@ struct Dispatcher::Impl {
     // From here on the outcome may be unknown: if this worker dies before
     // recording it, the next one must not send again (F-02).
     Status marked = commits.Run([&](StoreTransaction& tx) -> Status {
-      if (pass) {
+      if (consent != nullptr && !m.purpose_id.empty()) {
         CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> stored,
                             tx.consents().GetConsent(m.tenant_id, m.subject, m.purpose_id));
         if (!stored || stored->state != "active") return FailedPrecondition("consent_required", "consent ended");

@@ -50,6 +50,10 @@ Result<ErasureRecord> ErasureService::Erase(const std::string& tenant_id, const 
   e.subject = subject;
   e.actor = actor.type + ":" + actor.id;
   e.requested_at_ms = e.updated_at_ms = clock_.NowUnixMillis();
+  // Sends to the subject already past their last check reach Meta before
+  // the erasure starts; later ones wait for it and find their job gone.
+  std::optional<ConsentService::SendHold> hold;
+  if (consent_ != nullptr) hold.emplace(consent_->HoldSends(tenant_id, subject));
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.vault().InsertErasure(e));
     AuditEvent requested = ErasureEvent(e, "subject.erase_requested");

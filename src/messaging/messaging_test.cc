@@ -989,6 +989,10 @@ TEST_F(MessagingTest, ForwardedEventsCarryNoIdThatDecodesToTheNumber) {
   std::string all_minimised, all_clear;
   for (const HttpRequest& r : minimised.Take()) all_minimised += r.body + "\n";
   for (const HttpRequest& r : clear.Take()) all_clear += r.body + "\n";
+  // Forwarded bodies use Meta's escaping: "/" (in base64) is sent as "\/".
+  for (std::string* text : {&all_minimised, &all_clear}) {
+    for (size_t at = text->find("\\/"); at != std::string::npos; at = text->find("\\/", at)) text->erase(at, 1);
+  }
   EXPECT_EQ(all_minimised.find("wamid."), std::string::npos) << all_minimised;
   for (const std::string& form : NumberForms(kPhone)) {
     EXPECT_EQ(all_minimised.find(form), std::string::npos) << form << "\n" << all_minimised;

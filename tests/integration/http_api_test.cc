@@ -216,7 +216,7 @@ TEST(HttpShutdownTest, SigtermStopsCleanly) {
 
 TEST(DemoTest, DemoModePrintsAWorkingKey) {
   std::string dir = MakeTempDir("demo");
-  ServerProcess server(dir, {}, {"--demo"});
+  ServerProcess server(dir, {}, {"--demo", "--sandbox-listen", "127.0.0.1:0"});  // parallel tests: no fixed port
   ASSERT_TRUE(server.started());
   std::string out = server.Stdout();
   size_t at = out.find("csk_");
@@ -231,7 +231,7 @@ TEST(DemoTest, DemoModePrintsAWorkingKey) {
 TEST(DemoTest, AdminCommandsAfterTheDemoFindItsMasterKey) {
   std::string dir = MakeTempDir("demo_admin");
   {
-    ServerProcess server(dir, {}, {"--demo"});
+    ServerProcess server(dir, {}, {"--demo", "--sandbox-listen", "127.0.0.1:0"});  // parallel tests: no fixed port
     ASSERT_TRUE(server.started());
     EXPECT_EQ(server.Stop(), 0);
   }
