@@ -33,6 +33,7 @@
 #include "common/secret.h"
 #include "common/status.h"
 #include "env/env.h"
+#include "env/file_system.h"
 #include "store/store.h"
 
 namespace cs {
@@ -239,10 +240,14 @@ using RetentionDays = std::function<int64_t(const std::string& tenant_id)>;
 // own), then out of the database, leaving a checkpoint verification
 // continues from. Refuses when the live ledger does not verify. The segment
 // may be destroyed after the returned retain_until_ms: the latest entry's
-// time plus the longest retention of the tenants in it.
+// time plus the longest retention of the tenants in it. The segment is
+// written through `fs`'s durable writer and committed (its directory
+// synced) before any entry leaves the database: a failure or crash at any
+// step leaves every entry in place.
 Result<AuditCheckpoint> ArchiveLedger(Store& store, const AuditPublicKey& key, const AuditLedger& ledger,
                                       const AuditActor& actor, int64_t upto_seq, const std::string& segment_path,
-                                      const RetentionDays& retention, const Clock& clock);
+                                      const RetentionDays& retention, const Clock& clock,
+                                      FileSystem& fs = PosixFileSystem());
 
 // --- formats (format.cc) ---
 
@@ -260,8 +265,6 @@ std::string LedgerExportLine(const TreeHead& head);
 std::string LedgerExportLine(const AuditRecord& record);
 // The first line of a segment that continues after earlier archived ones.
 std::string LedgerExportLine(const AuditCheckpoint& checkpoint);
-// Writes `content` to `path` through a synced temporary file and a rename.
-Status WriteFileDurably(const std::string& path, std::string_view content);
 // Verifies an export (JSON lines from `consentry audit export --format ledger`)
 // with nothing but the public key: for auditors, offline. Every entry must be
 // covered by a signed tree head: an unsigned chain proves nothing.

@@ -60,24 +60,6 @@ std::string LedgerExportLine(const AuditCheckpoint& cp) {
   return w.Take();
 }
 
-Status WriteFileDurably(const std::string& path, std::string_view content) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Unavailable("storage_unavailable", "cannot create " + tmp);
-  size_t off = 0;
-  bool ok = true;
-  while (ok && off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    ok = n > 0;
-    if (ok) off += static_cast<size_t>(n);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  ::close(fd);
-  ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
-  if (!ok) return Unavailable("storage_unavailable", "cannot write " + path);
-  return Status::Ok();
-}
-
 std::string LedgerExportLine(const AuditRecord& record) {
   return "{\"type\":\"entry\"," + AuditRecordJson(record).substr(1);
 }

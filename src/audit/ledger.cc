@@ -609,7 +609,7 @@ namespace cs {
 
 Result<AuditCheckpoint> ArchiveLedger(Store& store, const AuditPublicKey& key, const AuditLedger& ledger,
                                       const AuditActor& actor, int64_t upto_seq, const std::string& segment_path,
-                                      const RetentionDays& retention, const Clock& clock) {
+                                      const RetentionDays& retention, const Clock& clock, FileSystem& fs) {
   CS_ASSIGN_OR_RETURN(std::vector<TreeHead> heads, store.audit().TreeHeads());
   const TreeHead* head = nullptr;
   for (const auto& h : heads) {
@@ -649,7 +649,7 @@ Result<AuditCheckpoint> ArchiveLedger(Store& store, const AuditPublicKey& key, c
   for (const auto& [tenant, latest] : latest_by_tenant) {
     retain_until = std::max(retain_until, latest + retention(tenant) * 86'400'000);
   }
-  CS_RETURN_IF_ERROR(WriteFileDurably(segment_path, segment));
+  CS_RETURN_IF_ERROR(WriteFileAtomically(fs, segment_path, segment));
 
   AuditCheckpoint cp;
   cp.upto_seq = upto_seq;

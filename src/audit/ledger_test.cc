@@ -703,6 +703,39 @@ TEST_F(AuditLedgerTest, TheWriterRetriesAFailedBatchIntact) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ((*entries)[static_cast<size_t>(i)].action, "event." + std::to_string(i));
 }
 
+// The segment is written whole and its directory synced before any entry
+// leaves the database: a failure or a crash at any step of the write leaves
+// every entry in place and the ledger verifying, and the archive can run again.
+// covers: AUD-06
+TEST_F(AuditLedgerTest, AFailedOrCrashedSegmentWriteLosesNoEntry) {
+  auto retention = [](const std::string&) -> int64_t { return 2192; };
+  AppendN(6, "ten_a");
+  Seal();
+  const AuditActor operator_actor{"operator", "cli:test", "cli", ""};
+  using Fault = FaultyFileSystem::Fault;
+  for (FileStep step : {FileStep::kCreate, FileStep::kWrite, FileStep::kSync, FileStep::kRename, FileStep::kSyncDir}) {
+    for (Fault fault : {Fault::kDiskFull, Fault::kCrash}) {
+      FaultyFileSystem fs;
+      fs.FailAt(step, fault);
+      auto archived = ArchiveLedger(*store_, signer_->public_key(), ledger_, operator_actor, 6,
+                                    dir_ + "/seg.jsonl", retention, clock_, fs);
+      EXPECT_FALSE(archived.ok()) << FileStepName(step);
+      EXPECT_EQ(store_->audit().Query({})->front().seq, 1) << FileStepName(step) << ": entries left the database";
+      AuditVerifyReport report = Verify();
+      EXPECT_TRUE(report.ok) << report.problem;
+      EXPECT_EQ(report.archived, 0);
+    }
+  }
+  auto archived = ArchiveLedger(*store_, signer_->public_key(), ledger_, operator_actor, 6, dir_ + "/seg.jsonl",
+                                retention, clock_);
+  ASSERT_TRUE(archived.ok()) << archived.status().ToString();
+  EXPECT_EQ(Verify().archived, 6);
+  std::ifstream in(dir_ + "/seg.jsonl");
+  auto report = VerifyExportedLedger(in, signer_->public_key());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+}
+
 TEST_F(AuditLedgerTest, ArchivingATamperedLedgerIsRefused) {
   AppendN(4);
   Seal();

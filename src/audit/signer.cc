@@ -15,6 +15,7 @@
 #include "audit/audit.h"
 #include "common/sha256.h"
 #include "common/strings.h"
+#include "env/file_system.h"
 
 namespace cs {
 
@@ -83,17 +84,6 @@ class Fd {
   int fd_;
 };
 
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-void SyncDir(const std::string& path) {
-  Fd dir(::open(DirOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() >= 0) ::fsync(dir.get());
-}
-
 bool WriteAll(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     ssize_t n = ::write(fd, bytes.data(), bytes.size());
@@ -126,29 +116,14 @@ Result<std::string> ReadFile(const std::string& path) {
   return out;
 }
 
-// A private temporary file beside `path`, written and fsynced; its name.
-Result<std::string> WriteTemporary(const std::string& path, std::string_view content) {
-  // mkstemp's template: it replaces the six X with a unique suffix.
-  std::string name = path + ".XXXXXX";
-  Fd fd(::mkstemp(name.data()));  // mode 0600
-  if (fd.get() < 0) return Unavailable("storage_unavailable", "cannot create a file beside " + path);
-  if (!WriteAll(fd.get(), content) || ::fsync(fd.get()) != 0) {
-    ::unlink(name.c_str());
-    return Unavailable("storage_unavailable", "cannot write " + name);
-  }
-  return name;
-}
-
-// Creates `path` with `content`, whole or not at all: written beside it,
-// then linked into place. false when another process created it first.
+// Creates `path` with `content`, whole or not at all (the durable writer,
+// env/file_system.h). false when another process created it first.
 Result<bool> CreateKeyFile(const std::string& path, std::string_view content) {
-  CS_ASSIGN_OR_RETURN(std::string tmp, WriteTemporary(path, content));
-  const int rc = ::link(tmp.c_str(), path.c_str());
-  const int err = errno;
-  ::unlink(tmp.c_str());
-  if (rc != 0 && err == EEXIST) return false;
-  if (rc != 0) return Unavailable("storage_unavailable", "cannot create " + path);
-  SyncDir(path);
+  DurableWriteOptions options;
+  options.create_only = true;
+  Status created = WriteFileAtomically(PosixFileSystem(), path, content, options);
+  if (created.machine_code() == "file_exists") return false;
+  CS_RETURN_IF_ERROR(created);
   return true;
 }
 
@@ -162,16 +137,9 @@ Status ReplaceKeyFile(const std::string& path, std::string_view content) {
   Fd old(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
   struct stat st {};
   if (old.get() < 0 || ::fstat(old.get(), &st) != 0) return Unavailable("storage_unavailable", "cannot open " + path);
-  CS_ASSIGN_OR_RETURN(std::string tmp, WriteTemporary(path, content));
-  if (::chown(tmp.c_str(), st.st_uid, st.st_gid) != 0 && errno != EPERM) {
-    ::unlink(tmp.c_str());
-    return Unavailable("storage_unavailable", "cannot set the owner of " + tmp);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Unavailable("storage_unavailable", "cannot replace " + path);
-  }
-  SyncDir(path);
+  DurableWriteOptions options;
+  options.keep_owner = true;
+  CS_RETURN_IF_ERROR(WriteFileAtomically(PosixFileSystem(), path, content, options));
   std::string zeros(static_cast<size_t>(st.st_size), '\0');
   if (::lseek(old.get(), 0, SEEK_SET) == 0 && WriteAll(old.get(), zeros)) ::fsync(old.get());
   return Status::Ok();

@@ -30,10 +30,6 @@ Status Corrupt(const std::string& what) {
   return Status(StatusCode::kDataLoss, "backup_corrupt", "the backup file is damaged or altered: " + what);
 }
 
-Status IoError(const std::string& what, const std::string& path) {
-  return Unavailable("io_error", what + " " + path + ": " + std::strerror(errno));
-}
-
 void PutU32(std::string& out, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
@@ -101,21 +97,16 @@ FieldBinding ChunkBinding(const ArchiveHeader& h, const std::string& header_hash
 // ------------------------------------------------------------------ writer
 
 ArchiveWriter::ArchiveWriter(Passkey, std::string path, ArchiveHeader header, std::string header_hash, AeadKey key,
-                             Random& random, std::FILE* file)
+                             Random& random, std::unique_ptr<DurableFile> file)
     : path_(std::move(path)),
       header_(std::move(header)),
       header_hash_(std::move(header_hash)),
       key_(std::move(key)),
       random_(random),
-      file_(file) {}
-
-ArchiveWriter::~ArchiveWriter() {
-  if (file_ != nullptr) std::fclose(file_);
-  if (!finished_) ::unlink((path_ + ".partial").c_str());
-}
+      file_(std::move(file)) {}
 
 Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(const std::string& path, ArchiveHeader header, Kms& kms,
-                                                             Random& random) {
+                                                             Random& random, FileSystem& fs) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) return AlreadyExists("backup_exists", "refusing to overwrite " + path);
   CS_ASSIGN_OR_RETURN(std::string raw_key, random.Bytes(32));
@@ -124,23 +115,18 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(const std::string& 
   header.master_key_id = kms.key_id();
   CS_ASSIGN_OR_RETURN(header.wrapped_key, kms.Wrap(key_bytes, KeyContext(header)));
   CS_ASSIGN_OR_RETURN(AeadKey key, AeadKey::Create(std::move(key_bytes), 1));
-  const std::string partial = path + ".partial";
-  int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return IoError("cannot create", partial);
-  std::FILE* file = ::fdopen(fd, "wb");
-  if (file == nullptr) {
-    ::close(fd);
-    return IoError("cannot open", partial);
-  }
+  DurableWriteOptions options;
+  options.create_only = true;
+  CS_ASSIGN_OR_RETURN(std::unique_ptr<DurableFile> file, fs.NewDurableFile(path, options));
   const std::string json = HeaderJson(header);
   std::string head(kMagic);
   head.push_back(static_cast<char>(kFormatVersion));
   PutU32(head, static_cast<uint32_t>(json.size()));
   head += json;
+  CS_RETURN_IF_ERROR(file->Append(head));
   std::string hash = HexEncode(Sha256({head}));
   auto w = std::make_unique<ArchiveWriter>(Passkey(), path, std::move(header), std::move(hash), std::move(key), random,
-                                           file);
-  if (std::fwrite(head.data(), 1, head.size(), file) != head.size()) return IoError("cannot write", partial);
+                                           std::move(file));
   w->buffer_.reserve(kChunkBytes);
   return w;
 }
@@ -164,11 +150,8 @@ Status ArchiveWriter::SealChunk(bool last) {
   buffer_.clear();
   std::string frame;
   PutU32(frame, static_cast<uint32_t>(sealed.size()));
-  if (std::fwrite(frame.data(), 1, frame.size(), file_) != frame.size() ||
-      std::fwrite(sealed.data(), 1, sealed.size(), file_) != sealed.size()) {
-    return IoError("cannot write", path_ + ".partial");
-  }
-  return Status::Ok();
+  CS_RETURN_IF_ERROR(file_->Append(frame));
+  return file_->Append(sealed);
 }
 
 Status ArchiveWriter::Finish() {
@@ -178,20 +161,12 @@ Status ArchiveWriter::Finish() {
                     std::to_string(header_.content_bytes));
   }
   CS_RETURN_IF_ERROR(SealChunk(true));
-  const std::string partial = path_ + ".partial";
-  if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0) return IoError("cannot flush", partial);
-  std::fclose(file_);
-  file_ = nullptr;
-  if (::rename(partial.c_str(), path_.c_str()) != 0) return IoError("cannot rename", partial);
-  finished_ = true;
-  // The rename is durable only once the directory is.
-  const size_t slash = path_.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash == 0 ? 1 : slash);
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  Status committed = file_->Commit();
+  if (committed.machine_code() == "file_exists") {
+    return AlreadyExists("backup_exists", "refusing to overwrite " + path_ + ", created meanwhile");
   }
+  CS_RETURN_IF_ERROR(committed);
+  finished_ = true;
   return Status::Ok();
 }
 

@@ -19,6 +19,7 @@
 #include "common/secret.h"
 #include "common/status.h"
 #include "env/env.h"
+#include "env/file_system.h"
 #include "vault/aead.h"
 #include "vault/keys.h"
 
@@ -36,24 +37,25 @@ struct ArchiveHeader {
 
 class ArchiveWriter {
  public:
-  // Creates `path` (mode 0600, must not exist) and writes the header.
-  // The file is named `path` only once Finish() succeeded; until then it is
-  // `path` + ".partial", removed if the writer is dropped unfinished.
+  // Creates `path` (mode 0600, must not exist) and writes the header,
+  // through `fs`'s durable writer (env/file_system.h): the file is named
+  // `path` only once Finish() succeeded, and an unfinished one is removed.
   static Result<std::unique_ptr<ArchiveWriter>> Create(const std::string& path, ArchiveHeader header, Kms& kms,
-                                                       Random& random);
+                                                       Random& random, FileSystem& fs = PosixFileSystem());
   // Only Create() can make the passkey, so only Create() constructs.
   class Passkey {
     friend class ArchiveWriter;
     Passkey() = default;
   };
   ArchiveWriter(Passkey, std::string path, ArchiveHeader header, std::string header_hash, AeadKey key, Random& random,
-                std::FILE* file);
-  ~ArchiveWriter();
+                std::unique_ptr<DurableFile> file);
+  ~ArchiveWriter() = default;
   ArchiveWriter(const ArchiveWriter&) = delete;
   ArchiveWriter& operator=(const ArchiveWriter&) = delete;
 
   Status Write(std::string_view bytes);
-  // Seals the last chunk, fsyncs, and renames the file into place.
+  // Seals the last chunk and commits the file in place (synced, renamed,
+  // directory synced); kAlreadyExists "backup_exists" if `path` appeared meanwhile.
   Status Finish();
   int64_t bytes_written() const { return written_; }
 
@@ -65,7 +67,7 @@ class ArchiveWriter {
   std::string header_hash_;
   AeadKey key_;
   Random& random_;
-  std::FILE* file_;
+  std::unique_ptr<DurableFile> file_;
   std::string buffer_;
   int64_t chunk_index_ = 0;
   int64_t written_ = 0;

@@ -62,15 +62,19 @@ class PrivateUmask {
 };
 
 // Temporary files of a backup or verify that died (a crash, Ctrl-C):
-// ".bk_…" snapshots and "*.partial" archives, left more than an hour ago.
+// ".bk_…" snapshots, archives the durable writer had not committed
+// ("*.tmp.XXXXXX", env/file_system.h) and "*.partial" ones of earlier
+// versions, left more than an hour ago.
 void SweepStaleTemporaries(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return;
   const time_t cutoff = ::time(nullptr) - 3600;
   while (dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
+    const size_t tmp = name.rfind(".tmp.");
     const bool temporary = name.rfind(".bk_", 0) == 0 ||
-                           (name.size() > 8 && name.compare(name.size() - 8, 8, ".partial") == 0);
+                           (name.size() > 8 && name.compare(name.size() - 8, 8, ".partial") == 0) ||
+                           (tmp != std::string::npos && name.size() - tmp == 11);
     if (!temporary) continue;
     const std::string path = dir + "/" + name;
     struct stat st {};

@@ -10,6 +10,7 @@
 #include "cli/output.h"
 #include "common/json_writer.h"
 #include "common/strings.h"
+#include "env/file_system.h"
 
 namespace cs::cli_internal {
 
@@ -119,12 +120,28 @@ int CmdExport(const CommonOptions& o, const AuditArgs& a) {
     upto = *latest ? (*latest)->tree_size : 0;
   }
 
-  std::ofstream file;
+  // To a file: written whole or not at all (the durable writer), so a
+  // disk filling up never leaves an export that looks complete.
+  std::unique_ptr<DurableFile> file;
   if (!a.out.empty()) {
-    file.open(a.out, std::ios::trunc);
-    if (!file) return PrintError(Unavailable("storage_unavailable", "cannot write " + a.out), o.json);
+    auto made = PosixFileSystem().NewDurableFile(a.out);
+    if (!made.ok()) return PrintError(made.status(), o.json);
+    file = std::move(made).value();
   }
-  std::ostream& out = a.out.empty() ? std::cout : file;
+  std::string buffer;
+  Status io = Status::Ok();
+  auto emit = [&](const std::string& line) {
+    if (!file) {
+      std::cout << line << "\n";
+      return;
+    }
+    buffer += line;
+    buffer += '\n';
+    if (buffer.size() >= (1 << 20) && io.ok()) {
+      io = file->Append(buffer);
+      buffer.clear();
+    }
+  };
   char host[256] = "-";
   gethostname(host, sizeof host - 1);
   int64_t written = 0;
@@ -132,26 +149,32 @@ int CmdExport(const CommonOptions& o, const AuditArgs& a) {
     // After an archive, the export continues from its checkpoint (and still verifies).
     auto checkpoint = rt.store->audit().LatestCheckpoint();
     if (!checkpoint.ok()) return PrintError(checkpoint.status(), o.json);
-    if (*checkpoint) out << LedgerExportLine(**checkpoint) << "\n";
+    if (*checkpoint) emit(LedgerExportLine(**checkpoint));
     auto heads = rt.store->audit().TreeHeads();
     if (!heads.ok()) return PrintError(heads.status(), o.json);
     for (const auto& h : *heads) {
-      if (h.tree_size <= upto) out << LedgerExportLine(h) << "\n";
+      if (h.tree_size <= upto) emit(LedgerExportLine(h));
     }
   }
   Status s = rt.store->audit().Scan(1, [&](const AuditRecord& r) {
     if (r.seq > upto) return false;
     if (!a.tenant.empty() && r.tenant_id != a.tenant) return true;
-    if (a.format == "ledger") out << LedgerExportLine(r) << "\n";
-    else if (a.format == "jsonl") out << AuditRecordJson(r) << "\n";
-    else out << AuditRecordSyslog(r, host) << "\n";
+    if (a.format == "ledger") emit(LedgerExportLine(r));
+    else if (a.format == "jsonl") emit(AuditRecordJson(r));
+    else emit(AuditRecordSyslog(r, host));
     if (++written % 100000 == 0) Progress("exported " + std::to_string(written) + " entries");
-    return true;
+    return io.ok();
   });
   ProgressDone();
-  out.flush();
   if (!s.ok()) return PrintError(s, o.json);
-  if (!out) return PrintError(Unavailable("storage_unavailable", "writing the export failed"), o.json);
+  if (file) {
+    if (io.ok()) io = file->Append(buffer);
+    if (io.ok()) io = file->Commit();
+    if (!io.ok()) return PrintError(io, o.json);
+  } else {
+    std::cout.flush();
+    if (!std::cout) return PrintError(Unavailable("storage_unavailable", "writing the export failed"), o.json);
+  }
   if (a.out.empty()) return 0;  // stdout holds the export itself
   if (o.json) {
     JsonWriter w;

@@ -15,6 +15,7 @@
 #include "cli/output.h"
 #include "common/json_writer.h"
 #include "common/strings.h"
+#include "env/file_system.h"
 
 namespace cs::cli_internal {
 
@@ -159,21 +160,10 @@ int Verify(const CommonOptions& o, const BackupArgs& a) {
 
 // ------------------------------------------------------------------ restore
 
+// A durable rename (env/file_system.h) of a file that may not exist.
 Status RenameIfPresent(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
-    return Unavailable("io_error", "cannot move " + from + ": " + std::strerror(errno));
-  }
-  return Status::Ok();
-}
-
-void SyncDirectoryOf(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+  if (::access(from.c_str(), F_OK) != 0 && errno == ENOENT) return Status::Ok();
+  return PosixFileSystem().RenameDurably(from, to);
 }
 
 int Restore(const CommonOptions& o, const BackupArgs& a) {
@@ -296,13 +286,11 @@ int Restore(const CommonOptions& o, const BackupArgs& a) {
       CS_RETURN_IF_ERROR(RenameIfPresent(db + suffix, aside + suffix));
     }
     for (const char* suffix : {"-wal", "-shm"}) ::unlink((plan.target_path + suffix).c_str());
-    if (::rename(plan.target_path.c_str(), db.c_str()) != 0) {
-      const std::string why = std::strerror(errno);
+    if (Status moved = PosixFileSystem().RenameDurably(plan.target_path, db); !moved.ok()) {
       for (const char* suffix : {"-wal", "-shm"}) RenameIfPresent(aside + suffix, db + suffix).IgnoreError();
       if (had_db) ::unlink(aside.c_str());  // `db` still names the current database
-      return Unavailable("io_error", "cannot move the restored database into place: " + why);
+      return Unavailable(moved.machine_code(), "cannot move the restored database into place: " + moved.message());
     }
-    SyncDirectoryOf(db);
     return RenameIfPresent(config.audit.heads_file, config.audit.heads_file + ".pre-restore-" + stamp);
   }();
   if (!swapped.ok()) return PrintError(swapped, o.json);

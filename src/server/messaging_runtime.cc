@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -12,25 +13,25 @@
 #include "backup/backup.h"
 #include "common/strings.h"
 #include "docscan/document_text.h"
+#include "env/file_system.h"
 #include "server/server.h"
 
 namespace cs {
 
 namespace {
 
-// Writes a fresh master key to `path` (0600, never overwriting), for the demo only.
+// Writes a fresh master key to `path` (0600, never overwriting), for the
+// demo only; whole or not at all (a torn key would lock the demo's data away).
 Status CreateDemoKeyFile(const std::string& path, Random& random) {
+  if (::access(path.c_str(), F_OK) == 0) return Status::Ok();
   CS_ASSIGN_OR_RETURN(std::string bytes, random.Bytes(32));
-  std::string hex = HexEncode(bytes) + "\n";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) return Status::Ok();
-    return Unavailable("storage_unavailable", "cannot create " + path);
-  }
-  bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Unavailable("storage_unavailable", "cannot write " + path);
-  return Status::Ok();
+  SecretString hex(HexEncode(bytes) + "\n");
+  std::fill(bytes.begin(), bytes.end(), '\0');
+  DurableWriteOptions options;
+  options.create_only = true;
+  Status written = WriteFileAtomically(PosixFileSystem(), path, InsecureSecretAccess::Get(hex), options);
+  if (written.machine_code() == "file_exists") return Status::Ok();  // another process made it first
+  return written;
 }
 
 // A tenant key this data directory already holds, if any: the proof that a

@@ -18,6 +18,7 @@
 #include "api/api.h"
 #include "common/json_writer.h"
 #include "common/strings.h"
+#include "env/file_system.h"
 #include "http/http.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
@@ -410,21 +411,13 @@ Status PrintStartup(AdminRuntime& rt, bool demo, const std::string& url, std::os
   return Status::Ok();
 }
 
-// Writes {"url","port"} atomically (temporary file + rename) for supervisors and tests.
+// Writes {"url","port"} whole (the durable writer) for supervisors and tests.
 Status WriteReadyFile(const std::string& path, const std::string& url, uint16_t port) {
   JsonWriter w;
   w.BeginObject().Key("url").String(url).Key("port").Int(port).EndObject();
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream file(tmp, std::ios::trunc);
-    file << w.str() << "\n";
-    file.flush();
-    if (!file) return Unavailable("storage_unavailable", "cannot write the ready file " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Unavailable("storage_unavailable", "cannot write the ready file " + path);
-  return Status::Ok();
+  DurableWriteOptions options;
+  options.mode = 0644;  // read by a supervisor, and names no secret
+  return WriteFileAtomically(PosixFileSystem(), path, w.str() + "\n", options);
 }
 
 // The demo tenant's purposes and the sandbox's templates, registered once,
