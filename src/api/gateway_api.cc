@@ -444,9 +444,7 @@ class GatewayApiImpl final : public GatewayApi {
     bool new_second = false;
     {
       std::lock_guard<std::mutex> lock(auth_failures_mu_);
-      const int64_t second = std::chrono::duration_cast<std::chrono::seconds>(
-                                 std::chrono::steady_clock::now().time_since_epoch())
-                                 .count();
+      const int64_t second = deps_.clock->MonotonicNanos() / 1'000'000'000;
       if (second != auth_failure_second_) {
         auth_failure_second_ = second;
         auth_failures_this_second_ = 0;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "docscan/document_text.h"
+#include "env/env.h"
 
 namespace cs::docscan {
 
@@ -371,11 +372,10 @@ Result<std::string> ExtractTextIsolated(std::string_view mime_type, std::string_
   bool reaped = false;  // without a status, nothing is known of the child: unscannable
   {
     Reaper reaper{pid, &status, &reaped};
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.timeout_ms);
+    const int64_t deadline_ns = RealClock().MonotonicNanos() + options.timeout_ms * 1'000'000;
     char buffer[65536];
     while (true) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left = std::chrono::milliseconds((deadline_ns - RealClock().MonotonicNanos()) / 1'000'000);
       if (left.count() <= 0) {
         timed_out = true;
         break;

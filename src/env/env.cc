@@ -21,6 +21,11 @@ int64_t SystemClock::MonotonicNanos() const {
       .count();
 }
 
+const Clock& RealClock() {
+  static const SystemClock clock;
+  return clock;
+}
+
 Result<std::string> CryptoRandom::Bytes(size_t n) {
   std::string out(n, '\0');
   if (n > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {

@@ -30,16 +30,29 @@ class SystemClock final : public Clock {
   int64_t MonotonicNanos() const override;
 };
 
+// The system clock, shared by the process: for what has no clock injected
+// because its time is only reported, never decided on (log timestamps, a
+// child process's deadline). Everything that decides by time takes a Clock.
+const Clock& RealClock();
+
 // A clock that moves only when told to. For tests.
 class FakeClock final : public Clock {
  public:
   explicit FakeClock(int64_t unix_millis) : now_millis_(unix_millis) {}
   int64_t NowUnixMillis() const override { return now_millis_.load(); }
-  int64_t MonotonicNanos() const override { return now_millis_.load() * 1'000'000; }
+  int64_t MonotonicNanos() const override { return (now_millis_.load() - wall_jumps_millis_.load()) * 1'000'000; }
+  // Time passes: both clocks move.
   void AdvanceMillis(int64_t millis) { now_millis_ += millis; }
+  // The wall clock is set (NTP, an operator), forwards or backwards; the
+  // monotonic clock does not move (F-19).
+  void JumpWallMillis(int64_t millis) {
+    wall_jumps_millis_ += millis;
+    now_millis_ += millis;
+  }
 
  private:
   std::atomic<int64_t> now_millis_;
+  std::atomic<int64_t> wall_jumps_millis_{0};
 };
 
 class Random {

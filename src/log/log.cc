@@ -11,6 +11,7 @@
 
 #include "common/json_writer.h"
 #include "common/strings.h"
+#include "env/env.h"
 
 namespace cs {
 
@@ -33,9 +34,7 @@ class SpdJsonLogger final : public Logger {
 
   void Log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) override {
     if (!Enabled(level)) return;
-    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+    const int64_t now = RealClock().NowUnixMillis();
     std::string line = RenderLogLine(now, level, event, fields);
     // The line is passed as an argument, never as a format string (I-06).
     sink_->info("{}", line);

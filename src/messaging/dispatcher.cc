@@ -37,11 +37,6 @@ struct PairPacer {
 
 constexpr int64_t kWindowMarginUs = 5000;
 
-int64_t SteadyMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Reads Meta's error code from an error body; nullopt when there is none
 // (0 is a real code: AuthException).
 std::optional<int> GraphErrorCode(const std::string& body) {
@@ -103,6 +98,9 @@ struct Dispatcher::Impl {
   void Alert(const std::string& what) {
     if (alert) alert(what);
   }
+
+  // Pacing runs on the monotonic clock: a wall-clock jump neither bursts nor stalls the sends (F-19).
+  int64_t SteadyMicros() const { return clock.MonotonicNanos() / 1000; }
 
   Result<Channel> ChannelFor(const std::string& id) {
     std::lock_guard lock(mu);

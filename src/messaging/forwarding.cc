@@ -18,11 +18,6 @@ void Metadata(JsonWriter& w, const whatsapp::WebhookMetadata& where) {
   w.Key("phone_number_id").String(where.phone_number_id).EndObject();
 }
 
-int64_t Millis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 std::string SubscriberJson(const Subscriber& sb) {
@@ -363,7 +358,7 @@ void Forwarder::Loop() {
       // queue waits, not the others.
       gate.failures = std::min(gate.failures + 1, 21);
       const int64_t cap = std::min<int64_t>(options_.backoff_max_ms, options_.backoff_base_ms << (gate.failures - 1));
-      static thread_local std::mt19937_64 rng(static_cast<uint64_t>(Millis()) ^ std::hash<std::thread::id>{}(std::this_thread::get_id()));
+      static thread_local std::mt19937_64 rng(static_cast<uint64_t>(clock_.MonotonicNanos()) ^ std::hash<std::thread::id>{}(std::this_thread::get_id()));
       gate.cool_until_ms = clock_.NowUnixMillis() + std::uniform_int_distribution<int64_t>(cap / 2, cap)(rng);
     } else if (delivered.ok()) {
       gate.failures = 0;
@@ -426,7 +421,7 @@ Status Forwarder::Deliver(const OutboxEntry& e, HttpClient& guarded, HttpClient&
   }
   stats_.retried++;
   int64_t cap = std::min<int64_t>(options_.backoff_max_ms, options_.backoff_base_ms << std::min<int64_t>(attempts - 1, 20));
-  static thread_local std::mt19937_64 rng(static_cast<uint64_t>(Millis()));
+  static thread_local std::mt19937_64 rng(static_cast<uint64_t>(clock_.MonotonicNanos()));
   int64_t delay = std::uniform_int_distribution<int64_t>(cap / 2, cap)(rng);
   return store_.messaging().RetryOutbox(e.id, now + delay, attempts, failure);
 }

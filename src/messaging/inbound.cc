@@ -286,9 +286,7 @@ void WebhookReceiver::CountSignatureFailure(const std::string& channel_id) {
 
 Result<Channel> WebhookReceiver::FindChannel(const std::string& channel_id, bool fresh, bool* cached) {
   constexpr int64_t kChannelCacheNs = 1'000'000'000;
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = clock_.MonotonicNanos();
   *cached = false;
   const uint64_t changes = channels_.changes();
   if (!fresh) {

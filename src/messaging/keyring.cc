@@ -40,9 +40,7 @@ Result<SecretString> TenantKeyring::LoadOrCreate(const std::string& tenant_id, c
 }
 
 Result<std::shared_ptr<const TenantKeyring::Keys>> TenantKeyring::KeysFor(const std::string& tenant_id, bool fresh) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = clock_.MonotonicNanos();
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(tenant_id);
@@ -141,11 +139,6 @@ Result<std::string> TenantKeyring::ProviderIdToken(const std::string& tenant_id,
 
 namespace {
 
-int64_t MonotonicNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string SubjectCacheKey(const std::string& tenant_id, const std::string& subject) {
   return tenant_id + "/" + subject;
 }
@@ -164,7 +157,7 @@ constexpr size_t kSubjectKeyCacheMax = 200000;
 Result<TenantKeyring::SubjectKey> TenantKeyring::UnwrapSubjectKey(const Keys&, const SubjectKeyRecord& record) {
   SubjectKey out;
   out.generation = record.generation;
-  out.loaded_at_ns = MonotonicNanos();
+  out.loaded_at_ns = clock_.MonotonicNanos();
   if (!record.wrapped) return out;
   const std::string field = DekField(record.generation);
   uint32_t version = 0;
@@ -182,7 +175,7 @@ Result<TenantKeyring::SubjectKey> TenantKeyring::SubjectKeyFor(const std::string
                                                                const std::string& subject, bool create, bool fresh,
                                                                NewSubjectKeys* deferred) {
   const std::string cache_key = SubjectCacheKey(tenant_id, subject);
-  const int64_t now = MonotonicNanos();
+  const int64_t now = clock_.MonotonicNanos();
   uint64_t epoch = 0;
   {
     std::lock_guard lock(mu_);
@@ -219,9 +212,7 @@ Result<TenantKeyring::SubjectKey> TenantKeyring::SubjectKeyFor(const std::string
     created.tenant_id = tenant_id;
     created.subject = subject;
     created.generation = stored ? stored->generation + 1 : 1;
-    created.created_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+    created.created_at_ms = clock_.NowUnixMillis();
     CS_ASSIGN_OR_RETURN(std::string bytes, random_.Bytes(32));
     const std::string field = DekField(created.generation);
     CS_ASSIGN_OR_RETURN(created.wrapped, cs::Seal(keys->sealing(), bytes, FieldBinding{tenant_id, subject, "subject_key", field},

@@ -57,7 +57,9 @@ struct HttpClientResponse;
 // secrets, quarantine) under the tenant's content key.
 class TenantKeyring {
  public:
-  TenantKeyring(Store& store, Kms& kms, Random& random) : store_(store), kms_(kms), random_(random) {}
+  // `clock` times the key caches (and dates new subject keys): a fake one in tests.
+  TenantKeyring(Store& store, Kms& kms, Random& random, const Clock& clock = RealClock())
+      : store_(store), kms_(kms), random_(random), clock_(clock) {}
 
   // Returns "sub_" + HMAC(pepper, identity). `identity` is an E.164 number
   // ("+4917…") or "bsuid:" + a BSUID.
@@ -179,6 +181,7 @@ class TenantKeyring {
   Store& store_;
   Kms& kms_;
   Random& random_;
+  const Clock& clock_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Keys>> cache_;  // guarded by mu_
   std::map<std::string, SubjectKey> subject_cache_;    // guarded by mu_; key: tenant + '/' + subject

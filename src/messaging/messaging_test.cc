@@ -1555,6 +1555,33 @@ TEST_F(ContentProtectionTest, ACardSplitOverTwoMessagesIsMaskedInBoth) {
 
 
 // Erasure by crypto-shredding (issue 5).
+// The keyring's caches live on the injected monotonic clock: the wall clock
+// set back an hour or forward a day changes nothing, thirty seconds passing
+// do, so a content key another process rotated is picked up then.
+// covers: F-19
+TEST_F(MessagingTest, KeyCachesFollowTheMonotonicClockNotTheWallClock) {
+  FakeClock clock(1'800'000'000'000);
+  TenantKeyring mine(*store_, *kms_, random_, clock);
+  TenantKeyring other(*store_, *kms_, random_, clock);  // another gateway process
+  auto version = [&] {
+    Result<std::string> sealed = mine.Seal("ten_a", "x", FieldBinding{"ten_a", "", "rec", "field"});
+    EXPECT_TRUE(sealed.ok());
+    if (!sealed.ok() || sealed->size() < 6) return 0u;
+    uint32_t v = 0;
+    for (int i = 2; i < 6; ++i) v = (v << 8) | static_cast<unsigned char>((*sealed)[static_cast<size_t>(i)]);
+    return static_cast<unsigned>(v);
+  };
+  ASSERT_EQ(version(), 1u);
+  ASSERT_EQ(*other.RotateContentKey("ten_a", ledger_, AuditActor{"operator", "cli:test", "cli", ""}), 2u);
+  EXPECT_EQ(version(), 1u);  // cached
+  clock.JumpWallMillis(-3'600'000);
+  EXPECT_EQ(version(), 1u);
+  clock.JumpWallMillis(86'400'000 + 3'600'000);
+  EXPECT_EQ(version(), 1u);
+  clock.AdvanceMillis((TenantKeyring::kTenantKeyCacheSeconds + 1) * 1000);
+  EXPECT_EQ(version(), 2u);
+}
+
 class ErasureTest : public MessagingTest {
  protected:
   void Writes(const std::string& from, const std::string& text) {
