@@ -49,6 +49,7 @@ bool IsIdentifier(std::string_view v) {
 class GatewayApiImpl final : public GatewayApi {
  public:
   explicit GatewayApiImpl(GatewayApiDeps deps) : deps_(std::move(deps)) {
+    if (deps_.clock == nullptr) deps_.clock = &RealClock();  // time is always read through a Clock
     using namespace std::placeholders;
     md_.messages = deps_.messages;
     md_.media = deps_.media;

@@ -75,23 +75,19 @@ TEST(RouteInventoryTest, OnlyTheDocumentedRoutesArePublic) {
 // count, so it cannot fill the audit queue.
 TEST(RouteInventoryTest, AuthenticationFailureFloodsAreAggregated) {
   RecordingSink sink;
+  FakeClock clock(1'800'000'000'000);  // on a second boundary
   GatewayApiDeps deps;
   deps.audit = &sink;
+  deps.clock = &clock;
   std::unique_ptr<GatewayApi> api = CreateGatewayApi(deps);
   HttpRequest request;
   request.method = "GET";
   request.path = request.target = "/v1/me";
   request.request_id = "req_test";
-  // Each burst starts right after a second boundary so that it fits in one second.
-  auto next_second = [] {
-    auto now = std::chrono::steady_clock::now().time_since_epoch();
-    std::this_thread::sleep_for(std::chrono::seconds(1) - (now % std::chrono::seconds(1)) +
-                                std::chrono::milliseconds(5));
-  };
-  next_second();
+  auto next_second = [&] { clock.AdvanceMillis(1000); };
   for (int i = 0; i < 250; ++i) ASSERT_EQ(api->Handle(request).status, 401);
   EXPECT_EQ(sink.events.size(), 100u);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  next_second();
   ASSERT_EQ(api->Handle(request).status, 401);
   ASSERT_EQ(sink.events.size(), 102u);
   EXPECT_EQ(sink.events[100].action, "auth.failure.suppressed");
