@@ -19,11 +19,22 @@
 #include "env/env.h"
 #include "http/http.h"
 #include "json/json.h"
-#include "messaging/messaging.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
 
 namespace cs {
+
+// The services the routes call (not owned; defined in messaging/, vault/, consent/).
+class ChannelService;
+class ConsentService;
+class ContentGuard;
+class ErasureService;
+class HistoryService;
+class MediaService;
+class MessageService;
+class SubscriberService;
+class TenantKeyring;
+class WebhookReceiver;
 
 struct GatewayApiDeps {
   Store* store = nullptr;              // not owned

@@ -6,6 +6,9 @@
 #include "common/json_writer.h"
 #include "common/strings.h"
 #include "consent/proof_pdf.h"
+#include "messaging/sending.h"
+#include "vault/erasure.h"
+#include "vault/keyring.h"
 #include "vault/keys.h"
 #include "vault/phone.h"
 

@@ -1,6 +1,7 @@
 // The content protection routes of scan_routes.h.
 #include "api/scan_routes.h"
 
+#include "messaging/content_guard.h"
 
 namespace cs::api_internal {
 

@@ -15,7 +15,8 @@
 #include "cli/output.h"
 #include "common/json_writer.h"
 #include "json/json.h"
-#include "messaging/messaging.h"
+#include "messaging/channels.h"
+#include "vault/keyring.h"
 
 namespace cs::cli_internal {
 

@@ -3,7 +3,7 @@
 #include "common/sha256.h"
 #include "common/strings.h"
 #include "http/client.h"
-#include "messaging/messaging.h"
+#include "messaging/channels.h"
 
 namespace cs {
 

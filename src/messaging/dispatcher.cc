@@ -7,7 +7,9 @@
 #include "common/json_writer.h"
 #include "common/strings.h"
 #include "http/client.h"
-#include "messaging/messaging.h"
+#include "messaging/dispatcher.h"
+#include "messaging/forwarding.h"
+#include "messaging/message_state.h"
 #include "messaging/provider_ids.h"
 
 namespace cs {

@@ -5,7 +5,7 @@
 #include "common/json_writer.h"
 #include "common/strings.h"
 #include "http/client.h"
-#include "messaging/messaging.h"
+#include "messaging/forwarding.h"
 #include "messaging/provider_ids.h"
 
 namespace cs {

@@ -3,7 +3,7 @@
 
 #include "common/json_writer.h"
 #include "common/strings.h"
-#include "messaging/messaging.h"
+#include "messaging/history.h"
 #include "messaging/provider_ids.h"
 #include "vault/keys.h"
 

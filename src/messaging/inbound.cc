@@ -5,7 +5,10 @@
 
 #include "common/json_writer.h"
 #include "common/strings.h"
-#include "messaging/messaging.h"
+#include "messaging/forwarding.h"
+#include "messaging/media.h"
+#include "messaging/message_state.h"
+#include "messaging/webhooks.h"
 #include "messaging/provider_ids.h"
 
 namespace cs {

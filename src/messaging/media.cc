@@ -10,7 +10,7 @@
 #include "docscan/document_text.h"
 #include "http/client.h"
 #include "http/multipart.h"
-#include "messaging/messaging.h"
+#include "messaging/media.h"
 #include "whatsapp/wire.h"
 
 namespace cs {

@@ -2,7 +2,7 @@
 #include "common/json_writer.h"
 #include "common/sha256.h"
 #include "common/strings.h"
-#include "messaging/messaging.h"
+#include "messaging/sending.h"
 #include "messaging/provider_ids.h"
 
 namespace cs {

@@ -1,7 +1,8 @@
 // Provider identifiers that embed personal data (provider_ids.h).
 #include "messaging/provider_ids.h"
 
-#include "messaging/messaging.h"
+#include "store/store.h"
+#include "vault/keyring.h"
 
 namespace cs {
 

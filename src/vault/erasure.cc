@@ -4,7 +4,7 @@
 
 #include "common/json_writer.h"
 #include "common/strings.h"
-#include "messaging/messaging.h"
+#include "vault/erasure.h"
 
 namespace cs {
 
