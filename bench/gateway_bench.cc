@@ -16,6 +16,8 @@
 #include "messaging/forwarding.h"
 #include "messaging/sending.h"
 #include "messaging/webhooks.h"
+#include "store/group_commit.h"
+#include "store/sqlite/sqlite_store.h"
 #include "vault/erasure.h"
 #include "vault/keyring.h"
 #include "audit/audit.h"

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "audit/merkle.h"
-#include "audit/record_format.h"
+#include "audit_record/audit_record.h"
 #include "common/secret.h"
 #include "common/status.h"
 #include "env/env.h"

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "audit/audit.h"
-#include "audit/record_format.h"
+#include "audit_record/audit_record.h"
 #include "common/json_writer.h"
 #include "common/sha256.h"
 #include "common/strings.h"

@@ -11,6 +11,7 @@
 #include "audit/audit.h"
 #include "common/strings.h"
 #include "store/migrations.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace cs {
 namespace {

@@ -5,6 +5,7 @@
 
 #include "auth/auth.h"
 #include "common/secret.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace cs {
 namespace {

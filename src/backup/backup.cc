@@ -18,6 +18,7 @@
 #include "common/json_writer.h"
 #include "common/strings.h"
 #include "json/json.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace cs {
 

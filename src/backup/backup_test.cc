@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/strings.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace cs {
 namespace {

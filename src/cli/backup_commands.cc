@@ -16,6 +16,7 @@
 #include "common/json_writer.h"
 #include "common/strings.h"
 #include "env/file_system.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace cs::cli_internal {
 

@@ -32,6 +32,7 @@
 #include "consent/keywords.h"
 #include "consent/notices.h"
 #include "env/env.h"
+#include "store/group_commit.h"
 #include "store/store.h"
 
 namespace cs {

@@ -1,6 +1,8 @@
 // The consent ledger over a real SQLite store: every transition, every
 // refusal, and the evidence each change leaves.
 #include "consent/consent.h"
+#include "store/group_commit.h"
+#include "store/sqlite/sqlite_store.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -11,6 +11,7 @@
 #include "messaging/forwarding.h"
 #include "messaging/message_state.h"
 #include "messaging/provider_ids.h"
+#include "store/group_commit.h"
 
 namespace cs {
 

@@ -15,6 +15,7 @@
 #include "consent/consent.h"
 #include "env/env.h"
 #include "messaging/channels.h"
+#include "store/group_commit.h"
 #include "store/store.h"
 #include "vault/keyring.h"
 

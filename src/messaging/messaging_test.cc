@@ -29,6 +29,8 @@
 #include "messaging/message_state.h"
 #include "messaging/sending.h"
 #include "messaging/webhooks.h"
+#include "store/group_commit.h"
+#include "store/sqlite/sqlite_store.h"
 #include "vault/erasure.h"
 #include "vault/keyring.h"
 #include "sandbox/sandbox.h"

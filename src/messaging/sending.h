@@ -20,6 +20,7 @@
 #include "env/env.h"
 #include "json/json.h"
 #include "messaging/content_guard.h"
+#include "store/group_commit.h"
 #include "store/store.h"
 #include "vault/keyring.h"
 #include "whatsapp/wire.h"

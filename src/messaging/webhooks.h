@@ -23,6 +23,7 @@
 #include "messaging/channels.h"
 #include "messaging/content_guard.h"
 #include "messaging/sending.h"
+#include "store/group_commit.h"
 #include "store/store.h"
 #include "vault/keyring.h"
 #include "whatsapp/wire.h"

@@ -15,6 +15,7 @@
 #include "docscan/document_text.h"
 #include "env/file_system.h"
 #include "server/server.h"
+#include "store/group_commit.h"
 
 namespace cs {
 

@@ -22,6 +22,7 @@
 #include "http/http.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace cs {
 

@@ -20,6 +20,7 @@
 #include "messaging/media.h"
 #include "messaging/sending.h"
 #include "messaging/webhooks.h"
+#include "store/group_commit.h"
 #include "vault/erasure.h"
 #include "vault/keyring.h"
 #include "sandbox/sandbox.h"

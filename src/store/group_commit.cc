@@ -5,7 +5,7 @@
 #include <mutex>
 #include <thread>
 
-#include "store/store.h"
+#include "store/group_commit.h"
 
 namespace cs {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "audit/record_format.h"
+#include "audit_record/audit_record.h"
 #include "store/store.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

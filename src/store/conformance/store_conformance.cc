@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "audit/record_format.h"
+#include "audit_record/audit_record.h"
 
 namespace cs {
 

@@ -14,10 +14,11 @@
 #include <optional>
 #include <utility>
 
-#include "audit/record_format.h"
+#include "audit_record/audit_record.h"
 #include "common/strings.h"
 #include "store/migrations.h"
 #include "store/sqlite/sqlite_internal.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
 namespace cs {

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "store/conformance/store_conformance.h"
+#include "store/group_commit.h"
 #include "store/migrations.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
 namespace cs {

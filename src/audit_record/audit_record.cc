@@ -1,8 +1,6 @@
-#include "audit/record_format.h"
+#include "audit_record/audit_record.h"
 
 #include <cstring>
-
-#include "store/store.h"
 
 namespace cs {
 
