@@ -22,6 +22,8 @@
 #include "http/http.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
+#include "server/demo.h"
+#include "server/scheduler.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace cs {
@@ -124,25 +126,6 @@ class SignalWaiter {
  private:
   std::thread thread_;
 };
-
-Result<IssuedKey> PrepareDemo(AdminRuntime& rt) {
-  const AuditActor actor = AuditActor::System();
-  Result<Tenant> existing = rt.store->tenants().FindByName("demo");
-  Tenant tenant;
-  if (existing.ok()) {
-    tenant = *existing;
-    // A fresh key each start: the previous demo keys are revoked, so only the printed one works.
-    CS_ASSIGN_OR_RETURN(auto keys, rt.store->api_keys().List(tenant.id));
-    for (const auto& k : keys) {
-      if (k.name == "demo" && !k.revoked_at_ms) CS_RETURN_IF_ERROR(rt.api_keys->Revoke(actor, tenant.id, k.id));
-    }
-  } else if (existing.status().code() == StatusCode::kNotFound) {
-    CS_ASSIGN_OR_RETURN(tenant, CreateTenant(rt, "demo"));
-  } else {
-    return existing.status();
-  }
-  return rt.api_keys->Create(actor, tenant.id, "demo", KnownScopes(), 7);
-}
 
 }  // namespace
 
@@ -357,35 +340,6 @@ HttpObserver AccessObserver(Logger& log, MetricsRegistry& metrics) {
   };
 }
 
-// Runs `task` about once a second on its own thread until destroyed.
-class EverySecond {
- public:
-  explicit EverySecond(std::function<void()> task) : thread_([this, task = std::move(task)] {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
-      lock.unlock();
-      task();
-      lock.lock();
-    }
-  }) {}
-  ~EverySecond() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  EverySecond(const EverySecond&) = delete;
-  EverySecond& operator=(const EverySecond&) = delete;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
-  std::thread thread_;  // last: starts after the members it uses exist
-};
-
 Status RecordSystemEvent(AuditSink& audit, std::string action, std::string details) {
   AuditEvent e;
   e.actor = AuditActor::System();
@@ -398,7 +352,7 @@ Status RecordSystemEvent(AuditSink& audit, std::string action, std::string detai
 // Tells the operator where the gateway listens (and, in demo mode, how to try it).
 Status PrintStartup(AdminRuntime& rt, bool demo, const std::string& url, std::ostream& out) {
   if (demo) {
-    CS_ASSIGN_OR_RETURN(IssuedKey key, PrepareDemo(rt));
+    CS_ASSIGN_OR_RETURN(IssuedKey key, PrepareDemoTenant(rt));
     out << "Consentry " << ConsentryVersion() << " is running.\n"
         << "  URL:         " << url << "\n"
         << "  Demo tenant: " << key.record.tenant_id << " (name \"demo\")\n"
@@ -421,150 +375,8 @@ Status WriteReadyFile(const std::string& path, const std::string& url, uint16_t 
   return WriteFileAtomically(PosixFileSystem(), path, w.str() + "\n", options);
 }
 
-// The demo tenant's purposes and the sandbox's templates, registered once,
-// so the whole consent flow can be tried (docs/consent.md).
-Status PrepareDemoConsent(MessagingRuntime& messaging, const std::string& tenant_id) {
-  ConsentService& consent = *messaging.consent;
-  const AuditActor actor = AuditActor::System();
-  Purpose order;
-  order.tenant_id = tenant_id;
-  order.id = "order_updates";
-  order.name = "order updates";
-  order.legal_basis = "consent";
-  order.category = "UTILITY";
-  order.confirmation_template = "consent_request";
-  Purpose marketing = order;
-  marketing.id = "marketing";
-  marketing.name = "offers and news";
-  marketing.category = "MARKETING";
-  Purpose login = order;
-  login.id = "login_codes";
-  login.name = "login codes";
-  login.category = "AUTHENTICATION";
-  for (const Purpose& p : {order, marketing, login}) CS_RETURN_IF_ERROR(consent.DefinePurpose(actor, p).status());
-  struct Tmpl {
-    const char* name;
-    const char* category;
-    const char* purpose;
-    bool optout;
-  };
-  for (const Tmpl& t : {Tmpl{"order_shipped", "UTILITY", "order_updates", false},
-                        Tmpl{"appointment_reminder", "UTILITY", "order_updates", false},
-                        Tmpl{"consent_request", "UTILITY", "order_updates", false},
-                        Tmpl{"spring_sale", "MARKETING", "marketing", true},
-                        Tmpl{"login_code", "AUTHENTICATION", "login_codes", false}}) {
-    // Registered at every start: the demo's sandbox starts afresh with its
-    // templates approved as listed, and the gateway must agree with it.
-    TemplateRecord r;
-    r.tenant_id = tenant_id;
-    r.name = t.name;
-    r.language = "en_US";
-    r.category = t.category;
-    r.purpose_id = t.purpose;
-    r.has_optout = t.optout;
-    CS_RETURN_IF_ERROR(consent.RegisterTemplate(actor, r));
-  }
-  // A privacy notice in two languages: consent evidence points at it, and
-  // a first contact gets its information message (docs/consent.md).
-  struct Text {
-    const char* language;
-    const char* text;
-    const char* info;
-  };
-  for (const Text& t :
-       {Text{"en", "Demo Shop privacy notice. We use your WhatsApp number to send the messages you ask for: order "
-                   "updates, offers if you agree, login codes. Legal bases: GDPR Art. 6(1)(a) and (b). You can "
-                   "withdraw at any time by writing STOP; you have the rights of GDPR Art. 15-22.",
-             "Demo Shop processes your number to answer you. Privacy notice: https://shop.example/privacy"},
-        Text{"de", "Datenschutzhinweis des Demo Shop. Wir nutzen Ihre WhatsApp-Nummer für die Nachrichten, die Sie "
-                   "wünschen: Bestellinformationen, Angebote mit Ihrer Einwilligung, Anmeldecodes. Rechtsgrundlagen: "
-                   "Art. 6 Abs. 1 lit. a und b DSGVO. Widerruf jederzeit mit STOPP; Ihre Rechte: Art. 15-22 DSGVO.",
-             "Der Demo Shop verarbeitet Ihre Nummer, um Ihnen zu antworten. Datenschutz: https://shop.example/datenschutz"}}) {
-    Notice n;
-    n.tenant_id = tenant_id;
-    n.version = "2026-11";
-    n.language = t.language;
-    n.text = t.text;
-    n.info_message = t.info;
-    Status published = consent.notices().Publish(actor, n).status();
-    // Notices are immutable: a restarted demo keeps the one it published.
-    if (!published.ok() && published.machine_code() != "notice_exists") return published;
-  }
-  return Status::Ok();
-}
-
-// The demo's Cloud API: a sandbox on its own listener, wired to the
-// gateway's demo channel with fresh credentials each start.
 // Meta's largest media (a 100 MB document) and its multipart framing.
 constexpr int64_t kSandboxMaxUploadBytes = (100 << 20) + (64 << 10);
-
-class DemoSandbox {
- public:
-  ~DemoSandbox() { Stop(); }
-
-  Status Start(AdminRuntime& rt, MessagingRuntime& messaging, const std::string& tenant_id,
-               const std::string& gateway_url, const std::string& listen, std::ostream& out) {
-    HttpServerOptions http;
-    size_t colon = listen.rfind(':');
-    std::optional<int64_t> port = colon == std::string::npos ? std::nullopt : ParseNonNegativeInt(listen.substr(colon + 1));
-    if (!port || *port > 65535) return InvalidArgument("invalid_listen", "--sandbox-listen must be host:port");
-    http.host = listen.substr(0, colon);
-    http.port = static_cast<uint16_t>(*port);
-    http.max_body_bytes = 4 << 20;
-    http.large_body_limit = MediaUploadLimit(kSandboxMaxUploadBytes);
-    http.large_body_limit_max = kSandboxMaxUploadBytes;
-    CS_ASSIGN_OR_RETURN(server_, CreateHttpServer(http, [this](const HttpRequest& r) { return sandbox_->Handle(r); }, nullptr));
-    const std::string url = "http://" + http.host + ":" + std::to_string(server_->port());
-
-    SandboxOptions so;
-    CS_ASSIGN_OR_RETURN(std::string token, rt.random.Bytes(24));
-    CS_ASSIGN_OR_RETURN(std::string secret, rt.random.Bytes(24));
-    CS_ASSIGN_OR_RETURN(std::string verify, rt.random.Bytes(12));
-    so.access_token = "sandbox-" + HexEncode(token);
-    so.app_secret = HexEncode(secret);
-    ChannelSpec spec;
-    spec.tenant_id = tenant_id;
-    spec.phone_number_id = so.phone_number_id;
-    spec.waba_id = so.waba_id;
-    spec.display_phone_number = so.display_phone_number;
-    spec.graph_base_url = url;
-    spec.access_token = SecretString(so.access_token);
-    spec.app_secret = SecretString(so.app_secret);
-    spec.verify_token = SecretString(HexEncode(verify));
-    Result<Channel> existing = rt.store->messaging().FindChannelByPhoneNumberId(so.phone_number_id);
-    Channel channel;
-    if (existing.ok() && existing->tenant_id == tenant_id) {
-      CS_ASSIGN_OR_RETURN(channel, messaging.channels->Update(AuditActor::System(), existing->id, spec));
-    } else if (existing.ok()) {
-      return FailedPrecondition("conflict", "the sandbox's phone_number_id belongs to another tenant");
-    } else if (existing.status().code() == StatusCode::kNotFound) {
-      CS_ASSIGN_OR_RETURN(channel, messaging.channels->Create(AuditActor::System(), spec));
-    } else {
-      return existing.status();
-    }
-    if (!channel.paused_reason.empty()) CS_RETURN_IF_ERROR(messaging.channels->SetPaused(AuditActor::System(), channel, ""));
-    so.webhook_url = gateway_url + "/webhooks/whatsapp/" + channel.id;
-    CS_RETURN_IF_ERROR(PrepareDemoConsent(messaging, tenant_id));
-    sandbox_ = CreateSandbox(so, clock_);
-    sandbox_->Start();
-    thread_ = std::thread([this] { server_->Run(); });
-    out << "  Sandbox:     " << url << "  (a local WhatsApp Cloud API; docs/sandbox.md)\n"
-        << "  Channel:     " << channel.id << "  (phone_number_id " << channel.phone_number_id << ")\n";
-    return Status::Ok();
-  }
-
-  void Stop() {
-    if (server_) server_->Stop();
-    if (thread_.joinable()) thread_.join();
-    if (sandbox_) sandbox_->Stop();
-  }
-
- private:
-  SystemClock clock_;
-  std::unique_ptr<Sandbox> sandbox_;
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
-};
 
 DispatcherOptions DispatcherOptionsFrom(const MessagingConfig& mc) {
   DispatcherOptions o;
@@ -699,7 +511,8 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   DemoSandbox demo_sandbox;
   if (options.demo && messaging) {
     CS_ASSIGN_OR_RETURN(Tenant demo_tenant, rt.store->tenants().FindByName("demo"));
-    CS_RETURN_IF_ERROR(demo_sandbox.Start(rt, *messaging, demo_tenant.id, url, options.sandbox_listen, out));
+    CS_RETURN_IF_ERROR(demo_sandbox.Start(rt, *messaging, demo_tenant.id, url, options.sandbox_listen, out,
+                                          MediaUploadLimit(kSandboxMaxUploadBytes), kSandboxMaxUploadBytes));
     out.flush();
   }
   std::unique_ptr<Dispatcher> dispatcher;
@@ -742,21 +555,21 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   if (!options.ready_file.empty()) CS_RETURN_IF_ERROR(WriteReadyFile(options.ready_file, url, server->port()));
   {
     SignalWaiter signals(*server);
-    EverySecond flush_api_audit([api_ptr] { api_ptr->FlushPendingAudit().IgnoreError(); });  // retried each second
-    // Webhook delivery keys are kept 7 days and an hour (W-03), purged hourly.
-    int64_t ticks = 0;
-    // Quarantined items go after messaging.quarantine_retention_days, checked hourly too.
+    // The periodic jobs, on the injected clock (scheduler.h).
+    Scheduler jobs(rt.clock);
+    jobs.Every("flush_api_audit", 1000, [api_ptr] { api_ptr->FlushPendingAudit().IgnoreError(); });  // retried each second
+    // Webhook delivery keys are kept 7 days and an hour (W-03), quarantined
+    // items messaging.quarantine_retention_days; both purged hourly.
     const int64_t quarantine_ms = config->messaging.quarantine_retention_days * 24 * 3600 * 1000;
-    EverySecond purge_seen([&rt, &ticks, quarantine_ms] {
-      if (++ticks % 3600 != 1) return;
+    jobs.Every("purge_hourly", 3'600'000, [&rt, quarantine_ms] {
       const int64_t now = rt.clock.NowUnixMillis();
       rt.store->messaging().PurgeSeen(now - (7LL * 24 + 1) * 3600 * 1000).status().IgnoreError();  // retried next hour
       rt.store->messaging().PurgeQuarantine(now - quarantine_ms).status().IgnoreError();  // retried next hour
       rt.store->messaging().PurgeMediaRefs(now).status().IgnoreError();  // expired at Meta; retried next hour
-    });
+    }, /*at_start=*/true);
     // The dispatcher's and forwarder's counters, on /metrics.
     CounterFeed dispatch_feed(metrics, "consentry_dispatch_total"), forward_feed(metrics, "consentry_forward_total");
-    EverySecond feed_metrics([&dispatcher, &forwarder, &dispatch_feed, &forward_feed] {
+    jobs.Every("feed_metrics", 1000, [&dispatcher, &forwarder, &dispatch_feed, &forward_feed] {
       if (dispatcher) {
         const DispatcherStats& d = dispatcher->stats();
         dispatch_feed.Feed("submitted", d.submitted);
@@ -776,11 +589,9 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     });
     // MIN-01: bodies go after their retention, checked every minute; the
     // job's work is on the record when it did any.
-    int64_t body_ticks = 0;
     const int64_t inbound_body_ms = config->messaging.inbound_body_seconds * 1000;
     const int64_t forward_body_ms = config->messaging.forward_body_ttl_seconds * 1000;
-    EverySecond purge_bodies([&rt, &audit, &body_ticks, inbound_body_ms, forward_body_ms] {
-      if (++body_ticks % 60 != 0) return;
+    jobs.Every("purge_bodies", 60'000, [&rt, &audit, inbound_body_ms, forward_body_ms] {
       // Tenants with a conversation history keep bodies for its retention (RET-01).
       Result<PurgedBodies> purged =
           PurgeExpiredBodies(*rt.store, rt.clock.NowUnixMillis(), inbound_body_ms, forward_body_ms);
@@ -792,12 +603,14 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
       RecordSystemEvent(audit, "retention.purge", w.Take()).IgnoreError();
     });
     // An erasure interrupted by a failure (not a crash) is finished within a minute.
-    int64_t erasure_ticks = 0;
-    EverySecond resume_erasures([&messaging, &erasure_ticks] {
-      if (!messaging || ++erasure_ticks % 60 != 0) return;
-      messaging->erasures->ResumePending().status().IgnoreError();  // still pending: retried next minute
-    });
+    if (messaging) {
+      jobs.Every("resume_erasures", 60'000, [&messaging] {
+        messaging->erasures->ResumePending().status().IgnoreError();  // still pending: retried next minute
+      });
+    }
+    jobs.Start();
     server->Run();
+    jobs.Stop();  // before what the jobs use goes out of scope
   }
   if (dispatcher) dispatcher->Stop();
   if (forwarder) forwarder->Stop();
