@@ -27,6 +27,7 @@
 #include "messaging/history.h"
 #include "messaging/media.h"
 #include "messaging/message_state.h"
+#include "messaging/send_policy.h"
 #include "messaging/sending.h"
 #include "messaging/webhooks.h"
 #include "store/group_commit.h"
@@ -97,7 +98,7 @@ class MessagingTest : public ::testing::Test {
     keyring_ = std::make_unique<TenantKeyring>(*store_, *kms_, random_);
     channels_ = std::make_unique<ChannelService>(*store_, *keyring_, ledger_, clock_, random_);
     commits_ = std::make_unique<GroupCommitter>(*store_);
-    messages_ = std::make_unique<MessageService>(*store_, *commits_, *keyring_, ledger_, clock_, random_);
+    messages_ = std::make_unique<MessageService>(*store_, *commits_, *keyring_, ledger_, clock_, random_, Chain());
     receiver_ = std::make_unique<WebhookReceiver>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, random_);
 
     gateway_ = std::make_unique<Listener>([this](const HttpRequest& req) {
@@ -140,6 +141,20 @@ class MessagingTest : public ::testing::Test {
     if (sandbox_) sandbox_->Stop();
     sandbox_listener_.reset();
     gateway_.reset();
+  }
+
+  // The transport's checks (no consent, no content protection unless
+  // given); documents not scanned by the gateway pass, marked.
+  SendChain Chain(ConsentService* consent = nullptr, ContentGuard* content = nullptr) {
+    std::vector<std::unique_ptr<const SendStage>> stages;
+    stages.push_back(ServiceWindowStage(*store_, clock_));
+    if (consent != nullptr) stages.push_back(ConsentStage(*consent));
+    stages.push_back(ReferenceStage(*store_));
+    stages.push_back(DocumentStage(*store_, /*refuse_unscanned=*/false));
+    if (content != nullptr) stages.push_back(ContentStage(*content));
+    Result<SendChain> chain = SendChain::Build(std::move(stages), {});
+    EXPECT_TRUE(chain.ok());
+    return std::move(chain).value();
   }
 
   void StartDispatcher(DispatcherOptions o = {}) {
@@ -504,7 +519,7 @@ TEST_F(MessagingTest, TheProviderRestartingMidRunDuplicatesNothing) {
 // withdraws before the queue drains: 999 are delivered, that one never.
 TEST_F(MessagingTest, ACampaignQueuedBeforeAWithdrawalNeverReachesThatSubject) {
   ConsentService consent(*store_, *commits_, ledger_, clock_);
-  MessageService gated(*store_, *commits_, *keyring_, ledger_, clock_, random_, &consent);
+  MessageService gated(*store_, *commits_, *keyring_, ledger_, clock_, random_, Chain(&consent));
   // The dispatcher started below reads `consent`: stop it before `consent`
   // goes away, on every path out of this test (ASan found the race).
   struct OnExit {
@@ -1336,7 +1351,8 @@ class ContentProtectionTest : public MessagingTest {
     ASSERT_TRUE(scanner.ok());
     scanner_ = std::move(scanner).value();
     guard_ = std::make_unique<ContentGuard>(*scanner_, *store_, ledger_, clock_);
-    messages_->AttachContentGuard(guard_.get());
+    messages_ = std::make_unique<MessageService>(*store_, *commits_, *keyring_, ledger_, clock_, random_,
+                                                 Chain(nullptr, guard_.get()));
     receiver_->AttachContentGuard(guard_.get());
     receiver_->AttachConsent(nullptr, messages_.get());
   }
@@ -1591,6 +1607,40 @@ TEST_F(MessagingTest, KeyCachesFollowTheMonotonicClockNotTheWallClock) {
   EXPECT_EQ(version(), 1u);
   clock.AdvanceMillis((TenantKeyring::kTenantKeyCacheSeconds + 1) * 1000);
   EXPECT_EQ(version(), 2u);
+}
+
+// The gateway's send chain is whole or the gateway does not start: a
+// chain that lacks any required stage (or names one twice) is refused when
+// it is built, so no check can silently stop running.
+TEST_F(MessagingTest, ASendChainMissingARequiredStageIsRefused) {
+  ConsentService consent(*store_, *commits_, ledger_, clock_);
+  auto scanner = scan::Scanner::Create();
+  ASSERT_TRUE(scanner.ok());
+  ContentGuard guard(**scanner, *store_, ledger_, clock_);
+  Result<SendChain> whole = SendChain::ForGateway(*store_, clock_, consent, guard, true);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(whole->names(), (std::vector<std::string_view>{"service_window", "consent", "references", "documents",
+                                                          "content"}));
+  const std::vector<std::string_view> required(std::begin(SendChain::kRequired), std::end(SendChain::kRequired));
+  for (size_t missing = 0; missing < required.size(); ++missing) {
+    std::vector<std::unique_ptr<const SendStage>> stages;
+    auto add = [&](std::string_view name, std::unique_ptr<const SendStage> stage) {
+      if (name != required[missing]) stages.push_back(std::move(stage));
+    };
+    add("service_window", ServiceWindowStage(*store_, clock_));
+    add("consent", ConsentStage(consent));
+    add("references", ReferenceStage(*store_));
+    add("documents", DocumentStage(*store_, true));
+    add("content", ContentStage(guard));
+    Result<SendChain> chain = SendChain::Build(std::move(stages), required);
+    ASSERT_FALSE(chain.ok()) << required[missing];
+    EXPECT_EQ(chain.status().machine_code(), "policy_stage_missing");
+    EXPECT_NE(chain.status().message().find(std::string(required[missing])), std::string::npos);
+  }
+  std::vector<std::unique_ptr<const SendStage>> twice;
+  twice.push_back(ReferenceStage(*store_));
+  twice.push_back(ReferenceStage(*store_));
+  EXPECT_EQ(SendChain::Build(std::move(twice), {}).status().machine_code(), "policy_stage_duplicated");
 }
 
 class ErasureTest : public MessagingTest {

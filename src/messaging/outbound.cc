@@ -3,13 +3,10 @@
 #include "common/sha256.h"
 #include "common/strings.h"
 #include "messaging/sending.h"
-#include "messaging/provider_ids.h"
 
 namespace cs {
 
 namespace {
-
-constexpr int64_t kServiceWindowMs = 24LL * 3600 * 1000;
 
 FieldBinding PayloadBinding(const MessageRecord& m) { return FieldBinding{m.tenant_id, m.subject, m.id, "payload"}; }
 
@@ -86,80 +83,6 @@ std::shared_ptr<MessageService::PreparedSend> MessageService::Refusal(const Send
   return p;
 }
 
-Status MessageService::CheckDocumentsScanned(const std::string& tenant_id, const JsonValue& body) {
-  // The documents of a message: its own, an interactive message's header, or a template header's.
-  std::vector<const JsonValue*> documents;
-  if (const JsonValue* d = body.Find("document"); d != nullptr && d->is_object()) documents.push_back(d);
-  if (const JsonValue* i = body.Find("interactive"); i != nullptr && i->is_object()) {
-    if (const JsonValue* h = i->Find("header"); h != nullptr && h->is_object()) {
-      if (const JsonValue* d = h->Find("document"); d != nullptr && d->is_object()) documents.push_back(d);
-    }
-  }
-  if (const JsonValue* t = body.Find("template"); t != nullptr && t->is_object()) {
-    if (const JsonValue* cs = t->Find("components"); cs != nullptr && cs->is_array()) {
-      for (const JsonValue& c : cs->as_array()) {
-        const JsonValue* ps = c.is_object() ? c.Find("parameters") : nullptr;
-        if (ps == nullptr || !ps->is_array()) continue;
-        for (const JsonValue& p : ps->as_array()) {
-          const JsonValue* d = p.is_object() ? p.Find("document") : nullptr;
-          if (d != nullptr && d->is_object()) documents.push_back(d);
-        }
-      }
-    }
-  }
-  for (const JsonValue* d : documents) {
-    if (d->Find("link") != nullptr) {
-      return FailedPrecondition("media_unscannable",
-                                "a document sent by link cannot be scanned for sensitive data: upload it through "
-                                "POST /{phone_number_id}/media and send its id");
-    }
-    const JsonValue* id = d->Find("id");
-    if (id == nullptr || !id->is_string()) continue;  // the validator has refused it already
-    Result<MediaRef> ref = store_.messaging().GetMediaRef(tenant_id, id->as_string());
-    if (!ref.ok() && ref.status().code() != StatusCode::kNotFound) return ref.status();
-    if (!ref.ok() || ref->direction != "upload") {
-      return FailedPrecondition("media_unscannable",
-                                "this document was not uploaded through the gateway, so it was not scanned for "
-                                "sensitive data: upload it through POST /{phone_number_id}/media and send that id");
-    }
-  }
-  return Status::Ok();
-}
-
-Status MessageService::CheckReference(const std::string& tenant_id, const std::string& ref, MessageRecord& m) {
-  if (ref.rfind("msg_", 0) == 0) {
-    Result<MessageRecord> target = store_.messaging().GetMessage(tenant_id, ref);
-    if (!target.ok() && target.status().code() == StatusCode::kNotFound) {
-      return InvalidArgument("unknown_message_reference", "message " + ref + " is not one this tenant sent");
-    }
-    CS_RETURN_IF_ERROR(target.status());
-    if (target->wamid_sealed.empty() && (target->state == "failed" || target->state == "unknown")) {
-      return FailedPrecondition("referenced_message_failed",
-                                "message " + ref + " never reached Meta (" + target->state +
-                                    (target->error_code.empty() ? "" : ", " + target->error_code) +
-                                    "): nothing can reply or react to it; see GET /v1/messages/" + ref);
-    }
-    return Status::Ok();
-  }
-  if (ref.rfind("inm_", 0) == 0) {
-    Result<InboundMessageRecord> target = store_.messaging().GetInbound(tenant_id, ref);
-    if (!target.ok() && target.status().code() == StatusCode::kNotFound) {
-      return InvalidArgument("unknown_message_reference", "message " + ref + " is not one this tenant received");
-    }
-    CS_RETURN_IF_ERROR(target.status());
-    if (target->wamid_sealed.empty()) {
-      return FailedPrecondition("reference_unavailable", "Meta's id of message " + ref +
-                                                             " is no longer kept (received before this version)");
-    }
-    // A read receipt concerns the customer who wrote: erased with them.
-    if (m.subject.empty()) m.subject = target->subject;
-    return Status::Ok();
-  }
-  return FailedPrecondition("reference_unavailable",
-                            ref + " stands for a message the gateway cannot resolve (received more than the "
-                                  "deduplication horizon ago, or not through it): refer to a msg_ or inm_ id");
-}
-
 Result<std::shared_ptr<MessageService::PreparedSend>> MessageService::Prepare(const SendRequest& r) {
   if (r.body == nullptr) return InvalidArgument("invalid_json", "a JSON body is required");
   CS_ASSIGN_OR_RETURN(whatsapp::OutboundMessage parsed, whatsapp::ValidateOutbound(*r.body));
@@ -203,89 +126,20 @@ Result<std::shared_ptr<MessageService::PreparedSend>> MessageService::Prepare(co
     }
   }
 
-  // The customer-service window (spec §5): free-form messages only within
-  // 24 hours of the user's last message; refused here, before Meta sees it.
-  if (m.free_form && m.kind == "message" && !parsed.group) {
-    CS_ASSIGN_OR_RETURN(std::optional<int64_t> last, store_.messaging().LastInbound(channel.id, m.subject));
-    if (!last || now - *last >= kServiceWindowMs) {
-      return Refusal(r, m.subject, FailedPrecondition("template_required",
-                                                     "more than 24 hours since this user's last message: send an "
-                                                     "approved template"));
-    }
-  }
-  // The consent gate (CONS-03): a template is sent only under an active
-  // consent for the purpose it is registered for. Nothing is queued otherwise.
-  if (consent_ != nullptr && m.kind == "message" && parsed.type == "template") {
-    if (!r.confirmation_purpose.empty()) {
-      Status ok = consent_->CheckConfirmationSend(r.tenant_id, m.subject, r.confirmation_purpose, parsed.template_name,
-                                                  parsed.template_language);
-      if (!ok.ok()) return Refusal(r, m.subject, ok);
-    } else {
-      GateRefusal why = GateRefusal::kNone;
-      Result<std::string> purpose =
-          consent_->CheckTemplateSend(r.tenant_id, m.subject, parsed.template_name, parsed.template_language, &why);
-      if (!purpose.ok()) {
-        JsonWriter w;
-        w.BeginObject().Key("reason").String(GateRefusalName(why)).EndObject();
-        return Refusal(r, m.subject, purpose.status(), why == GateRefusal::kNone ? std::string() : w.Take());
-      }
-      m.purpose_id = *purpose;
-    }
-  }
-
-  // A reply, reaction or read receipt may name a message by the gateway's
-  // id (the one its send answered, or the one a forwarded event carried):
-  // it must be the tenant's and one Meta can still know. It is translated
-  // to Meta's id at dispatch (provider_ids.h).
-  for (const std::string& ref : GatewayReferences(*r.body)) {
-    Status checked = CheckReference(r.tenant_id, ref, m);
-    if (!checked.ok()) {
-      if (checked.code() == StatusCode::kInvalidArgument || checked.code() == StatusCode::kFailedPrecondition) {
-        return Refusal(r, m.subject, checked);
-      }
-      return checked;
-    }
-  }
-
-  // Documents are scanned when they are uploaded through the gateway
-  // (MediaService): one it never held cannot have been (CHAN-04).
-  // Under "deliver", it goes out, and its audit entry says it was not scanned.
-  bool unscanned_document = false;
-  if (m.kind == "message") {
-    Status scanned = CheckDocumentsScanned(r.tenant_id, *r.body);
-    if (scanned.machine_code() == "media_unscannable") {
-      if (refuse_unscanned_documents_) return Refusal(r, m.subject, scanned);
-      unscanned_document = true;
-    } else {
-      CS_RETURN_IF_ERROR(scanned);
-    }
-  }
-
-  // Content protection (CHAN-04): every text field, before anything is
-  // stored or sent. What was found is recorded without the values.
-  std::string payload = parsed.body_json;
-  std::string content_findings;
-  if (content_ != nullptr && m.kind == "message") {
-    CS_ASSIGN_OR_RETURN(scan::ContentPolicy policy, content_->PolicyFor(r.tenant_id));
-    CS_ASSIGN_OR_RETURN(JsonValue canonical, ParseJson(parsed.body_json));
-    ContentGuard::Outcome c = content_->Apply(policy, scan::Direction::kOutbound, canonical);
-    if (c.findings > 0) content_findings = c.findings_json;
-    if (c.refused) {
-      JsonWriter w;
-      w.BeginObject().Key("content").Raw(c.findings_json).EndObject();
-      const bool only_health = !c.refused_beyond_health;
-      Status refusal =
-          only_health
-              ? InvalidArgument("channel_not_permitted_for_phi",
-                                "this tenant does not send health information over WhatsApp (" + c.summary +
-                                    "): send a notification that links to the secure portal instead")
-              : InvalidArgument("sensitive_identifier",
-                                "the message contains data that must not be sent over WhatsApp (" + c.summary +
-                                    ")" + (c.card ? "; card numbers are never sent (PCI DSS): send a payment link" : ""));
-      return Refusal(r, m.subject, refusal, w.Take());
-    }
-    if (c.changed) payload = std::move(c.json);
-  }
+  // The policy chain (send_policy.h): every check, in order; nothing is
+  // queued unless all allow, and a refusal is on the record (send.refused).
+  SendContext context;
+  context.tenant_id = r.tenant_id;
+  context.body = r.body;
+  context.parsed = &parsed;
+  context.confirmation_purpose = r.confirmation_purpose;
+  context.message = &m;
+  context.payload = parsed.body_json;
+  CS_ASSIGN_OR_RETURN(Decision decision, chain_.Run(context));
+  if (!decision.refusal.ok()) return Refusal(r, m.subject, decision.refusal, std::move(decision.details));
+  std::string payload = std::move(context.payload);
+  std::string content_findings = std::move(context.content_findings);
+  const bool unscanned_document = context.unscanned_document;
 
   // Statuses echo biz_opaque_callback_data: tagging the message with its id
   // lets a status webhook reconcile a send whose answer was lost.

@@ -19,7 +19,7 @@
 #include "consent/consent.h"
 #include "env/env.h"
 #include "json/json.h"
-#include "messaging/content_guard.h"
+#include "messaging/send_policy.h"
 #include "store/group_commit.h"
 #include "store/store.h"
 #include "vault/keyring.h"
@@ -47,20 +47,21 @@ struct SendResult {
 
 class MessageService {
  public:
-  // Writes go through `commits` (group commit): one fsync for many concurrent sends.
-  // With `consent`, templates pass the consent gate (CONS-03); without it
-  // (tests of the transport alone) only the 24-hour window is enforced.
+  // Writes go through `commits` (group commit): one fsync for many concurrent
+  // sends. Every send passes `chain` (send_policy.h): the gateway's has every
+  // required stage (SendChain::ForGateway); tests of the transport alone may
+  // build a shorter one.
   MessageService(Store& store, GroupCommitter& commits, TenantKeyring& keyring, const AuditLedger& ledger,
-                 const Clock& clock, Random& random, ConsentService* consent = nullptr)
+                 const Clock& clock, Random& random, SendChain chain)
       : store_(store), commits_(commits), keyring_(keyring), ledger_(ledger), clock_(clock), random_(random),
-        consent_(consent) {}
+        chain_(std::move(chain)) {}
 
-  // Validates, checks the service window, then commits the message, its
+  // Validates, runs the policy chain, then commits the message, its
   // outbound job, the idempotency key and the audit entry in one
   // transaction. Refusals: the validation codes of whatsapp/wire.h;
-  // not_found (channel); failed_precondition "template_required" (free-form
-  // outside the 24-hour window), "idempotency_key_reuse"; "channel_required"
-  // when the tenant has several channels and none is named.
+  // not_found (channel); "idempotency_key_reuse"; "channel_required" when
+  // the tenant has several channels and none is named; and each stage's
+  // (send_policy.h), recorded as send.refused.
   Result<SendResult> Send(const SendRequest& request);
   // Send without a thread blocked on the group commit: validates and
   // prepares on the calling thread (everything `request` points to is used
@@ -70,17 +71,6 @@ class MessageService {
   // may wait on a commit (again, after a rare key conflict).
   using SendContinuation = std::function<void(std::function<Result<SendResult>()> result, bool waits)>;
   void SendAsync(const SendRequest& request, SendContinuation then);
-
-  // Scans every text field against the tenant's content policy (CHAN-04):
-  // refusals are "sensitive_identifier" (422), or
-  // "channel_not_permitted_for_phi" when only health terms are refused.
-  void AttachContentGuard(ContentGuard* content) { content_ = content; }
-  // With `refuse`, a document the gateway could not scan does not go out
-  // (messaging.unscannable_documents): one sent by `link`, or by the id of
-  // a file not uploaded through the gateway, in a message or a template
-  // header, is refused with failed_precondition "media_unscannable".
-  // Without, it goes out with "document_scanned":false in its audit entry.
-  void RefuseUnscannedDocuments(bool refuse) { refuse_unscanned_documents_ = refuse; }
 
   // Returns a message of the tenant with its status events; the read is audited.
   Result<MessageRecord> Get(const std::string& tenant_id, const AuditActor& actor, const std::string& id,
@@ -116,13 +106,6 @@ class MessageService {
                                         std::string details = "");
   // Everything before the commit.
   Result<std::shared_ptr<PreparedSend>> Prepare(const SendRequest& request);
-  // ok, or why `ref` (a gateway message id a reply, reaction or read
-  // receipt names) cannot be sent to: unknown_message_reference,
-  // referenced_message_failed, reference_unavailable. A read receipt for a
-  // received message takes its sender as `m`'s subject.
-  Status CheckReference(const std::string& tenant_id, const std::string& ref, MessageRecord& m);
-  // ok, or the reason a document of the body was not scanned by the gateway.
-  Status CheckDocumentsScanned(const std::string& tenant_id, const JsonValue& body);
   // Seals the payload; a new recipient's key is made in memory (created_keys).
   Status Seal(PreparedSend& p);
   // The unit of the group commit: the message, its job, its idempotency
@@ -137,9 +120,7 @@ class MessageService {
   const AuditLedger& ledger_;
   const Clock& clock_;
   Random& random_;
-  ConsentService* consent_;
-  ContentGuard* content_ = nullptr;
-  bool refuse_unscanned_documents_ = false;
+  const SendChain chain_;
 };
 
 // Returns a message as the JSON object of docs/api.md; `wamid`, Meta's id,

@@ -117,10 +117,12 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->content = std::make_unique<ContentGuard>(*m->scanner, *rt.store, rt.ledger, rt.clock);
   m->consent = std::make_unique<ConsentService>(*rt.store, *m->commits, rt.ledger, rt.clock);
   m->channels = std::make_unique<ChannelService>(*rt.store, *m->keyring, rt.ledger, rt.clock, rt.random);
+  // Every send passes the whole chain; one missing stage stops the start (send_policy.h).
+  CS_ASSIGN_OR_RETURN(SendChain send_chain,
+                      SendChain::ForGateway(*rt.store, rt.clock, *m->consent, *m->content,
+                                            config.messaging.refuse_unscannable_documents));
   m->messages = std::make_unique<MessageService>(*rt.store, *m->commits, *m->keyring, rt.ledger, rt.clock, rt.random,
-                                                 m->consent.get());
-  m->messages->AttachContentGuard(m->content.get());
-  m->messages->RefuseUnscannedDocuments(config.messaging.refuse_unscannable_documents);
+                                                 std::move(send_chain));
   MediaServiceOptions media_options;
   media_options.refuse_unscannable_documents = config.messaging.refuse_unscannable_documents;
   media_options.ocr_images = config.messaging.ocr_images;
