@@ -98,6 +98,10 @@ std::string ApiKeyJson(const ApiKeyRecord& key, int64_t now_ms, std::string_view
 // vocabulary of docs/errors.md), then by canonical code.
 int HttpStatusFor(const Status& status);
 
+// The answer of every messaging route on a gateway serving without messaging
+// (no master key): 409 "no_channel", one sentence for all of them.
+Status MessagingDisabled();
+
 // Returns the error response for `status`. Internal errors answer a fixed
 // message (the detail goes to the log only), so nothing internal leaks.
 HttpResponse StatusResponse(const Status& status, const std::string& request_id);

@@ -16,8 +16,6 @@ namespace cs::api_internal {
 
 namespace {
 
-Status Disabled() { return FailedPrecondition("no_channel", "messaging is not enabled on this gateway"); }
-
 std::string PurposeJson(const Purpose& p) {
   JsonWriter w;
   w.BeginObject().Key("id").String(p.id).Key("name").String(p.name).Key("legal_basis").String(p.legal_basis);
@@ -122,7 +120,7 @@ std::string SaleSharingJson(const SaleSharingChoice& c) {
 
 Result<HttpResponse> PublishNotice(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                    const AuditActor& actor) {
-  if (d.consent == nullptr) return Disabled();
+  if (d.consent == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
   Notice n;
@@ -149,14 +147,14 @@ Result<HttpResponse> PublishNotice(const ConsentRouteDeps& d, const HttpRequest&
 }
 
 Result<HttpResponse> ListNotices(const ConsentRouteDeps& d, const Principal& p) {
-  if (d.consent == nullptr) return Disabled();
+  if (d.consent == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(std::vector<Notice> all, d.consent->notices().List(p.tenant_id));
   return ListResponse("notices", all, [](const Notice& n) { return NoticeJson(n, true); });
 }
 
 Result<HttpResponse> SaleSharingChoiceRoute(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                             const AuditActor& actor, bool opt_out) {
-  if (d.consent == nullptr) return Disabled();
+  if (d.consent == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
   CS_ASSIGN_OR_RETURN(auto phone, r.OptionalString("phone"));
@@ -221,7 +219,7 @@ Result<HttpResponse> SaleSharingInventory(const ConsentRouteDeps& d, const Princ
 
 Result<HttpResponse> DefinePurpose(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                    const AuditActor& actor) {
-  if (d.consent == nullptr) return Disabled();
+  if (d.consent == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
   Purpose purpose;
@@ -247,7 +245,7 @@ Result<HttpResponse> ListPurposes(const ConsentRouteDeps& d, const Principal& p)
 
 Result<HttpResponse> RegisterTemplate(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                       const AuditActor& actor) {
-  if (d.consent == nullptr) return Disabled();
+  if (d.consent == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
   TemplateRecord t;
@@ -271,7 +269,7 @@ Result<HttpResponse> ListTemplates(const ConsentRouteDeps& d, const Principal& p
 
 Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                      const AuditActor& actor) {
-  if (d.consent == nullptr || d.messages == nullptr) return Disabled();
+  if (d.consent == nullptr || d.messages == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
   CS_ASSIGN_OR_RETURN(std::string phone, r.RequiredString("phone"));
@@ -348,7 +346,7 @@ Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpReques
 
 Result<HttpResponse> WithdrawConsent(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                      const AuditActor& actor) {
-  if (d.consent == nullptr) return Disabled();
+  if (d.consent == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
   CS_ASSIGN_OR_RETURN(auto phone, r.OptionalString("phone"));
@@ -392,7 +390,7 @@ Result<HttpResponse> SubjectConsents(const ConsentRouteDeps& d, const HttpReques
 
 Result<HttpResponse> EraseSubject(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                   const AuditActor& actor) {
-  if (d.erasures == nullptr) return Disabled();
+  if (d.erasures == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
   CS_ASSIGN_OR_RETURN(auto phone, r.OptionalString("phone"));
@@ -406,7 +404,7 @@ Result<HttpResponse> EraseSubject(const ConsentRouteDeps& d, const HttpRequest& 
 }
 
 Result<HttpResponse> GetErasure(const ConsentRouteDeps& d, const Principal& p, const std::string& id) {
-  if (d.erasures == nullptr) return Disabled();
+  if (d.erasures == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(ErasureRecord e, d.store->vault().GetErasure(p.tenant_id, id));
   return JsonResponse(200, ErasureJson(e));
 }

@@ -63,6 +63,12 @@ int ByCanonicalCode(StatusCode code) {
 
 }  // namespace
 
+Status MessagingDisabled() {
+  return FailedPrecondition("no_channel",
+                            "messaging is not enabled on this gateway: it serves without a master key "
+                            "(set vault.master_key_file or CONSENTRY_MASTER_KEY)");
+}
+
 int HttpStatusFor(const Status& status) {
   auto it = CodeTable().find(status.machine_code());
   if (it != CodeTable().end()) return it->second;

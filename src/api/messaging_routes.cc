@@ -175,7 +175,7 @@ HttpResponse SendNowOrLater(const MessagingRouteDeps& d, const HttpRequest& req,
 
 Result<HttpResponse> SendMessage(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                                  const AuditActor& actor) {
-  if (d.messages == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  if (d.messages == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   if (!body.is_object()) return InvalidArgument("invalid_type", "body must be a JSON object");
   // The native body is a Graph message body, plus an optional channel_id;
@@ -226,14 +226,14 @@ Result<HttpResponse> GetMessage(const MessagingRouteDeps& d, const Principal& p,
 }
 
 Result<HttpResponse> GetHistoryPolicy(const MessagingRouteDeps& d, const Principal& p) {
-  if (d.history == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  if (d.history == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(std::optional<HistoryPolicy> policy, d.history->Get(p.tenant_id));
   return JsonResponse(200, HistoryPolicyJson(policy));
 }
 
 Result<HttpResponse> PutHistoryPolicy(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                                       const AuditActor& actor) {
-  if (d.history == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  if (d.history == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
   HistoryPolicy policy;
@@ -247,14 +247,14 @@ Result<HttpResponse> PutHistoryPolicy(const MessagingRouteDeps& d, const HttpReq
 }
 
 Result<HttpResponse> DeleteHistoryPolicy(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor) {
-  if (d.history == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  if (d.history == nullptr) return MessagingDisabled();
   CS_RETURN_IF_ERROR(d.history->Disable(actor, p.tenant_id));
   return JsonResponse(200, HistoryPolicyJson(std::nullopt));
 }
 
 Result<HttpResponse> ReadConversation(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                                       const AuditActor& actor, const std::string& subject) {
-  if (d.history == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  if (d.history == nullptr) return MessagingDisabled();
   if (!IsSubjectPseudonym(subject)) return NotFound("no such subject");
   int limit = 100;
   CS_ASSIGN_OR_RETURN(auto params, ParseQuery(req.query));
@@ -287,7 +287,7 @@ Result<HttpResponse> ReadConversation(const MessagingRouteDeps& d, const HttpReq
 
 Result<HttpResponse> CreateChannel(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                                    const AuditActor& actor) {
-  if (d.channels == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  if (d.channels == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
   ChannelSpec spec;
@@ -341,7 +341,7 @@ Result<HttpResponse> ResumeChannel(const MessagingRouteDeps& d, const Principal&
 
 Result<HttpResponse> CreateSubscriber(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                                       const AuditActor& actor) {
-  if (d.subscribers == nullptr) return FailedPrecondition("no_channel", "messaging is not enabled on this gateway");
+  if (d.subscribers == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
   SubscriberSpec spec;

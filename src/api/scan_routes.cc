@@ -5,14 +5,8 @@
 
 namespace cs::api_internal {
 
-namespace {
-
-Status Disabled() { return FailedPrecondition("no_channel", "messaging is not enabled on this gateway"); }
-
-}  // namespace
-
 Result<HttpResponse> ScanText(const ScanRouteDeps& d, const HttpRequest& req, const Principal& p) {
-  if (d.content == nullptr) return Disabled();
+  if (d.content == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
   CS_ASSIGN_OR_RETURN(std::string text, r.RequiredString("text"));
@@ -24,14 +18,14 @@ Result<HttpResponse> ScanText(const ScanRouteDeps& d, const HttpRequest& req, co
 }
 
 Result<HttpResponse> GetContentPolicy(const ScanRouteDeps& d, const Principal& p) {
-  if (d.content == nullptr) return Disabled();
+  if (d.content == nullptr) return MessagingDisabled();
   CS_ASSIGN_OR_RETURN(scan::ContentPolicy policy, d.content->PolicyFor(p.tenant_id));
   return JsonResponse(200, policy.ToJson());
 }
 
 Result<HttpResponse> PutContentPolicy(const ScanRouteDeps& d, const HttpRequest& req, const Principal& p,
                                       const AuditActor& actor) {
-  if (d.content == nullptr) return Disabled();
+  if (d.content == nullptr) return MessagingDisabled();
   // Validated by DecodeJsonBody (UTF-8, depth, duplicates), then by the policy reader.
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(scan::ContentPolicy policy, scan::ContentPolicy::FromJson(ToJson(body)));
@@ -40,7 +34,7 @@ Result<HttpResponse> PutContentPolicy(const ScanRouteDeps& d, const HttpRequest&
 }
 
 Result<HttpResponse> ResetContentPolicy(const ScanRouteDeps& d, const Principal& p, const AuditActor& actor) {
-  if (d.content == nullptr) return Disabled();
+  if (d.content == nullptr) return MessagingDisabled();
   CS_RETURN_IF_ERROR(d.content->SetPolicy(p.tenant_id, actor, std::nullopt));
   return JsonResponse(200, scan::ContentPolicy::Defaults().ToJson());
 }
