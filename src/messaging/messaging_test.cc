@@ -1000,14 +1000,19 @@ TEST_F(MessagingTest, ForwardedEventsCarryNoIdThatDecodesToTheNumber) {
   Control("POST", "/_sandbox/inbound",
           std::string(R"({"from":")") + kPhone + R"(","type":"reaction","reaction":{"message_id":")" + wamid +
               R"(","emoji":"👍"}})");
+  // …and quotes its own message: that one is named by the id it was forwarded under.
+  ASSERT_TRUE(WaitFor([&] { return Inbound() >= 3; }));
+  Control("POST", "/_sandbox/inbound",
+          std::string(R"({"from":")") + kPhone + R"(","type":"text","text":{"body":"as I said"},"context":{"from":")" +
+              kPhone + R"(","id":")" + ParseJson(reply)->Find("id")->as_string() + R"("}})");
   // A user known only by a business-scoped id and a username.
   const std::string bsuid_value =
       R"({"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550000000","phone_number_id":"100000000000002"},)"
       R"("contacts":[{"profile":{"name":"Una","username":"@una"},"user_id":"DE.8172000000000001","parent_user_id":"DE.ENT.77"}],)"
       R"("messages":[{"from_user_id":"DE.8172000000000001","from_parent_user_id":"DE.ENT.77","id":"wamid.BSUIDONLY1","timestamp":"1771423555","type":"text","text":{"body":"hi"}}]})";
   ASSERT_EQ(Deliver(whatsapp::WebhookEnvelope("100000000000001", "messages", bsuid_value)).messages, 1);
-  // 4 messages and 3 statuses each.
-  ASSERT_TRUE(WaitFor([&] { return minimised.Count() >= 7 && clear.Count() >= 7; })) << minimised.Count();
+  // 5 messages and 3 statuses each.
+  ASSERT_TRUE(WaitFor([&] { return minimised.Count() >= 8 && clear.Count() >= 8; })) << minimised.Count();
 
   auto subject = keyring_->Pseudonym("ten_a", std::string("+") + kPhone);
   auto bsuid_subject = keyring_->Pseudonym("ten_a", "bsuid:DE.8172000000000001");
@@ -1031,6 +1036,17 @@ TEST_F(MessagingTest, ForwardedEventsCarryNoIdThatDecodesToTheNumber) {
   EXPECT_NE(all_minimised.find(R"("reaction":{"message_id":")" + sent->message.id + "\""), std::string::npos)
       << all_minimised;
   EXPECT_NE(all_minimised.find(R"("from_user_id":")" + *bsuid_subject + "\""), std::string::npos) << all_minimised;
+  {
+    // The customer's own quoted message: its forwarded id, and the pseudonym as who wrote it.
+    const size_t thanks = all_minimised.find(R"("text":{"body":"thanks"})");
+    ASSERT_NE(thanks, std::string::npos);
+    const size_t id_at = all_minimised.rfind(R"("id":"inm_)", thanks);
+    ASSERT_NE(id_at, std::string::npos);
+    const std::string thanks_id = all_minimised.substr(id_at + 6, 28);
+    EXPECT_NE(all_minimised.find(R"("context":{"from":")" + *subject + R"(","id":")" + thanks_id + "\""),
+              std::string::npos)
+        << thanks_id << "\n" << all_minimised;
+  }
   // Received messages are named by the gateway's ids, which the history and replies accept.
   const std::string reply_wamid = ParseJson(reply)->Find("id")->as_string();
   EXPECT_EQ(all_clear.find(R"("id":")" + reply_wamid), std::string::npos) << "Meta's id in the id field";
