@@ -973,6 +973,72 @@ TEST_F(WhatsAppDemoTest, DocumentsAreScannedBeforeTheyLeaveAndBeforeTheyAreHande
   }
 }
 
+// An SDK replies, reacts and marks as read through the Graph-compatible
+// API with the ids the gateway gave it: the send's `msg_…`, and the
+// received message's `inm_…` (as forwarded events and the conversation read
+// name it). Meta (the sandbox, which refuses ids it does not know, as Meta
+// does) receives its own wamids for them.
+// covers: MIN-03
+TEST_F(WhatsAppDemoTest, SdkRepliesReactionsAndReadReceiptsByTheGatewaysIdsReachMetaAsWamids) {
+  const std::string subject = OptIn(kPhone);
+  const std::string graph = "/v23.0/100000000000002/messages";
+  auto graph_send = [&](const std::string& body) {
+    HttpReply r = Call(port(), "POST", graph, token_, body);
+    EXPECT_EQ(r.status, 200) << body << " → " << r.body;
+    return After(r.body, R"("messages":[{"id":")");
+  };
+  const std::string tmpl = graph_send(std::string(R"({"messaging_product":"whatsapp","to":")") + kPhone +
+                                      R"(","type":"template","template":{"name":"order_shipped","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"J"}]}]}})");
+  ASSERT_EQ(tmpl.rfind("msg_", 0), 0u);
+  // Replied to and reacted to at once: the reply waits for the template's wamid.
+  const std::string reply = graph_send(std::string(R"({"messaging_product":"whatsapp","to":")") + kPhone +
+                                       R"(","context":{"message_id":")" + tmpl +
+                                       R"("},"type":"template","template":{"name":"order_shipped","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"K"}]}]}})");
+  const std::string reaction = graph_send(std::string(R"({"messaging_product":"whatsapp","to":")") + kPhone +
+                                          R"(","type":"reaction","reaction":{"message_id":")" + tmpl +
+                                          R"(","emoji":"\ud83d\udc4d"}})");
+  for (const std::string& id : {tmpl, reply, reaction}) {
+    EXPECT_TRUE(WaitFor([&] { return State(port(), token_, id) == "read"; })) << id << " " << State(port(), token_, id);
+  }
+  // The customer's YES is a received message: read back under its gateway id.
+  HttpReply conversation = Call(port(), "GET", "/v1/subjects/" + subject + "/conversation?limit=50", token_);
+  const std::string inm = After(conversation.body, R"("direction":"inbound","id":")");
+  ASSERT_EQ(inm.rfind("inm_", 0), 0u) << conversation.body;
+  HttpReply read = Call(port(), "POST", graph, token_,
+                        R"({"messaging_product":"whatsapp","status":"read","message_id":")" + inm + R"("})");
+  EXPECT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(read.body, R"({"success":true})");
+
+  std::string tmpl_wamid;
+  {
+    Result<JsonValue> got = ParseJson(Call(port(), "GET", "/v1/messages/" + tmpl, token_).body);
+    ASSERT_TRUE(got.ok() && got->Find("wamid") != nullptr);
+    tmpl_wamid = got->Find("wamid")->as_string();
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    Result<JsonValue> sent = ParseJson(Call(sandbox_port_, "GET", "/_sandbox/messages", "").body);
+    return sent.ok() && sent->Find("reads") != nullptr && !sent->Find("reads")->as_array().empty();
+  }));
+  Result<JsonValue> sent = ParseJson(Call(sandbox_port_, "GET", "/_sandbox/messages", "").body);
+  ASSERT_TRUE(sent.ok());
+  bool replied = false, reacted = false;
+  for (const JsonValue& m : sent->Find("messages")->as_array()) {
+    const JsonValue& body = *m.Find("body");
+    if (const JsonValue* c = body.Find("context")) replied |= c->Find("message_id")->as_string() == tmpl_wamid;
+    if (const JsonValue* r = body.Find("reaction")) reacted |= r->Find("message_id")->as_string() == tmpl_wamid;
+  }
+  EXPECT_TRUE(replied);
+  EXPECT_TRUE(reacted);
+  const std::string read_id = sent->Find("reads")->as_array().front().Find("message_id")->as_string();
+  EXPECT_EQ(read_id.rfind("wamid.", 0), 0u) << read_id;
+  // Unknown ids are refused in Meta's envelope, with the reason.
+  HttpReply unknown = Call(port(), "POST", graph, token_,
+                           R"({"messaging_product":"whatsapp","status":"read","message_id":"inm_000000000000000000000000"})");
+  EXPECT_EQ(unknown.status, 400) << unknown.body;
+  EXPECT_NE(unknown.body.find(R"("code":131009)"), std::string::npos) << unknown.body;
+  EXPECT_NE(unknown.body.find("unknown_message_reference"), std::string::npos) << unknown.body;
+}
+
 // covers: CONS-03, CHAN-01
 TEST_F(WhatsAppDemoTest, SdkShapedRequestsGetMetaShapedAnswers) {
   OptIn(kPhone);
