@@ -420,21 +420,28 @@ std::optional<GraphPath> MatchGraphPath(std::string_view path) {
   return GraphPath{seg[0], seg[1]};
 }
 
+namespace {
+
+// Meta's envelope for `e`, with a fresh fbtrace_id; `error_code` goes to the access log.
+HttpResponse GraphEnvelope(const whatsapp::GraphError& e, std::string error_code) {
+  HttpResponse r = JsonResponse(e.http_status, whatsapp::GraphErrorBody(e, NewRequestId().substr(4, 11)));
+  r.error_code = std::move(error_code);
+  return r;
+}
+
+}  // namespace
+
 HttpResponse GraphRefusalResponse(int code, const Status& refusal) {
   const std::string& m = refusal.machine_code();
   whatsapp::GraphError e = whatsapp::MakeGraphError(code, m + ": " + refusal.message());
   e.gateway_code = m;
-  HttpResponse r = JsonResponse(e.http_status, whatsapp::GraphErrorBody(e, NewRequestId().substr(4, 11)));
-  r.error_code = m;
-  return r;
+  return GraphEnvelope(e, m);
 }
 
 HttpResponse GraphErrorResponse(int code, std::string details, int http_status_override) {
   whatsapp::GraphError e = whatsapp::MakeGraphError(code, std::move(details));
   if (http_status_override != 0) e.http_status = http_status_override;
-  HttpResponse r = JsonResponse(e.http_status, whatsapp::GraphErrorBody(e, NewRequestId().substr(4, 11)));
-  r.error_code = "graph_" + std::to_string(code);
-  return r;
+  return GraphEnvelope(e, "graph_" + std::to_string(code));
 }
 
 namespace {

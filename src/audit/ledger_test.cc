@@ -48,6 +48,22 @@ class AuditLedgerTest : public ::testing::Test {
     ASSERT_TRUE(store_->InTransaction([&](StoreTransaction& tx) { return ledger_.Append(tx.audit(), events); }).ok());
   }
 
+  // The whole ledger in the export format (`audit export --format ledger`):
+  // every tree head, then every entry.
+  std::string ExportText() {
+    std::ostringstream out;
+    auto heads = store_->audit().TreeHeads();
+    EXPECT_TRUE(heads.ok());
+    if (heads.ok()) {
+      for (const auto& h : *heads) out << LedgerExportLine(h) << "\n";
+    }
+    EXPECT_TRUE(store_->audit().Scan(1, [&](const AuditRecord& r) {
+      out << LedgerExportLine(r) << "\n";
+      return true;
+    }).ok());
+    return out.str();
+  }
+
   // Appends `n` entries one transaction each: block i holds entry i, so
   // tampering SQL can address entries by their block.
   void AppendEach(int n) {
@@ -596,15 +612,7 @@ TEST_F(AuditLedgerTest, AnExportWithAnUnsignedTailDoesNotVerify) {
   AppendN(3);
   Seal();
   AppendN(2);  // not sealed
-  std::ostringstream out;
-  auto heads = store_->audit().TreeHeads();
-  ASSERT_TRUE(heads.ok());
-  for (const auto& h : *heads) out << LedgerExportLine(h) << "\n";
-  ASSERT_TRUE(store_->audit().Scan(1, [&](const AuditRecord& r) {
-    out << LedgerExportLine(r) << "\n";
-    return true;
-  }).ok());
-  std::istringstream in(out.str());
+  std::istringstream in(ExportText());
   auto report = VerifyExportedLedger(in, signer_->public_key());
   ASSERT_TRUE(report.ok());
   EXPECT_FALSE(report->ok);
@@ -617,15 +625,9 @@ TEST_F(AuditLedgerTest, AnExportWithAnUnsignedTailDoesNotVerify) {
 TEST_F(AuditLedgerTest, ATruncatedExportIsReportedAtItsFirstMissingEntry) {
   AppendN(5);
   Seal();
-  std::ostringstream out;
-  auto heads = store_->audit().TreeHeads();
+  const std::string whole = ExportText();
+  const auto heads = store_->audit().TreeHeads();
   ASSERT_TRUE(heads.ok());
-  for (const auto& h : *heads) out << LedgerExportLine(h) << "\n";
-  ASSERT_TRUE(store_->audit().Scan(1, [&](const AuditRecord& r) {
-    out << LedgerExportLine(r) << "\n";
-    return true;
-  }).ok());
-  const std::string whole = out.str();
   // Cut after the third entry's line, and in the middle of the fourth's.
   size_t third_end = 0;
   for (int seen = 0; seen < static_cast<int>(heads->size()) + 3; ++seen) third_end = whole.find('\n', third_end) + 1;

@@ -64,8 +64,8 @@ class PrivateUmask {
 
 // Temporary files of a backup or verify that died (a crash, Ctrl-C):
 // ".bk_…" snapshots, archives the durable writer had not committed
-// ("*.tmp.XXXXXX", env/file_system.h) and "*.partial" ones of earlier
-// versions, left more than an hour ago.
+// ("<name>.tmp." and six random characters, env/file_system.h) and
+// "*.partial" ones of earlier versions, left more than an hour ago.
 void SweepStaleTemporaries(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return;

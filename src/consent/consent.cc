@@ -328,21 +328,7 @@ ConsentService::SendPass ConsentService::BeginSend(const std::string& tenant_id,
     return it == fences_.end() || it->second.changing == 0;
   });
   ++fences_[key].sending;
-  return SendPass(this, std::move(key));
-}
-
-ConsentService::SendPass::~SendPass() {
-  if (owner_ != nullptr) owner_->EndSend(key_);
-}
-
-void ConsentService::EndSend(const std::string& key) {
-  std::lock_guard lock(fence_mu_);
-  auto it = fences_.find(key);
-  if (it == fences_.end()) return;
-  if (--it->second.sending == 0) {
-    if (it->second.changing == 0) fences_.erase(it);
-    fence_cv_.notify_all();
-  }
+  return FenceTicket(this, std::move(key), /*hold=*/false);
 }
 
 ConsentService::SendHold ConsentService::HoldSends(const std::string& tenant_id, const std::string& subject) {
@@ -352,18 +338,19 @@ ConsentService::SendHold ConsentService::HoldSends(const std::string& tenant_id,
   // (a steady stream of sends cannot starve a withdrawal).
   ++fences_[key].changing;
   fence_cv_.wait(lock, [&] { return fences_[key].sending == 0; });
-  return SendHold(this, std::move(key));
+  return FenceTicket(this, std::move(key), /*hold=*/true);
 }
 
-ConsentService::SendHold::~SendHold() {
-  if (owner_ != nullptr) owner_->EndChange(key_);
+ConsentService::FenceTicket::~FenceTicket() {
+  if (owner_ != nullptr) owner_->EndFence(key_, hold_);
 }
 
-void ConsentService::EndChange(const std::string& key) {
+void ConsentService::EndFence(const std::string& key, bool hold) {
   std::lock_guard lock(fence_mu_);
   auto it = fences_.find(key);
   if (it == fences_.end()) return;
-  if (--it->second.changing == 0 && it->second.sending == 0) fences_.erase(it);
+  --(hold ? it->second.changing : it->second.sending);
+  if (it->second.changing == 0 && it->second.sending == 0) fences_.erase(it);
   fence_cv_.notify_all();
 }
 

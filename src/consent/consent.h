@@ -194,43 +194,37 @@ class ConsentService {
   // meanwhile).
   Result<bool> IsActive(const std::string& tenant_id, const std::string& subject, const std::string& purpose_id);
 
-  // Held by the dispatcher from its last consent check of a message until
-  // the provider call returned: a withdrawal of the subject waits for every
-  // pass to end, and no pass begins while one is under way. So after
-  // Withdraw returned, nothing it ended goes out (CONS-04, D4). Passes of
-  // one subject do not exclude each other; those of other subjects never wait.
-  class SendPass {
+  // A per-subject fence between sends and the changes that end them, held
+  // for as long as the object lives (RAII):
+  // - a pass (BeginSend) is held by the dispatcher from its last consent
+  //   check of a message until the provider call returned; passes of one
+  //   subject do not exclude each other, those of other subjects never wait;
+  // - a hold (HoldSends) waits until every pass of the subject has ended and
+  //   keeps new ones from beginning while it lives. Withdraw takes one, an
+  //   erasure takes one around its steps: once either answered, nothing it
+  //   ended goes out (CONS-04, D4).
+  class FenceTicket {
    public:
-    SendPass(SendPass&& other) noexcept : owner_(other.owner_), key_(std::move(other.key_)) { other.owner_ = nullptr; }
-    SendPass& operator=(SendPass&&) = delete;
-    SendPass(const SendPass&) = delete;
-    ~SendPass();
+    FenceTicket(FenceTicket&& other) noexcept
+        : owner_(other.owner_), key_(std::move(other.key_)), hold_(other.hold_) {
+      other.owner_ = nullptr;
+    }
+    FenceTicket& operator=(FenceTicket&&) = delete;
+    FenceTicket(const FenceTicket&) = delete;
+    ~FenceTicket();
 
    private:
     friend class ConsentService;
-    SendPass(ConsentService* owner, std::string key) : owner_(owner), key_(std::move(key)) {}
+    FenceTicket(ConsentService* owner, std::string key, bool hold) : owner_(owner), key_(std::move(key)), hold_(hold) {}
     ConsentService* owner_;
     std::string key_;
+    bool hold_;
   };
-  // Blocks while a withdrawal of the subject is under way.
+  using SendPass = FenceTicket;
+  using SendHold = FenceTicket;
+  // Blocks while a hold of the subject is under way.
   SendPass BeginSend(const std::string& tenant_id, const std::string& subject);
-  // The other side: while held, no pass of the subject begins, and it is
-  // returned only once every pass that had begun has ended. Withdraw holds
-  // one; an erasure holds one around its steps, so that once it answered
-  // nothing more goes out to the subject either.
-  class SendHold {
-   public:
-    SendHold(SendHold&& other) noexcept : owner_(other.owner_), key_(std::move(other.key_)) { other.owner_ = nullptr; }
-    SendHold& operator=(SendHold&&) = delete;
-    SendHold(const SendHold&) = delete;
-    ~SendHold();
-
-   private:
-    friend class ConsentService;
-    SendHold(ConsentService* owner, std::string key) : owner_(owner), key_(std::move(key)) {}
-    ConsentService* owner_;
-    std::string key_;
-  };
+  // Blocks until the subject's passes have ended.
   SendHold HoldSends(const std::string& tenant_id, const std::string& subject);
 
   // Drops what the index knows of a subject. Called after each commit that
@@ -322,8 +316,8 @@ class ConsentService {
     int sending = 0;
     int changing = 0;
   };
-  void EndSend(const std::string& key);
-  void EndChange(const std::string& key);
+  // Ends a pass (`hold` false) or a hold of the subject `key`.
+  void EndFence(const std::string& key, bool hold);
   std::mutex fence_mu_;
   std::condition_variable fence_cv_;
   std::unordered_map<std::string, Fence> fences_;  // guarded by fence_mu_; entries in use only

@@ -164,7 +164,7 @@ Result<std::unique_ptr<DurableFile>> NewPosixDurableFile(const std::string& path
   }
   // A unique name: two writers of one file (a gateway and an admin command)
   // never share a temporary file, and a leftover one never blocks a write.
-  std::string tmp = path + ".tmp.XXXXXX";
+  std::string tmp = path + ".tmp.XXXXXX";  // mkostemp's template: the six X become a unique suffix
   const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return FileError(errno, FileStep::kCreate, path);
   auto file = std::make_unique<PosixDurableFile>(path, tmp, fd, options.create_only, faults);

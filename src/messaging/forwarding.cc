@@ -185,9 +185,7 @@ std::string ForwardedFailureValue(const Channel& channel, const MessageRecord& m
                                   const std::string& to, int64_t at_ms, const Subscriber& sb) {
   JsonWriter w;
   w.BeginObject();
-  w.Key("messaging_product").String("whatsapp");
-  w.Key("metadata").BeginObject().Key("display_phone_number").String(channel.display_phone_number);
-  w.Key("phone_number_id").String(channel.phone_number_id).EndObject();
+  Metadata(w, whatsapp::WebhookMetadata{channel.waba_id, channel.phone_number_id, channel.display_phone_number});
   w.Key("statuses").BeginArray().BeginObject();
   w.Key("id").String(m.id).Key("status").String("failed").Key("timestamp").String(std::to_string(at_ms / 1000));
   w.Key("recipient_id").String(sb.clear_phone_numbers && !to.empty() ? to : m.subject);

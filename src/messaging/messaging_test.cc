@@ -143,6 +143,28 @@ class MessagingTest : public ::testing::Test {
     gateway_.reset();
   }
 
+  // A subscriber of tenant ten_a at `url`, with the settings of `settings`
+  // (a generated secret).
+  Status Subscribe(const std::string& url, const SubscriberSpec& settings = {}) {
+    SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, local_policy_);
+    SubscriberSpec spec;
+    spec.tenant_id = "ten_a";
+    spec.url = url;
+    spec.events = settings.events;
+    spec.clear_phone_numbers = settings.clear_phone_numbers;
+    spec.include_content = settings.include_content;
+    spec.sale_or_sharing = settings.sale_or_sharing;
+    return subscribers.Create(AuditActor::System(), spec).status();
+  }
+  // The forwarder serving subscribers on this machine, started.
+  std::unique_ptr<Forwarder> StartForwarder() {
+    ForwarderOptions fo;
+    fo.idle_poll_ms = 5;
+    auto forwarder = std::make_unique<Forwarder>(*store_, *keyring_, clock_, local_policy_, fo);
+    forwarder->Start();
+    return forwarder;
+  }
+
   // The transport's checks (no consent, no content protection unless
   // given); documents not scanned by the gateway pass, marked.
   SendChain Chain(ConsentService* consent = nullptr, ContentGuard* content = nullptr) {
@@ -291,6 +313,7 @@ class MessagingTest : public ::testing::Test {
   std::unique_ptr<Sandbox> sandbox_;
   std::unique_ptr<Dispatcher> dispatcher_;
   Channel channel_;
+  UrlPolicy local_policy_{{"127.0.0.1"}};
   std::mutex alerts_mu_;
   std::vector<std::string> alerts_;
 };
@@ -971,20 +994,12 @@ std::string WamidOf(const std::string& sandbox_messages, const std::string& mess
 // covers: MIN-03, MIN-02
 TEST_F(MessagingTest, ForwardedEventsCarryNoIdThatDecodesToTheNumber) {
   Receiver minimised, clear;
-  UrlPolicy policy{{"127.0.0.1"}};
-  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, policy);
   SubscriberSpec spec;
-  spec.tenant_id = "ten_a";
   spec.include_content = true;
-  spec.url = minimised.listener.url() + "/events";
-  ASSERT_TRUE(subscribers.Create(AuditActor::System(), spec).ok());
+  ASSERT_TRUE(Subscribe(minimised.listener.url() + "/events", spec).ok());
   spec.clear_phone_numbers = true;
-  spec.url = clear.listener.url() + "/events";
-  ASSERT_TRUE(subscribers.Create(AuditActor::System(), spec).ok());
-  ForwarderOptions fo;
-  fo.idle_poll_ms = 5;
-  Forwarder forwarder(*store_, *keyring_, clock_, policy, fo);
-  forwarder.Start();
+  ASSERT_TRUE(Subscribe(clear.listener.url() + "/events", spec).ok());
+  std::unique_ptr<Forwarder> forwarder = StartForwarder();
   StartDispatcher();
 
   UserWrites("first words");
@@ -1063,7 +1078,7 @@ TEST_F(MessagingTest, ForwardedEventsCarryNoIdThatDecodesToTheNumber) {
       << all_clear;
   EXPECT_NE(all_clear.find(R"("username":"@una")"), std::string::npos) << all_clear;
   EXPECT_NE(all_clear.find(R"("user_id":"DE.8172000000000001")"), std::string::npos) << all_clear;
-  forwarder.Stop();
+  forwarder->Stop();
 
   // Nothing stored names Meta's ids in clear either: the database holds
   // their keyed hashes and sealed copies only.
@@ -1146,17 +1161,10 @@ TEST_F(MessagingTest, RepliesReactionsAndReadReceiptsToTheGatewaysIdsReachMetaWi
 // covers: W-05
 TEST_F(MessagingTest, AFailureAtDispatchIsForwardedWithMetasError) {
   Receiver company;
-  UrlPolicy policy{{"127.0.0.1"}};
-  SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, policy);
   SubscriberSpec spec;
-  spec.tenant_id = "ten_a";
   spec.events = {"statuses"};
-  spec.url = company.listener.url() + "/events";
-  ASSERT_TRUE(subscribers.Create(AuditActor::System(), spec).ok());
-  ForwarderOptions fo;
-  fo.idle_poll_ms = 5;
-  Forwarder forwarder(*store_, *keyring_, clock_, policy, fo);
-  forwarder.Start();
+  ASSERT_TRUE(Subscribe(company.listener.url() + "/events", spec).ok());
+  std::unique_ptr<Forwarder> forwarder = StartForwarder();
   StartDispatcher();
   // A template whose parameters Meta does not accept (132000).
   auto sent = Send(TemplateTo(kPhone).substr(0, TemplateTo(kPhone).find(R"(,"components")")) + "}}");
@@ -1175,7 +1183,7 @@ TEST_F(MessagingTest, AFailureAtDispatchIsForwardedWithMetasError) {
   EXPECT_FALSE(error.Find("title")->as_string().empty());
   EXPECT_NE(error.Find("error_data")->Find("details")->as_string().find("parameters"), std::string::npos) << body;
   EXPECT_EQ(body.find(kPhone), std::string::npos);
-  forwarder.Stop();
+  forwarder->Stop();
 }
 
 // A subscriber that answers after its timeout delays only itself: the
@@ -1387,20 +1395,12 @@ class ContentProtectionTest : public MessagingTest {
 
   // A subscriber that sees message content, and the forwarder that serves it.
   std::unique_ptr<Forwarder> ForwardWithContentTo(Receiver& company) {
-    SubscriberService subscribers(*store_, *keyring_, ledger_, clock_, random_, url_policy_);
     SubscriberSpec spec;
-    spec.tenant_id = "ten_a";
-    spec.url = company.listener.url() + "/events";
     spec.include_content = true;
-    if (!subscribers.Create(AuditActor::System(), spec).ok()) return nullptr;
-    ForwarderOptions fo;
-    fo.idle_poll_ms = 5;
-    auto forwarder = std::make_unique<Forwarder>(*store_, *keyring_, clock_, url_policy_, fo);
-    forwarder->Start();
-    return forwarder;
+    if (!Subscribe(company.listener.url() + "/events", spec).ok()) return nullptr;
+    return StartForwarder();
   }
 
-  UrlPolicy url_policy_{{"127.0.0.1"}};
 
   std::unique_ptr<scan::Scanner> scanner_;
   std::unique_ptr<ContentGuard> guard_;
