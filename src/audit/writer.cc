@@ -78,6 +78,13 @@ Status AuditWriter::Record(AuditEvent event) {
     if (state_->queue.size() >= state_->options.queue_capacity) {
       return Unavailable("audit_unavailable", "the audit ledger is not keeping up; retry later");
     }
+    // AUD-07: while the ledger cannot commit (a full volume, a lost
+    // database), what must be audited is refused, not done on the promise
+    // of an entry that may never be written. The writer keeps retrying the
+    // queued batch; its first success opens this again.
+    if (!state_->last_error.ok()) {
+      return Unavailable("audit_unavailable", "the audit ledger cannot be written; retry later");
+    }
     state_->queue.push_back(std::move(event));
     ++state_->recorded;
   }
@@ -112,6 +119,7 @@ void AuditWriter::Run() {
       Status st = s.store.InTransaction([&](StoreTransaction& tx) { return s.ledger.Append(tx.audit(), batch); });
       std::lock_guard<std::mutex> lock(s.mu);
       if (st.ok()) {
+        s.last_error = Status::Ok();
         s.queue.erase(s.queue.begin(), s.queue.begin() + static_cast<long>(batch.size()));
         s.settled += batch.size();
         since_seal += static_cast<int64_t>(batch.size());

@@ -22,20 +22,6 @@ namespace {
 
 constexpr char kPhone[] = "4917612345678";
 
-// Returns the run of id characters ([A-Za-z0-9_-]) that follows the first
-// `marker` in `text`, with `keep` prepended ("" if absent). (std::regex trips
-// GCC 12's -Wmaybe-uninitialized in the sanitizer build.)
-std::string After(const std::string& text, const std::string& marker, const std::string& keep = "") {
-  size_t pos = text.find(marker);
-  if (pos == std::string::npos) return "";
-  pos += marker.size();
-  size_t end = pos;
-  while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_' || text[end] == '-')) {
-    ++end;
-  }
-  return keep + text.substr(pos, end - pos);
-}
-
 std::string Base64(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -66,15 +52,6 @@ std::vector<std::string> NumberForms(const std::string& digits) {
     if (url != middle) forms.push_back(url);
   }
   return forms;
-}
-
-bool WaitFor(const std::function<bool()>& done, int timeout_ms = 15000) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
 }
 
 std::string State(int port, const std::string& token, const std::string& id) {

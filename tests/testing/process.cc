@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -22,9 +24,14 @@ pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>
   std::vector<std::string> argv_s = {CONSENTRY_BINARY};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<std::string> env_s;
+  auto given = [&](std::string_view entry) {
+    const std::string_view name = entry.substr(0, entry.find('=') + 1);
+    return std::any_of(env.begin(), env.end(), [&](const std::string& e) { return e.rfind(name, 0) == 0; });
+  };
   for (char** e = environ; *e; ++e) {
-    // Tests must not inherit configuration from the developer's shell.
-    if (std::string_view(*e).rfind("CONSENTRY_", 0) != 0) env_s.emplace_back(*e);
+    // Tests must not inherit configuration from the developer's shell; what
+    // the test gives replaces the inherited entry of the same name.
+    if (std::string_view(*e).rfind("CONSENTRY_", 0) != 0 && !given(*e)) env_s.emplace_back(*e);
   }
   env_s.insert(env_s.end(), env.begin(), env.end());
   pid_t pid = fork();
@@ -168,6 +175,26 @@ void ServerProcess::Kill() {
   kill(pid_, SIGKILL);
   WaitExit(pid_);
   pid_ = -1;
+}
+
+std::string After(const std::string& text, const std::string& marker, const std::string& keep) {
+  size_t pos = text.find(marker);
+  if (pos == std::string::npos) return "";
+  pos += marker.size();
+  size_t end = pos;
+  while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_' || text[end] == '-')) {
+    ++end;
+  }
+  return keep + text.substr(pos, end - pos);
+}
+
+bool WaitFor(const std::function<bool()>& done, int timeout_ms) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
 }
 
 }  // namespace cs::testing

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -67,6 +68,14 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
 };
+
+// Returns the run of id characters ([A-Za-z0-9_-]) that follows the first
+// `marker` in `text`, with `keep` prepended ("" if absent). (std::regex trips
+// GCC 12's -Wmaybe-uninitialized in the sanitizer build.)
+std::string After(const std::string& text, const std::string& marker, const std::string& keep = "");
+
+// Polls `done` every 20 ms until it holds or `timeout_ms` passed; its last answer.
+bool WaitFor(const std::function<bool()>& done, int timeout_ms = 15000);
 
 // Returns the whole content of a file ("" if missing).
 std::string ReadFile(const std::string& path);
