@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -479,6 +480,54 @@ TEST_F(AuditLedgerTest, AnExportVerifiesOfflineAndTamperingIsFound) {
   ASSERT_TRUE(report.ok());
   EXPECT_FALSE(report->ok);
   EXPECT_EQ(report->first_bad_seq, 3);
+}
+
+// Polls `done` every 10 ms for up to 10 seconds.
+bool WaitUntil(const std::function<bool()>& done) {
+  for (int i = 0; i < 1000 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return done();
+}
+
+// The system clock stepped back an hour, then forward a day, while the
+// writer seals: with the gateway's clock (SteadyWallClock) the heads are
+// sealed on their interval and their times keep their order, which a
+// reader of the heads file relies on.
+// covers: F-19
+TEST_F(AuditLedgerTest, TreeHeadsKeepTheirCadenceAndOrderWhenTheSystemClockSteps) {
+  SteadyWallClock clock(clock_);
+  AuditLedger ledger(clock);
+  AuditWriterOptions options;
+  options.seal_every_entries = 1'000'000;  // by time only
+  options.seal_interval_ms = 60'000;
+  std::vector<int64_t> times;
+  {
+    AuditWriter writer(*store_, ledger, *signer_, clock, options, dir_ + "/heads.jsonl");
+    auto minute = [&](int64_t wall_step) {
+      clock_.JumpWallMillis(wall_step);
+      clock_.AdvanceMillis(61'000);
+      AuditEvent e;
+      e.tenant_id = "ten_a";
+      e.actor = AuditActor::System();
+      e.action = "auth.failure";
+      ASSERT_TRUE(writer.Record(e).ok());
+      ASSERT_TRUE(writer.Flush().ok());
+      // The writer looks at the clock at least once a second.
+      ASSERT_TRUE(WaitUntil([&] {
+        auto latest = store_->audit().LatestTreeHead();
+        return latest.ok() && latest->has_value() && (*latest)->ts_ms >= clock.NowUnixMillis() - 1000;
+      }));
+    };
+    minute(0);
+    minute(-3'600'000);
+    minute(86'400'000);
+  }
+  auto heads = store_->audit().TreeHeads();
+  ASSERT_TRUE(heads.ok());
+  ASSERT_GE(heads->size(), 3u);
+  for (size_t i = 1; i < heads->size(); ++i) EXPECT_GT((*heads)[i].ts_ms, (*heads)[i - 1].ts_ms) << i;
+  EXPECT_LT(heads->back().ts_ms, clock_.NowUnixMillis() - 22 * 3'600'000);  // not the stepped system time
+  AuditVerifyReport r = Verify(*ReadHeadsFile(dir_ + "/heads.jsonl"));
+  EXPECT_TRUE(r.ok) << r.problem;
 }
 
 TEST_F(AuditLedgerTest, TheWriterBatchesManyThreadsWithoutLoss) {

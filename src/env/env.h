@@ -35,6 +35,33 @@ class SystemClock final : public Clock {
 // child process's deadline). Everything that decides by time takes a Clock.
 const Clock& RealClock();
 
+// The wall clock as it read when this clock was made, carried forward by
+// the monotonic clock: what the gateway decides by (F-19). A step of the
+// system clock (an operator, NTP after a bad boot) neither stretches nor
+// cuts a 24-hour window, a lease, a back-off, a retention period or a
+// consent's lifetime, and timestamps keep their order. The step is
+// reported by OffsetMillis() (the gateway alerts on it); a restart adopts
+// the system clock's new reading. NTP's gradual corrections slew the
+// monotonic clock too, so the two do not drift apart between steps.
+class SteadyWallClock final : public Clock {
+ public:
+  explicit SteadyWallClock(const Clock& base)
+      : base_(base), wall0_ms_(base.NowUnixMillis()), mono0_ns_(base.MonotonicNanos()) {}
+  int64_t NowUnixMillis() const override { return wall0_ms_ + (base_.MonotonicNanos() - mono0_ns_) / 1'000'000; }
+  int64_t MonotonicNanos() const override { return base_.MonotonicNanos(); }
+  // How far the system's wall clock stands from this clock (+ ahead, − behind),
+  // or 0 within `tolerance_ms` (the two are read a moment apart).
+  int64_t OffsetMillis(int64_t tolerance_ms = 1000) const {
+    const int64_t offset = base_.NowUnixMillis() - NowUnixMillis();
+    return offset > tolerance_ms || offset < -tolerance_ms ? offset : 0;
+  }
+
+ private:
+  const Clock& base_;
+  const int64_t wall0_ms_;
+  const int64_t mono0_ns_;
+};
+
 // A clock that moves only when told to. For tests.
 class FakeClock final : public Clock {
  public:

@@ -14,6 +14,26 @@ TEST(FakeClockTest, MovesOnlyWhenAdvanced) {
   EXPECT_EQ(clock.NowUnixMillis(), 1250);
 }
 
+// The system clock set back an hour or forward a day: the gateway's clock
+// goes on with the time that really passed, and tells how far the system's
+// stands from it.
+// covers: F-19
+TEST(SteadyWallClockTest, AStepOfTheSystemClockMovesNothingAndIsReported) {
+  FakeClock system(1'800'000'000'000);
+  SteadyWallClock clock(system);
+  system.AdvanceMillis(1000);
+  EXPECT_EQ(clock.NowUnixMillis(), 1'800'000'001'000);
+  EXPECT_EQ(clock.OffsetMillis(), 0);
+  system.JumpWallMillis(-3'600'000);
+  system.AdvanceMillis(500);
+  EXPECT_EQ(clock.NowUnixMillis(), 1'800'000'001'500);
+  EXPECT_EQ(clock.OffsetMillis(), -3'600'000);
+  system.JumpWallMillis(3'600'000 + 86'400'000);
+  EXPECT_EQ(clock.NowUnixMillis(), 1'800'000'001'500);
+  EXPECT_EQ(clock.OffsetMillis(), 86'400'000);
+  EXPECT_EQ(clock.MonotonicNanos(), system.MonotonicNanos());
+}
+
 // covers: C-06
 TEST(CryptoRandomTest, IdsAreDistinctAndWellFormed) {
   CryptoRandom random;

@@ -389,6 +389,43 @@ TEST_F(MessagingTest, FreeFormOutsideTheWindowIsRefusedBeforeMeta) {
   EXPECT_EQ(Send(other).status().machine_code(), "template_required");
 }
 
+// The window is 24 hours of time that really passed: with the gateway's
+// clock (SteadyWallClock), the system clock set forward a day does not
+// close it early and set back an hour does not stretch it. The plain
+// system clock is fooled both ways.
+// covers: F-19, CHAN-01
+TEST_F(MessagingTest, TheServiceWindowIsTwentyFourHoursOfRealTimeWhateverTheSystemClockSays) {
+  FakeClock system(1'800'000'000'000);
+  SteadyWallClock steady(system);
+  std::unique_ptr<const SendStage> gateway = ServiceWindowStage(*store_, steady);
+  std::unique_ptr<const SendStage> naive = ServiceWindowStage(*store_, system);
+  ASSERT_TRUE(store_->messaging().TouchWindow(channel_.id, "sub_window", system.NowUnixMillis()).ok());
+  auto decide = [&](const SendStage& stage) {
+    MessageRecord m;
+    m.free_form = true;
+    m.kind = "message";
+    m.channel_id = channel_.id;
+    m.subject = "sub_window";
+    whatsapp::OutboundMessage parsed;
+    SendContext c;
+    c.tenant_id = "ten_a";
+    c.parsed = &parsed;
+    c.message = &m;
+    Result<Decision> d = stage.Apply(c);
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return d.ok() ? d->refusal.machine_code() : std::string("error");
+  };
+  const int64_t hour = 3'600'000;
+  system.AdvanceMillis(23 * hour);
+  system.JumpWallMillis(24 * hour);
+  EXPECT_EQ(decide(*gateway), "");
+  EXPECT_EQ(decide(*naive), "template_required");
+  system.JumpWallMillis(-25 * hour);
+  system.AdvanceMillis(hour);  // 24 hours have passed
+  EXPECT_EQ(decide(*gateway), "template_required");
+  EXPECT_EQ(decide(*naive), "");
+}
+
 // covers: F-20
 TEST_F(MessagingTest, IdempotencyKeyReplaysOrRefuses) {
   auto first = Send(TemplateTo(kPhone), "order-88213");

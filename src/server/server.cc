@@ -54,6 +54,9 @@ void DeclareMetrics(MetricsRegistry& m) {
   m.Declare("consentry_dispatch_total", MetricsRegistry::Type::kCounter,
             "Outbound sends by outcome: submitted to Meta, retried, failed, unknown (outcome lost), paced, "
             "consent_refused at the dispatch re-check.");
+  m.Declare("consentry_clock_offset_seconds", MetricsRegistry::Type::kGauge,
+            "How far the system clock stands from the gateway's since it started (F-19): 0 unless the system "
+            "clock was stepped. Timestamps follow the gateway's clock; restart to adopt the system clock's.");
   m.Declare("consentry_forward_total", MetricsRegistry::Type::kCounter,
             "Events forwarded to subscribers by outcome: delivered, retried (a failed attempt), dead "
             "(dead-lettered), withheld (sale/sharing opt-out).");
@@ -566,6 +569,16 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
       rt.store->messaging().PurgeSeen(now - (7LL * 24 + 1) * 3600 * 1000).status().IgnoreError();  // retried next hour
       rt.store->messaging().PurgeQuarantine(now - quarantine_ms).status().IgnoreError();  // retried next hour
       rt.store->messaging().PurgeMediaRefs(now).status().IgnoreError();  // expired at Meta; retried next hour
+    }, /*at_start=*/true);
+    // F-19: a step of the system clock changes nothing the gateway decides
+    // (env.h, SteadyWallClock), but the operator must hear of it: timestamps
+    // are off by the step until a restart adopts the system clock.
+    jobs.Every("watch_clock", 10'000, [&rt, &log, &metrics, reported = int64_t{0}]() mutable {
+      const int64_t offset = rt.clock.OffsetMillis();
+      metrics.Set("consentry_clock_offset_seconds", {}, static_cast<double>(offset) / 1000);
+      if (offset == reported) return;
+      reported = offset;
+      if (offset != 0) log->Log(LogLevel::kError, "clock_step", {{"offset_ms", offset}});
     }, /*at_start=*/true);
     // The dispatcher's and forwarder's counters, on /metrics.
     CounterFeed dispatch_feed(metrics, "consentry_dispatch_total"), forward_feed(metrics, "consentry_forward_total");

@@ -52,7 +52,9 @@ class DataDirLock {
 // and its signing key, and the key service over them, acting as `actor`.
 struct AdminRuntime {
   std::unique_ptr<Store> store;
-  SystemClock clock;
+  SystemClock system_clock;
+  // What everything decides by: steps of the system clock move nothing (F-19).
+  SteadyWallClock clock{system_clock};
   CryptoRandom random;
   AuditLedger ledger{clock};
   std::unique_ptr<AuditSigner> signer;
