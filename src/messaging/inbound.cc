@@ -5,6 +5,7 @@
 
 #include "common/json_writer.h"
 #include "common/strings.h"
+#include "consent/consent.h"
 #include "messaging/forwarding.h"
 #include "messaging/media.h"
 #include "messaging/message_state.h"
@@ -32,23 +33,13 @@ WebhookOutcome Refuse(int status, std::string code) {
 }
 
 // One item, prepared outside the transaction (pseudonyms and sealing read
-// tenant keys, which may need their own write).
-struct PreparedMessage {
-  const whatsapp::InboundMessage* msg = nullptr;  // the masked copy when content protection changed it
-  std::shared_ptr<const whatsapp::InboundMessage> masked;
-  std::string content_findings;  // "" or [{"field","type","start","end","action"},…]
-  bool card = false;             // a card number was masked (pan_received)
-  bool health = false;           // a health term was found (possible PHI)
-  bool split_card = false;       // …typed over this message and the previous one
+// tenant keys, which may need their own write): what the receive chain saw
+// and changed, and what the receiver adds.
+struct PreparedMessage : ReceivedMessage {
   std::string fragment_key;      // channel/subject for split-card tracking ("" when not tracked)
-  InboundMessageRecord record;
   ForwardedIds ids;                   // what stands for Meta's ids in its forwarded copies
   std::vector<OutboxEntry> forwards;  // one per subscriber of "messages"
 };
-
-constexpr std::string_view kDefaultPanReply =
-    "For your security, we removed the card number from your message. Please never send card details in this "
-    "chat: we will send you a secure payment link instead.";
 
 struct PreparedStatus {
   const whatsapp::StatusUpdate* status = nullptr;
@@ -70,26 +61,6 @@ struct Quarantined {
   std::string reason;
   std::string sealed;
 };
-
-// Masks what the tenant's policy says to mask, before the message is
-// sealed, stored or forwarded, and notes what was found (CHAN-04, B-38).
-void ProtectContent(const ContentGuard& content, const scan::ContentPolicy& policy, const whatsapp::InboundMessage& msg,
-                    PreparedMessage& p) {
-  Result<JsonValue> raw = ParseJson(msg.raw_json);
-  if (!raw.ok()) return;  // the parser produced it: cannot happen, and then nothing is stored differently
-  ContentGuard::Outcome c = content.Apply(policy, scan::Direction::kInbound, *raw);
-  if (c.findings == 0) return;
-  p.content_findings = std::move(c.findings_json);
-  p.card = c.card;
-  p.health = c.health;
-  if (!c.changed) return;
-  auto masked = std::make_shared<whatsapp::InboundMessage>(msg);
-  masked->raw_json = std::move(c.json);
-  // The text a keyword check reads is masked the same way.
-  masked->text = scan::Decide(policy, scan::Direction::kInbound, msg.text, content.scanner().Scan(msg.text)).text;
-  p.masked = masked;
-  p.msg = masked.get();
-}
 
 // Replaces every ASCII digit in [start, end) of `text` with '*'.
 std::string MaskDigits(std::string_view text, size_t start, size_t end) {
@@ -183,22 +154,6 @@ Status MaskSplitCard(Store& store, TenantKeyring& keyring, const std::string& te
   return Status::Ok();
 }
 
-// Replies to send after the commit, each on the channel the message came in
-// on (its window is the open one): opt-out confirmations (channel id,
-// sender number, language) and the neutral payment reply (SEN-05).
-struct Reply {
-  std::string channel_id;
-  std::string to;
-  std::string language;
-};
-// First contacts to inform (GDPR Art. 13): the notice reserved for each.
-struct Information {
-  std::string channel_id;
-  std::string to;
-  std::string subject;
-  Notice notice;
-};
-
 }  // namespace
 
 // One delivery from its preparation (sealed, outside the transaction) to
@@ -211,7 +166,7 @@ struct WebhookReceiver::Pending {
   std::vector<Subscriber> subscribers;
   TenantKeyring::NewSubjectKeys created_keys;
   std::vector<Quarantined> quarantined;
-  std::optional<scan::ContentPolicy> policy;
+  ReceiveContext context;
   std::vector<PreparedMessage> messages;
   // Earlier messages whose stored copy must be masked (the first part of a split card).
   std::vector<std::pair<std::string, std::string>> previous_updates;  // (inbound id, sealed payload)
@@ -221,31 +176,12 @@ struct WebhookReceiver::Pending {
   // Filled by the unit.
   int dup = 0, msgs = 0, stats = 0;
   WebhookOutcome outcome;  // statuses quarantined inside the unit
-  std::vector<Reply> optouts;
-  std::vector<Reply> card_senders;
-  std::vector<Information> informs;
+  ReceiveFollowUps after;  // what the chain's stages asked for
   std::vector<char> stored;  // per message: new, not a duplicate
-  std::vector<std::string> stopped_subjects;  // 131050 failures
 };
-
-namespace {
-}  // namespace
-
-void WebhookReceiver::SendOptOutConfirmation(const Channel& channel, const std::string& from,
-                                             const std::string& language) {
-  if (replies_ == nullptr) return;
-  Result<Tenant> tenant = store_.tenants().Get(channel.tenant_id);
-  // One non-promotional reply inside the window the STOP just opened;
-  // failing to send it does not undo the opt-out.
-  SendText(channel, from, OptOutConfirmation(language, tenant.ok() ? tenant->name : "us"),
-           AuditActor{"system", "consent", "consent", ""})
-      .status()
-      .IgnoreError();
-}
 
 Result<std::string> WebhookReceiver::SendText(const Channel& channel, const std::string& to, const std::string& text,
                                               const AuditActor& actor) {
-  if (replies_ == nullptr) return FailedPrecondition("no_channel", "automated replies are not enabled");
   JsonWriter w;
   w.BeginObject().Key("messaging_product").String("whatsapp").Key("to").String(to).Key("type").String("text");
   w.Key("text").BeginObject().Key("body").String(text);
@@ -256,7 +192,7 @@ Result<std::string> WebhookReceiver::SendText(const Channel& channel, const std:
   r.actor = actor;
   r.channel_id = channel.id;
   r.body = &body;
-  CS_ASSIGN_OR_RETURN(SendResult sent, replies_->Send(r));
+  CS_ASSIGN_OR_RETURN(SendResult sent, replies_.Send(r));
   return sent.message.id;
 }
 
@@ -361,8 +297,7 @@ WebhookOutcome WebhookReceiver::QuarantineWhole(const Admitted& admitted, const 
   // A genuine (signed) payload we cannot read: keep it sealed for an
   // operator and answer 200, or Meta would retry it forever (B-11).
   const std::string& tenant = admitted.channel.tenant_id;
-  Result<std::string> sealed = keyring_.Seal(tenant, content_ != nullptr ? content_->MaskCards(raw_body) : raw_body,
-                                             FieldBinding{tenant, "", "quarantine", "body"});
+  Result<std::string> sealed = keyring_.Seal(tenant, chain_.Redact(raw_body), FieldBinding{tenant, "", "quarantine", "body"});
   if (!sealed.ok()) return Refuse(503, "kms_unavailable");
   Status s = store_.messaging().Quarantine(admitted.now, admitted.unreadable, *sealed);
   if (!s.ok()) return Refuse(503, "storage_unavailable");
@@ -434,8 +369,7 @@ void WebhookReceiver::ReceiveAsync(const std::string& channel_id, const std::str
                   [this, pending, source, then = std::move(then)](Status committed) {
                     // Replies (opt-out confirmations, notices) and a retry after a key
                     // conflict wait on commits of their own.
-                    const bool waits = committed.ok() ? !pending->optouts.empty() || !pending->informs.empty() ||
-                                                            !pending->card_senders.empty()
+                    const bool waits = committed.ok() ? !pending->after.replies.empty() || !pending->after.informs.empty()
                                                       : committed.machine_code() == "subject_key_conflict";
                     then([this, pending, source, committed]() -> WebhookOutcome {
                       WebhookOutcome outcome;
@@ -508,15 +442,16 @@ Result<std::shared_ptr<WebhookReceiver::Pending>> WebhookReceiver::Prepare(std::
   std::vector<Quarantined>& quarantined = pending->quarantined;
   auto quarantine = [&](const std::string& reason, const std::string& raw) -> Status {
     // Card numbers never reach storage, even in a body kept aside (CHAN-04).
-    CS_ASSIGN_OR_RETURN(std::string sealed, keyring_.Seal(tenant, content_ != nullptr ? content_->MaskCards(raw) : raw,
-                                                          FieldBinding{tenant, "", "quarantine", "body"}));
+    CS_ASSIGN_OR_RETURN(std::string sealed,
+                        keyring_.Seal(tenant, chain_.Redact(raw), FieldBinding{tenant, "", "quarantine", "body"}));
     quarantined.push_back({reason, std::move(sealed)});
     return Status::Ok();
   };
 
-  std::optional<scan::ContentPolicy>& policy = pending->policy;
-  if (content_ != nullptr && !batch.messages.empty()) {
-    CS_ASSIGN_OR_RETURN(policy, content_->PolicyFor(tenant));
+  ReceiveContext& context = pending->context;
+  context.tenant_id = tenant;
+  if (!batch.messages.empty()) {
+    for (const auto& stage : chain_.stages()) CS_RETURN_IF_ERROR(stage->Begin(context));
   }
 
   std::vector<PreparedMessage>& messages = pending->messages;
@@ -532,7 +467,6 @@ Result<std::shared_ptr<WebhookReceiver::Pending>> WebhookReceiver::Prepare(std::
     }
     PreparedMessage p;
     p.msg = &msg;
-    if (policy) ProtectContent(*content_, *policy, msg, p);
     InboundMessageRecord& r = p.record;
     CS_ASSIGN_OR_RETURN(r.id, NewTimeOrderedId(random_, "inm", now));
     r.tenant_id = tenant;
@@ -553,7 +487,8 @@ Result<std::shared_ptr<WebhookReceiver::Pending>> WebhookReceiver::Prepare(std::
     // not stretch the service window.
     r.sent_at_ms = msg.timestamp > 0 ? std::min(msg.timestamp * 1000, now) : now;
     r.received_at_ms = now;
-    if (policy && r.type == "text" && !r.subject.empty()) {
+    for (const auto& stage : chain_.stages()) CS_RETURN_IF_ERROR(stage->Inspect(context, p));
+    if (context.content_policy && r.type == "text" && !r.subject.empty()) {
       // Within this delivery, an earlier message of the same customer is the
       // one to join; otherwise the last one stored. State moves only after the commit.
       p.fragment_key = target->id + "/" + r.subject;
@@ -673,11 +608,8 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
   int& msgs = pending.msgs;
   int& stats = pending.stats;
   WebhookOutcome& outcome = pending.outcome;
-  auto& optouts = pending.optouts;
-  auto& card_senders = pending.card_senders;
-  auto& informs = pending.informs;
   auto& stored = pending.stored;
-  auto& stopped_subjects = pending.stopped_subjects;
+  const ReceiveContext& context = pending.context;
   auto forward = [&](const Subscriber& sb, const std::string& field, const std::string& waba,
                      const std::string& value, const std::string& subject) {
     return Forward(pending, sb, field, waba, value, subject);
@@ -695,22 +627,6 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
     CS_RETURN_IF_ERROR(RecordInboundMedia(tx, p.record, p.msg->raw_json, now));
     stored[static_cast<size_t>(&p - messages.data())] = 1;
     for (const OutboxEntry& e : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
-    if (consent_ != nullptr && !p.record.subject.empty()) {
-      // Opt-out at every interaction (CONS-05), confirmations (CONS-01).
-      InboundConsentOutcome co;
-      CS_RETURN_IF_ERROR(consent_->OnInbound(tx, tenant, p.record.channel_id, p.record.subject, p.msg->text,
-                                             p.msg->reply_id, p.record.wamid_hash, events, co));
-      if (co.opted_out && !p.msg->from.empty()) optouts.push_back({p.record.channel_id, p.msg->from, co.language});
-      // The information message at first contact; not in answer to a STOP,
-      // which gets its one confirmation and nothing more (CONS-05).
-      if (!co.stop_keyword && !p.msg->from.empty()) {
-        CS_ASSIGN_OR_RETURN(std::optional<Notice> notice,
-                            consent_->notices().ReserveInformation(tx, tenant, p.record.subject,
-                                                                   LanguageForPhone("+" + p.msg->from),
-                                                                   p.record.channel_id));
-        if (notice) informs.push_back({p.record.channel_id, p.msg->from, p.record.subject, std::move(*notice)});
-      }
-    }
     if (!p.record.subject.empty()) CS_RETURN_IF_ERROR(repo.TouchWindow(p.record.channel_id, p.record.subject, p.record.sent_at_ms));
     AuditEvent e;
     e.tenant_id = tenant;
@@ -722,27 +638,9 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
     w.BeginObject().Key("type").String(p.record.type).Key("channel_id").String(p.record.channel_id);
     if (!p.content_findings.empty()) w.Key("content").Raw(p.content_findings);
     e.details = w.EndObject().Take();
-    const AuditEvent receive = e;
     events.push_back(std::move(e));
-    if (p.card) {
-      // The tenant's notice that a customer typed a card number: no digits in it (CHAN-04).
-      AuditEvent pan = receive;
-      pan.actor = AuditActor{"system", "whatsapp", "content", ""};
-      pan.action = "content.pan_received";
-      pan.outcome = "masked";
-      pan.details = p.split_card ? R"({"split":true})" : "{}";
-      events.push_back(std::move(pan));
-      if (!p.msg->from.empty()) card_senders.push_back({p.record.channel_id, p.msg->from, ""});
-    }
-    if (p.health) {
-      // Possible PHI (SEN-02): the operator's flag; the terms stay in the sealed message.
-      AuditEvent phi = receive;
-      phi.actor = AuditActor{"system", "whatsapp", "content", ""};
-      phi.action = "content.phi_flagged";
-      phi.outcome = "flagged";
-      phi.details = "{}";
-      events.push_back(std::move(phi));
-    }
+    // Content notices and replies, consent effects, first-contact notices.
+    for (const auto& stage : chain_.stages()) CS_RETURN_IF_ERROR(stage->Apply(context, p, tx, events, pending.after));
     ++msgs;
   }
   for (const auto& [id, sealed] : previous_updates) {
@@ -789,10 +687,12 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
     }
     m.updated_at_ms = now;
     CS_RETURN_IF_ERROR(repo.UpdateMessage(m));
-    if (consent_ != nullptr && provider_code == 131050 && !m.subject.empty()) {
+    if (provider_code == 131050 && !m.subject.empty()) {
       // Meta says the user stopped marketing: the ledger follows (CONS-05).
-      CS_RETURN_IF_ERROR(consent_->OnMarketingStop(tx, tenant, m.subject, "provider_131050", events));
-      stopped_subjects.push_back(m.subject);
+      for (const auto& stage : chain_.stages()) {
+        CS_RETURN_IF_ERROR(stage->ApplyMarketingStop(context, m.subject, "provider_131050", tx, events));
+      }
+      pending.after.stopped.push_back(m.subject);
     }
     for (const Subscriber& sb : subscribers) {
       if (!Wants(sb, "statuses")) continue;
@@ -811,8 +711,10 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
       continue;
     }
     for (const OutboxEntry& f : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(f));
-    if (consent_ != nullptr && p.pref->category == "marketing_messages" && p.pref->value == "stop") {
-      CS_RETURN_IF_ERROR(consent_->OnMarketingStop(tx, tenant, p.subject, "user_preferences", events));
+    if (p.pref->category == "marketing_messages" && p.pref->value == "stop") {
+      for (const auto& stage : chain_.stages()) {
+        CS_RETURN_IF_ERROR(stage->ApplyMarketingStop(context, p.subject, "user_preferences", tx, events));
+      }
     }
     AuditEvent e;
     e.tenant_id = tenant;
@@ -829,9 +731,8 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
     // Meta's review of a template: the send gate follows it. Not
     // deduplicated: a redelivery sets the same state again, and two real
     // changes can look alike (PAUSED, APPROVED, PAUSED again).
-    if (consent_ == nullptr) continue;
     TemplateReview review{t->name, t->language, t->status, t->category, t->correct_category, t->change_at * 1000};
-    CS_RETURN_IF_ERROR(consent_->ApplyTemplateReview(tx, tenant, review, events));
+    for (const auto& stage : chain_.stages()) CS_RETURN_IF_ERROR(stage->ApplyTemplateReview(context, review, tx, events));
   }
   for (const whatsapp::ValueError& err : batch.errors) {
     // Value-level errors (e.g. 130429 for the number) concern the channel, not a person.
@@ -857,18 +758,16 @@ Status WebhookReceiver::Finish(Pending& pending, const Status& s, WebhookOutcome
   const std::vector<PreparedMessage>& messages = pending.messages;
   const std::vector<PreparedPreference>& prefs = pending.prefs;
   const auto& routes = pending.routes;
-  const std::optional<scan::ContentPolicy>& policy = pending.policy;
   if (s.ok()) {
     keyring_.SubjectKeysStored(pending.created_keys);
   } else if (s.machine_code() == "subject_key_conflict") {
     keyring_.DropUnstored(pending.created_keys);
   }
-  if (consent_ != nullptr) {
-    // Whatever committed (or not), the consent index must re-read these subjects.
-    for (const PreparedMessage& p : messages) consent_->Forget(tenant, p.record.subject);
-    for (const PreparedPreference& p : prefs) consent_->Forget(tenant, p.subject);
-    for (const std::string& subject : pending.stopped_subjects) consent_->Forget(tenant, subject);
-  }
+  // Whatever committed (or not): the subjects the delivery touched.
+  std::vector<std::string> touched = pending.after.stopped;
+  for (const PreparedMessage& p : messages) touched.push_back(p.record.subject);
+  for (const PreparedPreference& p : prefs) touched.push_back(p.subject);
+  for (const auto& stage : chain_.stages()) stage->Settled(tenant, touched);
   CS_RETURN_IF_ERROR(s);
   for (size_t i = 0; i < messages.size(); ++i) {
     const PreparedMessage& p = messages[i];
@@ -880,21 +779,13 @@ Status WebhookReceiver::Finish(Pending& pending, const Status& s, WebhookOutcome
     }
     return channel;
   };
-  for (const Reply& r : pending.optouts) SendOptOutConfirmation(channel_of(r.channel_id), r.to, r.language);
-  for (const Information& i : pending.informs) {
-    Result<std::string> sent = SendText(channel_of(i.channel_id), i.to, NoticeRegistry::InformationText(i.notice),
-                                        AuditActor{"system", "notice", "notice", ""});
-    // A failed send releases the reservation: the next contact tries again.
-    consent_->notices().Delivered(tenant, i.subject, i.notice, i.channel_id, sent).IgnoreError();
+  // Failing to send a reply undoes nothing it answers (an opt-out stays an opt-out).
+  for (const ReceiveFollowUps::Reply& r : pending.after.replies) {
+    SendText(channel_of(r.channel_id), r.to, r.text, r.actor).status().IgnoreError();
   }
-  for (const Reply& r : pending.card_senders) {
-    // An automated reply: it carries the opt-out footer (CONS-07). The
-    // customer's language is not known here, so English.
-    const std::string text = policy && !policy->pan_reply.empty() ? policy->pan_reply : std::string(kDefaultPanReply);
-    SendText(channel_of(r.channel_id), r.to, text + "\n\n" + OptOutFooter("en"),
-             AuditActor{"system", "whatsapp", "content", ""})
-        .status()
-        .IgnoreError();
+  for (const ReceiveFollowUps::Information& i : pending.after.informs) {
+    Result<std::string> sent = SendText(channel_of(i.channel_id), i.to, i.text, AuditActor{"system", "notice", "notice", ""});
+    for (const auto& stage : chain_.stages()) stage->InformationSent(tenant, i, sent);
   }
   outcome = pending.outcome;
   outcome.messages = pending.msgs;

@@ -142,7 +142,6 @@ Result<MediaService::DocumentVerdict> MediaService::ScanDocument(const std::stri
                                                                  const std::string& mime_type, std::string_view bytes,
                                                                  scan::Direction direction, bool picture) {
   DocumentVerdict verdict;
-  if (content_ == nullptr) return verdict;
   Result<std::string> text = options_.document_text
                                  ? options_.document_text(mime_type, bytes)
                                  : docscan::ExtractText(docscan::FormatOf(mime_type), bytes);
@@ -160,8 +159,8 @@ Result<MediaService::DocumentVerdict> MediaService::ScanDocument(const std::stri
     }
     return verdict;
   }
-  CS_ASSIGN_OR_RETURN(scan::ContentPolicy policy, content_->PolicyFor(tenant_id));
-  std::vector<scan::Finding> found = content_->scanner().Scan(*text);
+  CS_ASSIGN_OR_RETURN(scan::ContentPolicy policy, content_.PolicyFor(tenant_id));
+  std::vector<scan::Finding> found = content_.scanner().Scan(*text);
   scan::Decision d = scan::Decide(policy, direction, *text, std::move(found));
   details.Key("scanned").Bool(true);
   if (picture) details.Key("recognised").Bool(true);

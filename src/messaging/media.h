@@ -66,9 +66,13 @@ struct MediaServiceOptions {
 
 class MediaService {
  public:
+  // Documents are scanned by `content` for what the tenant's content policy
+  // stops (CHAN-04) before an upload leaves and before a customer's file is
+  // handed on.
   MediaService(Store& store, ChannelService& channels, TenantKeyring& keyring, const AuditLedger& ledger,
-               const Clock& clock, MediaServiceOptions options = {})
-      : store_(store), channels_(channels), keyring_(keyring), ledger_(ledger), clock_(clock), options_(options) {}
+               const Clock& clock, ContentGuard& content, MediaServiceOptions options = {})
+      : store_(store), channels_(channels), keyring_(keyring), ledger_(ledger), clock_(clock), content_(content),
+        options_(options) {}
 
   // Uploads to Meta through the tenant's channel for `phone_number_id`.
   // kNotFound "no_channel"; kInvalidArgument "media_unsupported" /
@@ -89,11 +93,6 @@ class MediaService {
   Result<std::string> LinkSignature(const std::string& tenant_id, const std::string& media_id, int64_t expires_ms);
   bool CheckLink(const std::string& tenant_id, const std::string& media_id, int64_t expires_ms,
                  std::string_view signature);
-
-  // Documents are scanned for what the tenant's content policy stops
-  // (CHAN-04) before an upload leaves and before a customer's file is
-  // handed on. Without a guard, nothing is scanned.
-  void AttachContentGuard(ContentGuard* content) { content_ = content; }
 
  private:
   // The content policy applied to a document's text. A document cannot be
@@ -123,8 +122,8 @@ class MediaService {
   TenantKeyring& keyring_;
   const AuditLedger& ledger_;
   const Clock& clock_;
+  ContentGuard& content_;
   MediaServiceOptions options_;
-  ContentGuard* content_ = nullptr;
   std::atomic<int> in_flight_{0};
 };
 

@@ -27,6 +27,7 @@
 #include "messaging/history.h"
 #include "messaging/media.h"
 #include "messaging/message_state.h"
+#include "messaging/receive_policy.h"
 #include "messaging/send_policy.h"
 #include "messaging/sending.h"
 #include "messaging/webhooks.h"
@@ -99,7 +100,8 @@ class MessagingTest : public ::testing::Test {
     channels_ = std::make_unique<ChannelService>(*store_, *keyring_, ledger_, clock_, random_);
     commits_ = std::make_unique<GroupCommitter>(*store_);
     messages_ = std::make_unique<MessageService>(*store_, *commits_, *keyring_, ledger_, clock_, random_, Chain());
-    receiver_ = std::make_unique<WebhookReceiver>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, random_);
+    receiver_ = std::make_unique<WebhookReceiver>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, random_,
+                                                  Receiving(), *messages_);
 
     gateway_ = std::make_unique<Listener>([this](const HttpRequest& req) {
       HttpResponse r;
@@ -175,6 +177,16 @@ class MessagingTest : public ::testing::Test {
     stages.push_back(DocumentStage(*store_, /*refuse_unscanned=*/false));
     if (content != nullptr) stages.push_back(ContentStage(*content));
     Result<SendChain> chain = SendChain::Build(std::move(stages), {});
+    EXPECT_TRUE(chain.ok());
+    return std::move(chain).value();
+  }
+
+  // The receive chain with the stages given (the gateway's has all, receive_policy.h).
+  ReceiveChain Receiving(ConsentService* consent = nullptr, ContentGuard* content = nullptr) {
+    std::vector<std::unique_ptr<const ReceiveStage>> stages;
+    if (content != nullptr) stages.push_back(ContentReceiveStage(*content));
+    if (consent != nullptr) stages.push_back(ConsentReceiveStage(*consent));
+    Result<ReceiveChain> chain = ReceiveChain::Build(std::move(stages), {});
     EXPECT_TRUE(chain.ok());
     return std::move(chain).value();
   }
@@ -1414,8 +1426,8 @@ class ContentProtectionTest : public MessagingTest {
     guard_ = std::make_unique<ContentGuard>(*scanner_, *store_, ledger_, clock_);
     messages_ = std::make_unique<MessageService>(*store_, *commits_, *keyring_, ledger_, clock_, random_,
                                                  Chain(nullptr, guard_.get()));
-    receiver_->AttachContentGuard(guard_.get());
-    receiver_->AttachConsent(nullptr, messages_.get());
+    receiver_ = std::make_unique<WebhookReceiver>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, random_,
+                                                  Receiving(nullptr, guard_.get()), *messages_);
   }
 
   std::vector<AuditRecord> Audit(const std::string& action) {
@@ -1694,6 +1706,33 @@ TEST_F(MessagingTest, ASendChainMissingARequiredStageIsRefused) {
   twice.push_back(ReferenceStage(*store_));
   twice.push_back(ReferenceStage(*store_));
   EXPECT_EQ(SendChain::Build(std::move(twice), {}).status().machine_code(), "policy_stage_duplicated");
+}
+
+// The same for what arrives: a receive chain without content protection
+// or without consent handling is refused when built, so a gateway cannot
+// start that would store card numbers or ignore a STOP.
+TEST_F(MessagingTest, AReceiveChainMissingARequiredStageIsRefused) {
+  ConsentService consent(*store_, *commits_, ledger_, clock_);
+  auto scanner = scan::Scanner::Create();
+  ASSERT_TRUE(scanner.ok());
+  ContentGuard guard(**scanner, *store_, ledger_, clock_);
+  Result<ReceiveChain> whole = ReceiveChain::ForGateway(consent, guard);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(whole->names(), (std::vector<std::string_view>{"content", "consent"}));
+  const std::vector<std::string_view> required(std::begin(ReceiveChain::kRequired), std::end(ReceiveChain::kRequired));
+  for (std::string_view missing : required) {
+    std::vector<std::unique_ptr<const ReceiveStage>> stages;
+    if (missing != "content") stages.push_back(ContentReceiveStage(guard));
+    if (missing != "consent") stages.push_back(ConsentReceiveStage(consent));
+    Result<ReceiveChain> chain = ReceiveChain::Build(std::move(stages), required);
+    ASSERT_FALSE(chain.ok()) << missing;
+    EXPECT_EQ(chain.status().machine_code(), "policy_stage_missing");
+    EXPECT_NE(chain.status().message().find(std::string(missing)), std::string::npos);
+  }
+  std::vector<std::unique_ptr<const ReceiveStage>> twice;
+  twice.push_back(ConsentReceiveStage(consent));
+  twice.push_back(ConsentReceiveStage(consent));
+  EXPECT_EQ(ReceiveChain::Build(std::move(twice), {}).status().machine_code(), "policy_stage_duplicated");
 }
 
 class ErasureTest : public MessagingTest {

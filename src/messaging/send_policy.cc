@@ -244,25 +244,32 @@ std::unique_ptr<const SendStage> DocumentStage(Store& store, bool refuse_unscann
 }
 std::unique_ptr<const SendStage> ContentStage(ContentGuard& content) { return std::make_unique<Content>(content); }
 
+Status CheckPolicyStages(std::string_view chain, const std::vector<std::string_view>& names,
+                         const std::vector<std::string_view>& required) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (std::find(names.begin(), names.begin() + static_cast<long>(i), names[i]) != names.begin() + static_cast<long>(i)) {
+      return FailedPrecondition("policy_stage_duplicated",
+                                "the " + std::string(chain) + " policy names stage " + std::string(names[i]) + " twice");
+    }
+  }
+  for (std::string_view name : required) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      return FailedPrecondition("policy_stage_missing", "the " + std::string(chain) +
+                                                            " policy lacks its required stage " + std::string(name) +
+                                                            ": the gateway does not start without it");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<SendChain> SendChain::Build(std::vector<std::unique_ptr<const SendStage>> stages,
                                    const std::vector<std::string_view>& required) {
   SendChain chain;
   for (std::unique_ptr<const SendStage>& stage : stages) {
     if (stage == nullptr) return InvalidArgument("invalid_policy_stage", "a send policy stage is null");
-    const std::vector<std::string_view> seen = chain.names();
-    if (std::find(seen.begin(), seen.end(), stage->name()) != seen.end()) {
-      return FailedPrecondition("policy_stage_duplicated",
-                                "the send policy names stage " + std::string(stage->name()) + " twice");
-    }
     chain.stages_.push_back(std::move(stage));
   }
-  const std::vector<std::string_view> present = chain.names();
-  for (std::string_view name : required) {
-    if (std::find(present.begin(), present.end(), name) == present.end()) {
-      return FailedPrecondition("policy_stage_missing", "the send policy lacks its required stage " +
-                                                            std::string(name) + ": the gateway does not start without it");
-    }
-  }
+  CS_RETURN_IF_ERROR(CheckPolicyStages("send", chain.names(), required));
   return chain;
 }
 

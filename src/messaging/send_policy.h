@@ -83,6 +83,11 @@ class SendChain {
   std::vector<std::shared_ptr<const SendStage>> stages_;
 };
 
+// The checks common to the send and the receive chain (receive_policy.h):
+// every stage named once, every required one present.
+Status CheckPolicyStages(std::string_view chain, const std::vector<std::string_view>& names,
+                         const std::vector<std::string_view>& required);
+
 // The stages (send_policy.cc).
 // Free-form messages only within 24 hours of the user's last message: template_required.
 std::unique_ptr<const SendStage> ServiceWindowStage(Store& store, const Clock& clock);

@@ -1,7 +1,7 @@
 // File: webhooks.h
 // Receiving Meta's webhooks (docs/messaging.md#receiving): signature first,
-// then routing, content protection, consent replies, deduplication and the
-// outbox, all committed before the 200.
+// then routing, the receive chain (content protection, consent;
+// receive_policy.h), deduplication and the outbox, all committed before the 200.
 //
 // Thread-safety: safe for concurrent use.
 #pragma once
@@ -17,11 +17,11 @@
 
 #include "audit/audit.h"
 #include "common/status.h"
-#include "consent/consent.h"
 #include "env/env.h"
 #include "json/json.h"
 #include "messaging/channels.h"
 #include "messaging/content_guard.h"
+#include "messaging/receive_policy.h"
 #include "messaging/sending.h"
 #include "store/group_commit.h"
 #include "store/store.h"
@@ -40,21 +40,14 @@ struct WebhookOutcome {
 
 class WebhookReceiver {
  public:
+  // `chain` acts on what arrives (receive_policy.h); `replies` queues the
+  // automated answers its stages ask for.
   WebhookReceiver(Store& store, GroupCommitter& commits, TenantKeyring& keyring, ChannelService& channels,
-                  const AuditLedger& ledger, const Clock& clock, Random& random)
+                  const AuditLedger& ledger, const Clock& clock, Random& random, ReceiveChain chain,
+                  MessageService& replies)
       : store_(store), commits_(commits), keyring_(keyring), channels_(channels), ledger_(ledger), clock_(clock),
-        random_(random) {}
+        random_(random), chain_(std::move(chain)), replies_(replies) {}
 
-  // Applies inbound messages and preference signals to consent (STOP,
-  // confirmations), and sends the opt-out confirmation through `replies`.
-  void AttachConsent(ConsentService* consent, MessageService* replies) {
-    consent_ = consent;
-    replies_ = replies;
-  }
-  // Masks sensitive data in inbound messages before anything is stored or
-  // forwarded (CHAN-04, B-38), and answers a card number with a neutral
-  // reply through the `replies` given to AttachConsent (SEN-05).
-  void AttachContentGuard(ContentGuard* content) { content_ = content; }
   // Signature failures on one channel reaching `per_minute` within a clock
   // minute call `alert` once for that minute (with the channel and the
   // count): forged or misconfigured deliveries, or a rotated secret not
@@ -111,7 +104,6 @@ class WebhookReceiver {
   Status Finish(Pending& pending, const Status& committed, WebhookOutcome& outcome);
   Result<OutboxEntry> Forward(Pending& pending, const Subscriber& sb, const std::string& field,
                               const std::string& waba, const std::string& value, const std::string& subject);
-  void SendOptOutConfirmation(const Channel& channel, const std::string& from, const std::string& language);
   // Queues an automated text reply; returns the message id.
   Result<std::string> SendText(const Channel& channel, const std::string& to, const std::string& text,
                                const AuditActor& actor);
@@ -129,9 +121,8 @@ class WebhookReceiver {
   const AuditLedger& ledger_;
   const Clock& clock_;
   Random& random_;
-  ConsentService* consent_ = nullptr;
-  MessageService* replies_ = nullptr;
-  ContentGuard* content_ = nullptr;
+  const ReceiveChain chain_;
+  MessageService& replies_;
   SplitCardDetector splits_;
   int64_t signature_alert_per_minute_ = 0;
   std::function<void(const std::string&, int64_t)> signature_alert_;

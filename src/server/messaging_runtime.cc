@@ -133,8 +133,8 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
     isolation.executable = "/proc/self/exe";
     return docscan::ExtractTextIsolated(mime_type, bytes, isolation);
   };
-  m->media = std::make_unique<MediaService>(*rt.store, *m->channels, *m->keyring, rt.ledger, rt.clock, media_options);
-  m->media->AttachContentGuard(m->content.get());
+  m->media = std::make_unique<MediaService>(*rt.store, *m->channels, *m->keyring, rt.ledger, rt.clock, *m->content,
+                                           media_options);
   for (const std::string& part : Split(config.messaging.subscriber_allowed_hosts, ',')) {
     std::string host = AsciiLower(TrimAscii(part));
     if (!host.empty()) m->url_policy.allowed_hosts.push_back(host);
@@ -146,9 +146,10 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   }
   m->subscribers = std::make_unique<SubscriberService>(*rt.store, *m->keyring, rt.ledger, rt.clock, rt.random,
                                                        m->url_policy);
-  m->webhooks = std::make_unique<WebhookReceiver>(*rt.store, *m->commits, *m->keyring, *m->channels, rt.ledger, rt.clock, rt.random);
-  m->webhooks->AttachConsent(m->consent.get(), m->messages.get());
-  m->webhooks->AttachContentGuard(m->content.get());
+  // Every delivery passes the whole receive chain; one missing stage stops the start (receive_policy.h).
+  CS_ASSIGN_OR_RETURN(ReceiveChain receive_chain, ReceiveChain::ForGateway(*m->consent, *m->content));
+  m->webhooks = std::make_unique<WebhookReceiver>(*rt.store, *m->commits, *m->keyring, *m->channels, rt.ledger,
+                                                  rt.clock, rt.random, std::move(receive_chain), *m->messages);
   m->erasures = std::make_unique<ErasureService>(*rt.store, *m->keyring, m->consent.get(), rt.ledger, rt.clock,
                                                  rt.random);
   m->history = std::make_unique<HistoryService>(*rt.store, *m->keyring, rt.ledger, rt.clock);
