@@ -6,12 +6,12 @@
 
 #include "common/json_writer.h"
 #include "common/strings.h"
-#include "http/client.h"
 #include "messaging/dispatcher.h"
 #include "messaging/forwarding.h"
 #include "messaging/message_state.h"
 #include "messaging/provider_ids.h"
 #include "store/group_commit.h"
+#include "whatsapp/cloud_api.h"
 
 namespace cs {
 
@@ -39,35 +39,6 @@ struct PairPacer {
 };
 
 constexpr int64_t kWindowMarginUs = 5000;
-
-// Reads Meta's error code from an error body; nullopt when there is none
-// (0 is a real code: AuthException).
-std::optional<int> GraphErrorCode(const std::string& body) {
-  Result<JsonValue> v = ParseJson(body);
-  if (!v.ok()) return std::nullopt;
-  const JsonValue* error = v->Find("error");
-  if (error == nullptr) return std::nullopt;
-  const JsonValue* code = error->Find("code");
-  if (code == nullptr || code->type() != JsonValue::Type::kInt) return std::nullopt;
-  return static_cast<int>(code->as_int());
-}
-
-// Returns messages[0].id of a success body, or "" if the body is not one.
-std::string SentId(const std::string& body) {
-  Result<JsonValue> v = ParseJson(body);
-  if (!v.ok()) return "";
-  const JsonValue* messages = v->Find("messages");
-  if (messages == nullptr || !messages->is_array() || messages->as_array().empty()) return "";
-  const JsonValue* id = messages->as_array()[0].Find("id");
-  return id != nullptr && id->is_string() ? id->as_string() : "";
-}
-
-bool IsSuccessAck(const std::string& body) {
-  Result<JsonValue> v = ParseJson(body);
-  if (!v.ok()) return false;
-  const JsonValue* success = v->Find("success");
-  return success != nullptr && success->type() == JsonValue::Type::kBool && success->as_bool();
-}
 
 }  // namespace
 
@@ -389,8 +360,8 @@ struct Dispatcher::Impl {
     return out;
   }
 
-  void Process(const OutboundJob& job, HttpClient& client, std::mt19937_64& rng, std::vector<Wait>& waits) {
-    Status s = ProcessOne(job, client, rng, waits);
+  void Process(const OutboundJob& job, Provider& provider, std::mt19937_64& rng, std::vector<Wait>& waits) {
+    Status s = ProcessOne(job, provider, rng, waits);
     if (!s.ok()) {
       // Storage trouble: the lease expires and the job comes back; a send
       // already made is then found in flight and reported unknown, never resent.
@@ -398,7 +369,7 @@ struct Dispatcher::Impl {
     }
   }
 
-  Status ProcessOne(const OutboundJob& job, HttpClient& client, std::mt19937_64& rng, std::vector<Wait>& waits) {
+  Status ProcessOne(const OutboundJob& job, Provider& provider, std::mt19937_64& rng, std::vector<Wait>& waits) {
     const int64_t now = clock.NowUnixMillis();
     Result<MessageRecord> loaded = store.messaging().FindMessage(job.message_id);
     if (!loaded.ok()) {
@@ -509,14 +480,13 @@ struct Dispatcher::Impl {
     }
     CS_RETURN_IF_ERROR(marked);
 
-    const std::string url = channel.graph_base_url + "/" + channel.graph_version + "/" + channel.phone_number_id + "/messages";
-    HeaderList headers = {{"Authorization", "Bearer " + std::string(InsecureSecretAccess::Get(secrets->access_token))},
-                          {"Content-Type", "application/json"}};
-    Result<HttpClientResponse> r = client.Send("POST", url, headers, body);
+    ProviderEndpoint endpoint{channel.graph_base_url, channel.graph_version, channel.phone_number_id,
+                              &secrets->access_token};
+    const ProviderAnswer a = provider.Send(endpoint, m.kind, body);
     m.attempts++;
 
-    if (!r.ok()) {
-      if (r.status().machine_code() == "upstream_unreachable") {
+    switch (a.outcome) {
+      case ProviderAnswer::Outcome::kUnreachable: {
         // Nothing was sent: retrying cannot duplicate.
         int64_t open = NoteFailure(channel);
         if (Expired(m)) {
@@ -525,63 +495,47 @@ struct Dispatcher::Impl {
         }
         return Retry(m, std::max(open - clock.NowUnixMillis(), Backoff(m.attempts, rng)));
       }
-      stats.unknown++;
-      return Finish(m, "unknown", "outcome_unknown", 0, "message.outcome_unknown");
-    }
-    const HttpClientResponse& resp = *r;
-    if (resp.status == 200) {
-      NoteSuccess(channel);
-      const std::string wamid = m.kind == "mark_read" ? std::string() : SentId(resp.body);
-      if (m.kind == "mark_read" ? IsSuccessAck(resp.body) : !wamid.empty()) {
+      case ProviderAnswer::Outcome::kUnknown:
+        stats.unknown++;
+        return Finish(m, "unknown", "outcome_unknown", 0, "message.outcome_unknown");
+      case ProviderAnswer::Outcome::kAccepted:
+        NoteSuccess(channel);
         stats.submitted++;
-        if (!wamid.empty()) {
+        if (!a.message_id.empty()) {
           // Never in clear: a keyed hash for status webhooks, a sealed copy
           // for replies (provider_ids.h). A failure here loses only those.
-          Result<std::string> hash = keyring.ProviderIdToken(m.tenant_id, wamid);
-          Result<std::string> sealed = keyring.Seal(m.tenant_id, wamid, FieldBinding{m.tenant_id, m.subject, m.id, "wamid"});
+          Result<std::string> hash = keyring.ProviderIdToken(m.tenant_id, a.message_id);
+          Result<std::string> sealed =
+              keyring.Seal(m.tenant_id, a.message_id, FieldBinding{m.tenant_id, m.subject, m.id, "wamid"});
           if (hash.ok() && sealed.ok()) {
             m.wamid_hash = std::move(hash).value();
             m.wamid_sealed = std::move(sealed).value();
           }
         }
         return Finish(m, "accepted", "", 0, "");
-      }
-      // 200 with an unexpected body (F-12): not a success we can prove.
-      stats.unknown++;
-      return Finish(m, "unknown", "outcome_unknown", 0, "message.outcome_unknown");
+      case ProviderAnswer::Outcome::kRefused:
+        break;
     }
 
-    const std::optional<int> graph_code = GraphErrorCode(resp.body);
-    const int code = graph_code.value_or(0);
-    int64_t retry_after_ms = 0;
-    if (const std::string* ra = resp.Header("retry-after")) {
-      if (std::optional<int64_t> secs = ParseNonNegativeInt(TrimAscii(*ra)); secs && *secs <= 3600) retry_after_ms = *secs * 1000;
-    }
-    RetryPolicy policy;
-    if (graph_code) {
-      policy = whatsapp::RetryPolicyFor(code);
-    } else if (resp.status >= 500 || resp.status == 429) {
-      policy = RetryPolicy::kRetry;
-    } else {
-      policy = RetryPolicy::kNever;
-    }
-    if (resp.status >= 500) {
+    const int code = a.code.value_or(0);
+    int64_t retry_after_ms = a.retry_after_ms;
+    if (a.server_error) {
       int64_t open = NoteFailure(channel);
       if (open != 0) retry_after_ms = std::max(retry_after_ms, open - clock.NowUnixMillis());
     } else {
       NoteSuccess(channel);
     }
 
-    switch (policy) {
-      case RetryPolicy::kNever:
+    switch (a.retry) {
+      case ProviderRetry::kNever:
         stats.failed++;
         if (code == 368) {
           CS_RETURN_IF_ERROR(channels.SetPaused(AuditActor::System(), channel, "policy_blocked"));
           Alert("channel_paused reason=policy_blocked channel=" + channel.id);
         }
-        return Finish(m, "failed", graph_code ? FailureCodeFor(code) : "provider_rejected", code, "message.failed",
-                      resp.body);
-      case RetryPolicy::kPauseChannel:
+        return Finish(m, "failed", a.code ? FailureCodeFor(code) : "provider_rejected", code, "message.failed",
+                      a.detail);
+      case ProviderRetry::kPauseChannel:
         // The token is bad: every send would fail the same way (F-15).
         CS_RETURN_IF_ERROR(channels.SetPaused(AuditActor::System(), channel, "token_invalid"));
         Alert("channel_paused reason=token_invalid channel=" + channel.id);
@@ -591,30 +545,30 @@ struct Dispatcher::Impl {
         }
         m.attempts--;  // not the message's fault
         return Retry(m, 60000);
-      case RetryPolicy::kRetryOnce:
+      case ProviderRetry::kRetryOnce:
         if (m.attempts >= 2) {
           stats.failed++;
-          return Finish(m, "failed", FailureCodeFor(code), code, "message.failed", resp.body);
+          return Finish(m, "failed", FailureCodeFor(code), code, "message.failed", a.detail);
         }
         return Retry(m, std::max(retry_after_ms, Backoff(m.attempts, rng)));
-      case RetryPolicy::kRetryPair: {
+      case ProviderRetry::kRetryPair: {
         // 131056: back off this recipient only, at least 6 s, growing.
         int64_t delay = std::max<int64_t>(retry_after_ms, 6000LL << std::min<int64_t>(m.attempts - 1, 6));
         BlockPair(channel.id, m.subject, clock.NowUnixMillis() + delay);
         if (Expired(m)) {
           stats.failed++;
-          return Finish(m, "failed", "expired", code, "message.failed", resp.body);
+          return Finish(m, "failed", "expired", code, "message.failed", a.detail);
         }
         return Retry(m, delay);
       }
-      case RetryPolicy::kRetryLong:
-      case RetryPolicy::kRetry: {
+      case ProviderRetry::kRetryLong:
+      case ProviderRetry::kRetry: {
         if (Expired(m)) {
           stats.failed++;
           return Finish(m, "failed", "expired", code, "message.failed");
         }
         int64_t delay = std::max(retry_after_ms, Backoff(m.attempts, rng));
-        if (policy == RetryPolicy::kRetryLong) delay = std::max<int64_t>(delay, 60000);
+        if (a.retry == ProviderRetry::kRetryLong) delay = std::max<int64_t>(delay, 60000);
         if (code == 130429) SlowChannel(channel.id, std::max<int64_t>(retry_after_ms, 1000));
         return Retry(m, delay);
       }
@@ -623,9 +577,7 @@ struct Dispatcher::Impl {
   }
 
   void WorkerLoop(int index) {
-    HttpClientOptions copts;
-    copts.timeout_ms = o.http_timeout_ms;
-    std::unique_ptr<HttpClient> client = CreateHttpClient(copts);
+    std::unique_ptr<Provider> provider = o.provider ? o.provider() : whatsapp::CreateCloudApiProvider(o.http_timeout_ms);
     std::mt19937_64 rng(static_cast<uint64_t>(SteadyMicros()) ^ (static_cast<uint64_t>(index) << 40));
     std::vector<Wait> waits;
     while (!stopping.load()) {
@@ -642,7 +594,7 @@ struct Dispatcher::Impl {
           store.messaging().RescheduleJob(job.message_id, job.due_ms, job.attempts).IgnoreError();  // lease expiry covers a failure
           continue;
         }
-        Process(job, *client, rng, waits);
+        Process(job, *provider, rng, waits);
       }
       Status flushed = FlushWaits(waits);
       if (!flushed.ok()) Alert("dispatch_error " + flushed.machine_code());

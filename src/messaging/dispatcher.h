@@ -1,6 +1,7 @@
 // File: dispatcher.h
-// From queued messages to the Cloud API (docs/messaging.md#dispatching):
-// pacing, retries, the circuit breaker, the last consent check.
+// From queued messages to the provider (docs/messaging.md#dispatching):
+// pacing, retries, the circuit breaker, the last consent check. The
+// provider's wire is behind provider/provider.h (CHAN-07).
 //
 // Thread-safety: safe for concurrent use.
 #pragma once
@@ -15,6 +16,7 @@
 #include "consent/consent.h"
 #include "env/env.h"
 #include "messaging/channels.h"
+#include "provider/provider.h"
 #include "store/group_commit.h"
 #include "store/store.h"
 #include "vault/keyring.h"
@@ -33,6 +35,9 @@ struct DispatcherOptions {
   int breaker_threshold = 5;          // consecutive 5xx that open a channel's circuit
   int64_t breaker_open_ms = 30000;
   int64_t http_timeout_ms = 15000;
+  // One provider per worker (provider/provider.h); empty: Meta's Cloud API
+  // with http_timeout_ms.
+  ProviderFactory provider;
   int64_t idle_poll_ms = 50;
 };
 
