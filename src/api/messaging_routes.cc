@@ -608,15 +608,26 @@ std::optional<std::string> MatchWebhookPath(std::string_view path) {
 
 namespace {
 
+// The HTTP status of a refused delivery or handshake.
+int WebhookHttpStatus(const Status& refusal) {
+  switch (refusal.code()) {
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kNotFound: return 404;
+    default: return 503;  // nothing was committed: Meta delivers it again
+  }
+}
+
 // A webhook delivery's answer: 200 (empty) once committed, Meta-retriable otherwise.
 HttpResponse WebhookAnswer(const WebhookOutcome& o, const std::string& request_id) {
-  if (o.http_status != 200) {
-    HttpResponse r = ErrorResponse(o.http_status, o.error_code,
-                                   o.http_status == 401 ? "the webhook signature is missing, malformed or wrong"
-                                                        : "temporarily unavailable; retry later",
+  if (!o.accepted()) {
+    const int status = WebhookHttpStatus(o.refusal);
+    HttpResponse r = ErrorResponse(status, o.error_code,
+                                   status == 401 ? "the webhook signature is missing, malformed or wrong"
+                                                 : "temporarily unavailable; retry later",
                                    request_id);
     r.error_code = o.error_code;
-    if (o.http_status == 503) r.headers.emplace_back("Retry-After", "5");
+    if (status == 503) r.headers.emplace_back("Retry-After", "5");
     return r;
   }
   HttpResponse r = JsonResponse(200, "");
@@ -641,9 +652,9 @@ HttpResponse Webhook(const MessagingRouteDeps& d, const HttpRequest& req, const 
       else if (k == "hub.challenge") challenge = v;
     }
     WebhookOutcome o = d.webhooks->Verify(channel_id, mode, token, challenge);
-    if (o.http_status != 200) {
+    if (!o.accepted()) {
       // W-02: nothing of the request is reflected.
-      HttpResponse r = ErrorResponse(o.http_status, o.error_code, "verification failed", req.request_id);
+      HttpResponse r = ErrorResponse(WebhookHttpStatus(o.refusal), o.error_code, "verification failed", req.request_id);
       r.error_code = o.error_code;
       return r;
     }

@@ -25,9 +25,9 @@ bool IsChallenge(std::string_view v) {
   return true;
 }
 
-WebhookOutcome Refuse(int status, std::string code) {
+WebhookOutcome Refuse(StatusCode status, std::string code) {
   WebhookOutcome o;
-  o.http_status = status;
+  o.refusal = Status(status, code, "webhook refused: " + code);
   o.error_code = std::move(code);
   return o;
 }
@@ -199,12 +199,12 @@ Result<std::string> WebhookReceiver::SendText(const Channel& channel, const std:
 WebhookOutcome WebhookReceiver::Verify(const std::string& channel_id, const std::string& mode,
                                        const std::string& token, const std::string& challenge) {
   Result<Channel> channel = store_.messaging().FindChannel(channel_id);
-  if (!channel.ok()) return Refuse(channel.status().code() == StatusCode::kNotFound ? 403 : 503, "verification_failed");
+  if (!channel.ok()) return Refuse(channel.status().code() == StatusCode::kNotFound ? StatusCode::kPermissionDenied : StatusCode::kUnavailable, "verification_failed");
   Result<std::shared_ptr<const ChannelSecrets>> secrets = channels_.Secrets(*channel);
-  if (!secrets.ok()) return Refuse(503, secrets.status().machine_code());
+  if (!secrets.ok()) return Refuse(StatusCode::kUnavailable, secrets.status().machine_code());
   // Both checks run whatever the mode, so timing says nothing about the token.
   bool token_ok = (*secrets)->verify_token.ConstantTimeEquals(token);
-  if (mode != "subscribe" || !token_ok || !IsChallenge(challenge)) return Refuse(403, "verification_failed");
+  if (mode != "subscribe" || !token_ok || !IsChallenge(challenge)) return Refuse(StatusCode::kPermissionDenied, "verification_failed");
   WebhookOutcome o;
   o.body = challenge;
   return o;
@@ -259,11 +259,11 @@ std::variant<WebhookOutcome, std::shared_ptr<const WebhookReceiver::Admitted>> W
   for (bool fresh : {false, true}) {
     channel = FindChannel(channel_id, fresh, &cached);
     if (!channel.ok()) {
-      return Refuse(channel.status().code() == StatusCode::kNotFound ? 404 : 503,
+      return Refuse(channel.status().code() == StatusCode::kNotFound ? StatusCode::kNotFound : StatusCode::kUnavailable,
                     channel.status().code() == StatusCode::kNotFound ? "not_found" : "storage_unavailable");
     }
     Result<std::shared_ptr<const ChannelSecrets>> secrets = channels_.Secrets(*channel);
-    if (!secrets.ok()) return Refuse(503, "kms_unavailable");
+    if (!secrets.ok()) return Refuse(StatusCode::kUnavailable, "kms_unavailable");
     sig = whatsapp::VerifyHubSignature(InsecureSecretAccess::Get((*secrets)->app_secret), presented, raw_body);
     if (!sig.ok() && sig.machine_code() == "signature_mismatch" && (*secrets)->previous_app_secret &&
         clock_.NowUnixMillis() < (*secrets)->previous_app_secret_until_ms) {
@@ -275,7 +275,7 @@ std::variant<WebhookOutcome, std::shared_ptr<const WebhookReceiver::Admitted>> W
   }
   if (!sig.ok()) {
     CountSignatureFailure(channel->id);
-    return Refuse(401, sig.machine_code());
+    return Refuse(StatusCode::kUnauthenticated, sig.machine_code());
   }
 
   auto admitted = std::make_shared<Admitted>();
@@ -298,9 +298,9 @@ WebhookOutcome WebhookReceiver::QuarantineWhole(const Admitted& admitted, const 
   // operator and answer 200, or Meta would retry it forever (B-11).
   const std::string& tenant = admitted.channel.tenant_id;
   Result<std::string> sealed = keyring_.Seal(tenant, chain_.Redact(raw_body), FieldBinding{tenant, "", "quarantine", "body"});
-  if (!sealed.ok()) return Refuse(503, "kms_unavailable");
+  if (!sealed.ok()) return Refuse(StatusCode::kUnavailable, "kms_unavailable");
   Status s = store_.messaging().Quarantine(admitted.now, admitted.unreadable, *sealed);
-  if (!s.ok()) return Refuse(503, "storage_unavailable");
+  if (!s.ok()) return Refuse(StatusCode::kUnavailable, "storage_unavailable");
   WebhookOutcome outcome;
   outcome.quarantined = 1;
   outcome.error_code = admitted.unreadable;
@@ -325,7 +325,7 @@ WebhookOutcome WebhookReceiver::ProcessNow(std::shared_ptr<const Admitted> admit
   }
   if (!s.ok()) {
     // Nothing was committed: a non-200 makes Meta deliver it again.
-    return Refuse(503, s.machine_code().empty() ? "storage_unavailable" : s.machine_code());
+    return Refuse(StatusCode::kUnavailable, s.machine_code().empty() ? "storage_unavailable" : s.machine_code());
   }
   return outcome;
 }
@@ -359,7 +359,7 @@ void WebhookReceiver::ReceiveAsync(const std::string& channel_id, const std::str
     if (s.machine_code() == "subject_key_conflict") {
       then([this, source] { return ProcessNow(source); }, true);
     } else {
-      then([s] { return Refuse(503, s.machine_code().empty() ? "storage_unavailable" : s.machine_code()); }, false);
+      then([s] { return Refuse(StatusCode::kUnavailable, s.machine_code().empty() ? "storage_unavailable" : s.machine_code()); }, false);
     }
     return;
   }
@@ -376,7 +376,7 @@ void WebhookReceiver::ReceiveAsync(const std::string& channel_id, const std::str
                       Status s = Finish(*pending, committed, outcome);
                       // Rare: another process made a first customer's key meanwhile. Again, waiting.
                       if (s.machine_code() == "subject_key_conflict") return ProcessNow(source);
-                      if (!s.ok()) return Refuse(503, s.machine_code().empty() ? "storage_unavailable" : s.machine_code());
+                      if (!s.ok()) return Refuse(StatusCode::kUnavailable, s.machine_code().empty() ? "storage_unavailable" : s.machine_code());
                       return outcome;
                     }, waits);
                   });

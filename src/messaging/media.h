@@ -38,8 +38,11 @@ struct MediaUpload {
   std::string_view bytes;
 };
 
+// Meta's answer to a media call, passed through as it is to callers of
+// the Graph-compatible media endpoints (drop-in SDKs read Meta's own
+// statuses and bodies); the service's own refusals are Status values.
 struct MediaAnswer {
-  int http_status = 200;        // Meta's status, passed through
+  int http_status = 200;        // Meta's status
   std::string body;             // Meta's JSON body (an error envelope too)
 };
 

@@ -108,7 +108,7 @@ class MessagingTest : public ::testing::Test {
       const std::string prefix = "/webhooks/whatsapp/";
       WebhookOutcome o = receiver_->Receive(req.path.substr(prefix.size()), req.Header("x-hub-signature-256"),
                                             req.body, JsonLimits{});
-      r.status = o.http_status;
+      r.status = o.accepted() ? 200 : o.refusal.code() == StatusCode::kUnauthenticated ? 401 : 503;
       r.body = o.error_code;
       return r;
     });
@@ -724,7 +724,7 @@ TEST_F(MessagingTest, StatusesOnlyMoveForwardInEveryOrder) {
     std::string seen;
     for (size_t i = 0; i < statuses.size(); ++i) {
       WebhookOutcome o = Deliver(StatusBody(wamid, statuses[i], 1771420388 + static_cast<int64_t>(i)));
-      ASSERT_EQ(o.http_status, 200);
+      ASSERT_TRUE(o.accepted());
       std::string state = Get(m.id).state;
       EXPECT_GE(rank(state), last) << "order " << orders << " step " << i;
       last = rank(state);
@@ -751,22 +751,22 @@ TEST_F(MessagingTest, ForgedUnsignedTamperedAndReplayedWebhooks) {
       std::string(R"({"messaging_product":"whatsapp","metadata":{"phone_number_id":"100000000000002"},"contacts":[{"profile":{"name":"J"},"wa_id":")") +
           kPhone + R"("}],"messages":[{"from":")" + kPhone +
           R"(","id":"wamid.IN1","timestamp":"1771423555","type":"text","text":{"body":"Grüße"}}]})");
-  EXPECT_EQ(receiver_->Receive(channel_.id, nullptr, body, {}).http_status, 401);
+  EXPECT_EQ(receiver_->Receive(channel_.id, nullptr, body, {}).refusal.code(), StatusCode::kUnauthenticated);
   std::string forged = whatsapp::HubSignature("wrong-secret", body);
   EXPECT_EQ(receiver_->Receive(channel_.id, &forged, body, {}).error_code, "signature_mismatch");
   std::string good = whatsapp::HubSignature(kAppSecret, body);
   std::string tampered = body;
   tampered.replace(tampered.find("wamid.IN1"), 9, "wamid.IN2");
-  EXPECT_EQ(receiver_->Receive(channel_.id, &good, tampered, {}).http_status, 401);
+  EXPECT_EQ(receiver_->Receive(channel_.id, &good, tampered, {}).refusal.code(), StatusCode::kUnauthenticated);
   std::string malformed = "sha256=xyz";
   EXPECT_EQ(receiver_->Receive(channel_.id, &malformed, body, {}).error_code, "signature_malformed");
   EXPECT_EQ(Inbound(), 0);  // nothing parsed or stored
 
   WebhookOutcome first = Deliver(body);
-  EXPECT_EQ(first.http_status, 200);
+  EXPECT_TRUE(first.accepted());
   EXPECT_EQ(first.messages, 1);
   WebhookOutcome replay = Deliver(body);
-  EXPECT_EQ(replay.http_status, 200);
+  EXPECT_TRUE(replay.accepted());
   EXPECT_EQ(replay.duplicates, 1);
   // The same message in another envelope (with a sibling) is still one.
   std::string other = whatsapp::WebhookEnvelope(
@@ -812,8 +812,8 @@ TEST_F(MessagingTest, AReplacedAppSecretKeepsVerifyingForItsOverlapOnly) {
   Channel rotated = replace("new-secret", 3600);
   EXPECT_GT(rotated.previous_app_secret_until_ms, clock_.NowUnixMillis() + 3500 * 1000);
   EXPECT_NE(ChannelJson(rotated).find("previous_app_secret_accepted_until"), std::string::npos);
-  EXPECT_EQ(deliver(kAppSecret, 1).http_status, 200);    // signed before the change
-  EXPECT_EQ(deliver("new-secret", 2).http_status, 200);
+  EXPECT_TRUE(deliver(kAppSecret, 1).accepted());    // signed before the change
+  EXPECT_TRUE(deliver("new-secret", 2).accepted());
   EXPECT_EQ(deliver("someone-else", 3).error_code, "signature_mismatch");
   // The other process sees the stored change, not its cached secret.
   auto fresh = other.Secrets(*store_->messaging().GetChannel("ten_a", channel_.id));
@@ -826,7 +826,7 @@ TEST_F(MessagingTest, AReplacedAppSecretKeepsVerifyingForItsOverlapOnly) {
   replace("newest-secret", 0);
   EXPECT_EQ(deliver("new-secret", 4).error_code, "signature_mismatch");
   EXPECT_EQ(deliver(kAppSecret, 5).error_code, "signature_mismatch");
-  EXPECT_EQ(deliver("newest-secret", 6).http_status, 200);
+  EXPECT_TRUE(deliver("newest-secret", 6).accepted());
   EXPECT_EQ(Inbound(), 3);
   ChannelSpec bad;
   bad.tenant_id = "ten_a";
@@ -854,16 +854,16 @@ TEST_F(MessagingTest, ABurstOfBadSignaturesRaisesOneAlert) {
   receiver_->SetSignatureFailureAlert(3, [&](const std::string& channel, int64_t n) { alerts.emplace_back(channel, n); });
   const std::string body = StatusBody("wamid.X", "delivered", 1771420388);
   const std::string forged = whatsapp::HubSignature("not-the-secret", body);
-  for (int i = 0; i < 2; ++i) EXPECT_EQ(receiver_->Receive(channel_.id, &forged, body, {}).http_status, 401);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(receiver_->Receive(channel_.id, &forged, body, {}).refusal.code(), StatusCode::kUnauthenticated);
   EXPECT_TRUE(alerts.empty());
-  EXPECT_EQ(receiver_->Receive(channel_.id, nullptr, body, {}).http_status, 401);  // missing counts too
+  EXPECT_EQ(receiver_->Receive(channel_.id, nullptr, body, {}).refusal.code(), StatusCode::kUnauthenticated);  // missing counts too
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0], std::make_pair(channel_.id, int64_t{3}));
   for (int i = 0; i < 5; ++i) receiver_->Receive(channel_.id, &forged, body, {});
   EXPECT_EQ(alerts.size(), 1u);  // once per minute
   // Good deliveries and unknown channels do not count.
-  EXPECT_EQ(Deliver(body).http_status, 200);
-  EXPECT_EQ(receiver_->Receive("chn_000000000000000000000000", &forged, body, {}).http_status, 404);
+  EXPECT_TRUE(Deliver(body).accepted());
+  EXPECT_EQ(receiver_->Receive("chn_000000000000000000000000", &forged, body, {}).refusal.code(), StatusCode::kNotFound);
   EXPECT_EQ(alerts.size(), 1u);
 }
 
@@ -871,7 +871,7 @@ TEST_F(MessagingTest, ABurstOfBadSignaturesRaisesOneAlert) {
 TEST_F(MessagingTest, UnroutableAndUnreadableDeliveriesAreQuarantined) {
   // A status for a wamid nobody sent.
   WebhookOutcome unknown = Deliver(StatusBody("wamid.NOBODY", "delivered", 1771420388));
-  EXPECT_EQ(unknown.http_status, 200);
+  EXPECT_TRUE(unknown.accepted());
   EXPECT_EQ(unknown.quarantined, 1);
   // A message for a number no channel (of this tenant) has.
   ChannelSpec other;
@@ -887,19 +887,19 @@ TEST_F(MessagingTest, UnroutableAndUnreadableDeliveriesAreQuarantined) {
       "1", "messages",
       R"({"metadata":{"phone_number_id":"200000000000002"},"messages":[{"from":"4917600000000","id":"wamid.F","timestamp":"1","type":"text","text":{"body":"x"}}]})");
   WebhookOutcome f = Deliver(foreign);
-  EXPECT_EQ(f.http_status, 200);
+  EXPECT_TRUE(f.accepted());
   EXPECT_EQ(f.quarantined, 1);
   EXPECT_EQ(store_->messaging().CountInbound("ten_b").value(), 0);
   // Signed but not JSON: kept sealed, acknowledged so Meta stops retrying.
   WebhookOutcome garbage = Deliver("{\"object\": truncated");
-  EXPECT_EQ(garbage.http_status, 200);
+  EXPECT_TRUE(garbage.accepted());
   EXPECT_EQ(garbage.quarantined, 1);
   // A template review of another tenant's business account (an app shared
   // by tenants) is kept aside, never applied to this tenant's templates.
   const std::string review =
       R"({"message_template_id":1,"message_template_name":"order_shipped","message_template_language":"en_US","event":"PAUSED","reason":"NONE"})";
   WebhookOutcome theirs = Deliver(whatsapp::WebhookEnvelope("200000000000001", "message_template_status_update", review));
-  EXPECT_EQ(theirs.http_status, 200);
+  EXPECT_TRUE(theirs.accepted());
   EXPECT_EQ(theirs.quarantined, 1);
   WebhookOutcome ours = Deliver(whatsapp::WebhookEnvelope("100000000000001", "message_template_status_update", review));
   EXPECT_EQ(ours.quarantined, 0);
@@ -910,12 +910,12 @@ TEST_F(MessagingTest, UnroutableAndUnreadableDeliveriesAreQuarantined) {
 // covers: W-02
 TEST_F(MessagingTest, VerificationHandshake) {
   WebhookOutcome ok = receiver_->Verify(channel_.id, "subscribe", "verify-me", "1158201444");
-  EXPECT_EQ(ok.http_status, 200);
+  EXPECT_TRUE(ok.accepted());
   EXPECT_EQ(ok.body, "1158201444");
-  EXPECT_EQ(receiver_->Verify(channel_.id, "subscribe", "wrong", "1158201444").http_status, 403);
-  EXPECT_EQ(receiver_->Verify(channel_.id, "unsubscribe", "verify-me", "1").http_status, 403);
-  EXPECT_EQ(receiver_->Verify(channel_.id, "subscribe", "verify-me", "<script>").http_status, 403);
-  EXPECT_EQ(receiver_->Verify("chn_000000000000000000000000", "subscribe", "verify-me", "1").http_status, 403);
+  EXPECT_EQ(receiver_->Verify(channel_.id, "subscribe", "wrong", "1158201444").refusal.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(receiver_->Verify(channel_.id, "unsubscribe", "verify-me", "1").refusal.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(receiver_->Verify(channel_.id, "subscribe", "verify-me", "<script>").refusal.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(receiver_->Verify("chn_000000000000000000000000", "subscribe", "verify-me", "1").refusal.code(), StatusCode::kPermissionDenied);
 }
 
 // A company system receiving forwarded events.
@@ -1561,7 +1561,7 @@ TEST_F(ContentProtectionTest, InboundCardsAreMaskedBeforeStorageAndForwardingAnd
 TEST_F(ContentProtectionTest, QuarantinedBodiesHaveTheirCardsMasked) {
   // Signed but unreadable: kept for an operator, without the card number.
   WebhookOutcome o = Deliver(R"({"object":"whatsapp_business_account","note":"4111 1111 1111 1111" truncated)");
-  EXPECT_EQ(o.http_status, 200);
+  EXPECT_TRUE(o.accepted());
   EXPECT_EQ(o.quarantined, 1);
   // Read the row as an operator's tool would: straight from the database.
   sqlite3* db = nullptr;
@@ -1865,7 +1865,7 @@ TEST_F(ErasureTest, AnOldTenantKeyVersionRetiresOnlyWhenNothingUsesIt) {
   auto secrets = fresh_channels.Secrets(*store_->messaging().GetChannel("ten_a", channel_.id));
   ASSERT_TRUE(secrets.ok()) << secrets.status().ToString();
   EXPECT_EQ(InsecureSecretAccess::Get((*secrets)->app_secret), kAppSecret);
-  EXPECT_EQ(Deliver(StatusBody("wamid.AFTER", "delivered", 1771420388)).http_status, 200);
+  EXPECT_TRUE(Deliver(StatusBody("wamid.AFTER", "delivered", 1771420388)).accepted());
   // The retired version is never made again: the next one is 3.
   EXPECT_EQ(*keyring_->RotateContentKey("ten_a", ledger_, actor), 3u);
   auto versions = keyring_->ContentKeyVersions("ten_a");

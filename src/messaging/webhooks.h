@@ -30,12 +30,17 @@
 
 namespace cs {
 
+// What became of a delivery or a handshake, for the edge to answer (the
+// HTTP mapping is the API's, api/messaging_routes.cc).
 struct WebhookOutcome {
-  int http_status = 200;
+  // OK: taken (committed, or kept aside unread); otherwise unauthenticated
+  // (the signature), permission_denied (the handshake), not_found (no such
+  // channel) or unavailable (nothing committed: Meta must deliver it again).
+  Status refusal;
   std::string body;           // for the GET handshake: the challenge
-  std::string content_type = "text/plain";
-  std::string error_code;     // for logs: why it was refused
+  std::string error_code;     // for logs: why it was refused, or why it was kept aside
   int messages = 0, statuses = 0, duplicates = 0, quarantined = 0;
+  bool accepted() const { return refusal.ok(); }
 };
 
 class WebhookReceiver {
