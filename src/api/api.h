@@ -21,6 +21,7 @@
 #include "json/json.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "tenants/tenants.h"
 
 namespace cs {
 
@@ -37,8 +38,12 @@ class TenantKeyring;
 class WebhookReceiver;
 
 struct GatewayApiDeps {
-  Store* store = nullptr;              // not owned
+  // Not owned. Only for readiness (/readyz): everything the API reads of
+  // tenants' data it reads through the services below.
+  Store* store = nullptr;
   ApiKeyService* api_keys = nullptr;   // not owned
+  TenantService* tenants = nullptr;    // not owned
+  AuditReader* audit_log = nullptr;    // not owned: the audit API reads through it
   MetricsRegistry* metrics = nullptr;  // not owned
   AuditSink* audit = nullptr;          // not owned: reads, refusals and failures are recorded here
   const Clock* clock = nullptr;        // not owned

@@ -6,6 +6,7 @@
 #include "common/json_writer.h"
 #include "common/strings.h"
 #include "consent/proof_pdf.h"
+#include "messaging/forwarding.h"
 #include "messaging/sending.h"
 #include "vault/erasure.h"
 #include "vault/keyring.h"
@@ -197,7 +198,7 @@ Result<HttpResponse> SaleSharingChoiceRoute(const ConsentRouteDeps& d, const Htt
 Result<HttpResponse> SaleSharingInventory(const ConsentRouteDeps& d, const Principal& p) {
   // DOC-05 / CONS-10: the gateway itself sells and shares nothing; the only
   // possible flows are subscribers the tenant marked as such.
-  CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, d.store->messaging().ListSubscribers(p.tenant_id));
+  CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, d.subscribers->List(p.tenant_id));
   JsonWriter w;
   w.BeginObject().Key("flows").BeginArray();
   for (const Subscriber& sb : subscribers) {
@@ -239,7 +240,7 @@ Result<HttpResponse> DefinePurpose(const ConsentRouteDeps& d, const HttpRequest&
 }
 
 Result<HttpResponse> ListPurposes(const ConsentRouteDeps& d, const Principal& p) {
-  CS_ASSIGN_OR_RETURN(std::vector<Purpose> all, d.store->consents().ListPurposes(p.tenant_id));
+  CS_ASSIGN_OR_RETURN(std::vector<Purpose> all, d.consent->ListPurposes(p.tenant_id));
   return ListResponse("purposes", all, PurposeJson);
 }
 
@@ -258,12 +259,12 @@ Result<HttpResponse> RegisterTemplate(const ConsentRouteDeps& d, const HttpReque
   CS_RETURN_IF_ERROR(r.Finish());
   t.has_optout = optout.value_or(false);
   CS_RETURN_IF_ERROR(d.consent->RegisterTemplate(actor, t));
-  CS_ASSIGN_OR_RETURN(auto stored, d.store->consents().GetTemplate(t.tenant_id, t.name, t.language));
+  CS_ASSIGN_OR_RETURN(auto stored, d.consent->GetTemplate(t.tenant_id, t.name, t.language));
   return JsonResponse(201, TemplateJson(stored.value_or(t)));
 }
 
 Result<HttpResponse> ListTemplates(const ConsentRouteDeps& d, const Principal& p) {
-  CS_ASSIGN_OR_RETURN(std::vector<TemplateRecord> all, d.store->consents().ListTemplates(p.tenant_id));
+  CS_ASSIGN_OR_RETURN(std::vector<TemplateRecord> all, d.consent->ListTemplates(p.tenant_id));
   return ListResponse("templates", all, TemplateJson);
 }
 
@@ -308,8 +309,8 @@ Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpReques
   if (reg.needs_confirmation) {
     // The double opt-in request (CONS-01, CONS-02): the purpose's UTILITY
     // template naming the business and the purpose, with confirm and decline buttons.
-    CS_ASSIGN_OR_RETURN(Purpose purpose, d.store->consents().GetPurpose(p.tenant_id, purpose_id));
-    CS_ASSIGN_OR_RETURN(Tenant tenant, d.store->tenants().Get(p.tenant_id));
+    CS_ASSIGN_OR_RETURN(Purpose purpose, d.consent->GetPurpose(p.tenant_id, purpose_id));
+    CS_ASSIGN_OR_RETURN(Tenant tenant, d.tenants->Get(p.tenant_id));
     JsonWriter w;
     w.BeginObject().Key("messaging_product").String("whatsapp").Key("to").String(e164).Key("type").String("template");
     w.Key("template").BeginObject().Key("name").String(purpose.confirmation_template);
@@ -355,7 +356,7 @@ Result<HttpResponse> WithdrawConsent(const ConsentRouteDeps& d, const HttpReques
   CS_RETURN_IF_ERROR(r.Finish());
   CS_ASSIGN_OR_RETURN(std::string subject, SubjectFromBody(d, p.tenant_id, phone, subject_in));
   CS_RETURN_IF_ERROR(d.consent->Withdraw(actor, p.tenant_id, subject, purpose.value_or(""), "api_withdrawal"));
-  CS_ASSIGN_OR_RETURN(std::vector<ConsentRecord> all, d.store->consents().SubjectConsents(p.tenant_id, subject));
+  CS_ASSIGN_OR_RETURN(std::vector<ConsentRecord> all, d.consent->SubjectConsents(p.tenant_id, subject));
   JsonWriter w;
   w.BeginObject().Key("subject").String(subject).Key("consents").BeginArray();
   for (const ConsentRecord& c : all) w.Raw(ConsentJson(c));
@@ -365,7 +366,7 @@ Result<HttpResponse> WithdrawConsent(const ConsentRouteDeps& d, const HttpReques
 
 Result<HttpResponse> SubjectConsents(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                      const std::string& subject, bool printable_allowed) {
-  CS_ASSIGN_OR_RETURN(ConsentProof proof, LoadConsentProof(*d.store, *d.clock, p.tenant_id, subject));
+  CS_ASSIGN_OR_RETURN(ConsentProof proof, d.consent->Proof(p.tenant_id, subject));
   bool pdf = false;
   if (printable_allowed) {
     const std::string* accept = req.Header("accept");
@@ -405,7 +406,7 @@ Result<HttpResponse> EraseSubject(const ConsentRouteDeps& d, const HttpRequest& 
 
 Result<HttpResponse> GetErasure(const ConsentRouteDeps& d, const Principal& p, const std::string& id) {
   if (d.erasures == nullptr) return MessagingDisabled();
-  CS_ASSIGN_OR_RETURN(ErasureRecord e, d.store->vault().GetErasure(p.tenant_id, id));
+  CS_ASSIGN_OR_RETURN(ErasureRecord e, d.erasures->Get(p.tenant_id, id));
   return JsonResponse(200, ErasureJson(e));
 }
 

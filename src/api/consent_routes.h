@@ -9,6 +9,10 @@
 #include "api/api.h"
 #include "auth/auth.h"
 
+namespace cs {
+class SubscriberService;
+}  // namespace cs
+
 namespace cs::api_internal {
 
 struct ConsentRouteDeps {
@@ -16,7 +20,8 @@ struct ConsentRouteDeps {
   MessageService* messages = nullptr;
   TenantKeyring* keyring = nullptr;
   ErasureService* erasures = nullptr;
-  Store* store = nullptr;
+  SubscriberService* subscribers = nullptr;
+  TenantService* tenants = nullptr;
   const Clock* clock = nullptr;
   JsonLimits json_limits;
 };

@@ -61,12 +61,12 @@ class GatewayApiImpl final : public GatewayApi {
     cd_.messages = deps_.messages;
     cd_.keyring = deps_.keyring;
     cd_.erasures = deps_.erasures;
-    cd_.store = deps_.store;
+    cd_.subscribers = deps_.subscribers;
+    cd_.tenants = deps_.tenants;
     cd_.clock = deps_.clock;
     cd_.json_limits = deps_.json_limits;
     sd_.content = deps_.content;
     sd_.json_limits = deps_.json_limits;
-    md_.store = deps_.store;
     md_.json_limits = deps_.json_limits;
     md_.allowed_graph_urls = deps_.allowed_graph_urls;
     md_.public_base_url = deps_.public_base_url;
@@ -480,12 +480,12 @@ class GatewayApiImpl final : public GatewayApi {
   // either tenant's stream it would tell one tenant about the other), and
   // still answered exactly like a missing object.
   Status RecordIfForeignKey(const Context& c, const std::string& id) {
-    auto other = deps_.store->api_keys().FindForAuthentication(id);
-    if (!other.ok() || other->tenant_id == c.principal->tenant_id) return Status::Ok();
+    Result<std::string> other = deps_.api_keys->OwnerOf(id);
+    if (!other.ok() || *other == c.principal->tenant_id) return Status::Ok();
     if (deps_.audit == nullptr) return Unavailable("audit_unavailable", "no audit sink");
     JsonWriter w;
     w.BeginObject().Key("caller_tenant").String(c.principal->tenant_id);
-    w.Key("target_tenant").String(other->tenant_id).EndObject();
+    w.Key("target_tenant").String(*other).EndObject();
     AuditEvent e;
     e.actor = ActorOf(c.request, c.principal);
     e.action = "authz.cross_tenant_attempt";
@@ -498,7 +498,7 @@ class GatewayApiImpl final : public GatewayApi {
   // Looks up a key of the caller's tenant; a foreign one is recorded and not found.
   Result<ApiKeyRecord> OwnKey(const Context& c, const std::string& id) {
     if (!IsKeyId(id)) return NotFound("no such API key");
-    auto k = deps_.store->api_keys().Get(c.principal->tenant_id, id);
+    auto k = deps_.api_keys->Get(c.principal->tenant_id, id);
     if (!k.ok() && k.status().code() == StatusCode::kNotFound) CS_RETURN_IF_ERROR(RecordIfForeignKey(c, id));
     return k;
   }
@@ -557,7 +557,7 @@ class GatewayApiImpl final : public GatewayApi {
   }
 
   Result<HttpResponse> GetTenant(const Context& c) {
-    CS_ASSIGN_OR_RETURN(Tenant t, deps_.store->tenants().Get(c.principal->tenant_id));
+    CS_ASSIGN_OR_RETURN(Tenant t, deps_.tenants->Get(c.principal->tenant_id));
     JsonWriter w;
     w.BeginObject().Key("id").String(t.id).Key("name").String(t.name);
     w.Key("created_at").String(FormatRfc3339Millis(t.created_at_ms)).EndObject();
@@ -565,7 +565,7 @@ class GatewayApiImpl final : public GatewayApi {
   }
 
   Result<HttpResponse> ListKeys(const Context& c) {
-    CS_ASSIGN_OR_RETURN(std::vector<ApiKeyRecord> keys, deps_.store->api_keys().List(c.principal->tenant_id));
+    CS_ASSIGN_OR_RETURN(std::vector<ApiKeyRecord> keys, deps_.api_keys->List(c.principal->tenant_id));
     CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "apikey.list", "apikey:*"));
     int64_t now = Now();
     JsonWriter w;
@@ -684,7 +684,7 @@ class GatewayApiImpl final : public GatewayApi {
                                                                     "after", "limit"}, 100, 1000));
     p.query.tenant_id = c.principal->tenant_id;
     CS_RETURN_IF_ERROR(deps_.audit->Flush());
-    CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.store->audit().Query(p.query));
+    CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.audit_log->Search(p.query));
     CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "audit.search", "audit:events", p.query.subject.value_or("")));
     JsonWriter w;
     w.BeginObject().Key("data").BeginArray();
@@ -700,7 +700,7 @@ class GatewayApiImpl final : public GatewayApi {
                                                         1000, 10000));
     p.query.tenant_id = c.principal->tenant_id;
     CS_RETURN_IF_ERROR(deps_.audit->Flush());
-    CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.store->audit().Query(p.query));
+    CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.audit_log->Search(p.query));
     CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "audit.export", "audit:events"));
     HttpResponse r;
     r.content_type = p.format == "jsonl" ? "application/x-ndjson" : "text/plain; charset=utf-8";
@@ -715,7 +715,7 @@ class GatewayApiImpl final : public GatewayApi {
   }
 
   Result<HttpResponse> TreeHeads(const Context& c) {
-    CS_ASSIGN_OR_RETURN(std::vector<TreeHead> heads, deps_.store->audit().TreeHeads());
+    CS_ASSIGN_OR_RETURN(std::vector<TreeHead> heads, deps_.audit_log->TreeHeads());
     CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "audit.tree_heads", "audit:tree_heads"));
     JsonWriter w;
     w.BeginObject().Key("data").BeginArray();
@@ -756,7 +756,7 @@ class GatewayApiImpl final : public GatewayApi {
     p.query.tenant_id = c.principal->tenant_id;
     p.query.subject = subject;
     CS_RETURN_IF_ERROR(deps_.audit->Flush());
-    CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.store->audit().Query(p.query));
+    CS_ASSIGN_OR_RETURN(std::vector<AuditRecord> page, deps_.audit_log->Search(p.query));
     // Reading someone's access history is itself an access to their data.
     CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "audit.access_log", "subject:" + subject, subject));
     JsonWriter w;

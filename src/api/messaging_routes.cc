@@ -305,14 +305,14 @@ Result<HttpResponse> CreateChannel(const MessagingRouteDeps& d, const HttpReques
 }
 
 Result<HttpResponse> ListChannels(const MessagingRouteDeps& d, const Principal& p) {
-  CS_ASSIGN_OR_RETURN(std::vector<Channel> all, d.store->messaging().ListChannels(p.tenant_id));
+  CS_ASSIGN_OR_RETURN(std::vector<Channel> all, d.channels->List(p.tenant_id));
   return ListResponse("channels", all, ChannelJson);
 }
 
 Result<HttpResponse> UpdateChannel(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                                    const AuditActor& actor, const std::string& id) {
   if (d.channels == nullptr || !IsPrefixedHexId(id, "chn_")) return NotFound("no such channel");
-  CS_ASSIGN_OR_RETURN(Channel current, d.store->messaging().GetChannel(p.tenant_id, id));
+  CS_ASSIGN_OR_RETURN(Channel current, d.channels->Get(p.tenant_id, id));
   CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
   CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
   ChannelSpec spec;
@@ -333,9 +333,9 @@ Result<HttpResponse> UpdateChannel(const MessagingRouteDeps& d, const HttpReques
 Result<HttpResponse> ResumeChannel(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
                                    const std::string& id) {
   if (d.channels == nullptr || !IsPrefixedHexId(id, "chn_")) return NotFound("no such channel");
-  CS_ASSIGN_OR_RETURN(Channel c, d.store->messaging().GetChannel(p.tenant_id, id));
+  CS_ASSIGN_OR_RETURN(Channel c, d.channels->Get(p.tenant_id, id));
   if (!c.paused_reason.empty()) CS_RETURN_IF_ERROR(d.channels->SetPaused(actor, c, ""));
-  CS_ASSIGN_OR_RETURN(c, d.store->messaging().GetChannel(p.tenant_id, id));
+  CS_ASSIGN_OR_RETURN(c, d.channels->Get(p.tenant_id, id));
   return JsonResponse(200, ChannelJson(c));
 }
 
@@ -376,7 +376,7 @@ Result<HttpResponse> CreateSubscriber(const MessagingRouteDeps& d, const HttpReq
 }
 
 Result<HttpResponse> ListSubscribers(const MessagingRouteDeps& d, const Principal& p) {
-  CS_ASSIGN_OR_RETURN(std::vector<Subscriber> all, d.store->messaging().ListSubscribers(p.tenant_id));
+  CS_ASSIGN_OR_RETURN(std::vector<Subscriber> all, d.subscribers->List(p.tenant_id));
   return ListResponse("subscribers", all, SubscriberJson);
 }
 
@@ -390,8 +390,7 @@ Result<HttpResponse> DeleteSubscriber(const MessagingRouteDeps& d, const Princip
 
 Result<HttpResponse> DeadLetters(const MessagingRouteDeps& d, const Principal& p, const std::string& id) {
   if (!IsPrefixedHexId(id, "sbs_")) return NotFound("no such subscriber");
-  CS_RETURN_IF_ERROR(d.store->messaging().GetSubscriber(p.tenant_id, id).status());
-  CS_ASSIGN_OR_RETURN(std::vector<OutboxEntry> dead, d.store->messaging().DeadLetters(p.tenant_id, id, 1000));
+  CS_ASSIGN_OR_RETURN(std::vector<OutboxEntry> dead, d.subscribers->DeadLetters(p.tenant_id, id, 1000));
   JsonWriter w;
   w.BeginObject().Key("dead_letters").BeginArray();
   for (const OutboxEntry& e : dead) {
@@ -405,7 +404,7 @@ Result<HttpResponse> DeadLetters(const MessagingRouteDeps& d, const Principal& p
 Result<HttpResponse> RetryDeadLetter(const MessagingRouteDeps& d, const Principal& p, const AuditActor& actor,
                                      const std::string& id, const std::string& event_id) {
   if (d.subscribers == nullptr || !IsPrefixedHexId(id, "sbs_") || !IsPrefixedHexId(event_id, "evt_")) return NotFound("no such dead letter");
-  CS_RETURN_IF_ERROR(d.store->messaging().GetSubscriber(p.tenant_id, id).status());
+  CS_RETURN_IF_ERROR(d.subscribers->Get(p.tenant_id, id).status());
   CS_RETURN_IF_ERROR(d.subscribers->Requeue(actor, p.tenant_id, event_id));
   return JsonResponse(202, R"({"requeued":true})");
 }

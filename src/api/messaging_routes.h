@@ -23,7 +23,6 @@ struct MessagingRouteDeps {
   WebhookReceiver* webhooks = nullptr;
   SubscriberService* subscribers = nullptr;
   HistoryService* history = nullptr;
-  Store* store = nullptr;
   JsonLimits json_limits;
   std::vector<std::string> allowed_graph_urls;
   std::string public_base_url;  // http.public_base_url ("" = from the request)

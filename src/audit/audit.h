@@ -64,6 +64,18 @@ std::string ComputeEntryHash(const AuditRecord& record);
 // Returns the bytes a tree head signature covers.
 std::string SignedTreeHeadBytes(int64_t tree_size, int64_t ts_ms, std::string_view root_hash);
 
+// Reads the ledger for its readers (the audit API, the DPO's desk): entries
+// by query, the signed tree heads. Reading is itself audited by the caller.
+class AuditReader {
+ public:
+  explicit AuditReader(Store& store) : store_(store) {}
+  Result<std::vector<AuditRecord>> Search(const AuditQuery& query) { return store_.audit().Query(query); }
+  Result<std::vector<TreeHead>> TreeHeads() { return store_.audit().TreeHeads(); }
+
+ private:
+  Store& store_;
+};
+
 class AuditLedger {
  public:
   explicit AuditLedger(const Clock& clock) : clock_(clock) {}

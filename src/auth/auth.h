@@ -77,6 +77,18 @@ class ApiKeyService {
   // Returns the principal for a bearer token, or the uniform kUnauthenticated.
   Result<Principal> Authenticate(std::string_view token);
 
+  // The tenant's keys; one of them (kNotFound for a missing or foreign key).
+  Result<std::vector<ApiKeyRecord>> List(const std::string& tenant_id) { return store_.api_keys().List(tenant_id); }
+  Result<ApiKeyRecord> Get(const std::string& tenant_id, const std::string& key_id) {
+    return store_.api_keys().Get(tenant_id, key_id);
+  }
+  // The tenant a key id belongs to, whichever it is: for recording
+  // cross-tenant attempts, never for answering them (B-27).
+  Result<std::string> OwnerOf(const std::string& key_id) {
+    CS_ASSIGN_OR_RETURN(auto key, store_.api_keys().FindForAuthentication(key_id));
+    return key.tenant_id;
+  }
+
   // Revokes with immediate effect. kNotFound for a missing or foreign key.
   Status Revoke(const AuditActor& actor, const std::string& tenant_id, const std::string& key_id);
 

@@ -809,6 +809,10 @@ Result<bool> ConsentService::SaleSharingOptedOut(const std::string& tenant_id, c
   return c.has_value() && c->opted_out;
 }
 
+Result<ConsentProof> ConsentService::Proof(const std::string& tenant_id, const std::string& subject) {
+  return LoadConsentProof(store_, clock_, tenant_id, subject);
+}
+
 Result<ConsentProof> LoadConsentProof(Store& store, const Clock& clock, const std::string& tenant_id,
                                       const std::string& subject) {
   ConsentProof proof;

@@ -94,6 +94,8 @@ struct SaleSharingOptIn {
 // consent history; tenant purpose ids cannot contain ':'.
 inline constexpr std::string_view kSaleSharingPurpose = "ccpa:sale_sharing";
 
+struct ConsentProof;
+
 class ConsentService {
  public:
   ConsentService(Store& store, GroupCommitter& commits, const AuditLedger& ledger, const Clock& clock,
@@ -111,6 +113,24 @@ class ConsentService {
   // Creates or replaces a purpose. invalid_field for an unknown legal basis
   // or category, or a consent-based purpose without a confirmation template.
   Result<Purpose> DefinePurpose(const AuditActor& actor, Purpose purpose);
+
+  // The tenant's purposes, templates and a subject's consents, as stored.
+  Result<std::vector<Purpose>> ListPurposes(const std::string& tenant_id) { return store_.consents().ListPurposes(tenant_id); }
+  Result<Purpose> GetPurpose(const std::string& tenant_id, const std::string& purpose_id) {
+    return store_.consents().GetPurpose(tenant_id, purpose_id);
+  }
+  Result<std::vector<TemplateRecord>> ListTemplates(const std::string& tenant_id) {
+    return store_.consents().ListTemplates(tenant_id);
+  }
+  Result<std::optional<TemplateRecord>> GetTemplate(const std::string& tenant_id, const std::string& name,
+                                                    const std::string& language) {
+    return store_.consents().GetTemplate(tenant_id, name, language);
+  }
+  Result<std::vector<ConsentRecord>> SubjectConsents(const std::string& tenant_id, const std::string& subject) {
+    return store_.consents().SubjectConsents(tenant_id, subject);
+  }
+  // A subject's consent proof (LoadConsentProof below).
+  Result<ConsentProof> Proof(const std::string& tenant_id, const std::string& subject);
 
   // Registers a template as Meta categorised it, with the purpose it
   // serves. optout_affordance_missing (422) for a MARKETING template

@@ -64,6 +64,11 @@ class ChannelService {
   // Opens a channel's secrets (cached per channel, until the stored sealed
   // forms change).
   Result<std::shared_ptr<const ChannelSecrets>> Secrets(const Channel& channel);
+  // The tenant's channels; one of them (kNotFound for another tenant's).
+  Result<std::vector<Channel>> List(const std::string& tenant_id) { return store_.messaging().ListChannels(tenant_id); }
+  Result<Channel> Get(const std::string& tenant_id, const std::string& channel_id) {
+    return store_.messaging().GetChannel(tenant_id, channel_id);
+  }
   // Pauses (reason non-empty) or resumes a channel, with an audit entry.
   Status SetPaused(const AuditActor& actor, const Channel& channel, const std::string& reason);
   // Bumped by every change made through this service: a cache of channels

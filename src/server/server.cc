@@ -229,34 +229,14 @@ Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, Mig
   ApiKeyPolicy policy{config.auth.api_key_default_ttl_days, config.auth.api_key_max_ttl_days,
                       config.auth.rotation_overlap_seconds, config.auth.rotation_max_overlap_seconds};
   rt->api_keys = std::make_unique<ApiKeyService>(*rt->store, rt->clock, rt->random, policy, rt->ledger);
+  rt->tenants = std::make_unique<TenantService>(*rt->store, rt->ledger, rt->clock, rt->random);
   return rt;
 }
 
-Result<Tenant> CreateTenant(AdminRuntime& rt, const std::string& name) {
-  CS_RETURN_IF_ERROR(ValidateName(name, "tenant name"));
-  Tenant t;
-  CS_ASSIGN_OR_RETURN(t.id, NewId(rt.random, "ten", 12));
-  t.name = name;
-  t.created_at_ms = rt.clock.NowUnixMillis();
-  Status s = rt.store->InTransaction([&](StoreTransaction& tx) -> Status {
-    CS_RETURN_IF_ERROR(tx.tenants().Create(t));
-    AuditEvent e;
-    e.tenant_id = t.id;
-    e.actor = rt.actor;
-    e.action = "tenant.create";
-    e.resource = "tenant:" + t.id;
-    return rt.ledger.Append(tx.audit(), e);
-  });
-  if (s.machine_code() == "conflict") return AlreadyExists("conflict", "a tenant with that name exists");
-  CS_RETURN_IF_ERROR(s);
-  return t;
-}
+Result<Tenant> CreateTenant(AdminRuntime& rt, const std::string& name) { return rt.tenants->Create(rt.actor, name); }
 
 int64_t AuditRetentionDays(AdminRuntime& rt, const std::string& tenant_id) {
-  if (tenant_id.empty()) return rt.audit_retention_days;
-  auto t = rt.store->tenants().Get(tenant_id);
-  if (t.ok() && t->audit_retention_days) return *t->audit_retention_days;
-  return rt.audit_retention_days;
+  return rt.tenants->AuditRetentionDays(tenant_id, rt.audit_retention_days);
 }
 
 Result<std::optional<TreeHead>> SealAudit(AdminRuntime& rt) {
@@ -447,9 +427,12 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   MetricsRegistry metrics;
   DeclareMetrics(metrics);
   AuditWriter audit(*rt.store, rt.ledger, *rt.signer, rt.clock, AuditOptionsFrom(config->audit, *log), rt.heads_file);
+  AuditReader audit_log(*rt.store);
   GatewayApiDeps deps;
   deps.store = rt.store.get();
   deps.api_keys = rt.api_keys.get();
+  deps.tenants = rt.tenants.get();
+  deps.audit_log = &audit_log;
   deps.metrics = &metrics;
   deps.audit = &audit;
   deps.clock = &rt.clock;

@@ -25,6 +25,7 @@
 #include "vault/keyring.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
+#include "tenants/tenants.h"
 
 namespace cs {
 
@@ -61,6 +62,7 @@ struct AdminRuntime {
   std::string heads_file;
   int64_t audit_retention_days = 0;  // the default, before tenant overrides
   std::unique_ptr<ApiKeyService> api_keys;
+  std::unique_ptr<TenantService> tenants;
   AuditActor actor;
   // Held (shared) by admin commands, so none writes into a database a
   // restore is replacing; the server and the restore take their own.

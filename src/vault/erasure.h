@@ -33,6 +33,10 @@ class ErasureService {
   // Erases `subject` ("sub_…") of the tenant and returns the finished
   // journal entry. invalid_argument "invalid_subject" for a malformed id.
   Result<ErasureRecord> Erase(const std::string& tenant_id, const std::string& subject, const AuditActor& actor);
+  // The journal entry of one erasure (kNotFound for another tenant's).
+  Result<ErasureRecord> Get(const std::string& tenant_id, const std::string& id) {
+    return store_.vault().GetErasure(tenant_id, id);
+  }
   // Finishes every erasure a crash interrupted; returns how many finished.
   // One that fails stays pending (an error only when none could finish).
   Result<int> ResumePending();
