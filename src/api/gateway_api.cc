@@ -219,11 +219,12 @@ class GatewayApiImpl final : public GatewayApi {
     }
     if (pending == 0) return Status::Ok();
     if (deps_.audit == nullptr) return Unavailable("audit_unavailable", "no audit sink");
-    AuditEvent burst;
-    burst.actor = AuditActor::System();
-    burst.action = "auth.failure.suppressed";
-    burst.resource = "api";
-    burst.outcome = "unauthenticated";
+    AuditEvent burst{
+        .actor = AuditActor::System(),
+        .action = "auth.failure.suppressed",
+        .resource = "api",
+        .outcome = "unauthenticated"
+    };
     JsonWriter w;
     w.BeginObject().Key("count").Int(pending).EndObject();
     burst.details = w.Take();
@@ -422,14 +423,15 @@ class GatewayApiImpl final : public GatewayApi {
   Status Record(const HttpRequest& request, const Principal& principal, std::string action, std::string resource,
                 std::string subject = "", std::string outcome = "success", std::string details = "{}") {
     if (deps_.audit == nullptr) return Unavailable("audit_unavailable", "no audit sink");
-    AuditEvent e;
-    e.tenant_id = principal.tenant_id;
-    e.actor = ActorOf(request, &principal);
-    e.action = std::move(action);
-    e.resource = std::move(resource);
-    e.subject = std::move(subject);
-    e.outcome = std::move(outcome);
-    e.details = std::move(details);
+    AuditEvent e{
+        .tenant_id = principal.tenant_id,
+        .actor = ActorOf(request, &principal),
+        .action = std::move(action),
+        .subject = std::move(subject),
+        .resource = std::move(resource),
+        .outcome = std::move(outcome),
+        .details = std::move(details)
+    };
     return deps_.audit->Record(std::move(e));
   }
 
@@ -457,11 +459,12 @@ class GatewayApiImpl final : public GatewayApi {
       }
     }
     if (new_second) CS_RETURN_IF_ERROR(FlushPendingAudit());
-    AuditEvent e;
-    e.actor = ActorOf(request, nullptr);
-    e.action = "auth.failure";
-    e.resource = "route:" + request.method + " " + pattern;
-    e.outcome = "unauthenticated";
+    AuditEvent e{
+        .actor = ActorOf(request, nullptr),
+        .action = "auth.failure",
+        .resource = "route:" + request.method + " " + pattern,
+        .outcome = "unauthenticated"
+    };
     // The public key id of a well-formed token tells which key is being guessed at; nothing else is kept.
     const std::string* header = request.Header("authorization");
     if (header && header->size() >= 7 + 29) {
@@ -486,12 +489,13 @@ class GatewayApiImpl final : public GatewayApi {
     JsonWriter w;
     w.BeginObject().Key("caller_tenant").String(c.principal->tenant_id);
     w.Key("target_tenant").String(*other).EndObject();
-    AuditEvent e;
-    e.actor = ActorOf(c.request, c.principal);
-    e.action = "authz.cross_tenant_attempt";
-    e.resource = "apikey:" + id;
-    e.outcome = "not_found";
-    e.details = w.Take();
+    AuditEvent e{
+        .actor = ActorOf(c.request, c.principal),
+        .action = "authz.cross_tenant_attempt",
+        .resource = "apikey:" + id,
+        .outcome = "not_found",
+        .details = w.Take()
+    };
     return deps_.audit->Record(std::move(e));
   }
 

@@ -48,13 +48,15 @@ struct AuditActor {
   static AuditActor System() { return {"system", "consentry", "system", ""}; }
 };
 
+// Every member has a default, so an event is built with designated
+// initializers naming only what it has (AuditLedger::Record).
 struct AuditEvent {
-  std::string tenant_id;  // "" for system-wide events
-  AuditActor actor;
-  std::string action;     // dotted verb, e.g. "apikey.revoke" (docs/audit.md lists them)
-  std::string subject;    // subject pseudonym, "" when none
-  std::string purpose;
-  std::string resource;   // "<type>:<id>"
+  std::string tenant_id{};  // "" for system-wide events
+  AuditActor actor{};
+  std::string action{};     // dotted verb, e.g. "apikey.revoke" (docs/audit.md lists them)
+  std::string subject{};    // subject pseudonym, "" when none
+  std::string purpose{};
+  std::string resource{};   // "<type>:<id>"
   std::string outcome = "success";  // or the machine error code
   std::string details = "{}";       // compact JSON object, no personal data
 };
@@ -83,6 +85,10 @@ class AuditLedger {
   // to the caller's open write transaction, which serialises appenders).
   Status Append(AuditRepository& tx, const std::vector<AuditEvent>& events) const;
   Status Append(AuditRepository& tx, const AuditEvent& event) const { return Append(tx, std::vector{event}); }
+  // Records one change inside the transaction that makes it: the change and
+  // its entry commit together or not at all (AUD-01). Build the event with
+  // designated initializers: AuditEvent{.tenant_id = …, .actor = …, .action = …}.
+  Status Record(StoreTransaction& tx, const AuditEvent& event) const { return Append(tx.audit(), event); }
 
  private:
   const Clock& clock_;

@@ -666,12 +666,8 @@ Result<AuditCheckpoint> ArchiveLedger(Store& store, const AuditPublicKey& key, c
     w.BeginObject().Key("upto_seq").Int(upto_seq).Key("segment").String(cp.segment_name);
     w.Key("segment_sha256").String(HexEncode(cp.segment_sha256));
     w.Key("retain_until").String(FormatRfc3339Millis(cp.retain_until_ms)).EndObject();
-    AuditEvent e;
-    e.actor = actor;
-    e.action = "audit.archive";
-    e.resource = "audit:segment";
-    e.details = w.Take();
-    return ledger.Append(tx.audit(), e);
+    AuditEvent e{.actor = actor, .action = "audit.archive", .resource = "audit:segment", .details = w.Take()};
+    return ledger.Record(tx, e);
   }));
   return cp;
 }

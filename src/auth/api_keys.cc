@@ -34,12 +34,13 @@ bool IsBase64Url(std::string_view s) {
 Status Uniform() { return Unauthenticated("missing, invalid, expired or revoked credentials"); }
 
 AuditEvent KeyEvent(const AuditActor& actor, const ApiKeyRecord& key, std::string action, std::string details) {
-  AuditEvent e;
-  e.tenant_id = key.tenant_id;
-  e.actor = actor;
-  e.action = std::move(action);
-  e.resource = "apikey:" + key.id;
-  e.details = std::move(details);
+  AuditEvent e{
+      .tenant_id = key.tenant_id,
+      .actor = actor,
+      .action = std::move(action),
+      .resource = "apikey:" + key.id,
+      .details = std::move(details)
+  };
   return e;
 }
 
@@ -113,7 +114,7 @@ Result<IssuedKey> ApiKeyService::Create(const AuditActor& actor, const std::stri
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.tenants().Get(tenant_id).status());
     CS_RETURN_IF_ERROR(tx.api_keys().Insert(r));
-    return ledger_.Append(tx.audit(), KeyEvent(actor, r, "apikey.create", KeyDetails(r)));
+    return ledger_.Record(tx, KeyEvent(actor, r, "apikey.create", KeyDetails(r)));
   }));
   issued.token = std::move(minted.token);
   return issued;
@@ -152,7 +153,7 @@ Status ApiKeyService::Revoke(const AuditActor& actor, const std::string& tenant_
   return store_.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.api_keys().Revoke(tenant_id, key_id, clock_.NowUnixMillis()));
     CS_ASSIGN_OR_RETURN(ApiKeyRecord k, tx.api_keys().Get(tenant_id, key_id));
-    return ledger_.Append(tx.audit(), KeyEvent(actor, k, "apikey.revoke", "{}"));
+    return ledger_.Record(tx, KeyEvent(actor, k, "apikey.revoke", "{}"));
   });
 }
 
@@ -191,15 +192,15 @@ Result<IssuedKey> ApiKeyService::Rotate(const AuditActor& actor, const std::stri
       auto predecessor = tx.api_keys().Get(tenant_id, *old.rotated_from);
       if (predecessor.ok() && !predecessor->revoked_at_ms && now < predecessor->expires_at_ms) {
         CS_RETURN_IF_ERROR(tx.api_keys().Revoke(tenant_id, predecessor->id, now));
-        CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), KeyEvent(actor, *predecessor, "apikey.revoke",
+        CS_RETURN_IF_ERROR(ledger_.Record(tx, KeyEvent(actor, *predecessor, "apikey.revoke",
                                                                R"({"reason":"superseded by a second rotation"})")));
       }
     }
     CS_RETURN_IF_ERROR(tx.api_keys().Rotate(tenant_id, old.id, now + overlap * 1000, r));
     JsonWriter details;
     details.BeginObject().Key("replaced_by").String(r.id).Key("overlap_seconds").Int(overlap).EndObject();
-    CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), KeyEvent(actor, old, "apikey.rotate", details.Take())));
-    return ledger_.Append(tx.audit(), KeyEvent(actor, r, "apikey.create", KeyDetails(r)));
+    CS_RETURN_IF_ERROR(ledger_.Record(tx, KeyEvent(actor, old, "apikey.rotate", details.Take())));
+    return ledger_.Record(tx, KeyEvent(actor, r, "apikey.create", KeyDetails(r)));
   }));
   issued.token = std::move(minted.token);
   return issued;

@@ -35,12 +35,13 @@ struct AuditArgs {
 };
 
 Status RecordOperatorAction(AdminRuntime& rt, std::string action, std::string details = "{}") {
-  AuditEvent e;
-  e.actor = rt.actor;
-  e.action = std::move(action);
-  e.resource = "audit:ledger";
-  e.details = std::move(details);
-  return rt.store->InTransaction([&](StoreTransaction& tx) { return rt.ledger.Append(tx.audit(), e); });
+  AuditEvent e{
+      .actor = rt.actor,
+      .action = std::move(action),
+      .resource = "audit:ledger",
+      .details = std::move(details)
+  };
+  return rt.store->InTransaction([&](StoreTransaction& tx) { return rt.ledger.Record(tx, e); });
 }
 
 int PrintReport(const AuditVerifyReport& r, bool json) {

@@ -49,12 +49,8 @@ std::string BaseName(const std::string& path) {
 }
 
 Status Record(AdminRuntime& rt, const std::string& action, std::string details) {
-  AuditEvent e;
-  e.actor = rt.actor;
-  e.action = action;
-  e.resource = "backup";
-  e.details = std::move(details);
-  return rt.store->InTransaction([&](StoreTransaction& tx) { return rt.ledger.Append(tx.audit(), e); });
+  AuditEvent e{.actor = rt.actor, .action = action, .resource = "backup", .details = std::move(details)};
+  return rt.store->InTransaction([&](StoreTransaction& tx) { return rt.ledger.Record(tx, e); });
 }
 
 // The Kms that opens archives: the configured master key, or the older one

@@ -35,12 +35,8 @@ struct ChannelArgs {
 };
 
 Status RecordOperatorAction(AdminRuntime& rt, const std::string& tenant_id, std::string action, std::string resource) {
-  AuditEvent e;
-  e.tenant_id = tenant_id;
-  e.actor = rt.actor;
-  e.action = std::move(action);
-  e.resource = std::move(resource);
-  return rt.store->InTransaction([&](StoreTransaction& tx) { return rt.ledger.Append(tx.audit(), e); });
+  AuditEvent e{.tenant_id = tenant_id, .actor = rt.actor, .action = std::move(action), .resource = std::move(resource)};
+  return rt.store->InTransaction([&](StoreTransaction& tx) { return rt.ledger.Record(tx, e); });
 }
 
 void PrintChannels(const std::vector<Channel>& channels, bool json) {

@@ -198,13 +198,14 @@ int CmdTenantSetRetention(const CommonOptions& o, const std::string& ref, int64_
     CS_RETURN_IF_ERROR(tx.tenants().SetAuditRetention(tenant->id, days));
     JsonWriter w;
     w.BeginObject().Key("audit_retention_days").Int(days).EndObject();
-    AuditEvent e;
-    e.tenant_id = tenant->id;
-    e.actor = (*rt)->actor;
-    e.action = "tenant.configure";
-    e.resource = "tenant:" + tenant->id;
-    e.details = w.Take();
-    return (*rt)->ledger.Append(tx.audit(), e);
+    AuditEvent e{
+        .tenant_id = tenant->id,
+        .actor = (*rt)->actor,
+        .action = "tenant.configure",
+        .resource = "tenant:" + tenant->id,
+        .details = w.Take()
+    };
+    return (*rt)->ledger.Record(tx, e);
   });
   if (!s.ok()) return PrintError(s, o.json);
   if (o.json) {

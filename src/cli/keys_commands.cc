@@ -57,11 +57,8 @@ int KeysStatus(const CommonOptions& o) {
     rows.push_back(std::move(k));
   }
   // Reading key metadata is an operator action like any other: on the record.
-  AuditEvent e;
-  e.actor = rt->actor;
-  e.action = "keys.status";
-  e.resource = "keys";
-  Status recorded = store.InTransaction([&](StoreTransaction& tx) { return rt->ledger.Append(tx.audit(), e); });
+  AuditEvent e{.actor = rt->actor, .action = "keys.status", .resource = "keys"};
+  Status recorded = store.InTransaction([&](StoreTransaction& tx) { return rt->ledger.Record(tx, e); });
   if (!recorded.ok()) return PrintError(recorded, o.json);
 
   const std::string master_id = messaging->kms->key_id();

@@ -66,13 +66,14 @@ Status ConsentService::Transition(StoreTransaction& tx, const std::optional<Cons
   e.reason = reason;
   e.evidence = evidence.empty() ? "{}" : evidence;
   CS_RETURN_IF_ERROR(tx.consents().AppendConsentEvent(e));
-  AuditEvent a;
-  a.tenant_id = next.tenant_id;
-  a.actor = AuditActor{actor.substr(0, actor.find(':')), actor.substr(actor.find(':') + 1), "consent", ""};
-  a.action = "consent." + next.state;
-  a.subject = next.subject;
-  a.purpose = next.purpose_id;
-  a.resource = "consent:" + next.purpose_id;
+  AuditEvent a{
+      .tenant_id = next.tenant_id,
+      .actor = AuditActor{actor.substr(0, actor.find(':')), actor.substr(actor.find(':') + 1), "consent", ""},
+      .action = "consent." + next.state,
+      .subject = next.subject,
+      .purpose = next.purpose_id,
+      .resource = "consent:" + next.purpose_id
+  };
   JsonWriter w;
   // The audit entry seals the evidence: its hash is in the tamper-evident ledger.
   w.BeginObject().Key("from").String(from).Key("to").String(next.state).Key("reason").String(reason);
@@ -107,17 +108,18 @@ Result<Purpose> ConsentService::DefinePurpose(const AuditActor& actor, Purpose p
   p.created_at_ms = clock_.NowUnixMillis();
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.consents().PutPurpose(p));
-    AuditEvent e;
-    e.tenant_id = p.tenant_id;
-    e.actor = actor;
-    e.action = "purpose.define";
-    e.purpose = p.id;
-    e.resource = "purpose:" + p.id;
+    AuditEvent e{
+        .tenant_id = p.tenant_id,
+        .actor = actor,
+        .action = "purpose.define",
+        .purpose = p.id,
+        .resource = "purpose:" + p.id
+    };
     JsonWriter w;
     w.BeginObject().Key("legal_basis").String(p.legal_basis).Key("category").String(p.category);
     w.Key("special_category").Bool(p.special_category).EndObject();
     e.details = w.Take();
-    return ledger_.Append(tx.audit(), e);
+    return ledger_.Record(tx, e);
   }));
   return p;
 }
@@ -144,24 +146,26 @@ Status ConsentService::RegisterTemplate(const AuditActor& actor, TemplateRecord 
     CS_ASSIGN_OR_RETURN(std::optional<TemplateRecord> known, tx.consents().GetTemplate(t.tenant_id, t.name, t.language));
     t.status = known ? known->status : "APPROVED";
     CS_RETURN_IF_ERROR(tx.consents().PutTemplate(t));
-    AuditEvent e;
-    e.tenant_id = t.tenant_id;
-    e.actor = actor;
-    e.action = "template.register";
-    e.purpose = t.purpose_id;
-    e.resource = "template:" + t.name + ":" + t.language;
-    return ledger_.Append(tx.audit(), e);
+    AuditEvent e{
+        .tenant_id = t.tenant_id,
+        .actor = actor,
+        .action = "template.register",
+        .purpose = t.purpose_id,
+        .resource = "template:" + t.name + ":" + t.language
+    };
+    return ledger_.Record(tx, e);
   });
 }
 
 Status ConsentService::ApplyTemplateReview(StoreTransaction& tx, const std::string& tenant_id,
                                            const TemplateReview& review, std::vector<AuditEvent>& events) {
   CS_ASSIGN_OR_RETURN(std::optional<TemplateRecord> t, tx.consents().GetTemplate(tenant_id, review.name, review.language));
-  AuditEvent a;
-  a.tenant_id = tenant_id;
-  a.actor = AuditActor{"system", "whatsapp", "webhook", ""};
-  a.action = "template.review";
-  a.resource = "template:" + review.name + ":" + review.language;
+  AuditEvent a{
+      .tenant_id = tenant_id,
+      .actor = AuditActor{"system", "whatsapp", "webhook", ""},
+      .action = "template.review",
+      .resource = "template:" + review.name + ":" + review.language
+  };
   JsonWriter w;
   w.BeginObject();
   if (!review.status.empty()) w.Key("status").String(review.status);
@@ -436,14 +440,15 @@ Status ConsentService::OnInbound(StoreTransaction& tx, const std::string& tenant
   }
   auto reject = [&](const ConsentRecord& c, const std::string& reason) {
     // B-37: no change, but the attempt is on record.
-    AuditEvent a;
-    a.tenant_id = tenant_id;
-    a.actor = AuditActor{"subject", subject, "consent", ""};
-    a.action = "consent.confirm_rejected";
-    a.subject = subject;
-    a.purpose = c.purpose_id;
-    a.resource = "consent:" + c.purpose_id;
-    a.outcome = reason;
+    AuditEvent a{
+        .tenant_id = tenant_id,
+        .actor = AuditActor{"subject", subject, "consent", ""},
+        .action = "consent.confirm_rejected",
+        .subject = subject,
+        .purpose = c.purpose_id,
+        .resource = "consent:" + c.purpose_id,
+        .outcome = reason
+    };
     events.push_back(std::move(a));
   };
   // The pending requests this reply can answer.
@@ -721,15 +726,16 @@ Status ConsentService::CheckConfirmationSend(const std::string& tenant_id, const
 
 Status ConsentService::RecordSaleSharingChange(StoreTransaction& tx, const AuditActor& actor, const ConsentEvent& e) {
   CS_RETURN_IF_ERROR(tx.consents().AppendConsentEvent(e));
-  AuditEvent a;
-  a.tenant_id = e.tenant_id;
-  a.actor = actor;
-  a.action = "privacy.sale_sharing_" + std::string(e.to_state == "opted_out" ? "opt_out" : "opt_in");
-  a.subject = e.subject;
-  a.purpose = e.purpose_id;
-  a.resource = "subject:" + e.subject;
-  a.details = e.evidence;
-  return ledger_.Append(tx.audit(), a);
+  AuditEvent a{
+      .tenant_id = e.tenant_id,
+      .actor = actor,
+      .action = "privacy.sale_sharing_" + std::string(e.to_state == "opted_out" ? "opt_out" : "opt_in"),
+      .subject = e.subject,
+      .purpose = e.purpose_id,
+      .resource = "subject:" + e.subject,
+      .details = e.evidence
+  };
+  return ledger_.Record(tx, a);
 }
 
 Result<SaleSharingChoice> ConsentService::OptOutOfSaleSharing(const AuditActor& actor, const std::string& tenant_id,

@@ -139,17 +139,18 @@ Result<Notice> NoticeRegistry::Publish(const AuditActor& actor, Notice n) {
     }
     if (n.seq == 0) n.seq = max_seq + 1;
     CS_RETURN_IF_ERROR(tx.consents().InsertNotice(n));
-    AuditEvent e;
-    e.tenant_id = n.tenant_id;
-    e.actor = actor;
-    e.action = "notice.publish";
-    e.resource = "notice:" + n.version + ":" + n.language;
+    AuditEvent e{
+        .tenant_id = n.tenant_id,
+        .actor = actor,
+        .action = "notice.publish",
+        .resource = "notice:" + n.version + ":" + n.language
+    };
     JsonWriter w;
     w.BeginObject().Key("version").String(n.version).Key("language").String(n.language);
     w.Key("sha256").String(n.sha256).Key("requires_reconsent").Bool(n.requires_reconsent);
     w.Key("valid_from").String(FormatRfc3339Millis(n.valid_from_ms)).EndObject();
     e.details = w.Take();
-    return ledger_.Append(tx.audit(), e);
+    return ledger_.Record(tx, e);
   });
   Invalidate(n.tenant_id);
   CS_RETURN_IF_ERROR(s);
@@ -277,11 +278,12 @@ Result<std::optional<Notice>> NoticeRegistry::ReserveInformation(StoreTransactio
 Status NoticeRegistry::Delivered(const std::string& tenant_id, const std::string& subject, const Notice& notice,
                                  const std::string& channel_id, const Result<std::string>& message_id) {
   Status s = store_.InTransaction([&](StoreTransaction& tx) -> Status {
-    AuditEvent e;
-    e.tenant_id = tenant_id;
-    e.actor = AuditActor{"system", "notice", "notice", ""};
-    e.subject = subject;
-    e.resource = "notice:" + notice.version + ":" + notice.language;
+    AuditEvent e{
+        .tenant_id = tenant_id,
+        .actor = AuditActor{"system", "notice", "notice", ""},
+        .subject = subject,
+        .resource = "notice:" + notice.version + ":" + notice.language
+    };
     if (message_id.ok()) {
       CS_RETURN_IF_ERROR(tx.consents().PutNoticeDelivery(NoticeDelivery{tenant_id, subject, notice.version,
                                                                         notice.language, "info_message", channel_id,
@@ -297,7 +299,7 @@ Status NoticeRegistry::Delivered(const std::string& tenant_id, const std::string
       e.action = "notice.send_failed";
       e.outcome = message_id.status().machine_code().empty() ? "internal" : message_id.status().machine_code();
     }
-    return ledger_.Append(tx.audit(), e);
+    return ledger_.Record(tx, e);
   });
   if (s.ok() && message_id.ok()) RememberDelivered(tenant_id, subject, notice.version);
   return s;

@@ -101,15 +101,11 @@ Result<Channel> ChannelService::Create(const AuditActor& actor, const ChannelSpe
   CS_RETURN_IF_ERROR(SealSecrets(c, spec));
   Status s = store_.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.messaging().InsertChannel(c));
-    AuditEvent e;
-    e.tenant_id = c.tenant_id;
-    e.actor = actor;
-    e.action = "channel.create";
-    e.resource = "channel:" + c.id;
+    AuditEvent e{.tenant_id = c.tenant_id, .actor = actor, .action = "channel.create", .resource = "channel:" + c.id};
     JsonWriter w;
     w.BeginObject().Key("phone_number_id").String(c.phone_number_id).Key("graph_base_url").String(c.graph_base_url).EndObject();
     e.details = w.Take();
-    return ledger_.Append(tx.audit(), e);
+    return ledger_.Record(tx, e);
   });
   if (s.machine_code() == "conflict") return AlreadyExists("conflict", "a channel with that phone_number_id exists");
   CS_RETURN_IF_ERROR(s);
@@ -142,11 +138,7 @@ Result<Channel> ChannelService::Update(const AuditActor& actor, const std::strin
   CS_RETURN_IF_ERROR(SealSecrets(c, spec));
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.messaging().UpdateChannel(c));
-    AuditEvent e;
-    e.tenant_id = c.tenant_id;
-    e.actor = actor;
-    e.action = "channel.update";
-    e.resource = "channel:" + c.id;
+    AuditEvent e{.tenant_id = c.tenant_id, .actor = actor, .action = "channel.update", .resource = "channel:" + c.id};
     JsonWriter w;
     w.BeginObject().Key("graph_base_url").String(c.graph_base_url).Key("app_secret_replaced").Bool(secret_changed);
     if (secret_changed && c.previous_app_secret_until_ms > 0) {
@@ -154,7 +146,7 @@ Result<Channel> ChannelService::Update(const AuditActor& actor, const std::strin
     }
     w.EndObject();
     e.details = w.Take();
-    return ledger_.Append(tx.audit(), e);
+    return ledger_.Record(tx, e);
   }));
   ++changes_;
   std::lock_guard lock(mu_);
@@ -196,17 +188,18 @@ Status SetChannelPaused(Store& store, const AuditLedger& ledger, const AuditActo
                         const std::string& reason) {
   return store.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.messaging().SetChannelPaused(c.id, reason));
-    AuditEvent e;
-    e.tenant_id = c.tenant_id;
-    e.actor = actor;
-    e.action = reason.empty() ? "channel.resume" : "channel.pause";
-    e.resource = "channel:" + c.id;
+    AuditEvent e{
+        .tenant_id = c.tenant_id,
+        .actor = actor,
+        .action = reason.empty() ? "channel.resume" : "channel.pause",
+        .resource = "channel:" + c.id
+    };
     if (!reason.empty()) {
       JsonWriter w;
       w.BeginObject().Key("reason").String(reason).EndObject();
       e.details = w.Take();
     }
-    return ledger.Append(tx.audit(), e);
+    return ledger.Record(tx, e);
   });
 }
 

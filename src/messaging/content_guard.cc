@@ -111,14 +111,15 @@ Status ContentGuard::SetPolicy(const std::string& tenant_id, const AuditActor& a
   if (policy) json = policy->ToJson();
   Status s = store_.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.tenants().SetContentPolicy(tenant_id, json));
-    AuditEvent e;
-    e.tenant_id = tenant_id;
-    e.actor = actor;
-    e.action = "content.policy_set";
-    e.resource = "tenant:" + tenant_id;
+    AuditEvent e{
+        .tenant_id = tenant_id,
+        .actor = actor,
+        .action = "content.policy_set",
+        .resource = "tenant:" + tenant_id
+    };
     // The policy names types and actions only: safe to keep whole.
     e.details = json ? *json : scan::ContentPolicy::Defaults().ToJson();
-    return ledger_.Append(tx.audit(), e);
+    return ledger_.Record(tx, e);
   });
   Forget(tenant_id);
   return s;

@@ -258,19 +258,20 @@ struct Dispatcher::Impl {
       CS_RETURN_IF_ERROR(tx.messaging().DeleteJob(m.id));
       m = fresh;
       if (action.empty()) return Status::Ok();
-      AuditEvent e;
-      e.tenant_id = m.tenant_id;
-      e.actor = AuditActor::System();
-      e.action = action;
-      e.subject = m.subject;
-      e.resource = "message:" + m.id;
-      e.outcome = error_code.empty() ? "success" : error_code;
+      AuditEvent e{
+          .tenant_id = m.tenant_id,
+          .actor = AuditActor::System(),
+          .action = action,
+          .subject = m.subject,
+          .resource = "message:" + m.id,
+          .outcome = error_code.empty() ? "success" : error_code
+      };
       if (provider_code != 0) {
         JsonWriter w;
         w.BeginObject().Key("provider_code").Int(provider_code).EndObject();
         e.details = w.Take();
       }
-      return ledger.Append(tx.audit(), e);
+      return ledger.Record(tx, e);
     });
   }
 

@@ -244,16 +244,17 @@ Result<CreatedSubscriber> SubscriberService::Create(const AuditActor& actor, con
                                                       FieldBinding{sb.tenant_id, "", sb.id, "secret"}));
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.messaging().InsertSubscriber(sb));
-    AuditEvent e;
-    e.tenant_id = sb.tenant_id;
-    e.actor = actor;
-    e.action = "subscriber.create";
-    e.resource = "subscriber:" + sb.id;
+    AuditEvent e{
+        .tenant_id = sb.tenant_id,
+        .actor = actor,
+        .action = "subscriber.create",
+        .resource = "subscriber:" + sb.id
+    };
     JsonWriter w;
     w.BeginObject().Key("clear_phone_numbers").Bool(sb.clear_phone_numbers).Key("include_content").Bool(sb.include_content);
     w.Key("sale_or_sharing").Bool(sb.sale_or_sharing).EndObject();
     e.details = w.Take();
-    return ledger_.Append(tx.audit(), e);
+    return ledger_.Record(tx, e);
   }));
   return out;
 }
@@ -266,12 +267,8 @@ Status AuditedChange(Store& store, const AuditLedger& ledger, const AuditActor& 
                      const std::function<Status(StoreTransaction&)>& change) {
   return store.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(change(tx));
-    AuditEvent e;
-    e.tenant_id = tenant_id;
-    e.actor = actor;
-    e.action = std::move(action);
-    e.resource = std::move(resource);
-    return ledger.Append(tx.audit(), e);
+    AuditEvent e{.tenant_id = tenant_id, .actor = actor, .action = std::move(action), .resource = std::move(resource)};
+    return ledger.Record(tx, e);
   });
 }
 

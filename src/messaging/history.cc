@@ -50,11 +50,7 @@ Result<std::string> WithoutNumbers(const std::string& json, const std::map<std::
 }
 
 AuditEvent HistoryEvent(const std::string& tenant_id, const AuditActor& actor, std::string action) {
-  AuditEvent e;
-  e.tenant_id = tenant_id;
-  e.actor = actor;
-  e.action = std::move(action);
-  e.resource = "conversation-history";
+  AuditEvent e{.tenant_id = tenant_id, .actor = actor, .action = std::move(action), .resource = "conversation-history"};
   return e;
 }
 
@@ -97,7 +93,7 @@ Result<HistoryPolicy> HistoryService::Enable(const AuditActor& actor, HistoryPol
     w.Key("legal_basis").String(policy.legal_basis);
     if (before) w.Key("previous_retention_days").Int(before->retention_days);
     e.details = w.EndObject().Take();
-    return ledger_.Append(tx.audit(), e);
+    return ledger_.Record(tx, e);
   }));
   return policy;
 }
@@ -123,7 +119,7 @@ Result<std::vector<HistoryService::Item>> HistoryService::Read(const AuditActor&
     AuditEvent e = HistoryEvent(tenant_id, actor, "history.read");
     e.subject = subject;
     e.resource = "subject:" + subject;
-    return ledger_.Append(tx.audit(), e);
+    return ledger_.Record(tx, e);
   }));
   std::vector<Item> items;
   items.reserve(inbound.size() + outbound.size());

@@ -628,12 +628,13 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
     stored[static_cast<size_t>(&p - messages.data())] = 1;
     for (const OutboxEntry& e : p.forwards) CS_RETURN_IF_ERROR(repo.InsertOutbox(e));
     if (!p.record.subject.empty()) CS_RETURN_IF_ERROR(repo.TouchWindow(p.record.channel_id, p.record.subject, p.record.sent_at_ms));
-    AuditEvent e;
-    e.tenant_id = tenant;
-    e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
-    e.action = "message.receive";
-    e.subject = p.record.subject;
-    e.resource = "inbound:" + p.record.id;
+    AuditEvent e{
+        .tenant_id = tenant,
+        .actor = AuditActor{"system", "whatsapp", "webhook", ""},
+        .action = "message.receive",
+        .subject = p.record.subject,
+        .resource = "inbound:" + p.record.id
+    };
     JsonWriter w;
     w.BeginObject().Key("type").String(p.record.type).Key("channel_id").String(p.record.channel_id);
     if (!p.content_findings.empty()) w.Key("content").Raw(p.content_findings);
@@ -716,12 +717,13 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
         CS_RETURN_IF_ERROR(stage->ApplyMarketingStop(context, p.subject, "user_preferences", tx, events));
       }
     }
-    AuditEvent e;
-    e.tenant_id = tenant;
-    e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
-    e.action = "preference.update";
-    e.subject = p.subject;
-    e.resource = "channel:" + channel.id;
+    AuditEvent e{
+        .tenant_id = tenant,
+        .actor = AuditActor{"system", "whatsapp", "webhook", ""},
+        .action = "preference.update",
+        .subject = p.subject,
+        .resource = "channel:" + channel.id
+    };
     JsonWriter w;
     w.BeginObject().Key("category").String(p.pref->category).Key("value").String(p.pref->value).EndObject();
     e.details = w.Take();
@@ -736,12 +738,13 @@ Status WebhookReceiver::Commit(Pending& pending, StoreTransaction& tx) {
   }
   for (const whatsapp::ValueError& err : batch.errors) {
     // Value-level errors (e.g. 130429 for the number) concern the channel, not a person.
-    AuditEvent e;
-    e.tenant_id = tenant;
-    e.actor = AuditActor{"system", "whatsapp", "webhook", ""};
-    e.action = "provider.error";
-    e.resource = "channel:" + channel.id;
-    e.outcome = "provider_" + std::to_string(err.code);
+    AuditEvent e{
+        .tenant_id = tenant,
+        .actor = AuditActor{"system", "whatsapp", "webhook", ""},
+        .action = "provider.error",
+        .resource = "channel:" + channel.id,
+        .outcome = "provider_" + std::to_string(err.code)
+    };
     events.push_back(std::move(e));
   }
   for (const Quarantined& q : quarantined) CS_RETURN_IF_ERROR(repo.Quarantine(now, q.reason, q.sealed));

@@ -128,14 +128,15 @@ Result<HttpClientResponse> MediaService::CallMediaObject(const Channel& channel,
 
 Status MediaService::Audit(const AuditActor& actor, const std::string& tenant_id, const std::string& action,
                            const std::string& media_id, const std::string& outcome, const std::string& details) {
-  AuditEvent e;
-  e.tenant_id = tenant_id;
-  e.actor = actor;
-  e.action = action;
-  e.resource = "media:" + media_id;
-  e.outcome = outcome;
-  e.details = details;
-  return store_.InTransaction([&](StoreTransaction& tx) { return ledger_.Append(tx.audit(), e); });
+  AuditEvent e{
+      .tenant_id = tenant_id,
+      .actor = actor,
+      .action = action,
+      .resource = "media:" + media_id,
+      .outcome = outcome,
+      .details = details
+  };
+  return store_.InTransaction([&](StoreTransaction& tx) { return ledger_.Record(tx, e); });
 }
 
 Result<MediaService::DocumentVerdict> MediaService::ScanDocument(const std::string& tenant_id,
@@ -267,14 +268,15 @@ Result<MediaAnswer> MediaService::Upload(const AuditActor& actor, const std::str
       CS_RETURN_IF_ERROR(tx.messaging().PutMediaRef(
           {tenant_id, media_id, channel->id, "upload", "", mime, now, now + kUploadLifetimeMs}));
     }
-    AuditEvent e;
-    e.tenant_id = tenant_id;
-    e.actor = actor;
-    e.action = "media.upload";
-    e.resource = "media:" + (media_id.empty() ? std::string("-") : media_id);
-    e.outcome = r.status == 200 ? "success" : "provider_error";
-    e.details = details.str();
-    return ledger_.Append(tx.audit(), e);
+    AuditEvent e{
+        .tenant_id = tenant_id,
+        .actor = actor,
+        .action = "media.upload",
+        .resource = "media:" + (media_id.empty() ? std::string("-") : media_id),
+        .outcome = r.status == 200 ? "success" : "provider_error",
+        .details = details.str()
+    };
+    return ledger_.Record(tx, e);
   }));
   return answer;
 }
@@ -421,13 +423,14 @@ Result<MediaAnswer> MediaService::Delete(const AuditActor& actor, const std::str
   CS_ASSIGN_OR_RETURN(HttpClientResponse r, CallMediaObject(channel, "DELETE", media_id));
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     if (r.status == 200) CS_RETURN_IF_ERROR(tx.messaging().DeleteMediaRef(tenant_id, media_id));
-    AuditEvent e;
-    e.tenant_id = tenant_id;
-    e.actor = actor;
-    e.action = "media.delete";
-    e.resource = "media:" + media_id;
-    e.outcome = r.status == 200 ? "success" : "provider_error";
-    return ledger_.Append(tx.audit(), e);
+    AuditEvent e{
+        .tenant_id = tenant_id,
+        .actor = actor,
+        .action = "media.delete",
+        .resource = "media:" + media_id,
+        .outcome = r.status == 200 ? "success" : "provider_error"
+    };
+    return ledger_.Record(tx, e);
   }));
   return MediaAnswer{r.status, r.body};
 }

@@ -264,18 +264,19 @@ Status MessageService::CommitUnit(PreparedSend& p, StoreTransaction& tx) {
                                                            IdempotencyRecord{p.request_hash, m.id}, now));
   }
   CS_RETURN_IF_ERROR(tx.messaging().InsertMessage(m, p.job));
-  AuditEvent e;
-  e.tenant_id = p.tenant_id;
-  e.actor = p.actor;
-  e.action = "message.send";
-  e.subject = m.subject;
-  e.resource = "message:" + m.id;
+  AuditEvent e{
+      .tenant_id = p.tenant_id,
+      .actor = p.actor,
+      .action = "message.send",
+      .subject = m.subject,
+      .resource = "message:" + m.id
+  };
   JsonWriter w;
   w.BeginObject().Key("channel_id").String(m.channel_id).Key("type").String(m.type);
   if (!p.content_findings.empty()) w.Key("content").Raw(p.content_findings);
   if (p.unscanned_document) w.Key("document_scanned").Bool(false);
   e.details = w.EndObject().Take();
-  CS_RETURN_IF_ERROR(ledger_.Append(tx.audit(), e));
+  CS_RETURN_IF_ERROR(ledger_.Record(tx, e));
   p.result.message = m;
   p.result.replayed = false;
   return Status::Ok();
@@ -297,13 +298,14 @@ Result<MessageRecord> MessageService::Get(const std::string& tenant_id, const Au
   }
   // Reading a message's metadata is an access to the subject's data.
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {
-    AuditEvent e;
-    e.tenant_id = tenant_id;
-    e.actor = actor;
-    e.action = "message.read";
-    e.subject = m.subject;
-    e.resource = "message:" + m.id;
-    return ledger_.Append(tx.audit(), e);
+    AuditEvent e{
+        .tenant_id = tenant_id,
+        .actor = actor,
+        .action = "message.read",
+        .subject = m.subject,
+        .resource = "message:" + m.id
+    };
+    return ledger_.Record(tx, e);
   });
   CS_RETURN_IF_ERROR(s);
   return m;

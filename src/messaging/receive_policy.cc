@@ -56,14 +56,15 @@ class ContentReceive final : public ReceiveStage {
   Status Apply(const ReceiveContext& c, const ReceivedMessage& m, StoreTransaction&, std::vector<AuditEvent>& events,
                ReceiveFollowUps& after) const override {
     auto flag = [&](std::string action, std::string outcome, std::string details) {
-      AuditEvent e;
-      e.tenant_id = c.tenant_id;
-      e.actor = AuditActor{"system", "whatsapp", "content", ""};
-      e.action = std::move(action);
-      e.subject = m.record.subject;
-      e.resource = "inbound:" + m.record.id;
-      e.outcome = std::move(outcome);
-      e.details = std::move(details);
+      AuditEvent e{
+          .tenant_id = c.tenant_id,
+          .actor = AuditActor{"system", "whatsapp", "content", ""},
+          .action = std::move(action),
+          .subject = m.record.subject,
+          .resource = "inbound:" + m.record.id,
+          .outcome = std::move(outcome),
+          .details = std::move(details)
+      };
       events.push_back(std::move(e));
     };
     if (m.card) {

@@ -219,12 +219,8 @@ Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, Mig
     w.BeginObject().Key("applied").BeginArray();
     for (const auto& a : applied) w.String(a);
     w.EndArray().EndObject();
-    AuditEvent e;
-    e.actor = rt->actor;
-    e.action = "system.migrate";
-    e.resource = "schema";
-    e.details = w.Take();
-    CS_RETURN_IF_ERROR(rt->store->InTransaction([&](StoreTransaction& tx) { return rt->ledger.Append(tx.audit(), e); }));
+    AuditEvent e{.actor = rt->actor, .action = "system.migrate", .resource = "schema", .details = w.Take()};
+    CS_RETURN_IF_ERROR(rt->store->InTransaction([&](StoreTransaction& tx) { return rt->ledger.Record(tx, e); }));
   }
   ApiKeyPolicy policy{config.auth.api_key_default_ttl_days, config.auth.api_key_max_ttl_days,
                       config.auth.rotation_overlap_seconds, config.auth.rotation_max_overlap_seconds};
@@ -324,11 +320,12 @@ HttpObserver AccessObserver(Logger& log, MetricsRegistry& metrics) {
 }
 
 Status RecordSystemEvent(AuditSink& audit, std::string action, std::string details) {
-  AuditEvent e;
-  e.actor = AuditActor::System();
-  e.action = std::move(action);
-  e.resource = "process";
-  e.details = std::move(details);
+  AuditEvent e{
+      .actor = AuditActor::System(),
+      .action = std::move(action),
+      .resource = "process",
+      .details = std::move(details)
+  };
   return audit.Record(std::move(e));
 }
 

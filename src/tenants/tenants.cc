@@ -13,12 +13,8 @@ Result<Tenant> TenantService::Create(const AuditActor& actor, const std::string&
   t.created_at_ms = clock_.NowUnixMillis();
   Status s = store_.InTransaction([&](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.tenants().Create(t));
-    AuditEvent e;
-    e.tenant_id = t.id;
-    e.actor = actor;
-    e.action = "tenant.create";
-    e.resource = "tenant:" + t.id;
-    return ledger_.Append(tx.audit(), e);
+    AuditEvent e{.tenant_id = t.id, .actor = actor, .action = "tenant.create", .resource = "tenant:" + t.id};
+    return ledger_.Record(tx, e);
   });
   if (s.machine_code() == "conflict") return AlreadyExists("conflict", "a tenant with that name exists");
   CS_RETURN_IF_ERROR(s);

@@ -11,13 +11,14 @@ namespace cs {
 namespace {
 
 AuditEvent ErasureEvent(const ErasureRecord& e, std::string action, std::string details = "{}") {
-  AuditEvent a;
-  a.tenant_id = e.tenant_id;
-  a.actor = AuditActor{"system", "vault", "erasure", ""};
-  a.action = std::move(action);
-  a.subject = e.subject;
-  a.resource = "erasure:" + e.id;
-  a.details = std::move(details);
+  AuditEvent a{
+      .tenant_id = e.tenant_id,
+      .actor = AuditActor{"system", "vault", "erasure", ""},
+      .action = std::move(action),
+      .subject = e.subject,
+      .resource = "erasure:" + e.id,
+      .details = std::move(details)
+  };
   return a;
 }
 
@@ -58,7 +59,7 @@ Result<ErasureRecord> ErasureService::Erase(const std::string& tenant_id, const 
     CS_RETURN_IF_ERROR(tx.vault().InsertErasure(e));
     AuditEvent requested = ErasureEvent(e, "subject.erase_requested");
     requested.actor = actor;
-    return ledger_.Append(tx.audit(), requested);
+    return ledger_.Record(tx, requested);
   }));
   return Continue(std::move(e));
 }
@@ -132,7 +133,7 @@ Result<ErasureRecord> ErasureService::Continue(ErasureRecord e) {
   // 3. Done, on the record.
   if (e.step == "data_erased") {
     CS_RETURN_IF_ERROR(advance("done", [&](StoreTransaction& tx, ErasureRecord& updated) {
-      return ledger_.Append(tx.audit(), ErasureEvent(updated, "subject.erase", updated.details));
+      return ledger_.Record(tx, ErasureEvent(updated, "subject.erase", updated.details));
     }));
   }
   return e;

@@ -12,12 +12,13 @@ namespace {
 
 // The audit entry of a change to a tenant's keys.
 AuditEvent KeyEvent(const std::string& tenant_id, const AuditActor& actor, std::string action, std::string details) {
-  AuditEvent e;
-  e.tenant_id = tenant_id;
-  e.actor = actor;
-  e.action = std::move(action);
-  e.resource = "keys";
-  e.details = std::move(details);
+  AuditEvent e{
+      .tenant_id = tenant_id,
+      .actor = actor,
+      .action = std::move(action),
+      .resource = "keys",
+      .details = std::move(details)
+  };
   return e;
 }
 
@@ -121,7 +122,7 @@ Result<uint32_t> TenantKeyring::RotateContentKey(const std::string& tenant_id, c
     CS_RETURN_IF_ERROR(tx.messaging().InsertTenantKey(tenant_id, purpose, wrapped));
     JsonWriter w;
     w.BeginObject().Key("content_key_version").Int(next).Key("previous_version").Int(keys->current);
-    return ledger.Append(tx.audit(), KeyEvent(tenant_id, actor, "keys.rotate_tenant", w.EndObject().Take()));
+    return ledger.Record(tx, KeyEvent(tenant_id, actor, "keys.rotate_tenant", w.EndObject().Take()));
   }));
   CS_RETURN_IF_ERROR(KeysFor(tenant_id, true).status());
   return next;
@@ -424,7 +425,7 @@ Status TenantKeyring::RetireContentKey(const std::string& tenant_id, uint32_t ve
     CS_RETURN_IF_ERROR(tx.messaging().RetireTenantKey(tenant_id, ContentKeyPurpose(version)));
     JsonWriter w;
     w.BeginObject().Key("content_key_version").Int(version);
-    return ledger.Append(tx.audit(), KeyEvent(tenant_id, actor, "keys.retire_tenant", w.EndObject().Take()));
+    return ledger.Record(tx, KeyEvent(tenant_id, actor, "keys.retire_tenant", w.EndObject().Take()));
   }));
   return KeysFor(tenant_id, true).status();
 }
@@ -499,16 +500,13 @@ Result<int> RewrapTenantKeys(Store& store, Kms& from, Kms& to, const AuditLedger
       CS_RETURN_IF_ERROR(tx.messaging().ReplaceTenantKey(tenant_id, purpose, again));
       ++rewrapped;
     }
-    AuditEvent e;
-    e.actor = actor;
-    e.action = "keys.rotate_master";
-    e.resource = "keys";
+    AuditEvent e{.actor = actor, .action = "keys.rotate_master", .resource = "keys"};
     // Finishing an online rotation: one Kms that still accepts the previous key.
     const std::string from_id = &from == &to && !from.previous_key_id().empty() ? from.previous_key_id() : from.key_id();
     JsonWriter w;
     w.BeginObject().Key("from").String(from_id).Key("to").String(to.key_id()).Key("rewrapped").Int(rewrapped);
     e.details = w.EndObject().Take();
-    return ledger.Append(tx.audit(), e);
+    return ledger.Record(tx, e);
   }));
   return rewrapped;
 }
