@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -135,5 +136,20 @@ HttpResponse ListResponse(std::string_view key, const std::vector<T>& items, ToJ
 // unsupported_media_type), then applies ParseJson under `limits`. An empty
 // body decodes as {} when `empty_as_object`.
 Result<JsonValue> DecodeJsonBody(const HttpRequest& request, const JsonLimits& limits, bool empty_as_object);
+
+// A request's JSON object body and the reader a route takes its fields from
+// (Finish() refuses what nobody asked for): the one way a route reads its
+// body. invalid_type when the body is not an object.
+class JsonObjectBody {
+ public:
+  static Result<JsonObjectBody> Decode(const HttpRequest& request, const JsonLimits& limits,
+                                       bool empty_as_object = false);
+  ObjectReader& reader() { return *reader_; }
+  const JsonValue& value() const { return *value_; }
+
+ private:
+  std::unique_ptr<JsonValue> value_;  // the reader points into it: stable across moves
+  std::optional<ObjectReader> reader_;
+};
 
 }  // namespace cs

@@ -85,4 +85,14 @@ Result<JsonValue> DecodeJsonBody(const HttpRequest& request, const JsonLimits& l
   return ParseJson(request.body, limits);
 }
 
+Result<JsonObjectBody> JsonObjectBody::Decode(const HttpRequest& request, const JsonLimits& limits,
+                                             bool empty_as_object) {
+  CS_ASSIGN_OR_RETURN(JsonValue value, DecodeJsonBody(request, limits, empty_as_object));
+  JsonObjectBody body;
+  body.value_ = std::make_unique<JsonValue>(std::move(value));
+  CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(*body.value_));
+  body.reader_.emplace(std::move(reader));
+  return body;
+}
+
 }  // namespace cs

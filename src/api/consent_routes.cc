@@ -122,8 +122,8 @@ std::string SaleSharingJson(const SaleSharingChoice& c) {
 Result<HttpResponse> PublishNotice(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                    const AuditActor& actor) {
   if (d.consent == nullptr) return MessagingDisabled();
-  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
-  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& r = body.reader();
   Notice n;
   n.tenant_id = p.tenant_id;
   CS_ASSIGN_OR_RETURN(n.version, r.RequiredString("version"));
@@ -156,8 +156,8 @@ Result<HttpResponse> ListNotices(const ConsentRouteDeps& d, const Principal& p) 
 Result<HttpResponse> SaleSharingChoiceRoute(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                             const AuditActor& actor, bool opt_out) {
   if (d.consent == nullptr) return MessagingDisabled();
-  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
-  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& r = body.reader();
   CS_ASSIGN_OR_RETURN(auto phone, r.OptionalString("phone"));
   CS_ASSIGN_OR_RETURN(auto subject_in, r.OptionalString("subject"));
   std::optional<bool> gpc;
@@ -221,8 +221,8 @@ Result<HttpResponse> SaleSharingInventory(const ConsentRouteDeps& d, const Princ
 Result<HttpResponse> DefinePurpose(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                    const AuditActor& actor) {
   if (d.consent == nullptr) return MessagingDisabled();
-  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
-  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& r = body.reader();
   Purpose purpose;
   purpose.tenant_id = p.tenant_id;
   CS_ASSIGN_OR_RETURN(purpose.id, r.RequiredString("id"));
@@ -247,8 +247,8 @@ Result<HttpResponse> ListPurposes(const ConsentRouteDeps& d, const Principal& p)
 Result<HttpResponse> RegisterTemplate(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                       const AuditActor& actor) {
   if (d.consent == nullptr) return MessagingDisabled();
-  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
-  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& r = body.reader();
   TemplateRecord t;
   t.tenant_id = p.tenant_id;
   CS_ASSIGN_OR_RETURN(t.name, r.RequiredString("name"));
@@ -271,14 +271,14 @@ Result<HttpResponse> ListTemplates(const ConsentRouteDeps& d, const Principal& p
 Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                      const AuditActor& actor) {
   if (d.consent == nullptr || d.messages == nullptr) return MessagingDisabled();
-  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
-  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& r = body.reader();
   CS_ASSIGN_OR_RETURN(std::string phone, r.RequiredString("phone"));
   CS_ASSIGN_OR_RETURN(std::string purpose_id, r.RequiredString("purpose"));
   CS_ASSIGN_OR_RETURN(auto channel_id, r.OptionalString("channel_id"));
   CS_ASSIGN_OR_RETURN(auto explicit_consent, r.OptionalBool("explicit"));
   CS_ASSIGN_OR_RETURN(const JsonValue* evidence_value, r.OptionalObject("evidence"));
-  if (body.Find("purposes") != nullptr) {
+  if (body.value().Find("purposes") != nullptr) {
     return InvalidArgument("bundled_consent", "one consent per purpose: bundled purposes are not consent (CONS-08)");
   }
   if (evidence_value == nullptr) return InvalidArgument("missing_field", "body.evidence is required");
@@ -348,8 +348,8 @@ Result<HttpResponse> RegisterConsent(const ConsentRouteDeps& d, const HttpReques
 Result<HttpResponse> WithdrawConsent(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                      const AuditActor& actor) {
   if (d.consent == nullptr) return MessagingDisabled();
-  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
-  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& r = body.reader();
   CS_ASSIGN_OR_RETURN(auto phone, r.OptionalString("phone"));
   CS_ASSIGN_OR_RETURN(auto subject_in, r.OptionalString("subject"));
   CS_ASSIGN_OR_RETURN(auto purpose, r.OptionalString("purpose"));
@@ -392,8 +392,8 @@ Result<HttpResponse> SubjectConsents(const ConsentRouteDeps& d, const HttpReques
 Result<HttpResponse> EraseSubject(const ConsentRouteDeps& d, const HttpRequest& req, const Principal& p,
                                   const AuditActor& actor) {
   if (d.erasures == nullptr) return MessagingDisabled();
-  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
-  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& r = body.reader();
   CS_ASSIGN_OR_RETURN(auto phone, r.OptionalString("phone"));
   CS_ASSIGN_OR_RETURN(auto subject_in, r.OptionalString("subject"));
   CS_RETURN_IF_ERROR(r.Finish());

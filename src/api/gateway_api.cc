@@ -580,8 +580,8 @@ class GatewayApiImpl final : public GatewayApi {
   }
 
   Result<HttpResponse> CreateKey(const Context& c) {
-    CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(c.request, deps_.json_limits, false));
-    CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
+    CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(c.request, deps_.json_limits));
+    ObjectReader& reader = body.reader();
     CS_ASSIGN_OR_RETURN(std::string name, reader.RequiredString("name"));
     CS_ASSIGN_OR_RETURN(auto scopes, reader.OptionalStringArray("scopes"));
     CS_ASSIGN_OR_RETURN(auto ttl, reader.OptionalInt("expires_in_days"));
@@ -615,8 +615,8 @@ class GatewayApiImpl final : public GatewayApi {
     const std::string& id = c.params.at("id");
     CS_ASSIGN_OR_RETURN(ApiKeyRecord current, OwnKey(c, id));
     CS_RETURN_IF_ERROR(RequireHeldScopes(c, current.scopes));
-    CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(c.request, deps_.json_limits, true));
-    CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
+    CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(c.request, deps_.json_limits, /*empty_as_object=*/true));
+    ObjectReader& reader = body.reader();
     CS_ASSIGN_OR_RETURN(auto overlap, reader.OptionalInt("overlap_seconds"));
     CS_RETURN_IF_ERROR(reader.Finish());
     CS_ASSIGN_OR_RETURN(IssuedKey issued, deps_.api_keys->Rotate(Actor(c), c.principal->tenant_id, id, overlap));

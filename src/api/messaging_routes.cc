@@ -234,8 +234,8 @@ Result<HttpResponse> GetHistoryPolicy(const MessagingRouteDeps& d, const Princip
 Result<HttpResponse> PutHistoryPolicy(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                                       const AuditActor& actor) {
   if (d.history == nullptr) return MessagingDisabled();
-  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
-  CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& reader = body.reader();
   HistoryPolicy policy;
   policy.tenant_id = p.tenant_id;
   CS_ASSIGN_OR_RETURN(policy.retention_days, reader.RequiredInt("retention_days"));
@@ -288,8 +288,8 @@ Result<HttpResponse> ReadConversation(const MessagingRouteDeps& d, const HttpReq
 Result<HttpResponse> CreateChannel(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                                    const AuditActor& actor) {
   if (d.channels == nullptr) return MessagingDisabled();
-  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
-  CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& reader = body.reader();
   ChannelSpec spec;
   spec.tenant_id = p.tenant_id;
   CS_ASSIGN_OR_RETURN(spec.phone_number_id, reader.RequiredString("phone_number_id"));
@@ -313,8 +313,8 @@ Result<HttpResponse> UpdateChannel(const MessagingRouteDeps& d, const HttpReques
                                    const AuditActor& actor, const std::string& id) {
   if (d.channels == nullptr || !IsPrefixedHexId(id, "chn_")) return NotFound("no such channel");
   CS_ASSIGN_OR_RETURN(Channel current, d.channels->Get(p.tenant_id, id));
-  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
-  CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& reader = body.reader();
   ChannelSpec spec;
   spec.tenant_id = p.tenant_id;
   spec.graph_base_url = current.graph_base_url;
@@ -342,8 +342,8 @@ Result<HttpResponse> ResumeChannel(const MessagingRouteDeps& d, const Principal&
 Result<HttpResponse> CreateSubscriber(const MessagingRouteDeps& d, const HttpRequest& req, const Principal& p,
                                       const AuditActor& actor) {
   if (d.subscribers == nullptr) return MessagingDisabled();
-  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
-  CS_ASSIGN_OR_RETURN(ObjectReader reader, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& reader = body.reader();
   SubscriberSpec spec;
   spec.tenant_id = p.tenant_id;
   CS_ASSIGN_OR_RETURN(spec.url, reader.RequiredString("url"));

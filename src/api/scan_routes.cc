@@ -7,8 +7,8 @@ namespace cs::api_internal {
 
 Result<HttpResponse> ScanText(const ScanRouteDeps& d, const HttpRequest& req, const Principal& p) {
   if (d.content == nullptr) return MessagingDisabled();
-  CS_ASSIGN_OR_RETURN(JsonValue body, DecodeJsonBody(req, d.json_limits, false));
-  CS_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Create(body));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& r = body.reader();
   CS_ASSIGN_OR_RETURN(std::string text, r.RequiredString("text"));
   CS_ASSIGN_OR_RETURN(std::optional<bool> mask, r.OptionalBool("mask"));
   CS_RETURN_IF_ERROR(r.Finish());
