@@ -391,7 +391,7 @@ Result<BackupSet> CreateBackup(Store& live, Kms& kms, Random& random, const Cloc
   // 2. The keys archive: tenant keys, subject keys, the erasure journal.
   std::string rows;
   {
-    CS_ASSIGN_OR_RETURN(auto tenant_keys, copy->messaging().ListTenantKeys());
+    CS_ASSIGN_OR_RETURN(auto tenant_keys, copy->tenant_keys().ListTenantKeys());
     for (const auto& [tenant, purpose, wrapped] : tenant_keys) {
       JsonWriter w;
       TenantKeyLine(w, tenant, purpose, wrapped);
@@ -438,7 +438,7 @@ Result<BackupSet> CreateBackup(Store& live, Kms& kms, Random& random, const Cloc
   // zeroes the freed pages and the checkpoint folds them into the file.
   Status stripped = copy->InTransaction([](StoreTransaction& tx) -> Status {
     CS_RETURN_IF_ERROR(tx.vault().DeleteAllSubjectKeys().status());
-    return tx.messaging().DeleteAllTenantKeys().status();
+    return tx.tenant_keys().DeleteAllTenantKeys().status();
   });
   if (stripped.ok()) stripped = copy->Checkpoint();
   // Compacted once more: the pages the keys held (zeroed) are left out.
@@ -615,7 +615,7 @@ Result<PreparedRestore> PrepareRestore(const RestorePlan& plan, Kms& kms, const 
     Status s = restored->InTransaction([&](StoreTransaction& tx) -> Status {
       for (const KeyRow& row : batch) {
         if (row.kind == KeyRow::Kind::kTenantKey) {
-          CS_RETURN_IF_ERROR(tx.messaging().InsertTenantKey(row.tenant_id, row.purpose, row.wrapped));
+          CS_RETURN_IF_ERROR(tx.tenant_keys().InsertTenantKey(row.tenant_id, row.purpose, row.wrapped));
         } else {
           CS_RETURN_IF_ERROR(tx.vault().PutSubjectKey(row.subject_key));
         }
@@ -645,7 +645,7 @@ Result<PreparedRestore> PrepareRestore(const RestorePlan& plan, Kms& kms, const 
   if (keys) {
     CS_RETURN_IF_ERROR(ForEachKeyRow(*keys, [&](const KeyRow& row) { return take(row); }));
   } else {
-    CS_ASSIGN_OR_RETURN(auto tenant_keys, plan.live->messaging().ListTenantKeys());
+    CS_ASSIGN_OR_RETURN(auto tenant_keys, plan.live->tenant_keys().ListTenantKeys());
     for (auto& [tenant, purpose, wrapped] : tenant_keys) {
       KeyRow row;
       row.kind = KeyRow::Kind::kTenantKey;
@@ -672,10 +672,10 @@ Result<PreparedRestore> PrepareRestore(const RestorePlan& plan, Kms& kms, const 
   // A tenant with sealed data and no key in the source would get fresh keys
   // on first use: its data unreadable, its pseudonyms changed. Refuse.
   for (const std::string& tenant : tenants) {
-    CS_ASSIGN_OR_RETURN(std::optional<std::string> pepper, restored->messaging().TenantKey(tenant, "pepper"));
+    CS_ASSIGN_OR_RETURN(std::optional<std::string> pepper, restored->tenant_keys().TenantKey(tenant, "pepper"));
     if (pepper) continue;
-    CS_ASSIGN_OR_RETURN(std::vector<Channel> channels, restored->messaging().ListChannels(tenant));
-    CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, restored->messaging().ListSubscribers(tenant));
+    CS_ASSIGN_OR_RETURN(std::vector<Channel> channels, restored->channels().ListChannels(tenant));
+    CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, restored->outbox().ListSubscribers(tenant));
     if (!channels.empty() || !subscribers.empty()) {
       return FailedPrecondition("backup_keys_missing", "the key source has no keys for tenant " + tenant +
                                                            ", which holds sealed data: give the keys archive of "

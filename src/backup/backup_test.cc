@@ -58,8 +58,8 @@ class BackupTest : public ::testing::Test {
   // A tenant with both tenant keys, two live subject keys and one erased subject.
   void Populate(Store& store) {
     ASSERT_TRUE(store.tenants().Create(Tenant{"ten_a", "acme", 1, std::nullopt, std::nullopt}).ok());
-    ASSERT_TRUE(store.messaging().InsertTenantKey("ten_a", "pepper", "WRAPPED-PEPPER-BYTES").ok());
-    ASSERT_TRUE(store.messaging().InsertTenantKey("ten_a", "content", "WRAPPED-CONTENT-BYTES").ok());
+    ASSERT_TRUE(store.tenant_keys().InsertTenantKey("ten_a", "pepper", "WRAPPED-PEPPER-BYTES").ok());
+    ASSERT_TRUE(store.tenant_keys().InsertTenantKey("ten_a", "content", "WRAPPED-CONTENT-BYTES").ok());
     for (const char* subject : {"sub_1", "sub_2", "sub_3"}) {
       SubjectKeyRecord k{"ten_a", subject, 1, std::string("WRAPPED-DEK-") + subject, 10, std::nullopt};
       ASSERT_TRUE(*store.vault().InsertSubjectKey(k));
@@ -228,7 +228,7 @@ TEST_F(BackupTest, ARestoreTakesTheLiveKeysAndJournalsEveryLaterErasure) {
                   .InsertErasure(ErasureRecord{"era_2", "ten_a", "sub_2", "requested", "operator:cli", 32, 32, "{}"})
                   .ok());
   ASSERT_TRUE(live_->tenants().Create(Tenant{"ten_b", "later", 40, std::nullopt, std::nullopt}).ok());
-  ASSERT_TRUE(live_->messaging().InsertTenantKey("ten_b", "content", "WRAPPED-B").ok());
+  ASSERT_TRUE(live_->tenant_keys().InsertTenantKey("ten_b", "content", "WRAPPED-B").ok());
 
   RestorePlan plan;
   plan.data_archive = set->data_file;
@@ -247,7 +247,7 @@ TEST_F(BackupTest, ARestoreTakesTheLiveKeysAndJournalsEveryLaterErasure) {
   auto sub2 = restored->vault().GetSubjectKey("ten_a", "sub_2");
   ASSERT_TRUE(sub2.ok() && sub2->has_value());
   EXPECT_EQ((*sub2)->wrapped, "WRAPPED-DEK-sub_2");
-  EXPECT_EQ(*restored->messaging().TenantKey("ten_a", "content"), "WRAPPED-CONTENT-BYTES");
+  EXPECT_EQ(*restored->tenant_keys().TenantKey("ten_a", "content"), "WRAPPED-CONTENT-BYTES");
   // Both later erasures wait in the journal, to be carried out again from
   // the start before serving.
   auto pending = restored->vault().PendingErasures();
@@ -375,7 +375,7 @@ TEST_F(BackupTest, AKeySourceThatCannotServeTheBackupIsRefused) {
   ch.phone_number_id = "100000000000002";
   ch.waba_id = "1";
   ch.access_token_sealed = ch.app_secret_sealed = ch.verify_token_sealed = "sealed";
-  ASSERT_TRUE(live_->messaging().InsertChannel(ch).ok());
+  ASSERT_TRUE(live_->channels().InsertChannel(ch).ok());
   auto older = CreateBackup(*live_, *kms_, random_, clock_, dir_ + "/backups", nullptr);
   ASSERT_TRUE(older.ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a later creation time

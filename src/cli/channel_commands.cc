@@ -70,7 +70,7 @@ int CmdList(const CommonOptions& o, const ChannelArgs& a) {
   }
   std::vector<Channel> channels;
   for (const Tenant& t : tenants) {
-    auto some = store.messaging().ListChannels(t.id);
+    auto some = store.channels().ListChannels(t.id);
     if (!some.ok()) return PrintError(some.status(), o.json);
     channels.insert(channels.end(), some->begin(), some->end());
     if (Status s = RecordOperatorAction(**rt, t.id, "channel.list", "channel:*"); !s.ok()) return PrintError(s, o.json);
@@ -146,7 +146,7 @@ int CmdPause(const CommonOptions& o, const ChannelArgs& a, bool pause) {
   auto rt = Open(o, MigrationMode::kRequireCurrent);
   if (!rt.ok()) return PrintError(rt.status(), o.json);
   Store& store = *(*rt)->store;
-  Result<Channel> channel = store.messaging().FindChannel(a.channel);
+  Result<Channel> channel = store.channels().FindChannel(a.channel);
   if (!channel.ok()) return PrintError(channel.status(), o.json);
   const bool change = pause ? channel->paused_reason != a.reason : !channel->paused_reason.empty();
   if (change) {
@@ -154,7 +154,7 @@ int CmdPause(const CommonOptions& o, const ChannelArgs& a, bool pause) {
       return PrintError(s, o.json);
     }
   }
-  Result<Channel> now = store.messaging().FindChannel(a.channel);
+  Result<Channel> now = store.channels().FindChannel(a.channel);
   if (!now.ok()) return PrintError(now.status(), o.json);
   if (o.json) {
     std::cout << ChannelJson(*now) << "\n";

@@ -41,7 +41,7 @@ int KeysStatus(const CommonOptions& o) {
     TenantKeys k;
     k.id = t.id;
     k.name = t.name;
-    Result<std::optional<std::string>> pepper = store.messaging().TenantKey(t.id, "pepper");
+    Result<std::optional<std::string>> pepper = store.tenant_keys().TenantKey(t.id, "pepper");
     Result<TenantKeyring::ContentKeyInfo> versions = messaging->keyring->ContentKeyVersions(t.id);
     Result<std::map<uint32_t, int64_t>> by_version = store.vault().CountSubjectKeysByWrappingVersion(t.id);
     if (!pepper.ok() || !versions.ok() || !by_version.ok()) {

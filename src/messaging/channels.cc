@@ -100,7 +100,7 @@ Result<Channel> ChannelService::Create(const AuditActor& actor, const ChannelSpe
   c.created_at_ms = clock_.NowUnixMillis();
   CS_RETURN_IF_ERROR(SealSecrets(c, spec));
   Status s = store_.InTransaction([&](StoreTransaction& tx) -> Status {
-    CS_RETURN_IF_ERROR(tx.messaging().InsertChannel(c));
+    CS_RETURN_IF_ERROR(tx.channels().InsertChannel(c));
     AuditEvent e{.tenant_id = c.tenant_id, .actor = actor, .action = "channel.create", .resource = "channel:" + c.id};
     JsonWriter w;
     w.BeginObject().Key("phone_number_id").String(c.phone_number_id).Key("graph_base_url").String(c.graph_base_url).EndObject();
@@ -113,7 +113,7 @@ Result<Channel> ChannelService::Create(const AuditActor& actor, const ChannelSpe
 }
 
 Result<Channel> ChannelService::Update(const AuditActor& actor, const std::string& channel_id, const ChannelSpec& spec) {
-  CS_ASSIGN_OR_RETURN(Channel c, store_.messaging().GetChannel(spec.tenant_id, channel_id));
+  CS_ASSIGN_OR_RETURN(Channel c, store_.channels().GetChannel(spec.tenant_id, channel_id));
   CS_ASSIGN_OR_RETURN(std::string base, CheckEndpoint(spec));
   if (spec.app_secret_overlap_seconds < 0 || spec.app_secret_overlap_seconds > 7 * 86400) {
     return InvalidArgument("invalid_field", "app_secret_overlap_seconds must be 0-604800");
@@ -137,7 +137,7 @@ Result<Channel> ChannelService::Update(const AuditActor& actor, const std::strin
   }
   CS_RETURN_IF_ERROR(SealSecrets(c, spec));
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
-    CS_RETURN_IF_ERROR(tx.messaging().UpdateChannel(c));
+    CS_RETURN_IF_ERROR(tx.channels().UpdateChannel(c));
     AuditEvent e{.tenant_id = c.tenant_id, .actor = actor, .action = "channel.update", .resource = "channel:" + c.id};
     JsonWriter w;
     w.BeginObject().Key("graph_base_url").String(c.graph_base_url).Key("app_secret_replaced").Bool(secret_changed);
@@ -187,7 +187,7 @@ Status ChannelService::SetPaused(const AuditActor& actor, const Channel& c, cons
 Status SetChannelPaused(Store& store, const AuditLedger& ledger, const AuditActor& actor, const Channel& c,
                         const std::string& reason) {
   return store.InTransaction([&](StoreTransaction& tx) -> Status {
-    CS_RETURN_IF_ERROR(tx.messaging().SetChannelPaused(c.id, reason));
+    CS_RETURN_IF_ERROR(tx.channels().SetChannelPaused(c.id, reason));
     AuditEvent e{
         .tenant_id = c.tenant_id,
         .actor = actor,

@@ -65,9 +65,9 @@ class ChannelService {
   // forms change).
   Result<std::shared_ptr<const ChannelSecrets>> Secrets(const Channel& channel);
   // The tenant's channels; one of them (kNotFound for another tenant's).
-  Result<std::vector<Channel>> List(const std::string& tenant_id) { return store_.messaging().ListChannels(tenant_id); }
+  Result<std::vector<Channel>> List(const std::string& tenant_id) { return store_.channels().ListChannels(tenant_id); }
   Result<Channel> Get(const std::string& tenant_id, const std::string& channel_id) {
-    return store_.messaging().GetChannel(tenant_id, channel_id);
+    return store_.channels().GetChannel(tenant_id, channel_id);
   }
   // Pauses (reason non-empty) or resumes a channel, with an audit entry.
   Status SetPaused(const AuditActor& actor, const Channel& channel, const std::string& reason);

@@ -80,7 +80,7 @@ struct Dispatcher::Impl {
     std::lock_guard lock(mu);
     int64_t now = clock.NowUnixMillis();
     if (now - channels_loaded_ms > 1000 || channel_cache.find(id) == channel_cache.end()) {
-      CS_ASSIGN_OR_RETURN(std::vector<Channel> all, store.messaging().AllChannels());
+      CS_ASSIGN_OR_RETURN(std::vector<Channel> all, store.channels().AllChannels());
       channel_cache.clear();
       for (Channel& c : all) channel_cache.emplace(c.id, std::move(c));
       channels_loaded_ms = now;
@@ -180,7 +180,7 @@ struct Dispatcher::Impl {
   Result<std::vector<OutboxEntry>> FailureForwards(const MessageRecord& m, const std::string& error_code,
                                                    int provider_code, std::string_view provider_body) {
     std::vector<OutboxEntry> out;
-    CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, store.messaging().ListSubscribers(m.tenant_id));
+    CS_ASSIGN_OR_RETURN(std::vector<Subscriber> subscribers, store.outbox().ListSubscribers(m.tenant_id));
     subscribers.erase(std::remove_if(subscribers.begin(), subscribers.end(),
                                      [](const Subscriber& sb) {
                                        return std::find(sb.events.begin(), sb.events.end(), "statuses") == sb.events.end();
@@ -234,7 +234,7 @@ struct Dispatcher::Impl {
       else Alert("failure_forward_error " + made.status().machine_code());
     }
     return commits.Run([&](StoreTransaction& tx) -> Status {
-      CS_ASSIGN_OR_RETURN(MessageRecord fresh, tx.messaging().FindMessage(m.id));
+      CS_ASSIGN_OR_RETURN(MessageRecord fresh, tx.outbound().FindMessage(m.id));
       fresh.attempts = m.attempts;
       if (fresh.wamid_sealed.empty() && !m.wamid_sealed.empty()) {
         fresh.wamid_hash = m.wamid_hash;
@@ -245,17 +245,17 @@ struct Dispatcher::Impl {
       // kept once Meta has it or it can never be sent (MIN-01), unless the
       // tenant keeps a conversation history (RET-01: purged after its
       // retention). secure_delete overwrites the freed pages.
-      CS_ASSIGN_OR_RETURN(std::optional<HistoryPolicy> history, tx.messaging().GetHistoryPolicy(fresh.tenant_id));
+      CS_ASSIGN_OR_RETURN(std::optional<HistoryPolicy> history, tx.history().GetHistoryPolicy(fresh.tenant_id));
       if (!history) fresh.payload_sealed.clear();
       // Statuses already received outrank what the send call concluded.
       if (fresh.seen == 0 && (fresh.state == "accepted" || fresh.state == "unknown")) {
         fresh.state = state;
         fresh.error_code = error_code;
         fresh.provider_code = provider_code;
-        for (const OutboxEntry& e : forwards) CS_RETURN_IF_ERROR(tx.messaging().InsertOutbox(e));
+        for (const OutboxEntry& e : forwards) CS_RETURN_IF_ERROR(tx.outbox().InsertOutbox(e));
       }
-      CS_RETURN_IF_ERROR(tx.messaging().UpdateMessage(fresh));
-      CS_RETURN_IF_ERROR(tx.messaging().DeleteJob(m.id));
+      CS_RETURN_IF_ERROR(tx.outbound().UpdateMessage(fresh));
+      CS_RETURN_IF_ERROR(tx.outbound().DeleteJob(m.id));
       m = fresh;
       if (action.empty()) return Status::Ok();
       AuditEvent e{
@@ -278,11 +278,11 @@ struct Dispatcher::Impl {
   Status Retry(MessageRecord& m, int64_t delay_ms) {
     stats.retried++;
     return commits.Run([&](StoreTransaction& tx) -> Status {
-      CS_ASSIGN_OR_RETURN(MessageRecord fresh, tx.messaging().FindMessage(m.id));
+      CS_ASSIGN_OR_RETURN(MessageRecord fresh, tx.outbound().FindMessage(m.id));
       fresh.attempts = m.attempts;
       fresh.updated_at_ms = clock.NowUnixMillis();
-      CS_RETURN_IF_ERROR(tx.messaging().UpdateMessage(fresh));
-      return tx.messaging().RescheduleJob(m.id, clock.NowUnixMillis() + delay_ms, m.attempts);
+      CS_RETURN_IF_ERROR(tx.outbound().UpdateMessage(fresh));
+      return tx.outbound().RescheduleJob(m.id, clock.NowUnixMillis() + delay_ms, m.attempts);
     });
   }
 
@@ -307,7 +307,7 @@ struct Dispatcher::Impl {
   Status FlushWaits(std::vector<Wait>& waits) {
     if (waits.empty()) return Status::Ok();
     Status s = commits.Run([&](StoreTransaction& tx) -> Status {
-      for (const Wait& w : waits) CS_RETURN_IF_ERROR(tx.messaging().RescheduleJob(w.message_id, w.due_ms, w.attempts));
+      for (const Wait& w : waits) CS_RETURN_IF_ERROR(tx.outbound().RescheduleJob(w.message_id, w.due_ms, w.attempts));
       return Status::Ok();
     });
     waits.clear();
@@ -324,7 +324,7 @@ struct Dispatcher::Impl {
     Reference out;
     std::string sealed, subject;
     if (id.rfind("msg_", 0) == 0) {
-      Result<MessageRecord> target = store.messaging().GetMessage(tenant_id, id);
+      Result<MessageRecord> target = store.outbound().GetMessage(tenant_id, id);
       if (!target.ok() && target.status().code() != StatusCode::kNotFound) return target.status();
       if (!target.ok()) {
         out.failure = "reference_unavailable";
@@ -339,7 +339,7 @@ struct Dispatcher::Impl {
       sealed = target->wamid_sealed;
       subject = target->subject;
     } else if (id.rfind("inm_", 0) == 0) {
-      Result<InboundMessageRecord> target = store.messaging().GetInbound(tenant_id, id);
+      Result<InboundMessageRecord> target = store.inbound().GetInbound(tenant_id, id);
       if (!target.ok() && target.status().code() != StatusCode::kNotFound) return target.status();
       if (!target.ok() || target->wamid_sealed.empty()) {
         out.failure = "reference_unavailable";
@@ -372,13 +372,13 @@ struct Dispatcher::Impl {
 
   Status ProcessOne(const OutboundJob& job, Provider& provider, std::mt19937_64& rng, std::vector<Wait>& waits) {
     const int64_t now = clock.NowUnixMillis();
-    Result<MessageRecord> loaded = store.messaging().FindMessage(job.message_id);
+    Result<MessageRecord> loaded = store.outbound().FindMessage(job.message_id);
     if (!loaded.ok()) {
-      if (loaded.status().code() == StatusCode::kNotFound) return store.messaging().DeleteJob(job.message_id);
+      if (loaded.status().code() == StatusCode::kNotFound) return store.outbound().DeleteJob(job.message_id);
       return loaded.status();
     }
     MessageRecord m = std::move(loaded).value();
-    if (m.state != "accepted") return store.messaging().DeleteJob(m.id);
+    if (m.state != "accepted") return store.outbound().DeleteJob(m.id);
     if (job.was_in_flight) {
       // A worker died between sending and recording the answer: Meta may
       // have the message. Never resend blindly (F-02); a status webhook
@@ -471,7 +471,7 @@ struct Dispatcher::Impl {
                             tx.consents().GetConsent(m.tenant_id, m.subject, m.purpose_id));
         if (!stored || stored->state != "active") return FailedPrecondition("consent_required", "consent ended");
       }
-      return tx.messaging().MarkInFlight(m.id);
+      return tx.outbound().MarkInFlight(m.id);
     });
     // Cancelled while this worker waited (an erasure): it is never sent.
     if (marked.code() == StatusCode::kNotFound) return Status::Ok();
@@ -583,7 +583,7 @@ struct Dispatcher::Impl {
     std::vector<Wait> waits;
     while (!stopping.load()) {
       int64_t now = clock.NowUnixMillis();
-      Result<std::vector<OutboundJob>> jobs = store.messaging().LeaseJobs(now, now + o.lease_ms, o.batch);
+      Result<std::vector<OutboundJob>> jobs = store.outbound().LeaseJobs(now, now + o.lease_ms, o.batch);
       if (!jobs.ok() || jobs->empty()) {
         if (!jobs.ok()) Alert("dispatch_lease_error " + jobs.status().machine_code());
         std::this_thread::sleep_for(std::chrono::milliseconds(o.idle_poll_ms));
@@ -592,7 +592,7 @@ struct Dispatcher::Impl {
       for (const OutboundJob& job : *jobs) {
         if (stopping.load()) {
           // Leased but untouched: hand it back at once.
-          store.messaging().RescheduleJob(job.message_id, job.due_ms, job.attempts).IgnoreError();  // lease expiry covers a failure
+          store.outbound().RescheduleJob(job.message_id, job.due_ms, job.attempts).IgnoreError();  // lease expiry covers a failure
           continue;
         }
         Process(job, *provider, rng, waits);

@@ -243,7 +243,7 @@ Result<CreatedSubscriber> SubscriberService::Create(const AuditActor& actor, con
   CS_ASSIGN_OR_RETURN(sb.secret_sealed, keyring_.Seal(sb.tenant_id, InsecureSecretAccess::Get(out.secret),
                                                       FieldBinding{sb.tenant_id, "", sb.id, "secret"}));
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
-    CS_RETURN_IF_ERROR(tx.messaging().InsertSubscriber(sb));
+    CS_RETURN_IF_ERROR(tx.outbox().InsertSubscriber(sb));
     AuditEvent e{
         .tenant_id = sb.tenant_id,
         .actor = actor,
@@ -277,14 +277,14 @@ Status AuditedChange(Store& store, const AuditLedger& ledger, const AuditActor& 
 Status SubscriberService::Delete(const AuditActor& actor, const std::string& tenant_id, const std::string& id) {
   return AuditedChange(store_, ledger_, actor, tenant_id, "subscriber.delete", "subscriber:" + id,
                        [&](StoreTransaction& tx) {
-                         return tx.messaging().DeleteSubscriber(tenant_id, id, clock_.NowUnixMillis());
+                         return tx.outbox().DeleteSubscriber(tenant_id, id, clock_.NowUnixMillis());
                        });
 }
 
 Status SubscriberService::Requeue(const AuditActor& actor, const std::string& tenant_id, const std::string& event_id) {
   return AuditedChange(store_, ledger_, actor, tenant_id, "subscriber.event_requeue", "event:" + event_id,
                        [&](StoreTransaction& tx) {
-                         return tx.messaging().RequeueDead(tenant_id, event_id, clock_.NowUnixMillis());
+                         return tx.outbox().RequeueDead(tenant_id, event_id, clock_.NowUnixMillis());
                        });
 }
 
@@ -333,7 +333,7 @@ void Forwarder::Loop() {
         if (it->second.busy || it->second.cool_until_ms > now) skip.push_back(it->first);
         ++it;
       }
-      Result<std::vector<OutboxEntry>> due = store_.messaging().LeaseOutbox(now, now + options_.lease_ms, 1, skip);
+      Result<std::vector<OutboxEntry>> due = store_.outbox().LeaseOutbox(now, now + options_.lease_ms, 1, skip);
       if (due.ok() && !due->empty()) {
         entry = std::move(due->front());
         gates_[entry->subscriber_id].busy = true;
@@ -364,9 +364,9 @@ void Forwarder::Loop() {
 
 Status Forwarder::Deliver(const OutboxEntry& e, HttpClient& guarded, HttpClient& local, bool& failed) {
   failed = false;
-  Result<Subscriber> sb = store_.messaging().GetSubscriber(e.tenant_id, e.subscriber_id);
+  Result<Subscriber> sb = store_.outbox().GetSubscriber(e.tenant_id, e.subscriber_id);
   if (!sb.ok()) {
-    if (sb.status().code() == StatusCode::kNotFound) return store_.messaging().DeleteOutbox(e.id);
+    if (sb.status().code() == StatusCode::kNotFound) return store_.outbox().DeleteOutbox(e.id);
     return sb.status();
   }
   if (sb->sale_or_sharing) {
@@ -379,7 +379,7 @@ Status Forwarder::Deliver(const OutboxEntry& e, HttpClient& guarded, HttpClient&
     }
     if (e.subject.empty() || (choice && choice->opted_out)) {
       stats_.withheld++;
-      return store_.messaging().DeleteOutbox(e.id);
+      return store_.outbox().DeleteOutbox(e.id);
     }
   }
   CS_ASSIGN_OR_RETURN(SecretString value, keyring_.Open(e.tenant_id, e.payload_sealed,
@@ -403,7 +403,7 @@ Status Forwarder::Deliver(const OutboxEntry& e, HttpClient& guarded, HttpClient&
     Result<HttpClientResponse> r = client.Send("POST", sb->url, headers, body);
     if (r.ok() && r->status / 100 == 2) {
       stats_.delivered++;
-      return store_.messaging().DeleteOutbox(e.id);
+      return store_.outbox().DeleteOutbox(e.id);
     }
     failure = r.ok() ? "http_" + std::to_string(r->status) : r.status().machine_code();
   }
@@ -412,13 +412,13 @@ Status Forwarder::Deliver(const OutboxEntry& e, HttpClient& guarded, HttpClient&
   const int64_t attempts = e.attempts + 1;
   if (now - e.created_at_ms >= options_.give_up_after_ms) {
     stats_.dead++;
-    return store_.messaging().KillOutbox(e.id, attempts, failure);
+    return store_.outbox().KillOutbox(e.id, attempts, failure);
   }
   stats_.retried++;
   int64_t cap = std::min<int64_t>(options_.backoff_max_ms, options_.backoff_base_ms << std::min<int64_t>(attempts - 1, 20));
   static thread_local std::mt19937_64 rng(static_cast<uint64_t>(clock_.MonotonicNanos()));
   int64_t delay = std::uniform_int_distribution<int64_t>(cap / 2, cap)(rng);
-  return store_.messaging().RetryOutbox(e.id, now + delay, attempts, failure);
+  return store_.outbox().RetryOutbox(e.id, now + delay, attempts, failure);
 }
 
 }  // namespace cs

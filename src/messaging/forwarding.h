@@ -54,13 +54,13 @@ class SubscriberService {
   Status Delete(const AuditActor& actor, const std::string& tenant_id, const std::string& id);
   Status Requeue(const AuditActor& actor, const std::string& tenant_id, const std::string& event_id);
   // The tenant's subscribers; one of them; its undeliverable events (kNotFound for another tenant's).
-  Result<std::vector<Subscriber>> List(const std::string& tenant_id) { return store_.messaging().ListSubscribers(tenant_id); }
+  Result<std::vector<Subscriber>> List(const std::string& tenant_id) { return store_.outbox().ListSubscribers(tenant_id); }
   Result<Subscriber> Get(const std::string& tenant_id, const std::string& id) {
-    return store_.messaging().GetSubscriber(tenant_id, id);
+    return store_.outbox().GetSubscriber(tenant_id, id);
   }
   Result<std::vector<OutboxEntry>> DeadLetters(const std::string& tenant_id, const std::string& id, int limit) {
     CS_RETURN_IF_ERROR(Get(tenant_id, id).status());
-    return store_.messaging().DeadLetters(tenant_id, id, limit);
+    return store_.outbox().DeadLetters(tenant_id, id, limit);
   }
   const UrlPolicy& policy() const { return policy_; }
 

@@ -67,7 +67,7 @@ std::string HistoryPolicyJson(const std::optional<HistoryPolicy>& policy) {
 }
 
 Result<std::optional<HistoryPolicy>> HistoryService::Get(const std::string& tenant_id) {
-  return store_.messaging().GetHistoryPolicy(tenant_id);
+  return store_.history().GetHistoryPolicy(tenant_id);
 }
 
 Result<HistoryPolicy> HistoryService::Enable(const AuditActor& actor, HistoryPolicy policy) {
@@ -83,10 +83,10 @@ Result<HistoryPolicy> HistoryService::Enable(const AuditActor& actor, HistoryPol
   }
   policy.enabled_at_ms = clock_.NowUnixMillis();
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
-    CS_ASSIGN_OR_RETURN(std::optional<HistoryPolicy> before, tx.messaging().GetHistoryPolicy(policy.tenant_id));
+    CS_ASSIGN_OR_RETURN(std::optional<HistoryPolicy> before, tx.history().GetHistoryPolicy(policy.tenant_id));
     // Changing the terms keeps the date history started.
     if (before) policy.enabled_at_ms = before->enabled_at_ms;
-    CS_RETURN_IF_ERROR(tx.messaging().PutHistoryPolicy(policy));
+    CS_RETURN_IF_ERROR(tx.history().PutHistoryPolicy(policy));
     AuditEvent e = HistoryEvent(policy.tenant_id, actor, "history.enable");
     JsonWriter w;
     w.BeginObject().Key("retention_days").Int(policy.retention_days).Key("purpose").String(policy.purpose);
@@ -100,7 +100,7 @@ Result<HistoryPolicy> HistoryService::Enable(const AuditActor& actor, HistoryPol
 
 Status HistoryService::Disable(const AuditActor& actor, const std::string& tenant_id) {
   return store_.InTransaction([&](StoreTransaction& tx) -> Status {
-    CS_ASSIGN_OR_RETURN(bool existed, tx.messaging().DeleteHistoryPolicy(tenant_id));
+    CS_ASSIGN_OR_RETURN(bool existed, tx.history().DeleteHistoryPolicy(tenant_id));
     if (!existed) return NotFound("conversation history is not on");
     return ledger_.Append(tx.audit(), HistoryEvent(tenant_id, actor, "history.disable"));
   });
@@ -111,9 +111,9 @@ Result<std::vector<HistoryService::Item>> HistoryService::Read(const AuditActor&
   if (!IsSubjectPseudonym(subject)) return InvalidArgument("invalid_subject", "not a subject pseudonym");
   if (limit < 1 || limit > 500) return InvalidArgument("invalid_query", "limit must be 1-500");
   CS_ASSIGN_OR_RETURN(std::vector<InboundMessageRecord> inbound,
-                      store_.messaging().ListInboundOfSubject(tenant_id, subject, limit));
+                      store_.history().ListInboundOfSubject(tenant_id, subject, limit));
   CS_ASSIGN_OR_RETURN(std::vector<MessageRecord> outbound,
-                      store_.messaging().ListMessagesOfSubject(tenant_id, subject, limit));
+                      store_.history().ListMessagesOfSubject(tenant_id, subject, limit));
   // Reading someone's conversation is an access to their data: on record first.
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     AuditEvent e = HistoryEvent(tenant_id, actor, "history.read");
@@ -162,13 +162,13 @@ Result<std::vector<HistoryService::Item>> HistoryService::Read(const AuditActor&
 
 Result<PurgedBodies> PurgeExpiredBodies(Store& store, int64_t now_ms, int64_t message_body_ms, int64_t forward_body_ms) {
   PurgedBodies out;
-  CS_ASSIGN_OR_RETURN(out.message_bodies, store.messaging().PurgeInboundBodies(now_ms - message_body_ms));
-  CS_ASSIGN_OR_RETURN(std::vector<HistoryPolicy> policies, store.messaging().ListHistoryPolicies());
+  CS_ASSIGN_OR_RETURN(out.message_bodies, store.history().PurgeInboundBodies(now_ms - message_body_ms));
+  CS_ASSIGN_OR_RETURN(std::vector<HistoryPolicy> policies, store.history().ListHistoryPolicies());
   for (const HistoryPolicy& p : policies) {
-    CS_ASSIGN_OR_RETURN(int64_t n, store.messaging().PurgeTenantBodies(p.tenant_id, now_ms - p.retention_days * kDayMs));
+    CS_ASSIGN_OR_RETURN(int64_t n, store.history().PurgeTenantBodies(p.tenant_id, now_ms - p.retention_days * kDayMs));
     out.message_bodies += n;
   }
-  CS_ASSIGN_OR_RETURN(out.forward_bodies, store.messaging().ExpireOutboxBodies(now_ms - forward_body_ms, now_ms));
+  CS_ASSIGN_OR_RETURN(out.forward_bodies, store.outbox().ExpireOutboxBodies(now_ms - forward_body_ms, now_ms));
   return out;
 }
 

@@ -136,7 +136,7 @@ Status MaskSplitCard(Store& store, TenantKeyring& keyring, const std::string& te
     }
     return Status::Ok();
   }
-  Result<InboundMessageRecord> stored = store.messaging().GetInbound(tenant, split.previous_inbound_id);
+  Result<InboundMessageRecord> stored = store.inbound().GetInbound(tenant, split.previous_inbound_id);
   if (!stored.ok()) return stored.status().code() == StatusCode::kNotFound ? Status::Ok() : stored.status();
   if (stored->payload_sealed.empty()) return Status::Ok();  // its body is already purged (MIN-01)
   const FieldBinding binding{tenant, stored->subject, stored->id, "payload"};
@@ -198,7 +198,7 @@ Result<std::string> WebhookReceiver::SendText(const Channel& channel, const std:
 
 WebhookOutcome WebhookReceiver::Verify(const std::string& channel_id, const std::string& mode,
                                        const std::string& token, const std::string& challenge) {
-  Result<Channel> channel = store_.messaging().FindChannel(channel_id);
+  Result<Channel> channel = store_.channels().FindChannel(channel_id);
   if (!channel.ok()) return Refuse(channel.status().code() == StatusCode::kNotFound ? StatusCode::kPermissionDenied : StatusCode::kUnavailable, "verification_failed");
   Result<std::shared_ptr<const ChannelSecrets>> secrets = channels_.Secrets(*channel);
   if (!secrets.ok()) return Refuse(StatusCode::kUnavailable, secrets.status().machine_code());
@@ -236,7 +236,7 @@ Result<Channel> WebhookReceiver::FindChannel(const std::string& channel_id, bool
       return it->second.channel;
     }
   }
-  Result<Channel> channel = store_.messaging().FindChannel(channel_id);
+  Result<Channel> channel = store_.channels().FindChannel(channel_id);
   std::lock_guard lock(channels_mu_);
   if (channel.ok()) {
     // Bounded by the number of channels: only existing ones are kept.
@@ -299,7 +299,7 @@ WebhookOutcome WebhookReceiver::QuarantineWhole(const Admitted& admitted, const 
   const std::string& tenant = admitted.channel.tenant_id;
   Result<std::string> sealed = keyring_.Seal(tenant, chain_.Redact(raw_body), FieldBinding{tenant, "", "quarantine", "body"});
   if (!sealed.ok()) return Refuse(StatusCode::kUnavailable, "kms_unavailable");
-  Status s = store_.messaging().Quarantine(admitted.now, admitted.unreadable, *sealed);
+  Status s = store_.inbound().Quarantine(admitted.now, admitted.unreadable, *sealed);
   if (!s.ok()) return Refuse(StatusCode::kUnavailable, "storage_unavailable");
   WebhookOutcome outcome;
   outcome.quarantined = 1;
@@ -421,7 +421,7 @@ Result<std::shared_ptr<WebhookReceiver::Pending>> WebhookReceiver::Prepare(std::
       if (pnid == channel.phone_number_id) {
         found = channel;
       } else {
-        Result<Channel> c = store_.messaging().FindChannelByPhoneNumberId(pnid);
+        Result<Channel> c = store_.channels().FindChannelByPhoneNumberId(pnid);
         if (c.ok() && c->tenant_id == tenant) found = *c;
         if (!c.ok() && c.status().code() != StatusCode::kNotFound) return c.status();
       }
@@ -430,7 +430,7 @@ Result<std::shared_ptr<WebhookReceiver::Pending>> WebhookReceiver::Prepare(std::
     return it->second ? &*it->second : nullptr;
   };
 
-  CS_ASSIGN_OR_RETURN(pending->subscribers, store_.messaging().ListSubscribers(tenant));
+  CS_ASSIGN_OR_RETURN(pending->subscribers, store_.outbox().ListSubscribers(tenant));
   const std::vector<Subscriber>& subscribers = pending->subscribers;
   // Keys of customers seen for the first time: stored with the messages, not on their own.
   TenantKeyring::NewSubjectKeys& created_keys = pending->created_keys;
@@ -551,7 +551,7 @@ Result<std::shared_ptr<WebhookReceiver::Pending>> WebhookReceiver::Prepare(std::
   // delivers every account's reviews to each), otherwise kept aside.
   std::vector<const whatsapp::TemplateUpdate*>& reviews = pending->reviews;
   if (!batch.templates.empty()) {
-    CS_ASSIGN_OR_RETURN(std::vector<Channel> own, store_.messaging().ListChannels(tenant));
+    CS_ASSIGN_OR_RETURN(std::vector<Channel> own, store_.channels().ListChannels(tenant));
     for (const whatsapp::TemplateUpdate& t : batch.templates) {
       const bool mine = !t.where.waba_id.empty() &&
                         std::any_of(own.begin(), own.end(), [&](const Channel& c) { return c.waba_id == t.where.waba_id; });

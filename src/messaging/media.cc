@@ -51,9 +51,9 @@ std::string RandomBoundary() {
 
 Result<std::pair<MediaRef, Channel>> MediaService::Resolve(const std::string& tenant_id, const std::string& media_id) {
   // Another tenant's media and unknown ids look the same: kNotFound.
-  CS_ASSIGN_OR_RETURN(MediaRef ref, store_.messaging().GetMediaRef(tenant_id, media_id));
+  CS_ASSIGN_OR_RETURN(MediaRef ref, store_.inbound().GetMediaRef(tenant_id, media_id));
   if (ref.expires_at_ms <= clock_.NowUnixMillis()) return NotFound("the media has expired at Meta");
-  CS_ASSIGN_OR_RETURN(Channel channel, store_.messaging().GetChannel(tenant_id, ref.channel_id));
+  CS_ASSIGN_OR_RETURN(Channel channel, store_.channels().GetChannel(tenant_id, ref.channel_id));
   return std::make_pair(std::move(ref), std::move(channel));
 }
 
@@ -206,7 +206,7 @@ Result<MediaService::DocumentVerdict> MediaService::ScanDocument(const std::stri
 
 Result<MediaAnswer> MediaService::Upload(const AuditActor& actor, const std::string& tenant_id,
                                          const MediaUpload& upload) {
-  Result<Channel> channel = store_.messaging().FindChannelByPhoneNumberId(upload.phone_number_id);
+  Result<Channel> channel = store_.channels().FindChannelByPhoneNumberId(upload.phone_number_id);
   if (!channel.ok() || channel->tenant_id != tenant_id) {
     return Status(StatusCode::kNotFound, "no_channel", "no channel of this tenant has that phone_number_id");
   }
@@ -265,7 +265,7 @@ Result<MediaAnswer> MediaService::Upload(const AuditActor& actor, const std::str
   const int64_t now = clock_.NowUnixMillis();
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
     if (!media_id.empty()) {
-      CS_RETURN_IF_ERROR(tx.messaging().PutMediaRef(
+      CS_RETURN_IF_ERROR(tx.inbound().PutMediaRef(
           {tenant_id, media_id, channel->id, "upload", "", mime, now, now + kUploadLifetimeMs}));
     }
     AuditEvent e{
@@ -297,7 +297,7 @@ bool MediaService::CheckLink(const std::string& tenant_id, const std::string& me
   }
   // Only a tenant holding this media has a key worth asking: an anonymous
   // caller naming any tenant never makes the keyring load or create keys.
-  if (!store_.messaging().GetMediaRef(tenant_id, media_id).ok()) return false;
+  if (!store_.inbound().GetMediaRef(tenant_id, media_id).ok()) return false;
   Result<std::string> expected = LinkSignature(tenant_id, media_id, expires_ms);
   return expected.ok() && expected->size() == signature.size() &&
          CRYPTO_memcmp(expected->data(), signature.data(), signature.size()) == 0;
@@ -422,7 +422,7 @@ Result<MediaAnswer> MediaService::Delete(const AuditActor& actor, const std::str
   if (!slot.ok()) return Unavailable("media_busy", "too many media transfers at once; retry shortly");
   CS_ASSIGN_OR_RETURN(HttpClientResponse r, CallMediaObject(channel, "DELETE", media_id));
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
-    if (r.status == 200) CS_RETURN_IF_ERROR(tx.messaging().DeleteMediaRef(tenant_id, media_id));
+    if (r.status == 200) CS_RETURN_IF_ERROR(tx.inbound().DeleteMediaRef(tenant_id, media_id));
     AuditEvent e{
         .tenant_id = tenant_id,
         .actor = actor,
@@ -447,7 +447,7 @@ Status RecordInboundMedia(StoreTransaction& tx, const InboundMessageRecord& reco
   const JsonValue* id = media != nullptr && media->is_object() ? media->Find("id") : nullptr;
   if (id == nullptr || !id->is_string() || id->as_string().empty() || id->as_string().size() > 64) return Status::Ok();
   const JsonValue* mime = media->Find("mime_type");
-  return tx.messaging().PutMediaRef({record.tenant_id, id->as_string(), record.channel_id, "inbound", record.subject,
+  return tx.inbound().PutMediaRef({record.tenant_id, id->as_string(), record.channel_id, "inbound", record.subject,
                                      mime != nullptr && mime->is_string() ? mime->as_string() : "", now_ms,
                                      now_ms + kInboundLifetimeMs});
 }

@@ -256,7 +256,7 @@ class MessagingTest : public ::testing::Test {
   }
 
   int64_t Inbound() {
-    auto n = store_->messaging().CountInbound("ten_a");
+    auto n = store_->inbound().CountInbound("ten_a");
     return n.ok() ? *n : -1;
   }
 
@@ -283,7 +283,7 @@ class MessagingTest : public ::testing::Test {
   }
 
   MessageRecord Get(const std::string& id) {
-    auto m = store_->messaging().GetMessage("ten_a", id);
+    auto m = store_->outbound().GetMessage("ten_a", id);
     EXPECT_TRUE(m.ok());
     return m.ok() ? *m : MessageRecord{};
   }
@@ -387,17 +387,17 @@ TEST_F(MessagingTest, FreeFormOutsideTheWindowIsRefusedBeforeMeta) {
   EXPECT_TRUE(Send(TemplateTo("+49 176 12345678")).ok());
   UserWrites();
   EXPECT_TRUE(Send(R"({"messaging_product":"whatsapp","to":"+49 176 12345678","text":{"body":"hi"}})").ok());
-  EXPECT_EQ(store_->messaging().CountJobs().value(), 2);
+  EXPECT_EQ(store_->outbound().CountJobs().value(), 2);
   // The boundary: one second before the close is allowed, the close is not.
   auto subject = keyring_->Pseudonym("ten_a", "+4917600000001");
   ASSERT_TRUE(subject.ok());
   const std::string text = R"({"messaging_product":"whatsapp","to":"4917600000001","text":{"body":"hi"}})";
   const int64_t day = 24LL * 3600 * 1000;
-  ASSERT_TRUE(store_->messaging().TouchWindow(channel_.id, *subject, clock_.NowUnixMillis() - day + 5000).ok());
+  ASSERT_TRUE(store_->inbound().TouchWindow(channel_.id, *subject, clock_.NowUnixMillis() - day + 5000).ok());
   EXPECT_TRUE(Send(text).ok());
   std::string other = R"({"messaging_product":"whatsapp","to":"4917600000002","text":{"body":"hi"}})";
   auto closed = keyring_->Pseudonym("ten_a", "+4917600000002");
-  ASSERT_TRUE(store_->messaging().TouchWindow(channel_.id, *closed, clock_.NowUnixMillis() - day).ok());
+  ASSERT_TRUE(store_->inbound().TouchWindow(channel_.id, *closed, clock_.NowUnixMillis() - day).ok());
   EXPECT_EQ(Send(other).status().machine_code(), "template_required");
 }
 
@@ -411,7 +411,7 @@ TEST_F(MessagingTest, TheServiceWindowIsTwentyFourHoursOfRealTimeWhateverTheSyst
   SteadyWallClock steady(system);
   std::unique_ptr<const SendStage> gateway = ServiceWindowStage(*store_, steady);
   std::unique_ptr<const SendStage> naive = ServiceWindowStage(*store_, system);
-  ASSERT_TRUE(store_->messaging().TouchWindow(channel_.id, "sub_window", system.NowUnixMillis()).ok());
+  ASSERT_TRUE(store_->inbound().TouchWindow(channel_.id, "sub_window", system.NowUnixMillis()).ok());
   auto decide = [&](const SendStage& stage) {
     MessageRecord m;
     m.free_form = true;
@@ -449,7 +449,7 @@ TEST_F(MessagingTest, IdempotencyKeyReplaysOrRefuses) {
   auto other = Send(TemplateTo(kPhone, "Other"), "order-88213");
   ASSERT_FALSE(other.ok());
   EXPECT_EQ(other.status().machine_code(), "idempotency_key_reuse");
-  EXPECT_EQ(store_->messaging().CountJobs().value(), 1);
+  EXPECT_EQ(store_->outbound().CountJobs().value(), 1);
 }
 
 // covers: B-19, F-14
@@ -487,7 +487,7 @@ TEST_F(MessagingTest, ThrottlingAndServerErrorStormsLoseAndDuplicateNothing) {
   for (const std::string& id : ids) EXPECT_TRUE(ReachesState(id, "read", 30000)) << Get(id).state << " " << Get(id).error_code;
   EXPECT_EQ(SandboxAccepted(), 30);
   EXPECT_GE(dispatcher_->stats().retried.load(), 18);
-  EXPECT_EQ(store_->messaging().CountJobs().value(), 0);
+  EXPECT_EQ(store_->outbound().CountJobs().value(), 0);
 }
 
 // covers: F-15
@@ -496,7 +496,7 @@ TEST_F(MessagingTest, AnExpiredTokenPausesTheChannelAndKeepsTheQueue) {
   Control("POST", "/_sandbox/faults", R"({"code":190,"count":1})");
   auto r = Send(TemplateTo(kPhone));
   ASSERT_TRUE(r.ok());
-  ASSERT_TRUE(WaitFor([&] { return store_->messaging().GetChannel("ten_a", channel_.id)->paused_reason == "token_invalid"; }));
+  ASSERT_TRUE(WaitFor([&] { return store_->channels().GetChannel("ten_a", channel_.id)->paused_reason == "token_invalid"; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(Get(r->message.id).state, "accepted");
   EXPECT_EQ(SandboxAccepted(), 0);
@@ -508,7 +508,7 @@ TEST_F(MessagingTest, AnExpiredTokenPausesTheChannelAndKeepsTheQueue) {
   }
   // After the operator fixes the token and resumes, the message goes out.
   ASSERT_TRUE(channels_->SetPaused(AuditActor::System(), channel_, "").ok());
-  ASSERT_TRUE(store_->messaging().RescheduleJob(r->message.id, 0, 0).ok());  // skip the pause's wait
+  ASSERT_TRUE(store_->outbound().RescheduleJob(r->message.id, 0, 0).ok());  // skip the pause's wait
   EXPECT_TRUE(ReachesState(r->message.id, "read"));
   EXPECT_EQ(SandboxAccepted(), 1);
 }
@@ -559,7 +559,7 @@ TEST_F(MessagingTest, TheProviderRestartingMidRunDuplicatesNothing) {
   spec.app_secret = SecretString(kAppSecret);
   spec.verify_token = SecretString("verify-me");
   ASSERT_TRUE(channels_->Update(AuditActor::System(), channel_.id, spec).ok());
-  ASSERT_TRUE(WaitFor([&] { return store_->messaging().CountJobs().value() == 0; }, 30000));
+  ASSERT_TRUE(WaitFor([&] { return store_->outbound().CountJobs().value() == 0; }, 30000));
   std::string second_run = Control("GET", "/_sandbox/messages");
   int unknown = 0;
   for (const std::string& id : ids) {
@@ -661,7 +661,7 @@ TEST_F(MessagingTest, ACampaignQueuedBeforeAWithdrawalNeverReachesThatSubject) {
   dispatcher_ = std::make_unique<Dispatcher>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, random_, o,
                                              [](const std::string&) {}, &consent);
   dispatcher_->Start();
-  ASSERT_TRUE(WaitFor([&] { return store_->messaging().CountJobs().value() == 0; }, 60000));
+  ASSERT_TRUE(WaitFor([&] { return store_->outbound().CountJobs().value() == 0; }, 60000));
   EXPECT_EQ(SandboxAccepted(), n - 1);
   MessageRecord refused = Get(ids[k]);
   EXPECT_EQ(refused.state, "failed");
@@ -719,7 +719,7 @@ TEST_F(MessagingTest, StatusesOnlyMoveForwardInEveryOrder) {
     MessageRecord m = Get(r->message.id);
     const std::string wamid = "wamid.order" + std::to_string(orders);
     m.wamid_hash = keyring_->ProviderIdToken(m.tenant_id, wamid).value();
-    ASSERT_TRUE(store_->messaging().UpdateMessage(m).ok());
+    ASSERT_TRUE(store_->outbound().UpdateMessage(m).ok());
     int last = 0;
     std::string seen;
     for (size_t i = 0; i < statuses.size(); ++i) {
@@ -736,7 +736,7 @@ TEST_F(MessagingTest, StatusesOnlyMoveForwardInEveryOrder) {
       }
     }
     EXPECT_EQ(Get(m.id).state, "read") << seen;
-    auto events = store_->messaging().StatusEvents(m.id);
+    auto events = store_->outbound().StatusEvents(m.id);
     ASSERT_TRUE(events.ok());
     EXPECT_EQ(events->size(), 4u);  // each stored with its provider timestamp
     ++orders;
@@ -816,7 +816,7 @@ TEST_F(MessagingTest, AReplacedAppSecretKeepsVerifyingForItsOverlapOnly) {
   EXPECT_TRUE(deliver("new-secret", 2).accepted());
   EXPECT_EQ(deliver("someone-else", 3).error_code, "signature_mismatch");
   // The other process sees the stored change, not its cached secret.
-  auto fresh = other.Secrets(*store_->messaging().GetChannel("ten_a", channel_.id));
+  auto fresh = other.Secrets(*store_->channels().GetChannel("ten_a", channel_.id));
   ASSERT_TRUE(fresh.ok());
   EXPECT_EQ(InsecureSecretAccess::Get((*fresh)->app_secret), "new-secret");
   // Re-sending the same secret is not a rotation: the overlap stays.
@@ -889,7 +889,7 @@ TEST_F(MessagingTest, UnroutableAndUnreadableDeliveriesAreQuarantined) {
   WebhookOutcome f = Deliver(foreign);
   EXPECT_TRUE(f.accepted());
   EXPECT_EQ(f.quarantined, 1);
-  EXPECT_EQ(store_->messaging().CountInbound("ten_b").value(), 0);
+  EXPECT_EQ(store_->inbound().CountInbound("ten_b").value(), 0);
   // Signed but not JSON: kept sealed, acknowledged so Meta stops retrying.
   WebhookOutcome garbage = Deliver("{\"object\": truncated");
   EXPECT_TRUE(garbage.accepted());
@@ -903,7 +903,7 @@ TEST_F(MessagingTest, UnroutableAndUnreadableDeliveriesAreQuarantined) {
   EXPECT_EQ(theirs.quarantined, 1);
   WebhookOutcome ours = Deliver(whatsapp::WebhookEnvelope("100000000000001", "message_template_status_update", review));
   EXPECT_EQ(ours.quarantined, 0);
-  EXPECT_EQ(store_->messaging().CountQuarantined().value(), 4);
+  EXPECT_EQ(store_->inbound().CountQuarantined().value(), 4);
   EXPECT_EQ(Inbound(), 0);
 }
 
@@ -1145,7 +1145,7 @@ TEST_F(MessagingTest, ForwardedEventsCarryNoIdThatDecodesToTheNumber) {
 TEST_F(MessagingTest, RepliesReactionsAndReadReceiptsToTheGatewaysIdsReachMetaWithItsIds) {
   StartDispatcher();
   UserWrites("question");
-  auto inbound = store_->messaging().ListInboundOfSubject("ten_a", keyring_->Pseudonym("ten_a", std::string("+") + kPhone).value(), 1);
+  auto inbound = store_->history().ListInboundOfSubject("ten_a", keyring_->Pseudonym("ten_a", std::string("+") + kPhone).value(), 1);
   ASSERT_TRUE(inbound.ok() && inbound->size() == 1u);
   const std::string inm = inbound->front().id;
   const std::string to = std::string(R"("to":")") + kPhone + "\"";
@@ -1332,17 +1332,17 @@ TEST_F(MessagingTest, UndeliverableEventsBecomeDeadLettersAndCanBeRequeued) {
   Forwarder forwarder(*store_, *keyring_, clock_, policy, fo);
   forwarder.Start();
   UserWrites();
-  ASSERT_TRUE(WaitFor([&] { return store_->messaging().CountOutbox("dead").value() == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return store_->outbox().CountOutbox("dead").value() == 1; }));
   EXPECT_GE(company.Count(), 2u);  // retried before giving up
-  auto dead = store_->messaging().DeadLetters("ten_a", created->subscriber.id, 10);
+  auto dead = store_->outbox().DeadLetters("ten_a", created->subscriber.id, 10);
   ASSERT_TRUE(dead.ok());
   ASSERT_EQ(dead->size(), 1u);
   EXPECT_EQ(dead->front().last_error, "http_500");
   company.status = 200;
   size_t before = company.Count();
   ASSERT_TRUE(subscribers.Requeue(AuditActor::System(), "ten_a", dead->front().id).ok());
-  ASSERT_TRUE(WaitFor([&] { return store_->messaging().CountOutbox("pending").value() == 0 &&
-                                   store_->messaging().CountOutbox("dead").value() == 0; }));
+  ASSERT_TRUE(WaitFor([&] { return store_->outbox().CountOutbox("pending").value() == 0 &&
+                                   store_->outbox().CountOutbox("dead").value() == 0; }));
   EXPECT_EQ(company.Count(), before + 1);
   // Private or plain-http URLs outside the allow-list are refused at creation.
   spec.url = "http://10.0.0.5/hook";
@@ -1368,20 +1368,20 @@ TEST_F(MessagingTest, InboundAndForwardBodiesAreDeletedAfterTheirRetention) {
   const std::string subject = keyring_->Pseudonym("ten_a", std::string("+") + kPhone).value();
   const auto sealed = SealedInbound(subject);
   ASSERT_EQ(sealed.size(), 1u);
-  ASSERT_EQ(store_->messaging().CountOutbox("pending").value(), 1);
+  ASSERT_EQ(store_->outbox().CountOutbox("pending").value(), 1);
   const int64_t now = clock_.NowUnixMillis();
   // Younger than the retention: kept.
-  EXPECT_EQ(*store_->messaging().PurgeInboundBodies(now - 300'000), 0);
-  EXPECT_EQ(*store_->messaging().ExpireOutboxBodies(now - 86'400'000, now), 0);
+  EXPECT_EQ(*store_->history().PurgeInboundBodies(now - 300'000), 0);
+  EXPECT_EQ(*store_->outbox().ExpireOutboxBodies(now - 86'400'000, now), 0);
   // Older: gone, and their bytes with them (secure_delete).
-  EXPECT_EQ(*store_->messaging().PurgeInboundBodies(now + 1), 1);
-  EXPECT_EQ(*store_->messaging().ExpireOutboxBodies(now + 1, now), 1);
-  EXPECT_EQ(*store_->messaging().PurgeInboundBodies(now + 1), 0);  // once
+  EXPECT_EQ(*store_->history().PurgeInboundBodies(now + 1), 1);
+  EXPECT_EQ(*store_->outbox().ExpireOutboxBodies(now + 1, now), 1);
+  EXPECT_EQ(*store_->history().PurgeInboundBodies(now + 1), 0);  // once
   EXPECT_EQ(Inbound(), 1);                                          // the metadata stays
-  auto stored = store_->messaging().GetInbound("ten_a", sealed[0].first);
+  auto stored = store_->inbound().GetInbound("ten_a", sealed[0].first);
   ASSERT_TRUE(stored.ok());
   EXPECT_TRUE(stored->payload_sealed.empty());
-  auto dead = store_->messaging().DeadLetters("ten_a", created->subscriber.id, 10);
+  auto dead = store_->outbox().DeadLetters("ten_a", created->subscriber.id, 10);
   ASSERT_TRUE(dead.ok());
   ASSERT_EQ(dead->size(), 1u);
   EXPECT_EQ(dead->front().last_error, "expired");
@@ -1472,7 +1472,7 @@ TEST_F(ContentProtectionTest, OutboundCardsAndIbansAreRefusedBeforeAnythingIsSto
   EXPECT_NE(iban.status().message().find("template.components[0].parameters[0].text"), std::string::npos)
       << iban.status().message();
   // Nothing queued, nothing sent; the refusal is audited without the value.
-  EXPECT_EQ(store_->messaging().CountJobs().value(), 0);
+  EXPECT_EQ(store_->outbound().CountJobs().value(), 0);
   EXPECT_EQ(SandboxAccepted(), accepted);
   std::vector<AuditRecord> refused = Audit("send.refused");
   ASSERT_EQ(refused.size(), 2u);
@@ -1862,7 +1862,7 @@ TEST_F(ErasureTest, AnOldTenantKeyVersionRetiresOnlyWhenNothingUsesIt) {
     EXPECT_EQ(old.status().machine_code(), "key_version_retired");
   }
   ChannelService fresh_channels(*store_, cold, ledger_, clock_, random_);
-  auto secrets = fresh_channels.Secrets(*store_->messaging().GetChannel("ten_a", channel_.id));
+  auto secrets = fresh_channels.Secrets(*store_->channels().GetChannel("ten_a", channel_.id));
   ASSERT_TRUE(secrets.ok()) << secrets.status().ToString();
   EXPECT_EQ(InsecureSecretAccess::Get((*secrets)->app_secret), kAppSecret);
   EXPECT_TRUE(Deliver(StatusBody("wamid.AFTER", "delivered", 1771420388)).accepted());
@@ -1912,7 +1912,7 @@ TEST_F(ErasureTest, ErasureShredsTheSubjectAndLeavesTheRestOfTheTenant) {
   EXPECT_EQ(cancelled.state, "failed");
   EXPECT_EQ(cancelled.error_code, "subject_erased");
   EXPECT_TRUE(cancelled.payload_sealed.empty());
-  EXPECT_EQ(store_->messaging().CountJobs().value(), 0);
+  EXPECT_EQ(store_->outbound().CountJobs().value(), 0);
   // The rest of the tenant is untouched.
   const auto kept = SealedInbound(b);
   ASSERT_EQ(kept.size(), 1u);

@@ -112,13 +112,13 @@ Result<std::shared_ptr<MessageService::PreparedSend>> MessageService::Prepare(co
   // the original message was accepted and is on its way.
   if (!r.idempotency_key.empty()) {
     CS_ASSIGN_OR_RETURN(std::optional<IdempotencyRecord> prior,
-                        store_.messaging().FindIdempotencyKey(r.tenant_id, r.idempotency_key));
+                        store_.outbound().FindIdempotencyKey(r.tenant_id, r.idempotency_key));
     if (prior) {
       if (prior->request_hash != request_hash) {
         return FailedPrecondition("idempotency_key_reuse", "this Idempotency-Key was used with a different request");
       }
       auto replay = std::make_shared<PreparedSend>();
-      CS_ASSIGN_OR_RETURN(replay->result.message, store_.messaging().GetMessage(r.tenant_id, prior->message_id));
+      CS_ASSIGN_OR_RETURN(replay->result.message, store_.outbound().GetMessage(r.tenant_id, prior->message_id));
       replay->result.replayed = true;
       replay->result.parsed = std::move(parsed);
       replay->replay = true;
@@ -251,19 +251,19 @@ Status MessageService::CommitUnit(PreparedSend& p, StoreTransaction& tx) {
   CS_RETURN_IF_ERROR(keyring_.StoreSubjectKeys(tx, p.created_keys));
   if (!p.idempotency_key.empty()) {
     CS_ASSIGN_OR_RETURN(std::optional<IdempotencyRecord> prior,
-                        tx.messaging().FindIdempotencyKey(p.tenant_id, p.idempotency_key));
+                        tx.outbound().FindIdempotencyKey(p.tenant_id, p.idempotency_key));
     if (prior) {
       if (prior->request_hash != p.request_hash) {
         return FailedPrecondition("idempotency_key_reuse", "this Idempotency-Key was used with a different request");
       }
-      CS_ASSIGN_OR_RETURN(p.result.message, tx.messaging().GetMessage(p.tenant_id, prior->message_id));
+      CS_ASSIGN_OR_RETURN(p.result.message, tx.outbound().GetMessage(p.tenant_id, prior->message_id));
       p.result.replayed = true;
       return Status::Ok();
     }
-    CS_RETURN_IF_ERROR(tx.messaging().InsertIdempotencyKey(p.tenant_id, p.idempotency_key,
+    CS_RETURN_IF_ERROR(tx.outbound().InsertIdempotencyKey(p.tenant_id, p.idempotency_key,
                                                            IdempotencyRecord{p.request_hash, m.id}, now));
   }
-  CS_RETURN_IF_ERROR(tx.messaging().InsertMessage(m, p.job));
+  CS_RETURN_IF_ERROR(tx.outbound().InsertMessage(m, p.job));
   AuditEvent e{
       .tenant_id = p.tenant_id,
       .actor = p.actor,
@@ -292,9 +292,9 @@ Result<std::optional<std::string>> MessageService::OpenWamid(const MessageRecord
 
 Result<MessageRecord> MessageService::Get(const std::string& tenant_id, const AuditActor& actor, const std::string& id,
                                           std::vector<StatusEventRecord>* events) {
-  CS_ASSIGN_OR_RETURN(MessageRecord m, store_.messaging().GetMessage(tenant_id, id));
+  CS_ASSIGN_OR_RETURN(MessageRecord m, store_.outbound().GetMessage(tenant_id, id));
   if (events != nullptr) {
-    CS_ASSIGN_OR_RETURN(*events, store_.messaging().StatusEvents(id));
+    CS_ASSIGN_OR_RETURN(*events, store_.outbound().StatusEvents(id));
   }
   // Reading a message's metadata is an access to the subject's data.
   Status s = commits_.Run([&](StoreTransaction& tx) -> Status {

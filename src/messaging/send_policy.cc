@@ -45,7 +45,7 @@ Status CheckDocumentsScanned(Store& store, const std::string& tenant_id, const J
     }
     const JsonValue* id = d->Find("id");
     if (id == nullptr || !id->is_string()) continue;  // the validator has refused it already
-    Result<MediaRef> ref = store.messaging().GetMediaRef(tenant_id, id->as_string());
+    Result<MediaRef> ref = store.inbound().GetMediaRef(tenant_id, id->as_string());
     if (!ref.ok() && ref.status().code() != StatusCode::kNotFound) return ref.status();
     if (!ref.ok() || ref->direction != "upload") {
       return FailedPrecondition("media_unscannable",
@@ -61,7 +61,7 @@ Status CheckDocumentsScanned(Store& store, const std::string& tenant_id, const J
 // received message takes its sender as `m`'s subject.
 Status CheckReference(Store& store, const std::string& tenant_id, const std::string& ref, MessageRecord& m) {
   if (ref.rfind("msg_", 0) == 0) {
-    Result<MessageRecord> target = store.messaging().GetMessage(tenant_id, ref);
+    Result<MessageRecord> target = store.outbound().GetMessage(tenant_id, ref);
     if (!target.ok() && target.status().code() == StatusCode::kNotFound) {
       return InvalidArgument("unknown_message_reference", "message " + ref + " is not one this tenant sent");
     }
@@ -75,7 +75,7 @@ Status CheckReference(Store& store, const std::string& tenant_id, const std::str
     return Status::Ok();
   }
   if (ref.rfind("inm_", 0) == 0) {
-    Result<InboundMessageRecord> target = store.messaging().GetInbound(tenant_id, ref);
+    Result<InboundMessageRecord> target = store.inbound().GetInbound(tenant_id, ref);
     if (!target.ok() && target.status().code() == StatusCode::kNotFound) {
       return InvalidArgument("unknown_message_reference", "message " + ref + " is not one this tenant received");
     }
@@ -102,7 +102,7 @@ class ServiceWindow final : public SendStage {
   Result<Decision> Apply(SendContext& c) const override {
     const MessageRecord& m = *c.message;
     if (!m.free_form || m.kind != "message" || c.parsed->group) return Decision::Allow();
-    CS_ASSIGN_OR_RETURN(std::optional<int64_t> last, store_.messaging().LastInbound(m.channel_id, m.subject));
+    CS_ASSIGN_OR_RETURN(std::optional<int64_t> last, store_.inbound().LastInbound(m.channel_id, m.subject));
     if (!last || clock_.NowUnixMillis() - *last >= kServiceWindowMs) {
       return Decision::Refuse(FailedPrecondition("template_required",
                                                  "more than 24 hours since this user's last message: send an "

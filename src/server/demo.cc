@@ -132,7 +132,7 @@ Status DemoSandbox::Start(AdminRuntime& rt, MessagingRuntime& messaging, const s
   spec.access_token = SecretString(so.access_token);
   spec.app_secret = SecretString(so.app_secret);
   spec.verify_token = SecretString(HexEncode(verify));
-  Result<Channel> existing = rt.store->messaging().FindChannelByPhoneNumberId(so.phone_number_id);
+  Result<Channel> existing = rt.store->channels().FindChannelByPhoneNumberId(so.phone_number_id);
   Channel channel;
   if (existing.ok() && existing->tenant_id == tenant_id) {
     CS_ASSIGN_OR_RETURN(channel, messaging.channels->Update(AuditActor::System(), existing->id, spec));

@@ -41,7 +41,7 @@ Result<std::optional<std::pair<std::string, std::string>>> AnyWrappedTenantKey(S
   CS_ASSIGN_OR_RETURN(std::vector<Tenant> tenants, store.tenants().List());
   for (const Tenant& t : tenants) {
     // The pepper: never rotated nor retired, so always there once a tenant holds keys.
-    CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, store.messaging().TenantKey(t.id, "pepper"));
+    CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, store.tenant_keys().TenantKey(t.id, "pepper"));
     if (wrapped) return std::optional<std::pair<std::string, std::string>>({t.id, std::move(*wrapped)});
   }
   return std::optional<std::pair<std::string, std::string>>();

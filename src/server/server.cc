@@ -546,9 +546,9 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     const int64_t quarantine_ms = config->messaging.quarantine_retention_days * 24 * 3600 * 1000;
     jobs.Every("purge_hourly", 3'600'000, [&rt, quarantine_ms] {
       const int64_t now = rt.clock.NowUnixMillis();
-      rt.store->messaging().PurgeSeen(now - (7LL * 24 + 1) * 3600 * 1000).status().IgnoreError();  // retried next hour
-      rt.store->messaging().PurgeQuarantine(now - quarantine_ms).status().IgnoreError();  // retried next hour
-      rt.store->messaging().PurgeMediaRefs(now).status().IgnoreError();  // expired at Meta; retried next hour
+      rt.store->inbound().PurgeSeen(now - (7LL * 24 + 1) * 3600 * 1000).status().IgnoreError();  // retried next hour
+      rt.store->inbound().PurgeQuarantine(now - quarantine_ms).status().IgnoreError();  // retried next hour
+      rt.store->inbound().PurgeMediaRefs(now).status().IgnoreError();  // expired at Meta; retried next hour
     }, /*at_start=*/true);
     // F-19: a step of the system clock changes nothing the gateway decides
     // (env.h, SteadyWallClock), but the operator must hear of it: timestamps

@@ -36,6 +36,14 @@ class StoreTransaction {
   virtual MessagingRepository& messaging() = 0;
   virtual ConsentRepository& consents() = 0;
   virtual VaultRepository& vault() = 0;
+  // The messaging path's repositories, one per concern (messaging_repository.h);
+  // by default all of messaging().
+  virtual ChannelRepository& channels() { return messaging(); }
+  virtual OutboundRepository& outbound() { return messaging(); }
+  virtual InboundRepository& inbound() { return messaging(); }
+  virtual HistoryRepository& history() { return messaging(); }
+  virtual OutboxRepository& outbox() { return messaging(); }
+  virtual TenantKeyRepository& tenant_keys() { return messaging(); }
   // Runs `body` inside a savepoint of this transaction: when it fails, only
   // its own changes are undone and its error returned; the transaction goes on.
   virtual Status Savepoint(const std::function<Status(StoreTransaction&)>& body) = 0;
@@ -59,6 +67,13 @@ class Store {
   virtual MessagingRepository& messaging() = 0;
   virtual ConsentRepository& consents() = 0;
   virtual VaultRepository& vault() = 0;
+  // As on StoreTransaction.
+  virtual ChannelRepository& channels() { return messaging(); }
+  virtual OutboundRepository& outbound() { return messaging(); }
+  virtual InboundRepository& inbound() { return messaging(); }
+  virtual HistoryRepository& history() { return messaging(); }
+  virtual OutboxRepository& outbox() { return messaging(); }
+  virtual TenantKeyRepository& tenant_keys() { return messaging(); }
   // Runs `body` in one write transaction: commits when it returns OK, rolls
   // back otherwise (and on any commit failure). Data and the audit entries
   // describing it commit together or not at all.

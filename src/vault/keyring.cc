@@ -26,15 +26,15 @@ AuditEvent KeyEvent(const std::string& tenant_id, const AuditActor& actor, std::
 
 Result<SecretString> TenantKeyring::LoadOrCreate(const std::string& tenant_id, const std::string& purpose) {
   const std::string context = TenantKeyContext(tenant_id, purpose);
-  CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, store_.messaging().TenantKey(tenant_id, purpose));
+  CS_ASSIGN_OR_RETURN(std::optional<std::string> wrapped, store_.tenant_keys().TenantKey(tenant_id, purpose));
   // A retired key stays retired: never created again under the same version.
   if (wrapped && wrapped->empty()) return SecretString();
   if (!wrapped) {
     CS_ASSIGN_OR_RETURN(std::string fresh, random_.Bytes(32));
     CS_ASSIGN_OR_RETURN(std::string sealed, kms_.Wrap(SecretString(std::move(fresh)), context));
-    CS_RETURN_IF_ERROR(store_.messaging().InsertTenantKey(tenant_id, purpose, sealed));
+    CS_RETURN_IF_ERROR(store_.tenant_keys().InsertTenantKey(tenant_id, purpose, sealed));
     // Another process may have won the race; its key is the one stored.
-    CS_ASSIGN_OR_RETURN(wrapped, store_.messaging().TenantKey(tenant_id, purpose));
+    CS_ASSIGN_OR_RETURN(wrapped, store_.tenant_keys().TenantKey(tenant_id, purpose));
     if (!wrapped) return Internal("tenant key vanished after insert");
   }
   return kms_.Unwrap(*wrapped, context);
@@ -54,7 +54,7 @@ Result<std::shared_ptr<const TenantKeyring::Keys>> TenantKeyring::KeysFor(const 
   // First use creates the pepper and content key version 1.
   CS_ASSIGN_OR_RETURN(keys->pepper, LoadOrCreate(tenant_id, "pepper"));
   CS_RETURN_IF_ERROR(LoadOrCreate(tenant_id, ContentKeyPurpose(1)).status());
-  CS_ASSIGN_OR_RETURN(auto rows, store_.messaging().TenantKeysOf(tenant_id));
+  CS_ASSIGN_OR_RETURN(auto rows, store_.tenant_keys().TenantKeysOf(tenant_id));
   for (const auto& [purpose, wrapped] : rows) {
     std::optional<uint32_t> version = ContentKeyVersionOf(purpose);
     if (!version) continue;
@@ -97,7 +97,7 @@ Result<std::shared_ptr<const TenantKeyring::Keys>> TenantKeyring::KeysOpening(co
 }
 
 Result<TenantKeyring::ContentKeyInfo> TenantKeyring::ContentKeyVersions(const std::string& tenant_id) {
-  CS_ASSIGN_OR_RETURN(std::optional<std::string> first, store_.messaging().TenantKey(tenant_id, ContentKeyPurpose(1)));
+  CS_ASSIGN_OR_RETURN(std::optional<std::string> first, store_.tenant_keys().TenantKey(tenant_id, ContentKeyPurpose(1)));
   ContentKeyInfo out;
   if (!first) return out;
   CS_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(tenant_id, true));
@@ -114,12 +114,12 @@ Result<uint32_t> TenantKeyring::RotateContentKey(const std::string& tenant_id, c
   CS_ASSIGN_OR_RETURN(std::string fresh, random_.Bytes(32));
   CS_ASSIGN_OR_RETURN(std::string wrapped, kms_.Wrap(SecretString(std::move(fresh)), TenantKeyContext(tenant_id, purpose)));
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
-    CS_ASSIGN_OR_RETURN(std::optional<std::string> existing, tx.messaging().TenantKey(tenant_id, purpose));
+    CS_ASSIGN_OR_RETURN(std::optional<std::string> existing, tx.tenant_keys().TenantKey(tenant_id, purpose));
     if (existing) {
       return AlreadyExists("rotation_in_progress", "another process added content key version " +
                                                        std::to_string(next) + " meanwhile: run it again");
     }
-    CS_RETURN_IF_ERROR(tx.messaging().InsertTenantKey(tenant_id, purpose, wrapped));
+    CS_RETURN_IF_ERROR(tx.tenant_keys().InsertTenantKey(tenant_id, purpose, wrapped));
     JsonWriter w;
     w.BeginObject().Key("content_key_version").Int(next).Key("previous_version").Int(keys->current);
     return ledger.Record(tx, KeyEvent(tenant_id, actor, "keys.rotate_tenant", w.EndObject().Take()));
@@ -352,7 +352,7 @@ Result<int64_t> TenantKeyring::ResealTenantFields(const std::string& tenant_id) 
     if (version == keys->current) continue;
     for (;;) {
       CS_ASSIGN_OR_RETURN(std::vector<TenantSealedField> fields,
-                          store_.messaging().ListTenantSealedFields(tenant_id, version, 500));
+                          store_.tenant_keys().ListTenantSealedFields(tenant_id, version, 500));
       if (fields.empty()) break;
       std::vector<std::string> again;
       for (const TenantSealedField& f : fields) {
@@ -367,7 +367,7 @@ Result<int64_t> TenantKeyring::ResealTenantFields(const std::string& tenant_id) 
       CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
         moved = 0;
         for (size_t i = 0; i < fields.size(); ++i) {
-          CS_ASSIGN_OR_RETURN(bool swapped, tx.messaging().ReplaceTenantSealedField(tenant_id, fields[i], again[i]));
+          CS_ASSIGN_OR_RETURN(bool swapped, tx.tenant_keys().ReplaceTenantSealedField(tenant_id, fields[i], again[i]));
           moved += swapped ? 1 : 0;
         }
         return Status::Ok();
@@ -394,7 +394,7 @@ Status TenantKeyring::RetireContentKey(const std::string& tenant_id, uint32_t ve
   CS_ASSIGN_OR_RETURN(auto by_version, store_.vault().CountSubjectKeysByWrappingVersion(tenant_id));
   const int64_t subject_keys = by_version.count(version) != 0 ? by_version.at(version) : 0;
   CS_ASSIGN_OR_RETURN(std::vector<TenantSealedField> fields,
-                      store_.messaging().ListTenantSealedFields(tenant_id, version, 1000));
+                      store_.tenant_keys().ListTenantSealedFields(tenant_id, version, 1000));
   if (subject_keys > 0 || !fields.empty()) {
     return FailedPrecondition("version_in_use", std::to_string(subject_keys) + " subject keys and " +
                                                     std::to_string(fields.size()) +
@@ -422,7 +422,7 @@ Status TenantKeyring::RetireContentKey(const std::string& tenant_id, uint32_t ve
             " days may still need it");
   }
   CS_RETURN_IF_ERROR(store_.InTransaction([&](StoreTransaction& tx) -> Status {
-    CS_RETURN_IF_ERROR(tx.messaging().RetireTenantKey(tenant_id, ContentKeyPurpose(version)));
+    CS_RETURN_IF_ERROR(tx.tenant_keys().RetireTenantKey(tenant_id, ContentKeyPurpose(version)));
     JsonWriter w;
     w.BeginObject().Key("content_key_version").Int(version);
     return ledger.Record(tx, KeyEvent(tenant_id, actor, "keys.retire_tenant", w.EndObject().Take()));
@@ -491,13 +491,13 @@ Result<int> RewrapTenantKeys(Store& store, Kms& from, Kms& to, const AuditLedger
   int rewrapped = 0;
   CS_RETURN_IF_ERROR(store.InTransaction([&](StoreTransaction& tx) -> Status {
     rewrapped = 0;
-    CS_ASSIGN_OR_RETURN(auto keys, tx.messaging().ListTenantKeys());
+    CS_ASSIGN_OR_RETURN(auto keys, tx.tenant_keys().ListTenantKeys());
     for (const auto& [tenant_id, purpose, wrapped] : keys) {
       if (wrapped.empty()) continue;  // retired: nothing to re-wrap
       const std::string context = TenantKeyContext(tenant_id, purpose);
       CS_ASSIGN_OR_RETURN(SecretString key, from.Unwrap(wrapped, context));
       CS_ASSIGN_OR_RETURN(std::string again, to.Wrap(key, context));
-      CS_RETURN_IF_ERROR(tx.messaging().ReplaceTenantKey(tenant_id, purpose, again));
+      CS_RETURN_IF_ERROR(tx.tenant_keys().ReplaceTenantKey(tenant_id, purpose, again));
       ++rewrapped;
     }
     AuditEvent e{.actor = actor, .action = "keys.rotate_master", .resource = "keys"};

@@ -413,11 +413,11 @@ TEST_P(StoreConformanceTest, ErasureJournalListsWhatIsNotDone) {
 }
 
 TEST_P(StoreConformanceTest, QuarantineIsPurgedByAge) {
-  ASSERT_TRUE(store_->messaging().Quarantine(100, "other_field", "sealed-1").ok());
-  ASSERT_TRUE(store_->messaging().Quarantine(200, "other_field", "sealed-2").ok());
-  EXPECT_EQ(*store_->messaging().PurgeQuarantine(150), 1);
-  EXPECT_EQ(*store_->messaging().CountQuarantined(), 1);
-  EXPECT_EQ(*store_->messaging().PurgeQuarantine(150), 0);
+  ASSERT_TRUE(store_->inbound().Quarantine(100, "other_field", "sealed-1").ok());
+  ASSERT_TRUE(store_->inbound().Quarantine(200, "other_field", "sealed-2").ok());
+  EXPECT_EQ(*store_->inbound().PurgeQuarantine(150), 1);
+  EXPECT_EQ(*store_->inbound().CountQuarantined(), 1);
+  EXPECT_EQ(*store_->inbound().PurgeQuarantine(150), 0);
 }
 
 }  // namespace cs
