@@ -714,6 +714,7 @@ class FlakyStore final : public Store {
   MessagingRepository& messaging() override { return real_.messaging(); }
   ConsentRepository& consents() override { return real_.consents(); }
   VaultRepository& vault() override { return real_.vault(); }
+  OperatorRepository& operators() override { return real_.operators(); }
   Status InTransaction(const std::function<Status(StoreTransaction&)>& body) override {
     if (failures_ > 0) {
       --failures_;

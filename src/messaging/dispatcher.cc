@@ -45,7 +45,7 @@ constexpr int64_t kWindowMarginUs = 5000;
 struct Dispatcher::Impl {
   Store& store;
   GroupCommitter& commits;
-  ConsentService* consent = nullptr;
+  ConsentService& consent;
   TenantKeyring& keyring;
   ChannelService& channels;
   const AuditLedger& ledger;
@@ -64,9 +64,9 @@ struct Dispatcher::Impl {
   std::map<std::string, ChannelPacer> pacers;    // guarded by mu
   std::map<std::string, PairPacer> pairs;        // guarded by mu
 
-  Impl(Store& s, GroupCommitter& g, TenantKeyring& k, ChannelService& c, const AuditLedger& l, const Clock& cl,
-       Random& r, DispatcherOptions opt, std::function<void(const std::string&)> a, DispatcherStats& st)
-      : store(s), commits(g), keyring(k), channels(c), ledger(l), clock(cl), random(r), o(opt), alert(std::move(a)),
+  Impl(Store& s, GroupCommitter& g, ConsentService& cs, TenantKeyring& k, ChannelService& c, const AuditLedger& l,
+       const Clock& cl, Random& r, DispatcherOptions opt, std::function<void(const std::string&)> a, DispatcherStats& st)
+      : store(s), commits(g), consent(cs), keyring(k), channels(c), ledger(l), clock(cl), random(r), o(opt), alert(std::move(a)),
         stats(st) {}
 
   void Alert(const std::string& what) {
@@ -401,9 +401,9 @@ struct Dispatcher::Impl {
       waits.push_back({m.id, open, m.attempts});
       return Status::Ok();
     }
-    if (consent != nullptr && !m.purpose_id.empty()) {
+    if (!m.purpose_id.empty()) {
       // CONS-04: a withdrawal between acceptance and now stops the send.
-      CS_ASSIGN_OR_RETURN(bool active, consent->IsActive(m.tenant_id, m.subject, m.purpose_id));
+      CS_ASSIGN_OR_RETURN(bool active, consent.IsActive(m.tenant_id, m.subject, m.purpose_id));
       if (!active) {
         stats.consent_refused++;
         return Finish(m, "failed", "consent_required", 0, "message.refused");
@@ -455,9 +455,9 @@ struct Dispatcher::Impl {
     // stored state read inside the transaction catches a STOP committed by
     // a webhook meanwhile (the store serialises the two).
     std::optional<ConsentService::SendPass> pass;
-    if (consent != nullptr && !m.subject.empty()) pass.emplace(consent->BeginSend(m.tenant_id, m.subject));
-    if (consent != nullptr && !m.purpose_id.empty()) {
-      CS_ASSIGN_OR_RETURN(bool active, consent->IsActive(m.tenant_id, m.subject, m.purpose_id));
+    if (!m.subject.empty()) pass.emplace(consent.BeginSend(m.tenant_id, m.subject));
+    if (!m.purpose_id.empty()) {
+      CS_ASSIGN_OR_RETURN(bool active, consent.IsActive(m.tenant_id, m.subject, m.purpose_id));
       if (!active) {
         stats.consent_refused++;
         return Finish(m, "failed", "consent_required", 0, "message.refused");
@@ -466,7 +466,7 @@ struct Dispatcher::Impl {
     // From here on the outcome may be unknown: if this worker dies before
     // recording it, the next one must not send again (F-02).
     Status marked = commits.Run([&](StoreTransaction& tx) -> Status {
-      if (consent != nullptr && !m.purpose_id.empty()) {
+      if (!m.purpose_id.empty()) {
         CS_ASSIGN_OR_RETURN(std::optional<ConsentRecord> stored,
                             tx.consents().GetConsent(m.tenant_id, m.subject, m.purpose_id));
         if (!stored || stored->state != "active") return FailedPrecondition("consent_required", "consent ended");
@@ -604,12 +604,10 @@ struct Dispatcher::Impl {
 };
 
 Dispatcher::Dispatcher(Store& store, GroupCommitter& commits, TenantKeyring& keyring, ChannelService& channels,
-                       const AuditLedger& ledger, const Clock& clock, Random& random, DispatcherOptions options,
-                       std::function<void(const std::string&)> alert, ConsentService* consent)
-    : impl_(std::make_unique<Impl>(store, commits, keyring, channels, ledger, clock, random, options, std::move(alert),
-                                   stats_)) {
-  impl_->consent = consent;
-}
+                       const AuditLedger& ledger, const Clock& clock, Random& random, ConsentService& consent,
+                       DispatcherOptions options, std::function<void(const std::string&)> alert)
+    : impl_(std::make_unique<Impl>(store, commits, consent, keyring, channels, ledger, clock, random, options,
+                                   std::move(alert), stats_)) {}
 
 Dispatcher::~Dispatcher() { Stop(); }
 

@@ -58,10 +58,12 @@ struct DispatcherStats {
 // on 5xx storms.
 class Dispatcher {
  public:
-  // With `consent`, each message is checked again just before it is sent (CONS-04).
+  // Each message with a purpose is checked against `consent` again just
+  // before it is sent, and every send holds the subject's pass (CONS-04):
+  // required, so no dispatcher runs without the last check.
   Dispatcher(Store& store, GroupCommitter& commits, TenantKeyring& keyring, ChannelService& channels,
-             const AuditLedger& ledger, const Clock& clock, Random& random, DispatcherOptions options,
-             std::function<void(const std::string&)> alert, ConsentService* consent = nullptr);
+             const AuditLedger& ledger, const Clock& clock, Random& random, ConsentService& consent,
+             DispatcherOptions options, std::function<void(const std::string&)> alert);
   ~Dispatcher();  // stops
   void Start();
   void Stop();

@@ -197,8 +197,9 @@ class MessagingTest : public ::testing::Test {
     o.idle_poll_ms = 5;
     o.breaker_open_ms = 200;
     if (o.http_timeout_ms == 15000) o.http_timeout_ms = 3000;
-    dispatcher_ = std::make_unique<Dispatcher>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, random_, o,
-                                               [this](const std::string& a) {
+    if (!consent_) consent_ = std::make_unique<ConsentService>(*store_, *commits_, ledger_, clock_);
+    dispatcher_ = std::make_unique<Dispatcher>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, random_,
+                                               *consent_, o, [this](const std::string& a) {
                                                  std::lock_guard lock(alerts_mu_);
                                                  alerts_.push_back(a);
                                                });
@@ -319,6 +320,7 @@ class MessagingTest : public ::testing::Test {
   std::unique_ptr<ChannelService> channels_;
   std::unique_ptr<MessageService> messages_;
   std::unique_ptr<WebhookReceiver> receiver_;
+  std::unique_ptr<ConsentService> consent_;  // the dispatcher's last check
   std::unique_ptr<Listener> gateway_;
   std::unique_ptr<Listener> sandbox_listener_;
   SandboxOptions sandbox_options_;
@@ -658,8 +660,8 @@ TEST_F(MessagingTest, ACampaignQueuedBeforeAWithdrawalNeverReachesThatSubject) {
   ASSERT_TRUE(consent.Withdraw(actor, "ten_a", subjects[k], "marketing", "api_withdrawal").ok());
 
   DispatcherOptions o;
-  dispatcher_ = std::make_unique<Dispatcher>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, random_, o,
-                                             [](const std::string&) {}, &consent);
+  dispatcher_ = std::make_unique<Dispatcher>(*store_, *commits_, *keyring_, *channels_, ledger_, clock_, random_,
+                                             consent, o, [](const std::string&) {});
   dispatcher_->Start();
   ASSERT_TRUE(WaitFor([&] { return store_->outbound().CountJobs().value() == 0; }, 60000));
   EXPECT_EQ(SandboxAccepted(), n - 1);

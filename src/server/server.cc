@@ -515,12 +515,11 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
       for (const Tenant& t : *tenants) ids.push_back(t.id);
       messaging->consent->PreloadInBackground(std::move(ids));
     }
-    dispatcher = std::make_unique<Dispatcher>(*rt.store, *messaging->commits, *messaging->keyring, *messaging->channels, rt.ledger, rt.clock,
-                                              rt.random, DispatcherOptionsFrom(config->messaging),
-                                              [&log](const std::string& what) {
-                                                log->Log(LogLevel::kError, "dispatch_alert", {{"what", std::string_view(what)}});
-                                              },
-                                              messaging->consent.get());
+    dispatcher = std::make_unique<Dispatcher>(
+        *rt.store, *messaging->commits, *messaging->keyring, *messaging->channels, rt.ledger, rt.clock, rt.random,
+        *messaging->consent, DispatcherOptionsFrom(config->messaging), [&log](const std::string& what) {
+          log->Log(LogLevel::kError, "dispatch_alert", {{"what", std::string_view(what)}});
+        });
     dispatcher->Start();
   }
   std::unique_ptr<Forwarder> forwarder;

@@ -540,6 +540,52 @@ UPDATE consent_events
 CREATE TRIGGER consent_events_append_only_update BEFORE UPDATE ON consent_events
   BEGIN SELECT RAISE(ABORT, 'consent events are append-only'); END;
 )sql"},
+    {19, "0019_operators", R"sql(
+-- People who work in a tenant (docs/operators.md). Logins are unique across
+-- the gateway, so the login form needs no tenant. Secrets are hashes (the
+-- password argon2id, recovery codes SHA-256) or sealed (the TOTP secret).
+CREATE TABLE operators (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  login TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('invited', 'active', 'disabled')),
+  password_hash TEXT NOT NULL DEFAULT '',
+  totp_sealed BLOB NOT NULL DEFAULT x'',
+  mfa_enrolled INTEGER NOT NULL DEFAULT 0,
+  totp_last_step INTEGER NOT NULL DEFAULT 0,
+  recovery_hashes TEXT NOT NULL DEFAULT '',
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX operators_by_tenant ON operators(tenant_id, created_at_ms);
+CREATE TABLE operator_invitations (
+  token_hash TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  operator_id TEXT NOT NULL REFERENCES operators(id),
+  expires_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE operator_sessions (
+  id TEXT NOT NULL UNIQUE,
+  token_hash TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  operator_id TEXT NOT NULL REFERENCES operators(id),
+  stage TEXT NOT NULL CHECK (stage IN ('mfa', 'active')),
+  created_at_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  verified_at_ms INTEGER NOT NULL,
+  user_agent TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX operator_sessions_by_operator ON operator_sessions(tenant_id, operator_id);
+CREATE TABLE login_throttles (
+  key TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  window_start_ms INTEGER NOT NULL,
+  blocked_until_ms INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
 
 }  // namespace

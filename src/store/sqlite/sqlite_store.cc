@@ -701,13 +701,15 @@ class SqliteTransaction final : public StoreTransaction {
         repos_([c] { return ConnectionHandle(c); }, true),
         messaging_(NewMessagingRepository([c] { return ConnectionHandle(c); })),
         consents_(NewConsentRepository([c] { return ConnectionHandle(c); })),
-        vault_(NewVaultRepository([c] { return ConnectionHandle(c); })) {}
+        vault_(NewVaultRepository([c] { return ConnectionHandle(c); })),
+        operators_(NewOperatorRepository([c] { return ConnectionHandle(c); })) {}
   TenantRepository& tenants() override { return repos_; }
   ApiKeyRepository& api_keys() override { return repos_; }
   AuditRepository& audit() override { return repos_; }
   MessagingRepository& messaging() override { return *messaging_; }
   ConsentRepository& consents() override { return *consents_; }
   VaultRepository& vault() override { return *vault_; }
+  OperatorRepository& operators() override { return *operators_; }
   Status Savepoint(const std::function<Status(StoreTransaction&)>& body) override {
     // Without an open transaction, InWriteTransaction would start (and
     // commit) one of its own: a unit must never commit apart from its batch.
@@ -724,6 +726,7 @@ class SqliteTransaction final : public StoreTransaction {
   std::unique_ptr<MessagingRepository> messaging_;
   std::unique_ptr<ConsentRepository> consents_;
   std::unique_ptr<VaultRepository> vault_;
+  std::unique_ptr<OperatorRepository> operators_;
 };
 
 class SqliteStore final : public Store {
@@ -733,7 +736,8 @@ class SqliteStore final : public Store {
         repos_([this] { return ConnectionHandle(pool_->Acquire()); }),
         messaging_(NewMessagingRepository([this] { return ConnectionHandle(pool_->Acquire()); })),
         consents_(NewConsentRepository([this] { return ConnectionHandle(pool_->Acquire()); })),
-        vault_(NewVaultRepository([this] { return ConnectionHandle(pool_->Acquire()); })) {}
+        vault_(NewVaultRepository([this] { return ConnectionHandle(pool_->Acquire()); })),
+        operators_(NewOperatorRepository([this] { return ConnectionHandle(pool_->Acquire()); })) {}
 
   TenantRepository& tenants() override { return repos_; }
   ApiKeyRepository& api_keys() override { return repos_; }
@@ -741,6 +745,7 @@ class SqliteStore final : public Store {
   MessagingRepository& messaging() override { return *messaging_; }
   ConsentRepository& consents() override { return *consents_; }
   VaultRepository& vault() override { return *vault_; }
+  OperatorRepository& operators() override { return *operators_; }
 
   Status InTransaction(const std::function<Status(StoreTransaction&)>& body) override {
     auto c = pool_->Acquire();
@@ -847,6 +852,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<MessagingRepository> messaging_;
   std::unique_ptr<ConsentRepository> consents_;
   std::unique_ptr<VaultRepository> vault_;
+  std::unique_ptr<OperatorRepository> operators_;
 };
 
 Result<std::unique_ptr<Connection>> OpenConnection(const SqliteOptions& options) {
