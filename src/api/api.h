@@ -34,6 +34,7 @@ class ErasureService;
 class HistoryService;
 class MediaService;
 class MessageService;
+class OperatorService;
 class SubscriberService;
 class TenantKeyring;
 class WebhookReceiver;
@@ -44,6 +45,7 @@ struct GatewayApiDeps {
   Store* store = nullptr;
   ApiKeyService* api_keys = nullptr;   // not owned
   TenantService* tenants = nullptr;    // not owned
+  OperatorService* operators = nullptr;  // not owned; null: operators cannot log in (no master key)
   AuditReader* audit_log = nullptr;    // not owned: the audit API reads through it
   MetricsRegistry* metrics = nullptr;  // not owned
   AuditSink* audit = nullptr;          // not owned: reads, refusals and failures are recorded here

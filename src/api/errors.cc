@@ -37,6 +37,12 @@ const std::map<std::string, int, std::less<>>& CodeTable() {
       {"invalid_policy", 400},      {"card_policy_fixed", 422},     {"invalid_input", 400},
       {"invalid_subject", 400},     {"subject_erased", 410},
       {"rate_limited", 429},
+      // Operators (docs/operators.md).
+      {"invalid_login", 400},       {"invalid_role", 400},          {"weak_password", 422},
+      {"login_failed", 401},        {"mfa_failed", 401},            {"session_expired", 401},
+      {"reauth_failed", 401},       {"session_required", 403},      {"csrf_failed", 403},
+      {"reauth_required", 403},     {"invitation_invalid", 404},    {"operator_active", 409},
+      {"login_throttled", 429},     {"operators_unavailable", 503},
       {"internal_error", 500},
       {"storage_unavailable", 503}, {"audit_unavailable", 503},     {"kms_unavailable", 503},
   };

@@ -8,6 +8,7 @@
 #include "api/consent_routes.h"
 #include "api/scan_routes.h"
 #include "api/messaging_routes.h"
+#include "api/operator_routes.h"
 #include "api/router.h"
 #include "common/json_writer.h"
 #include "common/strings.h"
@@ -25,10 +26,20 @@ struct Context {
 
 using Handler = std::function<Result<HttpResponse>(const Context&)>;
 
+// Who may call a route.
+enum class Caller {
+  kKeyOrOperator,  // an API key or an operator's session
+  kOperator,       // an operator's session only (the console's own routes: S-01)
+};
+
 struct RouteSpec {
-  std::string scope;  // "" = any authenticated key
+  std::string scope;  // "" = any authenticated caller
   bool is_public = false;
   Handler handler;
+  Caller caller = Caller::kKeyOrOperator;
+  // An operator must have given the password or a code within the last
+  // minutes (SEC-08): exports, key operations, operator changes, erasure.
+  bool sensitive = false;
 };
 
 // The key id in a path is checked for shape first: anything else is simply
@@ -70,11 +81,15 @@ class GatewayApiImpl final : public GatewayApi {
     md_.json_limits = deps_.json_limits;
     md_.allowed_graph_urls = deps_.allowed_graph_urls;
     md_.public_base_url = deps_.public_base_url;
+    od_.operators = deps_.operators;
+    od_.json_limits = deps_.json_limits;
+    od_.public_base_url = deps_.public_base_url;
     Public("GET", "/healthz", [this](const Context& c) { return Healthz(c); });
     Public("GET", "/readyz", [this](const Context& c) { return Readyz(c); });
     Public("GET", "/metrics", [this](const Context& c) { return Metrics(c); });
     Private("GET", "/v1/me", "", [this](const Context& c) { return Me(c); });
     Private("GET", "/v1/tenant", "", [this](const Context& c) { return GetTenant(c); });
+    RegisterOperatorRoutes();
     Private("GET", "/v1/apikeys", "admin", [this](const Context& c) { return ListKeys(c); });
     Private("POST", "/v1/apikeys", "admin", [this](const Context& c) { return CreateKey(c); });
     Private("GET", "/v1/apikeys/{id}", "admin", [this](const Context& c) { return GetKey(c); });
@@ -111,7 +126,7 @@ class GatewayApiImpl final : public GatewayApi {
     });
     Private("GET", "/v1/templates", "consent:read",
             [this](const Context& c) { return api_internal::ListTemplates(cd_, *c.principal); });
-    Private("POST", "/v1/templates", "admin", [this](const Context& c) {
+    Private("POST", "/v1/templates", "templates:manage", [this](const Context& c) {
       return api_internal::RegisterTemplate(cd_, c.request, *c.principal, Actor(c));
     });
     Private("GET", "/v1/notices", "consent:read", [this](const Context& c) { return api_internal::ListNotices(cd_, *c.principal); });
@@ -244,7 +259,10 @@ class GatewayApiImpl final : public GatewayApi {
         out.push_back({e.method, e.pattern, "messages:read", false, "signed_link_or_api_key"});
         continue;
       }
-      out.push_back({e.method, e.pattern, e.payload.scope, e.payload.is_public, e.payload.is_public ? "none" : "api_key"});
+      const char* auth = e.payload.is_public                            ? "none"
+                         : e.payload.caller == Caller::kOperator ? "session"
+                                                                 : "api_key_or_session";
+      out.push_back({e.method, e.pattern, e.payload.scope, e.payload.is_public, auth});
     }
     // Routes outside the router: matched before the URL check (their paths
     // hold Meta's numeric ids and the handshake's challenge by design).
@@ -264,6 +282,47 @@ class GatewayApiImpl final : public GatewayApi {
   }
   void Private(std::string method, std::string pattern, std::string scope, Handler h) {
     router_.Add(std::move(method), std::move(pattern), RouteSpec{std::move(scope), false, std::move(h)});
+  }
+  // Only an operator's session, never an API key.
+  void OperatorOnly(std::string method, std::string pattern, std::string scope, Handler h) {
+    router_.Add(std::move(method), std::move(pattern),
+                RouteSpec{std::move(scope), false, std::move(h), Caller::kOperator, false});
+  }
+  // A route whose operator callers must have re-authenticated recently.
+  void Sensitive(std::string method, std::string pattern, std::string scope, Handler h) {
+    router_.Add(std::move(method), std::move(pattern),
+                RouteSpec{std::move(scope), false, std::move(h), Caller::kKeyOrOperator, true});
+  }
+
+  void RegisterOperatorRoutes() {
+    namespace ai = api_internal;
+    Public("POST", "/v1/auth/login", [this](const Context& c) { return ai::Login(od_, c.request); });
+    Public("POST", "/v1/auth/mfa", [this](const Context& c) { return ai::CompleteMfa(od_, c.request); });
+    Public("POST", "/v1/invitations/accept", [this](const Context& c) { return ai::AcceptInvitation(od_, c.request); });
+    OperatorOnly("POST", "/v1/auth/logout", "", [this](const Context& c) { return ai::Logout(od_, c.request); });
+    OperatorOnly("GET", "/v1/auth/session", "",
+                 [this](const Context& c) { return ai::CurrentSession(od_, c.request, *c.principal); });
+    OperatorOnly("GET", "/v1/auth/sessions", "", [this](const Context& c) { return ai::ListOwnSessions(od_, *c.principal); });
+    OperatorOnly("DELETE", "/v1/auth/sessions/{id}", "", [this](const Context& c) {
+      return ai::EndOwnSession(od_, *c.principal, Actor(c), c.params.at("id"));
+    });
+    OperatorOnly("POST", "/v1/auth/reauthenticate", "", [this](const Context& c) { return ai::Reauthenticate(od_, c.request); });
+    OperatorOnly("POST", "/v1/auth/password", "", [this](const Context& c) { return ai::ChangePassword(od_, c.request); });
+    Private("GET", "/v1/operators", "operators:manage",
+            [this](const Context& c) { return ai::ListOperators(od_, *c.principal); });
+    Sensitive("POST", "/v1/operators", "operators:manage", [this](const Context& c) {
+      return ai::CreateOperator(od_, c.request, *c.principal, Actor(c));
+    });
+    Private("GET", "/v1/operators/{id}", "operators:manage",
+            [this](const Context& c) { return ai::GetOperator(od_, *c.principal, c.params.at("id")); });
+    Sensitive("PUT", "/v1/operators/{id}/roles", "operators:manage", [this](const Context& c) {
+      return ai::SetOperatorRoles(od_, c.request, *c.principal, Actor(c), c.params.at("id"));
+    });
+    for (const char* action : {"disable", "enable", "reset-mfa", "invite"}) {
+      Sensitive("POST", std::string("/v1/operators/{id}/") + action, "operators:manage", [this, action](const Context& c) {
+        return ai::OperatorAction(od_, *c.principal, Actor(c), c.params.at("id"), action);
+      });
+    }
   }
 
   HttpResponse Route(const HttpRequest& request) {
@@ -301,12 +360,11 @@ class GatewayApiImpl final : public GatewayApi {
         return r;
       }
       principal = std::move(p).value();
-      if (!spec.scope.empty() && !principal->HasScope(spec.scope)) {
+      Status refused = CheckCaller(request, spec, *principal);
+      if (!refused.ok()) {
         Status recorded = Record(request, *principal, "authz.denied", "route:" + request.method + " " + match.pattern,
-                                 "", "insufficient_scope");
-        HttpResponse r = recorded.ok() ? ErrorResponse(403, "insufficient_scope",
-                                                       "this API key lacks the scope " + spec.scope, rid)
-                                       : StatusResponse(recorded, rid);
+                                 "", refused.machine_code());
+        HttpResponse r = StatusResponse(recorded.ok() ? refused : recorded, rid);
         r.route = match.pattern;
         r.tenant_id = principal->tenant_id;
         return r;
@@ -395,7 +453,46 @@ class GatewayApiImpl final : public GatewayApi {
     return api_internal::DownloadMedia(md_, c.request, &*p, ActorOf(c.request, &*p), id);
   }
 
+  // After authentication: the kind of caller, the permission, the CSRF
+  // token of a session, a recent re-authentication where the route asks.
+  Status CheckCaller(const HttpRequest& request, const RouteSpec& spec, const Principal& p) {
+    if (spec.caller == Caller::kOperator && !p.is_operator()) {
+      return PermissionDenied("session_required", "this route is for operators logged in to the console, not API keys");
+    }
+    if (p.is_operator() && request.method != "GET" && request.method != "HEAD") {
+      // SameSite=Strict keeps other sites' requests from carrying the
+      // cookie; the token is the second defence (CSRF, ASVS 3.5).
+      std::optional<SecretString> token = api_internal::SessionCookie(request);
+      const std::string* sent = request.Header("x-csrf-token");
+      if (!token || sent == nullptr || !CsrfTokenFor(*token).ConstantTimeEquals(*sent)) {
+        return PermissionDenied("csrf_failed", "send the session's csrf_token in X-CSRF-Token");
+      }
+    }
+    if (!spec.scope.empty() && !p.HasScope(spec.scope)) {
+      return PermissionDenied("insufficient_scope", std::string(p.is_operator() ? "your roles do not grant "
+                                                                                : "this API key lacks the scope ") +
+                                                        spec.scope);
+    }
+    if (spec.sensitive && p.is_operator() && !p.recently_verified) {
+      return PermissionDenied("reauth_required",
+                              "confirm with your password or a code first: POST /v1/auth/reauthenticate");
+    }
+    return Status::Ok();
+  }
+
   Result<Principal> Authenticate(const HttpRequest& request) {
+    if (request.HeaderCount("authorization") == 0 && deps_.operators != nullptr) {
+      if (std::optional<SecretString> token = api_internal::SessionCookie(request)) {
+        CS_ASSIGN_OR_RETURN(SessionPrincipal s, deps_.operators->Authenticate(*token));
+        Principal p;
+        p.tenant_id = s.op.tenant_id;
+        p.operator_id = s.op.id;
+        p.scopes = std::move(s.permissions);
+        p.expires_at_ms = s.session.expires_at_ms;
+        p.recently_verified = s.recently_verified;
+        return p;
+      }
+    }
     if (request.HeaderCount("authorization") != 1) {
       return Unauthenticated("missing, invalid, expired or revoked credentials");
     }
@@ -411,8 +508,8 @@ class GatewayApiImpl final : public GatewayApi {
 
   static AuditActor ActorOf(const HttpRequest& request, const Principal* principal) {
     AuditActor a;
-    a.type = principal ? "integration" : "anonymous";
-    a.id = principal ? principal->key_id : "";
+    a.type = principal == nullptr ? "anonymous" : principal->is_operator() ? "operator" : "integration";
+    a.id = principal == nullptr ? "" : principal->is_operator() ? principal->operator_id : principal->key_id;
     a.source = request.remote_address.empty() ? "api" : "api " + request.remote_address;
     a.request_id = request.request_id;
     return a;
@@ -783,6 +880,7 @@ class GatewayApiImpl final : public GatewayApi {
   api_internal::MessagingRouteDeps md_;
   api_internal::ConsentRouteDeps cd_;
   api_internal::ScanRouteDeps sd_;
+  api_internal::OperatorRouteDeps od_;
   api_internal::Router<RouteSpec> router_;
   std::mutex auth_failures_mu_;
   int64_t auth_failure_second_ = 0;       // guarded by auth_failures_mu_

@@ -53,7 +53,8 @@ TEST_F(ApiKeyServiceTest, IssuedTokenAuthenticatesAsItsTenantWithItsScopes) {
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->tenant_id, "ten_a");
   EXPECT_EQ(p->key_id, k.record.id);
-  EXPECT_EQ(p->scopes, (std::vector<std::string>{"admin", "messages:send"}));
+  // `admin` keeps the template registration it always had (templates:manage).
+  EXPECT_EQ(p->scopes, (std::vector<std::string>{"admin", "messages:send", "templates:manage"}));
   EXPECT_TRUE(p->HasScope("admin"));
   EXPECT_FALSE(p->HasScope("audit:read"));
 }

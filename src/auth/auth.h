@@ -38,11 +38,18 @@ const std::vector<std::string>& KnownScopes();
 // first unknown one. An empty list is refused: a key must be able to do something.
 Result<std::vector<std::string>> NormalizeScopes(const std::vector<std::string>& scopes);
 
+// Who is calling: an integration's API key, or an operator's session
+// (operators/operators.h). One permission check serves both: a key's
+// scopes, or the permissions of an operator's roles.
 struct Principal {
   std::string tenant_id;
-  std::string key_id;
+  std::string key_id;               // "" for an operator
+  std::string operator_id;          // "" for an API key
   std::vector<std::string> scopes;  // sorted
   int64_t expires_at_ms = 0;
+  bool recently_verified = false;   // an operator gave the password or a code within the last minutes
+
+  bool is_operator() const { return !operator_id.empty(); }
 
   bool HasScope(std::string_view scope) const;
 };

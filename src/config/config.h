@@ -69,6 +69,9 @@ struct AuthConfig {
   int64_t api_key_max_ttl_days = 0;        // auth.api_key_max_ttl_days
   int64_t rotation_overlap_seconds = 0;    // auth.rotation_overlap_seconds
   int64_t rotation_max_overlap_seconds = 0;  // auth.rotation_max_overlap_seconds
+  int64_t session_idle_minutes = 0;        // auth.session_idle_minutes
+  int64_t session_max_hours = 0;           // auth.session_max_hours
+  int64_t password_min_length = 0;         // auth.password_min_length
 };
 
 struct AuditConfig {

@@ -127,6 +127,17 @@ const std::vector<KeySpec>& Table() {
       {"auth.rotation_max_overlap_seconds", KeyType::kInt, "604800", 0, 2592000, {},
        "Longest overlap a rotation may ask for.",
        [](Config& c, const RawValue& v) { c.auth.rotation_max_overlap_seconds = I(v); }},
+      {"auth.session_idle_minutes", KeyType::kInt, "15", 1, 15, {},
+       "An operator's session ends after this many minutes without a request (SEC-08). At most 15: the "
+       "limit HIPAA tenants need applies to all.",
+       [](Config& c, const RawValue& v) { c.auth.session_idle_minutes = I(v); }},
+      {"auth.session_max_hours", KeyType::kInt, "8", 1, 12, {},
+       "An operator's session ends this many hours after the login, whatever its activity (SEC-08).",
+       [](Config& c, const RawValue& v) { c.auth.session_max_hours = I(v); }},
+      {"auth.password_min_length", KeyType::kInt, "12", 8, 64, {},
+       "Shortest operator password, in characters. No composition rules apply; common, repetitive and "
+       "context-derived passwords are refused at any length (docs/operators.md#passwords).",
+       [](Config& c, const RawValue& v) { c.auth.password_min_length = I(v); }},
       {"audit.seal_every_entries", KeyType::kInt, "1000", 1, 1000000, {},
        "Sign a tree head after this many new audit entries (AUD-02).",
        [](Config& c, const RawValue& v) { c.audit.seal_every_entries = I(v); }},

@@ -153,6 +153,11 @@ Result<std::unique_ptr<MessagingRuntime>> OpenMessaging(const Config& config, Ad
   m->erasures = std::make_unique<ErasureService>(*rt.store, *m->keyring, m->consent.get(), rt.ledger, rt.clock,
                                                  rt.random);
   m->history = std::make_unique<HistoryService>(*rt.store, *m->keyring, rt.ledger, rt.clock);
+  SessionPolicy sessions;
+  sessions.idle_ms = config.auth.session_idle_minutes * 60'000;
+  sessions.absolute_ms = config.auth.session_max_hours * 3'600'000;
+  sessions.password_rules.min_length = static_cast<int>(config.auth.password_min_length);
+  m->operators = std::make_unique<OperatorService>(*rt.store, *m->keyring, rt.ledger, rt.clock, rt.random, sessions);
   // Off the database volume, so a restore after losing the database still
   // replays erasures made since the newest backup (docs/backup.md).
   m->erasures->SetKeyDestroyedHook(

@@ -447,6 +447,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     deps.erasures = messaging->erasures.get();
     deps.history = messaging->history.get();
     deps.keyring = messaging->keyring.get();
+    deps.operators = messaging->operators.get();
     messaging->webhooks->SetSignatureFailureAlert(
         config->messaging.signature_alert_per_minute, [&log, &audit](const std::string& channel, int64_t count) {
           log->Log(LogLevel::kError, "webhook_signature_alert", {{"channel", std::string_view(channel)}, {"failures", count}});
@@ -543,6 +544,13 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
     // Webhook delivery keys are kept 7 days and an hour (W-03), quarantined
     // items messaging.quarantine_retention_days; both purged hourly.
     const int64_t quarantine_ms = config->messaging.quarantine_retention_days * 24 * 3600 * 1000;
+    if (messaging) {
+      // Ended sessions (idle, past their lifetime) leave the database.
+      jobs.Every("purge_sessions", 600'000, [&rt, &messaging] {
+        const SessionPolicy& p = messaging->operators->policy();
+        rt.store->operators().PurgeSessions(rt.clock.NowUnixMillis(), p.idle_ms).status().IgnoreError();  // next run
+      });
+    }
     jobs.Every("purge_hourly", 3'600'000, [&rt, quarantine_ms] {
       const int64_t now = rt.clock.NowUnixMillis();
       rt.store->inbound().PurgeSeen(now - (7LL * 24 + 1) * 3600 * 1000).status().IgnoreError();  // retried next hour

@@ -25,6 +25,7 @@
 #include "vault/keyring.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
+#include "operators/operators.h"
 #include "tenants/tenants.h"
 
 namespace cs {
@@ -110,6 +111,8 @@ struct MessagingRuntime {
   std::unique_ptr<SubscriberService> subscribers;
   std::unique_ptr<ErasureService> erasures;
   std::unique_ptr<HistoryService> history;
+  // Operators seal their second factor under the tenant key: they need the vault too.
+  std::unique_ptr<OperatorService> operators;
   UrlPolicy url_policy;
 };
 
