@@ -74,9 +74,13 @@ struct RouteInfo {
   std::string scope;     // required scope; "" for any authenticated key
   bool is_public = false;
   // How a caller proves itself: "api_key" (Authorization: Bearer csk_…),
-  // "none" (public), "meta_signature" (X-Hub-Signature-256 over the body),
-  // "verify_token" (the webhook GET handshake).
+  // "api_key_or_session" (that, or an operator's session cookie),
+  // "session" (an operator's session only), "none" (public),
+  // "meta_signature" (X-Hub-Signature-256 over the body), "verify_token"
+  // (the webhook GET handshake), "signed_link_or_api_key" (media links).
   std::string auth = "api_key";
+  // An operator must have re-authenticated within the last minutes (SEC-08).
+  bool sensitive = false;
 };
 
 class GatewayApi {

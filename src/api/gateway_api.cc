@@ -91,12 +91,12 @@ class GatewayApiImpl final : public GatewayApi {
     Private("GET", "/v1/tenant", "", [this](const Context& c) { return GetTenant(c); });
     RegisterOperatorRoutes();
     Private("GET", "/v1/apikeys", "admin", [this](const Context& c) { return ListKeys(c); });
-    Private("POST", "/v1/apikeys", "admin", [this](const Context& c) { return CreateKey(c); });
+    Sensitive("POST", "/v1/apikeys", "admin", [this](const Context& c) { return CreateKey(c); });
     Private("GET", "/v1/apikeys/{id}", "admin", [this](const Context& c) { return GetKey(c); });
-    Private("DELETE", "/v1/apikeys/{id}", "admin", [this](const Context& c) { return RevokeKey(c); });
-    Private("POST", "/v1/apikeys/{id}/rotate", "admin", [this](const Context& c) { return RotateKey(c); });
+    Sensitive("DELETE", "/v1/apikeys/{id}", "admin", [this](const Context& c) { return RevokeKey(c); });
+    Sensitive("POST", "/v1/apikeys/{id}/rotate", "admin", [this](const Context& c) { return RotateKey(c); });
     Private("GET", "/v1/audit/events", "audit:read", [this](const Context& c) { return SearchAudit(c); });
-    Private("GET", "/v1/audit/export", "audit:read", [this](const Context& c) { return ExportAudit(c); });
+    Sensitive("GET", "/v1/audit/export", "audit:read", [this](const Context& c) { return ExportAudit(c); });
     Private("GET", "/v1/audit/tree-heads", "audit:read", [this](const Context& c) { return TreeHeads(c); });
     Private("GET", "/v1/audit/proof", "audit:read", [this](const Context& c) { return Proof(c); });
     Private("GET", "/v1/subjects/{subject}/access-log", "audit:read",
@@ -154,7 +154,7 @@ class GatewayApiImpl final : public GatewayApi {
       return api_internal::SubjectConsents(cd_, c.request, *c.principal, subject, false);
     });
     // CONS-06's evidence export: the same proof, printable on request.
-    Private("GET", "/v1/subjects/{subject}/consents/evidence", "consent:read", [this](const Context& c) -> Result<HttpResponse> {
+    Sensitive("GET", "/v1/subjects/{subject}/consents/evidence", "consent:read", [this](const Context& c) -> Result<HttpResponse> {
       const std::string& subject = c.params.at("subject");
       if (!IsIdentifier(subject)) return NotFound("no such subject");
       CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "consent.evidence_export", "subject:" + subject, subject));
@@ -171,7 +171,7 @@ class GatewayApiImpl final : public GatewayApi {
     Private("GET", "/v1/subjects/{subject}/conversation", "messages:read", [this](const Context& c) {
       return api_internal::ReadConversation(md_, c.request, *c.principal, Actor(c), c.params.at("subject"));
     });
-    Private("POST", "/v1/erasures", "dsar:manage", [this](const Context& c) {
+    Sensitive("POST", "/v1/erasures", "dsar:manage", [this](const Context& c) {
       return api_internal::EraseSubject(cd_, c.request, *c.principal, Actor(c));
     });
     Private("GET", "/v1/erasures/{id}", "dsar:manage", [this](const Context& c) -> Result<HttpResponse> {
@@ -262,7 +262,7 @@ class GatewayApiImpl final : public GatewayApi {
       const char* auth = e.payload.is_public                            ? "none"
                          : e.payload.caller == Caller::kOperator ? "session"
                                                                  : "api_key_or_session";
-      out.push_back({e.method, e.pattern, e.payload.scope, e.payload.is_public, auth});
+      out.push_back({e.method, e.pattern, e.payload.scope, e.payload.is_public, auth, e.payload.sensitive});
     }
     // Routes outside the router: matched before the URL check (their paths
     // hold Meta's numeric ids and the handshake's challenge by design).

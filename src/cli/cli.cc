@@ -395,6 +395,28 @@ int RunCli(int argc, char** argv) {
   AddCommon(version, o);
   version->callback([&] { run = [&] { return CmdVersion(o); }; });
 
+  auto* routes = app.add_subcommand("routes", "Print every HTTP route with its permission and how callers prove themselves");
+  AddCommon(routes, o);
+  routes->callback([&] {
+    run = [&] {
+      std::unique_ptr<GatewayApi> api = CreateGatewayApi(GatewayApiDeps{});
+      JsonWriter w;
+      w.BeginObject().Key("routes").BeginArray();
+      for (const RouteInfo& r : api->Routes()) {
+        if (!o.json) {
+          std::cout << r.method << " " << r.pattern << "  " << (r.scope.empty() ? "-" : r.scope) << "  " << r.auth
+                    << (r.sensitive ? "  reauth" : "") << "\n";
+          continue;
+        }
+        w.BeginObject().Key("method").String(r.method).Key("pattern").String(r.pattern).Key("permission").String(r.scope);
+        w.Key("auth").String(r.auth).Key("reauth").Bool(r.sensitive).EndObject();
+      }
+      w.EndArray().EndObject();
+      if (o.json) std::cout << w.str() << "\n";
+      return 0;
+    };
+  });
+
   auto* config = app.add_subcommand("config", "Inspect configuration");
   config->require_subcommand(1);
   auto* check = config->add_subcommand("check", "Validate configuration without starting");
@@ -433,6 +455,7 @@ int RunCli(int argc, char** argv) {
   AddScanCommands(app, o, run);
   AddKeysCommands(app, o, run);
   AddChannelCommands(app, o, run);
+  AddOperatorCommands(app, o, run);
   AddBackupCommands(app, o, run);
 
   auto* apikey = app.add_subcommand("apikey", "Manage integration API keys");

@@ -55,6 +55,8 @@ void AddKeysCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run)
 void AddBackupCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
 // Adds `consentry channel …`.
 void AddChannelCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
+// Adds `consentry operator …`.
+void AddOperatorCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
 // Adds `consentry scan`.
 void AddScanCommands(CLI::App& app, CommonOptions& o, std::function<int()>& run);
 

@@ -293,10 +293,16 @@ void OperatorService::NoteFailure(const std::vector<std::string>& keys, int64_t 
     Result<LoginThrottleRecord> got = store_.operators().GetThrottle(stored);
     if (!got.ok()) continue;
     LoginThrottleRecord t = *got;
+    // The count lives while failures keep coming: it starts over only after
+    // a quiet window (window_start_ms holds the last failure).
     if (now - t.window_start_ms > policy_.window_ms) t = LoginThrottleRecord{stored, 0, now, 0};
+    t.window_start_ms = now;
     ++t.failures;
-    if (t.failures > policy_.free_failures) {
-      const int64_t over = std::min<int64_t>(t.failures - policy_.free_failures - 1, 20);
+    // Spread over many sources, guesses at one login are slowed much later:
+    // the owner's own logins must not be what the guesser blocks.
+    const int64_t free = key.rfind("account:", 0) == 0 ? policy_.account_free_failures : policy_.free_failures;
+    if (t.failures > free) {
+      const int64_t over = std::min<int64_t>(t.failures - free - 1, 20);
       t.blocked_until_ms = now + std::min<int64_t>(1000LL << over, policy_.max_delay_ms);
     }
     store_.operators().PutThrottle(t).IgnoreError();  // a lost count only loosens the throttle

@@ -39,10 +39,12 @@ struct SessionPolicy {
   int64_t reauth_ms = 5 * 60'000;          // a sensitive action needs the password or a code this recent
   int64_t invitation_ms = 24 * 3'600'000;  // S-07: an invitation link works once, for at most a day
   int64_t mfa_step_ms = 5 * 60'000;        // between the password and the code
-  // Failed logins (S-05): after `free_failures` in `window_ms` under one
-  // key, each further attempt waits twice as long as the last, from one
-  // second up to `max_delay_ms`.
+  // Failed logins (S-05): after `free_failures` under one key (a login
+  // from one source, one source) without a quiet `window_ms` between them,
+  // each further attempt waits twice as long as the last, from one second
+  // up to `max_delay_ms`.
   int64_t free_failures = 5;
+  int64_t account_free_failures = 50;  // for one login over all sources
   int64_t window_ms = 15 * 60'000;
   int64_t max_delay_ms = 15 * 60'000;
   PasswordRules password_rules;

@@ -62,7 +62,7 @@ struct SessionRecord {
 struct LoginThrottleRecord {
   std::string key;
   int64_t failures = 0;
-  int64_t window_start_ms = 0;
+  int64_t window_start_ms = 0;  // the last failure: the count starts over after a quiet window
   int64_t blocked_until_ms = 0;
 };
 
