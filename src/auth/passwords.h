@@ -24,7 +24,7 @@ struct PasswordRules {
 
 // The argon2id cost (RFC 9106 §4, the memory-constrained recommendation,
 // with more passes): 64 MiB, 3 passes, 1 lane, a 16-byte salt, a 32-byte
-// hash. About 0.1 s on one core of the reference machine (docs/operators.md).
+// hash. About 0.15 s on one core of the reference machine (docs/operators.md).
 struct PasswordCost {
   uint32_t memory_kib = 64 * 1024;
   uint32_t passes = 3;
