@@ -21,6 +21,7 @@
 #include "http/http.h"
 #include "json/json.h"
 #include "metrics/metrics.h"
+#include "limits/rate_limiter.h"
 #include "store/store.h"
 #include "tenants/tenants.h"
 
@@ -51,6 +52,15 @@ struct GatewayApiDeps {
   AuditSink* audit = nullptr;          // not owned: reads, refusals and failures are recorded here
   const Clock* clock = nullptr;        // not owned
   JsonLimits json_limits;
+  // Request rate limits (SEC-09, TEN-06): per API key or operator, per
+  // tenant, per source address on the login steps, and for bulk reads per
+  // tenant. A rate of 0 is no limit.
+  struct Limits {
+    RateLimit principal;
+    RateLimit tenant;
+    RateLimit address;
+    RateLimit bulk;
+  } limits;
   std::string version;
   // The WhatsApp path; when null, its routes answer as if nothing were configured.
   MessageService* messages = nullptr;   // not owned

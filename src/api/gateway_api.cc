@@ -40,6 +40,8 @@ struct RouteSpec {
   // An operator must have given the password or a code within the last
   // minutes (SEC-08): exports, key operations, operator changes, erasure.
   bool sensitive = false;
+  // A bulk read (exports, a whole conversation): its own, lower limit (SEC-09).
+  bool bulk = false;
 };
 
 // The key id in a path is checked for shape first: anything else is simply
@@ -96,7 +98,7 @@ class GatewayApiImpl final : public GatewayApi {
     Sensitive("DELETE", "/v1/apikeys/{id}", "admin", [this](const Context& c) { return RevokeKey(c); });
     Sensitive("POST", "/v1/apikeys/{id}/rotate", "admin", [this](const Context& c) { return RotateKey(c); });
     Private("GET", "/v1/audit/events", "audit:read", [this](const Context& c) { return SearchAudit(c); });
-    Sensitive("GET", "/v1/audit/export", "audit:read", [this](const Context& c) { return ExportAudit(c); });
+    Sensitive("GET", "/v1/audit/export", "audit:read", [this](const Context& c) { return ExportAudit(c); }, /*bulk=*/true);
     Private("GET", "/v1/audit/tree-heads", "audit:read", [this](const Context& c) { return TreeHeads(c); });
     Private("GET", "/v1/audit/proof", "audit:read", [this](const Context& c) { return Proof(c); });
     Private("GET", "/v1/subjects/{subject}/access-log", "audit:read",
@@ -159,7 +161,7 @@ class GatewayApiImpl final : public GatewayApi {
       if (!IsIdentifier(subject)) return NotFound("no such subject");
       CS_RETURN_IF_ERROR(Record(c.request, *c.principal, "consent.evidence_export", "subject:" + subject, subject));
       return api_internal::SubjectConsents(cd_, c.request, *c.principal, subject, true);
-    });
+    }, /*bulk=*/true);
     Private("GET", "/v1/conversation-history", "admin",
             [this](const Context& c) { return api_internal::GetHistoryPolicy(md_, *c.principal); });
     Private("PUT", "/v1/conversation-history", "admin", [this](const Context& c) {
@@ -168,7 +170,7 @@ class GatewayApiImpl final : public GatewayApi {
     Private("DELETE", "/v1/conversation-history", "admin", [this](const Context& c) {
       return api_internal::DeleteHistoryPolicy(md_, *c.principal, Actor(c));
     });
-    Private("GET", "/v1/subjects/{subject}/conversation", "messages:read", [this](const Context& c) {
+    Bulk("GET", "/v1/subjects/{subject}/conversation", "messages:read", [this](const Context& c) {
       return api_internal::ReadConversation(md_, c.request, *c.principal, Actor(c), c.params.at("subject"));
     });
     Sensitive("POST", "/v1/erasures", "dsar:manage", [this](const Context& c) {
@@ -289,9 +291,14 @@ class GatewayApiImpl final : public GatewayApi {
                 RouteSpec{std::move(scope), false, std::move(h), Caller::kOperator, false});
   }
   // A route whose operator callers must have re-authenticated recently.
-  void Sensitive(std::string method, std::string pattern, std::string scope, Handler h) {
+  void Sensitive(std::string method, std::string pattern, std::string scope, Handler h, bool bulk = false) {
     router_.Add(std::move(method), std::move(pattern),
-                RouteSpec{std::move(scope), false, std::move(h), Caller::kKeyOrOperator, true});
+                RouteSpec{std::move(scope), false, std::move(h), Caller::kKeyOrOperator, true, bulk});
+  }
+  // A bulk read: the tenant's lower limit for exports applies too.
+  void Bulk(std::string method, std::string pattern, std::string scope, Handler h) {
+    router_.Add(std::move(method), std::move(pattern),
+                RouteSpec{std::move(scope), false, std::move(h), Caller::kKeyOrOperator, false, true});
   }
 
   void RegisterOperatorRoutes() {
@@ -349,6 +356,12 @@ class GatewayApiImpl final : public GatewayApi {
     }
     const RouteSpec& spec = *match.payload;
     std::optional<Principal> principal;
+    if (spec.is_public && request.method == "POST") {
+      // The login steps: guessing from one address is slowed before any work.
+      if (int64_t wait = limiter_.Take("address:" + request.remote_address, deps_.limits.address); wait > 0) {
+        return RateLimited("address", wait, match.pattern, rid);
+      }
+    }
     if (!spec.is_public) {
       auto p = Authenticate(request);
       if (!p.ok()) {
@@ -360,6 +373,7 @@ class GatewayApiImpl final : public GatewayApi {
         return r;
       }
       principal = std::move(p).value();
+      if (std::optional<HttpResponse> limited = Limit(*principal, false, match.pattern, rid)) return *limited;
       Status refused = CheckCaller(request, spec, *principal);
       if (!refused.ok()) {
         Status recorded = Record(request, *principal, "authz.denied", "route:" + request.method + " " + match.pattern,
@@ -368,6 +382,10 @@ class GatewayApiImpl final : public GatewayApi {
         r.route = match.pattern;
         r.tenant_id = principal->tenant_id;
         return r;
+      }
+      // Bulk reads count against their lower limit once they are allowed.
+      if (spec.bulk) {
+        if (std::optional<HttpResponse> limited = Limit(*principal, true, match.pattern, rid)) return *limited;
       }
     }
     Context ctx{request, match.params, principal ? &*principal : nullptr};
@@ -407,6 +425,14 @@ class GatewayApiImpl final : public GatewayApi {
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
       }
       r.route = pattern;
+      return r;
+    }
+    if (std::optional<HttpResponse> limited = Limit(*p, false, pattern, request.request_id)) {
+      HttpResponse r = api_internal::GraphErrorResponse(4, "Application request limit reached", 429);
+      r.headers = limited->headers;
+      r.error_code = "rate_limited";
+      r.route = pattern;
+      r.tenant_id = p->tenant_id;
       return r;
     }
     HttpResponse r;
@@ -451,6 +477,43 @@ class GatewayApiImpl final : public GatewayApi {
       return Status(StatusCode::kPermissionDenied, "insufficient_scope", "this API key lacks the scope messages:read");
     }
     return api_internal::DownloadMedia(md_, c.request, &*p, ActorOf(c.request, &*p), id);
+  }
+
+  // 429 with the wait, counted on /metrics; nothing else happens (SEC-09).
+  HttpResponse RateLimited(std::string_view which, int64_t wait_ms, const std::string& route, const std::string& rid) {
+    HttpResponse r = ErrorResponse(429, "rate_limited",
+                                   "too many requests; wait Retry-After seconds (limits: docs/operators.md#rate-limits)",
+                                   rid);
+    r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, (wait_ms + 999) / 1000)));
+    r.route = route;
+    if (deps_.metrics != nullptr) deps_.metrics->Add("consentry_rate_limited_total", {{"limit", std::string(which)}});
+    return r;
+  }
+
+  // The caller's own bucket, then its tenant's (or, for `bulk`, the
+  // tenant's bulk bucket alone): one tenant's flood is refused at its own
+  // limit, before it takes anything from the others.
+  std::optional<HttpResponse> Limit(const Principal& p, bool bulk, const std::string& route, const std::string& rid) {
+    if (bulk) {
+      if (int64_t wait = limiter_.Take("bulk:" + p.tenant_id, deps_.limits.bulk); wait > 0) {
+        HttpResponse r = RateLimited("bulk", wait, route, rid);
+        r.tenant_id = p.tenant_id;
+        return r;
+      }
+      return std::nullopt;
+    }
+    const std::string who = p.is_operator() ? "operator:" + p.operator_id : "key:" + p.key_id;
+    if (int64_t wait = limiter_.Take(who, deps_.limits.principal); wait > 0) {
+      HttpResponse r = RateLimited(p.is_operator() ? "operator" : "key", wait, route, rid);
+      r.tenant_id = p.tenant_id;
+      return r;
+    }
+    if (int64_t wait = limiter_.Take("tenant:" + p.tenant_id, deps_.limits.tenant); wait > 0) {
+      HttpResponse r = RateLimited("tenant", wait, route, rid);
+      r.tenant_id = p.tenant_id;
+      return r;
+    }
+    return std::nullopt;
   }
 
   // After authentication: the kind of caller, the permission, the CSRF
@@ -881,6 +944,7 @@ class GatewayApiImpl final : public GatewayApi {
   api_internal::ConsentRouteDeps cd_;
   api_internal::ScanRouteDeps sd_;
   api_internal::OperatorRouteDeps od_;
+  RateLimiter limiter_{deps_.clock != nullptr ? *deps_.clock : RealClock()};
   api_internal::Router<RouteSpec> router_;
   std::mutex auth_failures_mu_;
   int64_t auth_failure_second_ = 0;       // guarded by auth_failures_mu_

@@ -74,6 +74,16 @@ struct AuthConfig {
   int64_t password_min_length = 0;         // auth.password_min_length
 };
 
+// Request rate limits (SEC-09, TEN-06; docs/operators.md#rate-limits).
+struct LimitsConfig {
+  int64_t key_per_second = 0;       // limits.key_per_second
+  int64_t key_burst = 0;            // limits.key_burst
+  int64_t tenant_per_second = 0;    // limits.tenant_per_second
+  int64_t tenant_burst = 0;         // limits.tenant_burst
+  int64_t address_per_minute = 0;   // limits.address_per_minute
+  int64_t bulk_per_minute = 0;      // limits.bulk_per_minute
+};
+
 struct AuditConfig {
   int64_t seal_every_entries = 0;     // audit.seal_every_entries
   int64_t seal_interval_seconds = 0;  // audit.seal_interval_seconds
@@ -115,6 +125,7 @@ struct Config {
   LogConfig log;
   StoreConfig store;
   AuthConfig auth;
+  LimitsConfig limits;
   AuditConfig audit;
   VaultConfig vault;
   BackupConfig backup;

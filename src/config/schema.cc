@@ -138,6 +138,28 @@ const std::vector<KeySpec>& Table() {
        "Shortest operator password, in characters. No composition rules apply; common, repetitive and "
        "context-derived passwords are refused at any length (docs/operators.md#passwords).",
        [](Config& c, const RawValue& v) { c.auth.password_min_length = I(v); }},
+      {"limits.key_per_second", KeyType::kInt, "100", 0, 1000000, {},
+       "Requests per second one API key or one operator may make, on average (0: no limit). Over it: 429 "
+       "`rate_limited` with Retry-After, and nothing done.",
+       [](Config& c, const RawValue& v) { c.limits.key_per_second = I(v); }},
+      {"limits.key_burst", KeyType::kInt, "200", 1, 1000000, {},
+       "Requests one API key or operator may make at once, above the rate.",
+       [](Config& c, const RawValue& v) { c.limits.key_burst = I(v); }},
+      {"limits.tenant_per_second", KeyType::kInt, "400", 0, 1000000, {},
+       "Requests per second all of one tenant's keys and operators may make together (0: no limit): one "
+       "tenant's flood is refused at its own limit and slows no other tenant (TEN-06).",
+       [](Config& c, const RawValue& v) { c.limits.tenant_per_second = I(v); }},
+      {"limits.tenant_burst", KeyType::kInt, "800", 1, 1000000, {},
+       "Requests one tenant may make at once, above its rate.",
+       [](Config& c, const RawValue& v) { c.limits.tenant_burst = I(v); }},
+      {"limits.address_per_minute", KeyType::kInt, "30", 0, 100000, {},
+       "Login, second-factor and invitation requests per minute from one source address (0: no limit), on top "
+       "of the failed-login delays.",
+       [](Config& c, const RawValue& v) { c.limits.address_per_minute = I(v); }},
+      {"limits.bulk_per_minute", KeyType::kInt, "10", 0, 100000, {},
+       "Bulk reads per minute per tenant: audit exports, consent evidence exports, whole conversations "
+       "(0: no limit).",
+       [](Config& c, const RawValue& v) { c.limits.bulk_per_minute = I(v); }},
       {"audit.seal_every_entries", KeyType::kInt, "1000", 1, 1000000, {},
        "Sign a tree head after this many new audit entries (AUD-02).",
        [](Config& c, const RawValue& v) { c.audit.seal_every_entries = I(v); }},

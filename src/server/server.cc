@@ -57,6 +57,9 @@ void DeclareMetrics(MetricsRegistry& m) {
   m.Declare("consentry_clock_offset_seconds", MetricsRegistry::Type::kGauge,
             "How far the system clock stands from the gateway's since it started (F-19): 0 unless the system "
             "clock was stepped. Timestamps follow the gateway's clock; restart to adopt the system clock's.");
+  m.Declare("consentry_rate_limited_total", MetricsRegistry::Type::kCounter,
+            "Requests refused with 429 rate_limited, by the limit reached: key, operator, tenant, address, bulk "
+            "(limits.* in docs/config.md).");
   m.Declare("consentry_forward_total", MetricsRegistry::Type::kCounter,
             "Events forwarded to subscribers by outcome: delivered, retried (a failed attempt), dead "
             "(dead-lettered), withheld (sale/sharing opt-out).");
@@ -433,6 +436,13 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   deps.metrics = &metrics;
   deps.audit = &audit;
   deps.clock = &rt.clock;
+  const LimitsConfig& lc = config->limits;
+  deps.limits.principal = RateLimit{static_cast<double>(lc.key_per_second), static_cast<double>(lc.key_burst)};
+  deps.limits.tenant = RateLimit{static_cast<double>(lc.tenant_per_second), static_cast<double>(lc.tenant_burst)};
+  deps.limits.address = RateLimit{static_cast<double>(lc.address_per_minute) / 60.0,
+                                  static_cast<double>(std::max<int64_t>(1, lc.address_per_minute / 3))};
+  deps.limits.bulk = RateLimit{static_cast<double>(lc.bulk_per_minute) / 60.0,
+                               static_cast<double>(std::max<int64_t>(1, lc.bulk_per_minute / 2))};
   deps.json_limits.max_depth = config->json.max_depth;
   deps.json_limits.max_array_items = static_cast<size_t>(config->json.max_array_items);
   deps.version = std::string(ConsentryVersion());
