@@ -17,6 +17,7 @@
 
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "auth/oauth.h"
 #include "env/env.h"
 #include "http/http.h"
 #include "json/json.h"
@@ -47,6 +48,7 @@ struct GatewayApiDeps {
   ApiKeyService* api_keys = nullptr;   // not owned
   TenantService* tenants = nullptr;    // not owned
   OperatorService* operators = nullptr;  // not owned; null: operators cannot log in (no master key)
+  OAuthService* oauth = nullptr;         // not owned; null: no OAuth clients
   AuditReader* audit_log = nullptr;    // not owned: the audit API reads through it
   MetricsRegistry* metrics = nullptr;  // not owned
   AuditSink* audit = nullptr;          // not owned: reads, refusals and failures are recorded here

@@ -42,7 +42,7 @@ const std::map<std::string, int, std::less<>>& CodeTable() {
       {"login_failed", 401},        {"mfa_failed", 401},            {"session_expired", 401},
       {"reauth_failed", 401},       {"session_required", 403},      {"csrf_failed", 403},
       {"reauth_required", 403},     {"invitation_invalid", 404},    {"operator_active", 409},
-      {"login_throttled", 429},     {"operators_unavailable", 503},
+      {"login_throttled", 429},     {"operators_unavailable", 503}, {"oauth_unavailable", 503},
       {"internal_error", 500},
       {"storage_unavailable", 503}, {"audit_unavailable", 503},     {"kms_unavailable", 503},
   };

@@ -8,6 +8,7 @@
 #include "api/consent_routes.h"
 #include "api/scan_routes.h"
 #include "api/messaging_routes.h"
+#include "api/oauth_routes.h"
 #include "api/operator_routes.h"
 #include "api/router.h"
 #include "common/json_writer.h"
@@ -86,6 +87,8 @@ class GatewayApiImpl final : public GatewayApi {
     od_.operators = deps_.operators;
     od_.json_limits = deps_.json_limits;
     od_.public_base_url = deps_.public_base_url;
+    oad_.oauth = deps_.oauth;
+    oad_.json_limits = deps_.json_limits;
     Public("GET", "/healthz", [this](const Context& c) { return Healthz(c); });
     Public("GET", "/readyz", [this](const Context& c) { return Readyz(c); });
     Public("GET", "/metrics", [this](const Context& c) { return Metrics(c); });
@@ -315,6 +318,24 @@ class GatewayApiImpl final : public GatewayApi {
     });
     OperatorOnly("POST", "/v1/auth/reauthenticate", "", [this](const Context& c) { return ai::Reauthenticate(od_, c.request); });
     OperatorOnly("POST", "/v1/auth/password", "", [this](const Context& c) { return ai::ChangePassword(od_, c.request); });
+    // OAuth 2.0 client credentials (SEC-05): the endpoints speak RFC 6749/7009.
+    Public("POST", "/oauth/token", [this](const Context& c) -> Result<HttpResponse> {
+      return api_internal::TokenEndpoint(oad_, c.request);
+    });
+    Public("POST", "/oauth/revoke", [this](const Context& c) -> Result<HttpResponse> {
+      return api_internal::RevocationEndpoint(oad_, c.request);
+    });
+    Private("GET", "/v1/oauth/clients", "admin",
+            [this](const Context& c) { return ai::ListOAuthClients(oad_, *c.principal); });
+    Sensitive("POST", "/v1/oauth/clients", "admin", [this](const Context& c) {
+      return ai::CreateOAuthClient(oad_, c.request, *c.principal, Actor(c));
+    });
+    Sensitive("POST", "/v1/oauth/clients/{id}/rotate", "admin", [this](const Context& c) {
+      return ai::RotateOAuthClient(oad_, c.request, *c.principal, Actor(c), c.params.at("id"));
+    });
+    Sensitive("DELETE", "/v1/oauth/clients/{id}", "admin", [this](const Context& c) {
+      return ai::RevokeOAuthClient(oad_, *c.principal, Actor(c), c.params.at("id"));
+    });
     Private("GET", "/v1/operators", "operators:manage",
             [this](const Context& c) { return ai::ListOperators(od_, *c.principal); });
     Sensitive("POST", "/v1/operators", "operators:manage", [this](const Context& c) {
@@ -564,7 +585,9 @@ class GatewayApiImpl final : public GatewayApi {
     if (value.size() <= kScheme.size() || AsciiLower(value.substr(0, kScheme.size())) != kScheme) {
       return Unauthenticated("missing, invalid, expired or revoked credentials");
     }
-    return deps_.api_keys->Authenticate(value.substr(kScheme.size()));
+    const std::string_view token = value.substr(kScheme.size());
+    if (deps_.oauth != nullptr && OAuthService::IsAccessToken(token)) return deps_.oauth->Authenticate(token);
+    return deps_.api_keys->Authenticate(token);
   }
 
   int64_t Now() const { return deps_.clock->NowUnixMillis(); }
@@ -944,6 +967,7 @@ class GatewayApiImpl final : public GatewayApi {
   api_internal::ConsentRouteDeps cd_;
   api_internal::ScanRouteDeps sd_;
   api_internal::OperatorRouteDeps od_;
+  api_internal::OAuthRouteDeps oad_;
   RateLimiter limiter_{deps_.clock != nullptr ? *deps_.clock : RealClock()};
   api_internal::Router<RouteSpec> router_;
   std::mutex auth_failures_mu_;

@@ -61,7 +61,8 @@ TEST(RouteInventoryTest, OnlyTheDocumentedRoutesArePublic) {
   // The steps before an operator has a session: they prove themselves by
   // password and code, throttled (docs/operators.md).
   EXPECT_EQ(public_routes, (std::set<std::string>{"GET /healthz", "GET /readyz", "GET /metrics", "POST /v1/auth/login",
-                                                  "POST /v1/auth/mfa", "POST /v1/invitations/accept"}));
+                                                  "POST /v1/auth/mfa", "POST /v1/invitations/accept",
+                                                  "POST /oauth/token", "POST /oauth/revoke"}));
   EXPECT_EQ(meta_routes, (std::set<std::string>{"GET /webhooks/whatsapp/{channel_id} verify_token",
                                                 "POST /webhooks/whatsapp/{channel_id} meta_signature",
                                                 "GET /v1/media/{id}/download signed_link_or_api_key"}));

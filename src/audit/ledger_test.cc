@@ -715,6 +715,7 @@ class FlakyStore final : public Store {
   ConsentRepository& consents() override { return real_.consents(); }
   VaultRepository& vault() override { return real_.vault(); }
   OperatorRepository& operators() override { return real_.operators(); }
+  OAuthRepository& oauth() override { return real_.oauth(); }
   Status InTransaction(const std::function<Status(StoreTransaction&)>& body) override {
     if (failures_ > 0) {
       --failures_;

@@ -229,6 +229,7 @@ Result<std::unique_ptr<AdminRuntime>> OpenAdminRuntime(const Config& config, Mig
                       config.auth.rotation_overlap_seconds, config.auth.rotation_max_overlap_seconds};
   rt->api_keys = std::make_unique<ApiKeyService>(*rt->store, rt->clock, rt->random, policy, rt->ledger);
   rt->tenants = std::make_unique<TenantService>(*rt->store, rt->ledger, rt->clock, rt->random);
+  rt->oauth = std::make_unique<OAuthService>(*rt->store, rt->clock, rt->random, rt->ledger);
   return rt;
 }
 
@@ -432,6 +433,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
   deps.store = rt.store.get();
   deps.api_keys = rt.api_keys.get();
   deps.tenants = rt.tenants.get();
+  deps.oauth = rt.oauth.get();
   deps.audit_log = &audit_log;
   deps.metrics = &metrics;
   deps.audit = &audit;
@@ -559,6 +561,7 @@ Status RunServe(std::shared_ptr<const Config> config, const ServeOptions& option
       jobs.Every("purge_sessions", 600'000, [&rt, &messaging] {
         const SessionPolicy& p = messaging->operators->policy();
         rt.store->operators().PurgeSessions(rt.clock.NowUnixMillis(), p.idle_ms).status().IgnoreError();  // next run
+        rt.store->oauth().PurgeTokens(rt.clock.NowUnixMillis()).status().IgnoreError();                   // next run
       });
     }
     jobs.Every("purge_hourly", 3'600'000, [&rt, quarantine_ms] {

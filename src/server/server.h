@@ -10,6 +10,7 @@
 
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "auth/oauth.h"
 #include "common/status.h"
 #include "config/config.h"
 #include "env/env.h"
@@ -64,6 +65,7 @@ struct AdminRuntime {
   int64_t audit_retention_days = 0;  // the default, before tenant overrides
   std::unique_ptr<ApiKeyService> api_keys;
   std::unique_ptr<TenantService> tenants;
+  std::unique_ptr<OAuthService> oauth;
   AuditActor actor;
   // Held (shared) by admin commands, so none writes into a database a
   // restore is replacing; the server and the restore take their own.

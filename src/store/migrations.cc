@@ -586,6 +586,30 @@ CREATE TABLE login_throttles (
   blocked_until_ms INTEGER NOT NULL
 ) STRICT;
 )sql"},
+    {20, "0020_oauth_clients", R"sql(
+-- OAuth 2.0 client credentials for integrations (SEC-05). Secrets and
+-- tokens are SHA-256 hashes; a token lives minutes.
+CREATE TABLE oauth_clients (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  previous_secret_hash TEXT NOT NULL DEFAULT '',
+  previous_until_ms INTEGER NOT NULL DEFAULT 0,
+  revoked_at_ms INTEGER,
+  created_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX oauth_clients_by_tenant ON oauth_clients(tenant_id, created_at_ms);
+CREATE TABLE oauth_tokens (
+  token_hash TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  client_id TEXT NOT NULL REFERENCES oauth_clients(id),
+  scopes TEXT NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX oauth_tokens_by_client ON oauth_tokens(client_id);
+)sql"},
 };
 
 }  // namespace

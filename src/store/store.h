@@ -22,6 +22,7 @@
 #include "store/audit_repository.h"
 #include "store/consent_repository.h"
 #include "store/messaging_repository.h"
+#include "store/oauth_repository.h"
 #include "store/operator_repository.h"
 #include "store/tenant_repository.h"
 #include "store/vault_repository.h"
@@ -38,6 +39,7 @@ class StoreTransaction {
   virtual ConsentRepository& consents() = 0;
   virtual VaultRepository& vault() = 0;
   virtual OperatorRepository& operators() = 0;
+  virtual OAuthRepository& oauth() = 0;
   // The messaging path's repositories, one per concern (messaging_repository.h);
   // by default all of messaging().
   virtual ChannelRepository& channels() { return messaging(); }
@@ -70,6 +72,7 @@ class Store {
   virtual ConsentRepository& consents() = 0;
   virtual VaultRepository& vault() = 0;
   virtual OperatorRepository& operators() = 0;
+  virtual OAuthRepository& oauth() = 0;
   // As on StoreTransaction.
   virtual ChannelRepository& channels() { return messaging(); }
   virtual OutboundRepository& outbound() { return messaging(); }

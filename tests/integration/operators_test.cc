@@ -199,6 +199,10 @@ TEST_F(OperatorsHttpTest, EveryRoleAgainstEveryRouteMatchesTheMatrix) {
       {"POST /v1/operators/{id}/enable", {"admin"}},
       {"POST /v1/operators/{id}/reset-mfa", {"admin"}},
       {"POST /v1/operators/{id}/invite", {"admin"}},
+      {"GET /v1/oauth/clients", {"admin"}},
+      {"POST /v1/oauth/clients", {"admin"}},
+      {"POST /v1/oauth/clients/{id}/rotate", {"admin"}},
+      {"DELETE /v1/oauth/clients/{id}", {"admin"}},
       {"GET /v1/apikeys", {"admin"}},
       {"POST /v1/apikeys", {"admin"}},
       {"GET /v1/apikeys/{id}", {"admin"}},
@@ -349,6 +353,81 @@ TEST(RateLimitTest, OneTenantsFloodIsRefusedAndAnotherTenantsSendsGoOn) {
   EXPECT_EQ(refused, 0);
   HttpReply metrics = Call(server.port(), "GET", "/metrics");
   EXPECT_NE(metrics.body.find(R"(consentry_rate_limited_total{limit="tenant"})"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cs::testing
+
+namespace cs::testing {
+namespace {
+
+std::string Base64(std::string_view bytes) {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t v = static_cast<unsigned char>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+// An integration with a client id and secret gets a token from
+// /oauth/token (HTTP Basic, a form, RFC 6749's answers), uses it as a
+// bearer token with the scopes it asked for, and revokes it (RFC 7009).
+// covers: SEC-05, S-16
+TEST(OAuthHttpTest, ClientCredentialsOverHttp) {
+  const std::string dir = MakeTempDir("oauth");
+  ServerProcess server(dir, {}, {"--demo", "--sandbox-listen", "127.0.0.1:0"});
+  ASSERT_TRUE(server.started());
+  const std::string key = After(server.Stdout(), "csk_", "csk_");
+  HttpReply created = Call(server.port(), "POST", "/v1/oauth/clients", key,
+                           R"({"name":"crm","scopes":["messages:read","consent:read"]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = After(created.body, R"("client_id":")");
+  const std::string secret = After(created.body, R"("client_secret":")");
+  ASSERT_FALSE(secret.empty());
+  auto token_request = [&](const std::string& credentials, const std::string& form) {
+    auto r = Exchange(server.port(), BuildRequest("POST", "/oauth/token",
+                                                  {{"Authorization", "Basic " + Base64(credentials)},
+                                                   {"Content-Type", "application/x-www-form-urlencoded"}},
+                                                  form));
+    return r ? *r : HttpReply{};
+  };
+  HttpReply wrong = token_request(id + ":ocs_wrong", "grant_type=client_credentials");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_NE(wrong.body.find(R"("error":"invalid_client")"), std::string::npos) << wrong.body;
+  EXPECT_EQ(token_request(id + ":" + secret, "grant_type=password").status, 400);
+  EXPECT_NE(token_request(id + ":" + secret, "grant_type=client_credentials&scope=admin").body.find("invalid_scope"),
+            std::string::npos);
+  HttpReply issued = token_request(id + ":" + secret, "grant_type=client_credentials&scope=consent:read");
+  ASSERT_EQ(issued.status, 200) << issued.body;
+  EXPECT_NE(issued.body.find(R"("token_type":"Bearer","expires_in":900,"scope":"consent:read")"), std::string::npos)
+      << issued.body;
+  const std::string token = After(issued.body, R"("access_token":")");
+  HttpReply me = Call(server.port(), "GET", "/v1/me", token);
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_NE(me.body.find(R"("scopes":["consent:read"])"), std::string::npos) << me.body;
+  EXPECT_EQ(Call(server.port(), "GET", "/v1/messages/msg_000000000000000000000000", token).ErrorCode(),
+            "insufficient_scope");
+  auto revoked = Exchange(server.port(), BuildRequest("POST", "/oauth/revoke",
+                                                      {{"Content-Type", "application/x-www-form-urlencoded"}},
+                                                      "client_id=" + id + "&client_secret=" + secret + "&token=" + token));
+  ASSERT_TRUE(revoked.has_value());
+  EXPECT_EQ(revoked->status, 200);
+  EXPECT_EQ(Call(server.port(), "GET", "/v1/me", token).status, 401);
+  // Neither the secret nor the token is in the logs or on disk.
+  const std::string logs = server.Stderr() + server.Stdout();
+  EXPECT_EQ(server.Stop(), 0);
+  const std::string disk = ReadTree(dir);
+  for (const std::string& canary : {secret, token}) {
+    EXPECT_EQ(logs.find(canary), std::string::npos);
+    EXPECT_EQ(disk.find(canary), std::string::npos);
+  }
 }
 
 }  // namespace

@@ -255,5 +255,6 @@ std::unique_ptr<ConsentRepository> NewConsentRepository(std::function<Connection
 // Subject keys and the erasure journal (sqlite_vault.cc).
 std::unique_ptr<VaultRepository> NewVaultRepository(std::function<ConnectionHandle()> acquire);
 std::unique_ptr<OperatorRepository> NewOperatorRepository(std::function<ConnectionHandle()> acquire);
+std::unique_ptr<OAuthRepository> NewOAuthRepository(std::function<ConnectionHandle()> acquire);
 
 }  // namespace cs::sqlite_internal

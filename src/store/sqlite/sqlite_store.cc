@@ -702,7 +702,8 @@ class SqliteTransaction final : public StoreTransaction {
         messaging_(NewMessagingRepository([c] { return ConnectionHandle(c); })),
         consents_(NewConsentRepository([c] { return ConnectionHandle(c); })),
         vault_(NewVaultRepository([c] { return ConnectionHandle(c); })),
-        operators_(NewOperatorRepository([c] { return ConnectionHandle(c); })) {}
+        operators_(NewOperatorRepository([c] { return ConnectionHandle(c); })),
+        oauth_(NewOAuthRepository([c] { return ConnectionHandle(c); })) {}
   TenantRepository& tenants() override { return repos_; }
   ApiKeyRepository& api_keys() override { return repos_; }
   AuditRepository& audit() override { return repos_; }
@@ -710,6 +711,7 @@ class SqliteTransaction final : public StoreTransaction {
   ConsentRepository& consents() override { return *consents_; }
   VaultRepository& vault() override { return *vault_; }
   OperatorRepository& operators() override { return *operators_; }
+  OAuthRepository& oauth() override { return *oauth_; }
   Status Savepoint(const std::function<Status(StoreTransaction&)>& body) override {
     // Without an open transaction, InWriteTransaction would start (and
     // commit) one of its own: a unit must never commit apart from its batch.
@@ -727,6 +729,7 @@ class SqliteTransaction final : public StoreTransaction {
   std::unique_ptr<ConsentRepository> consents_;
   std::unique_ptr<VaultRepository> vault_;
   std::unique_ptr<OperatorRepository> operators_;
+  std::unique_ptr<OAuthRepository> oauth_;
 };
 
 class SqliteStore final : public Store {
@@ -737,7 +740,8 @@ class SqliteStore final : public Store {
         messaging_(NewMessagingRepository([this] { return ConnectionHandle(pool_->Acquire()); })),
         consents_(NewConsentRepository([this] { return ConnectionHandle(pool_->Acquire()); })),
         vault_(NewVaultRepository([this] { return ConnectionHandle(pool_->Acquire()); })),
-        operators_(NewOperatorRepository([this] { return ConnectionHandle(pool_->Acquire()); })) {}
+        operators_(NewOperatorRepository([this] { return ConnectionHandle(pool_->Acquire()); })),
+        oauth_(NewOAuthRepository([this] { return ConnectionHandle(pool_->Acquire()); })) {}
 
   TenantRepository& tenants() override { return repos_; }
   ApiKeyRepository& api_keys() override { return repos_; }
@@ -746,6 +750,7 @@ class SqliteStore final : public Store {
   ConsentRepository& consents() override { return *consents_; }
   VaultRepository& vault() override { return *vault_; }
   OperatorRepository& operators() override { return *operators_; }
+  OAuthRepository& oauth() override { return *oauth_; }
 
   Status InTransaction(const std::function<Status(StoreTransaction&)>& body) override {
     auto c = pool_->Acquire();
@@ -853,6 +858,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<ConsentRepository> consents_;
   std::unique_ptr<VaultRepository> vault_;
   std::unique_ptr<OperatorRepository> operators_;
+  std::unique_ptr<OAuthRepository> oauth_;
 };
 
 Result<std::unique_ptr<Connection>> OpenConnection(const SqliteOptions& options) {
