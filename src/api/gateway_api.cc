@@ -336,6 +336,22 @@ class GatewayApiImpl final : public GatewayApi {
     Sensitive("DELETE", "/v1/oauth/clients/{id}", "admin", [this](const Context& c) {
       return ai::RevokeOAuthClient(oad_, *c.principal, Actor(c), c.params.at("id"));
     });
+    // Time-bound grants and break-glass (SEC-10).
+    Private("GET", "/v1/grants", "grants:manage", [this](const Context& c) { return ai::ListGrants(od_, *c.principal); });
+    Sensitive("POST", "/v1/grants", "grants:manage", [this](const Context& c) {
+      return ai::CreateGrant(od_, c.request, *c.principal, Actor(c), /*break_glass=*/false);
+    });
+    Sensitive("DELETE", "/v1/grants/{id}", "grants:manage", [this](const Context& c) {
+      return ai::RevokeGrant(od_, *c.principal, Actor(c), c.params.at("id"));
+    });
+    Private("POST", "/v1/grants/{id}/review", "grants:manage", [this](const Context& c) {
+      return ai::ReviewGrant(od_, *c.principal, Actor(c), c.params.at("id"));
+    });
+    router_.Add("POST", "/v1/break-glass",
+                RouteSpec{"", false, [this](const Context& c) {
+                            return ai::CreateGrant(od_, c.request, *c.principal, Actor(c), /*break_glass=*/true);
+                          },
+                          Caller::kOperator, /*sensitive=*/true});
     Private("GET", "/v1/operators", "operators:manage",
             [this](const Context& c) { return ai::ListOperators(od_, *c.principal); });
     Sensitive("POST", "/v1/operators", "operators:manage", [this](const Context& c) {
@@ -553,9 +569,15 @@ class GatewayApiImpl final : public GatewayApi {
       }
     }
     if (!spec.scope.empty() && !p.HasScope(spec.scope)) {
+      if (std::binary_search(p.expired_scopes.begin(), p.expired_scopes.end(), spec.scope)) {
+        return PermissionDenied("grant_expired", "the grant that gave " + spec.scope + " has expired");
+      }
       return PermissionDenied("insufficient_scope", std::string(p.is_operator() ? "your roles do not grant "
                                                                                 : "this API key lacks the scope ") +
                                                         spec.scope);
+    }
+    if (p.is_operator() && std::binary_search(p.granted_scopes.begin(), p.granted_scopes.end(), spec.scope)) {
+      deps_.operators->NoteGrantUse(p.tenant_id, p.operator_id, spec.scope);  // for the periodic review (SEC-10)
     }
     if (spec.sensitive && p.is_operator() && !p.recently_verified) {
       return PermissionDenied("reauth_required",
@@ -574,6 +596,8 @@ class GatewayApiImpl final : public GatewayApi {
         p.scopes = std::move(s.permissions);
         p.expires_at_ms = s.session.expires_at_ms;
         p.recently_verified = s.recently_verified;
+        p.granted_scopes = std::move(s.granted);
+        p.expired_scopes = std::move(s.expired);
         return p;
       }
     }

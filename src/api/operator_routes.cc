@@ -274,4 +274,75 @@ Result<HttpResponse> OperatorAction(const OperatorRouteDeps& d, const Principal&
   return JsonResponse(200, OperatorJson(*op));
 }
 
+namespace {
+
+std::string GrantJson(const GrantRecord& g) {
+  JsonWriter w;
+  w.BeginObject().Key("id").String(g.id).Key("operator_id").String(g.operator_id).Key("permissions").BeginArray();
+  for (const std::string& p : g.permissions) w.String(p);
+  w.EndArray().Key("reason").BeginObject().Key("category").String(g.reason_category);
+  w.Key("text").String(g.reason_text).EndObject();
+  w.Key("granted_by").String(g.granted_by).Key("break_glass").Bool(g.break_glass);
+  w.Key("created_at").String(FormatRfc3339Millis(g.created_at_ms));
+  w.Key("expires_at").String(FormatRfc3339Millis(g.expires_at_ms));
+  w.Key("revoked_at");
+  g.revoked_at_ms ? w.String(FormatRfc3339Millis(*g.revoked_at_ms)) : w.Null();
+  w.Key("last_used_at");
+  g.last_used_ms ? w.String(FormatRfc3339Millis(*g.last_used_ms)) : w.Null();
+  w.Key("reviewed_at");
+  g.reviewed_at_ms ? w.String(FormatRfc3339Millis(*g.reviewed_at_ms)) : w.Null();
+  w.Key("reviewed_by").String(g.reviewed_by).EndObject();
+  return w.Take();
+}
+
+}  // namespace
+
+Result<HttpResponse> CreateGrant(const OperatorRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                 const AuditActor& actor, bool break_glass) {
+  CS_ASSIGN_OR_RETURN(OperatorService * ops, Service(d));
+  CS_ASSIGN_OR_RETURN(JsonObjectBody body, JsonObjectBody::Decode(req, d.json_limits));
+  ObjectReader& r = body.reader();
+  GrantSpec spec;
+  if (break_glass) {
+    spec.operator_id = p.operator_id;
+  } else {
+    CS_ASSIGN_OR_RETURN(spec.operator_id, r.RequiredString("operator_id"));
+  }
+  CS_ASSIGN_OR_RETURN(auto perms, r.OptionalStringArray("permissions"));
+  CS_ASSIGN_OR_RETURN(auto minutes, r.OptionalInt("minutes"));
+  CS_ASSIGN_OR_RETURN(const JsonValue* reason, r.OptionalObject("reason"));
+  CS_RETURN_IF_ERROR(r.Finish());
+  if (!perms || reason == nullptr) return InvalidArgument("missing_field", "permissions and reason are required");
+  CS_ASSIGN_OR_RETURN(ObjectReader rr, ObjectReader::Create(*reason, "body.reason"));
+  CS_ASSIGN_OR_RETURN(spec.reason_category, rr.RequiredString("category"));
+  CS_ASSIGN_OR_RETURN(spec.reason_text, rr.RequiredString("text"));
+  CS_RETURN_IF_ERROR(rr.Finish());
+  spec.permissions = *perms;
+  spec.duration_ms = minutes.value_or(60) * 60'000;
+  Result<GrantRecord> g = break_glass ? ops->BreakGlass(actor, p.tenant_id, spec)
+                                      : ops->Grant(actor, p.tenant_id, p.operator_id, spec);
+  CS_RETURN_IF_ERROR(g.status());
+  return JsonResponse(201, GrantJson(*g));
+}
+
+Result<HttpResponse> ListGrants(const OperatorRouteDeps& d, const Principal& p) {
+  CS_ASSIGN_OR_RETURN(OperatorService * ops, Service(d));
+  CS_ASSIGN_OR_RETURN(std::vector<GrantRecord> all, ops->Grants(p.tenant_id));
+  return ListResponse("grants", all, GrantJson);
+}
+
+Result<HttpResponse> RevokeGrant(const OperatorRouteDeps& d, const Principal& p, const AuditActor& actor,
+                                 const std::string& id) {
+  CS_ASSIGN_OR_RETURN(OperatorService * ops, Service(d));
+  CS_RETURN_IF_ERROR(ops->RevokeGrant(actor, p.tenant_id, id));
+  return JsonResponse(200, R"({"revoked":true})");
+}
+
+Result<HttpResponse> ReviewGrant(const OperatorRouteDeps& d, const Principal& p, const AuditActor& actor,
+                                 const std::string& id) {
+  CS_ASSIGN_OR_RETURN(OperatorService * ops, Service(d));
+  CS_ASSIGN_OR_RETURN(GrantRecord g, ops->ReviewGrant(actor, p.tenant_id, id, p.is_operator() ? p.operator_id : p.key_id));
+  return JsonResponse(200, GrantJson(g));
+}
+
 }  // namespace cs::api_internal

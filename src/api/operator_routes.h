@@ -46,6 +46,14 @@ Result<HttpResponse> ListOperators(const OperatorRouteDeps& d, const Principal& 
 Result<HttpResponse> GetOperator(const OperatorRouteDeps& d, const Principal& p, const std::string& id);
 Result<HttpResponse> SetOperatorRoles(const OperatorRouteDeps& d, const HttpRequest& req, const Principal& p,
                                       const AuditActor& actor, const std::string& id);
+// Grants (SEC-10): by a DPO for another operator, or break-glass for oneself.
+Result<HttpResponse> CreateGrant(const OperatorRouteDeps& d, const HttpRequest& req, const Principal& p,
+                                 const AuditActor& actor, bool break_glass);
+Result<HttpResponse> ListGrants(const OperatorRouteDeps& d, const Principal& p);
+Result<HttpResponse> RevokeGrant(const OperatorRouteDeps& d, const Principal& p, const AuditActor& actor,
+                                 const std::string& id);
+Result<HttpResponse> ReviewGrant(const OperatorRouteDeps& d, const Principal& p, const AuditActor& actor,
+                                 const std::string& id);
 // `action`: "disable", "enable", "reset-mfa" or "invite".
 Result<HttpResponse> OperatorAction(const OperatorRouteDeps& d, const Principal& p, const AuditActor& actor,
                                     const std::string& id, const std::string& action);

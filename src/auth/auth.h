@@ -48,6 +48,8 @@ struct Principal {
   std::vector<std::string> scopes;  // sorted
   int64_t expires_at_ms = 0;
   bool recently_verified = false;   // an operator gave the password or a code within the last minutes
+  std::vector<std::string> granted_scopes;  // sorted: held only through a live grant (SEC-10)
+  std::vector<std::string> expired_scopes;  // sorted: a grant gave them until recently
 
   bool is_operator() const { return !operator_id.empty(); }
 

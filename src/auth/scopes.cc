@@ -8,6 +8,7 @@ const std::vector<std::string>& KnownScopes() {
   static const std::vector<std::string> kScopes = {
       "admin",         "audit:read",    "consent:read",       "consent:write",    "content:scan",   "dsar:manage",
       "messages:read", "messages:send", "operators:manage",   "subscribers:manage", "templates:manage",
+      "grants:manage",
   };
   return kScopes;
 }

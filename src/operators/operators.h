@@ -49,6 +49,17 @@ struct SessionPolicy {
   int64_t max_delay_ms = 15 * 60'000;
   PasswordRules password_rules;
   PasswordCost password_cost;
+  int64_t grant_max_ms = 24 * 3'600'000;     // SEC-10: the longest a DPO's grant may last
+  int64_t break_glass_ms = 3'600'000;        // an emergency access lasts an hour
+};
+
+// Extra permissions for a time, with a reason (SEC-10).
+struct GrantSpec {
+  std::string operator_id;
+  std::vector<std::string> permissions;
+  int64_t duration_ms = 0;
+  std::string reason_category;  // customer_request | incident | legal_obligation | audit | support
+  std::string reason_text;      // 10 to 500 characters, kept with the grant for its review
 };
 
 struct OperatorSpec {
@@ -90,7 +101,9 @@ struct LoggedIn {
 struct SessionPrincipal {
   SessionRecord session;
   OperatorRecord op;
-  std::vector<std::string> permissions;  // sorted
+  std::vector<std::string> permissions;  // sorted: the roles' and the live grants'
+  std::vector<std::string> granted;      // sorted: those only a live grant gives
+  std::vector<std::string> expired;      // sorted: those a grant gave until the last day
   SecretString csrf;
   bool recently_verified = false;        // within SessionPolicy::reauth_ms
 };
@@ -141,6 +154,21 @@ class OperatorService {
                     const std::string& session_id);
   // Gives the password or a code again before a sensitive action (SEC-08).
   Status Reauthenticate(const SecretString& token, const SecretString& password_or_code);
+  // --- grants (SEC-10) ---
+  // A DPO gives `spec.permissions` to another operator for a time.
+  // invalid_argument "invalid_grant" (an unknown or ungrantable
+  // permission, no reason, too long), forbidden for oneself.
+  Result<GrantRecord> Grant(const AuditActor& actor, const std::string& tenant_id, const std::string& granted_by,
+                            const GrantSpec& spec);
+  // An operator takes permissions in an emergency: an hour at most, flagged for review.
+  Result<GrantRecord> BreakGlass(const AuditActor& actor, const std::string& tenant_id, const GrantSpec& spec);
+  Status RevokeGrant(const AuditActor& actor, const std::string& tenant_id, const std::string& id);
+  Result<GrantRecord> ReviewGrant(const AuditActor& actor, const std::string& tenant_id, const std::string& id,
+                                  const std::string& reviewer);
+  Result<std::vector<GrantRecord>> Grants(const std::string& tenant_id);
+  // A request used `permission` thanks to a grant: its last use, for the periodic review.
+  void NoteGrantUse(const std::string& tenant_id, const std::string& operator_id, const std::string& permission);
+
   // Needs the current password; ends every other session (S-13).
   Status ChangePassword(const SecretString& token, const SecretString& current, const SecretString& next);
 
@@ -156,6 +184,8 @@ class OperatorService {
                                    SecretString& token);
   Result<SecretString> OpenTotp(const OperatorRecord& op);
   std::vector<std::string> ContextWords(const OperatorRecord& op);
+  Result<GrantRecord> AddGrant(const AuditActor& actor, const std::string& tenant_id, const std::string& granted_by,
+                               const GrantSpec& spec, bool break_glass);
 
   Store& store_;
   TenantKeyring& keyring_;

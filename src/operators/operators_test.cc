@@ -359,5 +359,64 @@ TEST_F(OperatorsTest, NoCredentialIsStoredInClear) {
   for (const std::string& canary : canaries) EXPECT_EQ(disk.find(canary), std::string::npos) << canary;
 }
 
+// A DPO gives an auditor the right to read consents for two hours, with a
+// reason; it ends by itself, its use is noted for the review, and its end
+// is named when the permission is asked for again (SEC-10).
+// covers: SEC-10
+TEST_F(OperatorsTest, AGrantGivesPermissionsForATimeWithAReason) {
+  const std::string dpo = Invited("dpo@acme.test", {"dpo"});
+  const std::string auditor = Invited("aud@acme.test", {"auditor"});
+  LoggedIn in = FirstLogin("aud@acme.test");
+  EXPECT_EQ(ops_->Authenticate(in.token)->permissions, (std::vector<std::string>{"audit:read"}));
+  GrantSpec spec{auditor, {"consent:read"}, 2 * 3'600'000, "legal_obligation", "court order 4711 for one subject"};
+  // Not for oneself, not administrator rights, not without a reason, not for days.
+  GrantSpec self = spec;
+  self.operator_id = dpo;
+  EXPECT_EQ(ops_->Grant(admin_, "ten_a", dpo, self).status().machine_code(), "forbidden");
+  GrantSpec admin = spec;
+  admin.permissions = {"operators:manage"};
+  EXPECT_EQ(ops_->Grant(admin_, "ten_a", dpo, admin).status().machine_code(), "invalid_grant");
+  GrantSpec vague = spec;
+  vague.reason_text = "because";
+  EXPECT_EQ(ops_->Grant(admin_, "ten_a", dpo, vague).status().machine_code(), "invalid_grant");
+  GrantSpec week = spec;
+  week.duration_ms = 7 * 24 * 3'600'000LL;
+  EXPECT_EQ(ops_->Grant(admin_, "ten_a", dpo, week).status().machine_code(), "invalid_grant");
+
+  Result<GrantRecord> g = ops_->Grant(admin_, "ten_a", dpo, spec);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  Result<SessionPrincipal> p = ops_->Authenticate(in.token);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->permissions, (std::vector<std::string>{"audit:read", "consent:read"}));
+  EXPECT_EQ(p->granted, (std::vector<std::string>{"consent:read"}));
+  ops_->NoteGrantUse("ten_a", auditor, "consent:read");
+  EXPECT_EQ(ops_->Grants("ten_a")->front().last_used_ms, clock_.NowUnixMillis());
+  for (int i = 0; i < 12; ++i) {  // two hours of work: the session lives on, the grant does not
+    clock_.AdvanceMillis(10 * 60'000);
+    ASSERT_TRUE(ops_->Authenticate(in.token).ok()) << i;
+  }
+  p = ops_->Authenticate(in.token);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->permissions, (std::vector<std::string>{"audit:read"}));
+  EXPECT_EQ(p->expired, (std::vector<std::string>{"consent:read"}));
+  // The grant itself is reviewed by someone else than its holder.
+  EXPECT_EQ(ops_->ReviewGrant(admin_, "ten_a", g->id, auditor).status().machine_code(), "forbidden");
+  EXPECT_TRUE(ops_->ReviewGrant(admin_, "ten_a", g->id, dpo).ok());
+}
+
+// covers: SEC-10
+TEST_F(OperatorsTest, BreakGlassLastsAnHourAndIsFlaggedForReview) {
+  const std::string agent = Invited("brk@acme.test", {"agent"});
+  GrantSpec spec{agent, {"dsar:manage"}, 2 * 3'600'000, "incident", "customer asks for erasure during outage"};
+  EXPECT_EQ(ops_->BreakGlass(admin_, "ten_a", spec).status().machine_code(), "invalid_grant");  // over an hour
+  spec.duration_ms = 3'600'000;
+  Result<GrantRecord> g = ops_->BreakGlass(admin_, "ten_a", spec);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_TRUE(g->break_glass);
+  EXPECT_FALSE(g->reviewed_at_ms.has_value());
+  ASSERT_TRUE(ops_->RevokeGrant(admin_, "ten_a", g->id).ok());
+  EXPECT_TRUE(ops_->Grants("ten_a")->front().revoked_at_ms.has_value());
+}
+
 }  // namespace
 }  // namespace cs

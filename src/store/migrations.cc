@@ -610,6 +610,27 @@ CREATE TABLE oauth_tokens (
 ) STRICT;
 CREATE INDEX oauth_tokens_by_client ON oauth_tokens(client_id);
 )sql"},
+    {21, "0021_operator_grants", R"sql(
+-- Time-bound extra permissions for operators (SEC-10), break-glass among them.
+CREATE TABLE operator_grants (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  operator_id TEXT NOT NULL REFERENCES operators(id),
+  permissions TEXT NOT NULL,
+  reason_category TEXT NOT NULL,
+  reason_text TEXT NOT NULL,
+  granted_by TEXT NOT NULL,
+  break_glass INTEGER NOT NULL DEFAULT 0,
+  created_at_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  revoked_at_ms INTEGER,
+  last_used_ms INTEGER,
+  reviewed_at_ms INTEGER,
+  reviewed_by TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX operator_grants_by_operator ON operator_grants(tenant_id, operator_id, expires_at_ms);
+CREATE INDEX operator_grants_by_tenant ON operator_grants(tenant_id, created_at_ms);
+)sql"},
 };
 
 }  // namespace

@@ -66,6 +66,25 @@ struct LoginThrottleRecord {
   int64_t blocked_until_ms = 0;
 };
 
+// Extra permissions for a time (SEC-10): given by a DPO with a reason, or
+// taken by the operator themself in an emergency (break-glass, flagged for review).
+struct GrantRecord {
+  std::string id;                      // "grt_" + 24 hex
+  std::string tenant_id;
+  std::string operator_id;
+  std::vector<std::string> permissions;  // sorted
+  std::string reason_category;         // e.g. "customer_request", "incident", "legal"
+  std::string reason_text;             // the operator's words, for the review (never in the audit)
+  std::string granted_by;              // the granting operator's id, or the operator's own for break-glass
+  bool break_glass = false;
+  int64_t created_at_ms = 0;
+  int64_t expires_at_ms = 0;
+  std::optional<int64_t> revoked_at_ms;
+  std::optional<int64_t> last_used_ms;
+  std::optional<int64_t> reviewed_at_ms;
+  std::string reviewed_by;
+};
+
 class OperatorRepository {
  public:
   virtual ~OperatorRepository() = default;
@@ -101,6 +120,16 @@ class OperatorRepository {
   virtual Result<int64_t> DeleteSessionsOf(const std::string& tenant_id, const std::string& operator_id) = 0;
   // Forgets sessions ended before `now_ms` (idle or absolute).
   virtual Result<int64_t> PurgeSessions(int64_t now_ms, int64_t idle_ms) = 0;
+
+  virtual Status InsertGrant(const GrantRecord& grant) = 0;
+  virtual Result<GrantRecord> GetGrant(const std::string& tenant_id, const std::string& id) = 0;
+  // The tenant's grants, newest first, at most `limit`.
+  virtual Result<std::vector<GrantRecord>> ListGrants(const std::string& tenant_id, int limit) = 0;
+  // One operator's grants not revoked that ended after `since_ms` (live, or recently expired).
+  virtual Result<std::vector<GrantRecord>> GrantsOf(const std::string& tenant_id, const std::string& operator_id,
+                                                    int64_t since_ms) = 0;
+  // Writes revoked_at, last_used, reviewed_at and reviewed_by.
+  virtual Status UpdateGrant(const GrantRecord& grant) = 0;
 
   virtual Result<LoginThrottleRecord> GetThrottle(const std::string& key) = 0;
   virtual Status PutThrottle(const LoginThrottleRecord& throttle) = 0;

@@ -65,6 +65,34 @@ SessionRecord ReadSession(sqlite3_stmt* s) {
   return r;
 }
 
+constexpr std::string_view kGrantColumns =
+    "id, tenant_id, operator_id, permissions, reason_category, reason_text, granted_by, break_glass, created_at_ms, "
+    "expires_at_ms, revoked_at_ms, last_used_ms, reviewed_at_ms, reviewed_by";
+
+std::optional<int64_t> OptColumn(sqlite3_stmt* s, int col) {
+  if (sqlite3_column_type(s, col) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(s, col);
+}
+
+GrantRecord ReadGrant(sqlite3_stmt* s) {
+  GrantRecord g;
+  g.id = ColumnText(s, 0);
+  g.tenant_id = ColumnText(s, 1);
+  g.operator_id = ColumnText(s, 2);
+  g.permissions = SplitWords(ColumnText(s, 3));
+  g.reason_category = ColumnText(s, 4);
+  g.reason_text = ColumnText(s, 5);
+  g.granted_by = ColumnText(s, 6);
+  g.break_glass = sqlite3_column_int64(s, 7) != 0;
+  g.created_at_ms = sqlite3_column_int64(s, 8);
+  g.expires_at_ms = sqlite3_column_int64(s, 9);
+  g.revoked_at_ms = OptColumn(s, 10);
+  g.last_used_ms = OptColumn(s, 11);
+  g.reviewed_at_ms = OptColumn(s, 12);
+  g.reviewed_by = ColumnText(s, 13);
+  return g;
+}
+
 class SqliteOperators final : public OperatorRepository {
  public:
   explicit SqliteOperators(std::function<ConnectionHandle()> acquire) : acquire_(std::move(acquire)) {}
@@ -265,6 +293,57 @@ class SqliteOperators final : public OperatorRepository {
     return static_cast<int64_t>(sqlite3_changes(c->db()));
   }
 
+  Status InsertGrant(const GrantRecord& g) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO operator_grants(" + std::string(kGrantColumns) +
+                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    Binder(s).Text(g.id).Text(g.tenant_id).Text(g.operator_id).Text(JoinWords(g.permissions)).Text(g.reason_category)
+        .Text(g.reason_text).Text(g.granted_by).Int(g.break_glass ? 1 : 0).Int(g.created_at_ms).Int(g.expires_at_ms)
+        .OptInt(g.revoked_at_ms).OptInt(g.last_used_ms).OptInt(g.reviewed_at_ms).Text(g.reviewed_by);
+    return StepDone(*c, s, "insert grant");
+  }
+
+  Result<GrantRecord> GetGrant(const std::string& tenant_id, const std::string& id) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kGrantColumns) +
+                                                 " FROM operator_grants WHERE tenant_id = ? AND id = ?"));
+    Binder(s).Text(tenant_id).Text(id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFound("no such grant");
+    if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read grant");
+    return ReadGrant(s);
+  }
+
+  Result<std::vector<GrantRecord>> ListGrants(const std::string& tenant_id, int limit) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kGrantColumns) +
+                                                 " FROM operator_grants WHERE tenant_id = ? ORDER BY created_at_ms DESC, "
+                                                 "id DESC LIMIT ?"));
+    Binder(s).Text(tenant_id).Int(limit);
+    return Many(*c, s);
+  }
+
+  Result<std::vector<GrantRecord>> GrantsOf(const std::string& tenant_id, const std::string& operator_id,
+                                            int64_t since_ms) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT " + std::string(kGrantColumns) +
+                                                 " FROM operator_grants WHERE tenant_id = ? AND operator_id = ? AND "
+                                                 "expires_at_ms > ? AND revoked_at_ms IS NULL"));
+    Binder(s).Text(tenant_id).Text(operator_id).Int(since_ms);
+    return Many(*c, s);
+  }
+
+  Status UpdateGrant(const GrantRecord& g) override {
+    auto c = acquire_();
+    CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("UPDATE operator_grants SET revoked_at_ms = ?, last_used_ms = ?, "
+                                                 "reviewed_at_ms = ?, reviewed_by = ? WHERE tenant_id = ? AND id = ?"));
+    Binder(s).OptInt(g.revoked_at_ms).OptInt(g.last_used_ms).OptInt(g.reviewed_at_ms).Text(g.reviewed_by)
+        .Text(g.tenant_id).Text(g.id);
+    CS_RETURN_IF_ERROR(StepDone(*c, s, "update grant"));
+    if (sqlite3_changes(c->db()) != 1) return NotFound("no such grant");
+    return Status::Ok();
+  }
+
   Result<LoginThrottleRecord> GetThrottle(const std::string& key) override {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("SELECT failures, window_start_ms, blocked_until_ms FROM "
@@ -302,6 +381,14 @@ class SqliteOperators final : public OperatorRepository {
     if (rc == SQLITE_DONE) return NotFound("no such operator");
     if (rc != SQLITE_ROW) return SqliteError(c->db(), rc, "read operator");
     return ReadOperator(s);
+  }
+
+  static Result<std::vector<GrantRecord>> Many(Connection& c, sqlite3_stmt* s) {
+    std::vector<GrantRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadGrant(s));
+    if (rc != SQLITE_DONE) return SqliteError(c.db(), rc, "list grants");
+    return out;
   }
 
   std::function<ConnectionHandle()> acquire_;
