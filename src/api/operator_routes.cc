@@ -65,6 +65,11 @@ std::string InvitationJson(const OperatorRouteDeps& d, const Invitation& inv) {
 
 const std::string* UserAgent(const HttpRequest& req) { return req.Header("user-agent"); }
 
+// Where a login step came from, for its audit entry (as for every API request).
+AuditActor RequestActor(const HttpRequest& req) {
+  return AuditActor{"anonymous", "", req.remote_address.empty() ? "api" : "api " + req.remote_address, req.request_id};
+}
+
 }  // namespace
 
 std::optional<SecretString> SessionCookie(const HttpRequest& req) {
@@ -91,7 +96,7 @@ Result<HttpResponse> Login(const OperatorRouteDeps& d, const HttpRequest& req) {
   const std::string* agent = UserAgent(req);
   int64_t retry_after_ms = 0;
   Result<PasswordStep> step = ops->Login(login, SecretString(std::move(password)), req.remote_address,
-                                         agent != nullptr ? *agent : "", &retry_after_ms);
+                                         agent != nullptr ? *agent : "", &retry_after_ms, RequestActor(req));
   if (step.status().machine_code() == "login_throttled") return Throttled(step.status(), retry_after_ms, req.request_id);
   CS_RETURN_IF_ERROR(step.status());
   JsonWriter w;
@@ -119,7 +124,7 @@ Result<HttpResponse> CompleteMfa(const OperatorRouteDeps& d, const HttpRequest& 
   CS_ASSIGN_OR_RETURN(std::string code, r.RequiredString("code"));
   CS_RETURN_IF_ERROR(r.Finish());
   int64_t retry_after_ms = 0;
-  Result<LoggedIn> in = ops->CompleteMfa(*token, SecretString(std::move(code)), &retry_after_ms);
+  Result<LoggedIn> in = ops->CompleteMfa(*token, SecretString(std::move(code)), &retry_after_ms, RequestActor(req));
   if (in.status().machine_code() == "login_throttled") return Throttled(in.status(), retry_after_ms, req.request_id);
   CS_RETURN_IF_ERROR(in.status());
   JsonWriter w;

@@ -330,9 +330,19 @@ Result<SessionRecord> OperatorService::NewSession(const OperatorRecord& op, cons
   return s;
 }
 
+namespace {
+
+// The audit actor of a login step: who (once known), from where the request said.
+AuditActor LoginActor(const AuditActor& via, const std::string& operator_id) {
+  return AuditActor{operator_id.empty() ? "anonymous" : "operator", operator_id,
+                    via.source.empty() ? "login" : via.source, via.request_id};
+}
+
+}  // namespace
+
 Result<PasswordStep> OperatorService::Login(const std::string& login, const SecretString& password,
                                             const std::string& source, const std::string& user_agent,
-                                            int64_t* retry_after_ms) {
+                                            int64_t* retry_after_ms, const AuditActor& via) {
   const int64_t now = clock_.NowUnixMillis();
   const std::string normal = AsciiLower(TrimAscii(login));
   // S-05: one throttle per (login, source) slows the guesser down; one
@@ -362,7 +372,7 @@ Result<PasswordStep> OperatorService::Login(const std::string& login, const Secr
     JsonWriter w;
     w.BeginObject().Key("reason").String(!found.ok() ? "unknown_login" : !ok ? "wrong_password" : found->state);
     w.EndObject();
-    Audit(AuditActor{"anonymous", "", "login", ""}, found.ok() ? found->tenant_id : "", "auth.login",
+    Audit(LoginActor(via, ""), found.ok() ? found->tenant_id : "", "auth.login",
           found.ok() ? found->id : "", "login_failed", w.Take())
         .IgnoreError();
     return LoginFailed();
@@ -409,7 +419,7 @@ Result<SecretString> OperatorService::OpenTotp(const OperatorRecord& op) {
 }
 
 Result<LoggedIn> OperatorService::CompleteMfa(const SecretString& token, const SecretString& code,
-                                              int64_t* retry_after_ms) {
+                                              int64_t* retry_after_ms, const AuditActor& via) {
   const int64_t now = clock_.NowUnixMillis();
   const Status failed = Status(StatusCode::kUnauthenticated, "mfa_failed", "the code is wrong, used or expired");
   const std::string hash = HashToken(InsecureSecretAccess::Get(token));
@@ -440,7 +450,7 @@ Result<LoggedIn> OperatorService::CompleteMfa(const SecretString& token, const S
   }
   if (!accepted) {
     NoteFailure(keys, now);
-    Audit(AuditActor{"operator", op.id, "login", ""}, op.tenant_id, "auth.mfa", op.id, "mfa_failed", "{}").IgnoreError();
+    Audit(LoginActor(via, op.id), op.tenant_id, "auth.mfa", op.id, "mfa_failed", "{}").IgnoreError();
     return failed;
   }
   LoggedIn out;
@@ -462,7 +472,7 @@ Result<LoggedIn> OperatorService::CompleteMfa(const SecretString& token, const S
     // S-10: the token of the password step dies; the session gets a new one.
     CS_RETURN_IF_ERROR(tx.operators().DeleteSessionByToken(hash));
     CS_RETURN_IF_ERROR(tx.operators().InsertSession(session));
-    const AuditActor self{"operator", op.id, "login", ""};
+    const AuditActor self = LoginActor(via, op.id);
     if (enrolling) {
       CS_RETURN_IF_ERROR(ledger_.Record(tx, AuditEvent{.tenant_id = op.tenant_id, .actor = self,
                                                        .action = "operator.mfa_enrol",

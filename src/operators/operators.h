@@ -140,11 +140,13 @@ class OperatorService {
   // The password step. Every failure is one unauthenticated
   // "login_failed", whether the login exists or not; login_throttled
   // (resource_exhausted, with `retry_after_ms`) after too many failures.
+  // `via` names the request for the audit (its source and request id).
   Result<PasswordStep> Login(const std::string& login, const SecretString& password, const std::string& source,
-                             const std::string& user_agent, int64_t* retry_after_ms);
+                             const std::string& user_agent, int64_t* retry_after_ms, const AuditActor& via = {});
   // The second step: a TOTP code (once only, S-08) or a recovery code.
   // mfa_failed; the session of the password step ends either way on success.
-  Result<LoggedIn> CompleteMfa(const SecretString& token, const SecretString& code, int64_t* retry_after_ms);
+  Result<LoggedIn> CompleteMfa(const SecretString& token, const SecretString& code, int64_t* retry_after_ms,
+                               const AuditActor& via = {});
   // A session token to its principal; unauthenticated "session_expired" when idle, past its
   // lifetime, or ended; "mfa_required" for a session still at the password step.
   Result<SessionPrincipal> Authenticate(const SecretString& token);

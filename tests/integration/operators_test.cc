@@ -159,6 +159,9 @@ TEST_F(OperatorsHttpTest, AnOperatorLogsInWithBothFactorsAndTheSessionDiesAtLogo
   HttpReply audit = Call(port(), "GET", "/v1/audit/events?action=auth.login&limit=100", token_);
   EXPECT_NE(audit.body.find(R"("outcome":"login_failed")"), std::string::npos) << audit.body;
   EXPECT_NE(audit.body.find(R"("actor_type":"operator")"), std::string::npos) << audit.body;
+  // With the request id and the source, as every API request's entry.
+  EXPECT_NE(audit.body.find(R"("source":"api 127.0.0.1")"), std::string::npos) << audit.body;
+  EXPECT_EQ(audit.body.find(R"("request_id":"")"), std::string::npos) << audit.body;
 
   // No password, TOTP secret, session or invitation token anywhere: not in
   // the logs, not in the audit, not on disk.
