@@ -54,6 +54,29 @@ std::string Base32(std::string_view bytes) {
   return out;
 }
 
+std::string Base32Decode(std::string_view text) {
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= '2' && c <= '7') {
+      v = c - '2' + 26;
+    } else {
+      break;
+    }
+    buffer = (buffer << 5) | static_cast<uint32_t>(v);
+    bits += 5;
+    if (bits >= 8) {
+      out.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xff));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
 Result<SecretString> NewTotpSecret(Random& random) {
   CS_ASSIGN_OR_RETURN(std::string bytes, random.Bytes(20));
   return SecretString(std::move(bytes));

@@ -40,5 +40,8 @@ Result<std::string> QrSvg(const SecretString& text);
 
 // RFC 4648 base32 without padding, as authenticator apps take secrets.
 std::string Base32(std::string_view bytes);
+// Its inverse (what an authenticator app does with the secret it is shown);
+// characters outside the alphabet end the input.
+std::string Base32Decode(std::string_view text);
 
 }  // namespace cs

@@ -34,6 +34,7 @@ TEST(TotpTest, ACodeWorksOnceAndOnlyNearItsTime) {
 
 TEST(TotpTest, EnrolmentUriAndQrCode) {
   EXPECT_EQ(Base32("foobar"), "MZXW6YTBOI");  // RFC 4648 §10, without padding
+  EXPECT_EQ(Base32Decode("MZXW6YTBOI"), "foobar");
   const SecretString uri = TotpUri(kRfcSecret, "Consentry", "ana@example.org");
   EXPECT_EQ(std::string(InsecureSecretAccess::Get(uri)),
             "otpauth://totp/Consentry:ana%40example.org?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Consentry"

@@ -60,19 +60,7 @@ class OperatorsTest : public ::testing::Test {
     std::string uri(InsecureSecretAccess::Get(e.otpauth_uri));
     std::string b32 = uri.substr(uri.find("secret=") + 7);
     b32 = b32.substr(0, b32.find('&'));
-    std::string bytes;
-    uint32_t buffer = 0;
-    int bits = 0;
-    for (char c : b32) {
-      const int v = c >= 'A' && c <= 'Z' ? c - 'A' : c - '2' + 26;
-      buffer = (buffer << 5) | static_cast<uint32_t>(v);
-      bits += 5;
-      if (bits >= 8) {
-        bytes.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xff));
-        bits -= 8;
-      }
-    }
-    return SecretString(bytes);
+    return SecretString(Base32Decode(b32));
   }
 
   SecretString CodeNow(const SecretString& secret) {

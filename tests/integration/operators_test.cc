@@ -28,22 +28,6 @@ struct Session {
   std::string secret;  // the TOTP secret (raw bytes)
 };
 
-std::string DecodeBase32(const std::string& b32) {
-  std::string bytes;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : b32) {
-    const int v = c >= 'A' && c <= 'Z' ? c - 'A' : c - '2' + 26;
-    buffer = (buffer << 5) | static_cast<uint32_t>(v);
-    bits += 5;
-    if (bits >= 8) {
-      bytes.push_back(static_cast<char>((buffer >> (bits - 8)) & 0xff));
-      bits -= 8;
-    }
-  }
-  return bytes;
-}
-
 std::string CookieOf(const HttpReply& r) {
   const std::string set = r.Header("set-cookie");
   return set.substr(0, set.find(';'));
@@ -101,7 +85,7 @@ class OperatorsHttpTest : public ::testing::Test {
     if (Result<JsonValue> body = ParseJson(step.body); body.ok() && body->Find("enrollment")) {
       std::string uri = body->Find("enrollment")->Find("otpauth_uri")->as_string();
       std::string b32 = uri.substr(uri.find("secret=") + 7);
-      s.secret = DecodeBase32(b32.substr(0, b32.find('&')));
+      s.secret = Base32Decode(b32.substr(0, b32.find('&')));
     }
     HttpReply mfa = Send(port(), "POST", "/v1/auth/mfa", s, R"({"code":")" + CodeNow(s.secret) + R"("})", false);
     EXPECT_EQ(mfa.status, 200) << mfa.body;
@@ -368,21 +352,6 @@ TEST(RateLimitTest, OneTenantsFloodIsRefusedAndAnotherTenantsSendsGoOn) {
 
 namespace cs::testing {
 namespace {
-
-std::string Base64(std::string_view bytes) {
-  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    uint32_t v = static_cast<unsigned char>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    if (i + 2 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kAlphabet[v & 63] : '=';
-  }
-  return out;
-}
 
 // An integration with a client id and secret gets a token from
 // /oauth/token (HTTP Basic, a form, RFC 6749's answers), uses it as a

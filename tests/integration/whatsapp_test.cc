@@ -22,14 +22,6 @@ namespace {
 
 constexpr char kPhone[] = "4917612345678";
 
-std::string Base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 // The forms in which a phone number can hide in stored bytes or answers:
 // the digits, their hex, and their base64 at each of the three alignments
 // (Meta's message ids are base64 of bytes around the number), standard and

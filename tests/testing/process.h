@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "json/json.h"
@@ -73,6 +74,9 @@ class ServerProcess {
 // `marker` in `text`, with `keep` prepended ("" if absent). (std::regex trips
 // GCC 12's -Wmaybe-uninitialized in the sanitizer build.)
 std::string After(const std::string& text, const std::string& marker, const std::string& keep = "");
+
+// Standard base64 with padding (RFC 4648 §4).
+std::string Base64(std::string_view bytes);
 
 // Polls `done` every 20 ms until it holds or `timeout_ms` passed; its last answer.
 bool WaitFor(const std::function<bool()>& done, int timeout_ms = 15000);

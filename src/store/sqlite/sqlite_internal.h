@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/strings.h"
 #include "store/store.h"
 
 namespace cs::sqlite_internal {
@@ -253,6 +254,18 @@ std::unique_ptr<MessagingRepository> NewMessagingRepository(std::function<Connec
 // The consent repository (sqlite_consent.cc).
 std::unique_ptr<ConsentRepository> NewConsentRepository(std::function<ConnectionHandle()> acquire);
 // Subject keys and the erasure journal (sqlite_vault.cc).
+// Lists of words (roles, scopes, hex hashes: none holds a comma) stored in
+// one TEXT column, comma-separated; "" is the empty list.
+inline std::string JoinList(const std::vector<std::string>& words) { return Join(words, ","); }
+inline std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  if (text.empty()) return out;
+  for (std::string& w : Split(text, ',')) {
+    if (!w.empty()) out.push_back(std::move(w));
+  }
+  return out;
+}
+
 std::unique_ptr<VaultRepository> NewVaultRepository(std::function<ConnectionHandle()> acquire);
 std::unique_ptr<OperatorRepository> NewOperatorRepository(std::function<ConnectionHandle()> acquire);
 std::unique_ptr<OAuthRepository> NewOAuthRepository(std::function<ConnectionHandle()> acquire);

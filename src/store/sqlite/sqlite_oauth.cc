@@ -5,23 +5,6 @@ namespace cs::sqlite_internal {
 
 namespace {
 
-std::string Join(const std::vector<std::string>& words) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) out += (i ? "," : "") + words[i];
-  return out;
-}
-
-std::vector<std::string> SplitWords(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
 
 constexpr std::string_view kClientColumns =
     "id, tenant_id, name, scopes, secret_hash, previous_secret_hash, previous_until_ms, revoked_at_ms, created_at_ms";
@@ -31,7 +14,7 @@ OAuthClientRecord ReadClient(sqlite3_stmt* s) {
   c.id = ColumnText(s, 0);
   c.tenant_id = ColumnText(s, 1);
   c.name = ColumnText(s, 2);
-  c.scopes = SplitWords(ColumnText(s, 3));
+  c.scopes = SplitList(ColumnText(s, 3));
   c.secret_hash = ColumnText(s, 4);
   c.previous_secret_hash = ColumnText(s, 5);
   c.previous_until_ms = sqlite3_column_int64(s, 6);
@@ -48,7 +31,7 @@ class SqliteOAuth final : public OAuthRepository {
     auto conn = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, conn->Prepare("INSERT INTO oauth_clients(" + std::string(kClientColumns) +
                                                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    Binder(s).Text(c.id).Text(c.tenant_id).Text(c.name).Text(Join(c.scopes)).Text(c.secret_hash)
+    Binder(s).Text(c.id).Text(c.tenant_id).Text(c.name).Text(JoinList(c.scopes)).Text(c.secret_hash)
         .Text(c.previous_secret_hash).Int(c.previous_until_ms).OptInt(c.revoked_at_ms).Int(c.created_at_ms);
     return StepDone(*conn, s, "insert oauth client");
   }
@@ -96,7 +79,7 @@ class SqliteOAuth final : public OAuthRepository {
     auto conn = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, conn->Prepare("INSERT INTO oauth_tokens(token_hash, tenant_id, client_id, scopes, "
                                                     "expires_at_ms) VALUES (?, ?, ?, ?, ?)"));
-    Binder(s).Text(t.token_hash).Text(t.tenant_id).Text(t.client_id).Text(Join(t.scopes)).Int(t.expires_at_ms);
+    Binder(s).Text(t.token_hash).Text(t.tenant_id).Text(t.client_id).Text(JoinList(t.scopes)).Int(t.expires_at_ms);
     return StepDone(*conn, s, "insert oauth token");
   }
 
@@ -108,7 +91,7 @@ class SqliteOAuth final : public OAuthRepository {
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) return NotFound("no such token");
     if (rc != SQLITE_ROW) return SqliteError(conn->db(), rc, "read oauth token");
-    return OAuthTokenRecord{ColumnText(s, 0), ColumnText(s, 1), ColumnText(s, 2), SplitWords(ColumnText(s, 3)),
+    return OAuthTokenRecord{ColumnText(s, 0), ColumnText(s, 1), ColumnText(s, 2), SplitList(ColumnText(s, 3)),
                             sqlite3_column_int64(s, 4)};
   }
 

@@ -5,24 +5,6 @@ namespace cs::sqlite_internal {
 
 namespace {
 
-// Lists are stored as comma-separated words: roles and hex hashes hold no comma.
-std::string JoinWords(const std::vector<std::string>& words) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) out += (i ? "," : "") + words[i];
-  return out;
-}
-
-std::vector<std::string> SplitWords(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
 
 constexpr std::string_view kOperatorColumns =
     "id, tenant_id, login, display_name, roles, state, password_hash, totp_sealed, mfa_enrolled, totp_last_step, "
@@ -34,13 +16,13 @@ OperatorRecord ReadOperator(sqlite3_stmt* s) {
   o.tenant_id = ColumnText(s, 1);
   o.login = ColumnText(s, 2);
   o.display_name = ColumnText(s, 3);
-  o.roles = SplitWords(ColumnText(s, 4));
+  o.roles = SplitList(ColumnText(s, 4));
   o.state = ColumnText(s, 5);
   o.password_hash = ColumnText(s, 6);
   if (sqlite3_column_type(s, 7) != SQLITE_NULL) o.totp_sealed = ColumnBlob(s, 7);
   o.mfa_enrolled = sqlite3_column_int64(s, 8) != 0;
   o.totp_last_step = sqlite3_column_int64(s, 9);
-  o.recovery_hashes = SplitWords(ColumnText(s, 10));
+  o.recovery_hashes = SplitList(ColumnText(s, 10));
   o.created_at_ms = sqlite3_column_int64(s, 11);
   o.updated_at_ms = sqlite3_column_int64(s, 12);
   return o;
@@ -79,7 +61,7 @@ GrantRecord ReadGrant(sqlite3_stmt* s) {
   g.id = ColumnText(s, 0);
   g.tenant_id = ColumnText(s, 1);
   g.operator_id = ColumnText(s, 2);
-  g.permissions = SplitWords(ColumnText(s, 3));
+  g.permissions = SplitList(ColumnText(s, 3));
   g.reason_category = ColumnText(s, 4);
   g.reason_text = ColumnText(s, 5);
   g.granted_by = ColumnText(s, 6);
@@ -101,9 +83,9 @@ class SqliteOperators final : public OperatorRepository {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO operators(" + std::string(kOperatorColumns) +
                                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    Binder(s).Text(o.id).Text(o.tenant_id).Text(o.login).Text(o.display_name).Text(JoinWords(o.roles)).Text(o.state)
+    Binder(s).Text(o.id).Text(o.tenant_id).Text(o.login).Text(o.display_name).Text(JoinList(o.roles)).Text(o.state)
         .Text(o.password_hash).Blob(o.totp_sealed).Int(o.mfa_enrolled ? 1 : 0).Int(o.totp_last_step)
-        .Text(JoinWords(o.recovery_hashes)).Int(o.created_at_ms).Int(o.updated_at_ms);
+        .Text(JoinList(o.recovery_hashes)).Int(o.created_at_ms).Int(o.updated_at_ms);
     return StepDone(*c, s, "insert operator");
   }
 
@@ -141,8 +123,8 @@ class SqliteOperators final : public OperatorRepository {
                         c->Prepare("UPDATE operators SET display_name = ?, roles = ?, state = ?, password_hash = ?, "
                                    "totp_sealed = ?, mfa_enrolled = ?, totp_last_step = MAX(totp_last_step, ?), "
                                    "recovery_hashes = ?, updated_at_ms = ? WHERE tenant_id = ? AND id = ?"));
-    Binder(s).Text(o.display_name).Text(JoinWords(o.roles)).Text(o.state).Text(o.password_hash).Blob(o.totp_sealed)
-        .Int(o.mfa_enrolled ? 1 : 0).Int(o.totp_last_step).Text(JoinWords(o.recovery_hashes)).Int(o.updated_at_ms)
+    Binder(s).Text(o.display_name).Text(JoinList(o.roles)).Text(o.state).Text(o.password_hash).Blob(o.totp_sealed)
+        .Int(o.mfa_enrolled ? 1 : 0).Int(o.totp_last_step).Text(JoinList(o.recovery_hashes)).Int(o.updated_at_ms)
         .Text(o.tenant_id).Text(o.id);
     CS_RETURN_IF_ERROR(StepDone(*c, s, "update operator"));
     if (sqlite3_changes(c->db()) != 1) return NotFound("no such operator");
@@ -297,7 +279,7 @@ class SqliteOperators final : public OperatorRepository {
     auto c = acquire_();
     CS_ASSIGN_OR_RETURN(ScopedStmt s, c->Prepare("INSERT INTO operator_grants(" + std::string(kGrantColumns) +
                                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    Binder(s).Text(g.id).Text(g.tenant_id).Text(g.operator_id).Text(JoinWords(g.permissions)).Text(g.reason_category)
+    Binder(s).Text(g.id).Text(g.tenant_id).Text(g.operator_id).Text(JoinList(g.permissions)).Text(g.reason_category)
         .Text(g.reason_text).Text(g.granted_by).Int(g.break_glass ? 1 : 0).Int(g.created_at_ms).Int(g.expires_at_ms)
         .OptInt(g.revoked_at_ms).OptInt(g.last_used_ms).OptInt(g.reviewed_at_ms).Text(g.reviewed_by);
     return StepDone(*c, s, "insert grant");
